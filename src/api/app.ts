@@ -1,0 +1,15 @@
+import { Hono } from "hono";
+import { MeshError } from "../core/errors.js";
+import { instances } from "./instances.js";
+import { onError } from "./on-error.js";
+import { services } from "./services.js";
+
+/** The control-plane API under /_mesh/v1 (docs/api.md). */
+export const api = new Hono<{ Bindings: Env }>().basePath("/_mesh/v1");
+
+api.get("/healthz", (c) => c.json({ ok: true }));
+// Instance routes take a service's registration token; service routes are admin-only.
+api.route("/services", instances);
+api.route("/services", services);
+api.notFound(() => new MeshError(404, "not_found", "no such control-plane endpoint").toResponse());
+api.onError(onError);

@@ -1,0 +1,58 @@
+import { MeshError } from "../core/errors.js";
+
+/**
+ * Bearer-token checks. Tokens are compared by their SHA-256 digests in
+ * constant time, so neither the length nor a prefix of a secret leaks through
+ * timing, and only the digest of a registration token is ever stored.
+ */
+
+export async function sha256Hex(value: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+export function bearerToken(header: string | undefined | null): string | null {
+  if (header === undefined || header === null) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m?.[1] ?? null;
+}
+
+export async function isAdmin(presented: string | null, adminToken: string | undefined): Promise<boolean> {
+  if (presented === null || adminToken === undefined || adminToken === "") return false;
+  return constantTimeEqual(await sha256Hex(presented), await sha256Hex(adminToken));
+}
+
+export async function requireAdmin(presented: string | null, adminToken: string | undefined): Promise<void> {
+  if (adminToken === undefined || adminToken === "") {
+    throw new MeshError(503, "not_configured", "MESH_ADMIN_TOKEN is not set; run `wrangler secret put MESH_ADMIN_TOKEN`");
+  }
+  if (presented === null) throw new MeshError(401, "unauthorized", "missing Authorization: Bearer <token>");
+  if (!(await isAdmin(presented, adminToken))) throw new MeshError(401, "unauthorized", "invalid admin token");
+}
+
+/** Admin, or the service's own registration token. */
+export async function requireServiceToken(
+  presented: string | null,
+  adminToken: string | undefined,
+  tokenHash: string,
+): Promise<void> {
+  if (presented === null) throw new MeshError(401, "unauthorized", "missing Authorization: Bearer <token>");
+  if (constantTimeEqual(await sha256Hex(presented), tokenHash)) return;
+  if (await isAdmin(presented, adminToken)) return;
+  throw new MeshError(401, "unauthorized", "invalid registration token for this service");
+}
+
+/** 32 random bytes, URL-safe; shown once at service creation. */
+export function newRegistrationToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return `sy_${btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+}

@@ -1,0 +1,98 @@
+import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
+import { MeshError } from "../core/errors.js";
+import { RouteTable } from "../core/routes/route-table.js";
+import { serviceConfigSchema, serviceNameSchema, type ServiceRecord } from "../core/schema/service.js";
+import { coordinator } from "../coordinator/stub.js";
+import { invalidateRouteCache } from "../edge/route-cache.js";
+import { deleteService, getRouteIndex, getService, listServiceNames, putService, updateRouteIndex } from "../registry/kv-registry.js";
+import { routedService } from "../registry/route-index.js";
+import { bearerToken, newRegistrationToken, requireAdmin, sha256Hex } from "./auth.js";
+import { validate } from "./validate.js";
+import { z } from "zod";
+
+type AppEnv = { Bindings: Env };
+
+export const nameParam = z.object({ name: serviceNameSchema });
+
+function publicService(r: ServiceRecord) {
+  return {
+    name: r.name,
+    config: r.config,
+    createdAt: new Date(r.createdAt).toISOString(),
+    updatedAt: new Date(r.updatedAt).toISOString(),
+  };
+}
+
+export const services = new Hono<AppEnv>();
+
+// Admin-only. Bound to exact paths so the instance routes below /:name/ keep their own auth.
+const adminOnly = createMiddleware<AppEnv>(async (c, next) => {
+  await requireAdmin(bearerToken(c.req.header("authorization")), c.env.MESH_ADMIN_TOKEN);
+  await next();
+});
+services.use("/", adminOnly);
+services.use("/:name", adminOnly);
+
+services.get("/", async (c) => {
+  const names = await listServiceNames(c.env.REGISTRY);
+  const records = await Promise.all(names.map((n) => getService(c.env.REGISTRY, n)));
+  return c.json({ services: records.filter((r): r is ServiceRecord => r !== null).map(publicService) });
+});
+
+services.put("/:name", validate("param", nameParam), validate("json", serviceConfigSchema), async (c) => {
+  const { name } = c.req.valid("param");
+  const config = c.req.valid("json");
+  const kv = c.env.REGISTRY;
+  const now = Date.now();
+
+  // Refuse a route another service already owns, rather than silently shadowing it.
+  const index = await getRouteIndex(kv);
+  const others = (index?.services ?? []).filter((s) => s.name !== name);
+  const table = new RouteTable([
+    ...others.map((s) => ({ service: s.name, ...s.routes })),
+    { service: name, ...config.routes },
+  ]);
+  const clash = table.conflicts[0];
+  if (clash !== undefined) {
+    const where = `${clash.host ?? "any host"} ${clash.prefix}`;
+    throw new MeshError(409, "conflict", `route ${where} is already served by service '${clash.services[0]}'`);
+  }
+
+  const existing = await getService(kv, name);
+  let token: string | null = null;
+  let record: ServiceRecord;
+  if (existing === null) {
+    token = newRegistrationToken();
+    record = { name, config, tokenHash: await sha256Hex(token), createdAt: now, updatedAt: now };
+  } else {
+    record = { ...existing, config, updatedAt: now };
+  }
+  await putService(kv, record);
+  await coordinator(c.env, name).configure(name, config);
+  await updateRouteIndex(kv, name, routedService(name, config), now);
+  invalidateRouteCache();
+  if (token !== null) return c.json({ service: publicService(record), registrationToken: token }, 201);
+  return c.json({ service: publicService(record) }, 200);
+});
+
+services.get("/:name", validate("param", nameParam), async (c) => {
+  const { name } = c.req.valid("param");
+  const record = await getService(c.env.REGISTRY, name);
+  if (record === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
+  const view = await coordinator(c.env, name).describe();
+  return c.json({ service: publicService(record), snapshotVersion: view.snapshotVersion, instances: view.instances });
+});
+
+services.delete("/:name", validate("param", nameParam), async (c) => {
+  const { name } = c.req.valid("param");
+  const kv = c.env.REGISTRY;
+  const record = await getService(kv, name);
+  if (record === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
+  await updateRouteIndex(kv, name, null, Date.now());
+  invalidateRouteCache();
+  await deleteService(kv, name);
+  await coordinator(c.env, name).destroy();
+  return c.json({ deleted: name });
+});
+

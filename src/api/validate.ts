@@ -1,0 +1,24 @@
+import { zValidator } from "@hono/zod-validator";
+import type { ValidationTargets } from "hono";
+import type { z } from "zod";
+import { MeshError, type FieldIssue } from "../core/errors.js";
+
+export function fieldIssues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): FieldIssue[] {
+  return error.issues.map((i) => ({
+    path: i.path.length === 0 ? "(body)" : i.path.map(String).join("."),
+    message: i.message,
+  }));
+}
+
+export function invalid(issues: FieldIssue[], what = "request body"): MeshError {
+  const first = issues[0];
+  const summary = first === undefined ? `invalid ${what}` : `${first.path}: ${first.message}`;
+  return new MeshError(400, "invalid_request", `invalid ${what}: ${summary}`, { issues });
+}
+
+/** zValidator whose failures become our 400 body, naming every bad field. */
+export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) {
+  return zValidator(target, schema, (result) => {
+    if (!result.success) throw invalid(fieldIssues(result.error), target === "json" ? "request body" : target);
+  });
+}

@@ -1,0 +1,51 @@
+import { isEjected, isRoutable } from "../core/health/health-machine.js";
+import type { PublicState } from "../core/schema/instance.js";
+import type { Member } from "./instance-table.js";
+
+/** An instance as `GET /_mesh/v1/services/{name}` shows it. */
+export interface InstanceView {
+  id: string;
+  url: string;
+  weight: number;
+  zone: string | null;
+  metadata: Record<string, string> | null;
+  state: PublicState;
+  registeredAt: string;
+  leaseExpiresAt: string;
+  lastCheckAt: string | null;
+  lastCheckResult: string | null;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  ejectedUntil: string | null;
+  requests: number;
+  failures: number;
+  meanLatencyMs: number | null;
+}
+
+export function publicState(m: Member, now: number): PublicState {
+  if (m.membership !== "active") return m.membership;
+  return isRoutable(m.health, now) ? "healthy" : "unhealthy";
+}
+
+const iso = (t: number) => new Date(t).toISOString();
+
+export function instanceView(m: Member, now: number): InstanceView {
+  return {
+    id: m.id,
+    url: m.url,
+    weight: m.weight,
+    zone: m.zone,
+    metadata: m.metadata,
+    state: publicState(m, now),
+    registeredAt: iso(m.registeredAt),
+    leaseExpiresAt: iso(m.leaseExpiresAt),
+    lastCheckAt: m.health.lastCheckAt === null ? null : iso(m.health.lastCheckAt),
+    lastCheckResult: m.health.lastCheckResult,
+    consecutiveFailures: m.health.consecutiveFailures,
+    consecutiveSuccesses: m.health.consecutiveSuccesses,
+    ejectedUntil: isEjected(m.health, now) && m.health.ejectedUntil !== null ? iso(m.health.ejectedUntil) : null,
+    requests: m.requests,
+    failures: m.failures,
+    meanLatencyMs: m.requests > 0 ? Math.round((m.latencyMsTotal / m.requests) * 100) / 100 : null,
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * Typed errors that know their public shape. Anything thrown that is not a
+ * MeshError becomes a plain 500 with no detail on the wire (see api/on-error).
+ */
+export type ErrorCode =
+  | "invalid_request"
+  | "unauthorized"
+  | "not_found"
+  | "conflict"
+  | "no_route"
+  | "no_healthy_instance"
+  | "upstream_unavailable"
+  | "origin_not_allowed"
+  | "not_configured"
+  | "internal_error";
+
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+export interface ErrorBody {
+  error: ErrorCode;
+  message: string;
+  issues?: FieldIssue[];
+}
+
+export class MeshError extends Error {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly issues: FieldIssue[] | undefined;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: number,
+    code: ErrorCode,
+    message: string,
+    options: { issues?: FieldIssue[]; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.name = "MeshError";
+    this.status = status;
+    this.code = code;
+    this.issues = options.issues;
+    this.headers = options.headers ?? {};
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { error: this.code, message: this.message };
+    if (this.issues !== undefined) body.issues = this.issues;
+    return body;
+  }
+
+  toResponse(): Response {
+    return new Response(JSON.stringify(this.toBody()), {
+      status: this.status,
+      headers: { "content-type": "application/json; charset=utf-8", ...this.headers },
+    });
+  }
+}
+
+export function isMeshError(value: unknown): value is MeshError {
+  return value instanceof MeshError;
+}

@@ -1,0 +1,82 @@
+/**
+ * Refuses origin URLs that point at loopback, private, link-local or other
+ * non-public addresses, so a registration token cannot turn the mesh into a
+ * proxy onto an internal network (SSRF). Local dev and tests opt out with
+ * ALLOW_PRIVATE_ORIGINS="true".
+ *
+ * Limit, stated plainly: only literal addresses and well-known local names are
+ * checked. A public DNS name that resolves to a private address passes, because
+ * Workers cannot resolve names before fetch; a later hardening issue covers it.
+ */
+
+const LOCAL_NAMES = [/^localhost$/, /\.localhost$/, /\.local$/, /\.internal$/, /^metadata\.google\.internal$/];
+
+function ipv4Octets(host: string): number[] | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  if (m === null) return null;
+  const octets = m.slice(1).map(Number);
+  return octets.every((o) => o <= 255) ? octets : null;
+}
+
+function isPrivateIpv4([a = 0, b = 0]: number[]): boolean {
+  return (
+    a === 0 || // "this network"
+    a === 10 ||
+    a === 127 ||
+    (a === 100 && b >= 64 && b <= 127) || // carrier-grade NAT
+    (a === 169 && b === 254) || // link-local, cloud metadata
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 198 && (b === 18 || b === 19)) || // benchmarking
+    a >= 224 // multicast and reserved
+  );
+}
+
+function isPrivateIpv6(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (h === "::" || h === "::1") return true;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+  if (mapped?.[1] !== undefined) {
+    const octets = ipv4Octets(mapped[1]);
+    return octets === null || isPrivateIpv4(octets);
+  }
+  // URL() normalises ::ffff:a.b.c.d to ::ffff:XXXX:XXXX; treat every mapped address as private.
+  if (h.startsWith("::ffff:")) return true;
+  return /^f[cd]/.test(h) || /^fe[89ab]/.test(h) || h.startsWith("ff");
+}
+
+export type OriginCheck = { ok: true; url: URL } | { ok: false; reason: string };
+
+export function checkOrigin(raw: string, allowPrivate: boolean): OriginCheck {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { ok: false, reason: "url is not a valid absolute URL" };
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return { ok: false, reason: "url must use http or https" };
+  if (url.username !== "" || url.password !== "") return { ok: false, reason: "url must not contain credentials" };
+  if (url.search !== "" || url.hash !== "") return { ok: false, reason: "url must not contain a query or fragment" };
+  if (allowPrivate) return { ok: true, url };
+  const host = url.hostname.toLowerCase();
+  if (host.startsWith("[")) {
+    if (isPrivateIpv6(host)) return { ok: false, reason: `${host} is a loopback or private address` };
+    return { ok: true, url };
+  }
+  const octets = ipv4Octets(host);
+  if (octets !== null) {
+    if (isPrivateIpv4(octets)) return { ok: false, reason: `${host} is a loopback or private address` };
+    return { ok: true, url };
+  }
+  if (LOCAL_NAMES.some((re) => re.test(host))) return { ok: false, reason: `${host} is a local name` };
+  return { ok: true, url };
+}
+
+/**
+ * The canonical form of an origin URL, used for idempotent registration:
+ * lowercase scheme and host, default port dropped, no trailing slash.
+ */
+export function canonicalOrigin(url: URL): string {
+  const path = url.pathname.replace(/\/+$/, "");
+  return `${url.protocol}//${url.host}${path}`;
+}

@@ -1,0 +1,66 @@
+/**
+ * Header rules for a reverse proxy (RFC 9110 §7.6.1): hop-by-hop headers,
+ * including any named in `Connection`, belong to one connection and must not
+ * be forwarded. Clients may not set `x-mesh-*`: those headers are the mesh's
+ * own and a client could otherwise forge them.
+ */
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+];
+
+export const MESH_HEADER_PREFIX = "x-mesh-";
+
+function stripHopByHop(headers: Headers): void {
+  const named = headers.get("connection");
+  if (named !== null) {
+    for (const token of named.split(",")) {
+      const name = token.trim().toLowerCase();
+      if (name !== "") headers.delete(name);
+    }
+  }
+  for (const name of HOP_BY_HOP) headers.delete(name);
+}
+
+export interface ForwardContext {
+  /** The client's address (CF-Connecting-IP at the edge); null when unknown. */
+  clientIp: string | null;
+  /** "http" or "https", as the client spoke to the edge. */
+  proto: string;
+  /** The Host the client asked for. */
+  host: string;
+}
+
+/** Headers to send upstream, built from the client's request headers. */
+export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers {
+  const headers = new Headers(incoming);
+  stripHopByHop(headers);
+  const meshHeaders: string[] = [];
+  headers.forEach((_value, name) => {
+    if (name.startsWith(MESH_HEADER_PREFIX)) meshHeaders.push(name);
+  });
+  for (const name of meshHeaders) headers.delete(name);
+  // `host` is set by fetch from the upstream URL; the original goes in X-Forwarded-Host.
+  headers.delete("host");
+  if (ctx.clientIp !== null) {
+    const prior = incoming.get("x-forwarded-for");
+    headers.set("x-forwarded-for", prior !== null && prior.trim() !== "" ? `${prior}, ${ctx.clientIp}` : ctx.clientIp);
+  }
+  headers.set("x-forwarded-proto", ctx.proto);
+  headers.set("x-forwarded-host", ctx.host);
+  return headers;
+}
+
+/** Headers to return to the client from an upstream response. */
+export function downstreamHeaders(upstream: Headers): Headers {
+  const headers = new Headers(upstream);
+  stripHopByHop(headers);
+  return headers;
+}

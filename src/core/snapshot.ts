@@ -1,0 +1,71 @@
+import type { FailureKind } from "./retry/retry-policy.js";
+import type { PassiveOutcome } from "./health/health-machine.js";
+
+/** One routable instance, as a router sees it. */
+export interface SnapshotInstance {
+  id: string;
+  url: string;
+  weight: number;
+  zone: string | null;
+}
+
+/**
+ * What the service's Durable Object hands to routers. `version` increases every
+ * time the routable set, a weight or the config changes, so a router that
+ * already holds a version can skip the copy. `allUnhealthy` is true when the
+ * service has members but none is routable; then `instances` holds every
+ * active member if the service enables panic routing, and is empty otherwise.
+ */
+export interface Snapshot {
+  service: string;
+  version: number;
+  instances: SnapshotInstance[];
+  allUnhealthy: boolean;
+  panic: boolean;
+  /** DO clock when the snapshot was taken. */
+  generatedAt: number;
+}
+
+/** One try's outcome as the router saw it. */
+export interface TryOutcome {
+  instanceId: string;
+  ok: boolean;
+  failure?: FailureKind;
+  status?: number;
+  latencyMs: number;
+}
+
+/** Per-instance aggregate of many tries, what `report()` carries over RPC. */
+export interface InstanceReport extends PassiveOutcome {
+  instanceId: string;
+  latencyMsTotal: number;
+  lastFailure: FailureKind | null;
+}
+
+/** Folds outcomes, in order, into one report per instance. */
+export function aggregateOutcomes(outcomes: readonly TryOutcome[]): InstanceReport[] {
+  const byId = new Map<string, InstanceReport>();
+  for (const o of outcomes) {
+    let r = byId.get(o.instanceId);
+    if (r === undefined) {
+      r = { instanceId: o.instanceId, requests: 0, failures: 0, trailingFailures: 0, latencyMsTotal: 0, lastFailure: null };
+      byId.set(o.instanceId, r);
+    }
+    r.requests++;
+    r.latencyMsTotal += o.latencyMs;
+    if (o.ok) {
+      r.trailingFailures = 0;
+    } else {
+      r.failures++;
+      r.trailingFailures++;
+      r.lastFailure = o.failure ?? "status";
+    }
+  }
+  return [...byId.values()];
+}
+
+/** Instance ids are derived from the canonical URL, so re-registering the same URL yields the same id. */
+export async function instanceIdFor(canonicalUrl: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalUrl));
+  return [...new Uint8Array(digest).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}

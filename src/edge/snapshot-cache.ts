@@ -1,0 +1,134 @@
+import { createBalancer, type Balancer, type BalancerKind } from "../core/balance/index.js";
+import type { Snapshot, SnapshotInstance } from "../core/snapshot.js";
+import { coordinator } from "../coordinator/stub.js";
+import { listInstances } from "../registry/kv-registry.js";
+import { withTimeout } from "./with-timeout.js";
+
+/**
+ * Per-isolate view of each service's routable instances (snapshot mode).
+ *
+ * - Warm path: no I/O. The request that finds the snapshot older than
+ *   SNAPSHOT_TTL_MS is routed from it and starts a refresh in waitUntil; the
+ *   refresh sends the version it holds so an unchanged snapshot costs the DO
+ *   nothing but a comparison.
+ * - Cold path (first request for a service in this isolate): waits for the DO,
+ *   at most COLD_LOAD_TIMEOUT_MS, then falls back to the KV mirror of active
+ *   members, treating them all as healthy and relying on failover.
+ * - Local outlier marks: a connect failure or timeout takes that instance out
+ *   of this isolate's rotation at once, for 2 s doubling per repeat (max 30 s),
+ *   without waiting for the DO to confirm. A new snapshot version clears the
+ *   marks: by then the DO has confirmed or refuted them with its own probes.
+ */
+export const SNAPSHOT_TTL_MS = 1_000;
+const COLD_LOAD_TIMEOUT_MS = 1_500;
+const LOCAL_MARK_BASE_MS = 2_000;
+const LOCAL_MARK_MAX_MS = 30_000;
+
+interface LocalMark {
+  until: number;
+  strikes: number;
+}
+
+export interface ServiceView {
+  snapshot: Snapshot;
+  fetchedAt: number;
+  source: "coordinator" | "kv";
+  balancer: Balancer;
+  balancerKind: BalancerKind;
+  marks: Map<string, LocalMark>;
+  refreshing: boolean;
+}
+
+const views = new Map<string, ServiceView>();
+
+export function invalidateSnapshot(service: string): void {
+  views.delete(service);
+}
+
+async function fetchSnapshot(env: Env, service: string, haveVersion: number | undefined): Promise<Snapshot | null> {
+  return coordinator(env, service).snapshot(haveVersion);
+}
+
+async function kvSnapshot(env: Env, service: string, now: number): Promise<Snapshot> {
+  const instances: SnapshotInstance[] = await listInstances(env.REGISTRY, service);
+  return { service, version: -1, instances, allUnhealthy: false, panic: false, generatedAt: now };
+}
+
+function newView(snapshot: Snapshot, source: ServiceView["source"], kind: BalancerKind, now: number): ServiceView {
+  // Start each isolate's rotation at a random offset so cold isolates do not all pick host 0 first.
+  const start = Math.floor(Math.random() * 1024);
+  return { snapshot, fetchedAt: now, source, balancer: createBalancer(kind, start), balancerKind: kind, marks: new Map(), refreshing: false };
+}
+
+function adopt(view: ServiceView, snapshot: Snapshot | null, source: ServiceView["source"], now: number): void {
+  view.fetchedAt = now;
+  view.source = source;
+  if (snapshot === null || snapshot.version === view.snapshot.version) return;
+  view.snapshot = snapshot;
+  view.marks.clear();
+}
+
+async function refresh(env: Env, view: ServiceView, service: string): Promise<void> {
+  const haveVersion = view.source === "coordinator" ? view.snapshot.version : undefined;
+  try {
+    adopt(view, await withTimeout(fetchSnapshot(env, service, haveVersion), COLD_LOAD_TIMEOUT_MS, "snapshot"), "coordinator", Date.now());
+  } catch (err) {
+    console.error(JSON.stringify({ event: "snapshot_refresh_failed", service, message: String(err) }));
+    adopt(view, await kvSnapshot(env, service, Date.now()), "kv", Date.now());
+  } finally {
+    view.refreshing = false;
+  }
+}
+
+export async function getServiceView(
+  env: Env,
+  ctx: ExecutionContext,
+  service: string,
+  kind: BalancerKind,
+  now: number,
+): Promise<ServiceView> {
+  const view = views.get(service);
+  if (view !== undefined && view.balancerKind === kind) {
+    if (now - view.fetchedAt >= SNAPSHOT_TTL_MS && !view.refreshing) {
+      view.refreshing = true;
+      ctx.waitUntil(refresh(env, view, service));
+    }
+    return view;
+  }
+  let fresh: ServiceView;
+  try {
+    const snap = await withTimeout(fetchSnapshot(env, service, undefined), COLD_LOAD_TIMEOUT_MS, "snapshot");
+    fresh = newView(snap ?? (await kvSnapshot(env, service, now)), snap === null ? "kv" : "coordinator", kind, now);
+  } catch (err) {
+    console.error(JSON.stringify({ event: "snapshot_load_failed", service, message: String(err) }));
+    fresh = newView(await kvSnapshot(env, service, now), "kv", kind, now);
+  }
+  views.set(service, fresh);
+  return fresh;
+}
+
+/**
+ * Picks from the snapshot, skipping instances tried for this request and,
+ * while any other choice exists, instances this isolate has marked down.
+ */
+export function pickLocal(view: ServiceView, tried: ReadonlySet<string>, now: number): SnapshotInstance | undefined {
+  const all = view.snapshot.instances;
+  if (view.marks.size === 0) return view.balancer.pick(all, tried);
+  const up = all.filter((i) => {
+    const mark = view.marks.get(i.id);
+    return mark === undefined || mark.until <= now;
+  });
+  return view.balancer.pick(up, tried) ?? view.balancer.pick(all, tried);
+}
+
+export function markDown(view: ServiceView, id: string, now: number): void {
+  const strikes = (view.marks.get(id)?.strikes ?? 0) + 1;
+  const ms = Math.min(LOCAL_MARK_MAX_MS, LOCAL_MARK_BASE_MS * 2 ** (strikes - 1));
+  view.marks.set(id, { until: now + ms, strikes });
+  // Ask for a fresh snapshot on the next request instead of waiting out the TTL.
+  view.fetchedAt = 0;
+}
+
+export function markUp(view: ServiceView, id: string): void {
+  if (view.marks.size > 0) view.marks.delete(id);
+}

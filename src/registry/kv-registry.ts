@@ -1,0 +1,114 @@
+import type { ServiceRecord } from "../core/schema/service.js";
+import type { SnapshotInstance } from "../core/snapshot.js";
+import { KEY } from "./keys.js";
+import { routedService, type RouteIndex, type RoutedService } from "./route-index.js";
+
+/**
+ * Typed access to the REGISTRY namespace. KV is eventually consistent (a write
+ * can take up to 60 s to reach every location) and allows one write per second
+ * per key, so only membership and config changes write here; heartbeats never do.
+ */
+
+/** Stored as the key's metadata so the router fallback can list members without a get per key (metadata is capped at 1024 bytes). */
+export interface InstanceKeyMetadata {
+  url: string;
+  weight: number;
+  zone: string | null;
+}
+
+export async function getService(kv: KVNamespace, name: string): Promise<ServiceRecord | null> {
+  return kv.get<ServiceRecord>(KEY.service(name), "json");
+}
+
+export async function putService(kv: KVNamespace, record: ServiceRecord): Promise<void> {
+  await kv.put(KEY.service(record.name), JSON.stringify(record));
+}
+
+export async function deleteService(kv: KVNamespace, name: string): Promise<void> {
+  await kv.delete(KEY.service(name));
+  const ids = await listKeys(kv, KEY.instancePrefix(name));
+  await Promise.all(ids.map((key) => kv.delete(key)));
+}
+
+export async function listKeys(kv: KVNamespace, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await kv.list({ prefix, ...(cursor === undefined ? {} : { cursor }) });
+    for (const k of page.keys) keys.push(k.name);
+    if (page.list_complete) return keys;
+    cursor = page.cursor;
+  }
+}
+
+export async function listServiceNames(kv: KVNamespace): Promise<string[]> {
+  const keys = await listKeys(kv, KEY.servicePrefix);
+  return keys.map((k) => k.slice(KEY.servicePrefix.length)).sort();
+}
+
+export async function putInstance(kv: KVNamespace, service: string, instance: SnapshotInstance): Promise<void> {
+  const metadata: InstanceKeyMetadata = { url: instance.url, weight: instance.weight, zone: instance.zone };
+  await kv.put(KEY.instance(service, instance.id), JSON.stringify(instance), { metadata });
+}
+
+export async function deleteInstance(kv: KVNamespace, service: string, id: string): Promise<void> {
+  await kv.delete(KEY.instance(service, id));
+}
+
+/** Active members as mirrored in KV: the router's fallback when the Durable Object cannot be reached. */
+export async function listInstances(kv: KVNamespace, service: string): Promise<SnapshotInstance[]> {
+  const prefix = KEY.instancePrefix(service);
+  const out: SnapshotInstance[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await kv.list<InstanceKeyMetadata>({ prefix, ...(cursor === undefined ? {} : { cursor }) });
+    for (const k of page.keys) {
+      if (k.metadata === undefined || k.metadata === null) continue;
+      out.push({ id: k.name.slice(prefix.length), url: k.metadata.url, weight: k.metadata.weight, zone: k.metadata.zone });
+    }
+    if (page.list_complete) return out;
+    cursor = page.cursor;
+  }
+}
+
+export async function getRouteIndex(kv: KVNamespace): Promise<RouteIndex | null> {
+  return kv.get<RouteIndex>(KEY.routeIndex, "json");
+}
+
+/**
+ * Replaces (or with `service` null, removes) one service's entry. Admin writes
+ * are rare, but two at once can still race on this key; the cron sweep's
+ * rebuildRouteIndex repairs any lost update within a minute.
+ */
+export async function updateRouteIndex(
+  kv: KVNamespace,
+  name: string,
+  service: RoutedService | null,
+  now: number,
+): Promise<RouteIndex> {
+  const current = await getRouteIndex(kv);
+  const others = (current?.services ?? []).filter((s) => s.name !== name);
+  const services = service === null ? others : [...others, service].sort((a, b) => a.name.localeCompare(b.name));
+  const index: RouteIndex = { version: (current?.version ?? 0) + 1, generatedAt: now, services };
+  await kv.put(KEY.routeIndex, JSON.stringify(index));
+  return index;
+}
+
+/**
+ * Rebuilds the route index from the service records. Run after every service
+ * change and by the cron sweep, so a lost race between two admin writes is
+ * repaired within a minute. Writes only when the content changed.
+ */
+export async function rebuildRouteIndex(kv: KVNamespace, now: number): Promise<RouteIndex> {
+  const names = await listServiceNames(kv);
+  const records = await Promise.all(names.map((n) => getService(kv, n)));
+  const services = records
+    .filter((r): r is ServiceRecord => r !== null)
+    .map((r) => routedService(r.name, r.config))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const current = await getRouteIndex(kv);
+  if (current !== null && JSON.stringify(current.services) === JSON.stringify(services)) return current;
+  const index: RouteIndex = { version: (current?.version ?? 0) + 1, generatedAt: now, services };
+  await kv.put(KEY.routeIndex, JSON.stringify(index));
+  return index;
+}

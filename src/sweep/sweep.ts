@@ -1,0 +1,58 @@
+import { coordinator } from "../coordinator/stub.js";
+import { KEY } from "../registry/keys.js";
+import { getService, listServiceNames, rebuildRouteIndex } from "../registry/kv-registry.js";
+
+/**
+ * The cron safety net (every minute; cron cannot run more often). Each
+ * service's alarm does the real work every few seconds; the sweep makes sure
+ * no coordinator was left without an alarm or a config, reaps leases even if
+ * an alarm was lost, and repairs the route index after racing admin writes.
+ */
+export interface SweepRecord {
+  at: string;
+  durationMs: number;
+  services: number;
+  expired: number;
+  removed: number;
+  errors: { service: string; message: string }[];
+  routeIndexVersion: number;
+}
+
+/** Coordinators swept at once; each is one RPC, and a Worker invocation keeps 6 connections open at a time. */
+const SWEEP_CONCURRENCY = 6;
+
+export async function sweepAll(env: Env, now: number): Promise<SweepRecord> {
+  const names = await listServiceNames(env.REGISTRY);
+  const record: SweepRecord = {
+    at: new Date(now).toISOString(),
+    durationMs: 0,
+    services: names.length,
+    expired: 0,
+    removed: 0,
+    errors: [],
+    routeIndexVersion: 0,
+  };
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < names.length) {
+      const name = names[next++];
+      if (name === undefined) continue;
+      try {
+        const stub = coordinator(env, name);
+        const service = await getService(env.REGISTRY, name);
+        // A coordinator that lost its storage gets its config back before sweeping.
+        if (service !== null) await stub.configure(name, service.config);
+        const result = await stub.sweep();
+        record.expired += result.expired;
+        record.removed += result.removed;
+      } catch (err) {
+        record.errors.push({ service: name, message: String(err) });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, names.length) }, lane));
+  record.routeIndexVersion = (await rebuildRouteIndex(env.REGISTRY, now)).version;
+  record.durationMs = Date.now() - now;
+  await env.REGISTRY.put(KEY.lastSweep, JSON.stringify(record));
+  return record;
+}

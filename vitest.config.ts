@@ -1,0 +1,53 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+/**
+ * Three projects, as in cloudflare/agents:
+ *  - unit:   the pure core in plain Node (no Workers runtime needed);
+ *  - worker: API, Durable Object, cron and KV inside workerd via the Workers pool,
+ *            with real loopback origins started by test/worker/global-setup.ts;
+ *  - e2e:    the bundled mesh in Miniflare plus real HTTP origins, driven over HTTP.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/unit/**/*.test.ts"],
+          environment: "node",
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                MESH_ADMIN_TOKEN: "test-admin-token",
+                ALLOW_PRIVATE_ORIGINS: "true",
+                REQUEST_LOG: "off",
+                ORIGIN_PORTS: inject("originPorts"),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          globalSetup: ["test/worker/global-setup.ts"],
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});

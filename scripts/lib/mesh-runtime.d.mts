@@ -1,0 +1,16 @@
+import type { Miniflare } from "miniflare";
+export const ROOT: string;
+export function bundleWorker(opts?: { config?: string; outdir?: string }): Promise<string>;
+export interface RunningWorker {
+  mf: Miniflare;
+  url: string;
+  cron(): Promise<unknown>;
+  dispose(): Promise<void>;
+}
+export function startWorker(opts: {
+  bundleDir: string;
+  config?: string;
+  bindings?: Record<string, string>;
+  port?: number;
+  verbose?: boolean;
+}): Promise<RunningWorker>;

@@ -1,0 +1,64 @@
+// Runs the real mesh Worker in workerd without wrangler dev's proxy in front:
+// `wrangler deploy --dry-run --outdir` produces exactly the bundle that would
+// be uploaded, wrangler turns wrangler.toml into Miniflare options, and
+// Miniflare serves it on 127.0.0.1. Used by the e2e tests, the demo and the
+// benchmarks, so all three run the deployable artefact.
+import { execFile } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+
+const run = promisify(execFile);
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/**
+ * Bundles a Worker with wrangler exactly as `wrangler deploy` would.
+ * @param {{ config?: string, outdir?: string }} [opts]
+ * @returns {Promise<string>} the output directory
+ */
+export async function bundleWorker({ config = "wrangler.toml", outdir } = {}) {
+  const dir = outdir ?? (await mkdtemp(path.join(tmpdir(), "switchyard-bundle-")));
+  const wrangler = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
+  await run(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", dir, "--config", config], {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return dir;
+}
+
+/**
+ * Starts a bundled Worker in Miniflare on 127.0.0.1.
+ * @param {{ bundleDir: string, config?: string, bindings?: Record<string, string>, port?: number, verbose?: boolean }} opts
+ */
+export async function startWorker({ bundleDir, config = "wrangler.toml", bindings = {}, port = 0, verbose = false }) {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, config));
+  const mf = new Miniflare({
+    ...workerOptions,
+    modules: true,
+    scriptPath: path.join(bundleDir, "index.js"),
+    modulesRoot: bundleDir,
+    bindings: { ...(workerOptions.bindings ?? {}), ...bindings },
+    host: "127.0.0.1",
+    port,
+    verbose,
+    // State lives in memory for the life of this process: every run starts clean.
+    kvPersist: false,
+    durableObjectsPersist: false,
+  });
+  const url = await mf.ready;
+  return {
+    mf,
+    url: url.toString().replace(/\/$/, ""),
+    /** Fires the Worker's scheduled() handler, as cron would. */
+    async cron() {
+      const worker = await mf.getWorker();
+      return worker.scheduled({ cron: "* * * * *", scheduledTime: new Date() });
+    },
+    dispose: () => mf.dispose(),
+  };
+}

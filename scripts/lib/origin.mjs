@@ -1,0 +1,129 @@
+// A small, controllable HTTP origin for the demo, the tests and the benchmarks.
+// Every answer says which origin served it, so routing and failover are visible.
+//
+//   GET  /healthz            200 while healthy, 503 after POST /__control {"healthy":false}
+//   POST /__control          {"healthy":bool,"status":int|null,"delayMs":int} changes behaviour
+//   *    anything else       200 JSON {origin, method, path, query, headers, body}
+//
+// stop() closes the port (clients see connection refused); start() reopens the
+// same port; hang() keeps accepting connections but never answers.
+import http from "node:http";
+
+/**
+ * @param {{ name: string, port?: number, host?: string, quiet?: boolean }} opts
+ */
+export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
+  let healthy = true;
+  /** @type {number | null} */
+  let forcedStatus = null;
+  let delayMs = 0;
+  let hanging = false;
+  let served = 0;
+  /** @type {Set<import("node:net").Socket>} */
+  const sockets = new Set();
+  /** @type {http.Server | null} */
+  let server = null;
+  let boundPort = port;
+
+  /** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
+  async function handle(req, res) {
+    if (hanging) return; // accept, read, never answer
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const body = Buffer.concat(chunks).toString("utf8");
+    const url = new URL(req.url ?? "/", "http://origin");
+    if (url.pathname === "/__control" && req.method === "POST") {
+      const cmd = body === "" ? {} : JSON.parse(body);
+      if (typeof cmd.healthy === "boolean") healthy = cmd.healthy;
+      if ("status" in cmd) forcedStatus = cmd.status;
+      if (typeof cmd.delayMs === "number") delayMs = cmd.delayMs;
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ name, healthy, status: forcedStatus, delayMs, served }));
+      return;
+    }
+    if (url.pathname === "/healthz") {
+      res.writeHead(healthy ? 200 : 503, { "content-type": "text/plain" });
+      res.end(healthy ? "ok" : "unhealthy");
+      return;
+    }
+    served++;
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    const payload = JSON.stringify({
+      origin: name,
+      method: req.method,
+      path: url.pathname,
+      query: url.search,
+      headers: req.headers,
+      body,
+    });
+    res.writeHead(forcedStatus ?? 200, { "content-type": "application/json", "x-origin": name });
+    res.end(payload);
+  }
+
+  const origin = {
+    name,
+    get port() {
+      return boundPort;
+    },
+    get url() {
+      return `http://${host}:${boundPort}`;
+    },
+    get served() {
+      return served;
+    },
+    /** @returns {Promise<void>} */
+    start() {
+      hanging = false;
+      return new Promise((resolve, reject) => {
+        const s = http.createServer((req, res) => {
+          handle(req, res).catch(() => {
+            res.statusCode = 500;
+            res.end();
+          });
+        });
+        s.keepAliveTimeout = 5000;
+        s.on("connection", (sock) => {
+          sockets.add(sock);
+          sock.on("close", () => sockets.delete(sock));
+        });
+        s.once("error", reject);
+        s.listen(boundPort, host, () => {
+          const addr = s.address();
+          if (addr !== null && typeof addr === "object") boundPort = addr.port;
+          server = s;
+          resolve();
+        });
+      });
+    },
+    /** Closes the port and every open connection: clients see refused connections. */
+    stop() {
+      return new Promise((resolve) => {
+        const s = server;
+        server = null;
+        for (const sock of sockets) sock.destroy();
+        sockets.clear();
+        if (s === null) return resolve(undefined);
+        s.close(() => resolve(undefined));
+      });
+    },
+    /** Keeps the port open but never answers, like a wedged process. */
+    hang() {
+      hanging = true;
+    },
+    unhang() {
+      hanging = false;
+    },
+    /** @param {boolean} value */
+    setHealthy(value) {
+      healthy = value;
+    },
+  };
+  return origin;
+}
+
+/** @param {number} n @param {string} [prefix] */
+export async function startOrigins(n, prefix = "origin") {
+  const origins = Array.from({ length: n }, (_, i) => createOrigin({ name: `${prefix}-${i + 1}` }));
+  await Promise.all(origins.map((o) => o.start()));
+  return origins;
+}

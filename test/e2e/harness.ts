@@ -1,0 +1,85 @@
+import { startOrigins, type Origin } from "../../scripts/lib/origin.mjs";
+import { bundleWorker, startWorker, type RunningWorker } from "../../scripts/lib/mesh-runtime.mjs";
+
+export const ADMIN_TOKEN = "e2e-admin-token";
+
+export interface Harness {
+  mesh: RunningWorker;
+  origins: Origin[];
+  close(): Promise<void>;
+}
+
+/** The deployable bundle in workerd (Miniflare) plus real origins, all on 127.0.0.1. */
+export async function startHarness(originCount: number): Promise<Harness> {
+  const bundleDir = await bundleWorker();
+  const mesh = await startWorker({
+    bundleDir,
+    bindings: { MESH_ADMIN_TOKEN: ADMIN_TOKEN, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off" },
+  });
+  const origins = await startOrigins(originCount, "e2e");
+  return {
+    mesh,
+    origins,
+    async close() {
+      await Promise.all(origins.map((o) => o.stop()));
+      await mesh.dispose();
+    },
+  };
+}
+
+export async function api<T>(h: Harness, method: string, path: string, body?: unknown, token = ADMIN_TOKEN): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${h.mesh.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+/** Waits, with a hard deadline, until `check` holds; e2e runs on the real clock. */
+export async function until(what: string, deadlineMs: number, check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < deadlineMs) {
+    if (await check()) return Date.now() - started;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
+}
+
+export interface LoadResult {
+  statuses: Map<number, number>;
+  byOrigin: Map<string, number>;
+  errors: string[];
+}
+
+/** Sends `total` GETs with `concurrency` in flight; `onSent(i)` runs before request i. */
+export async function load(
+  url: string,
+  total: number,
+  concurrency: number,
+  onSent: (i: number) => Promise<void> | void = () => undefined,
+): Promise<LoadResult> {
+  const result: LoadResult = { statuses: new Map(), byOrigin: new Map(), errors: [] };
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < total) {
+      const i = next++;
+      await onSent(i);
+      try {
+        const res = await fetch(url);
+        const text = await res.text();
+        result.statuses.set(res.status, (result.statuses.get(res.status) ?? 0) + 1);
+        if (res.status === 200) {
+          const origin = (JSON.parse(text) as { origin: string }).origin;
+          result.byOrigin.set(origin, (result.byOrigin.get(origin) ?? 0) + 1);
+        } else {
+          result.errors.push(`${res.status} ${text.slice(0, 200)}`);
+        }
+      } catch (err) {
+        result.errors.push(String(err));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return result;
+}

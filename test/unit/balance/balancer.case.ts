@@ -1,0 +1,214 @@
+import { describe, expect, it } from "vitest";
+import type { Balancer, Candidate } from "../../../src/core/balance/balancer.js";
+import { defined } from "../defined.js";
+
+/**
+ * The one case suite every balancer must pass (STYLE.md habit 2). A new
+ * balancer is a new file in src/core/balance plus one line in balancers.test.ts.
+ */
+export interface BalancerCaseOptions {
+  name: string;
+  newBalancer: () => Balancer;
+  /** True when the balancer honours `weight`; false when it must ignore it. */
+  weighted: boolean;
+}
+
+interface Host extends Candidate {
+  url: string;
+}
+
+function host(id: string, weight = 1): Host {
+  return { id, weight, url: `https://${id}.example.com` };
+}
+
+function pickOrThrow(balancer: Balancer, hosts: readonly Host[], exclude?: ReadonlySet<string>): Host {
+  return defined(balancer.pick(hosts, exclude), "a picked host");
+}
+
+function pickMany(balancer: Balancer, hosts: readonly Host[], n: number, exclude?: ReadonlySet<string>): string[] {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) ids.push(pickOrThrow(balancer, hosts, exclude).id);
+  return ids;
+}
+
+function countBy(ids: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const id of ids) counts[id] = (counts[id] ?? 0) + 1;
+  return counts;
+}
+
+function longestRun(ids: readonly string[], id: string): number {
+  let best = 0;
+  let run = 0;
+  for (const x of ids) {
+    run = x === id ? run + 1 : 0;
+    best = Math.max(best, run);
+  }
+  return best;
+}
+
+export function runBalancerCases({ name, newBalancer, weighted }: BalancerCaseOptions): void {
+  describe(`balancer: ${name}`, () => {
+    const abc = [host("a"), host("b"), host("c")];
+
+    it("spreads picks exactly evenly over equal-weight hosts", () => {
+      const counts = countBy(pickMany(newBalancer(), abc, 300));
+      expect(counts).toEqual({ a: 100, b: 100, c: 100 });
+    });
+
+    it("returns the candidate object it was given, not a copy", () => {
+      const picked = pickOrThrow(newBalancer(), abc);
+      expect(abc).toContain(picked);
+      expect(picked.url).toBe(`https://${picked.id}.example.com`);
+    });
+
+    it("always returns the only host of a one-host list", () => {
+      const only = [host("solo", 3)];
+      expect(new Set(pickMany(newBalancer(), only, 10))).toEqual(new Set(["solo"]));
+    });
+
+    if (weighted) {
+      it("respects weights: 5/1/1 over 700 picks gives 500/100/100", () => {
+        const hosts = [host("a", 5), host("b", 1), host("c", 1)];
+        const counts = countBy(pickMany(newBalancer(), hosts, 700));
+        expect(counts).toEqual({ a: 500, b: 100, c: 100 });
+      });
+
+      it("interleaves smoothly: every window of sum(weights) picks holds exact shares, no bursts", () => {
+        const hosts = [host("a", 5), host("b", 1), host("c", 1)];
+        const ids = pickMany(newBalancer(), hosts, 70);
+        for (let start = 0; start < ids.length; start += 7) {
+          expect(countBy(ids.slice(start, start + 7))).toEqual({ a: 5, b: 1, c: 1 });
+        }
+        // A bursty balancer sends a a a a a b c; smooth WRR spreads the light
+        // hosts through the cycle (the documented order is a a b a c a a), so
+        // within one cycle the heavy host never runs more than twice, and even
+        // across the cycle boundary (… a a | a a …) it stays below its weight.
+        expect(ids.slice(0, 7)).toEqual(["a", "a", "b", "a", "c", "a", "a"]);
+        for (let start = 0; start < ids.length; start += 7) {
+          expect(longestRun(ids.slice(start, start + 7), "a")).toBeLessThanOrEqual(2);
+        }
+        expect(longestRun(ids, "a")).toBeLessThan(5);
+        expect(longestRun(ids, "b")).toBe(1);
+        expect(longestRun(ids, "c")).toBe(1);
+      });
+
+      it("keeps proportions among the remaining hosts when one is excluded", () => {
+        const hosts = [host("a", 3), host("b", 1), host("c", 5)];
+        const counts = countBy(pickMany(newBalancer(), hosts, 400, new Set(["c"])));
+        expect(counts).toEqual({ a: 300, b: 100 });
+      });
+    } else {
+      it("ignores weights: 5/1/1 hosts are still picked evenly", () => {
+        const hosts = [host("a", 5), host("b", 1), host("c", 1)];
+        const counts = countBy(pickMany(newBalancer(), hosts, 699));
+        expect(counts).toEqual({ a: 233, b: 233, c: 233 });
+      });
+
+      it("rotates in list order", () => {
+        const ids = pickMany(newBalancer(), abc, 6);
+        const first = defined(ids[0], "first pick");
+        const offset = abc.findIndex((h) => h.id === first);
+        const expected = Array.from({ length: 6 }, (_, i) => defined(abc[(offset + i) % 3], "host").id);
+        expect(ids).toEqual(expected);
+      });
+
+      it("on retry lands on the next host in order after the excluded one", () => {
+        const balancer = newBalancer();
+        for (let i = 0; i < 9; i++) {
+          const first = pickOrThrow(balancer, abc);
+          const retry = pickOrThrow(balancer, abc, new Set([first.id]));
+          const next = defined(abc[(abc.indexOf(first) + 1) % abc.length], "next host");
+          expect(retry.id).toBe(next.id);
+        }
+      });
+    }
+
+    it("never returns an excluded host", () => {
+      const balancer = newBalancer();
+      const ids = pickMany(balancer, abc, 300, new Set(["b"]));
+      expect(ids).not.toContain("b");
+      expect(new Set(ids)).toEqual(new Set(["a", "c"]));
+    });
+
+    it("never returns any of several excluded hosts", () => {
+      const hosts = [host("a"), host("b"), host("c"), host("d"), host("e")];
+      const ids = pickMany(newBalancer(), hosts, 100, new Set(["a", "c", "e"]));
+      expect(new Set(ids)).toEqual(new Set(["b", "d"]));
+    });
+
+    it("returns undefined when every host is excluded", () => {
+      const balancer = newBalancer();
+      expect(balancer.pick(abc, new Set(["a", "b", "c"]))).toBeUndefined();
+      // ...and still works afterwards.
+      expect(abc).toContain(balancer.pick(abc));
+    });
+
+    it("returns undefined for an empty candidate list", () => {
+      const balancer = newBalancer();
+      expect(balancer.pick([])).toBeUndefined();
+      expect(balancer.pick([], new Set(["a"]))).toBeUndefined();
+      expect(abc).toContain(balancer.pick(abc));
+    });
+
+    it("on a retry that excludes the picked host, returns a different host", () => {
+      const balancer = newBalancer();
+      for (let i = 0; i < 20; i++) {
+        const first = pickOrThrow(balancer, abc);
+        const retry = pickOrThrow(balancer, abc, new Set([first.id]));
+        expect(retry.id).not.toBe(first.id);
+        const third = pickOrThrow(balancer, abc, new Set([first.id, retry.id]));
+        expect([first.id, retry.id]).not.toContain(third.id);
+      }
+    });
+
+    it("copes with hosts being added between picks", () => {
+      const balancer = newBalancer();
+      pickMany(balancer, abc, 7);
+      const grown = [...abc, host("d")];
+      const ids = pickMany(balancer, grown, 400);
+      for (const id of ids) expect(["a", "b", "c", "d"]).toContain(id);
+      const counts = countBy(ids);
+      for (const id of ["a", "b", "c", "d"]) {
+        expect(counts[id] ?? 0).toBeGreaterThanOrEqual(98);
+        expect(counts[id] ?? 0).toBeLessThanOrEqual(102);
+      }
+    });
+
+    it("copes with hosts being removed between picks and never returns a removed host", () => {
+      const balancer = newBalancer();
+      const five = [host("a"), host("b"), host("c"), host("d"), host("e")];
+      pickMany(balancer, five, 8);
+      const shrunk = [host("a"), host("c"), host("e")];
+      const ids = pickMany(balancer, shrunk, 300);
+      expect(new Set(ids)).toEqual(new Set(["a", "c", "e"]));
+      const counts = countBy(ids);
+      for (const id of ["a", "c", "e"]) {
+        expect(counts[id] ?? 0).toBeGreaterThanOrEqual(98);
+        expect(counts[id] ?? 0).toBeLessThanOrEqual(102);
+      }
+    });
+
+    it("survives a list that changes on every pick (membership churn)", () => {
+      const balancer = newBalancer();
+      const pool = Array.from({ length: 12 }, (_, i) => host(`h${i}`, (i % 3) + 1));
+      for (let i = 0; i < 500; i++) {
+        // A sliding window of 1-5 hosts, so ids keep arriving and leaving.
+        const size = (i % 5) + 1;
+        const window = Array.from({ length: size }, (_, k) => defined(pool[(i + k) % pool.length], "pool host"));
+        const exclude = size > 1 && i % 2 === 0 ? new Set([defined(window[0], "first in window").id]) : undefined;
+        const picked = pickOrThrow(balancer, window, exclude);
+        expect(window).toContain(picked);
+        if (exclude !== undefined) expect(exclude.has(picked.id)).toBe(false);
+      }
+    });
+
+    it("keeps its own state: two instances do not share counters", () => {
+      const one = newBalancer();
+      const two = newBalancer();
+      const fromOne = pickMany(one, abc, 3);
+      pickMany(two, abc, 5);
+      expect(pickMany(one, abc, 3)).toEqual(fromOne);
+    });
+  });
+}

@@ -1,0 +1,177 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ADMIN, createService, json, mesh, originUrls, register, uniqueName } from "./helpers.js";
+
+const routesFor = (name: string) => ({ routes: { pathPrefixes: [`/${name}`] } });
+
+describe("control-plane auth", () => {
+  it("401s a missing or wrong admin token, with a JSON error and no stack", async () => {
+    for (const headers of [{}, { authorization: "Bearer nope" }, { authorization: "Basic abc" }]) {
+      const res = await mesh("/_mesh/v1/services", { headers });
+      expect(res.status).toBe(401);
+      const body = (await res.json()) as Record<string, unknown>;
+      expect(body.error).toBe("unauthorized");
+      expect(JSON.stringify(body)).not.toMatch(/at .*\.ts/);
+    }
+  });
+
+  it("accepts the admin token", async () => {
+    const res = await mesh("/_mesh/v1/services", { headers: ADMIN });
+    expect(res.status).toBe(200);
+  });
+
+  it("lets a registration token register but not administer", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, routesFor(name));
+    const list = await mesh("/_mesh/v1/services", { headers: { authorization: `Bearer ${token}` } });
+    expect(list.status).toBe(401);
+    const other = uniqueName();
+    await createService(other, routesFor(other));
+    const cross = await mesh(
+      `/_mesh/v1/services/${other}/instances`,
+      json("POST", { url: originUrls()[0] }, { authorization: `Bearer ${token}` }),
+    );
+    expect(cross.status).toBe(401);
+  });
+});
+
+describe("service CRUD and validation", () => {
+  it("creates with defaults, returns a token once, stores only its hash", async () => {
+    const name = uniqueName();
+    const { token, body } = await createService(name, routesFor(name));
+    expect(token).toMatch(/^sy_[A-Za-z0-9_-]{43}$/);
+    const service = body.service as { config: Record<string, unknown> };
+    expect(service.config).toMatchObject({
+      balancer: "round_robin",
+      routing: { mode: "snapshot" },
+      healthCheck: { path: "/healthz", intervalSeconds: 10 },
+      lease: { ttlSeconds: 30 },
+    });
+    const stored = await env.REGISTRY.get(`service:${name}`);
+    expect(stored).not.toBeNull();
+    expect(stored).not.toContain(token);
+    expect(JSON.parse(stored ?? "{}")).toHaveProperty("tokenHash");
+
+    const update = await mesh(`/_mesh/v1/services/${name}`, json("PUT", { ...routesFor(name), balancer: "weighted_round_robin" }));
+    expect(update.status).toBe(200);
+    expect(await update.json()).not.toHaveProperty("registrationToken");
+  });
+
+  it("400s a bad body naming each field", async () => {
+    const res = await mesh(
+      `/_mesh/v1/services/${uniqueName()}`,
+      json("PUT", { routes: {}, balancer: "random", retry: { attempts: 0, retryOn: ["418"] } }),
+    );
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: string; message: string; issues: { path: string; message: string }[] };
+    expect(body.error).toBe("invalid_request");
+    const paths = body.issues.map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(["routes.hosts", "balancer", "retry.attempts", "retry.retryOn.0"]));
+  });
+
+  it("400s malformed JSON and a bad service name", async () => {
+    const bad = await mesh(`/_mesh/v1/services/${uniqueName()}`, {
+      method: "PUT",
+      headers: { ...ADMIN, "content-type": "application/json" },
+      body: "{not json",
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toBe("invalid_request");
+    const name = await mesh("/_mesh/v1/services/Bad_Name", json("PUT", routesFor("x")));
+    expect(name.status).toBe(400);
+    expect(((await name.json()) as { issues: { path: string }[] }).issues[0]?.path).toBe("name");
+  });
+
+  it("409s a route another service already owns", async () => {
+    const a = uniqueName();
+    await createService(a, { routes: { hosts: [`${a}.example.com`] } });
+    const res = await mesh(`/_mesh/v1/services/${uniqueName()}`, json("PUT", { routes: { hosts: [`${a}.example.com`] } }));
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error: string }).error).toBe("conflict");
+  });
+
+  it("lists, shows and deletes; 404s what is gone", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, routesFor(name));
+    await register(name, token, originUrls()[0] ?? "");
+    const list = (await (await mesh("/_mesh/v1/services", { headers: ADMIN })).json()) as { services: { name: string }[] };
+    expect(list.services.map((s) => s.name)).toContain(name);
+    const shown = (await (await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).json()) as {
+      instances: { state: string; url: string }[];
+    };
+    expect(shown.instances).toHaveLength(1);
+    expect(shown.instances[0]?.state).toBe("healthy");
+
+    const del = await mesh(`/_mesh/v1/services/${name}`, { method: "DELETE", headers: ADMIN });
+    expect(del.status).toBe(200);
+    expect(await env.REGISTRY.get(`service:${name}`)).toBeNull();
+    expect((await env.REGISTRY.list({ prefix: `instance:${name}:` })).keys).toHaveLength(0);
+    expect((await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).status).toBe(404);
+    expect((await mesh(`/_mesh/v1/services/${name}`, { method: "DELETE", headers: ADMIN })).status).toBe(404);
+  });
+});
+
+describe("instance registration, heartbeat, deregistration", () => {
+  it("registers idempotently: same URL, same id, no second KV write", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, routesFor(name));
+    const url = originUrls()[0] ?? "";
+    const first = await mesh(`/_mesh/v1/services/${name}/instances`, json("POST", { url }, { authorization: `Bearer ${token}` }));
+    expect(first.status).toBe(201);
+    const a = (await first.json()) as { id: string; leaseExpiresAt: string; heartbeatUrl: string };
+    expect(a.id).toMatch(/^[a-f0-9]{16}$/);
+    expect(a.heartbeatUrl).toBe(`http://mesh.test/_mesh/v1/services/${name}/instances/${a.id}/heartbeat`);
+    expect(Date.parse(a.leaseExpiresAt) - Date.now()).toBeGreaterThan(25_000);
+
+    const kvBefore = await env.REGISTRY.getWithMetadata(`instance:${name}:${a.id}`);
+    expect(kvBefore.metadata).toMatchObject({ url, weight: 1 });
+
+    const again = await mesh(`/_mesh/v1/services/${name}/instances`, json("POST", { url: `${url}/` }, { authorization: `Bearer ${token}` }));
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { id: string }).id).toBe(a.id);
+  });
+
+  it("renews leases by heartbeat and 404s unknown instances", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, routesFor(name));
+    const reg = await register(name, token, originUrls()[1] ?? "", { ttlSeconds: 60 });
+    const auth = { authorization: `Bearer ${token}` };
+    const hb = await mesh(reg.heartbeatUrl, { method: "PUT", headers: auth });
+    expect(hb.status).toBe(200);
+    const lease = (await hb.json()) as { leaseExpiresAt: string };
+    expect(Date.parse(lease.leaseExpiresAt) - Date.now()).toBeGreaterThan(55_000);
+    const unknown = await mesh(`/_mesh/v1/services/${name}/instances/0123456789abcdef/heartbeat`, { method: "PUT", headers: auth });
+    expect(unknown.status).toBe(404);
+    const malformed = await mesh(`/_mesh/v1/services/${name}/instances/xyz/heartbeat`, { method: "PUT", headers: auth });
+    expect(malformed.status).toBe(400);
+  });
+
+  it("deregisters into draining and removes the KV mirror", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, routesFor(name));
+    const reg = await register(name, token, originUrls()[2] ?? "");
+    const auth = { authorization: `Bearer ${token}` };
+    const del = await mesh(`/_mesh/v1/services/${name}/instances/${reg.id}`, { method: "DELETE", headers: auth });
+    expect(del.status).toBe(200);
+    expect(await del.json()).toEqual({ id: reg.id, state: "draining" });
+    expect(await env.REGISTRY.get(`instance:${name}:${reg.id}`)).toBeNull();
+    const shown = (await (await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).json()) as {
+      instances: { state: string }[];
+    };
+    expect(shown.instances[0]?.state).toBe("draining");
+    const hb = await mesh(reg.heartbeatUrl, { method: "PUT", headers: auth });
+    expect(hb.status).toBe(404);
+  });
+
+  it("refuses private origins unless ALLOW_PRIVATE_ORIGINS, and bad bodies with field names", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, routesFor(name));
+    const auth = { authorization: `Bearer ${token}` };
+    const bad = await mesh(`/_mesh/v1/services/${name}/instances`, json("POST", { url: "ftp://x", weight: 0, extra: 1 }, auth));
+    expect(bad.status).toBe(400);
+    const paths = ((await bad.json()) as { issues: { path: string }[] }).issues.map((i) => i.path);
+    expect(paths).toEqual(expect.arrayContaining(["url", "weight"]));
+    const missing = await mesh(`/_mesh/v1/services/nope-${name}/instances`, json("POST", { url: "https://a.example" }, auth));
+    expect(missing.status).toBe(404);
+  });
+});

@@ -1,0 +1,165 @@
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
+import { ADMIN, control, createService, mesh, originUrls, register, uniqueName } from "./helpers.js";
+
+function stubFor(name: string): DurableObjectStub<ServiceCoordinator> {
+  return env.SERVICES.get(env.SERVICES.idFromName(name));
+}
+
+async function states(name: string): Promise<Record<string, string>> {
+  const res = await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN });
+  const body = (await res.json()) as { instances: { url: string; state: string }[] };
+  return Object.fromEntries(body.instances.map((i) => [i.url, i.state]));
+}
+
+/** Moves the clock the Durable Object sees (it runs in the test isolate) past its next alarm. */
+function advance(ms: number): void {
+  vi.setSystemTime(Date.now() + ms);
+}
+
+afterEach(async () => {
+  vi.useRealTimers();
+  await Promise.all(originUrls().map((u) => control(u, { healthy: true, status: null, delayMs: 0 })));
+});
+
+describe("ServiceCoordinator", () => {
+  it("arms an alarm and marks an instance unhealthy after unhealthyThreshold failed checks, healthy again after healthyThreshold", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, {
+      routes: { pathPrefixes: [`/${name}`] },
+      healthCheck: { intervalSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 2, timeoutMs: 1000 },
+    });
+    const [a = "", b = ""] = originUrls();
+    await register(name, token, a);
+    await register(name, token, b);
+    const stub = stubFor(name);
+    const alarmAt = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    expect(alarmAt).not.toBeNull();
+
+    await control(b, { healthy: false });
+    vi.useFakeTimers({ toFake: ["Date"] });
+    advance(6_000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await states(name)).toEqual({ [a]: "healthy", [b]: "healthy" }); // one failure < threshold 2
+    advance(6_000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await states(name)).toEqual({ [a]: "healthy", [b]: "unhealthy" });
+
+    const snap = await stub.snapshot();
+    expect(snap?.instances.map((i) => i.url)).toEqual([a]);
+
+    await control(b, { healthy: true });
+    advance(6_000);
+    await runDurableObjectAlarm(stub);
+    expect((await states(name))[b]).toBe("unhealthy");
+    advance(6_000);
+    await runDurableObjectAlarm(stub);
+    expect((await states(name))[b]).toBe("healthy");
+  });
+
+  it("runs no extra check round when the alarm fires twice", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, healthCheck: { intervalSeconds: 5 } });
+    const [a = ""] = originUrls();
+    await register(name, token, a);
+    const stub = stubFor(name);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    advance(6_000);
+    await runDurableObjectAlarm(stub);
+    const first = (await stub.describe()).instances[0]?.lastCheckAt;
+    expect(first).not.toBeNull();
+    await runDurableObjectAlarm(stub);
+    expect((await stub.describe()).instances[0]?.lastCheckAt).toBe(first);
+    // ...and the object re-armed itself for the next round.
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeGreaterThan(Date.now());
+  });
+
+  it("expires a lease that was not renewed, 404s its heartbeat, then removes it after deregisterAfterSeconds", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, {
+      routes: { pathPrefixes: [`/${name}`] },
+      lease: { ttlSeconds: 10, deregisterAfterSeconds: 60 },
+      healthCheck: { intervalSeconds: 30 },
+    });
+    const [a = ""] = originUrls();
+    const reg = await register(name, token, a);
+    const stub = stubFor(name);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    advance(11_000);
+    await runDurableObjectAlarm(stub);
+    expect(await states(name)).toEqual({ [a]: "expired" });
+    expect(await env.REGISTRY.get(`instance:${name}:${reg.id}`)).toBeNull();
+    expect((await stub.snapshot())?.instances).toEqual([]);
+    const hb = await mesh(reg.heartbeatUrl, { method: "PUT", headers: { authorization: `Bearer ${token}` } });
+    expect(hb.status).toBe(404);
+
+    advance(61_000);
+    await runDurableObjectAlarm(stub);
+    expect(await states(name)).toEqual({});
+
+    // Re-registering the same URL brings back the same id.
+    const again = await register(name, token, a);
+    expect(again.id).toBe(reg.id);
+  });
+
+  it("ejects on consecutive passive failures but never the last routable instance", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, {
+      routes: { pathPrefixes: [`/${name}`] },
+      outlier: { consecutiveFailures: 3, baseEjectionSeconds: 10, maxEjectionSeconds: 60 },
+    });
+    const [a = "", b = ""] = originUrls();
+    const ra = await register(name, token, a);
+    const rb = await register(name, token, b);
+    const stub = stubFor(name);
+    const v0 = (await stub.snapshot())?.version ?? 0;
+    const failures = (id: string) => ({ instanceId: id, requests: 3, failures: 3, trailingFailures: 3, latencyMsTotal: 3, lastFailure: "status" as const });
+    const { version } = await stub.report([failures(ra.id)]);
+    expect(version).toBeGreaterThan(v0);
+    expect((await stub.snapshot())?.instances.map((i) => i.id)).toEqual([rb.id]);
+    await stub.report([failures(rb.id)]);
+    expect((await stub.snapshot())?.instances.map((i) => i.id)).toEqual([rb.id]);
+    const view = await stub.describe();
+    const byId = Object.fromEntries(view.instances.map((i) => [i.id, i]));
+    expect(byId[ra.id]?.ejectedUntil).not.toBeNull();
+    expect(byId[ra.id]?.requests).toBe(3);
+    expect(byId[rb.id]?.ejectedUntil).toBeNull();
+
+    // The ejection ends on its own: the alarm is armed for it.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    advance(11_000);
+    await runDurableObjectAlarm(stub);
+    expect((await stub.snapshot())?.instances.map((i) => i.id).sort()).toEqual([ra.id, rb.id].sort());
+  });
+
+  it("strict pick rotates exactly and honours exclusions", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, routing: { mode: "strict" } });
+    const ids: string[] = [];
+    for (const url of originUrls().slice(0, 3)) ids.push((await register(name, token, url)).id);
+    const stub = stubFor(name);
+    const picks: string[] = [];
+    for (let i = 0; i < 9; i++) picks.push((await stub.pick([])).instance?.id ?? "");
+    for (const id of ids) expect(picks.filter((p) => p === id)).toHaveLength(3);
+    const excluded = await stub.pick(ids.slice(0, 2));
+    expect(excluded.instance?.id).toBe(ids[2]);
+    expect((await stub.pick(ids)).instance).toBeNull();
+  });
+
+  it("keeps its state across an eviction (SQLite-backed)", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] } });
+    const reg = await register(name, token, originUrls()[0] ?? "");
+    const stub = stubFor(name);
+    const rows = await runInDurableObject(stub, (_i, state) =>
+      state.storage.sql.exec<{ id: string; membership: string }>("SELECT id, membership FROM instances").toArray(),
+    );
+    expect(rows).toEqual([{ id: reg.id, membership: "active" }]);
+    const meta = await runInDurableObject(stub, (_i, state) =>
+      state.storage.sql.exec<{ key: string }>("SELECT key FROM meta ORDER BY key").toArray().map((r) => r.key),
+    );
+    expect(meta).toEqual(expect.arrayContaining(["config", "service", "snapshot_version"]));
+  });
+});

@@ -1,0 +1,52 @@
+import { env, exports } from "cloudflare:workers";
+import type { ServiceConfigInput } from "../../src/core/schema/service.js";
+
+export const ADMIN = { authorization: "Bearer test-admin-token" };
+
+export function originUrls(): string[] {
+  return env.ORIGIN_PORTS.split(",").map((p) => `http://127.0.0.1:${p}`);
+}
+
+export function mesh(path: string, init: RequestInit = {}): Promise<Response> {
+  const url = path.startsWith("http") ? path : `http://mesh.test${path}`;
+  return exports.default.fetch(new Request(url, init));
+}
+
+export function json(method: string, body: unknown, headers: Record<string, string> = ADMIN): RequestInit {
+  return { method, headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(body) };
+}
+
+let counter = 0;
+/** A fresh, unique service name per call, so tests sharing storage never collide. */
+export function uniqueName(prefix = "svc"): string {
+  counter++;
+  return `${prefix}-${Date.now().toString(36)}-${counter}`;
+}
+
+export async function createService(
+  name: string,
+  config: ServiceConfigInput,
+): Promise<{ token: string; body: Record<string, unknown> }> {
+  const res = await mesh(`/_mesh/v1/services/${name}`, json("PUT", config));
+  const body = (await res.json()) as { registrationToken?: string } & Record<string, unknown>;
+  if (res.status !== 201 || typeof body.registrationToken !== "string") {
+    throw new Error(`create ${name} failed: ${res.status} ${JSON.stringify(body)}`);
+  }
+  return { token: body.registrationToken, body };
+}
+
+export async function register(
+  name: string,
+  token: string,
+  url: string,
+  extra: Record<string, unknown> = {},
+): Promise<{ id: string; leaseExpiresAt: string; heartbeatUrl: string }> {
+  const res = await mesh(`/_mesh/v1/services/${name}/instances`, json("POST", { url, ...extra }, { authorization: `Bearer ${token}` }));
+  if (res.status !== 201 && res.status !== 200) throw new Error(`register failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { id: string; leaseExpiresAt: string; heartbeatUrl: string };
+}
+
+export async function control(url: string, cmd: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${url}/__control`, { method: "POST", body: JSON.stringify(cmd) });
+  await res.text();
+}

@@ -1,0 +1,150 @@
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, describe, expect, it } from "vitest";
+import worker from "../../workers/mesh/index.js";
+import { api } from "../../src/api/app.js";
+import { control, createService, json, mesh, originUrls, register, uniqueName } from "./helpers.js";
+
+interface Echo {
+  origin: string;
+  method: string;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+afterEach(async () => {
+  await Promise.all(originUrls().map((u) => control(u, { healthy: true, status: null, delayMs: 0 })));
+});
+
+async function serviceWith(n: number, config: Record<string, unknown> = {}): Promise<{ name: string; ids: string[] }> {
+  const name = uniqueName("rt");
+  const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, ...config });
+  const ids: string[] = [];
+  for (const url of originUrls().slice(0, n)) ids.push((await register(name, token, url)).id);
+  return { name, ids };
+}
+
+/** Calls the Worker with an ExecutionContext we can wait on, so batched reports land before assertions. */
+async function call(url: string, init: RequestInit = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(url, init), env, ctx);
+  const body = await res.arrayBuffer();
+  await waitOnExecutionContext(ctx);
+  return new Response(body, res);
+}
+
+describe("edge router", () => {
+  it("404s an unrouted request with no_route", async () => {
+    const res = await mesh("/nothing-here/at-all");
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: "no_route" });
+  });
+
+  it("spreads GETs evenly and proxies method, path, query, body and headers", async () => {
+    const { name } = await serviceWith(3);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 30; i++) {
+      const res = await mesh(`/${name}/items/7?x=1&y=2`);
+      expect(res.status).toBe(200);
+      const echo = (await res.json()) as Echo;
+      counts.set(echo.origin, (counts.get(echo.origin) ?? 0) + 1);
+      expect(res.headers.get("x-mesh-attempts")).toBe("1");
+      expect(res.headers.get("x-mesh-instance")).toMatch(/^[a-f0-9]{16}$/);
+    }
+    expect([...counts.values()]).toEqual([10, 10, 10]);
+
+    const post = await mesh(`/${name}/orders?z=9`, {
+      method: "POST",
+      headers: {
+        "content-type": "text/plain",
+        "x-custom": "kept",
+        connection: "keep-alive, x-drop-me",
+        "x-drop-me": "gone",
+        "x-mesh-instance": "forged",
+        "x-forwarded-for": "203.0.113.9",
+        "cf-connecting-ip": "198.51.100.7",
+      },
+      body: "hello",
+    });
+    const echo = (await post.json()) as Echo;
+    expect(echo).toMatchObject({ method: "POST", path: `/${name}/orders`, query: "?z=9", body: "hello" });
+    expect(echo.headers["x-custom"]).toBe("kept");
+    expect(echo.headers["x-drop-me"]).toBeUndefined();
+    expect(echo.headers["x-mesh-instance"]).toBeUndefined();
+    expect(echo.headers["x-forwarded-for"]).toBe("203.0.113.9, 198.51.100.7");
+    expect(echo.headers["x-forwarded-proto"]).toBe("http");
+    expect(echo.headers["x-forwarded-host"]).toBe("mesh.test");
+  });
+
+  it("strips the prefix when asked and routes by host before prefix", async () => {
+    const name = uniqueName("rt");
+    const { token } = await createService(name, {
+      routes: { hosts: [`${name}.example.com`], pathPrefixes: ["/api"], stripPrefix: true },
+    });
+    await register(name, token, originUrls()[0] ?? "");
+    const res = await mesh(`http://${name}.example.com/api/users/1`);
+    expect(((await res.json()) as Echo).path).toBe("/users/1");
+    expect((await mesh(`http://other.example.com/api/users/1`)).status).toBe(404);
+  });
+
+  it("fails over on a retryable status to a different instance and reports both tries", async () => {
+    const { name, ids } = await serviceWith(2, { retry: { attempts: 2, retryOn: ["503"] } });
+    const [a = "", b = ""] = originUrls();
+    await control(a, { status: 503 });
+    for (let i = 0; i < 4; i++) {
+      const res = await call(`http://mesh.test/${name}/x`);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as Echo).origin).toBe("wt-2");
+    }
+    const stub = env.SERVICES.get(env.SERVICES.idFromName(name));
+    const view = await stub.describe();
+    const failing = view.instances.find((i) => i.url === a);
+    expect(failing?.failures).toBeGreaterThanOrEqual(2);
+    expect(view.instances.find((i) => i.url === b)?.failures).toBe(0);
+    expect(ids).toHaveLength(2);
+  });
+
+  it("does not resend a POST after a 503, and answers with the origin's status when tries run out", async () => {
+    const { name } = await serviceWith(2, { retry: { attempts: 3, retryOn: ["503"] } });
+    await Promise.all(originUrls().slice(0, 2).map((u) => control(u, { status: 503 })));
+    const post = await call(`http://mesh.test/${name}/pay`, { method: "POST", body: "x", headers: { "content-length": "1" } });
+    expect(post.status).toBe(503);
+    expect(post.headers.get("x-mesh-attempts")).toBe("1");
+    const get = await call(`http://mesh.test/${name}/pay`);
+    expect(get.status).toBe(503);
+    expect(get.headers.get("x-mesh-attempts")).toBe("2");
+  });
+
+  it("answers 503 no_healthy_instance with Retry-After when nothing is routable", async () => {
+    const { name } = await serviceWith(0);
+    const res = await mesh(`/${name}/x`);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+    expect(await res.json()).toMatchObject({ error: "no_healthy_instance" });
+  });
+
+  it("times out a hung try and retries elsewhere", async () => {
+    const { name } = await serviceWith(2, { retry: { attempts: 2, perTryTimeoutMs: 300, retryOn: ["timeout"] } });
+    await control(originUrls()[0] ?? "", { delayMs: 2_000 });
+    for (let i = 0; i < 2; i++) {
+      const res = await call(`http://mesh.test/${name}/slow`);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as Echo).origin).toBe("wt-2");
+    }
+  });
+
+  it("refuses a private origin when ALLOW_PRIVATE_ORIGINS is not true", async () => {
+    const name = uniqueName("rt");
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] } });
+    const ctx = createExecutionContext();
+    const res = await api.fetch(
+      new Request(`http://mesh.test/_mesh/v1/services/${name}/instances`, json("POST", { url: "http://127.0.0.1:8080" }, { authorization: `Bearer ${token}` })),
+      { ...env, ALLOW_PRIVATE_ORIGINS: "false" },
+      ctx,
+    );
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: "origin_not_allowed", issues: [{ path: "url" }] });
+  });
+});

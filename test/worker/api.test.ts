@@ -6,7 +6,8 @@ const routesFor = (name: string) => ({ routes: { pathPrefixes: [`/${name}`] } })
 
 describe("control-plane auth", () => {
   it("401s a missing or wrong admin token, with a JSON error and no stack", async () => {
-    for (const headers of [{}, { authorization: "Bearer nope" }, { authorization: "Basic abc" }]) {
+    const attempts: Record<string, string>[] = [{}, { authorization: "Bearer nope" }, { authorization: "Basic abc" }];
+    for (const headers of attempts) {
       const res = await mesh("/_mesh/v1/services", { headers });
       expect(res.status).toBe(401);
       const body = (await res.json()) as Record<string, unknown>;

@@ -29,7 +29,7 @@ async function serviceWith(n: number, config: Record<string, unknown> = {}): Pro
 /** Calls the Worker with an ExecutionContext we can wait on, so batched reports land before assertions. */
 async function call(url: string, init: RequestInit = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(url, init), env, ctx);
+  const res = await worker.fetch(new Request(url, init) as Request<unknown, IncomingRequestCfProperties>, env, ctx);
   const body = await res.arrayBuffer();
   await waitOnExecutionContext(ctx);
   return new Response(body, res);

@@ -19,7 +19,7 @@ const router = Router<Request, Args>()
 
 export default {
   fetch: (request, env, ctx) => router.fetch(request, env, ctx) as Promise<Response>,
-  async scheduled(_controller, env) {
+  async scheduled(_controller, env, _ctx) {
     const record = await sweepAll(env, Date.now());
     console.log(JSON.stringify({ event: "sweep", ...record }));
   },

@@ -68,7 +68,9 @@ export function checkOrigin(raw: string, allowPrivate: boolean): OriginCheck {
     if (isPrivateIpv4(octets)) return { ok: false, reason: `${host} is a loopback or private address` };
     return { ok: true, url };
   }
-  if (LOCAL_NAMES.some((re) => re.test(host))) return { ok: false, reason: `${host} is a local name` };
+  // "localhost." is the same name as "localhost" (a fully qualified name); URL() keeps the dot.
+  const name = host.replace(/\.+$/, "");
+  if (LOCAL_NAMES.some((re) => re.test(name))) return { ok: false, reason: `${host} is a local name` };
   return { ok: true, url };
 }
 

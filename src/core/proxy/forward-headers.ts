@@ -18,12 +18,17 @@ const HOP_BY_HOP = [
 
 export const MESH_HEADER_PREFIX = "x-mesh-";
 
+// RFC 9110 §5.6.2 token. Connection is sent by the client (or origin), and
+// Headers.delete throws on an invalid name in workerd and Node alike, so a bad
+// token must be skipped rather than turn the request into a 500.
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+
 function stripHopByHop(headers: Headers): void {
   const named = headers.get("connection");
   if (named !== null) {
     for (const token of named.split(",")) {
       const name = token.trim().toLowerCase();
-      if (name !== "") headers.delete(name);
+      if (HEADER_NAME.test(name)) headers.delete(name);
     }
   }
   for (const name of HOP_BY_HOP) headers.delete(name);

@@ -1,0 +1,149 @@
+// `npm start`: the mesh under `wrangler dev` (local KV and Durable Object
+// state, no Cloudflare account), three demo origins that register themselves
+// over HTTP and heartbeat, a guided run showing round-robin and failover, and
+// curl lines to try it yourself. Ctrl-C deregisters the origins and stops.
+import { spawn } from "node:child_process";
+import http from "node:http";
+import path from "node:path";
+import { readFileSync } from "node:fs";
+import { createOrigin } from "./lib/origin.mjs";
+import { registration } from "./lib/registration-client.mjs";
+import { ROOT } from "./lib/mesh-runtime.mjs";
+
+const MESH_PORT = Number(process.env.MESH_PORT ?? 8787);
+const CONTROL_PORT = Number(process.env.DEMO_CONTROL_PORT ?? 8790);
+const MESH = `http://127.0.0.1:${MESH_PORT}`;
+const SERVICE = "shop";
+const devVars = readFileSync(path.join(ROOT, ".dev.vars"), "utf8");
+const ADMIN_TOKEN = /^MESH_ADMIN_TOKEN=(.*)$/m.exec(devVars)?.[1]?.trim() ?? "";
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
+const say = (line = "") => process.stdout.write(`${line}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const origins = [1, 2, 3].map((i) => createOrigin({ name: `origin-${i}`, port: 9100 + i }));
+await Promise.all(origins.map((o) => o.start()));
+say(`demo origins: ${origins.map((o) => `${o.name}=${o.url}`).join("  ")}`);
+
+const wrangler = spawn(
+  process.execPath,
+  [path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", String(MESH_PORT), "--test-scheduled", "--show-interactive-dev-session=false"],
+  { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false", REQUEST_LOG: "json" }, stdio: ["ignore", "pipe", "pipe"] },
+);
+const wranglerLog = [];
+for (const stream of [wrangler.stdout, wrangler.stderr]) {
+  stream.on("data", (d) => {
+    wranglerLog.push(String(d));
+    if (wranglerLog.length > 200) wranglerLog.shift();
+  });
+}
+wrangler.on("exit", (code) => {
+  if (!shuttingDown) {
+    say(`wrangler dev exited (${code}); its last output:\n${wranglerLog.join("")}`);
+    process.exit(1);
+  }
+});
+
+let shuttingDown = false;
+async function shutdown() {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  say("\nshutting down: deregistering origins…");
+  await Promise.allSettled(regs.map((r) => r.stop()));
+  wrangler.kill("SIGINT");
+  await Promise.all(origins.map((o) => o.stop()));
+  control.close();
+  process.exit(0);
+}
+process.on("SIGINT", shutdown);
+process.on("SIGTERM", shutdown);
+
+// Wait for the mesh to answer.
+const started = Date.now();
+for (;;) {
+  try {
+    const res = await fetch(`${MESH}/_mesh/v1/healthz`);
+    if (res.ok) break;
+  } catch {}
+  if (Date.now() - started > 90_000) {
+    say(`wrangler dev did not start within 90 s:\n${wranglerLog.join("")}`);
+    process.exit(1);
+  }
+  await sleep(300);
+}
+say(`mesh (wrangler dev) listening on ${MESH}`);
+
+// A fresh service each run, so the registration token can be shown.
+await fetch(`${MESH}/_mesh/v1/services/${SERVICE}`, { method: "DELETE", headers: admin });
+const created = await fetch(`${MESH}/_mesh/v1/services/${SERVICE}`, {
+  method: "PUT",
+  headers: admin,
+  body: JSON.stringify({
+    routes: { pathPrefixes: ["/shop"] },
+    healthCheck: { intervalSeconds: 2, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 2 },
+    retry: { attempts: 3, perTryTimeoutMs: 2000 },
+    lease: { ttlSeconds: 30, deregisterAfterSeconds: 120 },
+  }),
+});
+const { registrationToken } = await created.json();
+say(`service '${SERVICE}' created; registration token ${registrationToken}`);
+
+const regs = origins.map((o) =>
+  registration({ mesh: MESH, service: SERVICE, token: registrationToken, url: o.url, ttlSeconds: 30, log: (l) => say(`  ${l}`) }),
+);
+for (const r of regs) await r.start();
+
+async function show(n, label) {
+  const seen = [];
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`${MESH}/shop/hello`);
+    const body = await res.json().catch(() => ({}));
+    seen.push(`${res.status}:${body.origin ?? body.error}${res.headers.get("x-mesh-attempts") === "1" ? "" : `(x${res.headers.get("x-mesh-attempts")})`}`);
+  }
+  say(`  ${label.padEnd(34)} ${seen.join("  ")}`);
+}
+async function states() {
+  const res = await fetch(`${MESH}/_mesh/v1/services/${SERVICE}`, { headers: admin });
+  const body = await res.json();
+  return body.instances.map((i) => `${origins.find((o) => o.url === i.url)?.name ?? i.url}=${i.state}`).join("  ");
+}
+
+say("\nguided run:");
+await show(6, "round-robin over 3 origins:");
+await origins[1].stop();
+say("  killed origin-2 (port closed)");
+await show(6, "right after the kill (no errors):");
+await sleep(3500);
+say(`  instance states: ${await states()}`);
+await origins[1].start();
+say("  restarted origin-2; waiting for 2 passing checks…");
+await sleep(5000);
+say(`  instance states: ${await states()}`);
+await show(6, "origin-2 back in rotation:");
+
+// A tiny control server so you can break origins yourself.
+const control = http.createServer(async (req, res) => {
+  const m = /^\/(kill|revive|hang|unhang)\/(origin-[123])$/.exec(req.url ?? "");
+  const origin = m && origins.find((o) => o.name === m[2]);
+  if (!m || !origin) {
+    res.writeHead(404).end("try /kill/origin-2, /revive/origin-2, /hang/origin-3, /unhang/origin-3\n");
+    return;
+  }
+  if (m[1] === "kill") await origin.stop();
+  if (m[1] === "revive") await origin.start();
+  if (m[1] === "hang") origin.hang();
+  if (m[1] === "unhang") origin.unhang();
+  res.end(`${m[1]} ${origin.name}\n`);
+});
+control.listen(CONTROL_PORT, "127.0.0.1");
+
+say(`
+Try it (Ctrl-C to stop; origins deregister on the way out):
+  curl -s ${MESH}/shop/hello                                   # watch "origin" rotate
+  curl -s -X POST http://127.0.0.1:${CONTROL_PORT}/kill/origin-2              # close origin-2's port
+  for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code} ' ${MESH}/shop/hello; done; echo   # still all 200
+  curl -s -H 'Authorization: Bearer ${ADMIN_TOKEN}' ${MESH}/_mesh/v1/services/${SERVICE}   # origin-2 unhealthy
+  curl -s -X POST http://127.0.0.1:${CONTROL_PORT}/revive/origin-2            # back after 2 checks (~4 s)
+  curl -s -X POST http://127.0.0.1:${CONTROL_PORT}/hang/origin-3              # accepts, never answers: timeouts fail over
+  curl -s '${MESH}/__scheduled?cron=*+*+*+*+*'                  # run the cron sweep now
+`);
+if (process.env.DEMO_EXIT_AFTER_WALKTHROUGH === "1") await shutdown();

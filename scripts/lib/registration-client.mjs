@@ -1,0 +1,66 @@
+// The origin side of the protocol, as a small reusable client: register,
+// renew the lease by heartbeat at a third of its length, re-register when the
+// mesh answers 404 (lease expired or state lost), deregister on shutdown.
+// Origins written in other languages follow the same four calls (docs/api.md).
+
+/**
+ * @param {{ mesh: string, service: string, token: string, url: string, weight?: number, zone?: string,
+ *           ttlSeconds?: number, log?: (line: string) => void }} opts
+ */
+export function registration(opts) {
+  const ttl = opts.ttlSeconds ?? 30;
+  const log = opts.log ?? (() => {});
+  const headers = { authorization: `Bearer ${opts.token}`, "content-type": "application/json" };
+  /** @type {string | null} */
+  let id = null;
+  /** @type {ReturnType<typeof setInterval> | null} */
+  let timer = null;
+
+  async function register() {
+    const res = await fetch(`${opts.mesh}/_mesh/v1/services/${opts.service}/instances`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ url: opts.url, weight: opts.weight, zone: opts.zone, ttlSeconds: ttl }),
+    });
+    const body = await res.json();
+    if (res.status !== 201 && res.status !== 200) throw new Error(`register ${opts.url}: ${res.status} ${JSON.stringify(body)}`);
+    id = body.id;
+    log(`registered ${opts.url} as ${id}`);
+    return body;
+  }
+
+  async function heartbeat() {
+    if (id === null) return register();
+    const res = await fetch(`${opts.mesh}/_mesh/v1/services/${opts.service}/instances/${id}/heartbeat`, { method: "PUT", headers });
+    await res.arrayBuffer();
+    if (res.status === 404) {
+      log(`lease for ${opts.url} was gone; registering again`);
+      return register();
+    }
+    if (res.status !== 200) log(`heartbeat for ${opts.url}: HTTP ${res.status}`);
+    return undefined;
+  }
+
+  return {
+    get id() {
+      return id;
+    },
+    async start() {
+      const body = await register();
+      timer = setInterval(() => {
+        heartbeat().catch((err) => log(`heartbeat failed: ${err}`));
+      }, (ttl * 1000) / 3);
+      timer.unref?.();
+      return body;
+    },
+    heartbeat,
+    async stop() {
+      if (timer !== null) clearInterval(timer);
+      timer = null;
+      if (id === null) return;
+      const res = await fetch(`${opts.mesh}/_mesh/v1/services/${opts.service}/instances/${id}`, { method: "DELETE", headers });
+      await res.arrayBuffer();
+      log(`deregistered ${opts.url}`);
+    },
+  };
+}

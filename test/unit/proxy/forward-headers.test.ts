@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { downstreamHeaders, upstreamHeaders, type ForwardContext } from "../../../src/core/proxy/forward-headers.js";
+
+const ctx: ForwardContext = { clientIp: "203.0.113.7", proto: "https", host: "api.example.com" };
+
+describe("upstreamHeaders", () => {
+  it("removes the standard hop-by-hop headers", () => {
+    const out = upstreamHeaders(
+      new Headers({
+        connection: "keep-alive",
+        "keep-alive": "timeout=5",
+        "proxy-authorization": "Basic abc",
+        "proxy-connection": "keep-alive",
+        te: "trailers",
+        trailer: "x-checksum",
+        "transfer-encoding": "chunked",
+        upgrade: "websocket",
+      }),
+      ctx,
+    );
+    for (const name of ["connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]) {
+      expect(out.has(name)).toBe(false);
+    }
+  });
+
+  it("removes headers named in Connection, whatever their case or spacing", () => {
+    const out = upstreamHeaders(
+      new Headers({ connection: "X-Session-Hop ,  x-other-hop", "x-session-hop": "1", "x-other-hop": "2", "x-keep": "3" }),
+      ctx,
+    );
+    expect(out.has("x-session-hop")).toBe(false);
+    expect(out.has("x-other-hop")).toBe(false);
+    expect(out.get("x-keep")).toBe("3");
+  });
+
+  it("does not throw on a Connection value that is not a valid header name list", () => {
+    const out = upstreamHeaders(new Headers({ connection: "close, foo bar, @x,, x-hop", "x-hop": "1", accept: "*/*" }), ctx);
+    expect(out.has("x-hop")).toBe(false);
+    expect(out.get("accept")).toBe("*/*");
+  });
+
+  it("drops every x-mesh-* header the client sent", () => {
+    const out = upstreamHeaders(
+      new Headers({ "x-mesh-instance": "forged", "X-Mesh-Attempts": "9", "x-meshy": "keep", "x-request-id": "r1" }),
+      ctx,
+    );
+    expect(out.has("x-mesh-instance")).toBe(false);
+    expect(out.has("x-mesh-attempts")).toBe(false);
+    expect(out.get("x-meshy")).toBe("keep");
+    expect(out.get("x-request-id")).toBe("r1");
+  });
+
+  it("sets X-Forwarded-For to the client address", () => {
+    expect(upstreamHeaders(new Headers(), ctx).get("x-forwarded-for")).toBe("203.0.113.7");
+  });
+
+  it("appends the client address to an existing X-Forwarded-For chain", () => {
+    const out = upstreamHeaders(new Headers({ "x-forwarded-for": "198.51.100.1, 198.51.100.2" }), ctx);
+    expect(out.get("x-forwarded-for")).toBe("198.51.100.1, 198.51.100.2, 203.0.113.7");
+  });
+
+  it("ignores a blank X-Forwarded-For rather than leaving a leading comma", () => {
+    const out = upstreamHeaders(new Headers({ "x-forwarded-for": "  " }), ctx);
+    expect(out.get("x-forwarded-for")).toBe("203.0.113.7");
+  });
+
+  it("leaves X-Forwarded-For as the client sent it when the client address is unknown", () => {
+    expect(upstreamHeaders(new Headers({ "x-forwarded-for": "198.51.100.1" }), { ...ctx, clientIp: null }).get("x-forwarded-for")).toBe(
+      "198.51.100.1",
+    );
+    expect(upstreamHeaders(new Headers(), { ...ctx, clientIp: null }).has("x-forwarded-for")).toBe(false);
+  });
+
+  it("sets X-Forwarded-Proto and X-Forwarded-Host, overriding client values", () => {
+    const out = upstreamHeaders(new Headers({ "x-forwarded-proto": "ftp", "x-forwarded-host": "evil.example" }), {
+      ...ctx,
+      proto: "http",
+    });
+    expect(out.get("x-forwarded-proto")).toBe("http");
+    expect(out.get("x-forwarded-host")).toBe("api.example.com");
+  });
+
+  it("removes Host so fetch sets it from the upstream URL", () => {
+    expect(upstreamHeaders(new Headers({ host: "api.example.com" }), ctx).has("host")).toBe(false);
+  });
+
+  it("keeps end-to-end headers untouched", () => {
+    const incoming = new Headers({
+      accept: "application/json",
+      authorization: "Bearer t0k3n",
+      "content-type": "application/json",
+      cookie: "a=1; b=2",
+      "user-agent": "curl/8",
+      "x-request-id": "abc",
+    });
+    const out = upstreamHeaders(incoming, ctx);
+    incoming.forEach((value, name) => expect(out.get(name)).toBe(value));
+  });
+
+  it("does not modify the incoming headers", () => {
+    const incoming = new Headers({ connection: "x-hop", "x-hop": "1", host: "h", "x-mesh-a": "1" });
+    upstreamHeaders(incoming, ctx);
+    expect([...incoming.keys()].sort()).toEqual(["connection", "host", "x-hop", "x-mesh-a"]);
+  });
+});
+
+describe("downstreamHeaders", () => {
+  it("removes hop-by-hop headers from the upstream response and keeps the rest", () => {
+    const upstream = new Headers({
+      connection: "x-upstream-hop",
+      "x-upstream-hop": "1",
+      "keep-alive": "timeout=5",
+      "transfer-encoding": "chunked",
+      "content-type": "text/plain",
+      "cache-control": "no-store",
+    });
+    upstream.append("set-cookie", "a=1");
+    upstream.append("set-cookie", "b=2");
+    const out = downstreamHeaders(upstream);
+    expect(out.has("connection")).toBe(false);
+    expect(out.has("x-upstream-hop")).toBe(false);
+    expect(out.has("keep-alive")).toBe(false);
+    expect(out.has("transfer-encoding")).toBe(false);
+    expect(out.get("content-type")).toBe("text/plain");
+    expect(out.get("cache-control")).toBe("no-store");
+    expect(out.getSetCookie()).toEqual(["a=1", "b=2"]);
+  });
+
+  it("does not throw on a malformed Connection header from the origin", () => {
+    const out = downstreamHeaders(new Headers({ connection: "x y, x-hop", "x-hop": "1", "content-type": "text/html" }));
+    expect(out.has("x-hop")).toBe(false);
+    expect(out.get("content-type")).toBe("text/html");
+  });
+});

@@ -1,0 +1,240 @@
+import { describe, expect, it } from "vitest";
+import {
+  RouteTable,
+  hostWithoutPort,
+  normalizePrefix,
+  upstreamPath,
+  type RouteMatch,
+  type ServiceRoutes,
+} from "../../../src/core/routes/route-table.js";
+import { defined } from "../defined.js";
+
+function svc(service: string, hosts: string[], pathPrefixes: string[], stripPrefix = false): ServiceRoutes {
+  return { service, hosts, pathPrefixes, stripPrefix };
+}
+
+function serviceFor(table: RouteTable, host: string, path: string): string | undefined {
+  return table.match(host, path)?.service;
+}
+
+describe("normalizePrefix", () => {
+  it.each([
+    ["/api/", "/api"],
+    ["/api///", "/api"],
+    ["/api", "/api"],
+    ["/", "/"],
+    ["//", "/"],
+    ["", "/"],
+  ])("%j -> %j", (input, expected) => {
+    expect(normalizePrefix(input)).toBe(expected);
+  });
+});
+
+describe("RouteTable.match", () => {
+  it("a rule naming the exact host beats a host-less rule, even with a shorter prefix", () => {
+    const table = new RouteTable([svc("anyhost", [], ["/api/v1"]), svc("exact", ["api.example.com"], [])]);
+    expect(serviceFor(table, "api.example.com", "/api/v1/users")).toBe("exact");
+    expect(serviceFor(table, "other.example.com", "/api/v1/users")).toBe("anyhost");
+  });
+
+  it("falls through to host-less rules when the exact host has no matching prefix", () => {
+    const table = new RouteTable([svc("v1", ["api.example.com"], ["/v1"]), svc("v2", [], ["/v2"])]);
+    expect(serviceFor(table, "api.example.com", "/v1/x")).toBe("v1");
+    expect(serviceFor(table, "api.example.com", "/v2/x")).toBe("v2");
+    expect(serviceFor(table, "api.example.com", "/v3/x")).toBeUndefined();
+  });
+
+  it("the longest matching prefix wins, regardless of declaration order", () => {
+    const table = new RouteTable([
+      svc("root", [], ["/"]),
+      svc("users-admin", [], ["/api/users/admin"]),
+      svc("api", [], ["/api"]),
+      svc("users", [], ["/api/users"]),
+    ]);
+    expect(serviceFor(table, "h", "/api/users/admin/1")).toBe("users-admin");
+    expect(serviceFor(table, "h", "/api/users/42")).toBe("users");
+    expect(serviceFor(table, "h", "/api/orders")).toBe("api");
+    expect(serviceFor(table, "h", "/static/app.js")).toBe("root");
+  });
+
+  it("matches prefixes only on segment boundaries", () => {
+    const table = new RouteTable([svc("api", [], ["/api"])]);
+    expect(serviceFor(table, "h", "/api")).toBe("api");
+    expect(serviceFor(table, "h", "/api/")).toBe("api");
+    expect(serviceFor(table, "h", "/api/x")).toBe("api");
+    expect(serviceFor(table, "h", "/api/x/y/z")).toBe("api");
+    expect(serviceFor(table, "h", "/apix")).toBeUndefined();
+    expect(serviceFor(table, "h", "/apix/y")).toBeUndefined();
+    expect(serviceFor(table, "h", "/ap")).toBeUndefined();
+    expect(serviceFor(table, "h", "/")).toBeUndefined();
+  });
+
+  it("normalises trailing slashes on both rules and request paths", () => {
+    const table = new RouteTable([svc("api", [], ["/api/"]), svc("docs", [], ["/docs"])]);
+    expect(table.match("h", "/api")?.prefix).toBe("/api");
+    expect(serviceFor(table, "h", "/api")).toBe("api");
+    expect(serviceFor(table, "h", "/api/")).toBe("api");
+    expect(serviceFor(table, "h", "/docs/")).toBe("docs");
+    expect(serviceFor(table, "h", "/docs//")).toBe("docs");
+  });
+
+  it("a host-only rule matches every path on that host with prefix '/'", () => {
+    const table = new RouteTable([svc("web", ["www.example.com"], [])]);
+    expect(table.match("www.example.com", "/")).toEqual({ service: "web", prefix: "/", stripPrefix: false });
+    expect(serviceFor(table, "www.example.com", "/a/b")).toBe("web");
+    expect(serviceFor(table, "example.com", "/a/b")).toBeUndefined();
+  });
+
+  it("matches hosts case-insensitively", () => {
+    const table = new RouteTable([svc("web", ["WWW.Example.com"], [])]);
+    expect(serviceFor(table, "www.example.COM", "/")).toBe("web");
+  });
+
+  it("keeps paths case-sensitive", () => {
+    const table = new RouteTable([svc("api", [], ["/api"])]);
+    expect(serviceFor(table, "h", "/API/x")).toBeUndefined();
+  });
+
+  describe("wildcard hosts", () => {
+    const table = new RouteTable([svc("wild", ["*.example.com"], [])]);
+
+    it("*.example.com matches one or more labels under example.com", () => {
+      expect(serviceFor(table, "a.example.com", "/")).toBe("wild");
+      expect(serviceFor(table, "a.b.example.com", "/x")).toBe("wild");
+      expect(serviceFor(table, "A.EXAMPLE.COM", "/x")).toBe("wild");
+    });
+
+    it("does not match the bare parent domain or look-alike domains", () => {
+      expect(serviceFor(table, "example.com", "/")).toBeUndefined();
+      expect(serviceFor(table, "badexample.com", "/")).toBeUndefined();
+      expect(serviceFor(table, "a.example.com.evil.net", "/")).toBeUndefined();
+      expect(serviceFor(table, "com", "/")).toBeUndefined();
+    });
+
+    it("exact host beats wildcard, wildcard beats host-less, nearest parent wildcard first", () => {
+      const t = new RouteTable([
+        svc("anyhost", [], ["/"]),
+        svc("wide", ["*.example.com"], []),
+        svc("narrow", ["*.b.example.com"], []),
+        svc("exact", ["a.b.example.com"], []),
+      ]);
+      expect(serviceFor(t, "a.b.example.com", "/")).toBe("exact");
+      expect(serviceFor(t, "c.b.example.com", "/")).toBe("narrow");
+      expect(serviceFor(t, "x.c.b.example.com", "/")).toBe("narrow");
+      expect(serviceFor(t, "c.example.com", "/")).toBe("wide");
+      expect(serviceFor(t, "b.example.com", "/")).toBe("wide");
+      expect(serviceFor(t, "example.org", "/")).toBe("anyhost");
+    });
+
+    it("applies longest-prefix matching within a wildcard host", () => {
+      const t = new RouteTable([svc("api", ["*.example.com"], ["/api"]), svc("web", ["*.example.com"], ["/"])]);
+      expect(serviceFor(t, "x.example.com", "/api/1")).toBe("api");
+      expect(serviceFor(t, "x.example.com", "/apiary")).toBe("web");
+    });
+  });
+
+  describe("conflicts", () => {
+    it("records a second service claiming the same host and prefix; the first keeps it", () => {
+      const table = new RouteTable([svc("first", ["a.example.com"], ["/api"]), svc("second", ["a.example.com"], ["/api/"])]);
+      expect(table.conflicts).toEqual([{ host: "a.example.com", prefix: "/api", services: ["first", "second"] }]);
+      expect(serviceFor(table, "a.example.com", "/api/x")).toBe("first");
+    });
+
+    it("records host-less conflicts with host null", () => {
+      const table = new RouteTable([svc("first", [], ["/x"]), svc("second", [], ["/x"])]);
+      expect(table.conflicts).toEqual([{ host: null, prefix: "/x", services: ["first", "second"] }]);
+    });
+
+    it("treats hosts differing only in case as the same host", () => {
+      const table = new RouteTable([svc("first", ["A.example.com"], []), svc("second", ["a.EXAMPLE.com"], [])]);
+      expect(table.conflicts).toHaveLength(1);
+      expect(defined(table.conflicts[0], "conflict").services).toEqual(["first", "second"]);
+    });
+
+    it("records a wildcard conflict with the wildcard host as given", () => {
+      const table = new RouteTable([svc("first", ["*.example.com"], []), svc("second", ["*.example.com"], [])]);
+      expect(table.conflicts).toEqual([{ host: "*.example.com", prefix: "/", services: ["first", "second"] }]);
+    });
+
+    it("does not flag the same prefix on different hosts, host-less vs hosted, or a service repeating itself", () => {
+      const table = new RouteTable([
+        svc("a", ["a.example.com"], ["/api"]),
+        svc("b", ["b.example.com"], ["/api"]),
+        svc("c", [], ["/api"]),
+        svc("d", ["*.example.com"], ["/api"]),
+        svc("e", ["e.example.com"], ["/api", "/api/"]),
+      ]);
+      expect(table.conflicts).toEqual([]);
+    });
+  });
+
+  it("matches correctly in a table of 10,000 routes", () => {
+    const services: ServiceRoutes[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      if (i % 4 === 0) services.push(svc(`host-${i}`, [`svc${i}.example.com`], []));
+      else if (i % 4 === 1) services.push(svc(`wild-${i}`, [`*.t${i}.example.net`], [`/p${i}`]));
+      else services.push(svc(`path-${i}`, [], [`/team${i % 100}/svc${i}`], i % 2 === 0));
+    }
+    services.push(svc("fallback", [], ["/"]));
+    const table = new RouteTable(services);
+    expect(table.conflicts).toEqual([]);
+
+    for (const i of [0, 4, 4444, 9996]) {
+      expect(serviceFor(table, `svc${i}.example.com`, "/anything")).toBe(`host-${i}`);
+    }
+    for (const i of [1, 5001, 9997]) {
+      expect(serviceFor(table, `x.t${i}.example.net`, `/p${i}/a`)).toBe(`wild-${i}`);
+      expect(serviceFor(table, `x.t${i}.example.net`, `/p${i}x`)).toBe("fallback");
+    }
+    for (const i of [2, 3, 5002, 9999]) {
+      const match = defined(table.match("h", `/team${i % 100}/svc${i}/deep/path`), `match for ${i}`);
+      expect(match.service).toBe(`path-${i}`);
+      expect(match.stripPrefix).toBe(i % 2 === 0);
+      // A neighbour's prefix that merely starts with ours must not match it.
+      expect(serviceFor(table, "h", `/team${i % 100}/svc${i}0`)).toBe("fallback");
+    }
+    expect(serviceFor(table, "svc1.example.com", "/nope")).toBe("fallback");
+  });
+});
+
+describe("upstreamPath", () => {
+  const match = (prefix: string, stripPrefix: boolean): RouteMatch => ({ service: "s", prefix, stripPrefix });
+
+  it("keeps the path when stripPrefix is off", () => {
+    expect(upstreamPath("/api/users/1", match("/api", false))).toBe("/api/users/1");
+  });
+
+  it("removes the matched prefix when stripPrefix is on", () => {
+    expect(upstreamPath("/api/users/1", match("/api", true))).toBe("/users/1");
+    expect(upstreamPath("/api/v1/x", match("/api/v1", true))).toBe("/x");
+  });
+
+  it("sends '/' when the path is exactly the prefix", () => {
+    expect(upstreamPath("/api", match("/api", true))).toBe("/");
+    expect(upstreamPath("/api/", match("/api", true))).toBe("/");
+  });
+
+  it("leaves the path alone for a root prefix", () => {
+    expect(upstreamPath("/a/b", match("/", true))).toBe("/a/b");
+  });
+
+  it("works end to end with a table match", () => {
+    const table = new RouteTable([svc("api", [], ["/api/"], true)]);
+    const m = defined(table.match("h", "/api/orders/7"), "match");
+    expect(upstreamPath("/api/orders/7", m)).toBe("/orders/7");
+  });
+});
+
+describe("hostWithoutPort", () => {
+  it.each([
+    ["example.com", "example.com"],
+    ["example.com:8080", "example.com"],
+    ["127.0.0.1:8787", "127.0.0.1"],
+    ["[::1]", "[::1]"],
+    ["[::1]:8443", "[::1]"],
+    ["[2001:db8::1]:80", "[2001:db8::1]"],
+    ["[::1", "[::1"],
+  ])("%j -> %j", (input, expected) => {
+    expect(hostWithoutPort(input)).toBe(expected);
+  });
+});

@@ -1,0 +1,165 @@
+import { describe, expect, it } from "vitest";
+import type { z } from "zod";
+import {
+  healthCheckSchema,
+  serviceConfigSchema,
+  serviceNameSchema,
+  type ServiceConfigInput,
+} from "../../../src/core/schema/service.js";
+
+/** The issues of a failed parse, as "dotted.path: message" lines for readable assertions. */
+function issuesOf(result: { success: boolean; error?: z.ZodError }): { path: string; message: string }[] {
+  if (result.success || result.error === undefined) throw new Error("expected the parse to fail");
+  return result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+}
+
+function parseOk(input: ServiceConfigInput) {
+  const result = serviceConfigSchema.safeParse(input);
+  if (!result.success) throw new Error(`expected a valid config: ${JSON.stringify(result.error.issues)}`);
+  return result.data;
+}
+
+const minimal: ServiceConfigInput = { routes: { hosts: ["api.example.com"] } };
+
+describe("serviceConfigSchema defaults", () => {
+  it("fills every default from a minimal definition", () => {
+    expect(parseOk(minimal)).toEqual({
+      routes: { hosts: ["api.example.com"], pathPrefixes: [], stripPrefix: false },
+      balancer: "round_robin",
+      routing: { mode: "snapshot" },
+      healthCheck: {
+        path: "/healthz",
+        intervalSeconds: 10,
+        timeoutMs: 2000,
+        expectedStatuses: [200],
+        healthyThreshold: 2,
+        unhealthyThreshold: 2,
+      },
+      retry: { attempts: 3, perTryTimeoutMs: 5000, retryOn: ["connect-failure", "timeout", "502", "503", "504"] },
+      lease: { ttlSeconds: 30, deregisterAfterSeconds: 300 },
+      outlier: { consecutiveFailures: 5, baseEjectionSeconds: 30, maxEjectionSeconds: 300 },
+      panic: { routeToAllWhenNoneHealthy: false },
+    });
+  });
+
+  it("fills defaults inside a partly given section", () => {
+    const config = parseOk({ ...minimal, healthCheck: { path: "/ready" }, lease: { ttlSeconds: 60 } });
+    expect(config.healthCheck.path).toBe("/ready");
+    expect(config.healthCheck.intervalSeconds).toBe(10);
+    expect(config.lease).toEqual({ ttlSeconds: 60, deregisterAfterSeconds: 300 });
+  });
+
+  it("keeps explicit values", () => {
+    const config = parseOk({
+      routes: { pathPrefixes: ["/api"], stripPrefix: true },
+      balancer: "weighted_round_robin",
+      routing: { mode: "strict" },
+      retry: { attempts: 1, retryOn: ["5xx"] },
+      panic: { routeToAllWhenNoneHealthy: true },
+    });
+    expect(config.balancer).toBe("weighted_round_robin");
+    expect(config.routing.mode).toBe("strict");
+    expect(config.retry).toEqual({ attempts: 1, perTryTimeoutMs: 5000, retryOn: ["5xx"] });
+    expect(config.routes.stripPrefix).toBe(true);
+    expect(config.panic.routeToAllWhenNoneHealthy).toBe(true);
+  });
+
+  it("lowercases hosts", () => {
+    expect(parseOk({ routes: { hosts: ["API.Example.COM", "*.Example.com"] } }).routes.hosts).toEqual([
+      "api.example.com",
+      "*.example.com",
+    ]);
+  });
+});
+
+describe("serviceConfigSchema validation", () => {
+  it("rejects unknown keys at the top level and inside sections", () => {
+    expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, bogus: 1 }))).toEqual([
+      expect.objectContaining({ path: "" }),
+    ]);
+    expect(issuesOf(serviceConfigSchema.safeParse({ routes: { hosts: ["a.com"], extra: true } }))[0]?.path).toBe("routes");
+    expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, retry: { tries: 3 } }))[0]?.path).toBe("retry");
+    expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, healthCheck: { url: "/x" } }))[0]?.path).toBe("healthCheck");
+    expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, routing: { mode: "snapshot", x: 1 } }))[0]?.path).toBe("routing");
+  });
+
+  it("requires routes, with at least one of hosts or pathPrefixes", () => {
+    expect(issuesOf(serviceConfigSchema.safeParse({}))[0]?.path).toBe("routes");
+    expect(issuesOf(serviceConfigSchema.safeParse({ routes: {} }))).toEqual([
+      { path: "routes.hosts", message: "at least one of hosts or pathPrefixes is required" },
+    ]);
+    expect(issuesOf(serviceConfigSchema.safeParse({ routes: { hosts: [], pathPrefixes: [] } }))[0]?.path).toBe("routes.hosts");
+    expect(serviceConfigSchema.safeParse({ routes: { pathPrefixes: ["/only-path"] } }).success).toBe(true);
+  });
+
+  it("rejects a bad retryOn value with a path naming the field and index", () => {
+    const issues = issuesOf(serviceConfigSchema.safeParse({ ...minimal, retry: { retryOn: ["5xx", "404"] } }));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.path).toBe("retry.retryOn.1");
+    expect(issues[0]?.message).toContain("5xx");
+  });
+
+  it.each([["connect-failure"], ["timeout"], ["5xx"], ["500"], ["503"], ["599"]])("accepts retryOn %j", (cond) => {
+    expect(serviceConfigSchema.safeParse({ ...minimal, retry: { retryOn: [cond] } }).success).toBe(true);
+  });
+
+  it.each([["4xx"], ["429"], ["600"], ["50"], ["reset"], [""]])("rejects retryOn %j", (cond) => {
+    expect(serviceConfigSchema.safeParse({ ...minimal, retry: { retryOn: [cond] } }).success).toBe(false);
+  });
+
+  it("refuses path prefixes under /_mesh, which belongs to the control plane", () => {
+    for (const prefix of ["/_mesh", "/_mesh/", "/_mesh/v1/services"]) {
+      const issues = issuesOf(serviceConfigSchema.safeParse({ routes: { pathPrefixes: ["/ok", prefix] } }));
+      expect(issues).toEqual([{ path: "routes.pathPrefixes.1", message: "'/_mesh' is reserved for the control plane" }]);
+    }
+    expect(serviceConfigSchema.safeParse({ routes: { pathPrefixes: ["/_meshy"] } }).success).toBe(true);
+  });
+
+  it.each([["api"], ["/a b"], ["/a?b=1"], ["/a#frag"]])("rejects path prefix %j", (prefix) => {
+    expect(issuesOf(serviceConfigSchema.safeParse({ routes: { pathPrefixes: [prefix] } }))[0]?.path).toBe(
+      "routes.pathPrefixes.0",
+    );
+  });
+
+  it.each([["-bad.example.com"], ["a_b.example.com"], ["a.example.com:8080"], ["*"], ["a.*.example.com"], [""]])(
+    "rejects host %j",
+    (host) => {
+      expect(issuesOf(serviceConfigSchema.safeParse({ routes: { hosts: [host] } }))[0]?.path).toBe("routes.hosts.0");
+    },
+  );
+
+  it("requires timeoutMs to be shorter than the check interval", () => {
+    expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, healthCheck: { intervalSeconds: 1 } }))).toEqual([
+      { path: "healthCheck.timeoutMs", message: "timeoutMs must be shorter than intervalSeconds" },
+    ]);
+    expect(healthCheckSchema.safeParse({ intervalSeconds: 2, timeoutMs: 2000 }).success).toBe(false);
+    expect(healthCheckSchema.safeParse({ intervalSeconds: 2, timeoutMs: 1999 }).success).toBe(true);
+  });
+
+  it("rejects out-of-range numbers and non-integers with the field's path", () => {
+    expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, retry: { attempts: 0 } }))[0]?.path).toBe("retry.attempts");
+    expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, retry: { attempts: 11 } }))[0]?.path).toBe("retry.attempts");
+    expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, lease: { ttlSeconds: 4 } }))[0]?.path).toBe("lease.ttlSeconds");
+    expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, outlier: { consecutiveFailures: 1.5 } }))[0]?.path).toBe(
+      "outlier.consecutiveFailures",
+    );
+    expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, healthCheck: { expectedStatuses: [] } }))[0]?.path).toBe(
+      "healthCheck.expectedStatuses",
+    );
+  });
+
+  it("rejects an unknown balancer or routing mode", () => {
+    expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, balancer: "random" }))[0]?.path).toBe("balancer");
+    expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, routing: { mode: "eventual" } }))[0]?.path).toBe("routing.mode");
+  });
+});
+
+describe("serviceNameSchema", () => {
+  it.each([["a"], ["payments"], ["svc-2"], ["a".repeat(63)]])("accepts %j", (name) => {
+    expect(serviceNameSchema.safeParse(name).success).toBe(true);
+  });
+
+  it.each([[""], ["-a"], ["a-"], ["Payments"], ["a_b"], ["a.b"], ["a".repeat(64)]])("rejects %j", (name) => {
+    expect(serviceNameSchema.safeParse(name).success).toBe(false);
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { aggregateOutcomes, instanceIdFor, type TryOutcome } from "../../src/core/snapshot.js";
+import { defined } from "./defined.js";
+
+const ok = (instanceId: string, latencyMs = 10): TryOutcome => ({ instanceId, ok: true, status: 200, latencyMs });
+const failed = (instanceId: string, failure?: TryOutcome["failure"], latencyMs = 10): TryOutcome =>
+  failure === undefined ? { instanceId, ok: false, latencyMs } : { instanceId, ok: false, failure, latencyMs };
+
+function reportFor(outcomes: readonly TryOutcome[], id: string) {
+  return defined(
+    aggregateOutcomes(outcomes).find((r) => r.instanceId === id),
+    `report for ${id}`,
+  );
+}
+
+describe("aggregateOutcomes", () => {
+  it("returns nothing for no outcomes", () => {
+    expect(aggregateOutcomes([])).toEqual([]);
+  });
+
+  it("folds outcomes into one report per instance, in first-seen order", () => {
+    const reports = aggregateOutcomes([ok("b", 5), failed("a", "timeout", 100), ok("b", 7), ok("a", 3)]);
+    expect(reports.map((r) => r.instanceId)).toEqual(["b", "a"]);
+    expect(reports[0]).toEqual({ instanceId: "b", requests: 2, failures: 0, trailingFailures: 0, latencyMsTotal: 12, lastFailure: null });
+    expect(reports[1]).toEqual({ instanceId: "a", requests: 2, failures: 1, trailingFailures: 0, latencyMsTotal: 103, lastFailure: "timeout" });
+  });
+
+  it("counts trailing failures, reset by a success", () => {
+    const outcomes = [failed("a", "reset"), failed("a", "reset"), ok("a"), failed("a", "timeout"), failed("a", "connect-failure")];
+    const r = reportFor(outcomes, "a");
+    expect(r.requests).toBe(5);
+    expect(r.failures).toBe(4);
+    expect(r.trailingFailures).toBe(2);
+  });
+
+  it("trailing failures equal failures when nothing succeeded", () => {
+    const r = reportFor([failed("a", "timeout"), failed("a", "timeout"), failed("a", "timeout")], "a");
+    expect(r.trailingFailures).toBe(3);
+    expect(r.failures).toBe(3);
+  });
+
+  it("keeps each instance's run separate when outcomes interleave", () => {
+    const outcomes = [failed("a", "timeout"), ok("b"), failed("a", "timeout"), failed("b", "reset")];
+    expect(reportFor(outcomes, "a").trailingFailures).toBe(2);
+    expect(reportFor(outcomes, "b").trailingFailures).toBe(1);
+  });
+
+  it("remembers the kind of the most recent failure, even after a success", () => {
+    expect(reportFor([failed("a", "timeout"), failed("a", "connect-failure")], "a").lastFailure).toBe("connect-failure");
+    expect(reportFor([failed("a", "reset"), ok("a")], "a").lastFailure).toBe("reset");
+  });
+
+  it("records a failure without a kind as a status failure", () => {
+    expect(reportFor([{ instanceId: "a", ok: false, status: 503, latencyMs: 1 }], "a").lastFailure).toBe("status");
+  });
+});
+
+describe("instanceIdFor", () => {
+  it("is 16 lowercase hex digits", async () => {
+    expect(await instanceIdFor("https://origin.example.com")).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it("is deterministic for the same URL", async () => {
+    const url = "https://origin.example.com/base";
+    expect(await instanceIdFor(url)).toBe(await instanceIdFor(url));
+  });
+
+  it("is the first 8 bytes of the URL's SHA-256", async () => {
+    // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+    expect(await instanceIdFor("abc")).toBe("ba7816bf8f01cfea");
+  });
+
+  it("differs for different URLs", async () => {
+    const urls = ["https://a.example.com", "https://b.example.com", "https://a.example.com:8443", "https://a.example.com/x", "http://a.example.com"];
+    const ids = await Promise.all(urls.map((u) => instanceIdFor(u)));
+    expect(new Set(ids).size).toBe(urls.length);
+  });
+});

@@ -171,16 +171,17 @@ export class ServiceCoordinator extends DurableObject<Env> {
     const now = Date.now();
     if (this.#config === null) return { version: this.#version };
     const outlier = this.#config.outlier;
+    let routable = this.#routable(now).routable.length;
     for (const r of reports) {
       const m = this.#members.get(r.instanceId);
       if (m === undefined) continue;
       m.requests += r.requests;
       m.failures += r.failures;
       m.latencyMsTotal += r.latencyMsTotal;
-      const othersRoutable = [...this.#members.values()].some(
-        (o) => o.id !== m.id && o.membership === "active" && isRoutable(o.health, now),
-      );
+      const wasRoutable = m.membership === "active" && isRoutable(m.health, now);
+      const othersRoutable = routable - (wasRoutable ? 1 : 0) > 0;
       m.health = applyPassive(m.health, r, outlier, now, othersRoutable);
+      if (wasRoutable && !isRoutable(m.health, now)) routable--;
       this.#table.save(m);
       if (r.trailingFailures > 0 && r.lastFailure !== "status") this.#suspect(m.id, now);
     }

@@ -86,7 +86,7 @@ export async function routeRequest(request: Request, env: Env, ctx: ExecutionCon
     if (instance === undefined) break;
     tried.add(instance.id);
     event.tried.push(instance.id);
-    const result = await tryOrigin(instance.url + path, { method: request.method, headers, body }, svc.retry.perTryTimeoutMs, svc.retry.retryOn);
+    const result = await tryOrigin(instance.url + path, { method: request.method, headers, body }, svc.retry.perTryTimeoutMs);
     outcomes.push({
       instanceId: instance.id,
       ok: result.ok,

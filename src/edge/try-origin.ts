@@ -1,6 +1,5 @@
 import type { TryFailure } from "../core/retry/retry-policy.js";
 import { classifyStatus } from "../core/retry/retry-policy.js";
-import type { RetryCondition } from "../core/schema/service.js";
 
 export type TryResult =
   | { ok: true; response: Response; latencyMs: number }
@@ -26,7 +25,6 @@ export async function tryOrigin(
   target: string,
   init: { method: string; headers: Headers; body: ArrayBuffer | ReadableStream | null },
   timeoutMs: number,
-  retryOn: readonly RetryCondition[],
 ): Promise<TryResult> {
   const started = Date.now();
   const controller = new AbortController();
@@ -40,7 +38,7 @@ export async function tryOrigin(
       signal: controller.signal,
     });
     const latencyMs = Date.now() - started;
-    const failure = classifyStatus(response.status, retryOn);
+    const failure = classifyStatus(response.status);
     if (failure !== null) return { ok: false, failure, response, latencyMs };
     return { ok: true, response, latencyMs };
   } catch (err) {

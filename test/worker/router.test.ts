@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../workers/mesh/index.js";
 import { api } from "../../src/api/app.js";
 import { control, createService, json, mesh, originUrls, register, uniqueName } from "./helpers.js";
@@ -146,5 +146,42 @@ describe("edge router", () => {
     );
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: "origin_not_allowed", issues: [{ path: "url" }] });
+  });
+
+  it("logs exactly one structured JSON line per proxied request", async () => {
+    const { name } = await serviceWith(2, { retry: { attempts: 2, retryOn: ["503"] } });
+    await control(originUrls()[0] ?? "", { status: 503 });
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const ctx = createExecutionContext();
+        const res = await worker.fetch(
+          new Request(`http://mesh.test/${name}/logged?secret=1`) as Request<unknown, IncomingRequestCfProperties>,
+          { ...env, REQUEST_LOG: "json" },
+          ctx,
+        );
+        await res.arrayBuffer();
+        await waitOnExecutionContext(ctx);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    const events = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.event === "request");
+    expect(events).toHaveLength(2);
+    const failedOver = events.find((e) => e.attempts === 2);
+    expect(failedOver).toMatchObject({
+      service: name,
+      method: "GET",
+      path: `/${name}/logged`,
+      status: 200,
+      outcome: "failed_over",
+      failures: ["503"],
+      mode: "snapshot",
+    });
+    expect(JSON.stringify(events)).not.toContain("secret=1");
+    expect(typeof failedOver?.latencyMs).toBe("number");
   });
 });

@@ -36,10 +36,13 @@ export function matchesRetryOn(failure: TryFailure, retryOn: readonly RetryCondi
   }
 }
 
-/** Is this outcome a failure at all (for passive health and failover)? */
-export function classifyStatus(status: number, retryOn: readonly RetryCondition[]): TryFailure | null {
-  const failure: TryFailure = { kind: "status", status };
-  return status >= 500 && matchesRetryOn(failure, retryOn) ? failure : null;
+/**
+ * Is this answer a failure? Every 5xx counts against the instance's passive
+ * health (as in Envoy's consecutive-5xx outlier detection); whether it is also
+ * retried is decideRetry's business, and depends on `retryOn`.
+ */
+export function classifyStatus(status: number): TryFailure | null {
+  return status >= 500 && status <= 599 ? { kind: "status", status } : null;
 }
 
 export interface RetryContext {

@@ -1,0 +1,18 @@
+/**
+ * The benchmark baseline: a Worker whose fetch handler only forwards each
+ * request to one origin and returns its answer untouched. No routing, no
+ * balancing, no header rewriting, no logging, so `npm run bench` can show what
+ * the mesh costs on top of the cheapest possible proxy run the same way
+ * (same bundler, same workerd, same Miniflare entry).
+ */
+interface PassthroughEnv {
+  /** Base URL of the one origin, e.g. "http://127.0.0.1:9101" (no trailing slash). */
+  ORIGIN_URL: string;
+}
+
+export default {
+  fetch(request, env) {
+    const url = new URL(request.url);
+    return fetch(env.ORIGIN_URL + url.pathname + url.search, request);
+  },
+} satisfies ExportedHandler<PassthroughEnv>;

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../workers/mesh/index.js";
 import { api } from "../../src/api/app.js";
@@ -15,6 +15,7 @@ interface Echo {
 }
 
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.all(originUrls().map((u) => control(u, { healthy: true, status: null, delayMs: 0 })));
 });
 
@@ -183,5 +184,72 @@ describe("edge router", () => {
     });
     expect(JSON.stringify(events)).not.toContain("secret=1");
     expect(typeof failedOver?.latencyMs).toBe("number");
+  });
+
+  it("resends a buffered PUT body to the next instance", async () => {
+    const { name } = await serviceWith(2, { retry: { attempts: 2, retryOn: ["503"] } });
+    await control(originUrls()[0] ?? "", { status: 503 });
+    for (let i = 0; i < 2; i++) {
+      const res = await call(`http://mesh.test/${name}/doc`, { method: "PUT", body: `payload-${i}`, headers: { "content-length": "9" } });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as Echo).body).toBe(`payload-${i}`);
+    }
+  });
+
+  it("routes every pick through the coordinator in strict mode", async () => {
+    const { name } = await serviceWith(3, { routing: { mode: "strict" } });
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i++) seen.push(((await (await mesh(`/${name}/s`)).json()) as Echo).origin);
+    expect(new Set(seen.slice(0, 3)).size).toBe(3);
+    expect(seen.slice(3)).toEqual(seen.slice(0, 3));
+  });
+
+  it("answers 503 when every instance is unhealthy, and routes to all of them under a panic rule", async () => {
+    for (const panic of [false, true]) {
+      const { name, ids } = await serviceWith(2, {
+        panic: { routeToAllWhenNoneHealthy: panic },
+        outlier: { consecutiveFailures: 1, baseEjectionSeconds: 60, maxEjectionSeconds: 60 },
+        healthCheck: { unhealthyThreshold: 1 },
+      });
+      const stub = env.SERVICES.get(env.SERVICES.idFromName(name));
+      // Fail both instances' active checks: one alarm round with the origins reporting unhealthy.
+      await Promise.all(originUrls().slice(0, 2).map((u) => control(u, { healthy: false })));
+      vi.useFakeTimers({ toFake: ["Date"] });
+      vi.setSystemTime(Date.now() + 11_000);
+      await runDurableObjectAlarm(stub);
+      const view = await stub.describe();
+      expect(view.instances.map((i) => i.state)).toEqual(["unhealthy", "unhealthy"]);
+      const res = await call(`http://mesh.test/${name}/p`);
+      if (panic) {
+        expect(res.status).toBe(200);
+        expect(ids).toContain(res.headers.get("x-mesh-instance"));
+      } else {
+        expect(res.status).toBe(503);
+        expect(await res.json()).toMatchObject({ error: "no_healthy_instance", message: expect.stringContaining("unhealthy") });
+      }
+      vi.useRealTimers();
+      await Promise.all(originUrls().slice(0, 2).map((u) => control(u, { healthy: true })));
+    }
+  });
+
+  it("routes from the KV mirror when the coordinator cannot be reached", async () => {
+    const { name } = await serviceWith(2);
+    // The one stand-in in these tests: an unreachable Durable Object cannot be produced by the runtime on demand.
+    const unreachable = {
+      idFromName: (n: string) => env.SERVICES.idFromName(n),
+      get: () => ({
+        snapshot: () => Promise.reject(new Error("Durable Object unreachable")),
+        report: () => Promise.reject(new Error("Durable Object unreachable")),
+      }),
+    } as unknown as Env["SERVICES"];
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(
+      new Request(`http://mesh.test/${name}/fallback`) as Request<unknown, IncomingRequestCfProperties>,
+      { ...env, SERVICES: unreachable },
+      ctx,
+    );
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as Echo).path).toBe(`/${name}/fallback`);
+    await waitOnExecutionContext(ctx);
   });
 });

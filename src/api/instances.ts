@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import { MeshError } from "../core/errors.js";
 import { canonicalOrigin, checkOrigin } from "../core/net/origin-guard.js";
@@ -7,39 +8,53 @@ import { serviceNameSchema, type ServiceRecord } from "../core/schema/service.js
 import { coordinator } from "../coordinator/stub.js";
 import { invalidateSnapshot } from "../edge/snapshot-cache.js";
 import { getService } from "../registry/kv-registry.js";
-import { bearerToken, requireServiceToken } from "./auth.js";
-import { invalid, validate } from "./validate.js";
+import { bearerToken, isAdmin, requireServiceToken } from "./auth.js";
+import { validate } from "./validate.js";
 
-type AppEnv = { Bindings: Env };
+type AppEnv = { Bindings: Env; Variables: { service: ServiceRecord } };
 
 const nameParam = z.object({ name: serviceNameSchema });
 const instanceParams = z.object({ name: serviceNameSchema, id: instanceIdSchema });
 
-async function authorizedService(env: Env, name: string, authorization: string | undefined): Promise<ServiceRecord> {
-  const record = await getService(env.REGISTRY, name);
-  if (record === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
-  await requireServiceToken(bearerToken(authorization), env.MESH_ADMIN_TOKEN, record.tokenHash);
-  return record;
-}
+/**
+ * Authenticates before any body is parsed. An unknown service is a 404 only
+ * for the admin; anyone else gets the same 401 as for a wrong token, so
+ * service names cannot be enumerated without credentials.
+ */
+const serviceAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const name = c.req.param("name") ?? "";
+  const presented = bearerToken(c.req.header("authorization"));
+  const record = await getService(c.env.REGISTRY, name);
+  if (record === null) {
+    if (await isAdmin(presented, c.env.MESH_ADMIN_TOKEN)) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
+    throw new MeshError(401, "unauthorized", "invalid registration token for this service");
+  }
+  await requireServiceToken(presented, c.env.MESH_ADMIN_TOKEN, record.tokenHash);
+  c.set("service", record);
+  await next();
+});
 
 export const instances = new Hono<AppEnv>();
 
-instances.post("/:name/instances", validate("param", nameParam), validate("json", registerInstanceSchema), async (c) => {
+instances.post("/:name/instances", validate("param", nameParam), serviceAuth, validate("json", registerInstanceSchema), async (c) => {
   const { name } = c.req.valid("param");
   const body = c.req.valid("json");
-  const record = await authorizedService(c.env, name, c.req.header("authorization"));
+  const record = c.get("service");
   const check = checkOrigin(body.url, c.env.ALLOW_PRIVATE_ORIGINS === "true");
   if (!check.ok) {
     throw new MeshError(400, "origin_not_allowed", `url: ${check.reason}`, { issues: [{ path: "url", message: check.reason }] });
   }
-  const result = await coordinator(c.env, name).register(name, record.config, {
+  const result = await coordinator(c.env, name).register(name, record.config, record.updatedAt, {
     url: canonicalOrigin(check.url),
     weight: body.weight,
     zone: body.zone ?? null,
     metadata: body.metadata ?? null,
     ttlSeconds: body.ttlSeconds ?? null,
   });
-  if (!result.ok) throw new MeshError(409, "conflict", `service '${name}' already has the maximum number of instances`);
+  if (!result.ok) {
+    if (result.error === "service_deleted") throw new MeshError(404, "not_found", `service '${name}' does not exist`);
+    throw new MeshError(409, "conflict", `service '${name}' already has the maximum number of active instances`);
+  }
   invalidateSnapshot(name);
   const base = new URL(c.req.url).origin;
   return c.json(
@@ -52,9 +67,8 @@ instances.post("/:name/instances", validate("param", nameParam), validate("json"
   );
 });
 
-instances.put("/:name/instances/:id/heartbeat", validate("param", instanceParams), async (c) => {
+instances.put("/:name/instances/:id/heartbeat", validate("param", instanceParams), serviceAuth, async (c) => {
   const { name, id } = c.req.valid("param");
-  await authorizedService(c.env, name, c.req.header("authorization"));
   const lease = await coordinator(c.env, name).heartbeat(id);
   if (lease === null) {
     throw new MeshError(404, "not_found", `instance '${id}' is not registered (or its lease expired); register again`);
@@ -62,12 +76,10 @@ instances.put("/:name/instances/:id/heartbeat", validate("param", instanceParams
   return c.json({ leaseExpiresAt: new Date(lease.leaseExpiresAt).toISOString() });
 });
 
-instances.delete("/:name/instances/:id", validate("param", instanceParams), async (c) => {
+instances.delete("/:name/instances/:id", validate("param", instanceParams), serviceAuth, async (c) => {
   const { name, id } = c.req.valid("param");
-  await authorizedService(c.env, name, c.req.header("authorization"));
   const found = await coordinator(c.env, name).deregister(id);
   if (!found) throw new MeshError(404, "not_found", `instance '${id}' is not registered`);
   invalidateSnapshot(name);
   return c.json({ id, state: "draining" });
 });
-

@@ -68,8 +68,10 @@ services.put("/:name", validate("param", nameParam), validate("json", serviceCon
   } else {
     record = { ...existing, config, updatedAt: now };
   }
+  // The coordinator first: if it fails, nothing was written and the client can simply retry
+  // (writing KV first could strand a registration token that was never shown).
+  await coordinator(c.env, name).configure(name, config, record.updatedAt);
   await putService(kv, record);
-  await coordinator(c.env, name).configure(name, config);
   await updateRouteIndex(kv, name, routedService(name, config), now);
   invalidateRouteCache();
   if (token !== null) return c.json({ service: publicService(record), registrationToken: token }, 201);
@@ -92,7 +94,7 @@ services.delete("/:name", validate("param", nameParam), async (c) => {
   await updateRouteIndex(kv, name, null, Date.now());
   invalidateRouteCache();
   await deleteService(kv, name);
-  await coordinator(c.env, name).destroy();
+  await coordinator(c.env, name).destroy(record.updatedAt);
   return c.json({ deleted: name });
 });
 

@@ -127,6 +127,11 @@ export class InstanceTable {
     this.#sql.exec("DELETE FROM instances WHERE id = ?", id);
   }
 
+  /** Empties both tables but keeps them: a live object must be able to write again at once. */
+  clear(): void {
+    this.#sql.exec("DELETE FROM instances; DELETE FROM meta;");
+  }
+
   getMeta(key: string): string | null {
     const rows = this.#sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray();
     return rows[0]?.value ?? null;

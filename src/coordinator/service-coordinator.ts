@@ -1,29 +1,30 @@
 import { DurableObject } from "cloudflare:workers";
 import { createBalancer, type Balancer } from "../core/balance/index.js";
-import { applyCheck, applyPassive, initialHealth, isRoutable } from "../core/health/health-machine.js";
+import { applyCheck, applyPassive, isRoutable } from "../core/health/health-machine.js";
 import { leaseAction, nextLeaseEventAt } from "../core/lease/lease.js";
 import type { ServiceConfig } from "../core/schema/service.js";
 import { instanceIdFor, type InstanceReport, type Snapshot, type SnapshotInstance } from "../core/snapshot.js";
-import { deleteInstance, putInstance } from "../registry/kv-registry.js";
+import { KEY } from "../registry/keys.js";
+import { deleteInstance, listKeys, putInstance } from "../registry/kv-registry.js";
 import { InstanceTable, type Member } from "./instance-table.js";
+import { buildSnapshot, registerMember, snapshotSignature, toSnapshotInstance, type RegisterRequest } from "./member.js";
 import { mapPool, probe, PROBE_CONCURRENCY } from "./probe.js";
 import { instanceView, type InstanceView } from "./views.js";
 
-/** A DO is single-threaded at ~1,000 req/s; this many members keeps one alarm round inside its interval. */
-export const MAX_INSTANCES = 2000;
+/**
+ * Active members per service. A health round probes PROBE_CONCURRENCY (6) at a
+ * time, so it lasts about ceil(N / 6) x probe latency: ~170 ms for 1,000 healthy
+ * loopback origins, but minutes if hundreds of them time out. The next round
+ * starts only when the previous one ends.
+ */
+export const MAX_INSTANCES = 1000;
 /** A router's report of a broken connection triggers at most one confirming probe per instance per second. */
 const SUSPECT_PROBE_GAP_MS = 1000;
 
-export interface RegisterRequest {
-  url: string;
-  weight: number;
-  zone: string | null;
-  metadata: Record<string, string> | null;
-  ttlSeconds: number | null;
-}
+export type { RegisterRequest };
 export type RegisterResult =
   | { ok: true; id: string; leaseExpiresAt: number; created: boolean }
-  | { ok: false; error: "too_many_instances" };
+  | { ok: false; error: "too_many_instances" | "service_deleted" };
 export interface PickResult {
   instance: SnapshotInstance | null;
   allUnhealthy: boolean;
@@ -37,6 +38,7 @@ export interface ServiceView {
 export interface SweepResult {
   expired: number;
   removed: number;
+  mirrorRepaired: number;
   alarmAt: number | null;
 }
 
@@ -44,12 +46,21 @@ export interface SweepResult {
  * One per service (idFromName(service)). Owns membership, leases, health and
  * the balancing counters, and hands routers a versioned snapshot. Called only
  * by RPC; every public method is an RPC entry point, internals are #private.
+ *
+ * Concurrency: outbound I/O (probes, KV writes) opens the input gate, so other
+ * RPCs can run in between. Every method therefore makes its state changes
+ * synchronously and does its I/O afterwards, and code that resumes after an
+ * await looks members up again instead of trusting an object it held before.
  */
 export class ServiceCoordinator extends DurableObject<Env> {
   readonly #table: InstanceTable;
   readonly #members = new Map<string, Member>();
   #name: string | null;
   #config: ServiceConfig | null;
+  /** The service record's updatedAt (Worker clock) of the config we hold; older configs are ignored. */
+  #configVersion: number;
+  /** updatedAt of the record that was deleted; configs not newer than it are stale echoes. */
+  #deletedVersion: number;
   #version: number;
   #signature = "";
   #nextCheckAt: number;
@@ -64,61 +75,34 @@ export class ServiceCoordinator extends DurableObject<Env> {
     this.#name = this.#table.getMeta("service");
     const config = this.#table.getMeta("config");
     this.#config = config === null ? null : (JSON.parse(config) as ServiceConfig);
+    this.#configVersion = Number(this.#table.getMeta("config_version") ?? "0");
+    this.#deletedVersion = Number(this.#table.getMeta("deleted_version") ?? "-1");
     this.#version = Number(this.#table.getMeta("snapshot_version") ?? "0");
     this.#nextCheckAt = Number(this.#table.getMeta("next_check_at") ?? "0");
     this.#balancer = createBalancer(this.#config?.balancer ?? "round_robin");
-    this.#signature = this.#computeSignature(Date.now());
+    // #signature stays "": the first refresh after a load bumps the version once, so an
+    // ejection that ended while the object was evicted still reaches the routers.
   }
 
-  async configure(name: string, config: ServiceConfig): Promise<{ version: number }> {
-    this.#applyConfig(name, config);
+  async configure(name: string, config: ServiceConfig, configVersion: number): Promise<{ accepted: boolean; version: number }> {
+    const accepted = this.#applyConfig(name, config, configVersion);
     await this.#arm();
-    return { version: this.#version };
+    return { accepted, version: this.#version };
   }
 
-  async register(name: string, config: ServiceConfig, req: RegisterRequest): Promise<RegisterResult> {
-    this.#applyConfig(name, config);
+  async register(name: string, config: ServiceConfig, configVersion: number, req: RegisterRequest): Promise<RegisterResult> {
+    if (!this.#applyConfig(name, config, configVersion) || this.#config === null) return { ok: false, error: "service_deleted" };
+    const current = this.#config;
     const now = Date.now();
     const id = await instanceIdFor(req.url);
-    const ttl = (req.ttlSeconds ?? config.lease.ttlSeconds) * 1000;
     const existing = this.#members.get(id);
-    if (existing === undefined && this.#members.size >= MAX_INSTANCES) return { ok: false, error: "too_many_instances" };
-    const member: Member =
-      existing === undefined
-        ? {
-            id,
-            url: req.url,
-            weight: req.weight,
-            zone: req.zone,
-            metadata: req.metadata,
-            ttlSeconds: req.ttlSeconds,
-            registeredAt: now,
-            leaseExpiresAt: now + ttl,
-            membership: "active",
-            membershipSince: now,
-            health: initialHealth(),
-            requests: 0,
-            failures: 0,
-            latencyMsTotal: 0,
-          }
-        : { ...existing, weight: req.weight, zone: req.zone, metadata: req.metadata, ttlSeconds: req.ttlSeconds, leaseExpiresAt: now + ttl };
-    const mirrorChanged =
-      existing === undefined ||
-      existing.membership !== "active" ||
-      existing.weight !== req.weight ||
-      existing.zone !== req.zone;
-    if (existing !== undefined && existing.membership !== "active") {
-      // A member coming back from expiry or a drain starts over, as a new registration would.
-      member.membership = "active";
-      member.membershipSince = now;
-      member.health = initialHealth();
-    }
+    if (existing === undefined && this.#activeCount() >= MAX_INSTANCES) return { ok: false, error: "too_many_instances" };
+    const ttlMs = (req.ttlSeconds ?? current.lease.ttlSeconds) * 1000;
+    const { member, mirrorChanged } = registerMember(existing, id, req, now, ttlMs);
     this.#members.set(id, member);
     this.#table.save(member);
-    // KV is a mirror of active membership for the router's fallback path; it is written
-    // only when membership changes, never on a repeat registration (KV: 1 write/s per key).
-    if (mirrorChanged) await putInstance(this.env.REGISTRY, name, toSnapshotInstance(member));
     this.#refreshSnapshot(now);
+    if (mirrorChanged) await putInstance(this.env.REGISTRY, name, toSnapshotInstance(member));
     await this.#arm();
     return { ok: true, id, leaseExpiresAt: member.leaseExpiresAt, created: existing === undefined };
   }
@@ -137,15 +121,17 @@ export class ServiceCoordinator extends DurableObject<Env> {
   async deregister(id: string): Promise<boolean> {
     const m = this.#members.get(id);
     if (m === undefined || this.#name === null) return false;
+    const name = this.#name;
     if (m.membership !== "draining") {
       const now = Date.now();
       m.membership = "draining";
       m.membershipSince = now;
       this.#table.save(m);
-      await deleteInstance(this.env.REGISTRY, this.#name, id);
       this.#refreshSnapshot(now);
-      await this.#arm();
     }
+    // Deleted even when already draining, so a retried DELETE repairs a failed KV write.
+    await deleteInstance(this.env.REGISTRY, name, id);
+    await this.#arm();
     return true;
   }
 
@@ -171,7 +157,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
     const now = Date.now();
     if (this.#config === null) return { version: this.#version };
     const outlier = this.#config.outlier;
-    let routable = this.#routable(now).routable.length;
+    let routable = this.#routableCount(now);
     for (const r of reports) {
       const m = this.#members.get(r.instanceId);
       if (m === undefined) continue;
@@ -179,8 +165,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
       m.failures += r.failures;
       m.latencyMsTotal += r.latencyMsTotal;
       const wasRoutable = m.membership === "active" && isRoutable(m.health, now);
-      const othersRoutable = routable - (wasRoutable ? 1 : 0) > 0;
-      m.health = applyPassive(m.health, r, outlier, now, othersRoutable);
+      m.health = applyPassive(m.health, r, outlier, now, routable - (wasRoutable ? 1 : 0) > 0);
       if (wasRoutable && !isRoutable(m.health, now)) routable--;
       this.#table.save(m);
       if (r.trailingFailures > 0 && r.lastFailure !== "status") this.#suspect(m.id, now);
@@ -200,29 +185,40 @@ export class ServiceCoordinator extends DurableObject<Env> {
     };
   }
 
-  /** Cron's safety net: apply leases now and make sure the alarm is armed. */
+  /** Cron's safety net: apply leases, repair the KV mirror, make sure the alarm is armed. */
   async sweep(): Promise<SweepResult> {
     const { expired, removed } = await this.#applyLeases(Date.now());
     this.#refreshSnapshot(Date.now());
+    const mirrorRepaired = await this.#repairMirror();
     const alarmAt = await this.#arm();
-    return { expired, removed, alarmAt };
+    return { expired, removed, mirrorRepaired, alarmAt };
   }
 
-  /** Forget everything: the service was deleted. */
-  async destroy(): Promise<void> {
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
+  /**
+   * Forget the service. The tables stay (dropping them would break this live
+   * object); the snapshot version and a tombstone survive, so versions stay
+   * monotonic and a stale register carrying the deleted config is refused.
+   */
+  async destroy(deletedVersion: number): Promise<void> {
+    this.#table.clear();
     this.#members.clear();
+    this.#lastSuspectProbe.clear();
     this.#name = null;
     this.#config = null;
+    this.#configVersion = 0;
+    this.#deletedVersion = Math.max(this.#deletedVersion, deletedVersion);
+    this.#nextCheckAt = 0;
+    this.#table.setMeta("deleted_version", String(this.#deletedVersion));
+    this.#table.setMeta("snapshot_version", String(this.#version));
+    await this.ctx.storage.deleteAlarm();
   }
 
   override async alarm(): Promise<void> {
     if (this.#config === null) return;
     const config = this.#config;
     if (this.#nextCheckAt <= Date.now() + 50) {
-      const targets = [...this.#members.values()].filter((m) => m.membership === "active");
-      await mapPool(targets, PROBE_CONCURRENCY, (m) => this.#check(m.id, m.url, config));
+      const targets = [...this.#members.values()].filter((m) => m.membership === "active").map((m) => m.id);
+      await mapPool(targets, PROBE_CONCURRENCY, (id) => this.#check(id, config));
       const interval = config.healthCheck.intervalSeconds * 1000;
       // ±10% jitter keeps many services' probes from landing on an origin in lockstep.
       this.#nextCheckAt = Date.now() + Math.round(interval * (0.9 + Math.random() * 0.2));
@@ -233,9 +229,11 @@ export class ServiceCoordinator extends DurableObject<Env> {
     await this.#arm();
   }
 
-  async #check(id: string, url: string, config: ServiceConfig): Promise<void> {
-    const result = await probe(url, config.healthCheck);
-    // The member may have been removed or replaced while the probe was in flight.
+  async #check(id: string, config: ServiceConfig): Promise<void> {
+    const before = this.#members.get(id);
+    if (before === undefined) return;
+    const result = await probe(before.url, config.healthCheck);
+    // Look the member up again: it may have been removed or replaced while the probe was in flight.
     const m = this.#members.get(id);
     if (m === undefined || m.membership !== "active") return;
     m.health = applyCheck(m.health, result, config.healthCheck, Date.now());
@@ -244,90 +242,105 @@ export class ServiceCoordinator extends DurableObject<Env> {
 
   #suspect(id: string, now: number): void {
     const last = this.#lastSuspectProbe.get(id) ?? 0;
-    const m = this.#members.get(id);
-    if (m === undefined || this.#config === null || now - last < SUSPECT_PROBE_GAP_MS) return;
+    if (this.#config === null || now - last < SUSPECT_PROBE_GAP_MS) return;
     this.#lastSuspectProbe.set(id, now);
-    const config = this.#config;
     this.ctx.waitUntil(
-      this.#check(id, m.url, config).then(() => {
-        this.#refreshSnapshot(Date.now());
-      }),
+      this.#check(id, this.#config)
+        .then(() => this.#refreshSnapshot(Date.now()))
+        .catch((err: unknown) => console.error(JSON.stringify({ event: "suspect_probe_failed", id, message: String(err) }))),
     );
   }
 
-  #applyConfig(name: string, config: ServiceConfig): void {
+  /** Persists first, then adopts: a failed write must not leave memory ahead of storage. */
+  #applyConfig(name: string, config: ServiceConfig, configVersion: number): boolean {
+    if (configVersion <= this.#deletedVersion) return false;
+    if (this.#config !== null && this.#name === name && configVersion <= this.#configVersion) return true;
     const json = JSON.stringify(config);
-    if (this.#name === name && this.#config !== null && JSON.stringify(this.#config) === json) return;
+    this.#table.setMeta("service", name);
+    this.#table.setMeta("config", json);
+    this.#table.setMeta("config_version", String(configVersion));
     if (this.#config?.balancer !== config.balancer) this.#balancer = createBalancer(config.balancer);
     const intervalChanged = this.#config?.healthCheck.intervalSeconds !== config.healthCheck.intervalSeconds;
     this.#name = name;
     this.#config = config;
-    this.#table.setMeta("service", name);
-    this.#table.setMeta("config", json);
+    this.#configVersion = configVersion;
     if (intervalChanged) {
       this.#nextCheckAt = Date.now() + config.healthCheck.intervalSeconds * 1000;
       this.#table.setMeta("next_check_at", String(this.#nextCheckAt));
     }
-    this.#signature = "";
     this.#refreshSnapshot(Date.now());
+    return true;
   }
 
+  /** State changes first, all synchronous; the KV deletes they imply run afterwards. */
   async #applyLeases(now: number): Promise<{ expired: number; removed: number }> {
     if (this.#config === null || this.#name === null) return { expired: 0, removed: 0 };
+    const name = this.#name;
     const after = this.#config.lease.deregisterAfterSeconds;
+    const unmirror: string[] = [];
     let expired = 0;
     let removed = 0;
-    for (const m of [...this.#members.values()]) {
+    for (const m of this.#members.values()) {
       const action = leaseAction(m, now, after);
       if (action === "expire") {
         m.membership = "expired";
         m.membershipSince = now;
         this.#table.save(m);
-        await deleteInstance(this.env.REGISTRY, this.#name, m.id);
+        unmirror.push(m.id);
         expired++;
       } else if (action === "remove") {
         this.#members.delete(m.id);
         this.#table.delete(m.id);
+        this.#lastSuspectProbe.delete(m.id);
+        unmirror.push(m.id);
         removed++;
       }
     }
+    await this.#unmirror(name, unmirror);
     return { expired, removed };
   }
 
-  #routable(now: number): { routable: Member[]; active: Member[] } {
-    const active: Member[] = [];
-    const routable: Member[] = [];
-    for (const m of this.#members.values()) {
-      if (m.membership !== "active") continue;
-      active.push(m);
-      if (isRoutable(m.health, now)) routable.push(m);
+  async #unmirror(name: string, ids: readonly string[]): Promise<void> {
+    // A failed delete is repaired by the next sweep's #repairMirror.
+    const results = await Promise.allSettled(ids.map((id) => deleteInstance(this.env.REGISTRY, name, id)));
+    for (const r of results) {
+      if (r.status === "rejected") console.error(JSON.stringify({ event: "mirror_delete_failed", service: name, message: String(r.reason) }));
     }
-    return { routable, active };
+  }
+
+  /** Makes the KV mirror hold exactly the active members. */
+  async #repairMirror(): Promise<number> {
+    if (this.#name === null) return 0;
+    const name = this.#name;
+    const prefix = KEY.instancePrefix(name);
+    const mirrored = new Set((await listKeys(this.env.REGISTRY, prefix)).map((k) => k.slice(prefix.length)));
+    const active = [...this.#members.values()].filter((m) => m.membership === "active");
+    const stray = [...mirrored].filter((id) => this.#members.get(id)?.membership !== "active");
+    const missing = active.filter((m) => !mirrored.has(m.id));
+    await this.#unmirror(name, stray);
+    await Promise.all(missing.map((m) => putInstance(this.env.REGISTRY, name, toSnapshotInstance(m))));
+    return stray.length + missing.length;
+  }
+
+  #activeCount(): number {
+    let n = 0;
+    for (const m of this.#members.values()) if (m.membership === "active") n++;
+    return n;
+  }
+
+  #routableCount(now: number): number {
+    let n = 0;
+    for (const m of this.#members.values()) if (m.membership === "active" && isRoutable(m.health, now)) n++;
+    return n;
   }
 
   #buildSnapshot(now: number): Snapshot {
-    const { routable, active } = this.#routable(now);
-    const allUnhealthy = active.length > 0 && routable.length === 0;
-    const panic = allUnhealthy && (this.#config?.panic.routeToAllWhenNoneHealthy ?? false);
-    const chosen = panic ? active : routable;
-    return {
-      service: this.#name ?? "",
-      version: this.#version,
-      instances: chosen.map(toSnapshotInstance),
-      allUnhealthy,
-      panic,
-      generatedAt: now,
-    };
-  }
-
-  #computeSignature(now: number): string {
-    const { instances, allUnhealthy } = this.#buildSnapshot(now);
-    return `${allUnhealthy ? "!" : ""}${instances.map((i) => `${i.id}:${i.weight}`).join(",")}`;
+    return buildSnapshot(this.#members.values(), this.#name ?? "", this.#version, this.#config?.panic.routeToAllWhenNoneHealthy ?? false, now);
   }
 
   /** Bumps the snapshot version when the routable set or a weight changed. */
   #refreshSnapshot(now: number): void {
-    const signature = this.#computeSignature(now);
+    const signature = snapshotSignature(this.#buildSnapshot(now));
     if (signature === this.#signature) return;
     this.#signature = signature;
     this.#version++;
@@ -338,8 +351,8 @@ export class ServiceCoordinator extends DurableObject<Env> {
   async #arm(): Promise<number | null> {
     if (this.#config === null) return null;
     const after = this.#config.lease.deregisterAfterSeconds;
-    let at = this.#nextCheckAt > 0 ? this.#nextCheckAt : Date.now() + this.#config.healthCheck.intervalSeconds * 1000;
     const now = Date.now();
+    let at = this.#nextCheckAt > 0 ? this.#nextCheckAt : now + this.#config.healthCheck.intervalSeconds * 1000;
     for (const m of this.#members.values()) {
       at = Math.min(at, nextLeaseEventAt(m, after));
       if (m.health.ejectedUntil !== null && m.health.ejectedUntil > now) at = Math.min(at, m.health.ejectedUntil);
@@ -348,8 +361,4 @@ export class ServiceCoordinator extends DurableObject<Env> {
     if (current !== at) await this.ctx.storage.setAlarm(at);
     return at;
   }
-}
-
-function toSnapshotInstance(m: Member): SnapshotInstance {
-  return { id: m.id, url: m.url, weight: m.weight, zone: m.zone };
 }

@@ -3,20 +3,28 @@ import { coordinator } from "../coordinator/stub.js";
 
 /**
  * Batches try outcomes per service in isolate memory and ships them to the
- * service's coordinator from ctx.waitUntil, never on the response path. A
- * failure is sent at once (it feeds passive health and the confirming probe);
- * successes wait up to FLUSH_DELAY_MS or until MAX_BATCH pile up, so steady
- * traffic costs the DO one RPC per isolate per interval, not one per request.
+ * service's coordinator from ctx.waitUntil, never on the response path.
+ * Failures go out within URGENT_GAP_MS (they feed passive health and the
+ * confirming probe); successes wait up to FLUSH_DELAY_MS or until MAX_BATCH
+ * pile up. At most one flush is in flight per isolate, so an origin that fails
+ * every other request costs the DO a few RPCs per second per isolate, not one
+ * per failed request.
  */
 const FLUSH_DELAY_MS = 1_000;
+const URGENT_GAP_MS = 200;
 const MAX_BATCH = 256;
 
 const pending = new Map<string, TryOutcome[]>();
 let buffered = 0;
-let flushScheduled = false;
+let urgentPending = false;
+/** When the scheduled flush fires; null when none is scheduled. */
+let flushAt: number | null = null;
+let lastFlushAt = 0;
 
 async function flush(env: Env): Promise<void> {
-  flushScheduled = false;
+  flushAt = null;
+  urgentPending = false;
+  lastFlushAt = Date.now();
   const batches = [...pending.entries()];
   pending.clear();
   buffered = 0;
@@ -32,6 +40,16 @@ async function flush(env: Env): Promise<void> {
   );
 }
 
+function schedule(env: Env, ctx: ExecutionContext, delayMs: number): void {
+  const at = Date.now() + delayMs;
+  // A flush already due sooner covers this one.
+  if (flushAt !== null && flushAt <= at) return;
+  flushAt = at;
+  ctx.waitUntil(
+    new Promise<void>((resolve) => setTimeout(resolve, delayMs)).then(() => (flushAt === at ? flush(env) : undefined)),
+  );
+}
+
 export function recordOutcomes(env: Env, ctx: ExecutionContext, service: string, outcomes: readonly TryOutcome[]): void {
   if (outcomes.length === 0) return;
   let list = pending.get(service);
@@ -39,13 +57,16 @@ export function recordOutcomes(env: Env, ctx: ExecutionContext, service: string,
     list = [];
     pending.set(service, list);
   }
-  list.push(...outcomes);
+  for (const o of outcomes) {
+    list.push(o);
+    if (!o.ok) urgentPending = true;
+  }
   buffered += outcomes.length;
-  const urgent = outcomes.some((o) => !o.ok);
-  if (urgent || buffered >= MAX_BATCH) {
+  if (buffered >= MAX_BATCH) {
     ctx.waitUntil(flush(env));
-  } else if (!flushScheduled) {
-    flushScheduled = true;
-    ctx.waitUntil(new Promise<void>((resolve) => setTimeout(resolve, FLUSH_DELAY_MS)).then(() => flush(env)));
+  } else if (urgentPending) {
+    schedule(env, ctx, Math.max(0, lastFlushAt + URGENT_GAP_MS - Date.now()));
+  } else {
+    schedule(env, ctx, FLUSH_DELAY_MS);
   }
 }

@@ -1,4 +1,5 @@
 import type { SnapshotInstance } from "../core/snapshot.js";
+import type { ServiceCoordinator } from "../coordinator/service-coordinator.js";
 import { coordinator } from "../coordinator/stub.js";
 import type { RoutedService } from "../registry/route-index.js";
 import { getServiceView, markDown, markUp, pickLocal, type ServiceView } from "./snapshot-cache.js";
@@ -19,24 +20,47 @@ export interface Picker {
   version(): number | null;
 }
 
-function countUntried(instances: readonly SnapshotInstance[], tried: ReadonlySet<string>): number {
-  let n = 0;
-  for (const i of instances) if (!tried.has(i.id)) n++;
-  return n;
-}
-
 /** Snapshot mode: everything from isolate memory; the warm path does no I/O. */
-export async function snapshotPicker(env: Env, ctx: ExecutionContext, svc: RoutedService, now: number): Promise<Picker> {
-  const view: ServiceView = await getServiceView(env, ctx, svc.name, svc.balancer, now);
-  return {
-    pick: (tried) => Promise.resolve(pickLocal(view, tried, Date.now())),
-    remaining: (tried) => countUntried(view.snapshot.instances, tried),
-    allUnhealthy: () => view.snapshot.allUnhealthy,
-    failed: (id) => markDown(view, id, Date.now()),
-    succeeded: (id) => markUp(view, id),
-    mode: () => (view.source === "kv" ? "kv-fallback" : "snapshot"),
-    version: () => view.snapshot.version,
-  };
+export class SnapshotPicker implements Picker {
+  readonly #view: ServiceView;
+
+  constructor(view: ServiceView) {
+    this.#view = view;
+  }
+
+  static async create(env: Env, ctx: ExecutionContext, svc: RoutedService, now: number): Promise<SnapshotPicker> {
+    return new SnapshotPicker(await getServiceView(env, ctx, svc.name, svc.balancer, now));
+  }
+
+  pick(tried: ReadonlySet<string>): Promise<SnapshotInstance | undefined> {
+    return Promise.resolve(pickLocal(this.#view, tried, Date.now()));
+  }
+
+  remaining(tried: ReadonlySet<string>): number {
+    let n = 0;
+    for (const i of this.#view.snapshot.instances) if (!tried.has(i.id)) n++;
+    return n;
+  }
+
+  allUnhealthy(): boolean {
+    return this.#view.snapshot.allUnhealthy;
+  }
+
+  failed(id: string): void {
+    markDown(this.#view, id, Date.now());
+  }
+
+  succeeded(id: string): void {
+    markUp(this.#view, id);
+  }
+
+  mode(): "snapshot" | "kv-fallback" {
+    return this.#view.source === "kv" ? "kv-fallback" : "snapshot";
+  }
+
+  version(): number | null {
+    return this.#view.snapshot.version;
+  }
 }
 
 /**
@@ -45,32 +69,58 @@ export async function snapshotPicker(env: Env, ctx: ExecutionContext, svc: Route
  * single-threaded throughput (~1,000 req/s soft limit) as the service's
  * ceiling. If the DO cannot answer, the request falls back to snapshot mode.
  */
-export async function strictPicker(env: Env, ctx: ExecutionContext, svc: RoutedService, now: number): Promise<Picker> {
-  let fallback: Picker | null = null;
-  let lastVersion: number | null = null;
-  let lastAllUnhealthy = false;
-  const stub = coordinator(env, svc.name);
-  const viaFallback = async (): Promise<Picker> => (fallback ??= await snapshotPicker(env, ctx, svc, now));
-  return {
-    async pick(tried) {
-      if (fallback !== null) return fallback.pick(tried);
-      try {
-        const result = await withTimeout(stub.pick([...tried]), STRICT_PICK_TIMEOUT_MS, "strict pick");
-        lastVersion = result.version;
-        lastAllUnhealthy = result.allUnhealthy;
-        return result.instance ?? undefined;
-      } catch (err) {
-        console.error(JSON.stringify({ event: "strict_pick_failed", service: svc.name, message: String(err) }));
-        return (await viaFallback()).pick(tried);
-      }
-    },
-    // Only the DO knows the count and asking costs a round trip: report "some" and
-    // let the next pick answer undefined when none is left.
-    remaining: (tried) => (fallback !== null ? fallback.remaining(tried) : Number.POSITIVE_INFINITY),
-    allUnhealthy: () => (fallback !== null ? fallback.allUnhealthy() : lastAllUnhealthy),
-    failed: (id) => fallback?.failed(id),
-    succeeded: (id) => fallback?.succeeded(id),
-    mode: () => (fallback !== null ? fallback.mode() : "strict"),
-    version: () => (fallback !== null ? fallback.version() : lastVersion),
-  };
+export class StrictPicker implements Picker {
+  readonly #env: Env;
+  readonly #ctx: ExecutionContext;
+  readonly #svc: RoutedService;
+  readonly #stub: DurableObjectStub<ServiceCoordinator>;
+  #fallback: SnapshotPicker | null = null;
+  #version: number | null = null;
+  #allUnhealthy = false;
+
+  constructor(env: Env, ctx: ExecutionContext, svc: RoutedService) {
+    this.#env = env;
+    this.#ctx = ctx;
+    this.#svc = svc;
+    this.#stub = coordinator(env, svc.name);
+  }
+
+  async pick(tried: ReadonlySet<string>): Promise<SnapshotInstance | undefined> {
+    if (this.#fallback !== null) return this.#fallback.pick(tried);
+    try {
+      const result = await withTimeout(this.#stub.pick([...tried]), STRICT_PICK_TIMEOUT_MS, "strict pick");
+      this.#version = result.version;
+      this.#allUnhealthy = result.allUnhealthy;
+      return result.instance ?? undefined;
+    } catch (err) {
+      console.error(JSON.stringify({ event: "strict_pick_failed", service: this.#svc.name, message: String(err) }));
+      this.#fallback = await SnapshotPicker.create(this.#env, this.#ctx, this.#svc, Date.now());
+      return this.#fallback.pick(tried);
+    }
+  }
+
+  /** Only the DO knows the count, and asking costs a round trip: say "some", and let the next pick answer. */
+  remaining(tried: ReadonlySet<string>): number {
+    return this.#fallback !== null ? this.#fallback.remaining(tried) : Number.POSITIVE_INFINITY;
+  }
+
+  allUnhealthy(): boolean {
+    return this.#fallback !== null ? this.#fallback.allUnhealthy() : this.#allUnhealthy;
+  }
+
+  failed(id: string): void {
+    this.#fallback?.failed(id);
+  }
+
+  succeeded(id: string): void {
+    this.#fallback?.succeeded(id);
+  }
+
+  mode(): "snapshot" | "strict" | "kv-fallback" {
+    return this.#fallback !== null ? this.#fallback.mode() : "strict";
+  }
+
+  version(): number | null {
+    return this.#fallback !== null ? this.#fallback.version() : this.#version;
+  }
 }

@@ -20,6 +20,6 @@ export interface RequestEvent {
   snapshotVersion: number | null;
 }
 
-export function logRequest(enabled: boolean, event: RequestEvent): void {
-  if (enabled) console.log(JSON.stringify(event));
+export function logRequest(event: RequestEvent): void {
+  console.log(JSON.stringify(event));
 }

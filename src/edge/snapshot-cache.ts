@@ -12,15 +12,22 @@ import { withTimeout } from "./with-timeout.js";
  *   refresh sends the version it holds so an unchanged snapshot costs the DO
  *   nothing but a comparison.
  * - Cold path (first request for a service in this isolate): waits for the DO,
- *   at most COLD_LOAD_TIMEOUT_MS, then falls back to the KV mirror of active
- *   members, treating them all as healthy and relying on failover.
- * - Local outlier marks: a connect failure or timeout takes that instance out
+ *   at most DO_TIMEOUT_MS, then falls back to the KV mirror of active members,
+ *   treating them all as healthy and relying on failover.
+ * - A refresh that fails keeps the coordinator's last snapshot for up to
+ *   KEEP_STALE_MS (a blip should not swap health data for the all-healthy KV
+ *   mirror); only then does the view switch to KV, re-read every KV_TTL_MS.
+ * - Local outlier marks: a broken connection or timeout takes that instance out
  *   of this isolate's rotation at once, for 2 s doubling per repeat (max 30 s),
- *   without waiting for the DO to confirm. A new snapshot version clears the
- *   marks: by then the DO has confirmed or refuted them with its own probes.
+ *   without waiting for the DO. A new snapshot version clears the marks: by
+ *   then the DO has confirmed or refuted them with its own probes.
  */
 export const SNAPSHOT_TTL_MS = 1_000;
-const COLD_LOAD_TIMEOUT_MS = 1_500;
+const KV_TTL_MS = 5_000;
+const KEEP_STALE_MS = 30_000;
+const DO_TIMEOUT_MS = 1_500;
+/** A refresh that has not settled by then is presumed lost (its request was cancelled). */
+const REFRESH_GIVE_UP_MS = 10_000;
 const LOCAL_MARK_BASE_MS = 2_000;
 const LOCAL_MARK_MAX_MS = 30_000;
 
@@ -32,21 +39,19 @@ interface LocalMark {
 export interface ServiceView {
   snapshot: Snapshot;
   fetchedAt: number;
+  /** When the coordinator last answered; drives KEEP_STALE_MS. */
+  confirmedAt: number;
   source: "coordinator" | "kv";
   balancer: Balancer;
   balancerKind: BalancerKind;
   marks: Map<string, LocalMark>;
-  refreshing: boolean;
+  refreshStartedAt: number | null;
 }
 
 const views = new Map<string, ServiceView>();
 
 export function invalidateSnapshot(service: string): void {
   views.delete(service);
-}
-
-async function fetchSnapshot(env: Env, service: string, haveVersion: number | undefined): Promise<Snapshot | null> {
-  return coordinator(env, service).snapshot(haveVersion);
 }
 
 async function kvSnapshot(env: Env, service: string, now: number): Promise<Snapshot> {
@@ -57,13 +62,25 @@ async function kvSnapshot(env: Env, service: string, now: number): Promise<Snaps
 function newView(snapshot: Snapshot, source: ServiceView["source"], kind: BalancerKind, now: number): ServiceView {
   // Start each isolate's rotation at a random offset so cold isolates do not all pick host 0 first.
   const start = Math.floor(Math.random() * 1024);
-  return { snapshot, fetchedAt: now, source, balancer: createBalancer(kind, start), balancerKind: kind, marks: new Map(), refreshing: false };
+  return {
+    snapshot,
+    fetchedAt: now,
+    confirmedAt: source === "coordinator" ? now : 0,
+    source,
+    balancer: createBalancer(kind, start),
+    balancerKind: kind,
+    marks: new Map(),
+    refreshStartedAt: null,
+  };
 }
 
 function adopt(view: ServiceView, snapshot: Snapshot | null, source: ServiceView["source"], now: number): void {
   view.fetchedAt = now;
+  if (source === "coordinator") view.confirmedAt = now;
+  const switched = view.source !== source;
   view.source = source;
-  if (snapshot === null || snapshot.version === view.snapshot.version) return;
+  // null means "unchanged since the version you sent"; KV snapshots carry no version, so always replace them.
+  if (snapshot === null || (!switched && source === "coordinator" && snapshot.version === view.snapshot.version)) return;
   view.snapshot = snapshot;
   view.marks.clear();
 }
@@ -71,12 +88,18 @@ function adopt(view: ServiceView, snapshot: Snapshot | null, source: ServiceView
 async function refresh(env: Env, view: ServiceView, service: string): Promise<void> {
   const haveVersion = view.source === "coordinator" ? view.snapshot.version : undefined;
   try {
-    adopt(view, await withTimeout(fetchSnapshot(env, service, haveVersion), COLD_LOAD_TIMEOUT_MS, "snapshot"), "coordinator", Date.now());
+    const snap = await withTimeout(coordinator(env, service).snapshot(haveVersion), DO_TIMEOUT_MS, "snapshot");
+    adopt(view, snap, "coordinator", Date.now());
   } catch (err) {
+    const now = Date.now();
     console.error(JSON.stringify({ event: "snapshot_refresh_failed", service, message: String(err) }));
-    adopt(view, await kvSnapshot(env, service, Date.now()), "kv", Date.now());
+    if (view.source === "coordinator" && now - view.confirmedAt < KEEP_STALE_MS) {
+      view.fetchedAt = now;
+    } else {
+      adopt(view, await kvSnapshot(env, service, now), "kv", now);
+    }
   } finally {
-    view.refreshing = false;
+    view.refreshStartedAt = null;
   }
 }
 
@@ -89,16 +112,18 @@ export async function getServiceView(
 ): Promise<ServiceView> {
   const view = views.get(service);
   if (view !== undefined && view.balancerKind === kind) {
-    if (now - view.fetchedAt >= SNAPSHOT_TTL_MS && !view.refreshing) {
-      view.refreshing = true;
+    const ttl = view.source === "kv" ? KV_TTL_MS : SNAPSHOT_TTL_MS;
+    const idle = view.refreshStartedAt === null || now - view.refreshStartedAt > REFRESH_GIVE_UP_MS;
+    if (now - view.fetchedAt >= ttl && idle) {
+      view.refreshStartedAt = now;
       ctx.waitUntil(refresh(env, view, service));
     }
     return view;
   }
   let fresh: ServiceView;
   try {
-    const snap = await withTimeout(fetchSnapshot(env, service, undefined), COLD_LOAD_TIMEOUT_MS, "snapshot");
-    fresh = newView(snap ?? (await kvSnapshot(env, service, now)), snap === null ? "kv" : "coordinator", kind, now);
+    const snap = await withTimeout(coordinator(env, service).snapshot(), DO_TIMEOUT_MS, "snapshot");
+    fresh = snap === null ? newView(await kvSnapshot(env, service, now), "kv", kind, now) : newView(snap, "coordinator", kind, now);
   } catch (err) {
     console.error(JSON.stringify({ event: "snapshot_load_failed", service, message: String(err) }));
     fresh = newView(await kvSnapshot(env, service, now), "kv", kind, now);
@@ -114,10 +139,11 @@ export async function getServiceView(
 export function pickLocal(view: ServiceView, tried: ReadonlySet<string>, now: number): SnapshotInstance | undefined {
   const all = view.snapshot.instances;
   if (view.marks.size === 0) return view.balancer.pick(all, tried);
-  const up = all.filter((i) => {
-    const mark = view.marks.get(i.id);
-    return mark === undefined || mark.until <= now;
-  });
+  // Expired marks stay (they remember strikes for the doubling) but cost no copy.
+  let active = 0;
+  for (const mark of view.marks.values()) if (mark.until > now) active++;
+  if (active === 0) return view.balancer.pick(all, tried);
+  const up = all.filter((i) => (view.marks.get(i.id)?.until ?? 0) <= now);
   return view.balancer.pick(up, tried) ?? view.balancer.pick(all, tried);
 }
 

@@ -41,7 +41,7 @@ export async function sweepAll(env: Env, now: number): Promise<SweepRecord> {
         const stub = coordinator(env, name);
         const service = await getService(env.REGISTRY, name);
         // A coordinator that lost its storage gets its config back before sweeping.
-        if (service !== null) await stub.configure(name, service.config);
+        if (service !== null) await stub.configure(name, service.config, service.updatedAt);
         const result = await stub.sweep();
         record.expired += result.expired;
         record.removed += result.removed;

@@ -172,7 +172,17 @@ describe("instance registration, heartbeat, deregistration", () => {
     expect(bad.status).toBe(400);
     const paths = ((await bad.json()) as { issues: { path: string }[] }).issues.map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(["url", "weight"]));
+    // An unknown service is a 404 for the admin only; a token holder cannot tell it from a wrong token.
     const missing = await mesh(`/_mesh/v1/services/nope-${name}/instances`, json("POST", { url: "https://a.example" }, auth));
-    expect(missing.status).toBe(404);
+    expect(missing.status).toBe(401);
+    const missingAdmin = await mesh(`/_mesh/v1/services/nope-${name}/instances`, json("POST", { url: "https://a.example" }));
+    expect(missingAdmin.status).toBe(404);
+    // Credentials are checked before the body is even parsed.
+    const unauthenticated = await mesh(`/_mesh/v1/services/${name}/instances`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
+    expect(unauthenticated.status).toBe(401);
   });
 });

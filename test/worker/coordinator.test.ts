@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
+import { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
 import { ADMIN, control, createService, mesh, originUrls, register, uniqueName } from "./helpers.js";
 
 function stubFor(name: string): DurableObjectStub<ServiceCoordinator> {
@@ -161,5 +161,68 @@ describe("ServiceCoordinator", () => {
       state.storage.sql.exec<{ key: string }>("SELECT key FROM meta ORDER BY key").toArray().map((r) => r.key),
     );
     expect(meta).toEqual(expect.arrayContaining(["config", "service", "snapshot_version"]));
+  });
+
+  it("bumps the snapshot version after a reload, so an ejection that ended while evicted reaches routers", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, {
+      routes: { pathPrefixes: [`/${name}`] },
+      outlier: { consecutiveFailures: 1, baseEjectionSeconds: 5, maxEjectionSeconds: 5 },
+    });
+    const [a = "", b = ""] = originUrls();
+    const ra = await register(name, token, a);
+    await register(name, token, b);
+    const stub = stubFor(name);
+    const { version } = await stub.report([
+      { instanceId: ra.id, requests: 1, failures: 1, trailingFailures: 1, latencyMsTotal: 1, lastFailure: "status" },
+    ]);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    advance(6_000);
+    const reloaded = await runInDurableObject(stub, (_i, state) => new ServiceCoordinator(state, env).snapshot(version));
+    expect(reloaded).not.toBeNull();
+    expect(reloaded?.instances).toHaveLength(2);
+  });
+
+  it("ignores a config older than the one it holds, and refuses a stale register after the service was deleted", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] } });
+    const record = await env.REGISTRY.get<{ config: Parameters<ServiceCoordinator["configure"]>[1]; updatedAt: number }>(`service:${name}`, "json");
+    if (record === null) throw new Error("no record");
+    const stub = stubFor(name);
+    const older = await stub.configure(name, { ...record.config, balancer: "weighted_round_robin" }, record.updatedAt - 1);
+    expect(older.accepted).toBe(true);
+    const held = await runInDurableObject(stub, (_i, state) =>
+      state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'config'").one().value,
+    );
+    expect(JSON.parse(held)).toMatchObject({ balancer: "round_robin" });
+
+    expect((await mesh(`/_mesh/v1/services/${name}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
+    const stale = await stub.register(name, record.config, record.updatedAt, {
+      url: originUrls()[0] ?? "",
+      weight: 1,
+      zone: null,
+      metadata: null,
+      ttlSeconds: null,
+    });
+    expect(stale).toEqual({ ok: false, error: "service_deleted" });
+
+    // Re-creating the same name works at once: new token, registrations accepted.
+    const again = await createService(name, { routes: { pathPrefixes: [`/${name}`] } });
+    expect(again.token).not.toBe(token);
+    const reg = await register(name, again.token, originUrls()[0] ?? "");
+    expect(reg.id).toMatch(/^[a-f0-9]{16}$/);
+    expect(await states(name)).toEqual({ [originUrls()[0] ?? ""]: "healthy" });
+  });
+
+  it("repairs the KV mirror on sweep: restores missing keys and removes stray ones", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] } });
+    const reg = await register(name, token, originUrls()[0] ?? "");
+    await env.REGISTRY.delete(`instance:${name}:${reg.id}`);
+    await env.REGISTRY.put(`instance:${name}:00000000deadbeef`, "{}", { metadata: { url: "http://gone.example", weight: 1, zone: null } });
+    const result = await stubFor(name).sweep();
+    expect(result.mirrorRepaired).toBe(2);
+    const keys = (await env.REGISTRY.list({ prefix: `instance:${name}:` })).keys.map((k) => k.name);
+    expect(keys).toEqual([`instance:${name}:${reg.id}`]);
   });
 });

@@ -252,4 +252,13 @@ describe("edge router", () => {
     expect(((await res.json()) as Echo).path).toBe(`/${name}/fallback`);
     await waitOnExecutionContext(ctx);
   });
+
+  it("answers with the origin's status when every strict-mode try fails (no crash on a cancelled body)", async () => {
+    const { name } = await serviceWith(2, { routing: { mode: "strict" }, retry: { attempts: 3, retryOn: ["503"] } });
+    await Promise.all(originUrls().slice(0, 2).map((u) => control(u, { status: 503 })));
+    const res = await mesh(`/${name}/all-down`);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("x-mesh-attempts")).toBe("2");
+    expect(((await res.json()) as Echo).origin).toMatch(/^wt-/);
+  });
 });

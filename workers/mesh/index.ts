@@ -1,4 +1,3 @@
-import { Router } from "itty-router";
 import { api } from "../../src/api/app.js";
 import { routeRequest } from "../../src/edge/route-request.js";
 import { sweepAll } from "../../src/sweep/sweep.js";
@@ -7,18 +6,19 @@ export { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js
 
 /**
  * The mesh Worker. It only wires: the control plane lives under /_mesh/
- * (Hono), everything else is proxied by the edge router. itty-router is the
- * top-level dispatcher; service matching uses the route table's indexed
- * lookup (src/core/routes/route-table.ts).
+ * (Hono), everything else is proxied by the edge router, and the cron trigger
+ * runs the sweep. The URL is parsed once here and handed to the router; a
+ * general-purpose router in front would parse it again on every proxied
+ * request (docs/architecture.md, "Why no pattern router on the data plane").
  */
-type Args = [Env, ExecutionContext];
-
-const router = Router<Request, Args>()
-  .all("/_mesh/*", (request, env, ctx) => api.fetch(request, env, ctx))
-  .all("*", (request, env, ctx) => routeRequest(request, env, ctx));
+const CONTROL_PLANE = "/_mesh/";
 
 export default {
-  fetch: (request, env, ctx) => router.fetch(request, env, ctx) as Promise<Response>,
+  fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname.startsWith(CONTROL_PLANE)) return api.fetch(request, env, ctx);
+    return routeRequest(request, url, env, ctx);
+  },
   async scheduled(_controller, env, _ctx) {
     const record = await sweepAll(env, Date.now());
     console.log(JSON.stringify({ event: "sweep", ...record }));

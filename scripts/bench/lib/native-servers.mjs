@@ -6,6 +6,7 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { onCpu } from "./cpu.mjs";
 import { startProcess, waitForPort } from "./procs.mjs";
 
 /** The body every throughput origin returns: small, and names the origin like the test origins do. */
@@ -40,7 +41,7 @@ ${http}
  * with 200 {"origin":"origin-i"} (and x-origin), like scripts/lib/origin.mjs.
  * @param {string} bin @param {{ name: string, port: number }[]} origins
  */
-export async function startNginxOrigins(bin, origins) {
+export async function startNginxOrigins(bin, origins, cpu = null) {
   const dir = await mkdtemp(path.join(tmpdir(), "switchyard-bench-nginx-origins-"));
   const servers = origins
     .map(
@@ -52,13 +53,14 @@ export async function startNginxOrigins(bin, origins) {
     )
     .join("\n");
   const file = await nginxConf(dir, servers);
-  const proc = startProcess(bin, ["-p", dir, "-c", file, "-e", path.join(dir, "error.log")], { name: "nginx (origins)" });
+  const cmd = onCpu(cpu, bin, ["-p", dir, "-c", file, "-e", path.join(dir, "error.log")]);
+  const proc = startProcess(cmd.command, cmd.args, { name: "nginx (origins)" });
   for (const o of origins) await waitForPort(o.port, 10_000, proc);
   return proc;
 }
 
 /** nginx as a round-robin reverse proxy with pooled upstream keep-alive connections. */
-export async function startNginxProxy(bin, port, upstreamPorts) {
+export async function startNginxProxy(bin, port, upstreamPorts, cpu = null) {
   const dir = await mkdtemp(path.join(tmpdir(), "switchyard-bench-nginx-proxy-"));
   const http = `  upstream origins {
 ${upstreamPorts.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
@@ -74,17 +76,18 @@ ${upstreamPorts.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
     }
   }`;
   const file = await nginxConf(dir, http);
-  const proc = startProcess(bin, ["-p", dir, "-c", file, "-e", path.join(dir, "error.log")], { name: "nginx (proxy)" });
+  const cmd = onCpu(cpu, bin, ["-p", dir, "-c", file, "-e", path.join(dir, "error.log")]);
+  const proc = startProcess(cmd.command, cmd.args, { name: "nginx (proxy)" });
   await waitForPort(port, 10_000, proc);
   return proc;
 }
 
 /** HAProxy as a round-robin HTTP proxy, one thread, server connections reused. */
-export async function startHaproxy(bin, port, upstreamPorts) {
+export async function startHaproxy(bin, port, upstreamPorts, cpu = null) {
   const dir = await mkdtemp(path.join(tmpdir(), "switchyard-bench-haproxy-"));
   const cfg = `global
   nbthread 1
-  maxconn 20000
+  maxconn 4096
 defaults
   mode http
   timeout connect 1s
@@ -103,7 +106,8 @@ ${upstreamPorts.map((p, i) => `  server o${i + 1} 127.0.0.1:${p}`).join("\n")}
 `;
   const file = path.join(dir, "haproxy.cfg");
   await writeFile(file, cfg);
-  const proc = startProcess(bin, ["-f", file, "-db"], { name: "haproxy" });
+  const cmd = onCpu(cpu, bin, ["-f", file, "-db"]);
+  const proc = startProcess(cmd.command, cmd.args, { name: "haproxy" });
   await waitForPort(port, 10_000, proc);
   return proc;
 }

@@ -6,6 +6,11 @@ import net from "node:net";
 
 /** @type {Set<import("node:child_process").ChildProcess>} */
 const live = new Set();
+// Last resort when the bench dies on an exception: nginx and HAProxy shut
+// down (workers included) on SIGTERM, and "exit" handlers may only do sync work.
+process.on("exit", () => {
+  for (const child of live) child.kill("SIGTERM");
+});
 
 /**
  * @param {string} command

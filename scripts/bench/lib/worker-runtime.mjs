@@ -6,7 +6,9 @@
 //  - onStdout: REQUEST_LOG=json prints one line per request; we count and
 //    discard them instead of letting Miniflare copy them to our terminal;
 //  - persistDir: the cold-start measurement restarts workerd on the same
-//    on-disk KV / Durable Object state to get a truly cold isolate.
+//    on-disk KV / Durable Object state to get a truly cold isolate;
+//  - inspectorPort: scripts/bench/profile.mjs takes a V8 CPU profile of the
+//    Worker under load through workerd's inspector.
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { Miniflare } from "miniflare";
@@ -17,10 +19,10 @@ export { bundleWorker, startWorker, ROOT } from "../../lib/mesh-runtime.mjs";
 
 /**
  * @param {{ bundleDir: string, config?: string, bindings?: Record<string, string>,
- *           onStdout?: (line: string) => void, persistDir?: string }} opts
+ *           onStdout?: (line: string) => void, persistDir?: string, inspectorPort?: number }} opts
  */
-export async function startWorkerWith({ bundleDir, config = "wrangler.toml", bindings = {}, onStdout, persistDir }) {
-  if (onStdout === undefined && persistDir === undefined) return startWorker({ bundleDir, config, bindings });
+export async function startWorkerWith({ bundleDir, config = "wrangler.toml", bindings = {}, onStdout, persistDir, inspectorPort }) {
+  if (onStdout === undefined && persistDir === undefined && inspectorPort === undefined) return startWorker({ bundleDir, config, bindings });
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, config));
   const mf = new Miniflare({
     ...workerOptions,
@@ -31,6 +33,7 @@ export async function startWorkerWith({ bundleDir, config = "wrangler.toml", bin
     host: "127.0.0.1",
     port: 0,
     verbose: false,
+    ...(inspectorPort === undefined ? {} : { inspectorPort }),
     kvPersist: persistDir === undefined ? false : path.join(persistDir, "kv"),
     durableObjectsPersist: persistDir === undefined ? false : path.join(persistDir, "do"),
     ...(onStdout === undefined

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { writeFile, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { onCpu } from "./cpu.mjs";
 
 const DONE_LUA = `
 done = function(summary, latency, requests)
@@ -33,13 +34,14 @@ async function doneScript() {
  * Closed-loop load: `connections` keep-alive connections, each sending the
  * next request as soon as the previous answer arrives, for `seconds`.
  * @param {string} bin
- * @param {{ url: string, connections: number, threads?: number, seconds: number }} opts
+ * @param {{ url: string, connections: number, threads?: number, seconds: number, cpu?: number | null }} opts
  * @returns {Promise<import("./load.mjs").LoadResult>}
  */
-export async function runWrk(bin, { url, connections, threads = 1, seconds }) {
+export async function runWrk(bin, { url, connections, threads = 1, seconds, cpu = null }) {
   const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--timeout", "5s", "-s", await doneScript(), url];
   const out = await new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const cmd = onCpu(cpu, bin, args);
+    const child = spawn(cmd.command, cmd.args, { stdio: ["ignore", "pipe", "pipe"] });
     let text = "";
     child.stdout.on("data", (d) => (text += d));
     child.stderr.on("data", (d) => (text += d));

@@ -91,6 +91,16 @@ export function applyPassive(
   const allFailed = outcome.requests > 0 && outcome.failures === outcome.requests;
   const passiveFailures = allFailed ? state.passiveFailures + outcome.failures : outcome.trailingFailures;
   const next: HealthState = { ...state, passiveFailures };
+  // Forgive one past ejection per clean batch once the last ejection is well behind us,
+  // so a host that misbehaved weeks ago does not get the maximum ejection next time.
+  if (
+    outcome.failures === 0 &&
+    state.ejections > 0 &&
+    state.ejectedUntil !== null &&
+    now - state.ejectedUntil > config.maxEjectionSeconds * 1000
+  ) {
+    next.ejections = state.ejections - 1;
+  }
   if (passiveFailures >= config.consecutiveFailures && !isEjected(state, now) && canEject) {
     const seconds = Math.min(config.maxEjectionSeconds, config.baseEjectionSeconds * 2 ** Math.min(state.ejections, 20));
     next.ejectedUntil = now + seconds * 1000;

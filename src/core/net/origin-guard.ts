@@ -42,7 +42,12 @@ function isPrivateIpv6(host: string): boolean {
   }
   // URL() normalises ::ffff:a.b.c.d to ::ffff:XXXX:XXXX; treat every mapped address as private.
   if (h.startsWith("::ffff:")) return true;
-  return /^f[cd]/.test(h) || /^fe[89ab]/.test(h) || h.startsWith("ff");
+  // Forms that embed an IPv4 address and can reach it: IPv4-compatible (::a.b.c.d, which
+  // URL() writes as ::XXXX:XXXX), NAT64 (64:ff9b::/96, 64:ff9b:1::/48) and 6to4 (2002::/16).
+  if (/^::[0-9a-f]{1,4}(:[0-9a-f]{1,4})?$/.test(h)) return true;
+  if (h.startsWith("64:ff9b:") || h.startsWith("2002:")) return true;
+  // Unique-local fc00::/7, link-local fe80::/10, deprecated site-local fec0::/10, multicast ff00::/8.
+  return /^f[cd]/.test(h) || /^fe[89a-f]/.test(h) || h.startsWith("ff");
 }
 
 export type OriginCheck = { ok: true; url: URL } | { ok: false; reason: string };

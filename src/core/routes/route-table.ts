@@ -10,7 +10,7 @@
  *
  * Lookup cost is one Map probe per path segment (plus one per domain label for
  * wildcards), independent of how many routes exist. A linear scan of compiled
- * patterns, which is how general-purpose routers (itty-router included) match,
+ * patterns, which is how general-purpose routers (itty-router among them) match,
  * costs O(routes) and misses the 5 µs budget at 10k routes; see docs/architecture.md.
  */
 

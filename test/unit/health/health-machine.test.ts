@@ -185,6 +185,22 @@ describe("applyPassive (outlier ejection)", () => {
     expect(isEjected(applyPassive(s, allFailed(1), outlier, T0 + 6000, true), T0 + 6000)).toBe(true);
   });
 
+  it("forgives one past ejection per clean batch once the last one is over maxEjectionSeconds old", () => {
+    let s = applyPassive(initialHealth(), allFailed(3), outlier, T0, true);
+    s = applyPassive(s, allFailed(3), outlier, (s.ejectedUntil ?? 0) + 1, true);
+    expect(s.ejections).toBe(2);
+    const end = s.ejectedUntil ?? 0;
+    // Soon after the ejection, a clean batch forgives nothing...
+    expect(applyPassive(s, batch(5, 0, 0), outlier, end + 1000, true).ejections).toBe(2);
+    // ...long after, each clean batch forgives one, down to zero.
+    const later = end + 301_000;
+    const once = applyPassive(s, batch(5, 0, 0), outlier, later, true);
+    expect(once.ejections).toBe(1);
+    expect(applyPassive(once, batch(5, 0, 0), outlier, later + 1, true).ejections).toBe(0);
+    // A batch with failures forgives nothing.
+    expect(applyPassive(s, batch(5, 1, 0), outlier, later, true).ejections).toBe(2);
+  });
+
   it("does not change active-check status", () => {
     const s = applyPassive(initialHealth(), allFailed(3), outlier, T0, true);
     expect(s.status).toBe("healthy");

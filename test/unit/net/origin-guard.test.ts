@@ -70,6 +70,11 @@ describe("checkOrigin", () => {
     "http://[::ffff:10.0.0.1]",
     "http://[::ffff:8.8.8.8]",
     "http://[::ffff:7f00:1]",
+    "http://[::127.0.0.1]",
+    "http://[::7f00:1]",
+    "http://[64:ff9b::a00:1]",
+    "http://[2002:a00:1::]",
+    "http://[fec0::1]",
   ])("refuses loopback, private, link-local, multicast and v4-mapped IPv6 %s", (raw) => {
     expect(refusal(raw)).toMatch(/loopback or private/);
   });

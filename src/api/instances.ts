@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
-import { z } from "zod";
+import * as z from "../core/schema/zod.js";
 import { MeshError } from "../core/errors.js";
 import { canonicalOrigin, checkOrigin } from "../core/net/origin-guard.js";
 import { instanceIdSchema, registerInstanceSchema } from "../core/schema/instance.js";

@@ -9,7 +9,7 @@ import { deleteService, getRouteIndex, getService, listServiceNames, putService,
 import { routedService } from "../registry/route-index.js";
 import { bearerToken, newRegistrationToken, requireAdmin, sha256Hex } from "./auth.js";
 import { validate } from "./validate.js";
-import { z } from "zod";
+import * as z from "../core/schema/zod.js";
 
 type AppEnv = { Bindings: Env };
 

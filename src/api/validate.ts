@@ -1,6 +1,6 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
-import type { z } from "zod";
+import type * as z from "../core/schema/zod.js";
 import { MeshError, type FieldIssue } from "../core/errors.js";
 
 export function fieldIssues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): FieldIssue[] {
@@ -17,7 +17,7 @@ export function invalid(issues: FieldIssue[], what = "request body"): MeshError 
 }
 
 /** zValidator whose failures become our 400 body, naming every bad field. */
-export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) {
+export function validate<T extends z.ZodMiniType, Target extends keyof ValidationTargets>(target: Target, schema: T) {
   return zValidator(target, schema, (result) => {
     if (!result.success) throw invalid(fieldIssues(result.error), target === "json" ? "request body" : target);
   });

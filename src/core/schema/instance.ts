@@ -1,27 +1,28 @@
-import { z } from "zod";
+import * as z from "./zod.js";
 
 /** Body of `POST /_mesh/v1/services/{name}/instances`. */
-export const registerInstanceSchema = z
-  .object({
-    url: z
-      .string()
-      .max(2048)
-      .url("must be an absolute http(s) URL")
-      .refine((u) => /^https?:\/\//i.test(u), "must use http or https"),
-    weight: z.number().int().min(1).max(1000).default(1),
-    zone: z.string().min(1).max(64).optional(),
-    metadata: z
-      .record(z.string().max(64), z.string().max(256))
-      .refine((m) => Object.keys(m).length <= 16, "at most 16 entries")
-      .optional(),
-    ttlSeconds: z.number().int().min(5).max(86_400).optional(),
-  })
-  .strict();
+export const registerInstanceSchema = z.strictObject({
+  url: z
+    .string()
+    .check(
+      z.maxLength(2048),
+      z.refine((u: string) => URL.canParse(u), "must be an absolute http(s) URL"),
+      z.refine((u: string) => /^https?:\/\//i.test(u), "must use http or https"),
+    ),
+  weight: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000)), 1),
+  zone: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  metadata: z.optional(
+    z
+      .record(z.string().check(z.maxLength(64)), z.string().check(z.maxLength(256)))
+      .check(z.refine((m: Record<string, string>) => Object.keys(m).length <= 16, "at most 16 entries")),
+  ),
+  ttlSeconds: z.optional(z.number().check(z.int(), z.gte(5), z.lte(86_400))),
+});
 
 export type RegisterInstanceInput = z.input<typeof registerInstanceSchema>;
 export type RegisterInstance = z.output<typeof registerInstanceSchema>;
 
-export const instanceIdSchema = z.string().regex(/^[a-f0-9]{16}$/, "must be an instance id (16 hex digits)");
+export const instanceIdSchema = z.string().check(z.regex(/^[a-f0-9]{16}$/, "must be an instance id (16 hex digits)"));
 
 /** Membership state, owned by the lease; health is tracked separately. */
 export type Membership = "active" | "draining" | "expired";

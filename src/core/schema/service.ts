@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "./zod.js";
 
 /**
  * The service definition accepted by `PUT /_mesh/v1/services/{name}`.
@@ -8,99 +8,106 @@ import { z } from "zod";
 
 export const SERVICE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
+const int = (min: number, max: number) => z.number().check(z.int(), z.gte(min), z.lte(max));
+/** A default built fresh per parse, so no two configs share (and can mutate) one array or object. */
+const withDefault = <T extends z.ZodMiniType>(schema: T, value: z.core.util.NoUndefined<z.output<T>>) =>
+  z._default(schema, () => structuredClone(value));
+
 export const serviceNameSchema = z
   .string()
-  .regex(SERVICE_NAME, "must be 1-63 lowercase letters, digits or '-', not starting or ending with '-'");
+  .check(z.regex(SERVICE_NAME, "must be 1-63 lowercase letters, digits or '-', not starting or ending with '-'"));
 
 // A hostname as it appears in a Host header, without port; matched lowercased.
-const hostSchema = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/i, "must be a hostname such as api.example.com")
-  .transform((h) => h.toLowerCase());
+const hostSchema = z.pipe(
+  z
+    .string()
+    .check(
+      z.minLength(1),
+      z.maxLength(253),
+      z.regex(/^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/i, "must be a hostname such as api.example.com"),
+    ),
+  z.transform((h: string) => h.toLowerCase()),
+);
 
 const pathPrefixSchema = z
   .string()
-  .max(1024)
-  .regex(/^\/[^\s?#]*$/, "must start with '/' and contain no spaces, '?' or '#'")
-  .refine((p) => !p.startsWith("/_mesh/") && p !== "/_mesh", "'/_mesh' is reserved for the control plane");
+  .check(
+    z.maxLength(1024),
+    z.regex(/^\/[^\s?#]*$/, "must start with '/' and contain no spaces, '?' or '#'"),
+    z.refine((p: string) => !p.startsWith("/_mesh/") && p !== "/_mesh", "'/_mesh' is reserved for the control plane"),
+  );
 
 export const routesSchema = z
-  .object({
-    hosts: z.array(hostSchema).max(100).default([]),
-    pathPrefixes: z.array(pathPrefixSchema).max(100).default([]),
-    stripPrefix: z.boolean().default(false),
+  .strictObject({
+    hosts: withDefault(z.array(hostSchema).check(z.maxLength(100)), []),
+    pathPrefixes: withDefault(z.array(pathPrefixSchema).check(z.maxLength(100)), []),
+    stripPrefix: withDefault(z.boolean(), false),
   })
-  .strict()
-  .refine((r) => r.hosts.length + r.pathPrefixes.length > 0, {
-    message: "at least one of hosts or pathPrefixes is required",
-    path: ["hosts"],
-  });
+  .check(
+    z.refine((r) => r.hosts.length + r.pathPrefixes.length > 0, {
+      message: "at least one of hosts or pathPrefixes is required",
+      path: ["hosts"],
+    }),
+  );
 
 export const retryConditionSchema = z.union([
   z.literal("connect-failure"),
   z.literal("timeout"),
   z.literal("5xx"),
-  z.string().regex(/^5\d\d$/, "must be 'connect-failure', 'timeout', '5xx' or a 5xx status such as '503'"),
+  z.string().check(z.regex(/^5\d\d$/, "must be 'connect-failure', 'timeout', '5xx' or a 5xx status such as '503'")),
 ]);
 
-export const healthCheckSchema = z
-  .object({
-    path: z.string().regex(/^\/[^\s#]*$/, "must start with '/'").default("/healthz"),
-    intervalSeconds: z.number().int().min(1).max(3600).default(10),
-    timeoutMs: z.number().int().min(50).max(30_000).default(2_000),
-    expectedStatuses: z.array(z.number().int().min(100).max(599)).min(1).max(50).default([200]),
-    healthyThreshold: z.number().int().min(1).max(100).default(2),
-    unhealthyThreshold: z.number().int().min(1).max(100).default(2),
-  })
-  .strict()
-  .refine((h) => h.timeoutMs < h.intervalSeconds * 1000, {
+const healthCheckFields = z.strictObject({
+  path: withDefault(z.string().check(z.regex(/^\/[^\s#]*$/, "must start with '/'")), "/healthz"),
+  intervalSeconds: withDefault(int(1, 3600), 10),
+  timeoutMs: withDefault(int(50, 30_000), 2_000),
+  expectedStatuses: withDefault(z.array(int(100, 599)).check(z.minLength(1), z.maxLength(50)), [200]),
+  healthyThreshold: withDefault(int(1, 100), 2),
+  unhealthyThreshold: withDefault(int(1, 100), 2),
+});
+export const healthCheckSchema = healthCheckFields.check(
+  z.refine((h) => h.timeoutMs < h.intervalSeconds * 1000, {
     message: "timeoutMs must be shorter than intervalSeconds",
     path: ["timeoutMs"],
-  });
+  }),
+);
 
-export const retrySchema = z
-  .object({
-    attempts: z.number().int().min(1).max(10).default(3),
-    perTryTimeoutMs: z.number().int().min(50).max(60_000).default(5_000),
-    retryOn: z.array(retryConditionSchema).max(20).default(["connect-failure", "timeout", "502", "503", "504"]),
-  })
-  .strict();
+export const retrySchema = z.strictObject({
+  attempts: withDefault(int(1, 10), 3),
+  perTryTimeoutMs: withDefault(int(50, 60_000), 5_000),
+  retryOn: withDefault(z.array(retryConditionSchema).check(z.maxLength(20)), [
+    "connect-failure",
+    "timeout",
+    "502",
+    "503",
+    "504",
+  ]),
+});
 
-export const leaseSchema = z
-  .object({
-    ttlSeconds: z.number().int().min(5).max(86_400).default(30),
-    deregisterAfterSeconds: z.number().int().min(0).max(7 * 86_400).default(300),
-  })
-  .strict();
+export const leaseSchema = z.strictObject({
+  ttlSeconds: withDefault(int(5, 86_400), 30),
+  deregisterAfterSeconds: withDefault(int(0, 7 * 86_400), 300),
+});
 
-export const outlierSchema = z
-  .object({
-    consecutiveFailures: z.number().int().min(1).max(1000).default(5),
-    baseEjectionSeconds: z.number().int().min(1).max(3600).default(30),
-    maxEjectionSeconds: z.number().int().min(1).max(86_400).default(300),
-  })
-  .strict();
+export const outlierSchema = z.strictObject({
+  consecutiveFailures: withDefault(int(1, 1000), 5),
+  baseEjectionSeconds: withDefault(int(1, 3600), 30),
+  maxEjectionSeconds: withDefault(int(1, 86_400), 300),
+});
 
-export const serviceConfigSchema = z
-  .object({
-    routes: routesSchema,
-    balancer: z.enum(["round_robin", "weighted_round_robin"]).default("round_robin"),
-    routing: z
-      .object({ mode: z.enum(["snapshot", "strict"]).default("snapshot") })
-      .strict()
-      .default({ mode: "snapshot" }),
-    healthCheck: healthCheckSchema.default(() => healthCheckSchema.parse({})),
-    retry: retrySchema.default(() => retrySchema.parse({})),
-    lease: leaseSchema.default(() => leaseSchema.parse({})),
-    outlier: outlierSchema.default(() => outlierSchema.parse({})),
-    panic: z
-      .object({ routeToAllWhenNoneHealthy: z.boolean().default(false) })
-      .strict()
-      .default({ routeToAllWhenNoneHealthy: false }),
-  })
-  .strict();
+const routingSchema = z.strictObject({ mode: withDefault(z.enum(["snapshot", "strict"]), "snapshot") });
+const panicSchema = z.strictObject({ routeToAllWhenNoneHealthy: withDefault(z.boolean(), false) });
+
+export const serviceConfigSchema = z.strictObject({
+  routes: routesSchema,
+  balancer: withDefault(z.enum(["round_robin", "weighted_round_robin"]), "round_robin"),
+  routing: withDefault(routingSchema, { mode: "snapshot" }),
+  healthCheck: withDefault(healthCheckSchema, healthCheckSchema.parse({})),
+  retry: withDefault(retrySchema, retrySchema.parse({})),
+  lease: withDefault(leaseSchema, leaseSchema.parse({})),
+  outlier: withDefault(outlierSchema, outlierSchema.parse({})),
+  panic: withDefault(panicSchema, { routeToAllWhenNoneHealthy: false }),
+});
 
 export type ServiceConfigInput = z.input<typeof serviceConfigSchema>;
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;

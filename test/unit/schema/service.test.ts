@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { z } from "zod";
+import type * as z from "../../../src/core/schema/zod.js";
 import {
   healthCheckSchema,
   serviceConfigSchema,
@@ -8,7 +8,7 @@ import {
 } from "../../../src/core/schema/service.js";
 
 /** The issues of a failed parse, as "dotted.path: message" lines for readable assertions. */
-function issuesOf(result: { success: boolean; error?: z.ZodError }): { path: string; message: string }[] {
+function issuesOf(result: { success: boolean; error?: z.core.$ZodError }): { path: string; message: string }[] {
   if (result.success || result.error === undefined) throw new Error("expected the parse to fail");
   return result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
 }

@@ -4,10 +4,10 @@ import { applyCheck, applyPassive, isRoutable } from "../core/health/health-mach
 import { leaseAction, nextLeaseEventAt } from "../core/lease/lease.js";
 import type { ServiceConfig } from "../core/schema/service.js";
 import { instanceIdFor, type InstanceReport, type Snapshot, type SnapshotInstance } from "../core/snapshot.js";
-import { KEY } from "../registry/keys.js";
-import { deleteInstance, listKeys, putInstance } from "../registry/kv-registry.js";
+import { deleteInstance, putInstance } from "../registry/kv-registry.js";
 import { InstanceTable, type Member } from "./instance-table.js";
 import { buildSnapshot, registerMember, snapshotSignature, toSnapshotInstance, type RegisterRequest } from "./member.js";
+import { repairMirror, unmirror } from "./mirror.js";
 import { mapPool, probe, PROBE_CONCURRENCY } from "./probe.js";
 import { instanceView, type InstanceView } from "./views.js";
 
@@ -189,7 +189,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
   async sweep(): Promise<SweepResult> {
     const { expired, removed } = await this.#applyLeases(Date.now());
     this.#refreshSnapshot(Date.now());
-    const mirrorRepaired = await this.#repairMirror();
+    const mirrorRepaired = this.#name === null ? 0 : await repairMirror(this.env.REGISTRY, this.#name, this.#members);
     const alarmAt = await this.#arm();
     return { expired, removed, mirrorRepaired, alarmAt };
   }
@@ -277,7 +277,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
     if (this.#config === null || this.#name === null) return { expired: 0, removed: 0 };
     const name = this.#name;
     const after = this.#config.lease.deregisterAfterSeconds;
-    const unmirror: string[] = [];
+    const unmirrorIds: string[] = [];
     let expired = 0;
     let removed = 0;
     for (const m of this.#members.values()) {
@@ -286,40 +286,18 @@ export class ServiceCoordinator extends DurableObject<Env> {
         m.membership = "expired";
         m.membershipSince = now;
         this.#table.save(m);
-        unmirror.push(m.id);
+        unmirrorIds.push(m.id);
         expired++;
       } else if (action === "remove") {
         this.#members.delete(m.id);
         this.#table.delete(m.id);
         this.#lastSuspectProbe.delete(m.id);
-        unmirror.push(m.id);
+        unmirrorIds.push(m.id);
         removed++;
       }
     }
-    await this.#unmirror(name, unmirror);
+    await unmirror(this.env.REGISTRY, name, unmirrorIds);
     return { expired, removed };
-  }
-
-  async #unmirror(name: string, ids: readonly string[]): Promise<void> {
-    // A failed delete is repaired by the next sweep's #repairMirror.
-    const results = await Promise.allSettled(ids.map((id) => deleteInstance(this.env.REGISTRY, name, id)));
-    for (const r of results) {
-      if (r.status === "rejected") console.error(JSON.stringify({ event: "mirror_delete_failed", service: name, message: String(r.reason) }));
-    }
-  }
-
-  /** Makes the KV mirror hold exactly the active members. */
-  async #repairMirror(): Promise<number> {
-    if (this.#name === null) return 0;
-    const name = this.#name;
-    const prefix = KEY.instancePrefix(name);
-    const mirrored = new Set((await listKeys(this.env.REGISTRY, prefix)).map((k) => k.slice(prefix.length)));
-    const active = [...this.#members.values()].filter((m) => m.membership === "active");
-    const stray = [...mirrored].filter((id) => this.#members.get(id)?.membership !== "active");
-    const missing = active.filter((m) => !mirrored.has(m.id));
-    await this.#unmirror(name, stray);
-    await Promise.all(missing.map((m) => putInstance(this.env.REGISTRY, name, toSnapshotInstance(m))));
-    return stray.length + missing.length;
   }
 
   #activeCount(): number {

@@ -217,11 +217,15 @@ export class ServiceCoordinator extends DurableObject<Env> {
     if (this.#config === null) return;
     const config = this.#config;
     if (this.#nextCheckAt <= Date.now() + 50) {
+      const roundStart = Date.now();
       const targets = [...this.#members.values()].filter((m) => m.membership === "active").map((m) => m.id);
       await mapPool(targets, PROBE_CONCURRENCY, (id) => this.#check(id, config));
       const interval = config.healthCheck.intervalSeconds * 1000;
-      // ±10% jitter keeps many services' probes from landing on an origin in lockstep.
-      this.#nextCheckAt = Date.now() + Math.round(interval * (0.9 + Math.random() * 0.2));
+      // Rounds start every interval from the previous start, so a probe that waits out its
+      // timeout does not push the next round back. Jitter only shortens the interval (up to
+      // 10%), which spreads many services' probes without ever checking later than configured.
+      const next = roundStart + Math.round(interval * (0.9 + Math.random() * 0.1));
+      this.#nextCheckAt = Math.max(next, Date.now());
       this.#table.setMeta("next_check_at", String(this.#nextCheckAt));
     }
     await this.#applyLeases(Date.now());

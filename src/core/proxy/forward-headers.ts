@@ -3,15 +3,8 @@
  * including any named in `Connection`, belong to one connection and must not
  * be forwarded. Clients may not set `x-mesh-*`: those headers are the mesh's
  * own and a client could otherwise forge them.
- *
- * workerd passes hop-by-hop headers through in both directions (checked with
- * workerd 1.20260426: `proxy-connection`, `proxy-authorization`, `upgrade`,
- * `trailer` and Connection-named headers reach the Worker and would be sent
- * on), so stripping is needed. Each Headers call crosses into the runtime, so
- * the headers are walked once and only names actually present are deleted,
- * instead of deleting every hop-by-hop name blindly.
  */
-const HOP_BY_HOP = new Set([
+const HOP_BY_HOP = [
   "connection",
   "keep-alive",
   "proxy-authenticate",
@@ -21,33 +14,24 @@ const HOP_BY_HOP = new Set([
   "trailer",
   "transfer-encoding",
   "upgrade",
-]);
+];
 
 export const MESH_HEADER_PREFIX = "x-mesh-";
 
-// RFC 9110 token: Headers.delete() throws on anything else, so a malformed
-// Connection header must not reach it.
+// RFC 9110 §5.6.2 token. Connection is sent by the client (or origin), and
+// Headers.delete throws on an invalid name in workerd and Node alike, so a bad
+// token must be skipped rather than turn the request into a 500.
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
-/** Names to remove from `headers`: hop-by-hop, those listed in Connection, and (upstream) x-mesh-* and host. */
-function namesToDrop(headers: Headers, upstream: boolean): string[] {
-  const drop: string[] = [];
-  let connection: string | null = null;
-  for (const [name, value] of headers) {
-    if (HOP_BY_HOP.has(name)) {
-      drop.push(name);
-      if (name === "connection") connection = value;
-    } else if (upstream && (name === "host" || name.startsWith(MESH_HEADER_PREFIX))) {
-      drop.push(name);
-    }
-  }
-  if (connection !== null) {
-    for (const token of connection.split(",")) {
+function stripHopByHop(headers: Headers): void {
+  const named = headers.get("connection");
+  if (named !== null) {
+    for (const token of named.split(",")) {
       const name = token.trim().toLowerCase();
-      if (name !== "" && HEADER_NAME.test(name) && !drop.includes(name)) drop.push(name);
+      if (HEADER_NAME.test(name)) headers.delete(name);
     }
   }
-  return drop;
+  for (const name of HOP_BY_HOP) headers.delete(name);
 }
 
 export interface ForwardContext {
@@ -61,10 +45,15 @@ export interface ForwardContext {
 
 /** Headers to send upstream, built from the client's request headers. */
 export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers {
-  const drop = namesToDrop(incoming, true);
   const headers = new Headers(incoming);
+  stripHopByHop(headers);
+  const meshHeaders: string[] = [];
+  headers.forEach((_value, name) => {
+    if (name.startsWith(MESH_HEADER_PREFIX)) meshHeaders.push(name);
+  });
+  for (const name of meshHeaders) headers.delete(name);
   // `host` is set by fetch from the upstream URL; the original goes in X-Forwarded-Host.
-  for (const name of drop) headers.delete(name);
+  headers.delete("host");
   if (ctx.clientIp !== null) {
     const prior = incoming.get("x-forwarded-for");
     headers.set("x-forwarded-for", prior !== null && prior.trim() !== "" ? `${prior}, ${ctx.clientIp}` : ctx.clientIp);
@@ -76,8 +65,7 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
 
 /** Headers to return to the client from an upstream response. */
 export function downstreamHeaders(upstream: Headers): Headers {
-  const drop = namesToDrop(upstream, false);
   const headers = new Headers(upstream);
-  for (const name of drop) headers.delete(name);
+  stripHopByHop(headers);
   return headers;
 }

@@ -3,11 +3,11 @@
 // round-robin proxies the mesh is compared with. Each runs in the foreground
 // as our child with ONE worker process / thread, matching workerd, which runs
 // a Worker's JavaScript on one thread.
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { onCpu } from "./cpu.mjs";
 import { startProcess, waitForPort } from "./procs.mjs";
+import { tempDir } from "./temp.mjs";
 
 /** The body every throughput origin returns: small, and names the origin like the test origins do. */
 export const originBody = (name) => JSON.stringify({ origin: name });
@@ -42,7 +42,7 @@ ${http}
  * @param {string} bin @param {{ name: string, port: number }[]} origins
  */
 export async function startNginxOrigins(bin, origins, cpu = null) {
-  const dir = await mkdtemp(path.join(tmpdir(), "switchyard-bench-nginx-origins-"));
+  const dir = await tempDir("nginx-origins");
   const servers = origins
     .map(
       (o) => `  server {
@@ -61,7 +61,7 @@ export async function startNginxOrigins(bin, origins, cpu = null) {
 
 /** nginx as a round-robin reverse proxy with pooled upstream keep-alive connections. */
 export async function startNginxProxy(bin, port, upstreamPorts, cpu = null) {
-  const dir = await mkdtemp(path.join(tmpdir(), "switchyard-bench-nginx-proxy-"));
+  const dir = await tempDir("nginx-proxy");
   const http = `  upstream origins {
 ${upstreamPorts.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
     keepalive 128;
@@ -84,7 +84,7 @@ ${upstreamPorts.map((p) => `    server 127.0.0.1:${p};`).join("\n")}
 
 /** HAProxy as a round-robin HTTP proxy, one thread, server connections reused. */
 export async function startHaproxy(bin, port, upstreamPorts, cpu = null) {
-  const dir = await mkdtemp(path.join(tmpdir(), "switchyard-bench-haproxy-"));
+  const dir = await tempDir("haproxy");
   const cfg = `global
   nbthread 1
   maxconn 4096

@@ -1,6 +1,6 @@
 // Starting Workers for the bench. Rows that need nothing special use
 // scripts/lib/mesh-runtime.mjs's startWorker as is, so the bench runs the same
-// artefact the e2e tests and the demo run. Two cases need Miniflare options
+// artefact the e2e tests and the demo run. Three cases need Miniflare options
 // startWorker does not expose, and go through startWorkerWith below with the
 // same base options plus:
 //  - onStdout: REQUEST_LOG=json prints one line per request; we count and
@@ -9,6 +9,7 @@
 //    on-disk KV / Durable Object state to get a truly cold isolate;
 //  - inspectorPort: scripts/bench/profile.mjs takes a V8 CPU profile of the
 //    Worker under load through workerd's inspector.
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { Miniflare } from "miniflare";
@@ -51,7 +52,6 @@ export async function startWorkerWith({ bundleDir, config = "wrangler.toml", bin
 
 /** Pids of the workerd processes this bench started (children of this process), for CPU accounting. */
 export async function workerdPids() {
-  const { readdir, readFile } = await import("node:fs/promises");
   const pids = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;

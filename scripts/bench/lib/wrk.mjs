@@ -1,10 +1,10 @@
 // Runs wrk (Debian's wrk 4.x) and reads its results from a Lua done() hook as
 // JSON, so nothing depends on wrk's human-readable output format.
 import { spawn } from "node:child_process";
-import { writeFile, mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { onCpu } from "./cpu.mjs";
+import { tempDir } from "./temp.mjs";
 
 const DONE_LUA = `
 done = function(summary, latency, requests)
@@ -23,7 +23,7 @@ end
 let scriptPath = null;
 async function doneScript() {
   if (scriptPath === null) {
-    const dir = await mkdtemp(path.join(tmpdir(), "switchyard-bench-wrk-"));
+    const dir = await tempDir("wrk");
     scriptPath = path.join(dir, "done.lua");
     await writeFile(scriptPath, DONE_LUA);
   }

@@ -1,0 +1,173 @@
+// The human-readable summary of one run: every table the JSON holds, the
+// targets with pass/fail, the charts, and how each number was measured.
+
+const f = (v, d = 0) => (v === null || v === undefined || (typeof v === "number" && !Number.isFinite(v)) ? "n/a" : Number(v).toFixed(d));
+const mark = (pass) => (pass === null ? "—" : pass ? "✅ met" : "❌ missed");
+const table = (head, rows) => [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+
+export function markdownReport(r, files) {
+  const out = [];
+  const m = r.meta;
+  out.push(`# Switchyard benchmark — ${m.date}${m.mode === "quick" ? " (quick mode)" : ""}`);
+  out.push("");
+  out.push(`Commit \`${m.git.commit}\`${m.git.dirty ? " (with uncommitted changes)" : ""} · ${m.machine.cpus} × ${m.machine.cpuModel} · ${m.machine.memoryGiB} GiB · Node ${m.node} · Miniflare ${m.miniflare} (workerd) · wrangler ${m.wrangler} · run took ${f(m.durationSeconds)} s.`);
+  out.push("");
+  out.push(`Tools: ${Object.entries(m.tools).map(([k, v]) => `${k} ${v === null ? "**not installed**" : `\`${v}\``}`).join(", ")}. CPU pinning: ${m.pinning === null ? "off (taskset missing or fewer than 2 CPUs)" : `system under test on CPU ${m.pinning.sut}, load generator and origins on CPU ${m.pinning.load}`}.`);
+  out.push("");
+  out.push("Reproduce: `npm run bench` (about 6 minutes) or `npm run bench:quick` (about 1.5 minutes). Everything runs on 127.0.0.1.");
+  out.push("");
+  out.push("## Targets");
+  out.push("");
+  out.push(table(["scenario", "target", "measured", "result"], r.targets.map((t) => [t.scenario, t.target, t.measured, mark(t.pass)])));
+  out.push("");
+  if (r.errors.length > 0) {
+    out.push("**Scenarios that failed to run:**");
+    out.push("");
+    for (const e of r.errors) out.push(`- ${e.scenario}: ${e.message}`);
+    out.push("");
+  }
+
+  const s = r.scenarios.steady;
+  out.push("## 1. Steady state");
+  out.push("");
+  if (s?.rows) {
+    out.push(`![throughput and latency](${files.throughputSvg})`);
+    out.push("");
+    out.push(`${s.config.generator}, ${s.config.connections} keep-alive connections for ${s.config.throughputSeconds} s (req/s, CPU), then 1 connection for ${s.config.latencySeconds} s (latency); ${s.config.rounds} interleaved round(s), medians; "× pass-through", "p50 added" and "CPU added" are medians of per-round comparisons with the pass-through's run in the same round. Origins: ${s.config.origins}.`);
+    out.push("");
+    out.push(
+      table(
+        ["row", "req/s", "× pass-through", "p50 / p99 at 16 conn (ms)", "p50 / p99 at 1 conn (ms)", "p50 added (ms)", "proxy CPU µs/req", "CPU added µs/req", "proxy CPU %", "errors"],
+        s.rows.map((x) => [
+          x.label,
+          f(x.throughput.rps),
+          f(x.rpsVsPassthrough, 3),
+          `${f(x.throughput.p50, 3)} / ${f(x.throughput.p99, 3)}`,
+          `${f(x.latency.p50, 3)} / ${f(x.latency.p99, 3)}`,
+          ["snapshot", "strict", "snapshot-json-log"].includes(x.id) ? f(x.p50AddedMs, 3) : "—",
+          f(x.throughput.cpuUsPerRequest, 1),
+          ["snapshot", "strict", "snapshot-json-log"].includes(x.id) ? f(x.cpuAddedUsPerRequest, 1) : "—",
+          f(x.throughput.sutCpuPercent),
+          String(x.throughput.errors + x.latency.errors),
+        ]),
+      ),
+    );
+    out.push("");
+    if (!s.config.generator.startsWith("wrk")) {
+      out.push("⚠️ wrk is not installed: the Node load generator and Node origins share the CPU with the Workers and approach their own limits, which compresses the ratios between rows. Install wrk (and nginx) for the numbers the targets are meant for.");
+      out.push("");
+    }
+    out.push(`Per-round req/s: ${s.rows.map((x) => `${x.label} ${x.throughput.rpsRounds.map((v) => f(v)).join(" / ")}`).join("; ")}.`);
+    const noisy = s.rows.filter((x) => x.throughput.foreignCpuPercent > 15 || (x.throughput.stealPercent ?? 0) > 5);
+    if (noisy.length > 0) {
+      out.push(`\n⚠️ Interference during: ${noisy.map((x) => `${x.label} (other processes up to ${x.throughput.foreignCpuPercent}% of a core, hypervisor steal up to ${x.throughput.stealPercent ?? "?"}%)`).join(", ")}; those rows are noisier.`);
+    }
+    const json = s.rows.find((x) => x.id === "snapshot-json-log");
+    if (json) out.push(`\nREQUEST_LOG=json: ${f(json.throughput.logLinesPerRequest, 2)} log lines per request reached the host; under Miniflare each line is piped from workerd to Node, which is not how production ships logs (Workers Logs / Logpush), so read this row as an upper bound on the Worker-side cost.`);
+    out.push("");
+    out.push("\"proxy CPU\" is the CPU time of the process under test (workerd, nginx or HAProxy; for \"origin direct\" the origin nginx) read from /proc, per request. Every Worker row runs in its own workerd started by Miniflare, which adds its own entry Worker and outbound-filter Worker to each request; both the pass-through and the mesh pay that, production does not.");
+    for (const sk of s.skipped) out.push(`\n- Row **${sk.id}** skipped: ${sk.reason}.`);
+  } else out.push("not measured");
+  out.push("");
+
+  const fo = r.scenarios.failover;
+  out.push("## 2. Failover under load");
+  out.push("");
+  if (fo?.runs) {
+    out.push(`![failover timeline](${files.failoverSvg})`);
+    out.push("");
+    out.push(`${fo.rate} req/s open loop (Node, keep-alive), 3 origins, origin-2 faulted at t=${fo.faultAtMs / 1000} s and restored at t=${fo.restoreAtMs / 1000} s. Health check every ${fo.health.intervalSeconds} s, timeout ${fo.health.timeoutMs} ms, healthy after ${fo.health.healthyThreshold}, unhealthy after ${fo.health.unhealthyThreshold}; retry ${fo.retry.attempts} attempts, ${fo.retry.perTryTimeoutMs} ms per try. Restore target = interval × healthyThreshold + 1 s = ${fo.restoreTargetMs} ms.`);
+    out.push("");
+    out.push(
+      table(
+        ["fault", "requests", "client errors", "failed over (x-mesh-attempts>1)", "last request sent to faulty origin", "last arrival logged by it", "coordinator: unhealthy after", "traffic again after restore", "coordinator: healthy after restore", "p50 / p99 / max before (ms)", "p50 / p99 / max during fault (ms)"],
+        fo.runs.map((x) => [
+          x.fault,
+          String(x.requests),
+          x.clientErrors === 0
+            ? "0"
+            : `${x.clientErrors} (${x.meshErrorResponses ?? "?"} HTTP errors from the mesh, ${x.clientSocketErrors ?? "?"} client socket errors${x.socketErrorsOnReusedConnections ? `, ${x.socketErrorsOnReusedConnections} on reused keep-alive sockets` : ""})`,
+          String(x.retriedRequests),
+          `${f(x.lastToFaultyMs)} ms${x.fault === "kill" ? ` (answered by ${f(x.lastToFaultyUpperBoundMs)} ms)` : ""}`,
+          x.fault === "kill" ? "— (port closed)" : `${f(x.lastArrivalAtFaultyOriginMs)} ms`,
+          `${f(x.coordinatorUnhealthyAfterMs)} ms`,
+          `${f(x.restoreToTrafficMs)} ms`,
+          `${f(x.coordinatorHealthyAfterRestoreMs)} ms`,
+          `${f(x.beforeFault.p50, 2)} / ${f(x.beforeFault.p99, 2)} / ${f(x.beforeFault.max, 1)}`,
+          `${f(x.duringFault.p50, 2)} / ${f(x.duringFault.p99, 2)} / ${f(x.duringFault.max, 1)}`,
+        ]),
+      ),
+    );
+    out.push("");
+    out.push("How: a request that touched the faulty origin either failed over (its answer carries x-mesh-attempts > 1) or failed, and the mesh made that try as soon as the request arrived, so \"last request sent\" is the send time of the last such request after the fault (for the kill, in brackets, when it was answered). The hung origin's own arrival log is shown as a cross-check (the load generator keeps enough sockets open that it never queues requests itself). \"Traffic again\" is the restored origin's first logged arrival. Coordinator times come from polling GET /_mesh/v1/services/{name} every 200 ms.");
+    for (const x of fo.runs) if (x.errorSamples.length > 0) out.push(`\n- ${x.fault} errors seen: ${x.errorSamples.map((e) => `\`${e}\``).join(", ")}`);
+  } else out.push("not measured");
+  out.push("");
+
+  const hs = r.scenarios.health;
+  out.push("## 3. Health-check scale");
+  out.push("");
+  if (hs?.sizes) {
+    out.push(table(
+      ["instances", "interval", "registered in", "rounds seen", "round duration", "ms / instance", "workerd CPU / instance", "healthy after", "lastCheckAt spread"],
+      hs.sizes.map((x) => [String(x.instances), `${x.intervalSeconds} s`, `${f(x.registerMs)} ms`, String(x.roundsObserved), `${f(x.roundDurationMs)} ms`, f(x.msPerInstance, 2), `${f(x.cpuUsPerInstance)} µs`, `${x.healthyAfter}/${x.instances}`, `${f(x.lastCheckSpreadMs)} ms`]),
+    ));
+    out.push("");
+    out.push(`Method: ${hs.method}. Round duration is the worst complete round seen. One catch-all Node origin answers every probe (instances differ by URL path). workerd CPU per instance is shown only for rounds of ≥ 100 instances that used ≥ 100 ms of CPU (/proc counts 10 ms ticks).`);
+  } else out.push("not measured");
+  out.push("");
+
+  const rg = r.scenarios.registry;
+  out.push("## 4. Registry scale");
+  out.push("");
+  if (rg?.routeMatch) {
+    out.push(table(["measure", "value"], [
+      ["services × instances (seeded through the API)", `${rg.services} × ${rg.instancesPerService}`],
+      ["routes in the KV route index", String(rg.routesInIndex)],
+      [`route match, ${rg.routeMatch.routes} path-prefix routes`, `${f(rg.routeMatch.nsPerLookup.pathOnly)} ns / lookup`],
+      [`route match, ${rg.routeMatch.hostTableRoutes} host + wildcard routes`, `${f(rg.routeMatch.nsPerLookup.hostAndPath)} ns / lookup`],
+      [`same lookups inside workerd (CPU time)`, `${f(rg.routeMatch.workerd?.nsPerLookup.pathOnly)} / ${f(rg.routeMatch.workerd?.nsPerLookup.hostAndPath)} ns / lookup`],
+      ["route table build (10k routes)", `${f(rg.routeMatch.buildMs, 2)} ms`],
+      ["10-instance snapshot", `${rg.sizes.snapshotJsonBytes} B JSON, ${rg.sizes.snapshotHeapBytes} B heap`],
+      ["route index (KV value)", `${f(rg.sizes.routeIndexJsonBytes / 1024, 1)} KiB JSON, ${f(rg.sizes.indexParsedHeapBytes / 1024, 0)} KiB heap parsed`],
+      ["route index + table + service map in an isolate", `${f(rg.sizes.routesLoadedHeapBytes / 1024, 0)} KiB heap`],
+      ["parse route index / build table (Node)", `${f(rg.sizes.routeIndexParseMs, 2)} ms / ${f(rg.sizes.routeTableBuildMs, 2)} ms`],
+      ["first request after restart (cold isolate: KV index + table + cold DO + snapshot)", `${f(rg.coldLoad.coldIsolateFirstRequestMs, 2)} ms`],
+      ["first request to another service (warm isolate, cold DO + snapshot RPC)", `${f(rg.coldLoad.coldServiceInWarmIsolateMs, 2)} ms`],
+      ["warm request", `${f(rg.coldLoad.warmRequestMs, 2)} ms`],
+      ["seeding: services (sequential) / instances (16 concurrent)", `${f(rg.seeding.servicesMs / 1000, 1)} s / ${f(rg.seeding.instancesMs / 1000, 1)} s (${f(rg.seeding.registrationsPerSecond)} registrations/s across DOs)`],
+    ]));
+    out.push("");
+    out.push(`Route matching: src/core/routes/route-table.ts bundled for ${rg.routeMatch.runtime}, ${rg.routeMatch.iterations.toLocaleString("en-US")} timed lookups per table, and the same workload in workerd charged by process CPU time (${rg.routeMatch.workerd?.lookups.toLocaleString("en-US")} lookups) (90% hits with extra path segments, 10% misses). Cold loads: median of ${rg.coldLoad.restarts} restart(s) of workerd on persisted state; ${rg.coldLoad.note}.`);
+  } else out.push("not measured");
+  out.push("");
+
+  const cp = r.scenarios.controlPlane;
+  out.push("## 5. Control-plane throughput (one service DO)");
+  out.push("");
+  if (cp?.registrations) {
+    out.push(table(["operation", "per second", "ok", "failed", "p50", "p99"], [
+      ["registration (new URL: SQLite row + KV mirror write)", f(cp.registrations.perSecond), String(cp.registrations.ok), String(cp.registrations.failed), `${f(cp.registrations.p50Ms, 2)} ms`, `${f(cp.registrations.p99Ms, 2)} ms`],
+      ["heartbeat (one SQLite column)", f(cp.heartbeats.perSecond), String(cp.heartbeats.ok), String(cp.heartbeats.failed), `${f(cp.heartbeats.p50Ms, 2)} ms`, `${f(cp.heartbeats.p99Ms, 2)} ms`],
+    ]));
+    out.push("");
+    out.push(`${cp.concurrency} concurrent keep-alive clients, ${cp.seconds} s per phase${cp.registrations.hitCap ? `; the registration phase ended when the DO refused member ${cp.registrations.membersAtCap + 1} (409, its per-service cap), and its rate is over the time until then` : ""}. Each call also authenticates (KV read of the service record + SHA-256 of the token) in the Worker before reaching the DO.`);
+  } else out.push("not measured");
+  out.push("");
+
+  const b = r.scenarios.bundle;
+  out.push("## 6. Bundle");
+  out.push("");
+  if (b?.asShipped) {
+    out.push(table(["build", "raw", "gzip (wrangler)", "gzip -9 (ours)"], [
+      ["as shipped (`wrangler deploy --dry-run`)", `${f(b.asShipped.rawBytes / 1024, 1)} KiB`, `${f(b.asShipped.wranglerGzipKiB, 2)} KiB`, `${f(b.asShipped.gzipBytes / 1024, 1)} KiB`],
+      ["with --minify", `${f(b.minified.rawBytes / 1024, 1)} KiB`, `${f(b.minified.wranglerGzipKiB, 2)} KiB`, `${f(b.minified.gzipBytes / 1024, 1)} KiB`],
+    ]));
+    out.push("");
+    out.push("Largest contributors (bytes in the unminified output, esbuild metafile):");
+    out.push("");
+    out.push(table(["module", "KiB", "share"], b.asShipped.modules.map((x) => [x.module, f(x.bytes / 1024, 1), `${f(x.share * 100, 1)}%`])));
+  } else out.push("not measured");
+  out.push("");
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,204 @@
+// Scenario 1: steady state, 3 healthy origins, GET, small body. Every row is
+// one proxy in front of the same origins, driven by the same closed-loop
+// generator:
+//   origin direct | pass-through Worker | mesh snapshot | mesh strict |
+//   mesh snapshot with REQUEST_LOG=json | nginx | HAProxy
+// Rounds are interleaved (row A, B, C..., then again) so drift on a shared
+// machine lands on every row alike; each number is the median over rounds.
+// Two passes per round: throughput (many connections, the proxy saturated)
+// and latency (one connection, nothing queued: what the proxy adds to a request).
+import { cpuMs, childPids, onCpu, pin, pinningPlan } from "../lib/cpu.mjs";
+import { closedLoop } from "../lib/load.mjs";
+import { meshClient } from "../lib/mesh-client.mjs";
+import { startHaproxy, startNginxOrigins, startNginxProxy } from "../lib/native-servers.mjs";
+import { freePort, startProcess, waitForPort } from "../lib/procs.mjs";
+import { median, round } from "../lib/stats.mjs";
+import { foreignLoad } from "../lib/sysload.mjs";
+import { INSTALL_HINT } from "../lib/tools.mjs";
+import { startWorkerWith, workerdPids } from "../lib/worker-runtime.mjs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const PASSTHROUGH_CONFIG = "workers/passthrough/wrangler.toml";
+
+async function startWorkerTracked(opts) {
+  const before = new Set(await workerdPids());
+  const worker = await startWorkerWith(opts);
+  const pids = (await workerdPids()).filter((p) => !before.has(p));
+  return { worker, pids };
+}
+
+async function setUpService(client, name, mode, originUrls) {
+  const token = await client.putService(name, { routes: { pathPrefixes: [`/${name}`] }, routing: { mode } });
+  for (const url of originUrls) await client.register(name, token, url, { ttlSeconds: 3600 });
+}
+
+/** One GET per row before measuring: a row that does not answer 200 from an origin is a setup bug, not a result. */
+async function checkRow(row) {
+  const res = await fetch(row.url);
+  const body = await res.text();
+  if (res.status !== 200 || !body.includes('"origin"')) throw new Error(`${row.label}: ${res.status} ${body.slice(0, 200)}`);
+  if (row.kind === "mesh" && res.headers.get("x-mesh-instance") === null) throw new Error(`${row.label}: no x-mesh-instance header`);
+}
+
+/**
+ * @param {{ tools: Record<string, string | null>, quick: boolean, log: (s: string) => void,
+ *           bundles: { mesh: string, passthrough: string }, adminToken: string }} ctx
+ */
+export async function steadyState({ tools, quick, log, bundles, adminToken }) {
+  const plan = pinningPlan();
+  const cfg = quick
+    ? { rounds: 1, throughputSeconds: 3, latencySeconds: 2, connections: 16, warmSeconds: 1 }
+    : // More, shorter rounds beat fewer long ones on a shared machine: a burst of outside
+      // load spoils one round, and the median over rounds drops it.
+      { rounds: 5, throughputSeconds: 4, latencySeconds: 2, connections: 16, warmSeconds: 1 };
+  const skipped = [];
+  const cleanups = [];
+  try {
+    // Origins: nginx when installed (cheap and fast, so never the bottleneck), else small Node servers.
+    const originPorts = [await freePort(), await freePort(), await freePort()];
+    const originUrls = originPorts.map((p) => `http://127.0.0.1:${p}`);
+    let originProc;
+    let originKind;
+    if (tools.nginx !== null) {
+      originProc = await startNginxOrigins(tools.nginx, originPorts.map((port, i) => ({ name: `origin-${i + 1}`, port })), plan?.load);
+      originKind = "nginx (1 worker), static 21-byte JSON body";
+    } else {
+      const cmd = onCpu(plan?.load, process.execPath, [path.join(HERE, "../lib/lean-origin-process.mjs"), ...originPorts.map(String)]);
+      originProc = startProcess(cmd.command, cmd.args, { name: "node origins" });
+      for (const p of originPorts) await waitForPort(p, 10_000, originProc);
+      originKind = "Node http (nginx not installed), 21-byte JSON body";
+    }
+    cleanups.push(() => originProc.stop());
+
+    const meshBindings = { MESH_ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_ORIGINS: "true" };
+    const pt = await startWorkerTracked({ bundleDir: bundles.passthrough, config: PASSTHROUGH_CONFIG, bindings: { ORIGIN_URL: originUrls[0] } });
+    cleanups.push(() => pt.worker.dispose());
+    const mesh = await startWorkerTracked({ bundleDir: bundles.mesh, bindings: { ...meshBindings, REQUEST_LOG: "off" } });
+    cleanups.push(() => mesh.worker.dispose());
+    let logLines = 0;
+    const meshLog = await startWorkerTracked({
+      bundleDir: bundles.mesh,
+      bindings: { ...meshBindings, REQUEST_LOG: "json" },
+      onStdout: (line) => {
+        if (line.includes('"event":"request"')) logLines++;
+      },
+    });
+    cleanups.push(() => meshLog.worker.dispose());
+    const client = meshClient(mesh.worker.url, adminToken);
+    await setUpService(client, "bench-snapshot", "snapshot", originUrls);
+    await setUpService(client, "bench-strict", "strict", originUrls);
+    await setUpService(meshClient(meshLog.worker.url, adminToken), "bench-snapshot", "snapshot", originUrls);
+
+    const rows = [
+      { id: "origin", label: "origin direct", kind: "origin", url: `${originUrls[0]}/bench-snapshot/item`, pids: async () => [originProc.pid, ...(await childPids(originProc.pid))] },
+      { id: "passthrough", label: "pass-through Worker", kind: "worker", url: `${pt.worker.url}/bench-snapshot/item`, pids: async () => pt.pids },
+      { id: "snapshot", label: "mesh, snapshot mode", kind: "mesh", url: `${mesh.worker.url}/bench-snapshot/item`, pids: async () => mesh.pids },
+      { id: "strict", label: "mesh, strict mode", kind: "mesh", url: `${mesh.worker.url}/bench-strict/item`, pids: async () => mesh.pids },
+      { id: "snapshot-json-log", label: "mesh, snapshot, REQUEST_LOG=json", kind: "mesh", url: `${meshLog.worker.url}/bench-snapshot/item`, pids: async () => meshLog.pids },
+    ];
+    if (tools.nginx !== null) {
+      const port = await freePort();
+      const proc = await startNginxProxy(tools.nginx, port, originPorts, plan?.sut);
+      cleanups.push(() => proc.stop());
+      rows.push({ id: "nginx", label: "nginx round-robin (1 worker)", kind: "proxy", url: `http://127.0.0.1:${port}/bench-snapshot/item`, pids: async () => [proc.pid, ...(await childPids(proc.pid))] });
+    } else {
+      skipped.push({ id: "nginx", reason: `nginx not installed (${INSTALL_HINT.nginx})` });
+    }
+    if (tools.haproxy !== null) {
+      const port = await freePort();
+      const proc = await startHaproxy(tools.haproxy, port, originPorts, plan?.sut);
+      cleanups.push(() => proc.stop());
+      rows.push({ id: "haproxy", label: "HAProxy round-robin (1 thread)", kind: "proxy", url: `http://127.0.0.1:${port}/bench-snapshot/item`, pids: async () => [proc.pid] });
+    } else {
+      skipped.push({ id: "haproxy", reason: `haproxy not installed (${INSTALL_HINT.haproxy})` });
+    }
+    if (plan !== null) for (const pid of [...pt.pids, ...mesh.pids, ...meshLog.pids]) await pin(pid, plan.sut);
+
+    for (const row of rows) await checkRow(row);
+    log(`steady: ${rows.length} rows × ${cfg.rounds} round(s): ${cfg.throughputSeconds} s at ${cfg.connections} connections, then ${cfg.latencySeconds} s at 1 connection`);
+    const gen = { cpu: plan?.load ?? null };
+    for (const row of rows) await closedLoop(tools, { url: row.url, connections: cfg.connections, seconds: cfg.warmSeconds, ...gen });
+
+    const samples = Object.fromEntries(rows.map((r) => [r.id, { throughput: [], latency: [] }]));
+    for (let round_ = 1; round_ <= cfg.rounds; round_++) {
+      for (const pass of /** @type {const} */ (["throughput", "latency"])) {
+        for (const row of rows) {
+          const pids = await row.pids();
+          const cpu0 = await cpuMs(pids);
+          const noise = await foreignLoad();
+          const logged0 = logLines;
+          const r = await closedLoop(tools, {
+            url: row.url,
+            connections: pass === "throughput" ? cfg.connections : 1,
+            seconds: pass === "throughput" ? cfg.throughputSeconds : cfg.latencySeconds,
+            ...gen,
+          });
+          const cpu = (await cpuMs(pids)) - cpu0;
+          const sample = {
+            rps: r.rps,
+            p50: r.latencyMs.p50,
+            p99: r.latencyMs.p99,
+            errors: r.non2xx + r.socketErrors,
+            cpuUsPerRequest: (cpu * 1000) / Math.max(1, r.requests),
+            sutCpuPercent: (cpu / (r.seconds * 1000)) * 100,
+            ...(await noise.stop()),
+            logLinesPerRequest: row.id === "snapshot-json-log" ? (logLines - logged0) / Math.max(1, r.requests) : undefined,
+          };
+          samples[row.id][pass].push(sample);
+          log(
+            `  round ${round_} ${pass.padEnd(10)} ${row.label.padEnd(34)} ${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.latencyMs.p50.toFixed(3)} ms  p99 ${r.latencyMs.p99.toFixed(3)} ms  cpu ${sample.cpuUsPerRequest.toFixed(0)} µs/req` +
+              `${sample.errors > 0 ? `  ERRORS ${sample.errors}` : ""}${sample.foreignCpuPercent > 15 ? `  (other processes used ${sample.foreignCpuPercent.toFixed(0)}% CPU)` : ""}${sample.stealPercent > 5 ? `  (hypervisor stole ${sample.stealPercent.toFixed(0)}%)` : ""}`,
+          );
+        }
+      }
+    }
+
+    const results = rows.map((row) => summarizeRow(row, samples[row.id]));
+    // Ratios are paired: each round's row against the pass-through's run in the same round,
+    // then the median over rounds, so drift between rounds cancels instead of adding up.
+    const base = samples.passthrough;
+    const paired = (id, pass, f) => round(median(samples[id][pass].map((x, i) => f(x, base[pass][i]))), 3);
+    for (const r of results) {
+      r.rpsVsPassthrough = paired(r.id, "throughput", (x, b) => x.rps / b.rps);
+      r.cpuVsPassthrough = paired(r.id, "throughput", (x, b) => x.cpuUsPerRequest / b.cpuUsPerRequest);
+      r.cpuAddedUsPerRequest = round(paired(r.id, "throughput", (x, b) => x.cpuUsPerRequest - b.cpuUsPerRequest), 1);
+      r.p50AddedMs = paired(r.id, "latency", (x, b) => x.p50 - b.p50);
+    }
+    return {
+      config: { ...cfg, generator: tools.wrk !== null ? "wrk 4 (1 thread)" : "Node closed loop (wrk not installed)", origins: originKind, pinning: plan },
+      rows: results,
+      skipped,
+    };
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+  }
+}
+
+function summarizeRow(row, s) {
+  const pick = (list, key) => median(list.map((x) => x[key]));
+  const spread = (list, key) => list.map((x) => round(x[key], 1));
+  return {
+    id: row.id,
+    label: row.label,
+    throughput: {
+      rps: round(pick(s.throughput, "rps"), 0),
+      rpsRounds: spread(s.throughput, "rps"),
+      p50: round(pick(s.throughput, "p50"), 3),
+      p99: round(pick(s.throughput, "p99"), 3),
+      cpuUsPerRequest: round(pick(s.throughput, "cpuUsPerRequest"), 1),
+      sutCpuPercent: round(pick(s.throughput, "sutCpuPercent"), 0),
+      errors: s.throughput.reduce((a, x) => a + x.errors, 0),
+      foreignCpuPercent: round(Math.max(...s.throughput.map((x) => x.foreignCpuPercent ?? 0)), 0),
+      stealPercent: round(Math.max(...s.throughput.map((x) => x.stealPercent ?? 0)), 0),
+      logLinesPerRequest: row.id === "snapshot-json-log" ? round(pick(s.throughput, "logLinesPerRequest"), 3) : undefined,
+    },
+    latency: {
+      rps: round(pick(s.latency, "rps"), 0),
+      p50: round(pick(s.latency, "p50"), 3),
+      p99: round(pick(s.latency, "p99"), 3),
+      errors: s.latency.reduce((a, x) => a + x.errors, 0),
+    },
+  };
+}

@@ -2,7 +2,7 @@ import type { SnapshotInstance } from "../core/snapshot.js";
 import type { ServiceCoordinator } from "../coordinator/service-coordinator.js";
 import { coordinator } from "../coordinator/stub.js";
 import type { RoutedService } from "../registry/route-index.js";
-import { getServiceView, markDown, markUp, pickLocal, type ServiceView } from "./snapshot-cache.js";
+import { getServiceView, markDown, markUp, pickLocal, tryFinished, tryStarted, type ServiceView } from "./snapshot-cache.js";
 import { withTimeout } from "./with-timeout.js";
 
 const STRICT_PICK_TIMEOUT_MS = 1_000;
@@ -16,6 +16,9 @@ export interface Picker {
   allUnhealthy(): boolean;
   failed(id: string): void;
   succeeded(id: string): void;
+  /** Brackets each try, so stalled instances can be avoided; returns a token for tryEnded. */
+  tryBegan(id: string): number;
+  tryEnded(id: string, token: number): void;
   mode(): "snapshot" | "strict" | "kv-fallback";
   version(): number | null;
 }
@@ -23,17 +26,29 @@ export interface Picker {
 /** Snapshot mode: everything from isolate memory; the warm path does no I/O. */
 export class SnapshotPicker implements Picker {
   readonly #view: ServiceView;
+  readonly #stallMs: number;
 
-  constructor(view: ServiceView) {
+  constructor(view: ServiceView, perTryTimeoutMs: number) {
     this.#view = view;
+    this.#stallMs = perTryTimeoutMs / 4;
   }
 
   static async create(env: Env, ctx: ExecutionContext, svc: RoutedService, now: number): Promise<SnapshotPicker> {
-    return new SnapshotPicker(await getServiceView(env, ctx, svc.name, svc.balancer, now));
+    return new SnapshotPicker(await getServiceView(env, ctx, svc.name, svc.balancer, now), svc.retry.perTryTimeoutMs);
   }
 
   pick(tried: ReadonlySet<string>): Promise<SnapshotInstance | undefined> {
-    return Promise.resolve(pickLocal(this.#view, tried, Date.now()));
+    return Promise.resolve(pickLocal(this.#view, tried, Date.now(), this.#stallMs));
+  }
+
+  tryBegan(id: string): number {
+    const now = Date.now();
+    tryStarted(this.#view, id, now);
+    return now;
+  }
+
+  tryEnded(id: string, token: number): void {
+    tryFinished(this.#view, id, token);
   }
 
   remaining(tried: ReadonlySet<string>): number {
@@ -114,6 +129,14 @@ export class StrictPicker implements Picker {
 
   succeeded(id: string): void {
     this.#fallback?.succeeded(id);
+  }
+
+  tryBegan(id: string): number {
+    return this.#fallback !== null ? this.#fallback.tryBegan(id) : 0;
+  }
+
+  tryEnded(id: string, token: number): void {
+    this.#fallback?.tryEnded(id, token);
   }
 
   mode(): "snapshot" | "strict" | "kv-fallback" {

@@ -118,7 +118,13 @@ async function proxy(
     if (last !== null && last.response !== null) ctx.waitUntil(last.response.body?.cancel() ?? Promise.resolve());
     tried.add(instance.id);
     lastInstance = instance.id;
-    const result = await tryOrigin(instance.url + path, { method: request.method, headers, body }, svc.retry.perTryTimeoutMs);
+    const token = picker.tryBegan(instance.id);
+    let result: TryResult;
+    try {
+      result = await tryOrigin(instance.url + path, { method: request.method, headers, body }, svc.retry.perTryTimeoutMs);
+    } finally {
+      picker.tryEnded(instance.id, token);
+    }
     last = result;
     outcomes.push(
       result.ok

@@ -21,6 +21,11 @@ import { withTimeout } from "./with-timeout.js";
  *   of this isolate's rotation at once, for 2 s doubling per repeat (max 30 s),
  *   without waiting for the DO. A new snapshot version clears the marks: by
  *   then the DO has confirmed or refuted them with its own probes.
+ * - Stalled instances: while a try to an instance has waited longer than a
+ *   quarter of its per-try timeout for response headers, new requests go
+ *   elsewhere (if anywhere else is free). A hung origin is thus avoided after
+ *   perTryTimeoutMs / 4 instead of after the first timeout, which is when the
+ *   local mark would otherwise learn of it.
  */
 export const SNAPSHOT_TTL_MS = 1_000;
 const KV_TTL_MS = 5_000;
@@ -45,6 +50,8 @@ export interface ServiceView {
   balancer: Balancer;
   balancerKind: BalancerKind;
   marks: Map<string, LocalMark>;
+  /** Start times of tries still waiting for headers, per instance, oldest first. */
+  pending: Map<string, number[]>;
   refreshStartedAt: number | null;
 }
 
@@ -70,6 +77,7 @@ function newView(snapshot: Snapshot, source: ServiceView["source"], kind: Balanc
     balancer: createBalancer(kind, start),
     balancerKind: kind,
     marks: new Map(),
+    pending: new Map(),
     refreshStartedAt: null,
   };
 }
@@ -134,17 +142,37 @@ export async function getServiceView(
 
 /**
  * Picks from the snapshot, skipping instances tried for this request and,
- * while any other choice exists, instances this isolate has marked down.
+ * while any other choice exists, instances this isolate has marked down or
+ * sees stalled (a try older than `stallMs` still waiting for headers).
  */
-export function pickLocal(view: ServiceView, tried: ReadonlySet<string>, now: number): SnapshotInstance | undefined {
+export function pickLocal(view: ServiceView, tried: ReadonlySet<string>, now: number, stallMs: number): SnapshotInstance | undefined {
   const all = view.snapshot.instances;
-  if (view.marks.size === 0) return view.balancer.pick(all, tried);
-  // Expired marks stay (they remember strikes for the doubling) but cost no copy.
-  let active = 0;
-  for (const mark of view.marks.values()) if (mark.until > now) active++;
-  if (active === 0) return view.balancer.pick(all, tried);
-  const up = all.filter((i) => (view.marks.get(i.id)?.until ?? 0) <= now);
+  let avoid: Set<string> | null = null;
+  // Expired marks stay (they remember strikes for the doubling) but are not avoided.
+  for (const [id, mark] of view.marks) if (mark.until > now) (avoid ??= new Set()).add(id);
+  for (const [id, starts] of view.pending) {
+    const oldest = starts[0];
+    if (oldest !== undefined && now - oldest > stallMs) (avoid ??= new Set()).add(id);
+  }
+  if (avoid === null) return view.balancer.pick(all, tried);
+  const skip = avoid;
+  const up = all.filter((i) => !skip.has(i.id));
   return view.balancer.pick(up, tried) ?? view.balancer.pick(all, tried);
+}
+
+/** Records a try to `id` starting now; call tryFinished with the same time when headers (or a failure) arrive. */
+export function tryStarted(view: ServiceView, id: string, now: number): void {
+  const starts = view.pending.get(id);
+  if (starts === undefined) view.pending.set(id, [now]);
+  else starts.push(now);
+}
+
+export function tryFinished(view: ServiceView, id: string, startedAt: number): void {
+  const starts = view.pending.get(id);
+  if (starts === undefined) return;
+  const at = starts.indexOf(startedAt);
+  if (at !== -1) starts.splice(at, 1);
+  if (starts.length === 0) view.pending.delete(id);
 }
 
 export function markDown(view: ServiceView, id: string, now: number): void {

@@ -261,4 +261,21 @@ describe("edge router", () => {
     expect(res.headers.get("x-mesh-attempts")).toBe("2");
     expect(((await res.json()) as Echo).origin).toMatch(/^wt-/);
   });
+
+  it("sends new requests elsewhere while a try to a stalled instance waits, before it times out", async () => {
+    const { name } = await serviceWith(2, { retry: { attempts: 2, perTryTimeoutMs: 800, retryOn: ["timeout"] } });
+    await control(originUrls()[0] ?? "", { delayMs: 3_000 });
+    // Two requests in flight: round-robin puts one of them on the stalled origin.
+    const inFlight = [mesh(`/${name}/a`), mesh(`/${name}/b`)];
+    // Past a quarter of the per-try timeout (200 ms), the stalled instance is avoided.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (let i = 0; i < 4; i++) {
+      const res = await mesh(`/${name}/c`);
+      expect(res.headers.get("x-mesh-attempts")).toBe("1");
+      expect(((await res.json()) as Echo).origin).toBe("wt-2");
+    }
+    const first = await Promise.all(inFlight);
+    expect(first.map((r) => r.status)).toEqual([200, 200]);
+    await Promise.all(first.map((r) => r.arrayBuffer()));
+  });
 });

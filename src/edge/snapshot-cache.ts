@@ -136,6 +136,10 @@ export async function getServiceView(
     console.error(JSON.stringify({ event: "snapshot_load_failed", service, message: String(err) }));
     fresh = newView(await kvSnapshot(env, service, now), "kv", kind, now);
   }
+  // Concurrent cold requests each loaded a view; the first one stored wins, so
+  // balancer position, marks and in-flight tries live in a single place.
+  const raced = views.get(service);
+  if (raced !== undefined && raced.balancerKind === kind) return raced;
   views.set(service, fresh);
   return fresh;
 }

@@ -264,6 +264,7 @@ describe("edge router", () => {
 
   it("sends new requests elsewhere while a try to a stalled instance waits, before it times out", async () => {
     const { name } = await serviceWith(2, { retry: { attempts: 2, perTryTimeoutMs: 800, retryOn: ["timeout"] } });
+    expect((await mesh(`/${name}/warm`)).status).toBe(200);
     await control(originUrls()[0] ?? "", { delayMs: 3_000 });
     // Two requests in flight: round-robin puts one of them on the stalled origin.
     const inFlight = [mesh(`/${name}/a`), mesh(`/${name}/b`)];

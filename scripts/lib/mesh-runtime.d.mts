@@ -13,4 +13,5 @@ export function startWorker(opts: {
   bindings?: Record<string, string>;
   port?: number;
   verbose?: boolean;
+  miniflare?: Record<string, unknown>;
 }): Promise<RunningWorker>;

@@ -33,9 +33,12 @@ export async function bundleWorker({ config = "wrangler.toml", outdir } = {}) {
 
 /**
  * Starts a bundled Worker in Miniflare on 127.0.0.1.
- * @param {{ bundleDir: string, config?: string, bindings?: Record<string, string>, port?: number, verbose?: boolean }} opts
+ * `miniflare` adds or overrides Miniflare options (the benchmarks use it for
+ * persistence, the inspector and stdout capture).
+ * @param {{ bundleDir: string, config?: string, bindings?: Record<string, string>, port?: number, verbose?: boolean,
+ *           miniflare?: Record<string, unknown> }} opts
  */
-export async function startWorker({ bundleDir, config = "wrangler.toml", bindings = {}, port = 0, verbose = false }) {
+export async function startWorker({ bundleDir, config = "wrangler.toml", bindings = {}, port = 0, verbose = false, miniflare = {} }) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, config));
   const mf = new Miniflare({
     ...workerOptions,
@@ -49,6 +52,7 @@ export async function startWorker({ bundleDir, config = "wrangler.toml", binding
     // State lives in memory for the life of this process: every run starts clean.
     kvPersist: false,
     durableObjectsPersist: false,
+    ...miniflare,
   });
   const url = await mf.ready;
   return {

@@ -83,7 +83,7 @@ services.get("/:name", validate("param", nameParam), async (c) => {
   const record = await getService(c.env.REGISTRY, name);
   if (record === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
   const view = await coordinator(c.env, name).describe();
-  return c.json({ service: publicService(record), snapshotVersion: view.snapshotVersion, instances: view.instances });
+  return c.json({ service: publicService(record), snapshotVersion: view.snapshotVersion, instances: view.instances, strictPicks: view.strictPicks });
 });
 
 services.delete("/:name", validate("param", nameParam), async (c) => {

@@ -3,7 +3,7 @@ import { createBalancer, type Balancer } from "../core/balance/index.js";
 import { applyCheck, applyPassive, isRoutable } from "../core/health/health-machine.js";
 import { leaseAction, nextLeaseEventAt } from "../core/lease/lease.js";
 import type { ServiceConfig } from "../core/schema/service.js";
-import { instanceIdFor, type InstanceReport, type Snapshot, type SnapshotInstance } from "../core/snapshot.js";
+import { instanceIdFor, MAX_PICKS_PER_BATCH, type InstanceReport, type Snapshot, type SnapshotInstance } from "../core/snapshot.js";
 import { deleteInstance, putInstance } from "../registry/kv-registry.js";
 import { InstanceTable, type Member } from "./instance-table.js";
 import { buildSnapshot, registerMember, snapshotSignature, toSnapshotInstance, type RegisterRequest } from "./member.js";
@@ -25,15 +25,17 @@ export type { RegisterRequest };
 export type RegisterResult =
   | { ok: true; id: string; leaseExpiresAt: number; created: boolean }
   | { ok: false; error: "too_many_instances" | "service_deleted" };
-export interface PickResult {
-  instance: SnapshotInstance | null;
-  allUnhealthy: boolean;
-  version: number;
-}
+/** One answer per requested pick, in the order asked; null where every allowed instance was excluded. */
+export type PickBatchResult =
+  | { ok: true; instances: (SnapshotInstance | null)[]; allUnhealthy: boolean; version: number }
+  | { ok: false; error: "too_many_picks"; max: number };
+const NOTHING_EXCLUDED: ReadonlySet<string> = new Set();
 export interface ServiceView {
   service: string | null;
   snapshotVersion: number;
   instances: InstanceView[];
+  /** Strict-mode load since this object last started (in memory only): pickBatch calls and the picks they carried. */
+  strictPicks: { rpcs: number; picks: number };
 }
 export interface SweepResult {
   expired: number;
@@ -66,6 +68,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
   #nextCheckAt: number;
   #balancer: Balancer;
   readonly #lastSuspectProbe = new Map<string, number>();
+  readonly #strictPicks = { rpcs: 0, picks: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -143,13 +146,24 @@ export class ServiceCoordinator extends DurableObject<Env> {
     return this.#buildSnapshot(now);
   }
 
-  /** Strict mode: one global round-robin, at the cost of a DO round trip per pick. */
-  async pick(exclude: string[]): Promise<PickResult> {
+  /**
+   * Strict mode: one global round-robin. Each entry of `excludes` is one pick
+   * (the instances that request already tried), answered in order from one
+   * snapshot, so a batch advances the rotation exactly as the same picks made
+   * one at a time would. A batch over MAX_PICKS_PER_BATCH is refused whole
+   * (no rotation slot is spent on it).
+   */
+  async pickBatch(excludes: string[][]): Promise<PickBatchResult> {
+    if (excludes.length > MAX_PICKS_PER_BATCH) return { ok: false, error: "too_many_picks", max: MAX_PICKS_PER_BATCH };
+    this.#strictPicks.rpcs++;
+    this.#strictPicks.picks += excludes.length;
     const now = Date.now();
     this.#refreshSnapshot(now);
     const snap = this.#buildSnapshot(now);
-    const chosen = this.#balancer.pick(snap.instances, new Set(exclude)) ?? null;
-    return { instance: chosen, allUnhealthy: snap.allUnhealthy, version: this.#version };
+    const instances = excludes.map(
+      (exclude) => this.#balancer.pick(snap.instances, exclude.length === 0 ? NOTHING_EXCLUDED : new Set(exclude)) ?? null,
+    );
+    return { ok: true, instances, allUnhealthy: snap.allUnhealthy, version: this.#version };
   }
 
   /** Passive outcomes from routers, aggregated per instance. */
@@ -182,6 +196,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
       service: this.#name,
       snapshotVersion: this.#version,
       instances: [...this.#members.values()].map((m) => instanceView(m, now)),
+      strictPicks: { ...this.#strictPicks },
     };
   }
 

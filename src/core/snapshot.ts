@@ -26,6 +26,9 @@ export interface Snapshot {
   generatedAt: number;
 }
 
+/** Most strict-mode picks one coordinator RPC carries (pickBatch). */
+export const MAX_PICKS_PER_BATCH = 64;
+
 /** One try's outcome as the router saw it. */
 export interface TryOutcome {
   instanceId: string;

@@ -1,11 +1,7 @@
 import type { SnapshotInstance } from "../core/snapshot.js";
-import type { ServiceCoordinator } from "../coordinator/service-coordinator.js";
-import { coordinator } from "../coordinator/stub.js";
 import type { RoutedService } from "../registry/route-index.js";
 import { getServiceView, markDown, markUp, pickLocal, tryFinished, tryStarted, type ServiceView } from "./snapshot-cache.js";
-import { withTimeout } from "./with-timeout.js";
-
-const STRICT_PICK_TIMEOUT_MS = 1_000;
+import { strictPick } from "./strict-pick-batcher.js";
 
 /** How the router chooses an instance for each try of one request. */
 export interface Picker {
@@ -80,15 +76,15 @@ export class SnapshotPicker implements Picker {
 
 /**
  * Strict mode: the coordinator picks every try, so round-robin is exact across
- * all isolates, at the cost of one DO round trip per try and the DO's
- * single-threaded throughput (~1,000 req/s soft limit) as the service's
- * ceiling. If the DO cannot answer, the request falls back to snapshot mode.
+ * all isolates. Picks from one isolate share RPCs (strict-pick-batcher.ts), so
+ * the cost is a DO round trip of latency per try, and the DO's throughput caps
+ * the service's rate in picks per RPC rather than in requests. If the DO
+ * cannot answer, the request falls back to snapshot mode.
  */
 export class StrictPicker implements Picker {
   readonly #env: Env;
   readonly #ctx: ExecutionContext;
   readonly #svc: RoutedService;
-  readonly #stub: DurableObjectStub<ServiceCoordinator>;
   #fallback: SnapshotPicker | null = null;
   #version: number | null = null;
   #allUnhealthy = false;
@@ -97,13 +93,12 @@ export class StrictPicker implements Picker {
     this.#env = env;
     this.#ctx = ctx;
     this.#svc = svc;
-    this.#stub = coordinator(env, svc.name);
   }
 
   async pick(tried: ReadonlySet<string>): Promise<SnapshotInstance | undefined> {
     if (this.#fallback !== null) return this.#fallback.pick(tried);
     try {
-      const result = await withTimeout(this.#stub.pick([...tried]), STRICT_PICK_TIMEOUT_MS, "strict pick");
+      const result = await strictPick(this.#env, this.#ctx, this.#svc.name, [...tried]);
       this.#version = result.version;
       this.#allUnhealthy = result.allUnhealthy;
       return result.instance ?? undefined;

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
+import { MAX_PICKS_PER_BATCH } from "../../src/core/snapshot.js";
 import { ADMIN, control, createService, mesh, originUrls, register, uniqueName } from "./helpers.js";
 
 function stubFor(name: string): DurableObjectStub<ServiceCoordinator> {
@@ -134,18 +135,33 @@ describe("ServiceCoordinator", () => {
     expect((await stub.snapshot())?.instances.map((i) => i.id).sort()).toEqual([ra.id, rb.id].sort());
   });
 
-  it("strict pick rotates exactly and honours exclusions", async () => {
+  it("strict picks rotate exactly, one at a time or batched, and honour exclusions", async () => {
     const name = uniqueName();
     const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, routing: { mode: "strict" } });
     const ids: string[] = [];
     for (const url of originUrls().slice(0, 3)) ids.push((await register(name, token, url)).id);
     const stub = stubFor(name);
-    const picks: string[] = [];
-    for (let i = 0; i < 9; i++) picks.push((await stub.pick([])).instance?.id ?? "");
-    for (const id of ids) expect(picks.filter((p) => p === id)).toHaveLength(3);
-    const excluded = await stub.pick(ids.slice(0, 2));
-    expect(excluded.instance?.id).toBe(ids[2]);
-    expect((await stub.pick(ids)).instance).toBeNull();
+    const picks = async (excludes: string[][]) => {
+      const result = await stub.pickBatch(excludes);
+      if (!result.ok) throw new Error(result.error);
+      return result.instances.map((i) => i?.id ?? null);
+    };
+    const single: (string | null)[] = [];
+    for (let i = 0; i < 3; i++) single.push(...(await picks([[]])));
+    expect([...single].sort()).toEqual([...ids].sort());
+    // A batch continues the same rotation, in order, as if its picks came one by one.
+    expect(await picks(Array.from({ length: 6 }, () => []))).toEqual([...single, ...single]);
+    // Exclusions apply per pick: the middle one walks past its excluded host; the cursor still moves once per pick.
+    expect(await picks([[], [single[1] ?? ""], []])).toEqual([single[0], single[2], single[2]]);
+    expect(await picks([ids])).toEqual([null]);
+    // An oversized batch is refused whole and spends no rotation slot.
+    expect(await stub.pickBatch(Array.from({ length: MAX_PICKS_PER_BATCH + 1 }, () => []))).toEqual({
+      ok: false,
+      error: "too_many_picks",
+      max: MAX_PICKS_PER_BATCH,
+    });
+    // 13 picks so far (3 + 6 + 3 + 1): the rotation goes on from there.
+    expect(await picks([[]])).toEqual([single[13 % 3]]);
   });
 
   it("keeps its state across an eviction (SQLite-backed)", async () => {

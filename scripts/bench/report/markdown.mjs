@@ -63,6 +63,8 @@ export function markdownReport(r, files) {
       out.push(`\n⚠️ Interference during: ${noisy.map((x) => `${x.label} (other processes up to ${x.throughput.foreignCpuPercent}% of a core, hypervisor steal up to ${x.throughput.stealPercent ?? "?"}%)`).join(", ")}; those rows are noisier.`);
     }
     const json = s.rows.find((x) => x.id === "snapshot-json-log");
+    const strict = s.rows.find((x) => x.id === "strict");
+    if (strict?.throughput.picksPerRpc !== undefined) out.push(`\nStrict mode: ${f(strict.throughput.picksPerRpc, 2)} picks per coordinator RPC at ${s.config.connections} connections (picks that meet one in flight share the next RPC; read from the service's \`strictPicks\` counters).`);
     if (json) out.push(`\nREQUEST_LOG=json: ${f(json.throughput.logLinesPerRequest, 2)} log lines per request reached the host; under Miniflare each line is piped from workerd to Node, which is not how production ships logs (Workers Logs / Logpush), so read this row as an upper bound on the Worker-side cost.`);
     out.push("");
     out.push("\"proxy CPU\" is the CPU time of the process under test (workerd, nginx or HAProxy; for \"origin direct\" the origin nginx) read from /proc, per request. Every Worker row runs in its own workerd started by Miniflare, which adds its own entry Worker and outbound-filter Worker to each request; both the pass-through and the mesh pay that, production does not.");

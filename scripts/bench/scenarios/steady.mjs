@@ -129,6 +129,7 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
           const cpu0 = await cpuMs(pids);
           const noise = await foreignLoad();
           const logged0 = logLines;
+          const strict0 = row.id === "strict" ? (await client.describe("bench-strict")).strictPicks : null;
           const r = await closedLoop(tools, {
             url: row.url,
             connections: pass === "throughput" ? cfg.connections : 1,
@@ -136,6 +137,7 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
             ...gen,
           });
           const cpu = (await cpuMs(pids)) - cpu0;
+          const strict1 = strict0 === null ? null : (await client.describe("bench-strict")).strictPicks;
           const sample = {
             rps: r.rps,
             p50: r.latencyMs.p50,
@@ -145,6 +147,8 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
             sutCpuPercent: (cpu / (r.seconds * 1000)) * 100,
             ...(await noise.stop()),
             logLinesPerRequest: row.id === "snapshot-json-log" ? (logLines - logged0) / Math.max(1, r.requests) : undefined,
+            // Strict mode: picks per coordinator RPC (the router batches picks that meet one in flight).
+            picksPerRpc: strict0 === null || strict1 === null ? undefined : (strict1.picks - strict0.picks) / Math.max(1, strict1.rpcs - strict0.rpcs),
           };
           samples[row.id][pass].push(sample);
           log(
@@ -193,6 +197,7 @@ function summarizeRow(row, s) {
       foreignCpuPercent: round(Math.max(...s.throughput.map((x) => x.foreignCpuPercent ?? 0)), 0),
       stealPercent: round(Math.max(...s.throughput.map((x) => x.stealPercent ?? 0)), 0),
       logLinesPerRequest: row.id === "snapshot-json-log" ? round(pick(s.throughput, "logLinesPerRequest"), 3) : undefined,
+      picksPerRpc: row.id === "strict" ? round(pick(s.throughput, "picksPerRpc"), 2) : undefined,
     },
     latency: {
       rps: round(pick(s.latency, "rps"), 0),

@@ -34,7 +34,7 @@ export interface ServiceView {
   service: string | null;
   snapshotVersion: number;
   instances: InstanceView[];
-  /** Strict-mode load since this object last started (in memory only): pickBatch calls and the picks they carried. */
+  /** Strict-mode load since this object last started (in memory only): pickBatch calls, and the picks answered. */
   strictPicks: { rpcs: number; picks: number };
 }
 export interface SweepResult {
@@ -154,8 +154,8 @@ export class ServiceCoordinator extends DurableObject<Env> {
    * (no rotation slot is spent on it).
    */
   async pickBatch(excludes: string[][]): Promise<PickBatchResult> {
-    if (excludes.length > MAX_PICKS_PER_BATCH) return { ok: false, error: "too_many_picks", max: MAX_PICKS_PER_BATCH };
     this.#strictPicks.rpcs++;
+    if (excludes.length > MAX_PICKS_PER_BATCH) return { ok: false, error: "too_many_picks", max: MAX_PICKS_PER_BATCH };
     this.#strictPicks.picks += excludes.length;
     const now = Date.now();
     this.#refreshSnapshot(now);

@@ -32,8 +32,9 @@ describe("end to end: strict mode under concurrency", () => {
     expect(r.errors).toEqual([]);
     expect([...r.byOrigin.values()]).toEqual([200, 200, 200]);
     const view = await api<{ strictPicks: { rpcs: number; picks: number } }>(h, "GET", `/_mesh/v1/services/${SERVICE}`);
-    // Every pick reached the coordinator (none fell back to snapshot mode), and picks that met one in flight shared an RPC.
+    // Every pick reached the coordinator (none fell back to snapshot mode), and picks that met one in flight
+    // shared an RPC: about 3 picks per RPC here; one RPC per pick would be 600.
     expect(view.body.strictPicks.picks).toBe(600);
-    expect(view.body.strictPicks.rpcs).toBeLessThan(600);
+    expect(view.body.strictPicks.rpcs).toBeLessThanOrEqual(0.75 * 600);
   });
 });

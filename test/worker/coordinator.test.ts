@@ -162,6 +162,8 @@ describe("ServiceCoordinator", () => {
     });
     // 13 picks so far (3 + 6 + 3 + 1): the rotation goes on from there.
     expect(await picks([[]])).toEqual([single[13 % 3]]);
+    // 8 RPCs (the refused one included) carried 14 answered picks.
+    expect((await stub.describe()).strictPicks).toEqual({ rpcs: 8, picks: 14 });
   });
 
   it("keeps its state across an eviction (SQLite-backed)", async () => {

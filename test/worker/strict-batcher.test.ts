@@ -117,4 +117,30 @@ describe("strict pick batcher", () => {
     expect((await behind).instance?.id).toBe("i0");
     await waitOnExecutionContext(ctx);
   });
+
+  it("fails a batch whose stub throws before sending, without blocking the picks after it", async () => {
+    const { env: fake, calls } = fakeCoordinator();
+    let broken = true;
+    const services = {
+      idFromName: (n: string) => fake.SERVICES.idFromName(n),
+      get: (id: DurableObjectId) => {
+        if (broken) {
+          broken = false;
+          return { pickBatch: () => {
+            throw new Error("stub could not be used");
+          } };
+        }
+        return fake.SERVICES.get(id);
+      },
+    } as unknown as Env["SERVICES"];
+    const flaky = { ...fake, SERVICES: services };
+    const ctx = createExecutionContext();
+    const service = uniqueName("sb");
+    await expect(strictPick(flaky, ctx, service, [])).rejects.toThrow("stub could not be used");
+    const next = strictPick(flaky, ctx, service, []);
+    expect(calls).toHaveLength(1);
+    answerInOrder(calls[0] as Call, 0);
+    expect((await next).instance?.id).toBe("i0");
+    await waitOnExecutionContext(ctx);
+  });
 });

@@ -10,6 +10,56 @@
 import http from "node:http";
 
 /**
+ * An HTTP server that can be closed and reopened on the same port. stop()
+ * cuts every open connection too, so clients see refused or reset connections
+ * rather than a server that drains politely. Shared by createOrigin and the
+ * bench's instrumented origins (scripts/bench/lib/origin-host-process.mjs).
+ * @param {http.RequestListener} handle
+ * @param {{ port?: number, host?: string, keepAliveTimeoutMs: number }} opts
+ */
+export function restartableServer(handle, { port = 0, host = "127.0.0.1", keepAliveTimeoutMs }) {
+  /** @type {Set<import("node:net").Socket>} */
+  const sockets = new Set();
+  /** @type {http.Server | null} */
+  let server = null;
+  let boundPort = port;
+  return {
+    get port() {
+      return boundPort;
+    },
+    /** @returns {Promise<number>} the bound port */
+    start() {
+      return new Promise((resolve, reject) => {
+        const s = http.createServer(handle);
+        s.keepAliveTimeout = keepAliveTimeoutMs;
+        s.on("connection", (sock) => {
+          sockets.add(sock);
+          sock.on("close", () => sockets.delete(sock));
+        });
+        s.once("error", reject);
+        s.listen(boundPort, host, () => {
+          const addr = s.address();
+          if (addr !== null && typeof addr === "object") boundPort = addr.port;
+          server = s;
+          resolve(boundPort);
+        });
+      });
+    },
+    /** Closes the port and every open connection. */
+    stop() {
+      return new Promise((resolve) => {
+        const s = server;
+        server = null;
+        for (const sock of sockets) sock.destroy();
+        sockets.clear();
+        if (s === null) return resolve(undefined);
+        s.close(() => resolve(undefined));
+      });
+    },
+  };
+}
+
+/**
  * @param {{ name: string, port?: number, host?: string, quiet?: boolean }} opts
  */
 export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
@@ -19,11 +69,6 @@ export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
   let delayMs = 0;
   let hanging = false;
   let served = 0;
-  /** @type {Set<import("node:net").Socket>} */
-  const sockets = new Set();
-  /** @type {http.Server | null} */
-  let server = null;
-  let boundPort = port;
 
   /** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
   async function handle(req, res) {
@@ -60,51 +105,35 @@ export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
     res.end(payload);
   }
 
+  const server = restartableServer(
+    (req, res) => {
+      handle(req, res).catch(() => {
+        res.statusCode = 500;
+        res.end();
+      });
+    },
+    { port, host, keepAliveTimeoutMs: 5000 },
+  );
+
   const origin = {
     name,
     get port() {
-      return boundPort;
+      return server.port;
     },
     get url() {
-      return `http://${host}:${boundPort}`;
+      return `http://${host}:${server.port}`;
     },
     get served() {
       return served;
     },
     /** @returns {Promise<void>} */
-    start() {
+    async start() {
       hanging = false;
-      return new Promise((resolve, reject) => {
-        const s = http.createServer((req, res) => {
-          handle(req, res).catch(() => {
-            res.statusCode = 500;
-            res.end();
-          });
-        });
-        s.keepAliveTimeout = 5000;
-        s.on("connection", (sock) => {
-          sockets.add(sock);
-          sock.on("close", () => sockets.delete(sock));
-        });
-        s.once("error", reject);
-        s.listen(boundPort, host, () => {
-          const addr = s.address();
-          if (addr !== null && typeof addr === "object") boundPort = addr.port;
-          server = s;
-          resolve();
-        });
-      });
+      await server.start();
     },
     /** Closes the port and every open connection: clients see refused connections. */
     stop() {
-      return new Promise((resolve) => {
-        const s = server;
-        server = null;
-        for (const sock of sockets) sock.destroy();
-        sockets.clear();
-        if (s === null) return resolve(undefined);
-        s.close(() => resolve(undefined));
-      });
+      return server.stop();
     },
     /** Keeps the port open but never answers, like a wedged process. */
     hang() {

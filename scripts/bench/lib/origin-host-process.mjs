@@ -7,8 +7,8 @@
 // loop's event loop never delays an origin (or the other way round).
 //
 // Commands arrive over IPC as { id, cmd, ... } and are answered { id, ok, ... }.
-import http from "node:http";
 import { performance } from "node:perf_hooks";
+import { restartableServer } from "../../lib/origin.mjs";
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -17,9 +17,6 @@ const origins = new Map();
 
 function makeOrigin(name, port, catchAll) {
   let hanging = false;
-  /** @type {http.Server | null} */
-  let server = null;
-  const sockets = new Set();
   /** Arrival times (ms, epoch) of requests that are not health checks. */
   const arrivals = [];
   /** Arrival times and paths of health checks. */
@@ -48,37 +45,18 @@ function makeOrigin(name, port, catchAll) {
     });
   }
 
+  const server = restartableServer(handle, { port, keepAliveTimeoutMs: 60_000 });
+
   return {
     arrivals,
     probes,
     start() {
       hanging = false;
-      return new Promise((resolve, reject) => {
-        const s = http.createServer(handle);
-        s.keepAliveTimeout = 60_000;
-        s.on("connection", (sock) => {
-          sockets.add(sock);
-          sock.on("close", () => sockets.delete(sock));
-        });
-        s.once("error", reject);
-        s.listen(port, "127.0.0.1", () => {
-          server = s;
-          const addr = s.address();
-          if (typeof addr === "object" && addr !== null) port = addr.port;
-          resolve(port);
-        });
-      });
+      return server.start();
     },
     /** Closes the port and every open connection: the mesh sees refused / reset connections. */
     stop() {
-      return new Promise((resolve) => {
-        const s = server;
-        server = null;
-        for (const sock of sockets) sock.destroy();
-        sockets.clear();
-        if (s === null) return resolve(undefined);
-        s.close(() => resolve(undefined));
-      });
+      return server.stop();
     },
     hang() {
       hanging = true;

@@ -16,7 +16,7 @@ import { meshClient } from "./lib/mesh-client.mjs";
 import { stopAll } from "./lib/procs.mjs";
 import { removeTempDirs, tempDir } from "./lib/temp.mjs";
 import { detectTools, INSTALL_HINT } from "./lib/tools.mjs";
-import { bundleWorker, ROOT, startWorkerWith, workerdPids } from "./lib/worker-runtime.mjs";
+import { bundleWorker, ROOT, startWorkerTracked } from "./lib/worker-runtime.mjs";
 import { markdownReport } from "./report/markdown.mjs";
 import { failoverChart, throughputChart } from "./report/svg.mjs";
 import { evaluateTargets } from "./report/targets.mjs";
@@ -171,9 +171,10 @@ async function main() {
   // Scenarios 2, 3 and 5 share one fresh mesh (REQUEST_LOG off), each on its own services.
   const shared = ["failover", "health", "control"].filter((s) => opts.only.includes(s));
   if (shared.length > 0 && bundles) {
-    const before = new Set(await workerdPids());
-    const worker = await startWorkerWith({ bundleDir: bundles.mesh, bindings: { MESH_ADMIN_TOKEN: ADMIN_TOKEN, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off" } });
-    const meshPids = (await workerdPids()).filter((p) => !before.has(p));
+    const { worker, pids: meshPids } = await startWorkerTracked({
+      bundleDir: bundles.mesh,
+      bindings: { MESH_ADMIN_TOKEN: ADMIN_TOKEN, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off" },
+    });
     const mesh = meshClient(worker.url, ADMIN_TOKEN);
     try {
       if (shared.includes("failover")) await scenario("failover", "2. failover under load", () => failover({ mesh, quick: opts.quick, log }));

@@ -4,14 +4,11 @@ export function bundleWorker(opts?: { config?: string; outdir?: string }): Promi
 export interface RunningWorker {
   mf: Miniflare;
   url: string;
-  cron(): Promise<unknown>;
   dispose(): Promise<void>;
 }
 export function startWorker(opts: {
   bundleDir: string;
   config?: string;
   bindings?: Record<string, string>;
-  port?: number;
-  verbose?: boolean;
   miniflare?: Record<string, unknown>;
 }): Promise<RunningWorker>;

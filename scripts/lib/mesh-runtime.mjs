@@ -35,10 +35,10 @@ export async function bundleWorker({ config = "wrangler.toml", outdir } = {}) {
  * Starts a bundled Worker in Miniflare on 127.0.0.1.
  * `miniflare` adds or overrides Miniflare options (the benchmarks use it for
  * persistence, the inspector and stdout capture).
- * @param {{ bundleDir: string, config?: string, bindings?: Record<string, string>, port?: number, verbose?: boolean,
+ * @param {{ bundleDir: string, config?: string, bindings?: Record<string, string>,
  *           miniflare?: Record<string, unknown> }} opts
  */
-export async function startWorker({ bundleDir, config = "wrangler.toml", bindings = {}, port = 0, verbose = false, miniflare = {} }) {
+export async function startWorker({ bundleDir, config = "wrangler.toml", bindings = {}, miniflare = {} }) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, config));
   const mf = new Miniflare({
     ...workerOptions,
@@ -47,8 +47,7 @@ export async function startWorker({ bundleDir, config = "wrangler.toml", binding
     modulesRoot: bundleDir,
     bindings: { ...(workerOptions.bindings ?? {}), ...bindings },
     host: "127.0.0.1",
-    port,
-    verbose,
+    port: 0,
     // State lives in memory for the life of this process: every run starts clean.
     kvPersist: false,
     durableObjectsPersist: false,
@@ -58,11 +57,6 @@ export async function startWorker({ bundleDir, config = "wrangler.toml", binding
   return {
     mf,
     url: url.toString().replace(/\/$/, ""),
-    /** Fires the Worker's scheduled() handler, as cron would. */
-    async cron() {
-      const worker = await mf.getWorker();
-      return worker.scheduled({ cron: "* * * * *", scheduledTime: new Date() });
-    },
     dispose: () => mf.dispose(),
   };
 }

@@ -13,7 +13,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { startWorker } from "../../lib/mesh-runtime.mjs";
 
-export { bundleWorker, startWorker, ROOT } from "../../lib/mesh-runtime.mjs";
+export { bundleWorker, ROOT } from "../../lib/mesh-runtime.mjs";
 
 /**
  * @param {{ bundleDir: string, config?: string, bindings?: Record<string, string>,
@@ -37,6 +37,14 @@ export async function startWorkerWith({ bundleDir, config = "wrangler.toml", bin
           }),
     },
   });
+}
+
+/** Starts a Worker like startWorkerWith and returns the pids of the workerd processes it started, for CPU accounting. */
+export async function startWorkerTracked(opts) {
+  const before = new Set(await workerdPids());
+  const worker = await startWorkerWith(opts);
+  const pids = (await workerdPids()).filter((p) => !before.has(p));
+  return { worker, pids };
 }
 
 /** Pids of the workerd processes this bench started (children of this process), for CPU accounting. */

@@ -21,7 +21,7 @@ import { startProcess } from "../lib/procs.mjs";
 import { median, round } from "../lib/stats.mjs";
 import { bundleTsModule } from "../lib/ts-module.mjs";
 import { cpuMs } from "../lib/cpu.mjs";
-import { bundleWorker, ROOT, startWorkerWith, workerdPids } from "../lib/worker-runtime.mjs";
+import { bundleWorker, ROOT, startWorkerTracked, startWorkerWith } from "../lib/worker-runtime.mjs";
 import { tempDir } from "../lib/temp.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -253,9 +253,7 @@ export default {
   await writeFile(path.join(dir, "wrangler.toml"), `name = "bench-route-match"\nmain = "index.js"\ncompatibility_date = "2026-04-20"\n`);
   const config = path.relative(ROOT, path.join(dir, "wrangler.toml"));
   const bundleDir = await bundleWorker({ config, outdir: path.join(dir, "dist") });
-  const before = new Set(await workerdPids());
-  const worker = await startWorkerWith({ bundleDir, config });
-  const pids = (await workerdPids()).filter((p) => !before.has(p));
+  const { worker, pids } = await startWorkerTracked({ bundleDir, config });
   try {
     const n = quick ? 1_000_000 : 4_000_000;
     const cpuFor = async (table, count) => {

@@ -15,19 +15,12 @@ import { freePort, startProcess, waitForPort } from "../lib/procs.mjs";
 import { median, round } from "../lib/stats.mjs";
 import { foreignLoad } from "../lib/sysload.mjs";
 import { INSTALL_HINT } from "../lib/tools.mjs";
-import { startWorkerWith, workerdPids } from "../lib/worker-runtime.mjs";
+import { startWorkerTracked } from "../lib/worker-runtime.mjs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const PASSTHROUGH_CONFIG = "workers/passthrough/wrangler.toml";
-
-async function startWorkerTracked(opts) {
-  const before = new Set(await workerdPids());
-  const worker = await startWorkerWith(opts);
-  const pids = (await workerdPids()).filter((p) => !before.has(p));
-  return { worker, pids };
-}
 
 async function setUpService(client, name, mode, originUrls) {
   const token = await client.putService(name, { routes: { pathPrefixes: [`/${name}`] }, routing: { mode } });

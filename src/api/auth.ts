@@ -1,15 +1,11 @@
 import { MeshError } from "../core/errors.js";
+import { sha256Hex } from "../core/sha256.js";
 
 /**
  * Bearer-token checks. Tokens are compared by their SHA-256 digests in
  * constant time, so neither the length nor a prefix of a secret leaks through
  * timing, and only the digest of a registration token is ever stored.
  */
-
-export async function sha256Hex(value: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 function constantTimeEqual(a: string, b: string): boolean {
   if (a.length !== b.length) return false;

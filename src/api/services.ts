@@ -2,18 +2,17 @@ import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import { MeshError } from "../core/errors.js";
 import { RouteTable } from "../core/routes/route-table.js";
-import { serviceConfigSchema, serviceNameSchema, type ServiceRecord } from "../core/schema/service.js";
+import { serviceConfigSchema, type ServiceRecord } from "../core/schema/service.js";
 import { coordinator } from "../coordinator/stub.js";
 import { invalidateRouteCache } from "../edge/route-cache.js";
 import { deleteService, getRouteIndex, getService, listServiceNames, putService, updateRouteIndex } from "../registry/kv-registry.js";
 import { routedService } from "../registry/route-index.js";
-import { bearerToken, newRegistrationToken, requireAdmin, sha256Hex } from "./auth.js";
-import { validate } from "./validate.js";
-import * as z from "../core/schema/zod.js";
+import { sha256Hex } from "../core/sha256.js";
+import { bearerToken, newRegistrationToken, requireAdmin } from "./auth.js";
+import { nameParam, validate } from "./validate.js";
 
 type AppEnv = { Bindings: Env };
 
-export const nameParam = z.object({ name: serviceNameSchema });
 
 function publicService(r: ServiceRecord) {
   return {

@@ -8,7 +8,8 @@ import { deleteInstance, putInstance } from "../registry/kv-registry.js";
 import { InstanceTable, type Member } from "./instance-table.js";
 import { buildSnapshot, registerMember, snapshotSignature, toSnapshotInstance, type RegisterRequest } from "./member.js";
 import { repairMirror, unmirror } from "./mirror.js";
-import { mapPool, probe, PROBE_CONCURRENCY } from "./probe.js";
+import { mapPool } from "../core/map-pool.js";
+import { probe, PROBE_CONCURRENCY } from "./probe.js";
 import { instanceView, type InstanceView } from "./views.js";
 
 /**
@@ -140,10 +141,8 @@ export class ServiceCoordinator extends DurableObject<Env> {
 
   /** The routable set. Pass the version you hold to get `null` back when nothing changed. */
   async snapshot(haveVersion?: number): Promise<Snapshot | null> {
-    const now = Date.now();
-    this.#refreshSnapshot(now);
-    if (haveVersion === this.#version) return null;
-    return this.#buildSnapshot(now);
+    const snap = this.#refreshSnapshot(Date.now());
+    return haveVersion === snap.version ? null : snap;
   }
 
   /**
@@ -157,13 +156,11 @@ export class ServiceCoordinator extends DurableObject<Env> {
     this.#strictPicks.rpcs++;
     if (excludes.length > MAX_PICKS_PER_BATCH) return { ok: false, error: "too_many_picks", max: MAX_PICKS_PER_BATCH };
     this.#strictPicks.picks += excludes.length;
-    const now = Date.now();
-    this.#refreshSnapshot(now);
-    const snap = this.#buildSnapshot(now);
+    const snap = this.#refreshSnapshot(Date.now());
     const instances = excludes.map(
       (exclude) => this.#balancer.pick(snap.instances, exclude.length === 0 ? NOTHING_EXCLUDED : new Set(exclude)) ?? null,
     );
-    return { ok: true, instances, allUnhealthy: snap.allUnhealthy, version: this.#version };
+    return { ok: true, instances, allUnhealthy: snap.allUnhealthy, version: snap.version };
   }
 
   /** Passive outcomes from routers, aggregated per instance. */
@@ -331,17 +328,16 @@ export class ServiceCoordinator extends DurableObject<Env> {
     return n;
   }
 
-  #buildSnapshot(now: number): Snapshot {
-    return buildSnapshot(this.#members.values(), this.#name ?? "", this.#version, this.#config?.panic.routeToAllWhenNoneHealthy ?? false, now);
-  }
-
-  /** Bumps the snapshot version when the routable set or a weight changed. */
-  #refreshSnapshot(now: number): void {
-    const signature = snapshotSignature(this.#buildSnapshot(now));
-    if (signature === this.#signature) return;
+  /** Builds the current snapshot, bumping its version when the routable set or a weight changed. */
+  #refreshSnapshot(now: number): Snapshot {
+    const snap = buildSnapshot(this.#members.values(), this.#name ?? "", this.#version, this.#config?.panic.routeToAllWhenNoneHealthy ?? false, now);
+    const signature = snapshotSignature(snap);
+    if (signature === this.#signature) return snap;
     this.#signature = signature;
     this.#version++;
     this.#table.setMeta("snapshot_version", String(this.#version));
+    snap.version = this.#version;
+    return snap;
   }
 
   /** One alarm, at the earliest of: next health round, next lease event, next ejection end. */

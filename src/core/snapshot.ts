@@ -1,5 +1,6 @@
 import type { FailureKind } from "./retry/retry-policy.js";
 import type { PassiveOutcome } from "./health/health-machine.js";
+import { sha256Hex } from "./sha256.js";
 
 /** One routable instance, as a router sees it. */
 export interface SnapshotInstance {
@@ -69,6 +70,5 @@ export function aggregateOutcomes(outcomes: readonly TryOutcome[]): InstanceRepo
 
 /** Instance ids are derived from the canonical URL, so re-registering the same URL yields the same id. */
 export async function instanceIdFor(canonicalUrl: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalUrl));
-  return [...new Uint8Array(digest).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return (await sha256Hex(canonicalUrl)).slice(0, 16);
 }

@@ -95,14 +95,14 @@ export async function updateRouteIndex(
 }
 
 /**
- * Rebuilds the route index from the service records. Run after every service
- * change and by the cron sweep, so a lost race between two admin writes is
- * repaired within a minute. Writes only when the content changed.
+ * Rebuilds the route index from the service records. The cron sweep runs it,
+ * so a lost race between two admin writes is repaired within a minute. Pass
+ * `records` when the caller has just read every service (the sweep does);
+ * otherwise they are read here. Writes only when the content changed.
  */
-export async function rebuildRouteIndex(kv: KVNamespace, now: number): Promise<RouteIndex> {
-  const names = await listServiceNames(kv);
-  const records = await Promise.all(names.map((n) => getService(kv, n)));
-  const services = records
+export async function rebuildRouteIndex(kv: KVNamespace, now: number, records?: readonly (ServiceRecord | null)[]): Promise<RouteIndex> {
+  const all = records ?? (await Promise.all((await listServiceNames(kv)).map((n) => getService(kv, n))));
+  const services = all
     .filter((r): r is ServiceRecord => r !== null)
     .map((r) => routedService(r.name, r.config))
     .sort((a, b) => a.name.localeCompare(b.name));

@@ -1,6 +1,8 @@
 import { coordinator } from "../coordinator/stub.js";
 import { KEY } from "../registry/keys.js";
+import { mapPool } from "../core/map-pool.js";
 import { getService, listServiceNames, rebuildRouteIndex } from "../registry/kv-registry.js";
+import type { ServiceRecord } from "../core/schema/service.js";
 
 /**
  * The cron safety net (every minute; cron cannot run more often). Each
@@ -32,26 +34,30 @@ export async function sweepAll(env: Env, now: number): Promise<SweepRecord> {
     errors: [],
     routeIndexVersion: 0,
   };
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < names.length) {
-      const name = names[next++];
-      if (name === undefined) continue;
-      try {
-        const stub = coordinator(env, name);
-        const service = await getService(env.REGISTRY, name);
-        // A coordinator that lost its storage gets its config back before sweeping.
-        if (service !== null) await stub.configure(name, service.config, service.updatedAt);
-        const result = await stub.sweep();
-        record.expired += result.expired;
-        record.removed += result.removed;
-      } catch (err) {
-        record.errors.push({ service: name, message: String(err) });
-      }
+  let allRead = true;
+  const services = await mapPool(names, SWEEP_CONCURRENCY, async (name) => {
+    let service: ServiceRecord | null;
+    try {
+      service = await getService(env.REGISTRY, name);
+    } catch (err) {
+      allRead = false;
+      record.errors.push({ service: name, message: String(err) });
+      return null;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, names.length) }, lane));
-  record.routeIndexVersion = (await rebuildRouteIndex(env.REGISTRY, now)).version;
+    try {
+      const stub = coordinator(env, name);
+      // A coordinator that lost its storage gets its config back before sweeping.
+      if (service !== null) await stub.configure(name, service.config, service.updatedAt);
+      const result = await stub.sweep();
+      record.expired += result.expired;
+      record.removed += result.removed;
+    } catch (err) {
+      record.errors.push({ service: name, message: String(err) });
+    }
+    return service;
+  });
+  // Rebuilt from the records just read, unless a read failed: a missing record must not drop its routes.
+  record.routeIndexVersion = (await rebuildRouteIndex(env.REGISTRY, now, allRead ? services : undefined)).version;
   record.durationMs = Date.now() - now;
   await env.REGISTRY.put(KEY.lastSweep, JSON.stringify(record));
   return record;

@@ -1,6 +1,7 @@
 import { RouteTable } from "../core/routes/route-table.js";
 import { getRouteIndex } from "../registry/kv-registry.js";
 import type { RoutedService } from "../registry/route-index.js";
+import { refreshIdle } from "./refresh-gate.js";
 
 /**
  * The route table, held in isolate memory. A warm isolate never reads KV on
@@ -20,7 +21,8 @@ export interface LoadedRoutes {
 }
 
 let current: LoadedRoutes | null = null;
-let refreshing = false;
+/** When the background refresh in flight started; null when none is. */
+let refreshStartedAt: number | null = null;
 
 export function invalidateRouteCache(): void {
   current = null;
@@ -40,8 +42,9 @@ async function load(kv: KVNamespace, now: number): Promise<LoadedRoutes> {
 export async function getRoutes(env: Env, ctx: ExecutionContext, now: number): Promise<LoadedRoutes> {
   const cached = current;
   if (cached !== null) {
-    if (now - cached.loadedAt >= ROUTE_TTL_MS && !refreshing) {
-      refreshing = true;
+    if (now - cached.loadedAt >= ROUTE_TTL_MS && refreshIdle(refreshStartedAt, now)) {
+      const started = now;
+      refreshStartedAt = started;
       ctx.waitUntil(
         load(env.REGISTRY, now)
           .then((fresh) => {
@@ -50,7 +53,8 @@ export async function getRoutes(env: Env, ctx: ExecutionContext, now: number): P
           })
           .catch((err: unknown) => console.error(JSON.stringify({ event: "route_refresh_failed", message: String(err) })))
           .finally(() => {
-            refreshing = false;
+            // A refresh given up as lost must not clear the mark of the one started after it.
+            if (refreshStartedAt === started) refreshStartedAt = null;
           }),
       );
     }

@@ -2,6 +2,7 @@ import { createBalancer, type Balancer, type BalancerKind } from "../core/balanc
 import type { Snapshot, SnapshotInstance } from "../core/snapshot.js";
 import { coordinator } from "../coordinator/stub.js";
 import { listInstances } from "../registry/kv-registry.js";
+import { refreshIdle } from "./refresh-gate.js";
 import { withTimeout } from "./with-timeout.js";
 
 /**
@@ -31,8 +32,6 @@ export const SNAPSHOT_TTL_MS = 1_000;
 const KV_TTL_MS = 5_000;
 const KEEP_STALE_MS = 30_000;
 const DO_TIMEOUT_MS = 1_500;
-/** A refresh that has not settled by then is presumed lost (its request was cancelled). */
-const REFRESH_GIVE_UP_MS = 10_000;
 const LOCAL_MARK_BASE_MS = 2_000;
 const LOCAL_MARK_MAX_MS = 30_000;
 
@@ -66,15 +65,16 @@ async function kvSnapshot(env: Env, service: string, now: number): Promise<Snaps
   return { service, version: -1, instances, allUnhealthy: false, panic: false, generatedAt: now };
 }
 
+// Start each isolate's rotation at a random offset so cold isolates do not all pick host 0 first.
+const newBalancer = (kind: BalancerKind): Balancer => createBalancer(kind, Math.floor(Math.random() * 1024));
+
 function newView(snapshot: Snapshot, source: ServiceView["source"], kind: BalancerKind, now: number): ServiceView {
-  // Start each isolate's rotation at a random offset so cold isolates do not all pick host 0 first.
-  const start = Math.floor(Math.random() * 1024);
   return {
     snapshot,
     fetchedAt: now,
     confirmedAt: source === "coordinator" ? now : 0,
     source,
-    balancer: createBalancer(kind, start),
+    balancer: newBalancer(kind),
     balancerKind: kind,
     marks: new Map(),
     pending: new Map(),
@@ -119,10 +119,14 @@ export async function getServiceView(
   now: number,
 ): Promise<ServiceView> {
   const view = views.get(service);
-  if (view !== undefined && view.balancerKind === kind) {
+  if (view !== undefined) {
+    // A balancer change needs a new rotation, not a new snapshot: marks and stall tracking stay.
+    if (view.balancerKind !== kind) {
+      view.balancer = newBalancer(kind);
+      view.balancerKind = kind;
+    }
     const ttl = view.source === "kv" ? KV_TTL_MS : SNAPSHOT_TTL_MS;
-    const idle = view.refreshStartedAt === null || now - view.refreshStartedAt > REFRESH_GIVE_UP_MS;
-    if (now - view.fetchedAt >= ttl && idle) {
+    if (now - view.fetchedAt >= ttl && refreshIdle(view.refreshStartedAt, now)) {
       view.refreshStartedAt = now;
       ctx.waitUntil(refresh(env, view, service));
     }
@@ -139,7 +143,7 @@ export async function getServiceView(
   // Concurrent cold requests each loaded a view; the first one stored wins, so
   // balancer position, marks and in-flight tries live in a single place.
   const raced = views.get(service);
-  if (raced !== undefined && raced.balancerKind === kind) return raced;
+  if (raced !== undefined) return raced;
   views.set(service, fresh);
   return fresh;
 }

@@ -9,11 +9,10 @@ import { coordinator } from "../coordinator/stub.js";
 import { invalidateSnapshot } from "../edge/snapshot-cache.js";
 import { getService } from "../registry/kv-registry.js";
 import { bearerToken, isAdmin, requireServiceToken } from "./auth.js";
-import { validate } from "./validate.js";
+import { nameParam, validate } from "./validate.js";
 
 type AppEnv = { Bindings: Env; Variables: { service: ServiceRecord } };
 
-const nameParam = z.object({ name: serviceNameSchema });
 const instanceParams = z.object({ name: serviceNameSchema, id: instanceIdSchema });
 
 /**

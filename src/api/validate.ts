@@ -1,16 +1,20 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
-import type * as z from "../core/schema/zod.js";
+import * as z from "../core/schema/zod.js";
 import { MeshError, type FieldIssue } from "../core/errors.js";
+import { serviceNameSchema } from "../core/schema/service.js";
 
-export function fieldIssues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): FieldIssue[] {
+/** The `:name` path parameter every /services/{name} route takes. */
+export const nameParam = z.object({ name: serviceNameSchema });
+
+function fieldIssues(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): FieldIssue[] {
   return error.issues.map((i) => ({
     path: i.path.length === 0 ? "(body)" : i.path.map(String).join("."),
     message: i.message,
   }));
 }
 
-export function invalid(issues: FieldIssue[], what = "request body"): MeshError {
+function invalid(issues: FieldIssue[], what = "request body"): MeshError {
   const first = issues[0];
   const summary = first === undefined ? `invalid ${what}` : `${first.path}: ${first.message}`;
   return new MeshError(400, "invalid_request", `invalid ${what}: ${summary}`, { issues });

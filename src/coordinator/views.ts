@@ -22,7 +22,7 @@ export interface InstanceView {
   meanLatencyMs: number | null;
 }
 
-export function publicState(m: Member, now: number): PublicState {
+function publicState(m: Member, now: number): PublicState {
   if (m.membership !== "active") return m.membership;
   return isRoutable(m.health, now) ? "healthy" : "unhealthy";
 }

@@ -19,9 +19,6 @@ export const registerInstanceSchema = z.strictObject({
   ttlSeconds: z.optional(z.number().check(z.int(), z.gte(5), z.lte(86_400))),
 });
 
-export type RegisterInstanceInput = z.input<typeof registerInstanceSchema>;
-export type RegisterInstance = z.output<typeof registerInstanceSchema>;
-
 export const instanceIdSchema = z.string().check(z.regex(/^[a-f0-9]{16}$/, "must be an instance id (16 hex digits)"));
 
 /** Membership state, owned by the lease; health is tracked separately. */

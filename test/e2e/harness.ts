@@ -1,5 +1,6 @@
+import { inject } from "vitest";
 import { startOrigins, type Origin } from "../../scripts/lib/origin.mjs";
-import { bundleWorker, startWorker, type RunningWorker } from "../../scripts/lib/mesh-runtime.mjs";
+import { startWorker, type RunningWorker } from "../../scripts/lib/mesh-runtime.mjs";
 
 export const ADMIN_TOKEN = "e2e-admin-token";
 
@@ -9,11 +10,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** The deployable bundle in workerd (Miniflare) plus real origins, all on 127.0.0.1. */
+/** The deployable bundle (built once, test/e2e/global-setup.ts) in workerd (Miniflare) plus real origins, all on 127.0.0.1. */
 export async function startHarness(originCount: number): Promise<Harness> {
-  const bundleDir = await bundleWorker();
   const mesh = await startWorker({
-    bundleDir,
+    bundleDir: inject("meshBundleDir"),
     bindings: { MESH_ADMIN_TOKEN: ADMIN_TOKEN, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off" },
   });
   const origins = await startOrigins(originCount, "e2e");

@@ -3,11 +3,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
 import { MAX_PICKS_PER_BATCH } from "../../src/core/snapshot.js";
-import { ADMIN, control, createService, mesh, originUrls, register, uniqueName } from "./helpers.js";
-
-function stubFor(name: string): DurableObjectStub<ServiceCoordinator> {
-  return env.SERVICES.get(env.SERVICES.idFromName(name));
-}
+import { ADMIN, control, createService, mesh, originUrls, register, resetOrigins, stubFor, uniqueName } from "./helpers.js";
 
 async function states(name: string): Promise<Record<string, string>> {
   const res = await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN });
@@ -22,7 +18,7 @@ function advance(ms: number): void {
 
 afterEach(async () => {
   vi.useRealTimers();
-  await Promise.all(originUrls().map((u) => control(u, { healthy: true, status: null, delayMs: 0 })));
+  await resetOrigins();
 });
 
 describe("ServiceCoordinator", () => {

@@ -1,7 +1,17 @@
 import { env, exports } from "cloudflare:workers";
+import type { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
 import type { ServiceConfigInput } from "../../src/core/schema/service.js";
 
 export const ADMIN = { authorization: "Bearer test-admin-token" };
+
+export function stubFor(name: string): DurableObjectStub<ServiceCoordinator> {
+  return env.SERVICES.get(env.SERVICES.idFromName(name));
+}
+
+/** Puts every loopback origin back to healthy, 200 and no delay (after tests that steer them). */
+export async function resetOrigins(): Promise<void> {
+  await Promise.all(originUrls().map((u) => control(u, { healthy: true, status: null, delayMs: 0 })));
+}
 
 export function originUrls(): string[] {
   return env.ORIGIN_PORTS.split(",").map((p) => `http://127.0.0.1:${p}`);

@@ -3,7 +3,7 @@ import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext }
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../workers/mesh/index.js";
 import { api } from "../../src/api/app.js";
-import { control, createService, json, mesh, originUrls, register, uniqueName } from "./helpers.js";
+import { control, createService, json, mesh, originUrls, register, resetOrigins, stubFor, uniqueName } from "./helpers.js";
 
 interface Echo {
   origin: string;
@@ -16,7 +16,7 @@ interface Echo {
 
 afterEach(async () => {
   vi.useRealTimers();
-  await Promise.all(originUrls().map((u) => control(u, { healthy: true, status: null, delayMs: 0 })));
+  await resetOrigins();
 });
 
 async function serviceWith(n: number, config: Record<string, unknown> = {}): Promise<{ name: string; ids: string[] }> {
@@ -27,10 +27,13 @@ async function serviceWith(n: number, config: Record<string, unknown> = {}): Pro
   return { name, ids };
 }
 
-/** Calls the Worker with an ExecutionContext we can wait on, so batched reports land before assertions. */
-async function call(url: string, init: RequestInit = {}): Promise<Response> {
+/**
+ * Calls the Worker with an ExecutionContext we can wait on, so batched reports
+ * land before assertions; `overrides` replaces bindings for this call only.
+ */
+async function call(url: string, init: RequestInit = {}, overrides: Partial<Env> = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(url, init) as Request<unknown, IncomingRequestCfProperties>, env, ctx);
+  const res = await worker.fetch(new Request(url, init) as Request<unknown, IncomingRequestCfProperties>, { ...env, ...overrides }, ctx);
   const body = await res.arrayBuffer();
   await waitOnExecutionContext(ctx);
   return new Response(body, res);
@@ -99,7 +102,7 @@ describe("edge router", () => {
       expect(res.status).toBe(200);
       expect(((await res.json()) as Echo).origin).toBe("wt-2");
     }
-    const stub = env.SERVICES.get(env.SERVICES.idFromName(name));
+    const stub = stubFor(name);
     const view = await stub.describe();
     const failing = view.instances.find((i) => i.url === a);
     expect(failing?.failures).toBeGreaterThanOrEqual(2);
@@ -157,16 +160,7 @@ describe("edge router", () => {
       lines.push(String(line));
     });
     try {
-      for (let i = 0; i < 2; i++) {
-        const ctx = createExecutionContext();
-        const res = await worker.fetch(
-          new Request(`http://mesh.test/${name}/logged?secret=1`) as Request<unknown, IncomingRequestCfProperties>,
-          { ...env, REQUEST_LOG: "json" },
-          ctx,
-        );
-        await res.arrayBuffer();
-        await waitOnExecutionContext(ctx);
-      }
+      for (let i = 0; i < 2; i++) await call(`http://mesh.test/${name}/logged?secret=1`, {}, { REQUEST_LOG: "json" });
     } finally {
       spy.mockRestore();
     }
@@ -211,7 +205,7 @@ describe("edge router", () => {
         outlier: { consecutiveFailures: 1, baseEjectionSeconds: 60, maxEjectionSeconds: 60 },
         healthCheck: { unhealthyThreshold: 1 },
       });
-      const stub = env.SERVICES.get(env.SERVICES.idFromName(name));
+      const stub = stubFor(name);
       // Fail both instances' active checks: one alarm round with the origins reporting unhealthy.
       await Promise.all(originUrls().slice(0, 2).map((u) => control(u, { healthy: false })));
       vi.useFakeTimers({ toFake: ["Date"] });
@@ -242,15 +236,9 @@ describe("edge router", () => {
         report: () => Promise.reject(new Error("Durable Object unreachable")),
       }),
     } as unknown as Env["SERVICES"];
-    const ctx = createExecutionContext();
-    const res = await worker.fetch(
-      new Request(`http://mesh.test/${name}/fallback`) as Request<unknown, IncomingRequestCfProperties>,
-      { ...env, SERVICES: unreachable },
-      ctx,
-    );
+    const res = await call(`http://mesh.test/${name}/fallback`, {}, { SERVICES: unreachable });
     expect(res.status).toBe(200);
     expect(((await res.json()) as Echo).path).toBe(`/${name}/fallback`);
-    await waitOnExecutionContext(ctx);
   });
 
   it("answers with the origin's status when every strict-mode try fails (no crash on a cancelled body)", async () => {

@@ -3,7 +3,7 @@ import { createExecutionContext, createScheduledController, runInDurableObject, 
 import worker from "../../workers/mesh/index.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SweepRecord } from "../../src/sweep/sweep.js";
-import { ADMIN, createService, mesh, originUrls, register, uniqueName } from "./helpers.js";
+import { ADMIN, createService, mesh, originUrls, register, stubFor, uniqueName } from "./helpers.js";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -27,7 +27,7 @@ describe("scheduled sweep", () => {
       healthCheck: { intervalSeconds: 60, timeoutMs: 1000 },
     });
     const reg = await register(name, token, originUrls()[0] ?? "");
-    const stub = env.SERVICES.get(env.SERVICES.idFromName(name));
+    const stub = stubFor(name);
     // Simulate a lost alarm: the sweep must put it back.
     await runInDurableObject(stub, (_i, state) => state.storage.deleteAlarm());
 

@@ -143,10 +143,12 @@ async function main() {
   const needsWorkers = opts.only.some((s) => s !== "bundle");
   let bundles = null;
   if (needsWorkers) {
-    log("bundling the mesh and the pass-through Worker (wrangler deploy --dry-run)");
+    // Only the steady-state scenario runs the pass-through baseline.
+    const withBaseline = opts.only.includes("steady");
+    log(`bundling the mesh${withBaseline ? " and the pass-through Worker" : ""} (wrangler deploy --dry-run)`);
     bundles = {
       mesh: await bundleWorker({ outdir: await tempDir("mesh-bundle") }),
-      passthrough: await bundleWorker({ config: PASSTHROUGH_CONFIG, outdir: await tempDir("passthrough-bundle") }),
+      passthrough: withBaseline ? await bundleWorker({ config: PASSTHROUGH_CONFIG, outdir: await tempDir("passthrough-bundle") }) : null,
     };
   }
 

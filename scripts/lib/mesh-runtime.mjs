@@ -16,19 +16,29 @@ const run = promisify(execFile);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /**
- * Bundles a Worker with wrangler exactly as `wrangler deploy` would.
- * @param {{ config?: string, outdir?: string }} [opts]
- * @returns {Promise<string>} the output directory
+ * `wrangler deploy --dry-run --outdir dir` plus any extra `args`; returns
+ * wrangler's printed output too (it reports the upload size).
+ * @param {{ config?: string, outdir?: string, args?: string[] }} [opts]
+ * @returns {Promise<{ dir: string, output: string }>}
  */
-export async function bundleWorker({ config = "wrangler.toml", outdir } = {}) {
+export async function wranglerDryRun({ config = "wrangler.toml", outdir, args = [] } = {}) {
   const dir = outdir ?? (await mkdtemp(path.join(tmpdir(), "switchyard-bundle-")));
   const wrangler = path.join(ROOT, "node_modules/wrangler/bin/wrangler.js");
-  await run(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", dir, "--config", config], {
+  const { stdout, stderr } = await run(process.execPath, [wrangler, "deploy", "--dry-run", "--outdir", dir, "--config", config, ...args], {
     cwd: ROOT,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
     maxBuffer: 16 * 1024 * 1024,
   });
-  return dir;
+  return { dir, output: stdout + stderr };
+}
+
+/**
+ * Bundles a Worker with wrangler exactly as `wrangler deploy` would.
+ * @param {{ config?: string, outdir?: string }} [opts]
+ * @returns {Promise<string>} the output directory
+ */
+export async function bundleWorker(opts = {}) {
+  return (await wranglerDryRun(opts)).dir;
 }
 
 /**

@@ -62,34 +62,19 @@ export async function startProfiling(sessions, intervalUs = 100) {
   return async () => Promise.all(sessions.map(async (s) => (await s.call("Profiler.stop")).profile));
 }
 
-/**
- * Folds a V8 CPU profile into self and inclusive time per function.
- * Frames are keyed "name file:line". Inclusive time follows the sampled
- * stack only, so code after an `await` is not credited to its async caller.
- */
+/** Folds a V8 CPU profile into self time per function; frames are keyed "name file:line". */
 export function summarizeProfile(profile) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map();
-  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const selfById = new Map();
-  profile.samples.forEach((id, i) => selfById.set(id, (selfById.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
   const key = (n) => {
     const file = n.callFrame.url === "" ? "" : ` ${n.callFrame.url.split("/").at(-1)}:${n.callFrame.lineNumber + 1}`;
     return `${n.callFrame.functionName || "(anonymous)"}${file}`;
   };
   const self = new Map();
-  const inclusive = new Map();
-  for (const [id, us] of selfById) {
-    self.set(key(byId.get(id)), (self.get(key(byId.get(id))) ?? 0) + us);
-    const seen = new Set();
-    for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
-      const k = key(byId.get(cur));
-      if (seen.has(k)) continue;
-      seen.add(k);
-      inclusive.set(k, (inclusive.get(k) ?? 0) + us);
-    }
-  }
+  profile.samples.forEach((id, i) => {
+    const k = key(byId.get(id));
+    self.set(k, (self.get(k) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const totalUs = profile.endTime - profile.startTime;
   const idleUs = self.get("(idle)") ?? 0;
-  return { totalUs, busyUs: totalUs - idleUs, self, inclusive };
+  return { totalUs, busyUs: totalUs - idleUs, self };
 }

@@ -2,30 +2,20 @@
 // the root wrangler.toml, as shipped (wrangler.toml decides minification) and
 // with --minify; sizes raw and gzipped (wrangler's own "gzip" figure and ours,
 // zlib level 9), and which modules take the bytes (esbuild metafile).
-import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { ROOT } from "../lib/worker-runtime.mjs";
+import { wranglerDryRun } from "../../lib/mesh-runtime.mjs";
 import { round } from "../lib/stats.mjs";
 import { tempDir } from "../lib/temp.mjs";
-
-const run = promisify(execFile);
 
 async function build(minify) {
   const dir = await tempDir("bundle");
   const meta = path.join(dir, "meta.json");
-  const args = [path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", dir, "--metafile", meta, "--config", "wrangler.toml"];
-  if (minify) args.push("--minify");
-  const { stdout, stderr } = await run(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const { output } = await wranglerDryRun({ outdir: dir, args: ["--metafile", meta, ...(minify ? ["--minify"] : [])] });
   const code = await readFile(path.join(dir, "index.js"));
   // "Total Upload: 263.15 KiB / gzip: 50.12 KiB"
-  const m = /Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/.exec(stdout + stderr);
+  const m = /Total Upload:\s*([\d.]+)\s*KiB\s*\/\s*gzip:\s*([\d.]+)\s*KiB/.exec(output);
   const metafile = JSON.parse(await readFile(meta, "utf8"));
   return {
     rawBytes: code.length,

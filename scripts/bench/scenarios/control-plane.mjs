@@ -41,6 +41,7 @@ export async function controlPlane({ mesh, quick, log }) {
 
   async function phase(name, next) {
     const lat = [];
+    let capped = false;
     let ok = 0;
     let failed = 0;
     let lastOkAt = 0;
@@ -50,7 +51,8 @@ export async function controlPlane({ mesh, quick, log }) {
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         for (;;) {
-          if (performance.now() >= deadline) return;
+          // The service's instance cap ends the phase for every lane.
+          if (capped || performance.now() >= deadline) return;
           const call = next();
           if (call === null) return;
           const r = await request(...call.args);
@@ -75,15 +77,14 @@ export async function controlPlane({ mesh, quick, log }) {
     const s = latencySummary(lat);
     const result = { perSecond: round(ok / elapsed, 0), ok, failed, seconds: round(elapsed, 2), p50Ms: round(s.p50, 2), p99Ms: round(s.p99, 2), errorSamples: [...errors].slice(0, 3) };
     log(`control plane: ${name} ${result.perSecond}/s (p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, ${failed} failed)`);
-    return result;
+    return { result, capped };
   }
 
   log(`control plane: ${concurrency} concurrent clients, ${seconds} s per phase, one service`);
   const ids = [];
   let n = 0;
-  let capped = false;
-  const registrations = await phase("registrations", () => {
-    if (n >= MAX_REGISTRATIONS || capped) return null;
+  const { result: registrations, capped: hitCap } = await phase("registrations", () => {
+    if (n >= MAX_REGISTRATIONS) return null;
     const i = n++;
     return {
       args: ["POST", `/_mesh/v1/services/${service}/instances`, { url: `http://127.0.0.1:9/r/${i}`, ttlSeconds: 3600 }],
@@ -92,10 +93,8 @@ export async function controlPlane({ mesh, quick, log }) {
       isCap: (r) => r.status === 409 && r.body.includes("maximum number"),
     };
   });
-  const hitCap = capped;
-  capped = false;
   let k = 0;
-  const heartbeats = await phase("heartbeats", () => {
+  const { result: heartbeats } = await phase("heartbeats", () => {
     if (ids.length === 0) return null;
     const id = ids[k++ % ids.length];
     return { args: ["PUT", `/_mesh/v1/services/${service}/instances/${id}/heartbeat`], expect: 200 };

@@ -17,12 +17,12 @@ import path from "node:path";
 import { closedLoop } from "./lib/load.mjs";
 import { listTargets, openSession, startProfiling, summarizeProfile } from "./lib/inspector.mjs";
 import { meshClient } from "./lib/mesh-client.mjs";
-import { startNginxOrigins } from "./lib/native-servers.mjs";
-import { freePort, startProcess, stopAll, waitForPort } from "./lib/procs.mjs";
+import { startLeanOrigins } from "./lib/native-servers.mjs";
+import { freePort, stopAll } from "./lib/procs.mjs";
 import { removeTempDirs, tempDir } from "./lib/temp.mjs";
 import { detectTools } from "./lib/tools.mjs";
-import { bundleWorker, ROOT, startWorkerWith } from "./lib/worker-runtime.mjs";
-import { PASSTHROUGH_CONFIG } from "./scenarios/steady.mjs";
+import { bundleWorker, startWorkerWith } from "./lib/worker-runtime.mjs";
+import { PASSTHROUGH_CONFIG, setUpService } from "./scenarios/steady.mjs";
 
 function arg(name, fallback) {
   const i = process.argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
@@ -41,11 +41,7 @@ const tools = detectTools();
 try {
   const ports = [await freePort(), await freePort(), await freePort()];
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
-  if (tools.nginx !== null) await startNginxOrigins(tools.nginx, ports.map((port, i) => ({ name: `origin-${i + 1}`, port })));
-  else {
-    const proc = startProcess(process.execPath, [path.join(ROOT, "scripts/bench/lib/lean-origin-process.mjs"), ...ports.map(String)], { name: "node origins" });
-    for (const p of ports) await waitForPort(p, 10_000, proc);
-  }
+  await startLeanOrigins(tools.nginx, ports);
   const inspectorPort = await freePort();
   const config = target === "passthrough" ? PASSTHROUGH_CONFIG : "wrangler.toml";
   const bundleDir = await bundleWorker({ config, outdir: await tempDir("profile-bundle") });
@@ -56,11 +52,7 @@ try {
     inspectorPort,
     bindings: target === "passthrough" ? { ORIGIN_URL: urls[0] } : { MESH_ADMIN_TOKEN: token, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off" },
   });
-  if (target !== "passthrough") {
-    const mesh = meshClient(worker.url, token);
-    const reg = await mesh.putService("profile", { routes: { pathPrefixes: ["/profile"] }, routing: { mode: target } });
-    for (const u of urls) await mesh.register("profile", reg, u, { ttlSeconds: 3600 });
-  }
+  if (target !== "passthrough") await setUpService(meshClient(worker.url, token), "profile", target, urls);
   const url = `${worker.url}/profile/item`;
   await closedLoop(tools, { url, connections, seconds: 2 });
   const user = (await listTargets(inspectorPort)).find((t) => t.title.includes("core:user"));

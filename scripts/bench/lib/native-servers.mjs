@@ -5,12 +5,31 @@
 // a Worker's JavaScript on one thread.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { onCpu } from "./cpu.mjs";
 import { startProcess, waitForPort } from "./procs.mjs";
 import { tempDir } from "./temp.mjs";
 
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
 /** The body every throughput origin returns: small, and names the origin like the test origins do. */
 export const originBody = (name) => JSON.stringify({ origin: name });
+
+/**
+ * Cheap origins for throughput runs, one per port: nginx when installed (never
+ * the bottleneck), else small Node servers (lean-origin-process.mjs).
+ * @returns {Promise<{ proc: { pid: number, stop(): Promise<void> }, kind: string }>}
+ */
+export async function startLeanOrigins(nginxBin, ports, cpu = null) {
+  if (nginxBin !== null) {
+    const proc = await startNginxOrigins(nginxBin, ports.map((port, i) => ({ name: `origin-${i + 1}`, port })), cpu);
+    return { proc, kind: "nginx (1 worker), static 21-byte JSON body" };
+  }
+  const cmd = onCpu(cpu, process.execPath, [path.join(HERE, "lean-origin-process.mjs"), ...ports.map(String)]);
+  const proc = startProcess(cmd.command, cmd.args, { name: "node origins" });
+  for (const p of ports) await waitForPort(p, 10_000, proc);
+  return { proc, kind: "Node http (nginx not installed), 21-byte JSON body" };
+}
 
 async function nginxConf(dir, http) {
   const conf = `worker_processes 1;

@@ -7,22 +7,19 @@
 // machine lands on every row alike; each number is the median over rounds.
 // Two passes per round: throughput (many connections, the proxy saturated)
 // and latency (one connection, nothing queued: what the proxy adds to a request).
-import { cpuMs, childPids, onCpu, pin, pinningPlan } from "../lib/cpu.mjs";
+import { cpuMs, childPids, pin, pinningPlan } from "../lib/cpu.mjs";
 import { closedLoop } from "../lib/load.mjs";
 import { meshClient } from "../lib/mesh-client.mjs";
-import { startHaproxy, startNginxOrigins, startNginxProxy } from "../lib/native-servers.mjs";
-import { freePort, startProcess, waitForPort } from "../lib/procs.mjs";
+import { startHaproxy, startLeanOrigins, startNginxProxy } from "../lib/native-servers.mjs";
+import { freePort } from "../lib/procs.mjs";
 import { median, round } from "../lib/stats.mjs";
 import { foreignLoad } from "../lib/sysload.mjs";
 import { INSTALL_HINT } from "../lib/tools.mjs";
 import { startWorkerTracked } from "../lib/worker-runtime.mjs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const PASSTHROUGH_CONFIG = "workers/passthrough/wrangler.toml";
 
-async function setUpService(client, name, mode, originUrls) {
+export async function setUpService(client, name, mode, originUrls) {
   const token = await client.putService(name, { routes: { pathPrefixes: [`/${name}`] }, routing: { mode } });
   for (const url of originUrls) await client.register(name, token, url, { ttlSeconds: 3600 });
 }
@@ -49,20 +46,9 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
   const skipped = [];
   const cleanups = [];
   try {
-    // Origins: nginx when installed (cheap and fast, so never the bottleneck), else small Node servers.
     const originPorts = [await freePort(), await freePort(), await freePort()];
     const originUrls = originPorts.map((p) => `http://127.0.0.1:${p}`);
-    let originProc;
-    let originKind;
-    if (tools.nginx !== null) {
-      originProc = await startNginxOrigins(tools.nginx, originPorts.map((port, i) => ({ name: `origin-${i + 1}`, port })), plan?.load);
-      originKind = "nginx (1 worker), static 21-byte JSON body";
-    } else {
-      const cmd = onCpu(plan?.load, process.execPath, [path.join(HERE, "../lib/lean-origin-process.mjs"), ...originPorts.map(String)]);
-      originProc = startProcess(cmd.command, cmd.args, { name: "node origins" });
-      for (const p of originPorts) await waitForPort(p, 10_000, originProc);
-      originKind = "Node http (nginx not installed), 21-byte JSON body";
-    }
+    const { proc: originProc, kind: originKind } = await startLeanOrigins(tools.nginx, originPorts, plan?.load);
     cleanups.push(() => originProc.stop());
 
     const meshBindings = { MESH_ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_ORIGINS: "true" };

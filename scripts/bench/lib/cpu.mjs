@@ -12,7 +12,7 @@ import { findTool } from "./tools.mjs";
 
 const run = promisify(execFile);
 const TASKSET = findTool("taskset");
-const TICKS_PER_SECOND = 100; // USER_HZ; 100 on every mainstream Linux build
+export const TICKS_PER_SECOND = 100; // USER_HZ; 100 on every mainstream Linux build
 
 /** CPU ids for [load side, system under test], or null when pinning is not possible. */
 export function pinningPlan() {
@@ -32,17 +32,27 @@ export function onCpu(cpu, command, args) {
   return { command: TASKSET, args: ["-c", String(cpu), command, ...args] };
 }
 
+/**
+ * /proc/<pid>/stat: the command name and the fields after it (fields[1] is
+ * the parent pid, [11] utime, [12] stime, [13] cutime, [14] cstime, in ticks).
+ * Null when the process is gone.
+ */
+export async function procStat(pid) {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    const close = stat.lastIndexOf(")");
+    return { comm: stat.slice(stat.indexOf("(") + 1, close), fields: stat.slice(close + 2).split(" ") };
+  } catch {
+    return null;
+  }
+}
+
 /** utime + stime of the given processes, in milliseconds (all threads). */
 export async function cpuMs(pids) {
   let ticks = 0;
   for (const pid of pids) {
-    try {
-      const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // process gone
-    }
+    const stat = await procStat(pid);
+    if (stat !== null) ticks += Number(stat.fields[11]) + Number(stat.fields[12]);
   }
   return (ticks * 1000) / TICKS_PER_SECOND;
 }

@@ -3,8 +3,7 @@
 // the CPU other processes used while it ran, so a noisy row can be spotted
 // instead of being mistaken for a regression.
 import { readdir, readFile } from "node:fs/promises";
-
-const TICKS_PER_SECOND = 100;
+import { procStat, TICKS_PER_SECOND } from "./cpu.mjs";
 
 /** Busy and stolen ticks over all CPUs. "steal" is time the hypervisor gave our vCPUs to someone else. */
 async function systemTicks() {
@@ -23,16 +22,13 @@ async function ourTicks() {
   const ticks = new Map();
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      parentOf.set(Number(entry), Number(f[1]));
-      // utime + stime + cutime + cstime: children that ended (each wrk run) are
-      // folded into their parent's cutime/cstime once reaped, so they stay counted.
-      ticks.set(Number(entry), Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]));
-    } catch {
-      // gone
-    }
+    const stat = await procStat(entry);
+    if (stat === null) continue;
+    const f = stat.fields;
+    parentOf.set(Number(entry), Number(f[1]));
+    // utime + stime + cutime + cstime: children that ended (each wrk run) are
+    // folded into their parent's cutime/cstime once reaped, so they stay counted.
+    ticks.set(Number(entry), Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]));
   }
   let sum = 0;
   for (const [pid, t] of ticks) {

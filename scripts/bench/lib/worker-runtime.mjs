@@ -8,10 +8,11 @@
 //    on-disk KV / Durable Object state to get a truly cold isolate;
 //  - inspectorPort: scripts/bench/profile.mjs takes a V8 CPU profile of the
 //    Worker under load through workerd's inspector.
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { startWorker } from "../../lib/mesh-runtime.mjs";
+import { procStat } from "./cpu.mjs";
 
 export { bundleWorker, ROOT } from "../../lib/mesh-runtime.mjs";
 
@@ -52,15 +53,8 @@ export async function workerdPids() {
   const pids = [];
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      const comm = stat.slice(stat.indexOf("(") + 1, close);
-      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
-      if (comm === "workerd" && ppid === process.pid) pids.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
+    const stat = await procStat(entry);
+    if (stat?.comm === "workerd" && Number(stat.fields[1]) === process.pid) pids.push(Number(entry));
   }
   return pids;
 }

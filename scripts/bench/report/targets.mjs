@@ -4,6 +4,9 @@
 
 const fmt = (v, d = 2) => (v === null || v === undefined || !Number.isFinite(v) ? "n/a" : Number(v).toFixed(d));
 
+/** Fewer interleaved steady-state rounds than this (quick mode runs one) are a smoke run: ratios are shown without a verdict. */
+export const MIN_ROUNDS_FOR_VERDICT = 3;
+
 export function evaluateTargets(r) {
   const t = [];
   const add = (scenario, target, measured, pass) => t.push({ scenario, target, measured, pass: measured === "not measured" ? null : pass });
@@ -13,10 +16,25 @@ export function evaluateTargets(r) {
     const snap = row("snapshot");
     const strict = row("strict");
     const origin = row("origin");
-    add("1 steady", "snapshot req/s ≥ 0.95× pass-through", `${fmt(snap.rpsVsPassthrough, 3)}×`, snap.rpsVsPassthrough >= 0.95);
-    add("1 steady", "snapshot p50 added ≤ 0.2 ms (1 connection)", `${fmt(snap.p50AddedMs, 3)} ms`, snap.p50AddedMs <= 0.2);
-    add("1 steady", "strict req/s ≥ 0.75× pass-through", `${fmt(strict.rpsVsPassthrough, 3)}×`, strict.rpsVsPassthrough >= 0.75);
-    add("1 steady", "generator vs origin ≥ several× the mesh (we ask 3×)", `${fmt(origin.throughput.rps / snap.throughput.rps, 1)}×`, origin.throughput.rps >= 3 * snap.throughput.rps);
+    // A value the run could not produce (a missing row, a NaN ratio) is "not measured", never a pass or a miss.
+    const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+    const check = (target, value, text, pass) => add("1 steady", target, value === null ? "not measured" : text, value !== null && pass(value));
+    // One noisy round on a shared machine can swing a ratio by a third either way (a quick
+    // run measured snapshot mode at 1.12× the pass-through): too few rounds give no verdict.
+    const rounds = steady.config?.rounds ?? 0;
+    const judged = rounds >= MIN_ROUNDS_FOR_VERDICT;
+    const ratio = (target, value, text, pass) => {
+      if (judged || value === null) return check(target, value, text, pass);
+      t.push({ scenario: "1 steady", target, measured: `${text} (${rounds} round${rounds === 1 ? "" : "s"}: no verdict)`, pass: null });
+    };
+    const snapRatio = num(snap?.rpsVsPassthrough);
+    const p50Added = num(snap?.p50AddedMs);
+    const strictRatio = num(strict?.rpsVsPassthrough);
+    const headroom = num(origin?.throughput.rps / snap?.throughput.rps);
+    ratio("snapshot req/s ≥ 0.95× pass-through", snapRatio, `${fmt(snapRatio, 3)}×`, (v) => v >= 0.95);
+    ratio("snapshot p50 added ≤ 0.2 ms (1 connection)", p50Added, `${fmt(p50Added, 3)} ms`, (v) => v <= 0.2);
+    ratio("strict req/s ≥ 0.75× pass-through", strictRatio, `${fmt(strictRatio, 3)}×`, (v) => v >= 0.75);
+    check("generator vs origin ≥ several× the mesh (we ask 3×)", headroom, `${fmt(headroom, 1)}×`, (v) => v >= 3);
   } else {
     add("1 steady", "snapshot ≥ 0.95×, p50 +≤ 0.2 ms, strict ≥ 0.75×", "not measured", null);
   }

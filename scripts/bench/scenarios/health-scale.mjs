@@ -11,6 +11,7 @@ import { cpuMs } from "../lib/cpu.mjs";
 import { pool } from "../lib/mesh-client.mjs";
 import { startOriginHost } from "../lib/origin-host.mjs";
 import { round, sleep } from "../lib/stats.mjs";
+import { cpuBetween, splitRounds } from "../analysis/probe-rounds.mjs";
 
 /**
  * @param {{ mesh: ReturnType<typeof import("../lib/mesh-client.mjs").meshClient>, meshPids: number[], quick: boolean, log: (s: string) => void }} ctx
@@ -85,37 +86,8 @@ export async function healthScale({ mesh, meshPids, quick, log }) {
       await mesh.deleteService(service);
       await host.clear();
     }
-    return { method: "origin-side probe arrival log; round = burst of N probes separated by > 1 s gaps", sizes: results };
+    return { method: "origin-side probe arrival log; round = burst of N probes, one per instance, separated by > 1 s gaps", sizes: results };
   } finally {
     await host.close();
   }
-}
-
-/** Groups probe arrivals into rounds: a gap of more than a second starts a new round. */
-function splitRounds(probes, n) {
-  const times = probes.map(([t]) => t).sort((a, b) => a - b);
-  const rounds = [];
-  for (const t of times) {
-    const cur = rounds.at(-1);
-    if (cur === undefined || t - cur.last > 1000) rounds.push({ first: t, last: t, count: 1 });
-    else {
-      cur.last = t;
-      cur.count++;
-    }
-  }
-  // The first burst may have started while instances were still being registered.
-  return rounds.map((r) => ({ ...r, complete: r.count >= n }));
-}
-
-/** CPU ms spent between two times, from cumulative samples [time, cpuMs]. */
-function cpuBetween(samples, from, to) {
-  const at = (t) => {
-    let prev = samples[0];
-    for (const s of samples) {
-      if (s[0] > t) break;
-      prev = s;
-    }
-    return prev?.[1] ?? 0;
-  };
-  return at(to) - at(from);
 }

@@ -12,7 +12,7 @@ import { closedLoop } from "../lib/load.mjs";
 import { meshClient } from "../lib/mesh-client.mjs";
 import { startHaproxy, startLeanOrigins, startNginxProxy } from "../lib/native-servers.mjs";
 import { freePort } from "../lib/procs.mjs";
-import { median, round } from "../lib/stats.mjs";
+import { summarizeSteady } from "../analysis/steady.mjs";
 import { foreignLoad } from "../lib/sysload.mjs";
 import { INSTALL_HINT } from "../lib/tools.mjs";
 import { startWorkerTracked } from "../lib/worker-runtime.mjs";
@@ -138,17 +138,7 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
       }
     }
 
-    const results = rows.map((row) => summarizeRow(row, samples[row.id]));
-    // Ratios are paired: each round's row against the pass-through's run in the same round,
-    // then the median over rounds, so drift between rounds cancels instead of adding up.
-    const base = samples.passthrough;
-    const paired = (id, pass, f) => round(median(samples[id][pass].map((x, i) => f(x, base[pass][i]))), 3);
-    for (const r of results) {
-      r.rpsVsPassthrough = paired(r.id, "throughput", (x, b) => x.rps / b.rps);
-      r.cpuVsPassthrough = paired(r.id, "throughput", (x, b) => x.cpuUsPerRequest / b.cpuUsPerRequest);
-      r.cpuAddedUsPerRequest = round(paired(r.id, "throughput", (x, b) => x.cpuUsPerRequest - b.cpuUsPerRequest), 1);
-      r.p50AddedMs = paired(r.id, "latency", (x, b) => x.p50 - b.p50);
-    }
+    const results = summarizeSteady(rows, samples, "passthrough");
     return {
       config: { ...cfg, generator: tools.wrk !== null ? "wrk 4 (1 thread)" : "Node closed loop (wrk not installed)", origins: originKind, pinning: plan },
       rows: results,
@@ -157,32 +147,4 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => {});
   }
-}
-
-function summarizeRow(row, s) {
-  const pick = (list, key) => median(list.map((x) => x[key]));
-  const spread = (list, key) => list.map((x) => round(x[key], 1));
-  return {
-    id: row.id,
-    label: row.label,
-    throughput: {
-      rps: round(pick(s.throughput, "rps"), 0),
-      rpsRounds: spread(s.throughput, "rps"),
-      p50: round(pick(s.throughput, "p50"), 3),
-      p99: round(pick(s.throughput, "p99"), 3),
-      cpuUsPerRequest: round(pick(s.throughput, "cpuUsPerRequest"), 1),
-      sutCpuPercent: round(pick(s.throughput, "sutCpuPercent"), 0),
-      errors: s.throughput.reduce((a, x) => a + x.errors, 0),
-      foreignCpuPercent: round(Math.max(...s.throughput.map((x) => x.foreignCpuPercent ?? 0)), 0),
-      stealPercent: round(Math.max(...s.throughput.map((x) => x.stealPercent ?? 0)), 0),
-      logLinesPerRequest: row.id === "snapshot-json-log" ? round(pick(s.throughput, "logLinesPerRequest"), 3) : undefined,
-      picksPerRpc: row.id === "strict" ? round(pick(s.throughput, "picksPerRpc"), 2) : undefined,
-    },
-    latency: {
-      rps: round(pick(s.latency, "rps"), 0),
-      p50: round(pick(s.latency, "p50"), 3),
-      p99: round(pick(s.latency, "p99"), 3),
-      errors: s.latency.reduce((a, x) => a + x.errors, 0),
-    },
-  };
 }

@@ -1,0 +1,62 @@
+// The steady-state scenario's figures from its per-round samples. Pure, so
+// the arithmetic behind "× pass-through", "p50 added" and "CPU added" is
+// unit-tested (test/unit/bench/).
+import { median, round } from "../lib/stats.mjs";
+
+/**
+ * @typedef {{ rps: number, p50: number, p99: number, errors: number, cpuUsPerRequest: number,
+ *             sutCpuPercent: number, foreignCpuPercent?: number, stealPercent?: number,
+ *             logLinesPerRequest?: number, picksPerRpc?: number }} Sample
+ * @typedef {{ throughput: Sample[], latency: Sample[] }} RowSamples
+ */
+
+/**
+ * One result per row: medians over rounds, and ratios to the baseline row
+ * that are paired (each round's row against the baseline's run in the same
+ * round, then the median over rounds), so drift between rounds cancels
+ * instead of adding up.
+ * @param {{ id: string, label: string }[]} rows
+ * @param {Record<string, RowSamples>} samples
+ * @param {string} baselineId
+ */
+export function summarizeSteady(rows, samples, baselineId) {
+  const base = samples[baselineId];
+  if (base === undefined) throw new Error(`no samples for the baseline row '${baselineId}'`);
+  const paired = (id, pass, f) => round(median(samples[id][pass].map((x, i) => (base[pass][i] === undefined ? Number.NaN : f(x, base[pass][i])))), 3);
+  return rows.map((row) => ({
+    ...summarizeRow(row, samples[row.id]),
+    rpsVsPassthrough: paired(row.id, "throughput", (x, b) => x.rps / b.rps),
+    cpuVsPassthrough: paired(row.id, "throughput", (x, b) => x.cpuUsPerRequest / b.cpuUsPerRequest),
+    cpuAddedUsPerRequest: round(paired(row.id, "throughput", (x, b) => x.cpuUsPerRequest - b.cpuUsPerRequest), 1),
+    p50AddedMs: paired(row.id, "latency", (x, b) => x.p50 - b.p50),
+  }));
+}
+
+/** @param {{ id: string, label: string }} row @param {RowSamples} s */
+function summarizeRow(row, s) {
+  const pick = (list, key) => median(list.map((x) => x[key]));
+  const spread = (list, key) => list.map((x) => round(x[key], 1));
+  return {
+    id: row.id,
+    label: row.label,
+    throughput: {
+      rps: round(pick(s.throughput, "rps"), 0),
+      rpsRounds: spread(s.throughput, "rps"),
+      p50: round(pick(s.throughput, "p50"), 3),
+      p99: round(pick(s.throughput, "p99"), 3),
+      cpuUsPerRequest: round(pick(s.throughput, "cpuUsPerRequest"), 1),
+      sutCpuPercent: round(pick(s.throughput, "sutCpuPercent"), 0),
+      errors: s.throughput.reduce((a, x) => a + x.errors, 0),
+      foreignCpuPercent: round(Math.max(0, ...s.throughput.map((x) => x.foreignCpuPercent ?? 0)), 0),
+      stealPercent: round(Math.max(0, ...s.throughput.map((x) => x.stealPercent ?? 0)), 0),
+      logLinesPerRequest: row.id === "snapshot-json-log" ? round(pick(s.throughput, "logLinesPerRequest"), 3) : undefined,
+      picksPerRpc: row.id === "strict" ? round(pick(s.throughput, "picksPerRpc"), 2) : undefined,
+    },
+    latency: {
+      rps: round(pick(s.latency, "rps"), 0),
+      p50: round(pick(s.latency, "p50"), 3),
+      p99: round(pick(s.latency, "p99"), 3),
+      errors: s.latency.reduce((a, x) => a + x.errors, 0),
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { summarizeSteady, type Sample } from "../../../scripts/bench/analysis/steady.mjs";
+import { defined } from "../defined.js";
+
+function sample(rps: number, cpuUsPerRequest: number, p50 = 1): Sample {
+  return { rps, p50, p99: p50 * 5, errors: 0, cpuUsPerRequest, sutCpuPercent: 100 };
+}
+
+const rows = [
+  { id: "passthrough", label: "pass-through Worker" },
+  { id: "snapshot", label: "mesh, snapshot mode" },
+];
+
+describe("summarizeSteady", () => {
+  it("pairs each round with the baseline's run in the same round, then takes the median", () => {
+    // The machine halves its speed in round 2: the ratio of medians would say
+    // 1,600 / 2,000 = 0.8, the paired ratios are 0.75 in every round.
+    const out = summarizeSteady(
+      rows,
+      {
+        passthrough: {
+          throughput: [sample(2_000, 400), sample(1_000, 800), sample(2_000, 400)],
+          latency: [sample(0, 0, 0.5), sample(0, 0, 0.9), sample(0, 0, 0.5)],
+        },
+        snapshot: {
+          throughput: [sample(1_500, 500), sample(750, 1_000), sample(1_500, 500)],
+          latency: [sample(0, 0, 0.6), sample(0, 0, 1.2), sample(0, 0, 0.58)],
+        },
+      },
+      "passthrough",
+    );
+    const snap = defined(out.find((r) => r.id === "snapshot"));
+    expect(snap.rpsVsPassthrough).toBe(0.75);
+    expect(snap.throughput.rps).toBe(1_500);
+    expect(snap.throughput.rpsRounds).toEqual([1_500, 750, 1_500]);
+    expect(snap.cpuVsPassthrough).toBe(1.25);
+    expect(snap.cpuAddedUsPerRequest).toBe(100);
+    expect(snap.p50AddedMs).toBe(0.1);
+    const base = defined(out.find((r) => r.id === "passthrough"));
+    expect(base.rpsVsPassthrough).toBe(1);
+    expect(base.cpuAddedUsPerRequest).toBe(0);
+  });
+
+  it("counts errors over every round and keeps row-specific figures on their rows only", () => {
+    const withExtras = (s: Sample): Sample => ({ ...s, errors: 2, picksPerRpc: 3, logLinesPerRequest: 1 });
+    const out = summarizeSteady(
+      [...rows, { id: "strict", label: "mesh, strict mode" }],
+      {
+        passthrough: { throughput: [sample(2_000, 400)], latency: [sample(0, 0)] },
+        snapshot: { throughput: [withExtras(sample(1_500, 500))], latency: [sample(0, 0)] },
+        strict: { throughput: [withExtras(sample(1_200, 600)), withExtras(sample(1_300, 600))], latency: [sample(0, 0)] },
+      },
+      "passthrough",
+    );
+    const strict = defined(out.find((r) => r.id === "strict"));
+    expect(strict.throughput.errors).toBe(4);
+    expect(strict.throughput.picksPerRpc).toBe(3);
+    expect(strict.throughput.logLinesPerRequest).toBeUndefined();
+    // Round 2 has no baseline run to pair with, so only round 1 counts.
+    expect(strict.rpsVsPassthrough).toBe(0.6);
+    expect(defined(out.find((r) => r.id === "snapshot")).throughput.picksPerRpc).toBeUndefined();
+  });
+
+  it("refuses samples without the baseline row", () => {
+    expect(() => summarizeSteady(rows, { snapshot: { throughput: [], latency: [] } }, "passthrough")).toThrow(/baseline/);
+  });
+});

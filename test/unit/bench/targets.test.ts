@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { evaluateTargets } from "../../../scripts/bench/report/targets.mjs";
+
+const steadyRow = (id: string, rps: number, ratio: number, p50Added: number | null = null) => ({
+  id,
+  throughput: { rps },
+  rpsVsPassthrough: ratio,
+  p50AddedMs: p50Added,
+});
+
+describe("evaluateTargets", () => {
+  it("says 'not measured' with no verdict for scenarios that did not run", () => {
+    const checks = evaluateTargets({ scenarios: {} });
+    expect(checks.length).toBeGreaterThan(0);
+    for (const c of checks) {
+      expect(c.measured).toBe("not measured");
+      expect(c.pass).toBeNull();
+    }
+  });
+
+  it("judges the steady-state ratios at their thresholds", () => {
+    const checks = evaluateTargets({
+      scenarios: {
+        steady: {
+          config: { rounds: 5 },
+          rows: [steadyRow("origin", 60_000, 20), steadyRow("snapshot", 2_000, 0.95, 0.2), steadyRow("strict", 1_500, 0.749)],
+        },
+      },
+    });
+    const verdict = (prefix: string) => checks.find((c) => c.target.startsWith(prefix))?.pass;
+    expect(verdict("snapshot req/s")).toBe(true);
+    expect(verdict("snapshot p50 added")).toBe(true);
+    expect(verdict("strict req/s")).toBe(false);
+    expect(verdict("generator vs origin")).toBe(true);
+  });
+
+  it("does not crash, or pass, when a steady row is missing", () => {
+    const checks = evaluateTargets({ scenarios: { steady: { config: { rounds: 5 }, rows: [steadyRow("snapshot", 2_000, 0.96, 0.1)] } } });
+    const strict = checks.find((c) => c.target.startsWith("strict req/s"));
+    expect(strict).toMatchObject({ measured: "not measured", pass: null });
+    expect(checks.find((c) => c.target.startsWith("generator"))?.pass).toBeNull();
+    expect(checks.find((c) => c.target.startsWith("snapshot req/s"))?.pass).toBe(true);
+  });
+
+  it("gives a quick run's single-round ratios no verdict, but still judges the generator's headroom", () => {
+    const checks = evaluateTargets({
+      scenarios: {
+        steady: {
+          config: { rounds: 1 },
+          rows: [steadyRow("origin", 60_000, 20), steadyRow("snapshot", 2_000, 1.119, 0.1), steadyRow("strict", 1_500, 0.5)],
+        },
+      },
+    });
+    const snapshot = checks.find((c) => c.target.startsWith("snapshot req/s"));
+    expect(snapshot).toMatchObject({ measured: "1.119× (1 round: no verdict)", pass: null });
+    expect(checks.find((c) => c.target.startsWith("strict req/s"))?.pass).toBeNull();
+    expect(checks.find((c) => c.target.startsWith("generator"))?.pass).toBe(true);
+  });
+
+  it("fails a failover run that never saw the restored origin take traffic", () => {
+    const checks = evaluateTargets({
+      scenarios: { failover: { restoreTargetMs: 3_000, runs: [{ fault: "kill", clientErrors: 0, lastToFaultyMs: 0, restoreToTrafficMs: null }] } },
+    });
+    expect(checks.filter((c) => c.scenario === "2 failover").map((c) => c.pass)).toEqual([true, true, false]);
+  });
+});

@@ -20,9 +20,15 @@ export function bearerToken(header: string | undefined | null): string | null {
   return m?.[1] ?? null;
 }
 
+/** Compares an already-hashed presented token with the admin token, so a caller checking two tokens hashes it once. */
+async function digestIsAdmin(presentedDigest: string, adminToken: string | undefined): Promise<boolean> {
+  if (adminToken === undefined || adminToken === "") return false;
+  return constantTimeEqual(presentedDigest, await sha256Hex(adminToken));
+}
+
 export async function isAdmin(presented: string | null, adminToken: string | undefined): Promise<boolean> {
-  if (presented === null || adminToken === undefined || adminToken === "") return false;
-  return constantTimeEqual(await sha256Hex(presented), await sha256Hex(adminToken));
+  if (presented === null) return false;
+  return digestIsAdmin(await sha256Hex(presented), adminToken);
 }
 
 export async function requireAdmin(presented: string | null, adminToken: string | undefined): Promise<void> {
@@ -40,8 +46,9 @@ export async function requireServiceToken(
   tokenHash: string,
 ): Promise<void> {
   if (presented === null) throw new MeshError(401, "unauthorized", "missing Authorization: Bearer <token>");
-  if (constantTimeEqual(await sha256Hex(presented), tokenHash)) return;
-  if (await isAdmin(presented, adminToken)) return;
+  const digest = await sha256Hex(presented);
+  if (constantTimeEqual(digest, tokenHash)) return;
+  if (await digestIsAdmin(digest, adminToken)) return;
   throw new MeshError(401, "unauthorized", "invalid registration token for this service");
 }
 

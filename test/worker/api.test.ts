@@ -34,6 +34,18 @@ describe("control-plane auth", () => {
     );
     expect(cross.status).toBe(401);
   });
+
+  it("lets the admin token act on any service's instances, and refuses a wrong token there", async () => {
+    const name = uniqueName();
+    await createService(name, routesFor(name));
+    const byAdmin = await mesh(`/_mesh/v1/services/${name}/instances`, json("POST", { url: originUrls()[0] }));
+    expect(byAdmin.status).toBe(201);
+    const wrong = await mesh(
+      `/_mesh/v1/services/${name}/instances`,
+      json("POST", { url: originUrls()[0] }, { authorization: "Bearer sy_not-the-token" }),
+    );
+    expect(wrong.status).toBe(401);
+  });
 });
 
 describe("service CRUD and validation", () => {

@@ -25,7 +25,7 @@ import { controlPlane } from "./scenarios/control-plane.mjs";
 import { failover } from "./scenarios/failover.mjs";
 import { healthScale } from "./scenarios/health-scale.mjs";
 import { registryScale } from "./scenarios/registry-scale.mjs";
-import { PASSTHROUGH_CONFIG, steadyState } from "./scenarios/steady.mjs";
+import { HANDROLLED_CONFIG, PASSTHROUGH_CONFIG, steadyState } from "./scenarios/steady.mjs";
 
 const run = promisify(execFile);
 const ALL = ["bundle", "steady", "failover", "health", "control", "registry"];
@@ -143,12 +143,13 @@ async function main() {
   const needsWorkers = opts.only.some((s) => s !== "bundle");
   let bundles = null;
   if (needsWorkers) {
-    // Only the steady-state scenario runs the pass-through baseline.
+    // Only the steady-state scenario runs the pass-through and hand-rolled reference Workers.
     const withBaseline = opts.only.includes("steady");
-    log(`bundling the mesh${withBaseline ? " and the pass-through Worker" : ""} (wrangler deploy --dry-run)`);
+    log(`bundling the mesh${withBaseline ? ", the pass-through and the hand-rolled failover Worker" : ""} (wrangler deploy --dry-run)`);
     bundles = {
       mesh: await bundleWorker({ outdir: await tempDir("mesh-bundle") }),
       passthrough: withBaseline ? await bundleWorker({ config: PASSTHROUGH_CONFIG, outdir: await tempDir("passthrough-bundle") }) : null,
+      handrolled: withBaseline ? await bundleWorker({ config: HANDROLLED_CONFIG, outdir: await tempDir("handrolled-bundle") }) : null,
     };
   }
 

@@ -37,3 +37,10 @@ export interface SteadyRowResult {
   p50AddedMs: number | null;
 }
 export function summarizeSteady(rows: { id: string; label: string }[], samples: Record<string, RowSamples>, baselineId: string): SteadyRowResult[];
+export function pairedMedian(
+  samples: Record<string, RowSamples>,
+  id: string,
+  referenceId: string,
+  pass: "throughput" | "latency",
+  f: (x: Sample, ref: Sample) => number,
+): number | null;

@@ -20,9 +20,8 @@ import { median, round } from "../lib/stats.mjs";
  * @param {string} baselineId
  */
 export function summarizeSteady(rows, samples, baselineId) {
-  const base = samples[baselineId];
-  if (base === undefined) throw new Error(`no samples for the baseline row '${baselineId}'`);
-  const paired = (id, pass, f) => round(median(samples[id][pass].map((x, i) => (base[pass][i] === undefined ? Number.NaN : f(x, base[pass][i])))), 3);
+  if (samples[baselineId] === undefined) throw new Error(`no samples for the baseline row '${baselineId}'`);
+  const paired = (id, pass, f) => pairedMedian(samples, id, baselineId, pass, f);
   return rows.map((row) => ({
     ...summarizeRow(row, samples[row.id]),
     rpsVsPassthrough: paired(row.id, "throughput", (x, b) => x.rps / b.rps),
@@ -30,6 +29,21 @@ export function summarizeSteady(rows, samples, baselineId) {
     cpuAddedUsPerRequest: round(paired(row.id, "throughput", (x, b) => x.cpuUsPerRequest - b.cpuUsPerRequest), 1),
     p50AddedMs: paired(row.id, "latency", (x, b) => x.p50 - b.p50),
   }));
+}
+
+/**
+ * The median over rounds of f(row's sample, reference's sample in the same
+ * round), rounded to 3 digits; rounds the reference has no sample for are
+ * skipped. Null when no round pairs up.
+ * @param {Record<string, RowSamples>} samples
+ * @param {string} id @param {string} referenceId
+ * @param {"throughput" | "latency"} pass
+ * @param {(x: Sample, ref: Sample) => number} f
+ */
+export function pairedMedian(samples, id, referenceId, pass, f) {
+  const ref = samples[referenceId]?.[pass] ?? [];
+  const own = samples[id]?.[pass] ?? [];
+  return round(median(own.map((x, i) => (ref[i] === undefined ? Number.NaN : f(x, ref[i])))), 3);
 }
 
 /** @param {{ id: string, label: string }} row @param {RowSamples} s */

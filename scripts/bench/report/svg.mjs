@@ -50,7 +50,7 @@ function hbars({ x, y, width, title, unit, rows, targetLines = [], digits = 0 })
 /** Scenario 1 chart: req/s, ratio to the pass-through, and unloaded latency. */
 export function throughputChart(steady, meta) {
   const width = 900;
-  const rowColor = (id) => ({ origin: "#6b7280", passthrough: "#16a34a", snapshot: "#2563eb", strict: "#7c3aed", "snapshot-json-log": "#0891b2", nginx: "#d97706", haproxy: "#be185d" })[id] ?? COLORS[0];
+  const rowColor = (id) => ({ origin: "#6b7280", passthrough: "#16a34a", handrolled: "#65a30d", snapshot: "#2563eb", strict: "#7c3aed", "snapshot-json-log": "#0891b2", nginx: "#d97706", haproxy: "#be185d" })[id] ?? COLORS[0];
   let y = 30;
   let body = text(20, y, `Switchyard steady state — 3 origins, GET, small body (${meta.date}, ${meta.mode})`, { size: 16, weight: "bold" });
   y += 18;
@@ -59,7 +59,7 @@ export function throughputChart(steady, meta) {
   const a = hbars({ x: 20, y, width, title: "Throughput (req/s)", unit: "", rows: steady.rows.map((r) => ({ label: r.label, value: r.throughput.rps, color: rowColor(r.id) })) });
   body += a.svg;
   y += a.height + 20;
-  const workerRows = steady.rows.filter((r) => ["passthrough", "snapshot", "strict", "snapshot-json-log"].includes(r.id));
+  const workerRows = steady.rows.filter((r) => ["passthrough", "handrolled", "snapshot", "strict", "snapshot-json-log"].includes(r.id));
   const b = hbars({
     x: 20,
     y,

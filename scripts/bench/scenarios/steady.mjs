@@ -1,8 +1,12 @@
 // Scenario 1: steady state, 3 healthy origins, GET, small body. Every row is
 // one proxy in front of the same origins, driven by the same closed-loop
 // generator:
-//   origin direct | pass-through Worker | mesh snapshot | mesh strict |
-//   mesh snapshot with REQUEST_LOG=json | nginx | HAProxy
+//   origin direct | pass-through Worker | hand-rolled failover Worker |
+//   mesh snapshot | mesh strict | mesh snapshot with REQUEST_LOG=json |
+//   nginx | HAProxy
+// The hand-rolled failover Worker does the work any correct proxy must (the
+// mesh's header rules, a per-try timeout, failover) and nothing else, so the
+// mesh's cost splits into "proxying correctly" and "the mesh itself".
 // Rounds are interleaved (row A, B, C..., then again) so drift on a shared
 // machine lands on every row alike; each number is the median over rounds.
 // Two passes per round: throughput (many connections, the proxy saturated)
@@ -12,12 +16,13 @@ import { closedLoop } from "../lib/load.mjs";
 import { meshClient } from "../lib/mesh-client.mjs";
 import { startHaproxy, startLeanOrigins, startNginxProxy } from "../lib/native-servers.mjs";
 import { freePort } from "../lib/procs.mjs";
-import { summarizeSteady } from "../analysis/steady.mjs";
+import { pairedMedian, summarizeSteady } from "../analysis/steady.mjs";
 import { foreignLoad } from "../lib/sysload.mjs";
 import { INSTALL_HINT } from "../lib/tools.mjs";
 import { startWorkerTracked } from "../lib/worker-runtime.mjs";
 
 export const PASSTHROUGH_CONFIG = "workers/passthrough/wrangler.toml";
+export const HANDROLLED_CONFIG = "workers/handrolled/wrangler.toml";
 
 export async function setUpService(client, name, mode, originUrls) {
   const token = await client.putService(name, { routes: { pathPrefixes: [`/${name}`] }, routing: { mode } });
@@ -30,11 +35,12 @@ async function checkRow(row) {
   const body = await res.text();
   if (res.status !== 200 || !body.includes('"origin"')) throw new Error(`${row.label}: ${res.status} ${body.slice(0, 200)}`);
   if (row.kind === "mesh" && res.headers.get("x-mesh-instance") === null) throw new Error(`${row.label}: no x-mesh-instance header`);
+  if (row.id === "handrolled" && res.headers.get("x-served-by") === null) throw new Error(`${row.label}: no x-served-by header`);
 }
 
 /**
  * @param {{ tools: Record<string, string | null>, quick: boolean, log: (s: string) => void,
- *           bundles: { mesh: string, passthrough: string }, adminToken: string }} ctx
+ *           bundles: { mesh: string, passthrough: string, handrolled: string }, adminToken: string }} ctx
  */
 export async function steadyState({ tools, quick, log, bundles, adminToken }) {
   const plan = pinningPlan();
@@ -54,6 +60,8 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
     const meshBindings = { MESH_ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_ORIGINS: "true" };
     const pt = await startWorkerTracked({ bundleDir: bundles.passthrough, config: PASSTHROUGH_CONFIG, bindings: { ORIGIN_URL: originUrls[0] } });
     cleanups.push(() => pt.worker.dispose());
+    const hr = await startWorkerTracked({ bundleDir: bundles.handrolled, config: HANDROLLED_CONFIG, bindings: { ORIGIN_URLS: originUrls.join(",") } });
+    cleanups.push(() => hr.worker.dispose());
     const mesh = await startWorkerTracked({ bundleDir: bundles.mesh, bindings: { ...meshBindings, REQUEST_LOG: "off" } });
     cleanups.push(() => mesh.worker.dispose());
     let logLines = 0;
@@ -73,6 +81,7 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
     const rows = [
       { id: "origin", label: "origin direct", kind: "origin", url: `${originUrls[0]}/bench-snapshot/item`, pids: async () => [originProc.pid, ...(await childPids(originProc.pid))] },
       { id: "passthrough", label: "pass-through Worker", kind: "worker", url: `${pt.worker.url}/bench-snapshot/item`, pids: async () => pt.pids },
+      { id: "handrolled", label: "hand-rolled failover Worker", kind: "worker", url: `${hr.worker.url}/bench-snapshot/item`, pids: async () => hr.pids },
       { id: "snapshot", label: "mesh, snapshot mode", kind: "mesh", url: `${mesh.worker.url}/bench-snapshot/item`, pids: async () => mesh.pids },
       { id: "strict", label: "mesh, strict mode", kind: "mesh", url: `${mesh.worker.url}/bench-strict/item`, pids: async () => mesh.pids },
       { id: "snapshot-json-log", label: "mesh, snapshot, REQUEST_LOG=json", kind: "mesh", url: `${meshLog.worker.url}/bench-snapshot/item`, pids: async () => meshLog.pids },
@@ -93,7 +102,7 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
     } else {
       skipped.push({ id: "haproxy", reason: `haproxy not installed (${INSTALL_HINT.haproxy})` });
     }
-    if (plan !== null) for (const pid of [...pt.pids, ...mesh.pids, ...meshLog.pids]) await pin(pid, plan.sut);
+    if (plan !== null) for (const pid of [...pt.pids, ...hr.pids, ...mesh.pids, ...meshLog.pids]) await pin(pid, plan.sut);
 
     for (const row of rows) await checkRow(row);
     log(`steady: ${rows.length} rows × ${cfg.rounds} round(s): ${cfg.throughputSeconds} s at ${cfg.connections} connections, then ${cfg.latencySeconds} s at 1 connection`);
@@ -139,6 +148,7 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
     }
 
     const results = summarizeSteady(rows, samples, "passthrough");
+    for (const r of results) r.rpsVsHandRolled = pairedMedian(samples, r.id, "handrolled", "throughput", (x, ref) => x.rps / ref.rps);
     return {
       config: { ...cfg, generator: tools.wrk !== null ? "wrk 4 (1 thread)" : "Node closed loop (wrk not installed)", origins: originKind, pinning: plan },
       rows: results,

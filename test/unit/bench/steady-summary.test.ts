@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { summarizeSteady, type Sample } from "../../../scripts/bench/analysis/steady.mjs";
+import { pairedMedian, summarizeSteady, type Sample } from "../../../scripts/bench/analysis/steady.mjs";
 import { defined } from "../defined.js";
 
 function sample(rps: number, cpuUsPerRequest: number, p50 = 1): Sample {
@@ -63,5 +63,21 @@ describe("summarizeSteady", () => {
 
   it("refuses samples without the baseline row", () => {
     expect(() => summarizeSteady(rows, { snapshot: { throughput: [], latency: [] } }, "passthrough")).toThrow(/baseline/);
+  });
+});
+
+describe("pairedMedian", () => {
+  const samples = {
+    handrolled: { throughput: [sample(2_000, 400), sample(1_000, 800)], latency: [] },
+    snapshot: { throughput: [sample(1_800, 450), sample(900, 900), sample(5_000, 100)], latency: [] },
+  };
+
+  it("compares a row with any reference row round by round", () => {
+    expect(pairedMedian(samples, "snapshot", "handrolled", "throughput", (x, ref) => x.rps / ref.rps)).toBe(0.9);
+  });
+
+  it("is null when no round pairs up, e.g. the reference row did not run", () => {
+    expect(pairedMedian(samples, "snapshot", "missing", "throughput", (x, ref) => x.rps / ref.rps)).toBeNull();
+    expect(pairedMedian(samples, "snapshot", "handrolled", "latency", (x, ref) => x.p50 - ref.p50)).toBeNull();
   });
 });

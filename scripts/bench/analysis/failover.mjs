@@ -23,6 +23,8 @@ export function analyzeFailover({ fault, records, t0, faultTime, restoreTime, du
   // is when the mesh last tried the faulty origin (to within routing time). For a kill the
   // answer time is a close upper bound; for a hang the try lasts the per-try timeout.
   // Socket errors between the client and the mesh (status 0) say nothing about which origin was tried.
+  // None touched means no request sent after the fault reached the faulty origin (the last one
+  // was sent before the fault time was taken): reported as 0 ms, and flagged by the count below.
   const touched = duringFault.filter((r) => r.attempts > 1 || (r.status !== 0 && r.status !== 200));
   const lastToFaulty = touched.length > 0 ? maxOf(touched.map((r) => r.sent)) - faultTime : 0;
   const lastToFaultyUpper = touched.length > 0 ? maxOf(touched.map((r) => (fault === "kill" ? r.done : r.sent))) - faultTime : 0;

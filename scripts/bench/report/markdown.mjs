@@ -14,7 +14,7 @@ export function markdownReport(r, files) {
   out.push("");
   out.push(`Tools: ${Object.entries(m.tools).map(([k, v]) => `${k} ${v === null ? "**not installed**" : `\`${v}\``}`).join(", ")}. CPU pinning: ${m.pinning === null ? "off (taskset missing or fewer than 2 CPUs)" : `system under test on CPU ${m.pinning.sut}, load generator and origins on CPU ${m.pinning.load}`}.`);
   out.push("");
-  out.push("Reproduce: `npm run bench` (about 6 minutes) or `npm run bench:quick` (about 2 minutes). Everything runs on 127.0.0.1.");
+  out.push("Reproduce: `npm run bench` (about 7 minutes) or `npm run bench:quick` (about 2 minutes). Everything runs on 127.0.0.1.");
   out.push("");
   out.push("## Targets");
   out.push("");
@@ -99,7 +99,9 @@ export function markdownReport(r, files) {
             ? "0"
             : `${x.clientErrors} (${x.meshErrorResponses ?? "?"} HTTP errors from the mesh, ${x.clientSocketErrors ?? "?"} client socket errors${x.socketErrorsOnReusedConnections ? `, ${x.socketErrorsOnReusedConnections} on reused keep-alive sockets` : ""})`,
           String(x.retriedRequests),
-          `${f(x.lastToFaultyMs)} ms${x.fault === "kill" ? ` (answered by ${f(x.lastToFaultyUpperBoundMs)} ms)` : ""}`,
+          x.requestsTouchingFaultyOrigin === 0
+            ? "0 ms (no request sent after the fault reached it)"
+            : `${f(x.lastToFaultyMs)} ms${x.fault === "kill" ? ` (answered by ${f(x.lastToFaultyUpperBoundMs)} ms)` : ""}`,
           x.fault === "kill" ? "— (port closed)" : `${f(x.lastArrivalAtFaultyOriginMs)} ms`,
           `${f(x.coordinatorUnhealthyAfterMs)} ms`,
           `${f(x.restoreToTrafficMs)} ms`,

@@ -30,7 +30,9 @@ export function evaluateTargets(r) {
     const snapRatio = num(snap?.rpsVsPassthrough);
     const p50Added = num(snap?.p50AddedMs);
     const strictRatio = num(strict?.rpsVsPassthrough);
-    const headroom = num(origin?.throughput.rps / snap?.throughput.rps);
+    const originRps = num(origin?.throughput.rps);
+    const snapRps = num(snap?.throughput.rps);
+    const headroom = originRps === null || snapRps === null || snapRps <= 0 ? null : originRps / snapRps;
     ratio("snapshot req/s ≥ 0.95× pass-through", snapRatio, `${fmt(snapRatio, 3)}×`, (v) => v >= 0.95);
     ratio("snapshot p50 added ≤ 0.2 ms (1 connection)", p50Added, `${fmt(p50Added, 3)} ms`, (v) => v <= 0.2);
     ratio("strict req/s ≥ 0.75× pass-through", strictRatio, `${fmt(strictRatio, 3)}×`, (v) => v >= 0.75);

@@ -13,28 +13,31 @@ const rows = [
 
 describe("summarizeSteady", () => {
   it("pairs each round with the baseline's run in the same round, then takes the median", () => {
-    // The machine halves its speed in round 2: the ratio of medians would say
-    // 1,600 / 2,000 = 0.8, the paired ratios are 0.75 in every round.
+    // Round 3 is noisy for the baseline only. The ratio of the medians would
+    // say 1,500 / 2,000 = 0.75; the per-round ratios are 0.8, 0.7 and 0.5,
+    // whose median is 0.7.
     const out = summarizeSteady(
       rows,
       {
         passthrough: {
-          throughput: [sample(2_000, 400), sample(1_000, 800), sample(2_000, 400)],
+          throughput: [sample(2_000, 400), sample(1_000, 800), sample(3_000, 300)],
           latency: [sample(0, 0, 0.5), sample(0, 0, 0.9), sample(0, 0, 0.5)],
         },
         snapshot: {
-          throughput: [sample(1_500, 500), sample(750, 1_000), sample(1_500, 500)],
+          throughput: [sample(1_600, 500), sample(700, 1_000), sample(1_500, 500)],
           latency: [sample(0, 0, 0.6), sample(0, 0, 1.2), sample(0, 0, 0.58)],
         },
       },
       "passthrough",
     );
     const snap = defined(out.find((r) => r.id === "snapshot"));
-    expect(snap.rpsVsPassthrough).toBe(0.75);
+    expect(snap.rpsVsPassthrough).toBe(0.7);
     expect(snap.throughput.rps).toBe(1_500);
-    expect(snap.throughput.rpsRounds).toEqual([1_500, 750, 1_500]);
+    expect(snap.throughput.rpsRounds).toEqual([1_600, 700, 1_500]);
+    // CPU ratios 1.25, 1.25, 1.667 and CPU added 100, 200, 200 per round.
     expect(snap.cpuVsPassthrough).toBe(1.25);
-    expect(snap.cpuAddedUsPerRequest).toBe(100);
+    expect(snap.cpuAddedUsPerRequest).toBe(200);
+    // p50 added 0.1, 0.3, 0.08 per round.
     expect(snap.p50AddedMs).toBe(0.1);
     const base = defined(out.find((r) => r.id === "passthrough"));
     expect(base.rpsVsPassthrough).toBe(1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateTargets } from "../../../scripts/bench/report/targets.mjs";
+import { evaluateTargets, MIN_ROUNDS_FOR_VERDICT } from "../../../scripts/bench/report/targets.mjs";
 
 const steadyRow = (id: string, rps: number, ratio: number, p50Added: number | null = null) => ({
   id,
@@ -55,6 +55,23 @@ describe("evaluateTargets", () => {
     expect(snapshot).toMatchObject({ measured: "1.119× (1 round: no verdict)", pass: null });
     expect(checks.find((c) => c.target.startsWith("strict req/s"))?.pass).toBeNull();
     expect(checks.find((c) => c.target.startsWith("generator"))?.pass).toBe(true);
+  });
+
+  it("judges from the minimum number of rounds on, not below it", () => {
+    const at = (rounds: number) =>
+      evaluateTargets({ scenarios: { steady: { config: { rounds }, rows: [steadyRow("snapshot", 2_000, 0.5, 0.1)] } } }).find((c) =>
+        c.target.startsWith("snapshot req/s"),
+      )?.pass;
+    expect(MIN_ROUNDS_FOR_VERDICT).toBe(3);
+    expect(at(2)).toBeNull();
+    expect(at(3)).toBe(false);
+  });
+
+  it("says 'not measured' for the generator's headroom when a rate is missing", () => {
+    const checks = evaluateTargets({
+      scenarios: { steady: { config: { rounds: 5 }, rows: [{ ...steadyRow("origin", 0, 1), throughput: { rps: null } }, steadyRow("snapshot", 2_000, 0.9, 0.1)] } },
+    });
+    expect(checks.find((c) => c.target.startsWith("generator"))).toMatchObject({ measured: "not measured", pass: null });
   });
 
   it("fails a failover run that never saw the restored origin take traffic", () => {

@@ -1,10 +1,11 @@
 // Where a proxied request's time goes inside the Worker: runs one Worker
-// (the mesh in snapshot or strict mode, or the pass-through) under the bench's
+// (the mesh in snapshot or strict mode, the pass-through or the hand-rolled
+// failover Worker) under the bench's
 // closed-loop load, takes a V8 CPU profile of its isolate through workerd's
 // inspector, prints self time per function in µs per request, and writes the
 // .cpuprofile (open it in Chrome DevTools → Performance, or VS Code).
 //
-//   node scripts/bench/profile.mjs [--target snapshot|strict|passthrough] [--seconds 5] [--connections 8] [--out dir]
+//   node scripts/bench/profile.mjs [--target snapshot|strict|passthrough|handrolled] [--seconds 5] [--connections 8] [--out dir]
 //
 // Sampling slows the isolate (about 1.3-1.5× at the 200 µs default), and
 // samples are only taken in the user isolate: Miniflare's entry Worker and its
@@ -22,7 +23,7 @@ import { freePort, stopAll } from "./lib/procs.mjs";
 import { removeTempDirs, tempDir } from "./lib/temp.mjs";
 import { detectTools } from "./lib/tools.mjs";
 import { bundleWorker, startWorkerWith } from "./lib/worker-runtime.mjs";
-import { PASSTHROUGH_CONFIG, setUpService } from "./scenarios/steady.mjs";
+import { HANDROLLED_CONFIG, PASSTHROUGH_CONFIG, setUpService } from "./scenarios/steady.mjs";
 
 function arg(name, fallback) {
   const i = process.argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
@@ -35,7 +36,13 @@ const target = arg("target", "snapshot");
 const seconds = Number(arg("seconds", "5"));
 const connections = Number(arg("connections", "8"));
 const intervalUs = Number(arg("interval-us", "200"));
-if (!["snapshot", "strict", "passthrough"].includes(target)) throw new Error("--target must be snapshot, strict or passthrough");
+/** The reference Workers: their config and bindings, by target. */
+const REFERENCES = {
+  passthrough: { config: PASSTHROUGH_CONFIG, bindings: (urls) => ({ ORIGIN_URL: urls[0] }) },
+  handrolled: { config: HANDROLLED_CONFIG, bindings: (urls) => ({ ORIGIN_URLS: urls.join(",") }) },
+};
+if (!["snapshot", "strict", ...Object.keys(REFERENCES)].includes(target)) throw new Error("--target must be snapshot, strict, passthrough or handrolled");
+const reference = REFERENCES[target] ?? null;
 
 const tools = detectTools();
 try {
@@ -43,16 +50,16 @@ try {
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
   await startLeanOrigins(tools.nginx, ports);
   const inspectorPort = await freePort();
-  const config = target === "passthrough" ? PASSTHROUGH_CONFIG : "wrangler.toml";
+  const config = reference?.config ?? "wrangler.toml";
   const bundleDir = await bundleWorker({ config, outdir: await tempDir("profile-bundle") });
   const token = "profile-admin-token";
   const worker = await startWorkerWith({
     bundleDir,
     config,
     inspectorPort,
-    bindings: target === "passthrough" ? { ORIGIN_URL: urls[0] } : { MESH_ADMIN_TOKEN: token, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off" },
+    bindings: reference?.bindings(urls) ?? { MESH_ADMIN_TOKEN: token, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off" },
   });
-  if (target !== "passthrough") await setUpService(meshClient(worker.url, token), "profile", target, urls);
+  if (reference === null) await setUpService(meshClient(worker.url, token), "profile", target, urls);
   const url = `${worker.url}/profile/item`;
   await closedLoop(tools, { url, connections, seconds: 2 });
   const user = (await listTargets(inspectorPort)).find((t) => t.title.includes("core:user"));

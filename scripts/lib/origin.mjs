@@ -12,8 +12,10 @@ import http from "node:http";
 /**
  * An HTTP server that can be closed and reopened on the same port. stop()
  * cuts every open connection too, so clients see refused or reset connections
- * rather than a server that drains politely. Shared by createOrigin and the
- * bench's instrumented origins (scripts/bench/lib/origin-host-process.mjs).
+ * rather than a server that drains politely. hang() makes it a wedged process
+ * (handlers check `hanging` and never answer) until unhang() or the next
+ * start(). Shared by createOrigin and the bench's instrumented origins
+ * (scripts/bench/lib/origin-host-process.mjs).
  * @param {http.RequestListener} handle
  * @param {{ port?: number, host?: string, keepAliveTimeoutMs: number }} opts
  */
@@ -23,12 +25,23 @@ export function restartableServer(handle, { port = 0, host = "127.0.0.1", keepAl
   /** @type {http.Server | null} */
   let server = null;
   let boundPort = port;
+  let hanging = false;
   return {
     get port() {
       return boundPort;
     },
+    get hanging() {
+      return hanging;
+    },
+    hang() {
+      hanging = true;
+    },
+    unhang() {
+      hanging = false;
+    },
     /** @returns {Promise<number>} the bound port */
     start() {
+      hanging = false;
       return new Promise((resolve, reject) => {
         const s = http.createServer(handle);
         s.keepAliveTimeout = keepAliveTimeoutMs;
@@ -67,12 +80,11 @@ export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
   /** @type {number | null} */
   let forcedStatus = null;
   let delayMs = 0;
-  let hanging = false;
   let served = 0;
 
   /** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
   async function handle(req, res) {
-    if (hanging) return; // accept, read, never answer
+    if (server.hanging) return; // accept, read, never answer
     const chunks = [];
     for await (const c of req) chunks.push(c);
     const body = Buffer.concat(chunks).toString("utf8");
@@ -128,7 +140,6 @@ export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
     },
     /** @returns {Promise<void>} */
     async start() {
-      hanging = false;
       await server.start();
     },
     /** Closes the port and every open connection: clients see refused connections. */
@@ -137,10 +148,10 @@ export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
     },
     /** Keeps the port open but never answers, like a wedged process. */
     hang() {
-      hanging = true;
+      server.hang();
     },
     unhang() {
-      hanging = false;
+      server.unhang();
     },
     /** @param {boolean} value */
     setHealthy(value) {

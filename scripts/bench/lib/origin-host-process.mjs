@@ -16,7 +16,6 @@ const now = () => performance.timeOrigin + performance.now();
 const origins = new Map();
 
 function makeOrigin(name, port, catchAll) {
-  let hanging = false;
   /** Arrival times (ms, epoch) of requests that are not health checks. */
   const arrivals = [];
   /** Arrival times and paths of health checks. */
@@ -29,7 +28,7 @@ function makeOrigin(name, port, catchAll) {
     const isProbe = path.endsWith("/healthz");
     if (isProbe) probes.push([t, catchAll ? path : ""]);
     else arrivals.push(t);
-    if (hanging) {
+    if (server.hanging) {
       req.resume();
       return; // accept, read, never answer
     }
@@ -47,24 +46,8 @@ function makeOrigin(name, port, catchAll) {
 
   const server = restartableServer(handle, { port, keepAliveTimeoutMs: 60_000 });
 
-  return {
-    arrivals,
-    probes,
-    start() {
-      hanging = false;
-      return server.start();
-    },
-    /** Closes the port and every open connection: the mesh sees refused / reset connections. */
-    stop() {
-      return server.stop();
-    },
-    hang() {
-      hanging = true;
-    },
-    unhang() {
-      hanging = false;
-    },
-  };
+  // stop() closes the port and every open connection: the mesh sees refused / reset connections.
+  return { arrivals, probes, server };
 }
 
 process.on("message", async (msg) => {
@@ -74,25 +57,25 @@ process.on("message", async (msg) => {
       case "create": {
         const o = makeOrigin(msg.name, msg.port ?? 0, msg.catchAll === true);
         origins.set(msg.name, o);
-        reply({ port: await o.start(), at: now() });
+        reply({ port: await o.server.start(), at: now() });
         break;
       }
       case "stop":
-        await origins.get(msg.name)?.stop();
+        await origins.get(msg.name)?.server.stop();
         reply({ at: now() });
         break;
       case "start": {
         const o = origins.get(msg.name);
-        const port = await o?.start();
+        const port = await o?.server.start();
         reply({ port, at: now() });
         break;
       }
       case "hang":
-        origins.get(msg.name)?.hang();
+        origins.get(msg.name)?.server.hang();
         reply({ at: now() });
         break;
       case "unhang":
-        origins.get(msg.name)?.unhang();
+        origins.get(msg.name)?.server.unhang();
         reply({ at: now() });
         break;
       case "log": {

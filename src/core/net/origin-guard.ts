@@ -4,12 +4,38 @@
  * proxy onto an internal network (SSRF). Local dev and tests opt out with
  * ALLOW_PRIVATE_ORIGINS="true".
  *
+ * The host is checked in the form the WHATWG URL parser (the one fetch uses)
+ * gives it: that already turns every IPv4 notation (decimal `2130706433`, octal
+ * `0177.0.0.1`, hex `0x7f.1`, shortened `127.1`, zero-padded) into dotted quads
+ * and compresses IPv6. Trailing dots are stripped and the rest parsed again,
+ * because the parser only drops one (`127.0.0.1..` stays a "domain").
+ *
  * Limit, stated plainly: only literal addresses and well-known local names are
  * checked. A public DNS name that resolves to a private address passes, because
  * Workers cannot resolve names before fetch; a later hardening issue covers it.
  */
 
-const LOCAL_NAMES = [/^localhost$/, /\.localhost$/, /\.local$/, /\.internal$/, /^metadata\.google\.internal$/];
+/**
+ * Names that only mean something inside a network: single-label names (resolved
+ * through a search list, e.g. `metadata`, `instance-data`, `ip6-localhost`) and
+ * the suffixes of RFC 6761/6762 Appendix G, RFC 8375 and Kubernetes cluster DNS.
+ */
+const LOCAL_SUFFIXES = [
+  "localhost",
+  "localdomain",
+  "local",
+  "internal",
+  "intranet",
+  "private",
+  "corp",
+  "home",
+  "lan",
+  "home.arpa",
+  "svc",
+];
+
+/** A DNS label as fetch can resolve it: letters, digits, '-' and '_' (SRV-style names), 1-63 long. */
+const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 
 function ipv4Octets(host: string): number[] | null {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
@@ -50,6 +76,31 @@ function isPrivateIpv6(host: string): boolean {
   return /^f[cd]/.test(h) || /^fe[89a-f]/.test(h) || h.startsWith("ff");
 }
 
+/**
+ * The host as the guard judges it: lowercase, trailing dots gone, and re-parsed
+ * so `127.0.0.1..` and `0x7f.1.` come out as `127.0.0.1`. Null when what is left
+ * is not a usable hostname (empty labels as in `a..b`, characters DNS cannot carry).
+ */
+export function normaliseHost(hostname: string): string | null {
+  const lower = hostname.toLowerCase();
+  if (lower.startsWith("[")) return lower;
+  const stripped = lower.replace(/\.+$/, "");
+  if (stripped === "") return null;
+  let reparsed: string;
+  try {
+    reparsed = new URL(`http://${stripped}/`).hostname;
+  } catch {
+    return null;
+  }
+  if (ipv4Octets(reparsed) !== null) return reparsed;
+  return reparsed.split(".").every((label) => LABEL.test(label)) ? reparsed : null;
+}
+
+function isLocalName(name: string): boolean {
+  if (!name.includes(".")) return true;
+  return LOCAL_SUFFIXES.some((suffix) => name === suffix || name.endsWith(`.${suffix}`));
+}
+
 export type OriginCheck = { ok: true; url: URL } | { ok: false; reason: string };
 
 export function checkOrigin(raw: string, allowPrivate: boolean): OriginCheck {
@@ -62,20 +113,19 @@ export function checkOrigin(raw: string, allowPrivate: boolean): OriginCheck {
   if (url.protocol !== "http:" && url.protocol !== "https:") return { ok: false, reason: "url must use http or https" };
   if (url.username !== "" || url.password !== "") return { ok: false, reason: "url must not contain credentials" };
   if (url.search !== "" || url.hash !== "") return { ok: false, reason: "url must not contain a query or fragment" };
+  const host = normaliseHost(url.hostname);
+  if (host === null) return { ok: false, reason: `${url.hostname} is not a valid hostname` };
   if (allowPrivate) return { ok: true, url };
-  const host = url.hostname.toLowerCase();
   if (host.startsWith("[")) {
-    if (isPrivateIpv6(host)) return { ok: false, reason: `${host} is a loopback or private address` };
+    if (isPrivateIpv6(host)) return { ok: false, reason: `${url.hostname} is a loopback or private address` };
     return { ok: true, url };
   }
   const octets = ipv4Octets(host);
   if (octets !== null) {
-    if (isPrivateIpv4(octets)) return { ok: false, reason: `${host} is a loopback or private address` };
+    if (isPrivateIpv4(octets)) return { ok: false, reason: `${url.hostname} is a loopback or private address` };
     return { ok: true, url };
   }
-  // "localhost." is the same name as "localhost" (a fully qualified name); URL() keeps the dot.
-  const name = host.replace(/\.+$/, "");
-  if (LOCAL_NAMES.some((re) => re.test(name))) return { ok: false, reason: `${host} is a local name` };
+  if (isLocalName(host)) return { ok: false, reason: `${url.hostname} is a local name` };
   return { ok: true, url };
 }
 

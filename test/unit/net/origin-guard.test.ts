@@ -112,10 +112,69 @@ describe("checkOrigin", () => {
     "http://100.63.255.255",
     "http://[2606:4700:4700::1111]",
     "http://localhost.example.com",
-    "http://notlocalhost",
+    "http://origin-1.example.com.",
+    "http://_srv.example.com",
   ])("allows public address or hostname %s", (raw) => {
     expect(accepted(raw).href).toBe(new URL(raw).href);
   });
+
+  // Issue 9: every notation of a private IPv4 address, after the URL parser and the guard's own normalisation.
+  it.each([
+    ["decimal", "http://2130706433"],
+    ["octal", "http://0177.0.0.1"],
+    ["octal, one part", "http://017700000001"],
+    ["hex, one part", "http://0x7f000001"],
+    ["hex, dotted", "http://0x7f.0x0.0x0.0x1"],
+    ["mixed hex/decimal, shortened", "http://0x7f.1"],
+    ["shortened", "http://127.1"],
+    ["shortened, three parts", "http://10.0.1"],
+    ["zero-padded", "http://127.000.000.001"],
+    ["zero-padded metadata", "http://169.254.169.254"],
+    ["one trailing dot", "http://10.0.0.1."],
+    ["two trailing dots", "http://127.0.0.1.."],
+    ["two trailing dots, private", "http://10.0.0.1.."],
+    ["three trailing dots, metadata", "http://169.254.169.254..."],
+    ["trailing dots and port", "http://169.254.169.254..:80/latest"],
+    ["hex with trailing dots", "http://0x7f.1.."],
+    ["ideographic full stops", "http://10.0.0.1\u3002\u3002"],
+    ["fullwidth digits", "http://\uff11\uff12\uff17.0.0.1"],
+    ["IPv4-mapped IPv6, dotted", "http://[::ffff:127.0.0.1]"],
+    ["IPv4-mapped IPv6, hex", "http://[::ffff:a9fe:a9fe]"],
+    ["IPv4-mapped IPv6, uncompressed", "http://[0:0:0:0:0:ffff:7f00:1]"],
+    ["IPv6 loopback, zero-padded", "http://[0000:0000:0000:0000:0000:0000:0000:0001]"],
+    ["IPv6 loopback, upper case", "http://[::0:1]"],
+  ])("refuses a private address in %s notation (%s)", (_notation, raw) => {
+    expect(refusal(raw)).toMatch(/loopback or private/);
+    // Tests and local dev register 127.0.0.1 origins; the opt-out must still let every notation through.
+    expect(accepted(raw, true).protocol).toBe("http:");
+  });
+
+  it.each([
+    "http://metadata",
+    "http://metadata.",
+    "http://METADATA..",
+    "http://instance-data",
+    "http://instance-data.ec2.internal",
+    "http://kubernetes.default.svc",
+    "http://kubernetes.default.svc.cluster.local",
+    "http://localhost.localdomain",
+    "http://ip6-localhost",
+    "http://ip6-loopback",
+    "http://notlocalhost",
+    "http://router.home.arpa",
+    "http://nas.lan",
+    "http://wiki.corp",
+  ])("refuses a single-label or site-local name %s", (raw) => {
+    expect(refusal(raw)).toMatch(/local name/);
+  });
+
+  it.each(["http://a..b.com", "http://.example.com", "http://a\"b.example.com", "http://a..b.com.."])(
+    "refuses a host with empty labels or characters DNS cannot carry: %s",
+    (raw) => {
+      expect(refusal(raw)).toMatch(/not a valid hostname/);
+      expect(refusal(raw, true)).toMatch(/not a valid hostname/);
+    },
+  );
 
   it("allowPrivate lets loopback and private origins through for local dev", () => {
     expect(accepted("http://127.0.0.1:8787", true).port).toBe("8787");

@@ -17,6 +17,29 @@ export const serviceNameSchema = z
   .string()
   .check(z.regex(SERVICE_NAME, "must be 1-63 lowercase letters, digits or '-', not starting or ending with '-'"));
 
+/** Upper bounds that keep a service record well inside its stores (KV value, DO SQLite row, route index). */
+export const MAX_HOSTS = 100;
+export const MAX_PATH_PREFIXES = 100;
+export const MAX_PATH_LENGTH = 1024;
+export const MAX_RETRY_CONDITIONS = 20;
+export const MAX_EXPECTED_STATUSES = 50;
+
+const HOST_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/**
+ * A DNS name: labels of 1-63 letters, digits or '-' (no empty label, so no
+ * `a..b`), optionally behind one leading `*.`. A wildcard must keep at least two
+ * labels (`*.example.com`): `*.com` would claim a whole top-level domain.
+ * Without the public suffix list in the Worker, `*.co.uk` is not recognised as
+ * a public suffix; docs/api.md says so.
+ */
+function isRouteHost(h: string): boolean {
+  const wildcard = h.startsWith("*.");
+  const labels = (wildcard ? h.slice(2) : h).split(".");
+  if (wildcard && labels.length < 2) return false;
+  return labels.every((l) => HOST_LABEL.test(l));
+}
+
 // A hostname as it appears in a Host header, without port; matched lowercased.
 const hostSchema = z.pipe(
   z
@@ -24,23 +47,24 @@ const hostSchema = z.pipe(
     .check(
       z.minLength(1),
       z.maxLength(253),
-      z.regex(/^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/i, "must be a hostname such as api.example.com"),
+      z.refine(isRouteHost, "must be a hostname such as api.example.com, or a wildcard over at least two labels such as *.example.com"),
     ),
   z.transform((h: string) => h.toLowerCase()),
 );
 
+// "/" alone is allowed: a host-less "/" rule is the default service, matched last (docs/api.md).
 const pathPrefixSchema = z
   .string()
   .check(
-    z.maxLength(1024),
+    z.maxLength(MAX_PATH_LENGTH),
     z.regex(/^\/[^\s?#]*$/, "must start with '/' and contain no spaces, '?' or '#'"),
     z.refine((p: string) => !p.startsWith("/_mesh/") && p !== "/_mesh", "'/_mesh' is reserved for the control plane"),
   );
 
 export const routesSchema = z
   .strictObject({
-    hosts: withDefault(z.array(hostSchema).check(z.maxLength(100)), []),
-    pathPrefixes: withDefault(z.array(pathPrefixSchema).check(z.maxLength(100)), []),
+    hosts: withDefault(z.array(hostSchema).check(z.maxLength(MAX_HOSTS)), []),
+    pathPrefixes: withDefault(z.array(pathPrefixSchema).check(z.maxLength(MAX_PATH_PREFIXES)), []),
     stripPrefix: withDefault(z.boolean(), false),
   })
   .check(
@@ -58,10 +82,10 @@ export const retryConditionSchema = z.union([
 ]);
 
 const healthCheckFields = z.strictObject({
-  path: withDefault(z.string().check(z.regex(/^\/[^\s#]*$/, "must start with '/'")), "/healthz"),
+  path: withDefault(z.string().check(z.maxLength(MAX_PATH_LENGTH), z.regex(/^\/[^\s#]*$/, "must start with '/'")), "/healthz"),
   intervalSeconds: withDefault(int(1, 3600), 10),
   timeoutMs: withDefault(int(50, 30_000), 2_000),
-  expectedStatuses: withDefault(z.array(int(100, 599)).check(z.minLength(1), z.maxLength(50)), [200]),
+  expectedStatuses: withDefault(z.array(int(100, 599)).check(z.minLength(1), z.maxLength(MAX_EXPECTED_STATUSES)), [200]),
   healthyThreshold: withDefault(int(1, 100), 2),
   unhealthyThreshold: withDefault(int(1, 100), 2),
 });
@@ -75,7 +99,7 @@ export const healthCheckSchema = healthCheckFields.check(
 export const retrySchema = z.strictObject({
   attempts: withDefault(int(1, 10), 3),
   perTryTimeoutMs: withDefault(int(50, 60_000), 5_000),
-  retryOn: withDefault(z.array(retryConditionSchema).check(z.maxLength(20)), [
+  retryOn: withDefault(z.array(retryConditionSchema).check(z.maxLength(MAX_RETRY_CONDITIONS)), [
     "connect-failure",
     "timeout",
     "502",

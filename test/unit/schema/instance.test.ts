@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { instanceIdSchema, registerInstanceSchema } from "../../../src/core/schema/instance.js";
+import { canonicalOrigin } from "../../../src/core/net/origin-guard.js";
+import {
+  instanceIdSchema,
+  instanceKeyMetadataBytes,
+  KV_METADATA_LIMIT_BYTES,
+  MAX_URL_BYTES,
+  registerInstanceSchema,
+} from "../../../src/core/schema/instance.js";
 
 function pathsOf(input: unknown): string[] {
   const result = registerInstanceSchema.safeParse(input);
@@ -40,6 +47,48 @@ describe("registerInstanceSchema", () => {
 
   it("rejects a url longer than 2048 characters", () => {
     expect(pathsOf({ url: `https://example.com/${"a".repeat(2048)}` })).toContain("url");
+  });
+
+  // Issue 9 #3: a ~1,500-character url passed the schema, then failed the KV mirror write with a 500.
+  describe("bounded by the KV key metadata it is stored in", () => {
+    const base = "https://origin-1.example.com/";
+    const longest = (fill: string, room: number) => `${base}${fill.repeat(Math.floor((room - base.length) / fill.length))}`;
+
+    it("the largest url, weight and zone the schema accepts fit KV's 1,024-byte metadata limit", () => {
+      const largest = registerInstanceSchema.parse({
+        url: longest("a", MAX_URL_BYTES),
+        weight: 1000,
+        zone: "z".repeat(64),
+      });
+      expect(largest.url).toHaveLength(MAX_URL_BYTES);
+      const stored = canonicalOrigin(new URL(largest.url));
+      // The same object src/registry/kv-registry.ts puts as metadata, measured as KV measures it.
+      const bytes = new TextEncoder().encode(JSON.stringify({ url: stored, weight: largest.weight, zone: largest.zone ?? null })).length;
+      expect(bytes).toBe(instanceKeyMetadataBytes(stored, 1000, "z".repeat(64)));
+      expect(bytes).toBeLessThanOrEqual(KV_METADATA_LIMIT_BYTES);
+      // And the budget is not wasted: one more byte of url would not fit.
+      expect(instanceKeyMetadataBytes(`${stored}a`, 1000, "z".repeat(64))).toBeGreaterThan(KV_METADATA_LIMIT_BYTES);
+    });
+
+    it("a zone of multi-byte characters counts in bytes, as KV does", () => {
+      expect(registerInstanceSchema.safeParse({ url: base, zone: "é".repeat(32) }).success).toBe(true);
+      expect(pathsOf({ url: base, zone: "é".repeat(33) })).toEqual(["zone"]);
+      expect(pathsOf({ url: base, zone: "\u0001".repeat(11) })).toEqual(["zone"]);
+    });
+
+    it.each([
+      ["1,500 characters (the reported case)", `${base}${"a".repeat(1500)}`],
+      ["one character over the budget", `${base}${"a".repeat(MAX_URL_BYTES - base.length + 1)}`],
+    ])("refuses a url of %s, naming url", (_what, url) => {
+      expect(pathsOf({ url })).toEqual(["url"]);
+    });
+
+    it("measures the url as stored: percent-encoding can push a short url over the budget", () => {
+      // 400 'é' are 400 characters but 2,400 once stored as %C3%A9.
+      const url = `${base}${"é".repeat(400)}`;
+      expect(url.length).toBeLessThan(MAX_URL_BYTES);
+      expect(pathsOf({ url })).toEqual(["url"]);
+    });
   });
 
   it("bounds weight to integers 1..1000", () => {

@@ -121,12 +121,68 @@ describe("serviceConfigSchema validation", () => {
     );
   });
 
-  it.each([["-bad.example.com"], ["a_b.example.com"], ["a.example.com:8080"], ["*"], ["a.*.example.com"], [""]])(
+  it.each([
+    ["-bad.example.com"],
+    ["a_b.example.com"],
+    ["a.example.com:8080"],
+    ["*"],
+    ["a.*.example.com"],
+    [""],
+    ["a..b"],
+    ["a..b.example.com"],
+    [".example.com"],
+    ["example.com."],
+    ["*.com"],
+    ["*.COM"],
+    ["*."],
+    ["*.*.example.com"],
+    ["bad-.example.com"],
+    [`${"a".repeat(64)}.example.com`],
+  ])(
     "rejects host %j",
     (host) => {
       expect(issuesOf(serviceConfigSchema.safeParse({ routes: { hosts: [host] } }))[0]?.path).toBe("routes.hosts.0");
     },
   );
+
+  it.each([["*.example.com"], ["*.a.b"], ["localhost"], ["xn--bcher-kva.example"], [`${"a".repeat(63)}.example.com`]])(
+    "accepts host %j",
+    (host) => {
+      expect(serviceConfigSchema.safeParse({ routes: { hosts: [host] } }).success).toBe(true);
+    },
+  );
+
+  it("accepts the catch-all prefix '/', the default service", () => {
+    expect(parseOk({ routes: { pathPrefixes: ["/"] } }).routes.pathPrefixes).toEqual(["/"]);
+  });
+
+  // Issue 9 #4: every string, array and record is bounded; oversize input is refused naming the field.
+  const big = (n: number) => `/${"p".repeat(n - 1)}`;
+  it.each<[string, ServiceConfigInput, string]>([
+    ["healthCheck.path over 1,024", { ...minimal, healthCheck: { path: big(1025) } }, "healthCheck.path"],
+    ["healthCheck.path of 100 KB", { ...minimal, healthCheck: { path: big(100_000) } }, "healthCheck.path"],
+    ["a path prefix over 1,024", { routes: { pathPrefixes: [big(1025)] } }, "routes.pathPrefixes.0"],
+    ["101 path prefixes", { routes: { pathPrefixes: Array.from({ length: 101 }, (_, i) => `/p${i}`) } }, "routes.pathPrefixes"],
+    ["a host over 253", { routes: { hosts: [`${"a.".repeat(127)}com`] } }, "routes.hosts.0"],
+    ["101 hosts", { routes: { hosts: Array.from({ length: 101 }, (_, i) => `h${i}.example.com`) } }, "routes.hosts"],
+    ["21 retryOn entries", { ...minimal, retry: { retryOn: Array.from({ length: 21 }, () => "503") } }, "retry.retryOn"],
+    ["a 100 KB retryOn entry", { ...minimal, retry: { retryOn: ["5".repeat(100_000)] } }, "retry.retryOn.0"],
+    ["51 expectedStatuses", { ...minimal, healthCheck: { expectedStatuses: Array.from({ length: 51 }, () => 200) } }, "healthCheck.expectedStatuses"],
+  ])("refuses %s, naming the field", (_what, input, path) => {
+    expect(issuesOf(serviceConfigSchema.safeParse(input)).map((i) => i.path)).toContain(path);
+  });
+
+  it("accepts every field at its bound", () => {
+    const config = parseOk({
+      routes: {
+        hosts: Array.from({ length: 100 }, (_, i) => `h${i}.example.com`),
+        pathPrefixes: [big(1024), ...Array.from({ length: 99 }, (_, i) => `/p${i}`)],
+      },
+      healthCheck: { path: big(1024), expectedStatuses: Array.from({ length: 50 }, () => 200) },
+      retry: { retryOn: Array.from({ length: 20 }, () => "503") },
+    });
+    expect(config.healthCheck.path).toHaveLength(1024);
+  });
 
   it("requires timeoutMs to be shorter than the check interval", () => {
     expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, healthCheck: { intervalSeconds: 1 } }))).toEqual([

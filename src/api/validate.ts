@@ -20,9 +20,25 @@ function invalid(issues: FieldIssue[], what = "request body"): MeshError {
   return new MeshError(400, "invalid_request", `invalid ${what}: ${summary}`, { issues });
 }
 
-/** zValidator whose failures become our 400 body, naming every bad field. */
+/** The media types hono's validator reads as JSON (the same test it applies); any other body is never parsed. */
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/**
+ * hono's validator leaves the body as `{}` when the content type is not JSON,
+ * so a JSON body sent as text/plain used to come back as "routes: expected
+ * object". Say what is actually wrong instead: 415, naming the header.
+ */
+function requireJsonBody(contentType: string | undefined): void {
+  const mediaType = (contentType ?? "").split(";")[0]?.trim() ?? "";
+  if (JSON_MEDIA_TYPE.test(mediaType)) return;
+  const got = mediaType === "" ? "no content-type" : `content-type ${JSON.stringify(mediaType.slice(0, 100))}`;
+  throw new MeshError(415, "unsupported_media_type", `request body must be JSON sent with content-type: application/json (got ${got})`);
+}
+
+/** zValidator whose failures become our 400 body, naming every bad field; a JSON target also needs a JSON content type (415). */
 export function validate<T extends z.ZodMiniType, Target extends keyof ValidationTargets>(target: Target, schema: T) {
-  return zValidator(target, schema, (result) => {
+  return zValidator(target, schema, (result, c) => {
+    if (target === "json") requireJsonBody(c.req.header("content-type"));
     if (!result.success) throw invalid(fieldIssues(result.error), target === "json" ? "request body" : target);
   });
 }

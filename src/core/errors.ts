@@ -4,6 +4,7 @@
  */
 export type ErrorCode =
   | "invalid_request"
+  | "unsupported_media_type"
   | "unauthorized"
   | "not_found"
   | "conflict"

@@ -1,0 +1,108 @@
+import { describe, expect, it } from "vitest";
+import { ADMIN, createService, json, mesh, originUrls, uniqueName } from "./helpers.js";
+
+/** Issue 9: hostile input gets a 4xx naming the field (or the header), never a 500 or a half-stored record. */
+
+interface ErrorReply {
+  error: string;
+  message: string;
+  issues?: { path: string; message: string }[];
+}
+
+async function errorOf(res: Response): Promise<ErrorReply> {
+  const body = (await res.json()) as ErrorReply;
+  expect(JSON.stringify(body)).not.toMatch(/at .*\.ts/);
+  return body;
+}
+
+const routesFor = (name: string) => ({ routes: { pathPrefixes: [`/${name}`] } });
+
+describe("JSON bodies need a JSON content type", () => {
+  it.each([
+    ["text/plain", { "content-type": "text/plain" }],
+    ["no content-type", {}],
+    ["form encoding", { "content-type": "application/x-www-form-urlencoded" }],
+  ])("415s a service definition sent as %s, saying so", async (_what, headers: Record<string, string>) => {
+    const name = uniqueName();
+    const res = await mesh(`/_mesh/v1/services/${name}`, {
+      method: "PUT",
+      headers: { ...ADMIN, ...headers },
+      body: JSON.stringify(routesFor(name)),
+    });
+    expect(res.status).toBe(415);
+    const body = await errorOf(res);
+    expect(body.error).toBe("unsupported_media_type");
+    expect(body.message).toMatch(/content-type: application\/json/);
+    // Nothing was created.
+    expect((await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).status).toBe(404);
+  });
+
+  it("415s a registration sent without a JSON content type", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, routesFor(name));
+    const res = await mesh(`/_mesh/v1/services/${name}/instances`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "text/plain" },
+      body: JSON.stringify({ url: originUrls()[0] }),
+    });
+    expect(res.status).toBe(415);
+    expect((await errorOf(res)).error).toBe("unsupported_media_type");
+  });
+
+  it.each(["application/json; charset=utf-8", "Application/JSON", "application/merge-patch+json"])(
+    "accepts content-type %s",
+    async (contentType) => {
+      const name = uniqueName();
+      const res = await mesh(`/_mesh/v1/services/${name}`, {
+        method: "PUT",
+        headers: { ...ADMIN, "content-type": contentType },
+        body: JSON.stringify(routesFor(name)),
+      });
+      expect(res.status).toBe(201);
+    },
+  );
+});
+
+describe("stored fields are bounded by their stores", () => {
+  it("400s a 1,500-character instance url naming url, and registers nothing", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, routesFor(name));
+    const url = `${originUrls()[0] ?? ""}/${"a".repeat(1500)}`;
+    const res = await mesh(`/_mesh/v1/services/${name}/instances`, json("POST", { url }, { authorization: `Bearer ${token}` }));
+    expect(res.status).toBe(400);
+    const body = await errorOf(res);
+    expect(body.error).toBe("invalid_request");
+    expect(body.issues?.map((i) => i.path)).toEqual(["url"]);
+    const shown = (await (await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).json()) as { instances: unknown[] };
+    expect(shown.instances).toEqual([]);
+  });
+
+  it("registers the longest url the schema accepts, with the largest weight and zone (the KV mirror write succeeds)", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, routesFor(name));
+    const base = `${originUrls()[0] ?? ""}/`;
+    const url = `${base}${"a".repeat(926 - base.length)}`;
+    const res = await mesh(
+      `/_mesh/v1/services/${name}/instances`,
+      json("POST", { url, weight: 1000, zone: "z".repeat(64) }, { authorization: `Bearer ${token}` }),
+    );
+    expect(res.status).toBe(201);
+  });
+
+  const big = (n: number) => `/${"p".repeat(n - 1)}`;
+  it.each<[string, Record<string, unknown>, string]>([
+    ["a 100 KB healthCheck.path", { healthCheck: { path: big(100_000) } }, "healthCheck.path"],
+    ["a 10 MB healthCheck.path", { healthCheck: { path: big(10_000_000) } }, "healthCheck.path"],
+    ["a 2 KB path prefix", { routes: { pathPrefixes: [big(2048)] } }, "routes.pathPrefixes.0"],
+    ["a *.com wildcard host", { routes: { hosts: ["*.com"] } }, "routes.hosts.0"],
+    ["a host with an empty label", { routes: { hosts: ["a..b"] } }, "routes.hosts.0"],
+    ["1,000 retryOn entries", { retry: { retryOn: Array.from({ length: 1000 }, () => "503") } }, "retry.retryOn"],
+  ])("400s %s naming the field", async (_what, extra, path) => {
+    const name = uniqueName();
+    const res = await mesh(`/_mesh/v1/services/${name}`, json("PUT", { ...routesFor(name), ...extra }));
+    expect(res.status).toBe(400);
+    const body = await errorOf(res);
+    expect(body.error).toBe("invalid_request");
+    expect(body.issues?.map((i) => i.path)).toContain(path);
+  });
+});

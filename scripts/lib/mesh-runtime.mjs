@@ -10,7 +10,6 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Miniflare } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
 
 const run = promisify(execFile);
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -49,6 +48,11 @@ export async function bundleWorker(opts = {}) {
  *           miniflare?: Record<string, unknown> }} opts
  */
 export async function startWorker({ bundleDir, config = "wrangler.toml", bindings = {}, miniflare = {} }) {
+  // Imported here, not at the top: loading wrangler's module installs its own
+  // SIGINT handler that calls process.exit(), which would pre-empt the handler
+  // of every script that only wants ROOT or the bundler (the demo's Ctrl-C
+  // deregistration never ran). Only callers that start a Worker pay for it.
+  const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, config));
   const mf = new Miniflare({
     ...workerOptions,

@@ -2,6 +2,12 @@
 // state, no Cloudflare account), three demo origins that register themselves
 // over HTTP and heartbeat, a guided run showing round-robin and failover, and
 // curl lines to try it yourself. Ctrl-C deregisters the origins and stops.
+//
+// Ports and pace come from the environment, so a script or a test can run it
+// beside another mesh: MESH_PORT (8787), DEMO_CONTROL_PORT (8790),
+// DEMO_ORIGIN_PORTS ("9101,9102,9103"), DEMO_INSPECTOR_PORT (wrangler's 9229),
+// DEMO_SKIP_WALKTHROUGH=1 (no guided run: register, print the curl lines, wait)
+// and DEMO_EXIT_AFTER_WALKTHROUGH=1 (shut down as if Ctrl-C had been pressed).
 import { spawn } from "node:child_process";
 import http from "node:http";
 import path from "node:path";
@@ -20,15 +26,57 @@ const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "applica
 const say = (line = "") => process.stdout.write(`${line}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const origins = [1, 2, 3].map((i) => createOrigin({ name: `origin-${i}`, port: 9100 + i }));
+const ORIGIN_PORTS = (process.env.DEMO_ORIGIN_PORTS ?? "9101,9102,9103").split(",").map(Number);
+const origins = ORIGIN_PORTS.map((port, i) => createOrigin({ name: `origin-${i + 1}`, port }));
 await Promise.all(origins.map((o) => o.start()));
 say(`demo origins: ${origins.map((o) => `${o.name}=${o.url}`).join("  ")}`);
 
+let shuttingDown = false;
+/** @type {ReturnType<typeof registration>[]} */
+let regs = [];
+/** @type {http.Server | null} */
+let control = null;
+
+const inspector = process.env.DEMO_INSPECTOR_PORT === undefined ? [] : ["--inspector-port", process.env.DEMO_INSPECTOR_PORT];
+// detached: wrangler and workerd get a process group of their own. Ctrl-C in a
+// terminal signals the whole foreground group, and wrangler would stop the mesh
+// at once, before the origins could deregister through it. Here only this
+// process hears Ctrl-C; it deregisters, then stops the mesh's group itself.
 const wrangler = spawn(
   process.execPath,
-  [path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "dev", "--ip", "127.0.0.1", "--port", String(MESH_PORT), "--test-scheduled", "--show-interactive-dev-session=false"],
-  { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false", REQUEST_LOG: "json" }, stdio: ["ignore", "pipe", "pipe"] },
+  [
+    path.join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(MESH_PORT),
+    ...inspector,
+    "--test-scheduled",
+    "--show-interactive-dev-session=false",
+  ],
+  { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false", REQUEST_LOG: "json" }, stdio: ["ignore", "pipe", "pipe"], detached: true },
 );
+const wranglerExited = new Promise((resolve) => wrangler.once("exit", resolve));
+
+/** Signals wrangler's whole process group (wrangler, workerd, esbuild); false when it is already gone. */
+function signalMesh(signal) {
+  if (wrangler.pid === undefined) return false;
+  try {
+    process.kill(-wrangler.pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+// Whatever ends this process (an error, process.exit on a failed start), the mesh goes with it.
+process.on("exit", () => signalMesh("SIGKILL"));
+
+/** Asks the mesh to stop, gives it 5 s to exit cleanly, then kills what is left of its group. */
+async function stopMesh() {
+  if (signalMesh("SIGINT")) await Promise.race([wranglerExited, sleep(5000)]);
+  signalMesh("SIGKILL");
+}
 const wranglerLog = [];
 for (const stream of [wrangler.stdout, wrangler.stderr]) {
   stream.on("data", (d) => {
@@ -43,19 +91,22 @@ wrangler.on("exit", (code) => {
   }
 });
 
-let shuttingDown = false;
 async function shutdown() {
   if (shuttingDown) return;
   shuttingDown = true;
   say("\nshutting down: deregistering origins…");
-  await Promise.allSettled(regs.map((r) => r.stop()));
-  wrangler.kill("SIGINT");
+  const results = await Promise.allSettled(regs.map((r) => r.stop()));
+  for (const r of results) if (r.status === "rejected") say(`  ${r.reason}`);
+  // Read back through the mesh API, while it still runs, what deregistering left.
+  if (regs.length > 0) say(`  instance states after deregistering: ${await states().catch((err) => `unavailable (${err})`)}`);
+  await stopMesh();
   await Promise.all(origins.map((o) => o.stop()));
-  control.close();
-  process.exit(0);
+  control?.close();
+  say("stopped");
+  process.exit(results.some((r) => r.status === "rejected") ? 1 : 0);
 }
-process.on("SIGINT", shutdown);
-process.on("SIGTERM", shutdown);
+process.on("SIGINT", () => void shutdown());
+process.on("SIGTERM", () => void shutdown());
 
 // Wait for the mesh to answer.
 const started = Date.now();
@@ -64,6 +115,7 @@ for (;;) {
     const res = await fetch(`${MESH}/_mesh/v1/healthz`);
     if (res.ok) break;
   } catch {}
+  if (shuttingDown) await new Promise(() => {}); // shutdown() owns the exit now
   if (Date.now() - started > 90_000) {
     say(`wrangler dev did not start within 90 s:\n${wranglerLog.join("")}`);
     process.exit(1);
@@ -87,7 +139,7 @@ const created = await fetch(`${MESH}/_mesh/v1/services/${SERVICE}`, {
 const { registrationToken } = await created.json();
 say(`service '${SERVICE}' created; registration token ${registrationToken}`);
 
-const regs = origins.map((o) =>
+regs = origins.map((o) =>
   registration({ mesh: MESH, service: SERVICE, token: registrationToken, url: o.url, ttlSeconds: 30, log: (l) => say(`  ${l}`) }),
 );
 for (const r of regs) await r.start();
@@ -107,21 +159,23 @@ async function states() {
   return body.instances.map((i) => `${origins.find((o) => o.url === i.url)?.name ?? i.url}=${i.state}`).join("  ");
 }
 
-say("\nguided run:");
-await show(6, "round-robin over 3 origins:");
-await origins[1].stop();
-say("  killed origin-2 (port closed)");
-await show(6, "right after the kill (no errors):");
-await sleep(3500);
-say(`  instance states: ${await states()}`);
-await origins[1].start();
-say("  restarted origin-2; waiting for 2 passing checks…");
-await sleep(5000);
-say(`  instance states: ${await states()}`);
-await show(6, "origin-2 back in rotation:");
+if (process.env.DEMO_SKIP_WALKTHROUGH !== "1") {
+  say("\nguided run:");
+  await show(6, "round-robin over 3 origins:");
+  await origins[1].stop();
+  say("  killed origin-2 (port closed)");
+  await show(6, "right after the kill (no errors):");
+  await sleep(3500);
+  say(`  instance states: ${await states()}`);
+  await origins[1].start();
+  say("  restarted origin-2; waiting for 2 passing checks…");
+  await sleep(5000);
+  say(`  instance states: ${await states()}`);
+  await show(6, "origin-2 back in rotation:");
+}
 
 // A tiny control server so you can break origins yourself.
-const control = http.createServer(async (req, res) => {
+control = http.createServer(async (req, res) => {
   const m = /^\/(kill|revive|hang|unhang)\/(origin-[123])$/.exec(req.url ?? "");
   const origin = m && origins.find((o) => o.name === m[2]);
   if (!m || !origin) {

@@ -59,8 +59,12 @@ export function registration(opts) {
       timer = null;
       if (id === null) return;
       const res = await fetch(`${opts.mesh}/_mesh/v1/services/${opts.service}/instances/${id}`, { method: "DELETE", headers });
-      await res.arrayBuffer();
-      log(`deregistered ${opts.url}`);
+      const text = await res.text();
+      // 404: the lease had already gone, which is the state deregistering asks for.
+      if (res.status === 404) log(`${opts.url} was no longer registered`);
+      else if (res.ok) log(`deregistered ${opts.url}`);
+      else throw new Error(`deregister ${opts.url}: ${res.status} ${text}`);
+      id = null;
     },
   };
 }

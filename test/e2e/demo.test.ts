@@ -1,0 +1,142 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ROOT } from "../../scripts/lib/mesh-runtime.mjs";
+
+/**
+ * Issue 9 #11: `npm start`'s Ctrl-C must deregister the origins through the
+ * mesh and leave no wrangler or workerd behind. Runs the real demo (wrangler
+ * dev and all) on free ports, without the guided narration, signals it the way
+ * a script does (SIGINT to the demo's pid only) and reads the process tree from
+ * /proc before and after.
+ */
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const addr = server.address();
+      const port = addr !== null && typeof addr === "object" ? addr.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  comm: string;
+  state: string;
+}
+
+/** One process from /proc/<pid>/stat; null once it is gone. `comm` may hold spaces and parentheses, so split at the last ')'. */
+function readProc(pid: number): Proc | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  const close = stat.lastIndexOf(")");
+  const [state = "", ppid = "0"] = stat.slice(close + 2).split(" ");
+  return { pid, ppid: Number(ppid), comm: stat.slice(stat.indexOf("(") + 1, close), state };
+}
+
+function descendantsOf(root: number): Proc[] {
+  const all = readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .map((d) => readProc(Number(d)))
+    .filter((p): p is Proc => p !== null);
+  const found: Proc[] = [];
+  let frontier = [root];
+  while (frontier.length > 0) {
+    const next = all.filter((p) => frontier.includes(p.ppid));
+    found.push(...next);
+    frontier = next.map((p) => p.pid);
+  }
+  return found;
+}
+
+/** Alive means present and not a zombie waiting to be reaped. */
+const alive = (pid: number) => {
+  const p = readProc(pid);
+  return p !== null && p.state !== "Z";
+};
+
+function refusesConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, "127.0.0.1");
+    sock.once("connect", () => {
+      sock.destroy();
+      resolve(false);
+    });
+    sock.once("error", () => resolve(true));
+  });
+}
+
+async function waitFor(what: string, test: () => boolean, timeoutMs: number, output: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; demo output:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+let demo: ChildProcess | null = null;
+let seen: Proc[] = [];
+
+afterAll(() => {
+  // Only if an assertion failed half-way: stop exactly the processes this test started.
+  for (const p of [...seen].reverse()) if (alive(p.pid)) process.kill(p.pid, "SIGKILL");
+  if (demo?.pid !== undefined && alive(demo.pid)) demo.kill("SIGKILL");
+});
+
+describe("npm start (scripts/demo.mjs)", () => {
+  it("on SIGINT deregisters every origin through the mesh, then leaves no wrangler or workerd running", { timeout: 90_000 }, async () => {
+    const [meshPort, controlPort, inspectorPort, ...originPorts] = await Promise.all(Array.from({ length: 6 }, freePort));
+    if (meshPort === undefined || controlPort === undefined || inspectorPort === undefined) throw new Error("no free ports");
+    const child = spawn(process.execPath, [path.join(ROOT, "scripts/demo.mjs")], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        MESH_PORT: String(meshPort),
+        DEMO_CONTROL_PORT: String(controlPort),
+        DEMO_INSPECTOR_PORT: String(inspectorPort),
+        DEMO_ORIGIN_PORTS: originPorts.join(","),
+        DEMO_SKIP_WALKTHROUGH: "1",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    demo = child;
+    const pid = child.pid;
+    if (pid === undefined) throw new Error("the demo did not start");
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += String(d)));
+    child.stderr.on("data", (d: Buffer) => (output += String(d)));
+    let exitCode: number | null | undefined;
+    child.once("exit", (code) => (exitCode = code));
+
+    await waitFor("the demo to be ready", () => output.includes("Try it") || exitCode !== undefined, 60_000, () => output);
+    expect(exitCode).toBeUndefined();
+    seen = descendantsOf(pid);
+    // The test only means something if the mesh really runs under the demo.
+    expect(seen.map((p) => p.comm)).toContain("workerd");
+    expect(output.match(/registered http:\/\/127\.0\.0\.1:\d+ as [0-9a-f]{16}/g)).toHaveLength(3);
+
+    child.kill("SIGINT");
+    await waitFor("the demo to exit", () => exitCode !== undefined, 20_000, () => output);
+
+    expect(exitCode).toBe(0);
+    for (const port of originPorts) expect(output).toContain(`deregistered http://127.0.0.1:${port}`);
+    // Read back through the mesh API before the demo stopped it.
+    expect(output).toMatch(/instance states after deregistering: origin-1=draining {2}origin-2=draining {2}origin-3=draining/);
+    expect(output).toContain("stopped");
+    await waitFor("the mesh's processes to end", () => seen.every((p) => !alive(p.pid)), 5_000, () => output);
+    expect(seen.filter((p) => alive(p.pid))).toEqual([]);
+    expect(await refusesConnections(meshPort)).toBe(true);
+    expect(await refusesConnections(inspectorPort)).toBe(true);
+  });
+});

@@ -142,7 +142,11 @@ say(`service '${SERVICE}' created; registration token ${registrationToken}`);
 regs = origins.map((o) =>
   registration({ mesh: MESH, service: SERVICE, token: registrationToken, url: o.url, ttlSeconds: 30, log: (l) => say(`  ${l}`) }),
 );
-for (const r of regs) await r.start();
+// A Ctrl-C between two registrations must not be followed by another one; stop() waits for one in flight.
+for (const r of regs) {
+  if (shuttingDown) break;
+  await r.start();
+}
 
 async function show(n, label) {
   const seen = [];

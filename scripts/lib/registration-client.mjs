@@ -15,6 +15,9 @@ export function registration(opts) {
   let id = null;
   /** @type {ReturnType<typeof setInterval> | null} */
   let timer = null;
+  /** The registration in flight, if any: stop() waits for it, so a Ctrl-C during start-up cannot leave a member behind. */
+  /** @type {Promise<unknown> | null} */
+  let starting = null;
 
   async function register() {
     const res = await fetch(`${opts.mesh}/_mesh/v1/services/${opts.service}/instances`, {
@@ -46,7 +49,9 @@ export function registration(opts) {
       return id;
     },
     async start() {
-      const body = await register();
+      const pending = register();
+      starting = pending;
+      const body = await pending;
       timer = setInterval(() => {
         heartbeat().catch((err) => log(`heartbeat failed: ${err}`));
       }, (ttl * 1000) / 3);
@@ -57,6 +62,7 @@ export function registration(opts) {
     async stop() {
       if (timer !== null) clearInterval(timer);
       timer = null;
+      await starting?.catch(() => {});
       if (id === null) return;
       const res = await fetch(`${opts.mesh}/_mesh/v1/services/${opts.service}/instances/${id}`, { method: "DELETE", headers });
       const text = await res.text();

@@ -5,6 +5,7 @@ import { record } from "./report/record.js";
 import { meshFailed, noRoute, refused } from "./respond/refuse.js";
 import { respond } from "./respond/respond.js";
 import { newRequestState, type RequestState } from "./request-state.js";
+import { getRoutes } from "./route-cache.js";
 import { route } from "./route/route.js";
 
 /**
@@ -25,10 +26,14 @@ export async function routeRequest(request: Request, url: URL, env: Env, ctx: Ex
 }
 
 async function proxy(state: RequestState, request: Request, url: URL, env: Env, ctx: ExecutionContext): Promise<Response> {
-  if (!(await route(state, url, env, ctx))) return noRoute(state, url);
-  const refusal = await admit(state, request);
+  if (!route(state, await getRoutes(env, ctx, state.started), url)) return noRoute(state, url);
+  // Admit and pick answer synchronously unless they must wait; awaiting only
+  // a real promise keeps the warm path free of promises made for nothing.
+  const admitted = admit(state, request);
+  const refusal = admitted instanceof Promise ? await admitted : admitted;
   if (refusal !== null) return refused(state, refusal);
-  await preparePick(state, env, ctx);
+  const loading = preparePick(state, env, ctx);
+  if (loading !== undefined) await loading;
   await tryInstances(state, url, env, ctx);
   return respond(state);
 }

@@ -1,7 +1,8 @@
 import { pickLocal, markDown, markUp, tryFinished, tryStarted, untriedCount } from "../../core/local-health/local-pick.js";
+import type { BalancerKind } from "../../core/balance/index.js";
 import type { SnapshotInstance } from "../../core/snapshot.js";
 import type { RequestState } from "../request-state.js";
-import { getLocalState } from "../snapshot-cache.js";
+import { cachedLocalState, getLocalState, loadLocalState } from "../snapshot-cache.js";
 import { strictPick } from "./strict-pick-batcher.js";
 
 /**
@@ -10,12 +11,23 @@ import { strictPick } from "./strict-pick-batcher.js";
  * the coordinator for every pick (strict-pick-batcher.ts) and falls back to
  * snapshot mode for the rest of the request if it cannot answer. The mode
  * lives in the request state, so no picker object is made per request.
+ * preparePick returns a promise only when it must wait (a cold isolate).
  */
-export async function preparePick(state: RequestState, env: Env, ctx: ExecutionContext): Promise<void> {
+export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext): Promise<void> | undefined {
   const svc = state.service;
   if (svc === null) throw new Error("pick stage reached without a routed service");
-  if (svc.mode === "strict") state.strict = true;
-  else state.local = await getLocalState(env, ctx, svc.name, svc.balancer, state.started);
+  if (svc.mode === "strict") {
+    state.strict = true;
+    return undefined;
+  }
+  state.local = cachedLocalState(env, ctx, svc.name, svc.balancer, state.started) ?? null;
+  if (state.local !== null) return undefined;
+  // Cold isolate: the one case where this stage waits (for the coordinator, or KV).
+  return loadInto(state, env, svc.name, svc.balancer);
+}
+
+async function loadInto(state: RequestState, env: Env, service: string, kind: BalancerKind): Promise<void> {
+  state.local = await loadLocalState(env, service, kind, state.started);
 }
 
 /** Snapshot-mode pick; undefined when no untried instance is left. */

@@ -13,7 +13,11 @@ export type ErrorCode =
   | "upstream_unavailable"
   | "origin_not_allowed"
   | "not_configured"
-  | "internal_error";
+  | "internal_error"
+  /** The client's request could not be taken in (e.g. its body failed mid-read); no origin was blamed. */
+  | "client_error"
+  /** A mesh bug on the data plane; the body carries a `reference` that also appears in the error log. */
+  | "mesh_error";
 
 export interface FieldIssue {
   path: string;
@@ -24,6 +28,8 @@ export interface ErrorBody {
   error: ErrorCode;
   message: string;
   issues?: FieldIssue[];
+  /** Opaque id tying this answer to its error log line (mesh_error). */
+  reference?: string;
 }
 
 export class MeshError extends Error {
@@ -31,12 +37,13 @@ export class MeshError extends Error {
   readonly code: ErrorCode;
   readonly issues: FieldIssue[] | undefined;
   readonly headers: Record<string, string>;
+  readonly reference: string | undefined;
 
   constructor(
     status: number,
     code: ErrorCode,
     message: string,
-    options: { issues?: FieldIssue[]; headers?: Record<string, string> } = {},
+    options: { issues?: FieldIssue[]; headers?: Record<string, string>; reference?: string } = {},
   ) {
     super(message);
     this.name = "MeshError";
@@ -44,11 +51,13 @@ export class MeshError extends Error {
     this.code = code;
     this.issues = options.issues;
     this.headers = options.headers ?? {};
+    this.reference = options.reference;
   }
 
   toBody(): ErrorBody {
     const body: ErrorBody = { error: this.code, message: this.message };
     if (this.issues !== undefined) body.issues = this.issues;
+    if (this.reference !== undefined) body.reference = this.reference;
     return body;
   }
 

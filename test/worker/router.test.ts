@@ -3,6 +3,8 @@ import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext }
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../workers/mesh/index.js";
 import { api } from "../../src/api/app.js";
+import { invalidateRouteCache } from "../../src/edge/route-cache.js";
+import { KEY } from "../../src/registry/keys.js";
 import { control, createService, json, mesh, originUrls, register, resetOrigins, stubFor, uniqueName } from "./helpers.js";
 
 interface Echo {
@@ -266,5 +268,71 @@ describe("edge router", () => {
     const first = await Promise.all(inFlight);
     expect(first.map((r) => r.status)).toEqual([200, 200]);
     await Promise.all(first.map((r) => r.arrayBuffer()));
+  });
+
+  it("answers 400 client_error, blaming no origin, when the client's body fails mid-read", async () => {
+    const { name } = await serviceWith(2);
+    const broken = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        controller.error(new Error("client went away"));
+      },
+    });
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    let res: Response;
+    try {
+      res = await call(`http://mesh.test/${name}/upload`, { method: "POST", body: broken, headers: { "content-length": "5" } }, { REQUEST_LOG: "json" });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "client_error", message: "could not read the request body" });
+    const event = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === "request");
+    expect(event).toMatchObject({ service: name, status: 400, outcome: "client_error", attempts: 0, tried: [] });
+    // No try was made, so nothing was reported against an instance.
+    const view = await stubFor(name).describe();
+    expect(view.instances.map((i) => i.failures)).toEqual([0, 0]);
+  });
+
+  it("answers 500 mesh_error with a reference that the error log carries with the stack", async () => {
+    // A real internal failure: a corrupt route index in the real KV makes the route stage throw.
+    const saved = await env.REGISTRY.get(KEY.routeIndex, "text");
+    await env.REGISTRY.put(KEY.routeIndex, "{corrupt");
+    invalidateRouteCache();
+    const errors: string[] = [];
+    const logs: string[] = [];
+    const errorSpy = vi.spyOn(console, "error").mockImplementation((line: unknown) => {
+      errors.push(String(line));
+    });
+    const logSpy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
+      logs.push(String(line));
+    });
+    let res: Response;
+    try {
+      res = await call("http://mesh.test/anything/at-all", {}, { REQUEST_LOG: "json" });
+    } finally {
+      errorSpy.mockRestore();
+      logSpy.mockRestore();
+      if (saved === null) await env.REGISTRY.delete(KEY.routeIndex);
+      else await env.REGISTRY.put(KEY.routeIndex, saved);
+      invalidateRouteCache();
+    }
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    const body = JSON.parse(text) as { error: string; message: string; reference: string };
+    expect(body.error).toBe("mesh_error");
+    expect(body.reference).toMatch(/^[0-9a-f-]{36}$/);
+    expect(body.message).toContain(`reference ${body.reference}`);
+    expect(Object.keys(body).sort()).toEqual(["error", "message", "reference"]);
+    expect(text).not.toMatch(/\bat .*:\d+/);
+    const logged = errors.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === "router_error");
+    expect(logged).toMatchObject({ reference: body.reference });
+    expect(String(logged?.stack)).toContain("SyntaxError");
+    const event = logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === "request");
+    expect(event).toMatchObject({ status: 500, outcome: "mesh_error", service: null });
+    // The mesh recovers once the index is sound again.
+    expect((await mesh("/nothing-here/at-all")).status).toBe(404);
   });
 });

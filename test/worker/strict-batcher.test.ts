@@ -3,7 +3,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import type { PickBatchResult } from "../../src/coordinator/service-coordinator.js";
 import { MAX_PICKS_PER_BATCH } from "../../src/core/snapshot.js";
-import { PICK_TIMEOUT_MS, strictPick } from "../../src/edge/strict-pick-batcher.js";
+import { PICK_TIMEOUT_MS, strictPick } from "../../src/edge/pick/strict-pick-batcher.js";
 import { uniqueName } from "./helpers.js";
 
 /**

@@ -1,5 +1,5 @@
 import { downstreamHeaders, upstreamHeaders } from "../../src/core/proxy/forward-headers.js";
-import { tryOrigin } from "../../src/edge/try-origin.js";
+import { tryOrigin } from "../../src/edge/proxy/try-origin.js";
 
 /**
  * A benchmark reference, never deployed: what a careful hand-rolled failover

@@ -8,6 +8,19 @@ export interface Candidate {
 }
 
 /**
+ * What the caller knows about each host's current load. Load-aware kinds
+ * (least-request, peak-EWMA) read it; rotation kinds ignore it. It is a
+ * long-lived object the caller keeps per service and answers from state it
+ * already holds, so passing it costs no allocation per pick.
+ */
+export interface HostLoad {
+  /** Tries to this host that are still waiting for response headers. */
+  activeTries(id: string): number;
+  /** Recent latency to this host in ms, or undefined when the caller does not track it. */
+  latencyMs(id: string): number | undefined;
+}
+
+/**
  * Every balancer keeps its own counters and passes the shared case suite in
  * test/unit/balance/balancer.case.ts. `pick` must never return a candidate
  * whose id is in `exclude`, and returns undefined when nothing is eligible.
@@ -15,7 +28,15 @@ export interface Candidate {
  * between calls (members come and go) and balancers must cope.
  */
 export interface Balancer {
-  pick<C extends Candidate>(candidates: readonly C[], exclude?: ReadonlySet<string>): C | undefined;
+  pick<C extends Candidate>(candidates: readonly C[], exclude?: ReadonlySet<string>, load?: HostLoad): C | undefined;
 }
 
-export type BalancerKind = "round_robin" | "weighted_round_robin";
+/**
+ * What a factory may use. `random` is the only source of randomness a
+ * balancer may touch (seeded in tests, Math.random at the edge); `start` is a
+ * rotation offset, so cold isolates do not all begin at host 0.
+ */
+export interface BalancerOptions {
+  random: () => number;
+  start: number;
+}

@@ -45,7 +45,8 @@ export function classifyStatus(status: number): TryFailure | null {
   return status >= 500 && status <= 599 ? { kind: "status", status } : null;
 }
 
-export interface RetryContext {
+/** What decideRetry weighs about the try that just failed and what is left to try. */
+export interface RetryInput {
   method: string;
   failure: TryFailure;
   /** Tries already made, including the one that just failed. */
@@ -59,13 +60,13 @@ export interface RetryContext {
 
 export type RetryDecision = { retry: true } | { retry: false; reason: string };
 
-export function decideRetry(ctx: RetryContext): RetryDecision {
-  if (ctx.triesMade >= ctx.policy.attempts) return { retry: false, reason: "attempts_exhausted" };
-  if (ctx.instancesLeft <= 0) return { retry: false, reason: "no_other_instance" };
-  if (!matchesRetryOn(ctx.failure, ctx.policy.retryOn)) return { retry: false, reason: "not_retryable_failure" };
-  if (!ctx.bodyReplayable) return { retry: false, reason: "body_not_replayable" };
+export function decideRetry(attempt: RetryInput): RetryDecision {
+  if (attempt.triesMade >= attempt.policy.attempts) return { retry: false, reason: "attempts_exhausted" };
+  if (attempt.instancesLeft <= 0) return { retry: false, reason: "no_other_instance" };
+  if (!matchesRetryOn(attempt.failure, attempt.policy.retryOn)) return { retry: false, reason: "not_retryable_failure" };
+  if (!attempt.bodyReplayable) return { retry: false, reason: "body_not_replayable" };
   // POST and PATCH are only resent when the first try provably never reached the origin.
-  if (!isIdempotent(ctx.method) && ctx.failure.kind !== "connect-failure") {
+  if (!isIdempotent(attempt.method) && attempt.failure.kind !== "connect-failure") {
     return { retry: false, reason: "method_not_idempotent" };
   }
   return { retry: true };

@@ -1,3 +1,4 @@
+import { BALANCER_KINDS } from "../balance/registry.js";
 import * as z from "./zod.js";
 
 /**
@@ -124,7 +125,7 @@ const panicSchema = z.strictObject({ routeToAllWhenNoneHealthy: withDefault(z.bo
 
 export const serviceConfigSchema = z.strictObject({
   routes: routesSchema,
-  balancer: withDefault(z.enum(["round_robin", "weighted_round_robin"]), "round_robin"),
+  balancer: withDefault(z.enum(BALANCER_KINDS), "round_robin"),
   routing: withDefault(routingSchema, { mode: "snapshot" }),
   healthCheck: withDefault(healthCheckSchema, healthCheckSchema.parse({})),
   retry: withDefault(retrySchema, retrySchema.parse({})),

@@ -1,16 +1,21 @@
-import { describe, expect, it } from "vitest";
-import type { Balancer, Candidate } from "../../../src/core/balance/balancer.js";
+import { describe, expect, it as test } from "vitest";
+import type { Balancer, Candidate, HostLoad } from "../../../src/core/balance/balancer.js";
 import { defined } from "../defined.js";
 
 /**
- * The one case suite every balancer must pass (STYLE.md habit 2). A new
- * balancer is a new file in src/core/balance plus one line in balancers.test.ts.
+ * The one case suite every balancer must pass (STYLE.md habits 2 and 14).
+ * balancers.test.ts runs it for every kind in src/core/balance/registry.ts, so
+ * a new balancer is a new file plus one registry entry. A case a kind cannot
+ * meet is skipped with a written reason (`skip`), printed as a skipped test.
  */
 export interface BalancerCaseOptions {
   name: string;
+  /** Each call builds a fresh balancer; randomness in it must come from the seeded source. */
   newBalancer: () => Balancer;
   /** True when the balancer honours `weight`; false when it must ignore it. */
   weighted: boolean;
+  /** Case name → why this kind cannot meet it. */
+  skip?: Readonly<Record<string, string>>;
 }
 
 interface Host extends Candidate {
@@ -21,8 +26,8 @@ function host(id: string, weight = 1): Host {
   return { id, weight, url: `https://${id}.example.com` };
 }
 
-function pickOrThrow(balancer: Balancer, hosts: readonly Host[], exclude?: ReadonlySet<string>): Host {
-  return defined(balancer.pick(hosts, exclude), "a picked host");
+function pickOrThrow(balancer: Balancer, hosts: readonly Host[], exclude?: ReadonlySet<string>, load?: HostLoad): Host {
+  return defined(balancer.pick(hosts, exclude, load), "a picked host");
 }
 
 function pickMany(balancer: Balancer, hosts: readonly Host[], n: number, exclude?: ReadonlySet<string>): string[] {
@@ -47,8 +52,22 @@ function longestRun(ids: readonly string[], id: string): number {
   return best;
 }
 
-export function runBalancerCases({ name, newBalancer, weighted }: BalancerCaseOptions): void {
+/** A load report that claims host "a" is swamped; load-blind kinds must ignore it, none may break exclusion for it. */
+const SKEWED_LOAD: HostLoad = {
+  activeTries: (id) => (id === "a" ? 100 : 0),
+  latencyMs: (id) => (id === "a" ? 5_000 : 10),
+};
+
+export function runBalancerCases({ name, newBalancer, weighted, skip = {} }: BalancerCaseOptions): void {
   describe(`balancer: ${name}`, () => {
+    const declared = new Set<string>();
+    /** `it`, unless this kind declared the case skipped: then `it.skip` with the reason in its title. */
+    const it = (title: string, fn: () => void): void => {
+      declared.add(title);
+      const reason = skip[title];
+      if (reason === undefined) test(title, fn);
+      else test.skip(`${title} (skipped for ${name}: ${reason})`, fn);
+    };
     const abc = [host("a"), host("b"), host("c")];
 
     it("spreads picks exactly evenly over equal-weight hosts", () => {
@@ -209,6 +228,20 @@ export function runBalancerCases({ name, newBalancer, weighted }: BalancerCaseOp
       const fromOne = pickMany(one, abc, 3);
       pickMany(two, abc, 5);
       expect(pickMany(one, abc, 3)).toEqual(fromOne);
+    });
+
+    it("takes a load report without ever returning an excluded or unknown host", () => {
+      const balancer = newBalancer();
+      for (let i = 0; i < 50; i++) {
+        const picked = pickOrThrow(balancer, abc, new Set(["b"]), SKEWED_LOAD);
+        expect(["a", "c"]).toContain(picked.id);
+      }
+      expect(balancer.pick(abc, new Set(["a", "b", "c"]), SKEWED_LOAD)).toBeUndefined();
+    });
+
+    test("skips only cases that exist", () => {
+      // A typo in a skip map would otherwise silently run nothing.
+      for (const title of Object.keys(skip)) expect(declared).toContain(title);
     });
   });
 }

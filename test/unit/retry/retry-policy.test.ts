@@ -4,7 +4,7 @@ import {
   decideRetry,
   isIdempotent,
   matchesRetryOn,
-  type RetryContext,
+  type RetryInput,
   type TryFailure,
 } from "../../../src/core/retry/retry-policy.js";
 import type { RetryCondition } from "../../../src/core/schema/service.js";
@@ -16,7 +16,7 @@ const reset: TryFailure = { kind: "reset" };
 const timeout: TryFailure = { kind: "timeout" };
 const status = (code: number): TryFailure => ({ kind: "status", status: code });
 
-function ctx(overrides: Partial<RetryContext>): RetryContext {
+function attempt(overrides: Partial<RetryInput>): RetryInput {
   return {
     method: "GET",
     failure: connectFailure,
@@ -40,29 +40,29 @@ describe("isIdempotent", () => {
 describe("decideRetry", () => {
   describe.each(["GET", "HEAD", "PUT", "DELETE"])("idempotent %s", (method) => {
     it("retries a connect failure", () => {
-      expect(decideRetry(ctx({ method, failure: connectFailure }))).toEqual({ retry: true });
+      expect(decideRetry(attempt({ method, failure: connectFailure }))).toEqual({ retry: true });
     });
     it("retries a timeout when retryOn has 'timeout'", () => {
-      expect(decideRetry(ctx({ method, failure: timeout }))).toEqual({ retry: true });
+      expect(decideRetry(attempt({ method, failure: timeout }))).toEqual({ retry: true });
     });
     it("retries a 5xx listed in retryOn", () => {
-      expect(decideRetry(ctx({ method, failure: status(503) }))).toEqual({ retry: true });
+      expect(decideRetry(attempt({ method, failure: status(503) }))).toEqual({ retry: true });
     });
     it("retries a reset (treated as a connect failure for idempotent methods)", () => {
-      expect(decideRetry(ctx({ method, failure: reset }))).toEqual({ retry: true });
+      expect(decideRetry(attempt({ method, failure: reset }))).toEqual({ retry: true });
     });
     it("does not retry a 500 that retryOn does not list", () => {
-      expect(decideRetry(ctx({ method, failure: status(500) }))).toEqual({ retry: false, reason: "not_retryable_failure" });
+      expect(decideRetry(attempt({ method, failure: status(500) }))).toEqual({ retry: false, reason: "not_retryable_failure" });
     });
     it("does not retry a timeout when retryOn lacks 'timeout'", () => {
       const policy = { attempts: 3, retryOn: ["connect-failure", "5xx"] };
-      expect(decideRetry(ctx({ method, failure: timeout, policy }))).toEqual({ retry: false, reason: "not_retryable_failure" });
+      expect(decideRetry(attempt({ method, failure: timeout, policy }))).toEqual({ retry: false, reason: "not_retryable_failure" });
     });
   });
 
   describe.each(["POST", "PATCH"])("non-idempotent %s", (method) => {
     it("retries only a connect failure, which provably never reached the origin", () => {
-      expect(decideRetry(ctx({ method, failure: connectFailure }))).toEqual({ retry: true });
+      expect(decideRetry(attempt({ method, failure: connectFailure }))).toEqual({ retry: true });
     });
     it.each([
       ["timeout", timeout],
@@ -70,33 +70,33 @@ describe("decideRetry", () => {
       ["503", status(503)],
       ["502", status(502)],
     ] as const)("does not retry %s", (_label, failure) => {
-      expect(decideRetry(ctx({ method, failure }))).toEqual({ retry: false, reason: "method_not_idempotent" });
+      expect(decideRetry(attempt({ method, failure }))).toEqual({ retry: false, reason: "method_not_idempotent" });
     });
   });
 
   it("never retries a reset for POST even when every condition is enabled", () => {
     const policy = { attempts: 10, retryOn: ["connect-failure", "timeout", "5xx"] };
-    expect(decideRetry(ctx({ method: "POST", failure: reset, policy, instancesLeft: 9 })).retry).toBe(false);
+    expect(decideRetry(attempt({ method: "POST", failure: reset, policy, instancesLeft: 9 })).retry).toBe(false);
   });
 
   it("does not retry when the body was streamed and cannot be replayed", () => {
-    expect(decideRetry(ctx({ method: "PUT", bodyReplayable: false }))).toEqual({ retry: false, reason: "body_not_replayable" });
-    expect(decideRetry(ctx({ method: "POST", bodyReplayable: false }))).toEqual({ retry: false, reason: "body_not_replayable" });
+    expect(decideRetry(attempt({ method: "PUT", bodyReplayable: false }))).toEqual({ retry: false, reason: "body_not_replayable" });
+    expect(decideRetry(attempt({ method: "POST", bodyReplayable: false }))).toEqual({ retry: false, reason: "body_not_replayable" });
   });
 
   it("does not retry once the attempts are used up", () => {
     const policy = { attempts: 3, retryOn: DEFAULT_RETRY_ON };
-    expect(decideRetry(ctx({ triesMade: 2, policy })).retry).toBe(true);
-    expect(decideRetry(ctx({ triesMade: 3, policy }))).toEqual({ retry: false, reason: "attempts_exhausted" });
-    expect(decideRetry(ctx({ triesMade: 1, policy: { attempts: 1, retryOn: DEFAULT_RETRY_ON } }))).toEqual({
+    expect(decideRetry(attempt({ triesMade: 2, policy })).retry).toBe(true);
+    expect(decideRetry(attempt({ triesMade: 3, policy }))).toEqual({ retry: false, reason: "attempts_exhausted" });
+    expect(decideRetry(attempt({ triesMade: 1, policy: { attempts: 1, retryOn: DEFAULT_RETRY_ON } }))).toEqual({
       retry: false,
       reason: "attempts_exhausted",
     });
   });
 
   it("does not retry when no untried instance is left", () => {
-    expect(decideRetry(ctx({ instancesLeft: 0 }))).toEqual({ retry: false, reason: "no_other_instance" });
-    expect(decideRetry(ctx({ instancesLeft: 1 }))).toEqual({ retry: true });
+    expect(decideRetry(attempt({ instancesLeft: 0 }))).toEqual({ retry: false, reason: "no_other_instance" });
+    expect(decideRetry(attempt({ instancesLeft: 1 }))).toEqual({ retry: true });
   });
 });
 

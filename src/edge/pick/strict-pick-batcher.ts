@@ -1,7 +1,7 @@
-import { MAX_PICKS_PER_BATCH, type SnapshotInstance } from "../core/snapshot.js";
-import type { PickBatchResult } from "../coordinator/service-coordinator.js";
-import { coordinator } from "../coordinator/stub.js";
-import { withTimeout } from "./with-timeout.js";
+import { MAX_PICKS_PER_BATCH, type SnapshotInstance } from "../../core/snapshot.js";
+import type { PickBatchResult } from "../../coordinator/service-coordinator.js";
+import { coordinator } from "../../coordinator/stub.js";
+import { withTimeout } from "../with-timeout.js";
 
 /**
  * Strict mode asks the service's coordinator for every pick. One RPC per pick
@@ -45,15 +45,16 @@ export interface StrictPick {
   version: number;
 }
 
-type Outcome = { ok: true; pick: StrictPick } | { ok: false; error: unknown };
+/** How the batch that carried a pick settled it. */
+type BatchSettlement = { ok: true; pick: StrictPick } | { ok: false; error: unknown };
 
 interface Waiter {
   readonly exclude: string[];
   /** True until a batch takes this pick. */
   queued: boolean;
   /** Set by the batch that carried this pick. */
-  outcome: Outcome | null;
-  /** Wakes this pick's request to look at its state again (its outcome, or its turn to send). */
+  settlement: BatchSettlement | null;
+  /** Wakes this pick's request to look at its state again (its settlement, or its turn to send). */
   wake: () => void;
 }
 
@@ -99,15 +100,15 @@ function send(env: Env, ctx: ExecutionContext, service: string, q: Queue): void 
       (result) => {
         if (!result.ok) {
           const error = new Error(`coordinator refused the batch: ${result.error} (max ${result.max})`);
-          for (const w of batch) w.outcome = { ok: false, error };
+          for (const w of batch) w.settlement = { ok: false, error };
           return;
         }
         batch.forEach((w, i) => {
-          w.outcome = { ok: true, pick: { instance: result.instances[i] ?? null, allUnhealthy: result.allUnhealthy, version: result.version } };
+          w.settlement = { ok: true, pick: { instance: result.instances[i] ?? null, allUnhealthy: result.allUnhealthy, version: result.version } };
         });
       },
       (error: unknown) => {
-        for (const w of batch) w.outcome = { ok: false, error };
+        for (const w of batch) w.settlement = { ok: false, error };
       },
     )
     .finally(() => {
@@ -127,15 +128,15 @@ function send(env: Env, ctx: ExecutionContext, service: string, q: Queue): void 
  */
 export async function strictPick(env: Env, ctx: ExecutionContext, service: string, exclude: string[]): Promise<StrictPick> {
   const q = queueFor(service);
-  const waiter: Waiter = { exclude, queued: true, outcome: null, wake: () => undefined };
+  const waiter: Waiter = { exclude, queued: true, settlement: null, wake: () => undefined };
   q.waiting.push(waiter);
   const deadline = Date.now() + GIVE_UP_MS;
   let release: (() => void) | null = null;
   try {
     for (;;) {
-      if (waiter.outcome !== null) {
-        if (waiter.outcome.ok) return waiter.outcome.pick;
-        throw waiter.outcome.error;
+      if (waiter.settlement !== null) {
+        if (waiter.settlement.ok) return waiter.settlement.pick;
+        throw waiter.settlement.error;
       }
       const woken = new Promise<void>((resolve) => {
         waiter.wake = resolve;
@@ -154,7 +155,7 @@ export async function strictPick(env: Env, ctx: ExecutionContext, service: strin
       try {
         await withTimeout(woken, Math.max(1, deadline - Date.now()), "queued strict pick");
       } catch (err) {
-        if (waiter.outcome !== null) continue;
+        if (waiter.settlement !== null) continue;
         if (waiter.queued) {
           q.waiting.splice(q.waiting.indexOf(waiter), 1);
           // Leaving the head of the queue must not strand the picks behind it.

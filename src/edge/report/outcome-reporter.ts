@@ -1,5 +1,5 @@
-import { aggregateOutcomes, type TryOutcome } from "../core/snapshot.js";
-import { coordinator } from "../coordinator/stub.js";
+import { aggregateOutcomes, type TryOutcome } from "../../core/snapshot.js";
+import { coordinator } from "../../coordinator/stub.js";
 
 /**
  * Batches try outcomes per service in isolate memory and ships them to the

@@ -1,5 +1,5 @@
-import type { TryFailure } from "../core/retry/retry-policy.js";
-import { classifyStatus } from "../core/retry/retry-policy.js";
+import type { TryFailure } from "../../core/retry/retry-policy.js";
+import { classifyStatus } from "../../core/retry/retry-policy.js";
 
 export type TryResult =
   | { ok: true; response: Response; latencyMs: number }

@@ -1,0 +1,73 @@
+import type { SnapshotInstance } from "../snapshot.js";
+import type { LocalServiceState } from "./local-service-state.js";
+
+/**
+ * Local outlier marks: a broken connection or timeout takes an instance out of
+ * this isolate's rotation at once, for LOCAL_MARK_BASE_MS doubling per repeat
+ * (at most LOCAL_MARK_MAX_MS), without waiting for the coordinator.
+ *
+ * Stall avoidance: while a try to an instance has waited longer than `stallMs`
+ * for response headers, new picks go elsewhere (if anywhere else is free), so
+ * a hung origin is avoided long before the first try to it times out.
+ */
+export const LOCAL_MARK_BASE_MS = 2_000;
+export const LOCAL_MARK_MAX_MS = 30_000;
+
+/**
+ * Picks from the snapshot, skipping instances tried for this request and,
+ * while any other choice exists, instances marked down or seen stalled.
+ */
+export function pickLocal(
+  state: LocalServiceState,
+  tried: ReadonlySet<string> | undefined,
+  now: number,
+  stallMs: number,
+): SnapshotInstance | undefined {
+  const all = state.snapshot.instances;
+  let avoid: Set<string> | null = null;
+  // Expired marks stay (they remember strikes for the doubling) but are not avoided.
+  for (const [id, mark] of state.marks) if (mark.until > now) (avoid ??= new Set()).add(id);
+  for (const [id, starts] of state.pending) {
+    const oldest = starts[0];
+    if (oldest !== undefined && now - oldest > stallMs) (avoid ??= new Set()).add(id);
+  }
+  if (avoid === null) return state.balancer.pick(all, tried, state.load);
+  const skip = avoid;
+  const up = all.filter((i) => !skip.has(i.id));
+  return state.balancer.pick(up, tried, state.load) ?? state.balancer.pick(all, tried, state.load);
+}
+
+/** Untried instances in the snapshot, marked or not: what a retry could still reach. */
+export function untriedCount(state: LocalServiceState, tried: ReadonlySet<string> | undefined): number {
+  if (tried === undefined) return state.snapshot.instances.length;
+  let n = 0;
+  for (const i of state.snapshot.instances) if (!tried.has(i.id)) n++;
+  return n;
+}
+
+/** Records a try to `id` starting at `now`; call tryFinished with the same time when headers (or a failure) arrive. */
+export function tryStarted(state: LocalServiceState, id: string, now: number): void {
+  const starts = state.pending.get(id);
+  if (starts === undefined) state.pending.set(id, [now]);
+  else starts.push(now);
+}
+
+export function tryFinished(state: LocalServiceState, id: string, startedAt: number): void {
+  const starts = state.pending.get(id);
+  if (starts === undefined) return;
+  const at = starts.indexOf(startedAt);
+  if (at !== -1) starts.splice(at, 1);
+  if (starts.length === 0) state.pending.delete(id);
+}
+
+export function markDown(state: LocalServiceState, id: string, now: number): void {
+  const strikes = (state.marks.get(id)?.strikes ?? 0) + 1;
+  const ms = Math.min(LOCAL_MARK_MAX_MS, LOCAL_MARK_BASE_MS * 2 ** (strikes - 1));
+  state.marks.set(id, { until: now + ms, strikes });
+  // Ask for a fresh snapshot on the next request instead of waiting out the TTL.
+  state.fetchedAt = 0;
+}
+
+export function markUp(state: LocalServiceState, id: string): void {
+  if (state.marks.size > 0) state.marks.delete(id);
+}

@@ -1,0 +1,95 @@
+import { pickLocal, markDown, markUp, tryFinished, tryStarted, untriedCount } from "../../core/local-health/local-pick.js";
+import type { BalancerKind } from "../../core/balance/index.js";
+import type { SnapshotInstance } from "../../core/snapshot.js";
+import type { RequestState } from "../request-state.js";
+import { cachedLocalState, getLocalState, loadLocalState } from "../snapshot-cache.js";
+import { strictPick } from "./strict-pick-batcher.js";
+
+/**
+ * Stage 3, pick: chooses an instance for each try. Snapshot mode picks from
+ * this isolate's state for the service (no I/O when warm); strict mode asks
+ * the coordinator for every pick (strict-pick-batcher.ts) and falls back to
+ * snapshot mode for the rest of the request if it cannot answer. The mode
+ * lives in the request state, so no picker object is made per request.
+ * preparePick returns a promise only when it must wait (a cold isolate).
+ */
+export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext): Promise<void> | undefined {
+  const svc = state.service;
+  if (svc === null) throw new Error("pick stage reached without a routed service");
+  if (svc.mode === "strict") {
+    state.strict = true;
+    return undefined;
+  }
+  state.local = cachedLocalState(env, ctx, svc.name, svc.balancer, state.started) ?? null;
+  if (state.local !== null) return undefined;
+  // Cold isolate: the one case where this stage waits (for the coordinator, or KV).
+  return loadInto(state, env, svc.name, svc.balancer);
+}
+
+async function loadInto(state: RequestState, env: Env, service: string, kind: BalancerKind): Promise<void> {
+  state.local = await loadLocalState(env, service, kind, state.started);
+}
+
+/** Snapshot-mode pick; undefined when no untried instance is left. */
+export function pickFromLocal(state: RequestState): SnapshotInstance | undefined {
+  const local = state.local;
+  const svc = state.service;
+  if (local === null || svc === null) return undefined;
+  // A try waiting for headers longer than a quarter of its timeout marks its instance as stalled.
+  return pickLocal(local, state.tried, Date.now(), svc.retry.perTryTimeoutMs / 4);
+}
+
+/** Strict-mode pick; on a coordinator failure, switches this request to snapshot mode. */
+export async function pickFromCoordinator(state: RequestState, env: Env, ctx: ExecutionContext): Promise<SnapshotInstance | undefined> {
+  const svc = state.service;
+  if (svc === null) return undefined;
+  try {
+    const result = await strictPick(env, ctx, svc.name, state.tried === undefined ? [] : [...state.tried]);
+    state.strictVersion = result.version;
+    state.strictAllUnhealthy = result.allUnhealthy;
+    return result.instance ?? undefined;
+  } catch (err) {
+    console.error(JSON.stringify({ event: "strict_pick_failed", service: svc.name, message: String(err) }));
+    state.strict = false;
+    state.local = await getLocalState(env, ctx, svc.name, svc.balancer, Date.now());
+    return pickFromLocal(state);
+  }
+}
+
+/** Brackets a try so stalled instances can be avoided; returns the token for tryEnded. */
+export function tryBegan(state: RequestState, id: string): number {
+  if (state.strict || state.local === null) return 0;
+  const now = Date.now();
+  tryStarted(state.local, id, now);
+  return now;
+}
+
+export function tryEnded(state: RequestState, id: string, token: number): void {
+  if (!state.strict && state.local !== null) tryFinished(state.local, id, token);
+}
+
+/** A broken connection or a timeout: this isolate avoids the instance for a while. */
+export function instanceFailed(state: RequestState, id: string): void {
+  if (!state.strict && state.local !== null) markDown(state.local, id, Date.now());
+}
+
+export function instanceAnswered(state: RequestState, id: string): void {
+  if (!state.strict && state.local !== null) markUp(state.local, id);
+}
+
+/** Untried instances that could still take a retry. In strict mode only the DO knows: say "some", and let the next pick answer. */
+export function instancesLeft(state: RequestState): number {
+  if (state.strict || state.local === null) return Number.POSITIVE_INFINITY;
+  return untriedCount(state.local, state.tried);
+}
+
+/** True when the service has members but none is healthy (vs. no members at all). */
+export function allUnhealthy(state: RequestState): boolean {
+  if (state.strict || state.local === null) return state.strictAllUnhealthy;
+  return state.local.snapshot.allUnhealthy;
+}
+
+export function snapshotVersion(state: RequestState): number | null {
+  if (state.strict || state.local === null) return state.strictVersion;
+  return state.local.snapshot.version;
+}

@@ -1,0 +1,58 @@
+import { upstreamHeaders } from "../../core/proxy/forward-headers.js";
+import { decideRetry } from "../../core/retry/retry-policy.js";
+import { upstreamPath } from "../../core/routes/route-table.js";
+import { instanceAnswered, instanceFailed, instancesLeft, pickFromCoordinator, pickFromLocal, tryBegan, tryEnded } from "../pick/pick.js";
+import type { RequestState } from "../request-state.js";
+import { tryOrigin } from "./try-origin.js";
+
+/**
+ * Stage 4, try / fail over: picks an instance, tries it (try-origin.ts), and
+ * on a failure asks the pure retry policy whether another instance may be
+ * tried, up to `retry.attempts`. Each try's outcome is kept in the request
+ * state for the record stage; the last result is what respond answers with.
+ */
+export async function tryInstances(state: RequestState, url: URL, env: Env, ctx: ExecutionContext): Promise<void> {
+  const svc = state.service;
+  const match = state.match;
+  if (svc === null || match === null) throw new Error("try stage reached without a routed service");
+  state.headers = upstreamHeaders(state.headers, {
+    clientIp: state.headers.get("cf-connecting-ip"),
+    proto: url.protocol.slice(0, -1),
+    host: url.host,
+  });
+  const target = upstreamPath(url.pathname, match) + url.search;
+  for (let attempt = 1; attempt <= svc.retry.attempts; attempt++) {
+    const instance = state.strict ? await pickFromCoordinator(state, env, ctx) : pickFromLocal(state);
+    if (instance === undefined) break;
+    // Only now that another try will happen is the previous failed answer thrown away.
+    const previous = state.last;
+    if (previous !== null && previous.response !== null) ctx.waitUntil(previous.response.body?.cancel() ?? Promise.resolve());
+    state.lastInstance = instance.id;
+    const token = tryBegan(state, instance.id);
+    try {
+      // The state is the try's { method, headers, body } init: no object per try.
+      state.last = await tryOrigin(instance.url + target, state, svc.retry.perTryTimeoutMs);
+    } finally {
+      tryEnded(state, instance.id, token);
+    }
+    const result = state.last;
+    if (result.ok) {
+      state.outcomes.push({ instanceId: instance.id, ok: true, latencyMs: result.latencyMs });
+      instanceAnswered(state, instance.id);
+      return;
+    }
+    state.outcomes.push({ instanceId: instance.id, ok: false, failure: result.failure.kind, status: result.failure.status, latencyMs: result.latencyMs });
+    // A 5xx answer is not marked locally: the origin is up, maybe overloaded; the DO counts it.
+    if (result.failure.kind !== "status") instanceFailed(state, instance.id);
+    (state.tried ??= new Set()).add(instance.id);
+    const decision = decideRetry({
+      method: state.method,
+      failure: result.failure,
+      triesMade: attempt,
+      policy: svc.retry,
+      bodyReplayable: state.replayable,
+      instancesLeft: instancesLeft(state),
+    });
+    if (!decision.retry) return;
+  }
+}

@@ -1,0 +1,15 @@
+import type { RequestState } from "../request-state.js";
+import { recordOutcomes } from "./outcome-reporter.js";
+import { logRequest, requestEvent } from "./request-log.js";
+
+/**
+ * Stage 6, record: hands the finished request to each sink. Every sink reads
+ * the request state, none reads another's output, so turning the log off
+ * (REQUEST_LOG=off) cannot starve the outcome reports, and a metrics sink
+ * is one more line here.
+ */
+export function record(state: RequestState, url: URL, env: Env, ctx: ExecutionContext): void {
+  // Try outcomes feed the coordinator's passive health (batched, sent from waitUntil).
+  if (state.service !== null) recordOutcomes(env, ctx, state.service.name, state.outcomes);
+  if (env.REQUEST_LOG !== "off") logRequest(requestEvent(state, url, Date.now()));
+}

@@ -1,0 +1,85 @@
+import type { RouteMatch } from "../core/routes/route-table.js";
+import type { LocalServiceState } from "../core/local-health/local-service-state.js";
+import type { TryOutcome } from "../core/snapshot.js";
+import type { RoutedService } from "../registry/route-index.js";
+import type { TryResult } from "./proxy/try-origin.js";
+
+/**
+ * How one proxied request ended, as analytics sees it (docs/analytics.md).
+ * `client_error` and `mesh_error` keep a client's bad body and a mesh bug from
+ * being counted against origins as `upstream_error`.
+ */
+export type RequestOutcome =
+  | "ok"
+  | "failed_over"
+  | "upstream_error"
+  | "no_healthy_instance"
+  | "no_route"
+  | "client_error"
+  | "mesh_error";
+
+export type RoutingMode = "snapshot" | "strict" | "kv-fallback";
+
+/**
+ * Everything one request carries from stage to stage: the single per-request
+ * object of the data plane. Stages fill it in order (route → admit → pick /
+ * try → respond) and the record stage reads it, so adding a stage adds fields
+ * here rather than closures or objects per request. It also serves as the
+ * `{ method, headers, body }` init of every try (proxy/try-origin.ts).
+ */
+export interface RequestState {
+  readonly started: number;
+  readonly method: string;
+  /** The client's headers until the proxy stage replaces them with the upstream set. */
+  headers: Headers;
+  /** Set by admit: the body to send, and whether it can be sent again. */
+  body: ArrayBuffer | ReadableStream | null;
+  replayable: boolean;
+  /** Set by route. */
+  service: RoutedService | null;
+  match: RouteMatch | null;
+  /** Set by pick: snapshot mode's local state, or strict mode's once it fell back. */
+  local: LocalServiceState | null;
+  /** True while picks go to the coordinator (strict mode before any fallback). */
+  strict: boolean;
+  /** What the coordinator said with its last strict pick. */
+  strictVersion: number | null;
+  strictAllUnhealthy: boolean;
+  /** Instances tried so far; made on the first failed try, since a request answered at once never needs one. */
+  tried: Set<string> | undefined;
+  /** One per try, in order; what the outcome reporter ships to the coordinator. */
+  outcomes: TryOutcome[];
+  last: TryResult | null;
+  lastInstance: string | null;
+  /** Set by respond (or by a stage that answers early). */
+  status: number;
+  outcome: RequestOutcome;
+}
+
+export function newRequestState(request: Request, started: number): RequestState {
+  return {
+    started,
+    method: request.method,
+    headers: request.headers,
+    body: null,
+    replayable: true,
+    service: null,
+    match: null,
+    local: null,
+    strict: false,
+    strictVersion: null,
+    strictAllUnhealthy: false,
+    tried: undefined,
+    outcomes: [],
+    last: null,
+    lastInstance: null,
+    status: 0,
+    outcome: "ok",
+  };
+}
+
+export function routingMode(state: RequestState): RoutingMode | null {
+  if (state.strict) return "strict";
+  if (state.local === null) return null;
+  return state.local.source === "kv" ? "kv-fallback" : "snapshot";
+}

@@ -1,0 +1,35 @@
+import { MeshError } from "../../core/errors.js";
+import type { Refusal } from "../admit/admit.js";
+import type { RequestState } from "../request-state.js";
+import { answered } from "./respond.js";
+
+/** Answers for requests the mesh does not send to any origin. */
+
+export function noRoute(state: RequestState, url: URL): Response {
+  return answered(state, new MeshError(404, "no_route", `no service routes ${url.host}${url.pathname}`).toResponse(), "no_route");
+}
+
+/** A request admission turned away: the client's doing, so a 4xx that names no origin. */
+export function refused(state: RequestState, refusal: Refusal): Response {
+  return answered(state, new MeshError(400, "client_error", refusal.message).toResponse(), refusal.outcome);
+}
+
+/**
+ * A mesh bug: an exception no stage expected. The client gets a 500 with an
+ * opaque reference; the same reference and the stack go to the error log, so
+ * the two can be matched without the stack ever reaching the wire.
+ */
+export function meshFailed(state: RequestState, err: unknown): Response {
+  const reference = crypto.randomUUID();
+  console.error(
+    JSON.stringify({
+      event: "router_error",
+      reference,
+      service: state.service?.name ?? null,
+      message: String(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    }),
+  );
+  const error = new MeshError(500, "mesh_error", `the mesh failed to handle this request; reference ${reference}`, { reference });
+  return answered(state, error.toResponse(), "mesh_error");
+}

@@ -1,0 +1,47 @@
+import { MeshError } from "../../core/errors.js";
+import { downstreamHeaders } from "../../core/proxy/forward-headers.js";
+import { allUnhealthy } from "../pick/pick.js";
+import type { RequestState } from "../request-state.js";
+
+/** Seconds a client should wait before retrying a 503 no_healthy_instance. */
+const RETRY_AFTER_SECONDS = 5;
+
+function relay(response: Response, instanceId: string, attempts: number): Response {
+  const headers = downstreamHeaders(response.headers);
+  headers.set("x-mesh-instance", instanceId);
+  headers.set("x-mesh-attempts", String(attempts));
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/**
+ * Stage 5, respond: turns the last try into the client's answer. An origin's
+ * own answer is relayed, even a failed one (the client sees the origin's 5xx);
+ * a try that got no answer becomes 504 (timeout) or 502; no try at all is 503
+ * no_healthy_instance with Retry-After.
+ */
+export function respond(state: RequestState): Response {
+  const last = state.last;
+  const name = state.service?.name ?? "";
+  const attempts = state.outcomes.length;
+  if (last === null) {
+    const why = allUnhealthy(state) ? "every instance is unhealthy" : "no instance is registered";
+    const error = new MeshError(503, "no_healthy_instance", `service '${name}': ${why}`, {
+      headers: { "retry-after": String(RETRY_AFTER_SECONDS) },
+    });
+    return answered(state, error.toResponse(), "no_healthy_instance");
+  }
+  if (last.response !== null) {
+    const outcome = last.ok ? (attempts > 1 ? "failed_over" : "ok") : "upstream_error";
+    return answered(state, relay(last.response, state.lastInstance ?? "", attempts), outcome);
+  }
+  const timedOut = !last.ok && last.failure.kind === "timeout";
+  const error = new MeshError(timedOut ? 504 : 502, "upstream_unavailable", `service '${name}': ${attempts} attempt(s) failed`);
+  return answered(state, error.toResponse(), "upstream_error");
+}
+
+/** Every answer goes out through here, so the record stage always sees its status and outcome. */
+export function answered(state: RequestState, response: Response, outcome: RequestState["outcome"]): Response {
+  state.status = response.status;
+  state.outcome = outcome;
+  return response;
+}

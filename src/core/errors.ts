@@ -12,6 +12,7 @@ export type ErrorCode =
   | "upstream_unavailable"
   | "origin_not_allowed"
   | "not_configured"
+  | "coordinator_unavailable"
   | "internal_error";
 
 export interface FieldIssue {

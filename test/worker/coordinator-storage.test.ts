@@ -79,6 +79,8 @@ describe("coordinator storage", () => {
     // Reset the live object so the next call constructs it again, on the newer store.
     await runInDurableObject(stub, (_i, state) => state.abort("test: restart on a newer schema")).catch(() => undefined);
     const res = await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN });
+    // Out of the registry again, so no cron sweep elsewhere reports this object as an error.
+    await env.REGISTRY.delete(`service:${name}`);
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
     const body = (await res.json()) as Record<string, unknown>;

@@ -5,10 +5,11 @@ import { MeshError } from "../core/errors.js";
 import { canonicalOrigin, checkOrigin } from "../core/net/origin-guard.js";
 import { instanceIdSchema, registerInstanceSchema } from "../core/schema/instance.js";
 import { serviceNameSchema, type ServiceRecord } from "../core/schema/service.js";
-import { coordinator } from "../coordinator/stub.js";
 import { invalidateSnapshot } from "../edge/snapshot-cache.js";
 import { getService } from "../registry/kv-registry.js";
 import { bearerToken, isAdmin, requireServiceToken } from "./auth.js";
+import type { RegisterResult } from "../coordinator/service-coordinator.js";
+import { viaCoordinator } from "./coordinator-call.js";
 import { nameParam, validate } from "./validate.js";
 
 type AppEnv = { Bindings: Env; Variables: { service: ServiceRecord } };
@@ -43,13 +44,14 @@ instances.post("/:name/instances", validate("param", nameParam), serviceAuth, va
   if (!check.ok) {
     throw new MeshError(400, "origin_not_allowed", `url: ${check.reason}`, { issues: [{ path: "url", message: check.reason }] });
   }
-  const result = await coordinator(c.env, name).register(name, record.config, record.updatedAt, {
+  const req = {
     url: canonicalOrigin(check.url),
     weight: body.weight,
     zone: body.zone ?? null,
     metadata: body.metadata ?? null,
     ttlSeconds: body.ttlSeconds ?? null,
-  });
+  };
+  const result = await viaCoordinator<RegisterResult>(c.env, name, (s) => s.register(name, record.config, record.updatedAt, req));
   if (!result.ok) {
     if (result.error === "service_deleted") throw new MeshError(404, "not_found", `service '${name}' does not exist`);
     throw new MeshError(409, "conflict", `service '${name}' already has the maximum number of active instances`);
@@ -68,7 +70,7 @@ instances.post("/:name/instances", validate("param", nameParam), serviceAuth, va
 
 instances.put("/:name/instances/:id/heartbeat", validate("param", instanceParams), serviceAuth, async (c) => {
   const { name, id } = c.req.valid("param");
-  const lease = await coordinator(c.env, name).heartbeat(id);
+  const lease = await viaCoordinator(c.env, name, (s) => s.heartbeat(id));
   if (lease === null) {
     throw new MeshError(404, "not_found", `instance '${id}' is not registered (or its lease expired); register again`);
   }
@@ -77,7 +79,7 @@ instances.put("/:name/instances/:id/heartbeat", validate("param", instanceParams
 
 instances.delete("/:name/instances/:id", validate("param", instanceParams), serviceAuth, async (c) => {
   const { name, id } = c.req.valid("param");
-  const found = await coordinator(c.env, name).deregister(id);
+  const found = await viaCoordinator(c.env, name, (s) => s.deregister(id));
   if (!found) throw new MeshError(404, "not_found", `instance '${id}' is not registered`);
   invalidateSnapshot(name);
   return c.json({ id, state: "draining" });

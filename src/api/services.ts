@@ -3,12 +3,12 @@ import { createMiddleware } from "hono/factory";
 import { MeshError } from "../core/errors.js";
 import { RouteTable } from "../core/routes/route-table.js";
 import { serviceConfigSchema, type ServiceRecord } from "../core/schema/service.js";
-import { coordinator } from "../coordinator/stub.js";
 import { invalidateRouteCache } from "../edge/route-cache.js";
 import { deleteService, getRouteIndex, getService, listServiceNames, putService, updateRouteIndex } from "../registry/kv-registry.js";
 import { routedService } from "../registry/route-index.js";
 import { sha256Hex } from "../core/sha256.js";
 import { bearerToken, newRegistrationToken, requireAdmin } from "./auth.js";
+import { viaCoordinator } from "./coordinator-call.js";
 import { nameParam, validate } from "./validate.js";
 
 type AppEnv = { Bindings: Env };
@@ -69,7 +69,7 @@ services.put("/:name", validate("param", nameParam), validate("json", serviceCon
   }
   // The coordinator first: if it fails, nothing was written and the client can simply retry
   // (writing KV first could strand a registration token that was never shown).
-  await coordinator(c.env, name).configure(name, config, record.updatedAt);
+  await viaCoordinator(c.env, name, (s) => s.configure(name, config, record.updatedAt));
   await putService(kv, record);
   await updateRouteIndex(kv, name, routedService(name, config), now);
   invalidateRouteCache();
@@ -81,7 +81,7 @@ services.get("/:name", validate("param", nameParam), async (c) => {
   const { name } = c.req.valid("param");
   const record = await getService(c.env.REGISTRY, name);
   if (record === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
-  const view = await coordinator(c.env, name).describe();
+  const view = await viaCoordinator(c.env, name, (s) => s.describe());
   return c.json({ service: publicService(record), snapshotVersion: view.snapshotVersion, instances: view.instances, strictPicks: view.strictPicks });
 });
 
@@ -93,7 +93,7 @@ services.delete("/:name", validate("param", nameParam), async (c) => {
   await updateRouteIndex(kv, name, null, Date.now());
   invalidateRouteCache();
   await deleteService(kv, name);
-  await coordinator(c.env, name).destroy(record.updatedAt);
+  await viaCoordinator(c.env, name, (s) => s.destroy(record.updatedAt));
   return c.json({ deleted: name });
 });
 

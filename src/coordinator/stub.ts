@@ -1,3 +1,4 @@
+import { STUB_RETRY, withStubRetry } from "../core/rpc/stub-retry.js";
 import type { ServiceCoordinator } from "./service-coordinator.js";
 
 type Namespace = Env["SERVICES"];
@@ -32,4 +33,16 @@ function idFor(ns: Namespace, service: string): DurableObjectId {
  */
 export function coordinator(env: Env, service: string): DurableObjectStub<ServiceCoordinator> {
   return env.SERVICES.get(idFor(env.SERVICES, service));
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Calls the service's coordinator, once more after a retryable, not-overloaded
+ * error (core/rpc/stub-retry.ts), with a fresh stub for the second attempt.
+ * For control-plane callers (API, sweep); the edge's hot path keeps its own
+ * timeouts and fallbacks and does not wait out a backoff.
+ */
+export function callCoordinator<T>(env: Env, service: string, call: (stub: DurableObjectStub<ServiceCoordinator>) => Promise<T>): Promise<T> {
+  return withStubRetry(() => call(coordinator(env, service)), { ...STUB_RETRY, random: Math.random, sleep });
 }

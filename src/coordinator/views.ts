@@ -1,6 +1,15 @@
 import { isEjected, isRoutable } from "../core/health/health-machine.js";
 import type { PublicState } from "../core/schema/instance.js";
-import type { Member } from "./instance-table.js";
+import type { Member } from "../core/membership/member.js";
+
+/** What describe() answers: the service as `GET /_mesh/v1/services/{name}` shows it. */
+export interface ServiceDescription {
+  service: string | null;
+  snapshotVersion: number;
+  instances: InstanceView[];
+  /** Strict-mode load since this object last started (in memory only): pickBatch calls, and the picks answered. */
+  strictPicks: { rpcs: number; picks: number };
+}
 
 /** An instance as `GET /_mesh/v1/services/{name}` shows it. */
 export interface InstanceView {

@@ -13,6 +13,7 @@ export type ErrorCode =
   | "upstream_unavailable"
   | "origin_not_allowed"
   | "not_configured"
+  | "coordinator_unavailable"
   | "internal_error"
   /** The client's request could not be taken in (e.g. its body failed mid-read); no origin was blamed. */
   | "client_error"

@@ -1,4 +1,4 @@
-import { coordinator } from "../coordinator/stub.js";
+import { callCoordinator } from "../coordinator/stub.js";
 import { KEY } from "../registry/keys.js";
 import { mapPool } from "../core/map-pool.js";
 import { getService, listServiceNames, rebuildRouteIndex } from "../registry/kv-registry.js";
@@ -45,10 +45,10 @@ export async function sweepAll(env: Env, now: number): Promise<SweepRecord> {
       return null;
     }
     try {
-      const stub = coordinator(env, name);
-      // A coordinator that lost its storage gets its config back before sweeping.
-      if (service !== null) await stub.configure(name, service.config, service.updatedAt);
-      const result = await stub.sweep();
+      // A coordinator that lost its storage (or whose stored config failed validation) gets its config back before sweeping.
+      const svc = service;
+      if (svc !== null) await callCoordinator(env, name, (s) => s.configure(name, svc.config, svc.updatedAt));
+      const result = await callCoordinator(env, name, (s) => s.sweep());
       record.expired += result.expired;
       record.removed += result.removed;
     } catch (err) {

@@ -197,6 +197,22 @@ describe("ServiceCoordinator", () => {
     expect(reloaded?.instances).toHaveLength(2);
   });
 
+  it("bumps the snapshot version when an instance re-registers with a new zone", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] } });
+    const url = originUrls()[0] ?? "";
+    await register(name, token, url, { zone: "eu-west" });
+    const stub = stubFor(name);
+    const before = await stub.snapshot();
+    if (before === null) throw new Error("no snapshot");
+    // Unchanged state: the version holds and the answer is "nothing new".
+    expect(await stub.snapshot(before.version)).toBeNull();
+    await register(name, token, url, { zone: "us-east" });
+    const after = await stub.snapshot(before.version);
+    expect(after?.version).toBeGreaterThan(before.version);
+    expect(after?.instances.map((i) => i.zone)).toEqual(["us-east"]);
+  });
+
   it("ignores a config older than the one it holds, and refuses a stale register after the service was deleted", async () => {
     const name = uniqueName();
     const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] } });

@@ -55,4 +55,27 @@ describe("scheduled sweep", () => {
     const index = await env.REGISTRY.get<{ services: { name: string }[] }>("routes", "json");
     expect(index?.services.map((s) => s.name)).toContain(name);
   });
+
+  it("records a coordinator that cannot start as an error and still sweeps the others", async () => {
+    const broken = uniqueName("cron");
+    const healthy = uniqueName("cron");
+    await createService(broken, { routes: { pathPrefixes: [`/${broken}`] } });
+    await createService(healthy, { routes: { pathPrefixes: [`/${healthy}`] } });
+    const stub = stubFor(broken);
+    // A schema newer than this build makes the coordinator refuse to start (storage/migrations.ts).
+    await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("UPDATE meta SET value = '999' WHERE key = 'schema_version'"));
+    await runInDurableObject(stub, (_i, state) => state.abort("test: restart on a newer schema")).catch(() => undefined);
+    await runInDurableObject(stubFor(healthy), (_i, state) => state.storage.deleteAlarm());
+    try {
+      const record = await runCron();
+      const failed = record.errors.map((e) => e.service);
+      expect(failed).toContain(broken);
+      expect(failed).not.toContain(healthy);
+      expect(record.errors.find((e) => e.service === broken)?.message).toMatch(/schema version 999/);
+      expect(await runInDurableObject(stubFor(healthy), (_i, state) => state.storage.getAlarm())).not.toBeNull();
+    } finally {
+      // Other sweeps in this file expect no errors: take the broken service out of the registry.
+      await env.REGISTRY.delete(`service:${broken}`);
+    }
+  });
 });

@@ -1,6 +1,29 @@
-import { initialHealth, isRoutable } from "../core/health/health-machine.js";
-import type { Snapshot, SnapshotInstance } from "../core/snapshot.js";
-import type { Member } from "./instance-table.js";
+import { initialHealth, type HealthState } from "../health/health-machine.js";
+import type { Membership } from "../schema/instance.js";
+import type { SnapshotInstance } from "../snapshot.js";
+
+/**
+ * One member of a service, as the coordinator holds it in memory. Every change
+ * is written through to the Durable Object's SQLite (docs/storage.md), so an
+ * evicted object reloads exactly what it had.
+ */
+export interface Member {
+  id: string;
+  url: string;
+  weight: number;
+  zone: string | null;
+  metadata: Record<string, string> | null;
+  /** Per-instance lease length; null means the service default. */
+  ttlSeconds: number | null;
+  registeredAt: number;
+  leaseExpiresAt: number;
+  membership: Membership;
+  membershipSince: number;
+  health: HealthState;
+  requests: number;
+  failures: number;
+  latencyMsTotal: number;
+}
 
 /** What the API hands the coordinator for one registration (URL already canonical). */
 export interface RegisterRequest {
@@ -66,37 +89,8 @@ export function toSnapshotInstance(m: Member): SnapshotInstance {
   return { id: m.id, url: m.url, weight: m.weight, zone: m.zone };
 }
 
-/**
- * The routable set. When members exist but none is routable, `panic` decides
- * between routing to every active member and routing to none (router: 503).
- */
-export function buildSnapshot(
-  members: Iterable<Member>,
-  service: string,
-  version: number,
-  panicEnabled: boolean,
-  now: number,
-): Snapshot {
-  const active: Member[] = [];
-  const routable: Member[] = [];
-  for (const m of members) {
-    if (m.membership !== "active") continue;
-    active.push(m);
-    if (isRoutable(m.health, now)) routable.push(m);
-  }
-  const allUnhealthy = active.length > 0 && routable.length === 0;
-  const panic = allUnhealthy && panicEnabled;
-  return {
-    service,
-    version,
-    instances: (panic ? active : routable).map(toSnapshotInstance),
-    allUnhealthy,
-    panic,
-    generatedAt: now,
-  };
-}
-
-/** Changes exactly when what a router would route to changes. */
-export function snapshotSignature(s: Snapshot): string {
-  return `${s.allUnhealthy ? "!" : ""}${s.panic ? "P" : ""}${s.instances.map((i) => `${i.id}:${i.weight}`).join(",")}`;
+/** Field by field, so a report that left health as it was costs no write. */
+export function sameHealth(a: HealthState, b: HealthState): boolean {
+  for (const key of Object.keys(a) as (keyof HealthState)[]) if (a[key] !== b[key]) return false;
+  return Object.keys(a).length === Object.keys(b).length;
 }

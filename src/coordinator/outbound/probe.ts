@@ -1,6 +1,6 @@
-import type { CheckResult } from "../core/health/health-machine.js";
-import { checkPasses } from "../core/health/health-machine.js";
-import type { HealthCheckConfig } from "../core/schema/service.js";
+import type { CheckResult } from "../../core/health/health-machine.js";
+import { checkPasses } from "../../core/health/health-machine.js";
+import type { HealthCheckConfig } from "../../core/schema/service.js";
 
 /**
  * Workers keep at most 6 outbound connections open at once per invocation and

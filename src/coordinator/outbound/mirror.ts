@@ -1,7 +1,7 @@
-import { KEY } from "../registry/keys.js";
-import { deleteInstance, listKeys, putInstance } from "../registry/kv-registry.js";
-import type { Member } from "./instance-table.js";
-import { toSnapshotInstance } from "./member.js";
+import { KEY } from "../../registry/keys.js";
+import { deleteInstance, listKeys, putInstance } from "../../registry/kv-registry.js";
+import type { Member } from "../../core/membership/member.js";
+import { toSnapshotInstance } from "../../core/membership/member.js";
 
 /**
  * The KV mirror of a service's active members (`instance:<service>:<id>`),

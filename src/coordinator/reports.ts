@@ -1,0 +1,38 @@
+import { applyPassive, isRoutable } from "../core/health/health-machine.js";
+import { sameHealth } from "../core/membership/member.js";
+import type { InstanceReport } from "../core/snapshot.js";
+import type { CoordinatorState } from "./state.js";
+
+/**
+ * Folds routers' passive outcomes in. Counters are added in place (one UPDATE
+ * per instance, no row rewrite); the health column is written only when the
+ * state machine moved. Calls `suspect` for instances whose last failure was a
+ * broken connection rather than a status, so a probe can confirm it.
+ */
+export function applyReports(
+  state: CoordinatorState,
+  reports: readonly InstanceReport[],
+  now: number,
+  suspect: (id: string) => void,
+): void {
+  if (state.config === null) return;
+  const outlier = state.config.outlier;
+  let routable = routableCount(state, now);
+  for (const r of reports) {
+    const m = state.members.get(r.instanceId);
+    if (m === undefined) continue;
+    state.addCounters(m, r);
+    const wasRoutable = m.membership === "active" && isRoutable(m.health, now);
+    // Never eject the last routable instance: a degraded answer beats a guaranteed 503.
+    const health = applyPassive(m.health, r, outlier, now, routable - (wasRoutable ? 1 : 0) > 0);
+    if (!sameHealth(health, m.health)) state.setHealth(m, health);
+    if (wasRoutable && !isRoutable(m.health, now)) routable--;
+    if (r.trailingFailures > 0 && r.lastFailure !== "status") suspect(m.id);
+  }
+}
+
+function routableCount(state: CoordinatorState, now: number): number {
+  let n = 0;
+  for (const m of state.members.values()) if (m.membership === "active" && isRoutable(m.health, now)) n++;
+  return n;
+}

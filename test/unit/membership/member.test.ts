@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { initialHealth } from "../../../src/core/health/health-machine.js";
+import { registerMember, sameHealth, toSnapshotInstance, type RegisterRequest } from "../../../src/core/membership/member.js";
+import { member, T0 } from "./fixtures.js";
+
+const req = (overrides: Partial<RegisterRequest> = {}): RegisterRequest => ({
+  url: "http://a.example:8080",
+  weight: 1,
+  zone: null,
+  metadata: null,
+  ttlSeconds: null,
+  ...overrides,
+});
+
+describe("registerMember", () => {
+  it("creates an active, healthy member with a lease and zeroed counters, and asks for a mirror write", () => {
+    const { member: m, mirrorChanged } = registerMember(undefined, "a", req({ zone: "eu", metadata: { v: "1" } }), T0, 30_000);
+    expect(m).toEqual({
+      id: "a",
+      url: "http://a.example:8080",
+      weight: 1,
+      zone: "eu",
+      metadata: { v: "1" },
+      ttlSeconds: null,
+      registeredAt: T0,
+      leaseExpiresAt: T0 + 30_000,
+      membership: "active",
+      membershipSince: T0,
+      health: initialHealth(),
+      requests: 0,
+      failures: 0,
+      latencyMsTotal: 0,
+    });
+    expect(mirrorChanged).toBe(true);
+  });
+
+  it("renews a repeat registration without a mirror write, keeping health, counters and registeredAt", () => {
+    const existing = member("a", { requests: 7, health: { ...initialHealth(), consecutiveSuccesses: 4 } });
+    const { member: m, mirrorChanged } = registerMember(existing, "a", req({ url: existing.url, metadata: { v: "2" } }), T0 + 5_000, 10_000);
+    expect(mirrorChanged).toBe(false);
+    expect(m.leaseExpiresAt).toBe(T0 + 15_000);
+    expect(m.registeredAt).toBe(T0);
+    expect(m.requests).toBe(7);
+    expect(m.health.consecutiveSuccesses).toBe(4);
+    expect(m.metadata).toEqual({ v: "2" });
+    // The caller's object is not changed in place.
+    expect(existing.metadata).toBeNull();
+  });
+
+  it("asks for a mirror write when the weight or the zone changes", () => {
+    const existing = member("a");
+    expect(registerMember(existing, "a", req({ weight: 3 }), T0, 1).mirrorChanged).toBe(true);
+    expect(registerMember(existing, "a", req({ zone: "us" }), T0, 1).mirrorChanged).toBe(true);
+  });
+
+  it("starts a member back from expiry or a drain over: active, fresh health, new membershipSince", () => {
+    const ejected = { ...initialHealth(), ejectedUntil: T0 + 60_000, ejections: 2 };
+    for (const membership of ["expired", "draining"] as const) {
+      const existing = member("a", { membership, membershipSince: T0 - 1, health: ejected });
+      const { member: m, mirrorChanged } = registerMember(existing, "a", req(), T0, 1_000);
+      expect(m.membership).toBe("active");
+      expect(m.membershipSince).toBe(T0);
+      expect(m.health).toEqual(initialHealth());
+      expect(mirrorChanged).toBe(true);
+    }
+  });
+});
+
+describe("toSnapshotInstance", () => {
+  it("carries exactly what a router needs", () => {
+    expect(toSnapshotInstance(member("a", { weight: 2, zone: "eu", metadata: { x: "y" } }))).toEqual({
+      id: "a",
+      url: "http://a.example:8080",
+      weight: 2,
+      zone: "eu",
+    });
+  });
+});
+
+describe("sameHealth", () => {
+  it("is true for equal states and false when any one field differs", () => {
+    const base = initialHealth();
+    expect(sameHealth(base, { ...base })).toBe(true);
+    const changes = {
+      status: "unhealthy",
+      consecutiveSuccesses: 1,
+      consecutiveFailures: 1,
+      lastCheckAt: T0,
+      lastCheckResult: "HTTP 200",
+      passiveFailures: 1,
+      ejectedUntil: T0,
+      ejections: 1,
+    } satisfies typeof base;
+    for (const key of Object.keys(changes) as (keyof typeof base)[]) {
+      expect(sameHealth(base, { ...base, [key]: changes[key] }), key).toBe(false);
+    }
+  });
+});

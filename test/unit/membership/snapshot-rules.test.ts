@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { initialHealth } from "../../../src/core/health/health-machine.js";
+import { toSnapshotInstance } from "../../../src/core/membership/member.js";
+import { buildSnapshot, snapshotSignature, snapshotValidUntil } from "../../../src/core/membership/snapshot-rules.js";
+import type { Snapshot, SnapshotInstance } from "../../../src/core/snapshot.js";
+import { member, T0 } from "./fixtures.js";
+
+const unhealthy = { ...initialHealth(), status: "unhealthy" as const };
+const ejectedUntil = (t: number) => ({ ...initialHealth(), ejectedUntil: t, ejections: 1 });
+
+describe("buildSnapshot", () => {
+  it("holds the routable active members only, in the order given", () => {
+    const members = [
+      member("a"),
+      member("b", { health: unhealthy }),
+      member("c", { membership: "draining" }),
+      member("d", { health: ejectedUntil(T0 + 1) }),
+      member("e", { health: ejectedUntil(T0 - 1) }),
+    ];
+    const snap = buildSnapshot(members, "shop", 4, false, T0);
+    expect(snap).toEqual({
+      service: "shop",
+      version: 4,
+      instances: [toSnapshotInstance(members[0] ?? member("?")), toSnapshotInstance(members[4] ?? member("?"))],
+      allUnhealthy: false,
+      panic: false,
+      generatedAt: T0,
+    });
+  });
+
+  it("with no routable member, routes to none unless panic routing is on, then to every active member", () => {
+    const members = [member("a", { health: unhealthy }), member("b", { health: ejectedUntil(T0 + 5) }), member("c", { membership: "expired" })];
+    const off = buildSnapshot(members, "s", 1, false, T0);
+    expect([off.allUnhealthy, off.panic, off.instances]).toEqual([true, false, []]);
+    const on = buildSnapshot(members, "s", 1, true, T0);
+    expect([on.allUnhealthy, on.panic, on.instances.map((i) => i.id)]).toEqual([true, true, ["a", "b"]]);
+  });
+
+  it("is not all-unhealthy for a service with no active members", () => {
+    expect(buildSnapshot([member("a", { membership: "draining" })], "s", 1, true, T0).allUnhealthy).toBe(false);
+  });
+});
+
+describe("snapshotSignature", () => {
+  const base = (instances: SnapshotInstance[]): Snapshot => ({ service: "s", version: 1, instances, allUnhealthy: false, panic: false, generatedAt: T0 });
+  const one = toSnapshotInstance(member("a"));
+
+  it("ignores version, generatedAt and the service name, which do not change where requests go", () => {
+    expect(snapshotSignature({ ...base([one]), version: 9, generatedAt: T0 + 1, service: "t" })).toBe(snapshotSignature(base([one])));
+  });
+
+  it("changes with membership, order, allUnhealthy and panic", () => {
+    const two = toSnapshotInstance(member("b"));
+    const sig = snapshotSignature(base([one, two]));
+    expect(snapshotSignature(base([one]))).not.toBe(sig);
+    expect(snapshotSignature(base([two, one]))).not.toBe(sig);
+    expect(snapshotSignature({ ...base([]), allUnhealthy: true })).not.toBe(snapshotSignature(base([])));
+    expect(snapshotSignature({ ...base([one]), allUnhealthy: true, panic: true })).not.toBe(snapshotSignature({ ...base([one]), allUnhealthy: true }));
+  });
+
+  it("changes when any one SnapshotInstance field changes, zone included", () => {
+    // `satisfies Record<keyof SnapshotInstance, …>`: a field added to SnapshotInstance without
+    // an entry here fails to compile, and the loop checks the signature covers every field.
+    const changed = { id: "z", url: "http://z.example", weight: 5, zone: "eu-west" } satisfies Record<keyof SnapshotInstance, unknown>;
+    expect(Object.keys(one).sort()).toEqual(Object.keys(changed).sort());
+    for (const key of Object.keys(changed) as (keyof SnapshotInstance)[]) {
+      expect(snapshotSignature(base([{ ...one, [key]: changed[key] }])), `field ${key}`).not.toBe(snapshotSignature(base([one])));
+    }
+  });
+});
+
+describe("snapshotValidUntil", () => {
+  it("is the earliest ejection end still ahead among active members, Infinity when none", () => {
+    expect(snapshotValidUntil([member("a")], T0)).toBe(Number.POSITIVE_INFINITY);
+    const members = [
+      member("a", { health: ejectedUntil(T0 + 9_000) }),
+      member("b", { health: ejectedUntil(T0 + 4_000) }),
+      member("c", { health: ejectedUntil(T0 + 1_000), membership: "draining" }),
+      member("d", { health: ejectedUntil(T0 - 1) }),
+    ];
+    expect(snapshotValidUntil(members, T0)).toBe(T0 + 4_000);
+  });
+});

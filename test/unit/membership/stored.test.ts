@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { initialHealth } from "../../../src/core/health/health-machine.js";
+import { decodeMemberRow, parseHealth, parseMetadata, parseStoredConfig, type StoredRow } from "../../../src/core/membership/stored.js";
+import { serviceConfigSchema } from "../../../src/core/schema/service.js";
+import { T0 } from "./fixtures.js";
+
+function row(overrides: StoredRow = {}): StoredRow {
+  return {
+    id: "c268f781ab94296e",
+    url: "http://10.0.0.7:8080",
+    weight: 1,
+    zone: "eu",
+    metadata: '{"version":"1.4.2"}',
+    ttl_seconds: null,
+    registered_at: T0,
+    lease_expires_at: T0 + 30_000,
+    membership: "active",
+    membership_since: T0,
+    health: JSON.stringify(initialHealth()),
+    requests: 12,
+    failures: 1,
+    latency_ms_total: 54.5,
+    ...overrides,
+  };
+}
+
+describe("parseHealth", () => {
+  it("reads back what the coordinator writes", () => {
+    const h = { ...initialHealth(), status: "unhealthy" as const, lastCheckAt: T0, lastCheckResult: "timeout", ejectedUntil: T0 + 1, ejections: 2 };
+    expect(parseHealth(JSON.stringify(h))).toEqual({ ok: true, value: h });
+  });
+
+  it("names what is wrong with text that is not a health state", () => {
+    expect(parseHealth("{not json")).toEqual({ ok: false, reason: "health: not JSON" });
+    expect(parseHealth("[]")).toEqual({ ok: false, reason: "health: not a health state" });
+    expect(parseHealth(JSON.stringify({ ...initialHealth(), status: "ok" }))).toMatchObject({ ok: false });
+    expect(parseHealth(JSON.stringify({ ...initialHealth(), ejections: "2" }))).toMatchObject({ ok: false });
+  });
+});
+
+describe("parseMetadata", () => {
+  it("accepts null and an object of strings", () => {
+    expect(parseMetadata(null)).toEqual({ ok: true, value: null });
+    expect(parseMetadata('{"a":"b"}')).toEqual({ ok: true, value: { a: "b" } });
+  });
+
+  it("refuses non-JSON and objects with non-string values", () => {
+    expect(parseMetadata("{")).toMatchObject({ ok: false });
+    expect(parseMetadata('{"a":1}')).toMatchObject({ ok: false });
+    expect(parseMetadata('"a"')).toMatchObject({ ok: false });
+  });
+});
+
+describe("parseStoredConfig", () => {
+  it("accepts a resolved config and refuses one the schema would not", () => {
+    const config = serviceConfigSchema.parse({ routes: { pathPrefixes: ["/shop"] } });
+    expect(parseStoredConfig(JSON.stringify(config))).toEqual({ ok: true, value: config });
+    expect(parseStoredConfig('{"routes":')).toMatchObject({ ok: false });
+    expect(parseStoredConfig(JSON.stringify({ ...config, balancer: "random" }))).toMatchObject({ ok: false });
+  });
+});
+
+describe("decodeMemberRow", () => {
+  it("decodes a good row", () => {
+    const decoded = decodeMemberRow(row());
+    expect(decoded).toEqual({
+      ok: true,
+      member: {
+        id: "c268f781ab94296e",
+        url: "http://10.0.0.7:8080",
+        weight: 1,
+        zone: "eu",
+        metadata: { version: "1.4.2" },
+        ttlSeconds: null,
+        registeredAt: T0,
+        leaseExpiresAt: T0 + 30_000,
+        membership: "active",
+        membershipSince: T0,
+        health: initialHealth(),
+        requests: 12,
+        failures: 1,
+        latencyMsTotal: 54.5,
+      },
+    });
+  });
+
+  it("offers a repair that resets bad JSON columns and keeps the rest", () => {
+    const decoded = decodeMemberRow(row({ health: "{oops", metadata: "[1]" }));
+    expect(decoded.ok).toBe(false);
+    if (decoded.ok) return;
+    expect(decoded.reason).toBe("health: not JSON; metadata: not an object of strings");
+    expect(decoded.repaired).toMatchObject({ id: "c268f781ab94296e", health: initialHealth(), metadata: null, requests: 12, zone: "eu" });
+  });
+
+  it("offers no repair when identity or counter columns are unusable", () => {
+    for (const bad of [{ membership: "gone" }, { url: null }, { weight: "heavy" }, { requests: null }, { zone: 3 }]) {
+      const decoded = decodeMemberRow(row(bad));
+      expect(decoded, JSON.stringify(bad)).toMatchObject({ ok: false, id: "c268f781ab94296e", repaired: null });
+    }
+  });
+});

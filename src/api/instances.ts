@@ -5,7 +5,7 @@ import { MeshError } from "../core/errors.js";
 import { canonicalOrigin, checkOrigin } from "../core/net/origin-guard.js";
 import { instanceIdSchema, registerInstanceSchema } from "../core/schema/instance.js";
 import { serviceNameSchema, type ServiceRecord } from "../core/schema/service.js";
-import { invalidateSnapshot } from "../edge/snapshot-cache.js";
+import { invalidateSnapshot } from "../edge/cache/snapshot-cache.js";
 import { getService } from "../registry/kv-registry.js";
 import { bearerToken, isAdmin, requireServiceToken } from "./auth.js";
 import type { RegisterResult } from "../coordinator/service-coordinator.js";

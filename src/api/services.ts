@@ -3,7 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { MeshError } from "../core/errors.js";
 import { RouteTable } from "../core/routes/route-table.js";
 import { serviceConfigSchema, type ServiceRecord } from "../core/schema/service.js";
-import { invalidateRouteCache } from "../edge/route-cache.js";
+import { invalidateRouteCache } from "../edge/cache/route-cache.js";
 import { deleteService, getRouteIndex, getService, listServiceNames, putService, updateRouteIndex } from "../registry/kv-registry.js";
 import { routedService } from "../registry/route-index.js";
 import { sha256Hex } from "../core/sha256.js";

@@ -5,7 +5,7 @@ import { record } from "./report/record.js";
 import { meshFailed, noRoute, refused } from "./respond/refuse.js";
 import { respond } from "./respond/respond.js";
 import { newRequestState, type RequestState } from "./request-state.js";
-import { getRoutes } from "./route-cache.js";
+import { getRoutes } from "./cache/route-cache.js";
 import { route } from "./route/route.js";
 
 /**

@@ -3,7 +3,7 @@ import { api, load, startHarness, type Harness } from "./harness.js";
 
 /**
  * Strict mode over real sockets, with many requests in flight at once: their
- * picks share coordinator RPCs (src/edge/strict-pick-batcher.ts), each request
+ * picks share coordinator RPCs (src/edge/pick/strict-pick-batcher.ts), each request
  * in its own request context, and the global rotation must stay exact.
  */
 describe("end to end: strict mode under concurrency", () => {

@@ -3,7 +3,7 @@ import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext }
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../workers/mesh/index.js";
 import { api } from "../../src/api/app.js";
-import { invalidateRouteCache } from "../../src/edge/route-cache.js";
+import { invalidateRouteCache } from "../../src/edge/cache/route-cache.js";
 import { KEY } from "../../src/registry/keys.js";
 import { control, createService, json, mesh, originUrls, register, resetOrigins, stubFor, uniqueName } from "./helpers.js";
 

@@ -2,7 +2,7 @@ import { pickLocal, markDown, markUp, tryFinished, tryStarted, untriedCount } fr
 import type { BalancerKind } from "../../core/balance/index.js";
 import type { SnapshotInstance } from "../../core/snapshot.js";
 import type { RequestState } from "../request-state.js";
-import { cachedLocalState, getLocalState, loadLocalState } from "../snapshot-cache.js";
+import { cachedLocalState, getLocalState, loadLocalState } from "../cache/snapshot-cache.js";
 import { strictPick } from "./strict-pick-batcher.js";
 
 /**

@@ -1,7 +1,7 @@
 import { MAX_PICKS_PER_BATCH, type SnapshotInstance } from "../../core/snapshot.js";
 import type { PickBatchResult } from "../../coordinator/service-coordinator.js";
 import { coordinator } from "../../coordinator/stub.js";
-import { withTimeout } from "../with-timeout.js";
+import { withTimeout } from "../cache/with-timeout.js";
 
 /**
  * Strict mode asks the service's coordinator for every pick. One RPC per pick

@@ -1,4 +1,4 @@
-import type { LoadedRoutes } from "../route-cache.js";
+import type { LoadedRoutes } from "../cache/route-cache.js";
 import type { RequestState } from "../request-state.js";
 
 /**

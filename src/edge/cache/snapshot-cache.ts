@@ -1,8 +1,8 @@
-import type { BalancerKind } from "../core/balance/index.js";
-import { adoptSnapshot, newLocalServiceState, useBalancerKind, type LocalServiceState } from "../core/local-health/local-service-state.js";
-import type { Snapshot, SnapshotInstance } from "../core/snapshot.js";
-import { coordinator } from "../coordinator/stub.js";
-import { listInstances } from "../registry/kv-registry.js";
+import type { BalancerKind } from "../../core/balance/index.js";
+import { adoptSnapshot, newLocalServiceState, useBalancerKind, type LocalServiceState } from "../../core/local-health/local-service-state.js";
+import type { Snapshot, SnapshotInstance } from "../../core/snapshot.js";
+import { coordinator } from "../../coordinator/stub.js";
+import { listInstances } from "../../registry/kv-registry.js";
 import { refreshIdle } from "./refresh-gate.js";
 import { withTimeout } from "./with-timeout.js";
 

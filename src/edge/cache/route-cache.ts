@@ -1,6 +1,6 @@
-import { RouteTable } from "../core/routes/route-table.js";
-import { getRouteIndex } from "../registry/kv-registry.js";
-import type { RoutedService } from "../registry/route-index.js";
+import { RouteTable } from "../../core/routes/route-table.js";
+import { getRouteIndex } from "../../registry/kv-registry.js";
+import type { RoutedService } from "../../registry/route-index.js";
 import { refreshIdle } from "./refresh-gate.js";
 
 /**

@@ -1,3 +1,5 @@
+import type { LimitFlag } from "./limits.d.mts";
+export type { LimitFlag, LimitInputs, LimitName } from "./limits.d.mts";
 export interface ScaleInputs {
   locations: number;
   isolatesPerLocation: number;
@@ -68,21 +70,6 @@ export interface DeadOriginTimes {
   everywhereKillSharedMs: number;
   idleServiceMs: number;
 }
-export interface LimitInputs {
-  coordinatorRpsByDesign: Partial<Record<Design, number>>;
-  kvMaxWritesPerKeyPerS: number;
-  worstSubrequests: number;
-  servicesPerFlush: number;
-  isolateMemoryBytes: number;
-}
-export type LimitName = "do-requests" | "kv-write-per-key" | "subrequests" | "connections" | "isolate-memory";
-export interface LimitFlag {
-  limit: LimitName;
-  design?: string;
-  value: number;
-  max: number;
-  note: string;
-}
 export interface ScaleModel {
   inputs: ScaleInputs;
   load: CoordinatorLoad;
@@ -107,7 +94,4 @@ export function kvPerDay(c: ScaleInputs): KvPerDay;
 export function subrequests(c: ScaleInputs, design: Design): Subrequests;
 export function staleness(c: ScaleInputs): Staleness;
 export function deadOriginTimes(c: ScaleInputs): DeadOriginTimes;
-export function isolateMemoryBytes(c: ScaleInputs): number;
-export function limitFlags(m: LimitInputs): LimitFlag[];
-export function shardsNeeded(rps: number): number;
 export function scaleModel(c: ScaleInputs): ScaleModel;

@@ -1,6 +1,7 @@
 // The scale model: pure arithmetic over the mesh's timings (constants.mjs) and
 // a configuration. No I/O, no clock; run.mjs prints it, docs/scale.md explains it.
-import { LIMITS, MESH } from "./constants.mjs";
+import { MESH } from "./constants.mjs";
+import { isolateMemoryBytes, limitFlags, shardsNeeded } from "./limits.mjs";
 
 /** @typedef {import("./model.d.mts").ScaleInputs} ScaleInputs */
 
@@ -220,9 +221,11 @@ export function deadOriginTimes(c) {
   const load = coordinatorLoad(c);
   const rtt = c.doRttMs;
   const ttl = MESH.snapshotTtlMs;
-  // Tries the dead origin would get within one urgent-report gap, each from a different isolate mostly.
+  // Failures reported within one urgent-report gap: each isolate marks the origin down after
+  // its first failed try (snapshot-cache.ts markDown), so it contributes about one.
+  const isolates = c.locations * c.isolatesPerLocation;
   const triesInGap = (load.serviceRps / c.instancesPerService) * (MESH.reportUrgentGapMs / 1000);
-  const passive = triesInGap >= c.consecutiveFailures;
+  const passive = Math.min(triesInGap, isolates) >= c.consecutiveFailures;
   // Passive ejection: consecutiveFailures failures reported within one urgent gap.
   // Active: the confirming probe and the following rounds until unhealthyThreshold failures.
   const activeKill = MESH.reportUrgentGapMs + rtt + (c.unhealthyThreshold - 1) * c.healthIntervalS * 1000;
@@ -240,53 +243,6 @@ export function deadOriginTimes(c) {
     everywhereKillSharedMs: decideKill + 2 * ttl + rtt,
     idleServiceMs: idle + ttl + rtt,
   };
-}
-
-/**
- * Isolate memory: route index and table for every service, one snapshot per
- * service it has served, the outcome buffer.
- * @param {ScaleInputs} c
- */
-export function isolateMemoryBytes(c) {
-  return (
-    c.services * (MESH.heapBytesPerService + c.instancesPerService * MESH.heapBytesPerSnapshotInstance) +
-    MESH.reportMaxBatch * MESH.heapBytesPerBufferedOutcome
-  );
-}
-
-/**
- * Every platform limit the configuration crosses, per design.
- * @param {import("./model.d.mts").LimitInputs} m
- */
-export function limitFlags(m) {
-  /** @type {import("./model.d.mts").LimitFlag[]} */
-  const flags = [];
-  for (const [design, rps] of Object.entries(m.coordinatorRpsByDesign)) {
-    if (rps > LIMITS.doRequestsPerSecond) {
-      flags.push({ limit: "do-requests", design, value: rps, max: LIMITS.doRequestsPerSecond, note: "one coordinator is past ~1,000 req/s: shard it" });
-    }
-  }
-  if (m.kvMaxWritesPerKeyPerS > LIMITS.kvWritesPerKeyPerSecond) {
-    flags.push({ limit: "kv-write-per-key", value: m.kvMaxWritesPerKeyPerS, max: LIMITS.kvWritesPerKeyPerSecond, note: "one KV key written more than once a second" });
-  }
-  if (m.worstSubrequests > LIMITS.subrequestsPerRequest) {
-    flags.push({ limit: "subrequests", value: m.worstSubrequests, max: LIMITS.subrequestsPerRequest, note: "one request's report flush can exceed 1,000 subrequests" });
-  }
-  if (m.servicesPerFlush > LIMITS.simultaneousConnections) {
-    flags.push({ limit: "connections", value: m.servicesPerFlush, max: LIMITS.simultaneousConnections, note: "a report flush fans out to more than 6 coordinators at once; the rest queue" });
-  }
-  if (m.isolateMemoryBytes > LIMITS.isolateMemoryBytes) {
-    flags.push({ limit: "isolate-memory", value: m.isolateMemoryBytes, max: LIMITS.isolateMemoryBytes, note: "route index and snapshots exceed 128 MB per isolate" });
-  }
-  return flags;
-}
-
-/**
- * Coordinators one service needs in a design to stay under the DO soft limit.
- * @param {number} rps
- */
-export function shardsNeeded(rps) {
-  return Math.max(1, Math.ceil(rps / LIMITS.doRequestsPerSecond));
 }
 
 /**

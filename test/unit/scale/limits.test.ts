@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../../scripts/scale/model/constants.mjs";
-import { DEFAULT_INPUTS, coordinatorLoad, limitFlags, scaleModel, shardsNeeded, type LimitInputs } from "../../../scripts/scale/model/model.mjs";
+import { limitFlags, shardsNeeded, type LimitInputs } from "../../../scripts/scale/model/limits.mjs";
+import { DEFAULT_INPUTS, coordinatorLoad, scaleModel } from "../../../scripts/scale/model/model.mjs";
 
 const UNDER: LimitInputs = {
   coordinatorRpsByDesign: { snapshot: 10 },

@@ -1,0 +1,78 @@
+// Command-line flags for `npm run scale-model`: parsed and checked here, with no
+// process access, so the CLI's error handling is unit-tested like the model.
+import { DEFAULT_INPUTS } from "../model/model.mjs";
+
+/**
+ * Every input flag: the model field it sets, what it means, and the smallest value that makes sense.
+ * `integer` flags are counts; `below` bounds a fraction.
+ */
+export const FLAGS = Object.freeze([
+  { flag: "locations", key: "locations", min: 1, integer: true, help: "Cloudflare locations serving traffic" },
+  { flag: "isolates", key: "isolatesPerLocation", min: 1, integer: true, help: "busy isolates per location" },
+  { flag: "rps", key: "rps", min: 0, help: "client requests per second, whole mesh" },
+  { flag: "services", key: "services", min: 1, integer: true, help: "services (traffic is split evenly)" },
+  { flag: "instances", key: "instancesPerService", min: 1, integer: true, help: "instances per service" },
+  { flag: "health-interval", key: "healthIntervalS", min: 1, help: "health-check interval, seconds" },
+  { flag: "lease-ttl", key: "leaseTtlS", min: 5, help: "instance lease TTL, seconds (heartbeat every third)" },
+  { flag: "do-rtt-ms", key: "doRttMs", min: 0, help: "router to coordinator round trip, ms" },
+  { flag: "instance-lifetime-h", key: "instanceLifetimeH", min: 0.001, help: "mean instance lifetime, hours (register + deregister once)" },
+  { flag: "failure-rate", key: "failureRate", min: 0, below: 1, help: "share of tries that fail" },
+  { flag: "attempts", key: "attempts", min: 1, integer: true, help: "retry.attempts" },
+  { flag: "per-try-timeout-ms", key: "perTryTimeoutMs", min: 1, help: "retry.perTryTimeoutMs" },
+  { flag: "probe-timeout-ms", key: "probeTimeoutMs", min: 1, help: "healthCheck.timeoutMs" },
+  { flag: "unhealthy-threshold", key: "unhealthyThreshold", min: 1, integer: true, help: "healthCheck.unhealthyThreshold" },
+  { flag: "consecutive-failures", key: "consecutiveFailures", min: 1, integer: true, help: "outlier.consecutiveFailures" },
+  { flag: "slots-per-lease", key: "slotsPerLease", min: 1, integer: true, help: "planned leased slots: block size" },
+  { flag: "slot-lease-ms", key: "slotLeaseMs", min: 1, help: "planned leased slots: block lifetime, ms" },
+  { flag: "cpu-ms", key: "cpuMsPerRequest", min: 0, help: "Worker CPU ms per client request (cost)" },
+]);
+
+/** Measured by the bench under Miniflare (proxy CPU 550 µs/request, bench/results/latest.md): an upper bound. */
+export const DEFAULT_CPU_MS = 0.55;
+
+export class UsageError extends Error {}
+
+/**
+ * @param {readonly string[]} argv arguments after the script name
+ * @returns {{ help: true } | { help: false, json: boolean, inputs: import("../model/model.d.mts").ScaleInputs, cpuMsPerRequest: number }}
+ */
+export function parseArgs(argv) {
+  /** @type {Record<string, number>} */
+  const values = { ...DEFAULT_INPUTS, cpuMsPerRequest: DEFAULT_CPU_MS };
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--help" || arg === "-h") return { help: true };
+    if (arg === "--json") {
+      json = true;
+      continue;
+    }
+    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
+    const spec = m === null ? undefined : FLAGS.find((f) => f.flag === m[1]);
+    if (m === null || spec === undefined) throw new UsageError(`unknown argument '${arg}' (see --help)`);
+    const raw = m[2] ?? argv[++i];
+    if (raw === undefined) throw new UsageError(`--${spec.flag} needs a value`);
+    values[spec.key] = checkValue(spec, raw);
+  }
+  const { cpuMsPerRequest, ...inputs } = values;
+  return { help: false, json, inputs: /** @type {import("../model/model.d.mts").ScaleInputs} */ (inputs), cpuMsPerRequest };
+}
+
+/** @param {(typeof FLAGS)[number]} spec @param {string} raw */
+function checkValue(spec, raw) {
+  // Number("") is 0 and Number(" 1") is 1: accept plain decimal notation only.
+  if (!/^-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(raw.trim()) || raw.trim() !== raw) {
+    throw new UsageError(`--${spec.flag} must be a number, got '${raw}'`);
+  }
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new UsageError(`--${spec.flag} must be a finite number, got '${raw}'`);
+  if (n < spec.min) throw new UsageError(`--${spec.flag} must be at least ${spec.min}, got ${raw}`);
+  if (spec.below !== undefined && n >= spec.below) throw new UsageError(`--${spec.flag} must be below ${spec.below}, got ${raw}`);
+  if (spec.integer === true && !Number.isInteger(n)) throw new UsageError(`--${spec.flag} must be a whole number, got ${raw}`);
+  return n;
+}
+
+export function usage() {
+  const lines = FLAGS.map((f) => `  --${f.flag.padEnd(22)} ${f.help} (default ${f.key === "cpuMsPerRequest" ? DEFAULT_CPU_MS : DEFAULT_INPUTS[/** @type {keyof typeof DEFAULT_INPUTS} */ (f.key)]})`);
+  return ["usage: npm run scale-model -- [--flag value ...] [--json]", "", ...lines, "  --json                   print the model as JSON", ""].join("\n");
+}

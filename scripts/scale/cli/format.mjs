@@ -1,0 +1,71 @@
+// The readable report printed by `npm run scale-model` (run.mjs); --json prints the raw model instead.
+import { PRICES_READ } from "../model/cost.mjs";
+import { DESIGN_LABELS, DESIGNS } from "../model/model.mjs";
+
+/** @param {number} n */
+export function num(n) {
+  if (n === 0) return "0";
+  if (Math.abs(n) >= 100) return Math.round(n).toLocaleString("en-US");
+  if (Math.abs(n) >= 1) return n.toFixed(1);
+  return n.toPrecision(2);
+}
+
+/** @param {number} n */
+const usd = (n) => `$${Math.round(n).toLocaleString("en-US")}`;
+
+/** @param {string[]} header @param {string[][]} rows */
+export function table(header, rows) {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
+  const line = (/** @type {string[]} */ r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/**
+ * @param {import("../model/model.d.mts").ScaleModel} m
+ * @param {Record<string, import("../model/cost.d.mts").MonthlyCost>} costs by design
+ */
+export function formatReport(m, costs) {
+  const c = m.inputs;
+  const kinds = /** @type {const} */ ([
+    ["snapshot refresh", "snapshotRefresh"],
+    ["strict leases / pick batches", "strictLeases"],
+    ["reports", "reports"],
+    ["heartbeats", "heartbeats"],
+    ["registrations + deregistrations", "registrations"],
+    ["cron sweep", "sweep"],
+    ["total", "total"],
+  ]);
+  const header = ["per service, req/s", ...DESIGNS.map((d) => DESIGN_LABELS[d])];
+  const loadRows = kinds.map(([label, key]) => [label, ...DESIGNS.map((d) => num(m.load.byDesign[d][key]))]);
+  loadRows.push(["coordinators needed (≤1,000 req/s)", ...DESIGNS.map((d) => String(m.shards[d]))]);
+  loadRows.push(["subrequests per client request (mean)", ...DESIGNS.map((d) => num(m.subrequests[d].mean))]);
+  const costRows = ["workers", "doRequests", "doDuration", "doRowsWritten", "kv", "total"].map((k) => [
+    k,
+    ...DESIGNS.map((d) => usd(/** @type {Record<string, number>} */ (/** @type {unknown} */ (costs[d]))[k])),
+  ]);
+  const flags = m.flags.length === 0 ? ["  none"] : m.flags.map((f) => `  ! ${f.limit}${f.design === undefined ? "" : ` (${DESIGN_LABELS[/** @type {import("../model/model.d.mts").Design} */ (f.design)]})`}: ${num(f.value)} > ${num(f.max)}: ${f.note}`);
+  const d = m.deadOrigin;
+  const s = m.staleness;
+  return [
+    `Switchyard scale model: ${c.locations} locations × ${c.isolatesPerLocation} isolates, ${num(c.rps)} req/s over ${c.services} services × ${c.instancesPerService} instances`,
+    `health every ${c.healthIntervalS} s, lease ${c.leaseTtlS} s, coordinator round trip ${c.doRttMs} ms; ${num(m.load.serviceRps)} req/s per service, ${num(m.load.perIsolateServiceRps)} per isolate and service`,
+    "",
+    table(header, loadRows),
+    "today strict = strict mode's pick batches; planned: shared refresh = one snapshot refresh per location through the Cache API;",
+    "planned: leased slots = strict mode leasing blocks of round-robin slots per isolate. Planned designs are not built.",
+    "",
+    `KV per day: ${num(m.kv.reads)} reads (route index ${num(m.kv.readsByKind.routeIndex)}, control-plane auth ${num(m.kv.readsByKind.auth)}, sweep ${num(m.kv.readsByKind.sweep)}), ${num(m.kv.writes)} writes, ${num(m.kv.deletes)} deletes, ${num(m.kv.lists)} lists; hottest key ${num(m.kv.maxWritesPerKeyPerS)} writes/s`,
+    `Report flush: ${num(m.subrequests.snapshot.servicesPerFlush)} coordinators per flush on average, ${num(m.subrequests.snapshot.worst)} subrequests for the unluckiest request`,
+    `Snapshot staleness: ${num(s.busyMs)} ms (busy isolate), ${num(s.slowCoordinatorMs)} ms (slow coordinator), ${num(s.unreachableMs)} ms then KV mirror (unreachable); planned shared refresh ${num(s.sharedBusyMs)} ms`,
+    `Dead origin, traffic stops: this isolate ${num(d.localKillMs)} ms after the first failed try (kill) / ${num(d.localHangMs)} ms (hang); every location ${num(d.everywhereKillMs)} ms (kill) / ${num(d.everywhereHangMs)} ms (hang) via ${d.passiveEjection ? "passive ejection" : "confirming probe + health rounds"}; planned shared refresh ${num(d.everywhereKillSharedMs)} ms (kill); idle service ${num(d.idleServiceMs)} ms`,
+    `Isolate memory: ${num(m.isolateMemoryBytes / 1048576)} MiB of 128 MiB`,
+    "",
+    `Monthly cost (30 days; prices as published, read ${PRICES_READ}):`,
+    table(["USD / month", ...DESIGNS.map((x) => DESIGN_LABELS[x])], costRows),
+    "",
+    "Platform limits crossed:",
+    ...flags,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,51 @@
+// The numbers the scale model reads from the code and from the platform. Each
+// mesh constant names the file it mirrors, so a change there is easy to carry here.
+
+/** Switchyard's own timings and batch sizes, as in src/** today. */
+export const MESH = Object.freeze({
+  /** src/edge/snapshot-cache.ts SNAPSHOT_TTL_MS: each isolate re-asks its coordinator at most once a second. */
+  snapshotTtlMs: 1_000,
+  /** src/edge/snapshot-cache.ts DO_TIMEOUT_MS: a refresh slower than this is given up. */
+  doTimeoutMs: 1_500,
+  /** src/edge/snapshot-cache.ts KEEP_STALE_MS: how long a failed refresh keeps the last coordinator snapshot. */
+  keepStaleMs: 30_000,
+  /** src/edge/route-cache.ts ROUTE_TTL_MS: each busy isolate reads the `routes` key every 5 s. */
+  routeTtlMs: 5_000,
+  /** src/edge/outcome-reporter.ts FLUSH_DELAY_MS, URGENT_GAP_MS, MAX_BATCH. */
+  reportFlushMs: 1_000,
+  reportUrgentGapMs: 200,
+  reportMaxBatch: 256,
+  /** src/core/snapshot.ts MAX_PICKS_PER_BATCH. */
+  maxPicksPerBatch: 64,
+  /** scripts/lib/registration-client.mjs: heartbeats at a third of the lease. */
+  heartbeatsPerLease: 3,
+  /** wrangler.toml cron: the sweep runs each minute and calls configure() and sweep() on every coordinator. */
+  sweepPeriodS: 60,
+  sweepRpcsPerService: 2,
+  /** src/sweep/sweep.ts: route index and last-sweep record, rewritten every sweep. */
+  sweepKvWrites: 2,
+  /** KV list() pages hold at most 1,000 keys (Workers KV docs). */
+  kvListPage: 1_000,
+  /**
+   * Isolate heap, from bench/results/latest.json (registry scenario): the route index, table and
+   * service map took 1,486,080 B for 1,000 services with 10 routes each; a 10-instance snapshot 1,683 B.
+   */
+  heapBytesPerService: 1_486,
+  heapBytesPerSnapshotInstance: 168,
+  /** An outcome object in the report buffer: a rough upper bound, not measured. */
+  heapBytesPerBufferedOutcome: 200,
+});
+
+/** Platform limits a configuration is checked against (Cloudflare Workers, Durable Objects and KV docs). */
+export const LIMITS = Object.freeze({
+  /** Durable Objects: one object is single-threaded, ~1,000 requests/s is the documented soft limit. */
+  doRequestsPerSecond: 1_000,
+  /** Workers KV: at most 1 write per second to the same key. */
+  kvWritesPerKeyPerSecond: 1,
+  /** Workers (paid): 1,000 subrequests per request. */
+  subrequestsPerRequest: 1_000,
+  /** Workers: 6 simultaneous open outbound connections per invocation; more wait their turn. */
+  simultaneousConnections: 6,
+  /** Workers: 128 MB of memory per isolate. */
+  isolateMemoryBytes: 128 * 1024 * 1024,
+});

@@ -1,0 +1,50 @@
+// Platform limits: which ones a configuration crosses, and how many coordinators a
+// service needs. Pure; model.mjs feeds it the loads it computed.
+import { LIMITS, MESH } from "./constants.mjs";
+
+/**
+ * Isolate memory: route index and table for every service, one snapshot per
+ * service it has served, the outcome buffer.
+ * @param {ScaleInputs} c
+ */
+export function isolateMemoryBytes(c) {
+  return (
+    c.services * (MESH.heapBytesPerService + c.instancesPerService * MESH.heapBytesPerSnapshotInstance) +
+    MESH.reportMaxBatch * MESH.heapBytesPerBufferedOutcome
+  );
+}
+
+/**
+ * Every platform limit the configuration crosses, per design.
+ * @param {import("./limits.d.mts").LimitInputs} m
+ */
+export function limitFlags(m) {
+  /** @type {import("./limits.d.mts").LimitFlag[]} */
+  const flags = [];
+  for (const [design, rps] of Object.entries(m.coordinatorRpsByDesign)) {
+    if (rps > LIMITS.doRequestsPerSecond) {
+      flags.push({ limit: "do-requests", design, value: rps, max: LIMITS.doRequestsPerSecond, note: "one coordinator is past ~1,000 req/s: shard it" });
+    }
+  }
+  if (m.kvMaxWritesPerKeyPerS > LIMITS.kvWritesPerKeyPerSecond) {
+    flags.push({ limit: "kv-write-per-key", value: m.kvMaxWritesPerKeyPerS, max: LIMITS.kvWritesPerKeyPerSecond, note: "one KV key written more than once a second" });
+  }
+  if (m.worstSubrequests > LIMITS.subrequestsPerRequest) {
+    flags.push({ limit: "subrequests", value: m.worstSubrequests, max: LIMITS.subrequestsPerRequest, note: "one request's report flush can exceed 1,000 subrequests" });
+  }
+  if (m.servicesPerFlush > LIMITS.simultaneousConnections) {
+    flags.push({ limit: "connections", value: m.servicesPerFlush, max: LIMITS.simultaneousConnections, note: "a report flush fans out to more than 6 coordinators at once; the rest queue" });
+  }
+  if (m.isolateMemoryBytes > LIMITS.isolateMemoryBytes) {
+    flags.push({ limit: "isolate-memory", value: m.isolateMemoryBytes, max: LIMITS.isolateMemoryBytes, note: "route index and snapshots exceed 128 MB per isolate" });
+  }
+  return flags;
+}
+
+/**
+ * Coordinators one service needs in a design to stay under the DO soft limit.
+ * @param {number} rps
+ */
+export function shardsNeeded(rps) {
+  return Math.max(1, Math.ceil(rps / LIMITS.doRequestsPerSecond));
+}

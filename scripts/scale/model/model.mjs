@@ -1,0 +1,268 @@
+// The scale model: pure arithmetic over the mesh's timings (constants.mjs) and
+// a configuration. No I/O, no clock; run.mjs prints it, docs/scale.md explains it.
+import { MESH } from "./constants.mjs";
+import { isolateMemoryBytes, limitFlags, shardsNeeded } from "./limits.mjs";
+
+/** @typedef {import("./model.d.mts").ScaleInputs} ScaleInputs */
+
+/** @type {ScaleInputs} */
+export const DEFAULT_INPUTS = Object.freeze({
+  locations: 300,
+  isolatesPerLocation: 50,
+  rps: 1_000_000,
+  services: 1_000,
+  instancesPerService: 10,
+  healthIntervalS: 10,
+  leaseTtlS: 30,
+  doRttMs: 20,
+  instanceLifetimeH: 24,
+  failureRate: 0.001,
+  attempts: 3,
+  perTryTimeoutMs: 5_000,
+  probeTimeoutMs: 2_000,
+  unhealthyThreshold: 2,
+  consecutiveFailures: 5,
+  slotsPerLease: 64,
+  slotLeaseMs: 1_000,
+});
+
+export const DESIGNS = Object.freeze(["snapshot", "strict", "sharedRefresh", "leasedSlots"]);
+export const DESIGN_LABELS = Object.freeze({
+  snapshot: "today snapshot",
+  strict: "today strict",
+  sharedRefresh: "planned: shared refresh",
+  leasedSlots: "planned: leased slots",
+});
+
+/**
+ * Rate of a refresh that a request starts once the held copy is `ttlS` old:
+ * it completes `latencyS` later, and the next one waits for the first request
+ * after the following expiry (Poisson arrivals at `lambda`, so 1/lambda on average).
+ * @param {number} ttlS @param {number} latencyS @param {number} lambda
+ */
+export function requestDrivenRefreshRate(ttlS, latencyS, lambda) {
+  if (lambda <= 0) return 0;
+  return 1 / (ttlS + latencyS + 1 / lambda);
+}
+
+/**
+ * Today's strict batching, one isolate: a pick that finds no RPC in flight goes at once;
+ * picks arriving during the round trip `rttS` share the next RPC, at most `maxBatch` each.
+ * After an RPC returns, the next goes at once if anything queued (probability 1 - e^(-λr)),
+ * otherwise with the next pick: cycle = r + e^(-λr)/λ.
+ * @param {number} picksPerS @param {number} rttS @param {number} maxBatch
+ */
+export function pickBatchRate(picksPerS, rttS, maxBatch) {
+  if (picksPerS <= 0) return 0;
+  const cycle = rttS + Math.exp(-picksPerS * rttS) / picksPerS;
+  return Math.max(1 / cycle, picksPerS / maxBatch);
+}
+
+/**
+ * Planned leased slots, one isolate: the coordinator hands out `slots` consecutive
+ * round-robin positions valid for `leaseS`; a new lease is asked for when the block
+ * is used up or has expired, by the next pick after that.
+ * @param {number} picksPerS @param {number} slots @param {number} leaseS
+ */
+export function leasedSlotRate(picksPerS, slots, leaseS) {
+  if (picksPerS <= 0) return 0;
+  return 1 / (Math.min(slots / picksPerS, leaseS) + 1 / picksPerS);
+}
+
+/**
+ * Outcome reports from one isolate to one service's coordinator (outcome-reporter.ts).
+ * Successes: the first outcome opens a window of FLUSH_DELAY (or until MAX_BATCH outcomes
+ * from all services pile up); the flush sends one RPC per service with outcomes in it.
+ * Failures: flushed within URGENT_GAP, so at most 1/URGENT_GAP extra flushes per second.
+ * @param {number} serviceTriesPerS this service's tries in this isolate
+ * @param {number} isolateTriesPerS all services' tries in this isolate
+ * @param {number} failureRate share of tries that fail
+ */
+export function reportRate(serviceTriesPerS, isolateTriesPerS, failureRate) {
+  if (serviceTriesPerS <= 0 || isolateTriesPerS <= 0) return { flushesPerS: 0, reportsPerS: 0, windowS: 0, shareInFlush: 0 };
+  const windowS = Math.min(MESH.reportFlushMs / 1000, MESH.reportMaxBatch / isolateTriesPerS);
+  const flushesPerS = 1 / (windowS + 1 / isolateTriesPerS);
+  // The flush carries this service if it opened the window or had an outcome during it.
+  const opened = serviceTriesPerS / isolateTriesPerS;
+  const shareInFlush = 1 - (1 - opened) * Math.exp(-serviceTriesPerS * windowS);
+  const urgent = Math.min(serviceTriesPerS * failureRate, 1000 / MESH.reportUrgentGapMs);
+  const reportsPerS = Math.min(flushesPerS * shareInFlush + urgent, serviceTriesPerS);
+  return { flushesPerS, reportsPerS, windowS, shareInFlush };
+}
+
+/** Expected tries per request: each failed try is retried, up to `attempts`. */
+export function triesPerRequest(failureRate, attempts) {
+  let tries = 0;
+  for (let k = 0; k < attempts; k++) tries += failureRate ** k;
+  return tries;
+}
+
+/**
+ * Coordinator requests per second for ONE service, by kind, in each design.
+ * Traffic is spread evenly: every isolate serves every service (the worst case for
+ * fan-in, and what a global anycast front end tends towards for busy services).
+ * @param {ScaleInputs} c
+ */
+export function coordinatorLoad(c) {
+  const isolates = c.locations * c.isolatesPerLocation;
+  const serviceRps = c.rps / c.services;
+  const tries = triesPerRequest(c.failureRate, c.attempts);
+  const perIsolate = serviceRps / isolates;
+  const perLocation = serviceRps / c.locations;
+  const isolateTries = (c.rps / isolates) * tries;
+  const rttS = c.doRttMs / 1000;
+  const ttlS = MESH.snapshotTtlMs / 1000;
+  const report = reportRate(perIsolate * tries, isolateTries, c.failureRate);
+  const reports = isolates * report.reportsPerS;
+  const heartbeats = (c.instancesPerService * MESH.heartbeatsPerLease) / c.leaseTtlS;
+  // Each instance registers once and deregisters once per lifetime.
+  const registrations = (2 * c.instancesPerService) / (c.instanceLifetimeH * 3600);
+  const sweep = MESH.sweepRpcsPerService / MESH.sweepPeriodS;
+  const snapshotRefresh = isolates * requestDrivenRefreshRate(ttlS, rttS, perIsolate);
+  // One isolate per location refreshes the shared copy; the others read the Cache API.
+  const sharedRefresh = c.locations * requestDrivenRefreshRate(ttlS, rttS, perLocation);
+  const strictPicks = isolates * pickBatchRate(perIsolate * tries, rttS, MESH.maxPicksPerBatch);
+  const leased = isolates * leasedSlotRate(perIsolate * tries, c.slotsPerLease, c.slotLeaseMs / 1000);
+  const common = { reports, heartbeats, registrations, sweep };
+  /** @type {Record<string, import("./model.d.mts").LoadByKind>} */
+  const byDesign = {
+    snapshot: withTotal({ snapshotRefresh, strictLeases: 0, ...common }),
+    strict: withTotal({ snapshotRefresh: 0, strictLeases: strictPicks, ...common }),
+    sharedRefresh: withTotal({ snapshotRefresh: sharedRefresh, strictLeases: 0, ...common }),
+    leasedSlots: withTotal({ snapshotRefresh: 0, strictLeases: leased, ...common }),
+  };
+  return { serviceRps, perIsolateServiceRps: perIsolate, triesPerRequest: tries, report, byDesign };
+}
+
+/** @param {Omit<import("./model.d.mts").LoadByKind, "total">} k */
+function withTotal(k) {
+  return { ...k, total: k.snapshotRefresh + k.strictLeases + k.reports + k.heartbeats + k.registrations + k.sweep };
+}
+
+/**
+ * Workers KV operations per day, whole mesh. Heartbeats never write KV, but the
+ * API reads the service record to authenticate every control-plane call.
+ * @param {ScaleInputs} c
+ */
+export function kvPerDay(c) {
+  const day = 86_400;
+  const isolates = c.locations * c.isolatesPerLocation;
+  const isolateRps = c.rps / isolates;
+  const routeReads = isolates * requestDrivenRefreshRate(MESH.routeTtlMs / 1000, 0, isolateRps);
+  const instances = c.services * c.instancesPerService;
+  const lifetimeS = c.instanceLifetimeH * 3600;
+  const heartbeats = (instances * MESH.heartbeatsPerLease) / c.leaseTtlS;
+  const registrations = instances / lifetimeS;
+  const deregistrations = instances / lifetimeS;
+  const sweeps = day / MESH.sweepPeriodS;
+  const authReads = heartbeats + registrations + deregistrations;
+  const sweepReadsPerRun = c.services;
+  const sweepListsPerRun = Math.ceil(c.services / MESH.kvListPage) + c.services * Math.ceil(c.instancesPerService / MESH.kvListPage);
+  return {
+    reads: (routeReads + authReads) * day + sweepReadsPerRun * sweeps,
+    writes: registrations * day + MESH.sweepKvWrites * sweeps,
+    deletes: deregistrations * day,
+    lists: sweepListsPerRun * sweeps,
+    // The hottest key: `routes` and `sweep:last`, rewritten by every sweep; an instance key once per lifetime.
+    maxWritesPerKeyPerS: Math.max(1 / MESH.sweepPeriodS, 1 / lifetimeS),
+    readsByKind: { routeIndex: routeReads * day, auth: authReads * day, sweep: sweepReadsPerRun * sweeps },
+  };
+}
+
+/**
+ * Subrequests one client request causes: origin tries, strict pick RPCs, and the
+ * background RPCs and KV reads its isolate makes from some request's waitUntil.
+ * @param {ScaleInputs} c @param {import("./model.d.mts").Design} design
+ */
+export function subrequests(c, design) {
+  const load = coordinatorLoad(c);
+  const isolates = c.locations * c.isolatesPerLocation;
+  const isolateRps = c.rps / isolates;
+  const d = load.byDesign[design];
+  // With no traffic there is no request to charge background calls to.
+  const perRequest = (/** @type {number} */ perS) => (isolateRps > 0 ? perS / isolateRps : 0);
+  const background = ((d.snapshotRefresh + d.strictLeases + d.reports) * c.services) / isolates;
+  const routeReads = requestDrivenRefreshRate(MESH.routeTtlMs / 1000, 0, isolateRps);
+  const mean = load.triesPerRequest + perRequest(background + routeReads);
+  // One flush sends one RPC per service with outcomes in it, all from one request's waitUntil.
+  const servicesPerFlush = c.services * load.report.shareInFlush;
+  const picksPerTry = design === "strict" || design === "leasedSlots" ? 1 : 0;
+  // The unlucky request: every attempt fails over, it sends each pick RPC, a refresh, a route read and the flush for every service.
+  const worst = c.attempts * (1 + picksPerTry) + 1 + 1 + c.services;
+  return { mean, servicesPerFlush, worst };
+}
+
+/**
+ * How old a snapshot can be when a request is routed from it.
+ * @param {ScaleInputs} c
+ */
+export function staleness(c) {
+  const ttl = MESH.snapshotTtlMs;
+  return {
+    // A busy isolate asks once the copy is TTL old and adopts the answer a round trip later.
+    busyMs: ttl + c.doRttMs,
+    // The refresh is given up after DO_TIMEOUT; the old copy is kept meanwhile.
+    slowCoordinatorMs: ttl + MESH.doTimeoutMs,
+    // Coordinator unreachable: the last answer is kept for KEEP_STALE, then the KV mirror takes over.
+    unreachableMs: MESH.keepStaleMs,
+    // Planned shared refresh: the location's copy may itself be a TTL old when an isolate copies it.
+    sharedBusyMs: 2 * ttl + c.doRttMs,
+  };
+}
+
+/**
+ * Time until traffic to a dead origin stops. Locally, the isolate that sees the
+ * failure marks it at once (kill) or avoids it once a try has waited a quarter of
+ * perTryTimeoutMs (hang). Everywhere else, the coordinator must decide and every
+ * isolate must refresh.
+ * @param {ScaleInputs} c
+ */
+export function deadOriginTimes(c) {
+  const load = coordinatorLoad(c);
+  const rtt = c.doRttMs;
+  const ttl = MESH.snapshotTtlMs;
+  // Failures reported within one urgent-report gap: each isolate marks the origin down after
+  // its first failed try (snapshot-cache.ts markDown), so it contributes about one.
+  const isolates = c.locations * c.isolatesPerLocation;
+  const triesInGap = (load.serviceRps / c.instancesPerService) * (MESH.reportUrgentGapMs / 1000);
+  const passive = Math.min(triesInGap, isolates) >= c.consecutiveFailures;
+  // Passive ejection: consecutiveFailures failures reported within one urgent gap.
+  // Active: the confirming probe and the following rounds until unhealthyThreshold failures.
+  const activeKill = MESH.reportUrgentGapMs + rtt + (c.unhealthyThreshold - 1) * c.healthIntervalS * 1000;
+  const activeHang = activeKill + c.probeTimeoutMs;
+  const decideKill = passive ? MESH.reportUrgentGapMs + rtt : activeKill;
+  const decideHang = passive ? c.perTryTimeoutMs + MESH.reportUrgentGapMs + rtt : activeHang;
+  // With no traffic at all only the regular rounds notice.
+  const idle = c.unhealthyThreshold * c.healthIntervalS * 1000 + c.probeTimeoutMs;
+  return {
+    localKillMs: 0,
+    localHangMs: c.perTryTimeoutMs / 4,
+    passiveEjection: passive,
+    everywhereKillMs: decideKill + ttl + rtt,
+    everywhereHangMs: decideHang + ttl + rtt,
+    everywhereKillSharedMs: decideKill + 2 * ttl + rtt,
+    idleServiceMs: idle + ttl + rtt,
+  };
+}
+
+/**
+ * The whole model for one configuration.
+ * @param {ScaleInputs} c
+ */
+export function scaleModel(c) {
+  const load = coordinatorLoad(c);
+  const kv = kvPerDay(c);
+  const sub = Object.fromEntries(DESIGNS.map((d) => [d, subrequests(c, d)]));
+  const memory = isolateMemoryBytes(c);
+  const coordinatorRpsByDesign = Object.fromEntries(DESIGNS.map((d) => [d, load.byDesign[d].total]));
+  const worst = sub.snapshot;
+  const flags = limitFlags({
+    coordinatorRpsByDesign,
+    kvMaxWritesPerKeyPerS: kv.maxWritesPerKeyPerS,
+    worstSubrequests: worst.worst,
+    servicesPerFlush: worst.servicesPerFlush,
+    isolateMemoryBytes: memory,
+  });
+  const shards = Object.fromEntries(DESIGNS.map((d) => [d, shardsNeeded(coordinatorRpsByDesign[d])]));
+  return { inputs: c, load, kv, subrequests: sub, staleness: staleness(c), deadOrigin: deadOriginTimes(c), isolateMemoryBytes: memory, flags, shards };
+}

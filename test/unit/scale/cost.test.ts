@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { MONTH_S, PRICES, PRICES_READ, monthlyCost, overage } from "../../../scripts/scale/model/cost.mjs";
+import { DEFAULT_INPUTS, scaleModel } from "../../../scripts/scale/model/model.mjs";
+
+describe("monthly cost", () => {
+  it("charges only past what the plan includes", () => {
+    expect(overage({ included: 10e6, perMillion: 0.3 }, 5e6)).toBe(0);
+    expect(overage({ included: 10e6, perMillion: 0.3 }, 12e6)).toBeCloseTo(0.6, 12);
+  });
+
+  it("an idle mesh costs the Workers Paid base price", () => {
+    // Heartbeats 0.2/s + alarms 0.1/s + sweep 0.033/s = 864,000 coordinator requests a month, inside the 1M included.
+    const m = scaleModel({ ...DEFAULT_INPUTS, locations: 1, isolatesPerLocation: 1, rps: 0, services: 1, instancesPerService: 2 });
+    // No traffic: the only subrequests are the tries themselves (1 + 0.001 + 0.001² with the default 0.1 % failures).
+    expect(m.subrequests.snapshot.mean).toBeCloseTo(1.001001, 9);
+    const cost = monthlyCost(m, "snapshot", 0.5);
+    expect(cost.total).toBe(PRICES.workersBasePerMonth);
+  });
+
+  it("bills Workers requests and CPU past the included amounts", () => {
+    const m = scaleModel({ ...DEFAULT_INPUTS, locations: 1, isolatesPerLocation: 1, rps: 100, services: 1 });
+    // 100 req/s × 2,592,000 s = 259.2M requests: (259.2 − 10) × $0.30; CPU 142.56M ms: (142.56 − 30) × $0.02.
+    const cost = monthlyCost(m, "snapshot", 0.55);
+    expect(cost.workers).toBeCloseTo(5 + 249.2 * 0.3 + 112.56 * 0.02, 6);
+    // One coordinator in memory all month: 0.128 GB × 2,592,000 s = 331,776 GB-s, inside the 400,000 included.
+    expect(cost.usage.doGbS).toBeCloseTo(331_776, 6);
+    expect(cost.doDuration).toBe(0);
+  });
+
+  it("bills coordinator requests by design: the shared refresh costs less than today at the worked example", () => {
+    const m = scaleModel(DEFAULT_INPUTS);
+    const today = monthlyCost(m, "snapshot", 0.55);
+    const shared = monthlyCost(m, "sharedRefresh", 0.55);
+    // Every RPC of every service plus one alarm per service per health interval.
+    const expected = (m.load.byDesign.snapshot.total * 1_000 + 1_000 / 10) * MONTH_S;
+    expect(today.usage.doRequests).toBeCloseTo(expected, 0);
+    expect(today.doRequests).toBeCloseTo(((expected - 1e6) / 1e6) * 0.15, 2);
+    expect(shared.doRequests).toBeLessThan(today.doRequests);
+  });
+
+  it("says when the prices were read", () => {
+    expect(PRICES_READ).toMatch(/20\d\d/);
+  });
+});

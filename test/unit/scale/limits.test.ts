@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { LIMITS } from "../../../scripts/scale/model/constants.mjs";
+import { limitFlags, shardsNeeded, type LimitInputs } from "../../../scripts/scale/model/limits.mjs";
+import { DEFAULT_INPUTS, coordinatorLoad, scaleModel } from "../../../scripts/scale/model/model.mjs";
+
+const UNDER: LimitInputs = {
+  coordinatorRpsByDesign: { snapshot: 10 },
+  kvMaxWritesPerKeyPerS: 0.1,
+  worstSubrequests: 10,
+  servicesPerFlush: 1,
+  isolateMemoryBytes: 1_000_000,
+};
+
+describe("limit flags at their boundaries", () => {
+  it("flags nothing for a configuration inside every limit", () => {
+    expect(limitFlags(UNDER)).toEqual([]);
+  });
+
+  const cases: [string, (v: number) => LimitInputs, number][] = [
+    ["do-requests", (v) => ({ ...UNDER, coordinatorRpsByDesign: { snapshot: v } }), LIMITS.doRequestsPerSecond],
+    ["kv-write-per-key", (v) => ({ ...UNDER, kvMaxWritesPerKeyPerS: v }), LIMITS.kvWritesPerKeyPerSecond],
+    ["subrequests", (v) => ({ ...UNDER, worstSubrequests: v }), LIMITS.subrequestsPerRequest],
+    ["connections", (v) => ({ ...UNDER, servicesPerFlush: v }), LIMITS.simultaneousConnections],
+    ["isolate-memory", (v) => ({ ...UNDER, isolateMemoryBytes: v }), LIMITS.isolateMemoryBytes],
+  ];
+  for (const [limit, at, max] of cases) {
+    it(`${limit}: at the limit is fine, just past it is flagged`, () => {
+      expect(limitFlags(at(max))).toEqual([]);
+      const flags = limitFlags(at(max * 1.0001));
+      expect(flags.map((f) => f.limit)).toEqual([limit]);
+      expect(flags[0]?.max).toBe(max);
+    });
+  }
+
+  it("names the design whose coordinator is over the limit", () => {
+    const flags = limitFlags({ ...UNDER, coordinatorRpsByDesign: { snapshot: 1_001, sharedRefresh: 999 } });
+    expect(flags.map((f) => [f.limit, f.design])).toEqual([["do-requests", "snapshot"]]);
+  });
+
+  it("shards: one coordinator up to 1,000 req/s, then one more per 1,000", () => {
+    expect(shardsNeeded(0)).toBe(1);
+    expect(shardsNeeded(1_000)).toBe(1);
+    expect(shardsNeeded(1_000.5)).toBe(2);
+    expect(shardsNeeded(25_967)).toBe(26);
+  });
+
+  it("the worked example crosses the DO limit today and the subrequest limit in its unluckiest request", () => {
+    const m = scaleModel(DEFAULT_INPUTS);
+    const limits = new Set(m.flags.map((f) => f.limit));
+    expect(limits.has("do-requests")).toBe(true);
+    expect(limits.has("subrequests")).toBe(true);
+    expect(limits.has("connections")).toBe(true);
+    expect(limits.has("isolate-memory")).toBe(false);
+    expect(limits.has("kv-write-per-key")).toBe(false);
+  });
+});
+
+/** Deterministic pseudo-random configurations (fixed seed), so the property is checked over many shapes. */
+function* configurations(count: number) {
+  let seed = 12_345;
+  const next = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  for (let i = 0; i < count; i++) {
+    yield {
+      ...DEFAULT_INPUTS,
+      locations: 1 + Math.floor(next() * 300),
+      isolatesPerLocation: 1 + Math.floor(next() * 100),
+      rps: 1_000 + next() * 1_000_000,
+      services: 1 + Math.floor(next() * 100),
+      doRttMs: next() * 100,
+    };
+  }
+}
+
+describe("doubling isolates per location", () => {
+  it("with the same traffic: today's refresh load grows and doubles for busy isolates; the shared refresh does not change", () => {
+    let busy = 0;
+    for (const c of configurations(200)) {
+      const once = coordinatorLoad(c).byDesign;
+      const doubled = coordinatorLoad({ ...c, isolatesPerLocation: 2 * c.isolatesPerLocation });
+      const ratio = doubled.byDesign.snapshot.snapshotRefresh / once.snapshot.snapshotRefresh;
+      expect(ratio).toBeGreaterThan(1);
+      expect(ratio).toBeLessThanOrEqual(2);
+      // Busy: at least 20 req/s per isolate and service after doubling, so a refresh is due about every TTL.
+      if (doubled.perIsolateServiceRps >= 20) {
+        busy++;
+        expect(ratio).toBeGreaterThan(1.95);
+      }
+      expect(doubled.byDesign.sharedRefresh.snapshotRefresh).toBe(once.sharedRefresh.snapshotRefresh);
+    }
+    // The busy case must actually be exercised by the generated configurations.
+    expect(busy).toBeGreaterThan(5);
+  });
+
+  it("with traffic per isolate held: today's refresh load doubles exactly; the shared refresh grows less than twice", () => {
+    for (const c of configurations(200)) {
+      const once = coordinatorLoad(c).byDesign;
+      const doubled = coordinatorLoad({ ...c, isolatesPerLocation: 2 * c.isolatesPerLocation, rps: 2 * c.rps }).byDesign;
+      expect(doubled.snapshot.snapshotRefresh / once.snapshot.snapshotRefresh).toBeCloseTo(2, 9);
+      expect(doubled.sharedRefresh.snapshotRefresh / once.sharedRefresh.snapshotRefresh).toBeLessThan(2);
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import type { WebCryptoKey } from "../crypto-key.js";
 import { toHex, utf8 } from "../encoding.js";
 import {
   canonicalString,
@@ -19,9 +20,9 @@ import {
 // by a hash would cost a digest per request. Bounded so rotating secrets in a
 // long-lived isolate cannot grow it without limit.
 const KEY_CACHE_LIMIT = 64;
-const keyCache = new Map<string, Promise<CryptoKey>>();
+const keyCache = new Map<string, Promise<WebCryptoKey>>();
 
-export function hmacKey(secret: string): Promise<CryptoKey> {
+export function hmacKey(secret: string): Promise<WebCryptoKey> {
   const cached = keyCache.get(secret);
   if (cached !== undefined) return cached;
   if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
@@ -83,7 +84,7 @@ export interface SignRequestOptions {
  */
 export async function signRequest(request: Request, secret: string, options: SignRequestOptions): Promise<Request> {
   let body: SignInput["body"] = null;
-  let forwardBody: BodyInit | null = request.body;
+  let forwardBody: ArrayBuffer | Request["body"] = request.body;
   if (request.body !== null) {
     const declared = Number(request.headers.get("content-length") ?? Number.NaN);
     if (Number.isFinite(declared) && declared <= options.maxSignedBodyBytes) {

@@ -12,7 +12,7 @@ import { VECTOR } from "./signing-vector.js";
 const SECRET = VECTOR.secret;
 const NOW = VECTOR.now;
 
-async function signed(body: string | null, url = VECTOR.url, method = "POST"): Promise<VerifyInput> {
+async function signed(body: string | null, url: string = VECTOR.url, method = "POST"): Promise<VerifyInput> {
   const headers = await signatureHeaders(SECRET, {
     method,
     url,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { utf8 } from "../../../src/security/encoding.js";
 import {
   canonicalString,
   EMPTY_BODY_SHA256,
@@ -44,7 +45,7 @@ describe("signer", () => {
     const headers = await signatureHeaders(SECRET, {
       method: VECTOR.method,
       url: VECTOR.url,
-      body: new TextEncoder().encode(VECTOR.body),
+      body: utf8(VECTOR.body),
       now: NOW,
     });
     expect(headers).toEqual({

@@ -28,6 +28,11 @@ function importOnce(jwk: PublicJwk, alg: JwtAlg): Promise<VerifyingKey> {
 }
 
 const MAX_JWKS_BYTES = 65_536;
+const NO_KEYS_RETRY_MS = 1_000;
+
+function unavailable(): SecurityError {
+  return new SecurityError(503, "jwks_unavailable", "the keys to check the token could not be fetched");
+}
 const MAX_KEYS = 100;
 
 /** Parses a JWK Set (RFC 7517 §5); keys without a string `kty` are skipped. Pure. */
@@ -90,8 +95,16 @@ export class RemoteJwks implements KeySource {
 
   async keyFor(alg: JwtAlg, kid: unknown): Promise<VerifyingKey | undefined> {
     const now = this.#now();
+    const sinceAttempt = now - this.#lastAttemptAt;
     let keys = this.#keys;
-    if (keys === undefined || now >= this.#fetchedAt + this.#ttlMs) keys = await this.#load(keys);
+    if (keys === undefined) {
+      // Nothing to serve yet: retry a failed first fetch, but not on every request.
+      if (sinceAttempt < NO_KEYS_RETRY_MS && this.#inflight === undefined) throw unavailable();
+      keys = await this.#load(undefined);
+    } else if (now >= this.#fetchedAt + this.#ttlMs && sinceAttempt >= this.#minRefreshIntervalMs) {
+      // Expired: refetch, yet while the server fails keep serving the old set, fetching at most once per interval.
+      keys = await this.#load(keys);
+    }
     let jwk = selectKey(keys, alg, kid);
     if (jwk === undefined && typeof kid === "string" && now >= this.#lastAttemptAt + this.#minRefreshIntervalMs) {
       jwk = selectKey(await this.#load(keys), alg, kid);
@@ -111,7 +124,7 @@ export class RemoteJwks implements KeySource {
     );
     if (fresh !== undefined) return fresh;
     if (stale !== undefined) return stale;
-    throw new SecurityError(503, "jwks_unavailable", "the keys to check the token could not be fetched");
+    throw unavailable();
   }
 
   async #fetch(): Promise<PublicJwk[]> {
@@ -142,4 +155,11 @@ export function remoteJwks(url: string, options: RemoteJwksOptions = {}): Remote
     remotes.set(url, source);
   }
   return source;
+}
+
+/** The key source a service's `auth.jwt` config names (inline keys or the shared cache for its URL). */
+export function keySourceFor(config: { jwks?: { keys: readonly PublicJwk[] } | undefined; jwksUrl?: string | undefined; jwksCacheSeconds: number }): KeySource {
+  if (config.jwks !== undefined) return new StaticJwks(config.jwks.keys);
+  if (config.jwksUrl !== undefined) return remoteJwks(config.jwksUrl, { ttlMs: config.jwksCacheSeconds * 1000 });
+  throw new Error("auth.jwt has neither jwks nor jwksUrl (the schema requires one)");
 }

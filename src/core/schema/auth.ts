@@ -115,7 +115,16 @@ export const signingSchema = z.strictObject({
   maxSignedBodyBytes: withDefault(int(0, 10 * 1024 * 1024), 1024 * 1024),
 });
 
+/**
+ * Client-certificate (mTLS) calls to origins: names an `[[mtls_certificates]]`
+ * binding from wrangler.toml; the data plane then sends upstream requests with
+ * `env[binding].fetch(...)` instead of the global fetch. The certificate and key
+ * stay in Cloudflare's certificate store, never in config.
+ */
+export const mtlsSchema = z.strictObject({ certificateBinding: secretRefSchema });
+
 export type AuthConfig = z.output<typeof authSchema>;
 export type JwtConfig = z.output<typeof jwtSchema>;
 export type UpstreamAuthConfig = z.output<typeof upstreamAuthSchema>;
 export type SigningConfig = z.output<typeof signingSchema>;
+export type MtlsConfig = z.output<typeof mtlsSchema>;

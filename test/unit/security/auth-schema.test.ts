@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { authSchema, signingSchema, upstreamAuthSchema } from "../../../src/core/schema/auth.js";
+import { authSchema, mtlsSchema, signingSchema, upstreamAuthSchema } from "../../../src/core/schema/auth.js";
 
 function issuesOf(schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } } }, input: unknown): Record<string, string> {
   const result = schema.safeParse(input);
@@ -98,3 +98,10 @@ function noUrl<T extends { jwksUrl: string }>(value: T): Omit<T, "jwksUrl"> {
   const { jwksUrl: _drop, ...rest } = value;
   return rest;
 }
+
+describe("mtlsSchema", () => {
+  it("names a certificate binding, never the certificate", () => {
+    expect(mtlsSchema.parse({ certificateBinding: "ORDERS_CERT" })).toEqual({ certificateBinding: "ORDERS_CERT" });
+    expect(Object.keys(issuesOf(mtlsSchema, { certificateBinding: "orders cert", key: "-----BEGIN" })).sort()).toEqual(["", "certificateBinding"]);
+  });
+});

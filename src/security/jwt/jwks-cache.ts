@@ -84,6 +84,7 @@ export class RemoteJwks implements KeySource {
   #fetchedAt = Number.NEGATIVE_INFINITY;
   #lastAttemptAt = Number.NEGATIVE_INFINITY;
   #inflight: Promise<PublicJwk[]> | undefined;
+  #inflightStartedAt = 0;
 
   constructor(url: string, options: RemoteJwksOptions = {}) {
     this.#url = url;
@@ -114,13 +115,18 @@ export class RemoteJwks implements KeySource {
 
   /** Fetches (or joins a fetch in flight); on failure keeps serving `stale` if there is one. */
   async #load(stale: PublicJwk[] | undefined): Promise<PublicJwk[]> {
-    this.#inflight ??= this.#fetch().finally(() => {
-      this.#inflight = undefined;
-    });
-    // The fetch carries its own timeout; the extra second covers a fetch cancelled with another request.
+    const bound = this.#requestTimeoutMs + 1_000;
+    // The fetch carries its own timeout, so one older than that was cancelled with the request that started it.
+    if (this.#inflight === undefined || this.#now() - this.#inflightStartedAt > bound) {
+      const promise: Promise<PublicJwk[]> = this.#fetch().finally(() => {
+        if (this.#inflight === promise) this.#inflight = undefined;
+      });
+      this.#inflight = promise;
+      this.#inflightStartedAt = this.#now();
+    }
     const fresh = await waitAtMost(
       this.#inflight.catch(() => undefined),
-      this.#requestTimeoutMs + 1_000,
+      bound,
     );
     if (fresh !== undefined) return fresh;
     if (stale !== undefined) return stale;

@@ -35,7 +35,7 @@ export interface TokenSourceOptions {
 
 interface Entry {
   token?: IssuedToken;
-  inflight?: Promise<IssuedToken>;
+  inflight?: { promise: Promise<IssuedToken>; startedAt: number };
   failure?: { error: SecurityError; until: number };
 }
 
@@ -69,12 +69,20 @@ export class TokenSource {
     const { token } = entry;
     if (token !== undefined && now < token.refreshAt) return token.accessToken;
     const stillValid = token !== undefined && now < token.expiresAt;
+    // A refresh older than its own timeout was cancelled with the request that started it: ignore it.
+    const inflight =
+      entry.inflight !== undefined && now - entry.inflight.startedAt < this.#requestTimeoutMs + this.#peerWaitMs
+        ? entry.inflight.promise
+        : undefined;
     // Someone else is already refreshing and ours is still good: no need to wait.
-    if (stillValid && entry.inflight !== undefined) return token.accessToken;
-    if (!stillValid && entry.failure !== undefined && now < entry.failure.until) throw entry.failure.error;
+    if (stillValid && inflight !== undefined) return token.accessToken;
+    if (entry.failure !== undefined && now < entry.failure.until) {
+      if (stillValid) return token.accessToken;
+      throw entry.failure.error;
+    }
 
-    if (entry.inflight !== undefined) {
-      const peer = await this.#waitForPeer(entry.inflight);
+    if (inflight !== undefined) {
+      const peer = await this.#waitForPeer(inflight);
       if (peer instanceof SecurityError) throw peer;
       if (peer !== undefined) return peer.accessToken;
     }
@@ -117,9 +125,9 @@ export class TokenSource {
         throw error;
       },
     );
-    entry.inflight = promise;
+    entry.inflight = { promise, startedAt: this.#now() };
     const clear = () => {
-      if (entry.inflight === promise) delete entry.inflight;
+      if (entry.inflight?.promise === promise) delete entry.inflight;
     };
     promise.then(clear, clear);
     return promise;

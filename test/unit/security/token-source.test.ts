@@ -79,6 +79,10 @@ describe("TokenSource", () => {
     await source.accessToken(creds);
     clock += 80_000;
     expect(await source.accessToken(creds)).toBe("first");
+    // ...and does not retry the failing endpoint on every call meanwhile.
+    clock += 500;
+    expect(await source.accessToken(creds)).toBe("first");
+    expect(server.seen).toHaveLength(2);
   });
 
   it.each([

@@ -55,13 +55,11 @@ export type AuthResult =
 
 /**
  * Checks the request's bearer token. On success returns the headers to send
- * upstream: the client's copy of the claims header is always removed (a
- * client must not be able to assert claims), and the verified claims put in
- * its place when the policy names one.
+ * upstream, with the verified claims in the policy's claims header in place of
+ * anything the client sent under that name. On failure nothing is forwarded.
  */
 export async function authenticateRequest(request: Request, policy: JwtPolicy, ctx: VerifyContext): Promise<AuthResult> {
   const headers = new Headers(request.headers);
-  if (policy.forwardClaimsHeader !== undefined) headers.delete(policy.forwardClaimsHeader);
   const raw = request.headers.get("authorization");
   const token = bearerToken(raw);
   if (token === undefined) {
@@ -69,6 +67,7 @@ export async function authenticateRequest(request: Request, policy: JwtPolicy, c
   }
   try {
     const claims = await verifyJwt(token, policy, ctx);
+    // set() replaces every client-sent value of the header, so a client cannot assert claims.
     if (policy.forwardClaimsHeader !== undefined) headers.set(policy.forwardClaimsHeader, encodeClaims(claims));
     return { ok: true, claims, headers };
   } catch (err) {

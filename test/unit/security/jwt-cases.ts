@@ -190,7 +190,7 @@ export function jwtSuite(runtime: string): void {
         const token = await mint(key("EdDSA"), CLAIMS);
         const forged = b64json({ sub: "admin" });
         const result = await authenticateRequest(
-          new Request("https://mesh.test/", { headers: { authorization: `bearer ${token}`, "X-Mesh-Claims": forged } }),
+          new Request("https://mesh.test/", { headers: [["authorization", `bearer ${token}`], ["X-Mesh-Claims", forged], ["x-mesh-claims", "second"]] }),
           policy,
           ctx(),
         );

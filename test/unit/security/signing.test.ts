@@ -144,3 +144,40 @@ describe("Node verifier", () => {
     expect(await verifyMeshSignature(input)).toEqual({ ok: false, reason: "replayed" });
   });
 });
+
+describe("Node verifier behind a real origin", () => {
+  it("verifies a signed request sent over HTTP, reading req.url, req.headers and the raw body", async () => {
+    const { createServer } = await import("node:http");
+    const results: string[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        void verifyMeshSignature({ secret: SECRET, method: req.method ?? "", url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks) }).then(
+          (r) => {
+            results.push(r.ok ? "ok" : r.reason);
+            res.writeHead(r.ok ? 200 : 401).end();
+          },
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const address = server.address();
+      if (address === null || typeof address === "string") throw new Error("no port");
+      const url = `http://127.0.0.1:${address.port}/v1/items?id=7&x=a%20b`;
+      const signedReq = await signRequest(
+        new Request(url, { method: "POST", body: VECTOR.body, headers: { "content-length": String(VECTOR.body.length) } }),
+        SECRET,
+        { now: Date.now(), maxSignedBodyBytes: 1024 },
+      );
+      expect((await fetch(signedReq)).status).toBe(200);
+      const tampered = new Request(url, { method: "POST", body: '{"item":9}', headers: signedReq.headers });
+      expect((await fetch(tampered)).status).toBe(401);
+      expect((await fetch(url)).status).toBe(401);
+      expect(results).toEqual(["ok", "body_mismatch", "missing_signature"]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});

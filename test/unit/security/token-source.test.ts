@@ -48,6 +48,10 @@ describe("TokenSource", () => {
     const tokens = await Promise.all(Array.from({ length: 20 }, () => other.accessToken(creds)));
     expect(new Set(tokens)).toEqual(new Set(["t0"]));
     expect(server.seen).toHaveLength(2);
+    // clear() (e.g. after an origin refused the token) makes the next call fetch again.
+    other.clear();
+    await other.accessToken(creds);
+    expect(server.seen).toHaveLength(3);
   });
 
   it("caches per (tokenUrl, clientId, scope)", async () => {

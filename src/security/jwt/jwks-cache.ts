@@ -1,0 +1,171 @@
+import { waitAtMost } from "../bounded-wait.js";
+import { parseJsonObject } from "../encoding.js";
+import { SecurityError } from "../errors.js";
+import { importVerifyingKey, type JwtAlg, type PublicJwk, selectKey, type VerifyingKey } from "./jwk.js";
+
+/**
+ * Where verifying keys come from: an inline JWKS from the service config, or a
+ * JWKS URL fetched and cached per isolate. A token naming an unknown `kid`
+ * triggers a refetch (keys rotate), but at most once per `minRefreshIntervalMs`,
+ * so a flood of tokens with random kids cannot make the mesh hammer the server.
+ */
+
+export interface KeySource {
+  /** The imported key for a token's alg and kid, or undefined if none matches. */
+  keyFor(alg: JwtAlg, kid: unknown): Promise<VerifyingKey | undefined>;
+}
+
+// Import once per JWK object; a refetched JWKS brings new objects, and the old ones are collected.
+const imported = new WeakMap<PublicJwk, Promise<VerifyingKey>>();
+
+function importOnce(jwk: PublicJwk, alg: JwtAlg): Promise<VerifyingKey> {
+  let key = imported.get(jwk);
+  if (key === undefined) {
+    key = importVerifyingKey(jwk, alg);
+    imported.set(jwk, key);
+  }
+  return key;
+}
+
+const MAX_JWKS_BYTES = 65_536;
+const NO_KEYS_RETRY_MS = 1_000;
+
+function unavailable(): SecurityError {
+  return new SecurityError(503, "jwks_unavailable", "the keys to check the token could not be fetched");
+}
+const MAX_KEYS = 100;
+
+/** Parses a JWK Set (RFC 7517 §5); keys without a string `kty` are skipped. Pure. */
+export function parseJwks(text: string): PublicJwk[] | undefined {
+  if (text.length > MAX_JWKS_BYTES) return undefined;
+  const body = parseJsonObject(text);
+  const keys = body?.["keys"];
+  if (!Array.isArray(keys) || keys.length > MAX_KEYS) return undefined;
+  const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+  const out: PublicJwk[] = [];
+  for (const k of keys) {
+    if (typeof k !== "object" || k === null) continue;
+    const r = k as Record<string, unknown>;
+    const kty = str(r["kty"]);
+    if (kty === undefined) continue;
+    out.push({ kty, kid: str(r["kid"]), alg: str(r["alg"]), use: str(r["use"]), n: str(r["n"]), e: str(r["e"]), crv: str(r["crv"]), x: str(r["x"]), y: str(r["y"]) });
+  }
+  return out;
+}
+
+export class StaticJwks implements KeySource {
+  readonly #keys: readonly PublicJwk[];
+  constructor(keys: readonly PublicJwk[]) {
+    this.#keys = keys;
+  }
+  async keyFor(alg: JwtAlg, kid: unknown): Promise<VerifyingKey | undefined> {
+    const jwk = selectKey(this.#keys, alg, kid);
+    return jwk === undefined ? undefined : importOnce(jwk, alg);
+  }
+}
+
+export interface RemoteJwksOptions {
+  /** Clock, Unix ms. */
+  now?: () => number;
+  /** How long a fetched JWKS is used before it is fetched again. */
+  ttlMs?: number;
+  /** Least time between two fetches caused by unknown kids. */
+  minRefreshIntervalMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export class RemoteJwks implements KeySource {
+  readonly #url: string;
+  readonly #now: () => number;
+  readonly #ttlMs: number;
+  readonly #minRefreshIntervalMs: number;
+  readonly #requestTimeoutMs: number;
+  #keys: PublicJwk[] | undefined;
+  #fetchedAt = Number.NEGATIVE_INFINITY;
+  #lastAttemptAt = Number.NEGATIVE_INFINITY;
+  #inflight: Promise<PublicJwk[]> | undefined;
+  #inflightStartedAt = 0;
+
+  constructor(url: string, options: RemoteJwksOptions = {}) {
+    this.#url = url;
+    this.#now = options.now ?? Date.now;
+    this.#ttlMs = options.ttlMs ?? 300_000;
+    this.#minRefreshIntervalMs = options.minRefreshIntervalMs ?? 30_000;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 5_000;
+  }
+
+  async keyFor(alg: JwtAlg, kid: unknown): Promise<VerifyingKey | undefined> {
+    const now = this.#now();
+    const sinceAttempt = now - this.#lastAttemptAt;
+    let keys = this.#keys;
+    if (keys === undefined) {
+      // Nothing to serve yet: retry a failed first fetch, but not on every request.
+      if (sinceAttempt < NO_KEYS_RETRY_MS && this.#inflight === undefined) throw unavailable();
+      keys = await this.#load(undefined);
+    } else if (now >= this.#fetchedAt + this.#ttlMs && sinceAttempt >= this.#minRefreshIntervalMs) {
+      // Expired: refetch, yet while the server fails keep serving the old set, fetching at most once per interval.
+      keys = await this.#load(keys);
+    }
+    let jwk = selectKey(keys, alg, kid);
+    if (jwk === undefined && typeof kid === "string" && now >= this.#lastAttemptAt + this.#minRefreshIntervalMs) {
+      jwk = selectKey(await this.#load(keys), alg, kid);
+    }
+    return jwk === undefined ? undefined : importOnce(jwk, alg);
+  }
+
+  /** Fetches (or joins a fetch in flight); on failure keeps serving `stale` if there is one. */
+  async #load(stale: PublicJwk[] | undefined): Promise<PublicJwk[]> {
+    const bound = this.#requestTimeoutMs + 1_000;
+    // The fetch carries its own timeout, so one older than that was cancelled with the request that started it.
+    if (this.#inflight === undefined || this.#now() - this.#inflightStartedAt > bound) {
+      const promise: Promise<PublicJwk[]> = this.#fetch().finally(() => {
+        if (this.#inflight === promise) this.#inflight = undefined;
+      });
+      this.#inflight = promise;
+      this.#inflightStartedAt = this.#now();
+    }
+    const fresh = await waitAtMost(
+      this.#inflight.catch(() => undefined),
+      bound,
+    );
+    if (fresh !== undefined) return fresh;
+    if (stale !== undefined) return stale;
+    throw unavailable();
+  }
+
+  async #fetch(): Promise<PublicJwk[]> {
+    this.#lastAttemptAt = this.#now();
+    const res = await fetch(this.#url, {
+      headers: { accept: "application/json" },
+      redirect: "manual",
+      signal: AbortSignal.timeout(this.#requestTimeoutMs),
+    });
+    const text = await res.text();
+    const keys = res.ok ? parseJwks(text) : undefined;
+    if (keys === undefined) throw new Error(`JWKS fetch answered ${res.status} or an invalid key set`);
+    this.#keys = keys;
+    this.#fetchedAt = this.#now();
+    return keys;
+  }
+}
+
+const MAX_REMOTE = 128;
+const remotes = new Map<string, RemoteJwks>();
+
+/** The isolate's cache for a JWKS URL, created on first use. */
+export function remoteJwks(url: string, options: RemoteJwksOptions = {}): RemoteJwks {
+  let source = remotes.get(url);
+  if (source === undefined) {
+    if (remotes.size >= MAX_REMOTE) remotes.clear();
+    source = new RemoteJwks(url, options);
+    remotes.set(url, source);
+  }
+  return source;
+}
+
+/** The key source a service's `auth.jwt` config names (inline keys or the shared cache for its URL). */
+export function keySourceFor(config: { jwks?: { keys: readonly PublicJwk[] } | undefined; jwksUrl?: string | undefined; jwksCacheSeconds: number }): KeySource {
+  if (config.jwks !== undefined) return new StaticJwks(config.jwks.keys);
+  if (config.jwksUrl !== undefined) return remoteJwks(config.jwksUrl, { ttlMs: config.jwksCacheSeconds * 1000 });
+  throw new Error("auth.jwt has neither jwks nor jwksUrl (the schema requires one)");
+}

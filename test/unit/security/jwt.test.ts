@@ -1,0 +1,3 @@
+import { jwtSuite } from "./jwt-cases.js";
+
+jwtSuite("Node");

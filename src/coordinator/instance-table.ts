@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS instances (
 type Row = Record<string, SqlStorageValue>;
 
 function str(v: SqlStorageValue | undefined): string {
-  return typeof v === "string" ? v : String(v ?? "");
+  // A text column never holds a blob, so only a number needs converting.
+  return typeof v === "string" ? v : typeof v === "number" ? String(v) : "";
 }
 function num(v: SqlStorageValue | undefined): number {
   return typeof v === "number" ? v : Number(v ?? 0);

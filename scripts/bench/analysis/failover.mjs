@@ -5,7 +5,10 @@
 // published failover number is unit-tested (test/unit/bench/).
 import { latencySummary, round } from "../lib/stats.mjs";
 
-/** @typedef {import("../lib/open-loop.mjs").RequestRecord} RequestRecord */
+/**
+ * @typedef {import("../lib/open-loop.mjs").RequestRecord} RequestRecord
+ * @typedef {ReturnType<typeof analyzeFailover>} FailoverAnalysis
+ */
 
 /**
  * @param {{

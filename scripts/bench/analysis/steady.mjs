@@ -11,6 +11,7 @@ import { median, round } from "../lib/stats.mjs";
  * @typedef {{ throughput: Sample[], latency: Sample[] }} RowSamples
  * @typedef {(x: Sample, ref: Sample) => number} PairFn
  * @typedef {"throughput" | "latency"} Pass
+ * @typedef {ReturnType<typeof summarizeSteady>[number]} SteadyRowResult
  */
 
 /**

@@ -2,8 +2,10 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 /**
- * Three projects, as in cloudflare/agents:
+ * Four projects, as in cloudflare/agents:
  *  - unit:   the pure core in plain Node (no Workers runtime needed);
+ *  - bench:  the benchmark's own arithmetic (scripts/bench/analysis, report/targets)
+ *            in plain Node, apart from the product's tests;
  *  - worker: API, Durable Object, cron and KV inside workerd via the Workers pool,
  *            with real loopback origins started by test/worker/global-setup.ts;
  *  - e2e:    the bundled mesh in Miniflare plus real HTTP origins, driven over HTTP.
@@ -16,6 +18,14 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
+          exclude: ["test/unit/bench/**"],
+          environment: "node",
+        },
+      },
+      {
+        test: {
+          name: "bench",
+          include: ["test/unit/bench/**/*.test.ts"],
           environment: "node",
         },
       },

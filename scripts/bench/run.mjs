@@ -203,7 +203,8 @@ async function main() {
 
 process.on("SIGINT", () => {
   log("interrupted; stopping child processes");
-  stopAll().finally(() => process.exit(130));
+  // stopAll settles every child and never rejects; exit once they are gone.
+  void stopAll().finally(() => process.exit(130));
 });
 
 main()

@@ -1,3 +1,4 @@
+// @ts-check
 // Runs the real mesh Worker in workerd without wrangler dev's proxy in front:
 // `wrangler deploy --dry-run --outdir` produces exactly the bundle that would
 // be uploaded, wrangler turns wrangler.toml into Miniflare options, and
@@ -41,11 +42,18 @@ export async function bundleWorker(opts = {}) {
 }
 
 /**
+ * A Worker running in Miniflare: its base URL (no trailing slash) and the
+ * Miniflare instance, disposed with dispose().
+ * @typedef {{ mf: Miniflare, url: string, dispose: () => Promise<void> }} RunningWorker
+ */
+
+/**
  * Starts a bundled Worker in Miniflare on 127.0.0.1.
  * `miniflare` adds or overrides Miniflare options (the benchmarks use it for
  * persistence, the inspector and stdout capture).
  * @param {{ bundleDir: string, config?: string, bindings?: Record<string, string>,
  *           miniflare?: Record<string, unknown> }} opts
+ * @returns {Promise<RunningWorker>}
  */
 export async function startWorker({ bundleDir, config = "wrangler.toml", bindings = {}, miniflare = {} }) {
   // Imported here, not at the top: loading wrangler's module installs its own
@@ -59,6 +67,7 @@ export async function startWorker({ bundleDir, config = "wrangler.toml", binding
     modules: true,
     scriptPath: path.join(bundleDir, "index.js"),
     modulesRoot: bundleDir,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- wrangler's unstable_getMiniflareWorkerOptions types its bindings loosely; they are the config's plain vars
     bindings: { ...(workerOptions.bindings ?? {}), ...bindings },
     host: "127.0.0.1",
     port: 0,

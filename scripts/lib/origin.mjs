@@ -1,3 +1,4 @@
+// @ts-check
 // A small, controllable HTTP origin for the demo, the tests and the benchmarks.
 // Every answer says which origin served it, so routing and failover are visible.
 //
@@ -73,6 +74,12 @@ export function restartableServer(handle, { port = 0, host = "127.0.0.1", keepAl
 }
 
 /**
+ * A controllable origin: its name, port and URL, how many requests it served,
+ * and start/stop/hang/unhang/setHealthy.
+ * @typedef {ReturnType<typeof createOrigin>} Origin
+ */
+
+/**
  * @param {{ name: string, port?: number, host?: string, quiet?: boolean }} opts
  */
 export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
@@ -90,10 +97,13 @@ export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
     const body = Buffer.concat(chunks).toString("utf8");
     const url = new URL(req.url ?? "/", "http://origin");
     if (url.pathname === "/__control" && req.method === "POST") {
-      const cmd = body === "" ? {} : JSON.parse(body);
-      if (typeof cmd.healthy === "boolean") healthy = cmd.healthy;
-      if ("status" in cmd) forcedStatus = cmd.status;
-      if (typeof cmd.delayMs === "number") delayMs = cmd.delayMs;
+      /** @type {unknown} */
+      const parsed = body === "" ? {} : JSON.parse(body);
+      const cmd = typeof parsed === "object" && parsed !== null ? parsed : {};
+      if ("healthy" in cmd && typeof cmd.healthy === "boolean") healthy = cmd.healthy;
+      // status: an int forces every answer to it; null (or anything else) clears it.
+      if ("status" in cmd) forcedStatus = typeof cmd.status === "number" ? cmd.status : null;
+      if ("delayMs" in cmd && typeof cmd.delayMs === "number") delayMs = cmd.delayMs;
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ name, healthy, status: forcedStatus, delayMs, served }));
       return;
@@ -161,7 +171,7 @@ export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
   return origin;
 }
 
-/** @param {number} n @param {string} [prefix] */
+/** @param {number} n @param {string} [prefix] @returns {Promise<Origin[]>} */
 export async function startOrigins(n, prefix = "origin") {
   const origins = Array.from({ length: n }, (_, i) => createOrigin({ name: `${prefix}-${i + 1}` }));
   await Promise.all(origins.map((o) => o.start()));

@@ -1,3 +1,4 @@
+// @ts-check
 // The origin side of the protocol, as a small reusable client: register,
 // renew the lease by heartbeat at a third of its length, re-register when the
 // mesh answers 404 (lease expired or state lost), deregister on shutdown.
@@ -25,8 +26,13 @@ export function registration(opts) {
       headers,
       body: JSON.stringify({ url: opts.url, weight: opts.weight, zone: opts.zone, ttlSeconds: ttl }),
     });
+    /** @type {unknown} */
     const body = await res.json();
     if (res.status !== 201 && res.status !== 200) throw new Error(`register ${opts.url}: ${res.status} ${JSON.stringify(body)}`);
+    // The registration answer's contract (docs/api.md): an object with the instance id.
+    if (typeof body !== "object" || body === null || !("id" in body) || typeof body.id !== "string") {
+      throw new Error(`register ${opts.url}: answer without an id: ${JSON.stringify(body)}`);
+    }
     id = body.id;
     log(`registered ${opts.url} as ${id}`);
     return body;
@@ -53,7 +59,7 @@ export function registration(opts) {
       starting = pending;
       const body = await pending;
       timer = setInterval(() => {
-        heartbeat().catch((err) => log(`heartbeat failed: ${err}`));
+        heartbeat().catch((/** @type {unknown} */ err) => log(`heartbeat failed: ${String(err)}`));
       }, (ttl * 1000) / 3);
       timer.unref?.();
       return body;

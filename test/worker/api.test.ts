@@ -10,7 +10,7 @@ describe("control-plane auth", () => {
     for (const headers of attempts) {
       const res = await mesh("/_mesh/v1/services", { headers });
       expect(res.status).toBe(401);
-      const body = (await res.json()) as Record<string, unknown>;
+      const body = await res.json<Record<string, unknown>>();
       expect(body.error).toBe("unauthorized");
       expect(JSON.stringify(body)).not.toMatch(/at .*\.ts/);
     }
@@ -76,7 +76,7 @@ describe("service CRUD and validation", () => {
       json("PUT", { routes: {}, balancer: "random", retry: { attempts: 0, retryOn: ["418"] } }),
     );
     expect(res.status).toBe(400);
-    const body = (await res.json()) as { error: string; message: string; issues: { path: string; message: string }[] };
+    const body = await res.json<{ error: string; message: string; issues: { path: string; message: string }[] }>();
     expect(body.error).toBe("invalid_request");
     const paths = body.issues.map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(["routes.hosts", "balancer", "retry.attempts", "retry.retryOn.0"]));
@@ -89,10 +89,10 @@ describe("service CRUD and validation", () => {
       body: "{not json",
     });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: string }).error).toBe("invalid_request");
+    expect((await bad.json<{ error: string }>()).error).toBe("invalid_request");
     const name = await mesh("/_mesh/v1/services/Bad_Name", json("PUT", routesFor("x")));
     expect(name.status).toBe(400);
-    expect(((await name.json()) as { issues: { path: string }[] }).issues[0]?.path).toBe("name");
+    expect((await name.json<{ issues: { path: string }[] }>()).issues[0]?.path).toBe("name");
   });
 
   it("409s a route another service already owns", async () => {
@@ -100,18 +100,18 @@ describe("service CRUD and validation", () => {
     await createService(a, { routes: { hosts: [`${a}.example.com`] } });
     const res = await mesh(`/_mesh/v1/services/${uniqueName()}`, json("PUT", { routes: { hosts: [`${a}.example.com`] } }));
     expect(res.status).toBe(409);
-    expect(((await res.json()) as { error: string }).error).toBe("conflict");
+    expect((await res.json<{ error: string }>()).error).toBe("conflict");
   });
 
   it("lists, shows and deletes; 404s what is gone", async () => {
     const name = uniqueName();
     const { token } = await createService(name, routesFor(name));
     await register(name, token, originUrls()[0] ?? "");
-    const list = (await (await mesh("/_mesh/v1/services", { headers: ADMIN })).json()) as { services: { name: string }[] };
+    const list = await (await mesh("/_mesh/v1/services", { headers: ADMIN })).json<{ services: { name: string }[] }>();
     expect(list.services.map((s) => s.name)).toContain(name);
-    const shown = (await (await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).json()) as {
+    const shown = await (await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).json<{
       instances: { state: string; url: string }[];
-    };
+    }>();
     expect(shown.instances).toHaveLength(1);
     expect(shown.instances[0]?.state).toBe("healthy");
 
@@ -131,7 +131,7 @@ describe("instance registration, heartbeat, deregistration", () => {
     const url = originUrls()[0] ?? "";
     const first = await mesh(`/_mesh/v1/services/${name}/instances`, json("POST", { url }, { authorization: `Bearer ${token}` }));
     expect(first.status).toBe(201);
-    const a = (await first.json()) as { id: string; leaseExpiresAt: string; heartbeatUrl: string };
+    const a = await first.json<{ id: string; leaseExpiresAt: string; heartbeatUrl: string }>();
     expect(a.id).toMatch(/^[a-f0-9]{16}$/);
     expect(a.heartbeatUrl).toBe(`http://mesh.test/_mesh/v1/services/${name}/instances/${a.id}/heartbeat`);
     expect(Date.parse(a.leaseExpiresAt) - Date.now()).toBeGreaterThan(25_000);
@@ -141,7 +141,7 @@ describe("instance registration, heartbeat, deregistration", () => {
 
     const again = await mesh(`/_mesh/v1/services/${name}/instances`, json("POST", { url: `${url}/` }, { authorization: `Bearer ${token}` }));
     expect(again.status).toBe(200);
-    expect(((await again.json()) as { id: string }).id).toBe(a.id);
+    expect((await again.json<{ id: string }>()).id).toBe(a.id);
   });
 
   it("renews leases by heartbeat and 404s unknown instances", async () => {
@@ -151,7 +151,7 @@ describe("instance registration, heartbeat, deregistration", () => {
     const auth = { authorization: `Bearer ${token}` };
     const hb = await mesh(reg.heartbeatUrl, { method: "PUT", headers: auth });
     expect(hb.status).toBe(200);
-    const lease = (await hb.json()) as { leaseExpiresAt: string };
+    const lease = await hb.json<{ leaseExpiresAt: string }>();
     expect(Date.parse(lease.leaseExpiresAt) - Date.now()).toBeGreaterThan(55_000);
     const unknown = await mesh(`/_mesh/v1/services/${name}/instances/0123456789abcdef/heartbeat`, { method: "PUT", headers: auth });
     expect(unknown.status).toBe(404);
@@ -168,9 +168,9 @@ describe("instance registration, heartbeat, deregistration", () => {
     expect(del.status).toBe(200);
     expect(await del.json()).toEqual({ id: reg.id, state: "draining" });
     expect(await env.REGISTRY.get(`instance:${name}:${reg.id}`)).toBeNull();
-    const shown = (await (await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).json()) as {
+    const shown = await (await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).json<{
       instances: { state: string }[];
-    };
+    }>();
     expect(shown.instances[0]?.state).toBe("draining");
     const hb = await mesh(reg.heartbeatUrl, { method: "PUT", headers: auth });
     expect(hb.status).toBe(404);
@@ -182,7 +182,7 @@ describe("instance registration, heartbeat, deregistration", () => {
     const auth = { authorization: `Bearer ${token}` };
     const bad = await mesh(`/_mesh/v1/services/${name}/instances`, json("POST", { url: "ftp://x", weight: 0, extra: 1 }, auth));
     expect(bad.status).toBe(400);
-    const paths = ((await bad.json()) as { issues: { path: string }[] }).issues.map((i) => i.path);
+    const paths = (await bad.json<{ issues: { path: string }[] }>()).issues.map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(["url", "weight"]));
     // An unknown service is a 404 for the admin only; a token holder cannot tell it from a wrong token.
     const missing = await mesh(`/_mesh/v1/services/nope-${name}/instances`, json("POST", { url: "https://a.example" }, auth));

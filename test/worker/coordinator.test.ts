@@ -7,7 +7,7 @@ import { ADMIN, control, createService, mesh, originUrls, register, resetOrigins
 
 async function states(name: string): Promise<Record<string, string>> {
   const res = await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN });
-  const body = (await res.json()) as { instances: { url: string; state: string }[] };
+  const body = await res.json<{ instances: { url: string; state: string }[] }>();
   return Object.fromEntries(body.instances.map((i) => [i.url, i.state]));
 }
 

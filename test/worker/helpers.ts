@@ -38,7 +38,7 @@ export async function createService(
   config: ServiceConfigInput,
 ): Promise<{ token: string; body: Record<string, unknown> }> {
   const res = await mesh(`/_mesh/v1/services/${name}`, json("PUT", config));
-  const body = (await res.json()) as { registrationToken?: string } & Record<string, unknown>;
+  const body = await res.json<{ registrationToken?: string } & Record<string, unknown>>();
   if (res.status !== 201 || typeof body.registrationToken !== "string") {
     throw new Error(`create ${name} failed: ${res.status} ${JSON.stringify(body)}`);
   }
@@ -53,7 +53,7 @@ export async function register(
 ): Promise<{ id: string; leaseExpiresAt: string; heartbeatUrl: string }> {
   const res = await mesh(`/_mesh/v1/services/${name}/instances`, json("POST", { url, ...extra }, { authorization: `Bearer ${token}` }));
   if (res.status !== 201 && res.status !== 200) throw new Error(`register failed: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { id: string; leaseExpiresAt: string; heartbeatUrl: string };
+  return await res.json<{ id: string; leaseExpiresAt: string; heartbeatUrl: string }>();
 }
 
 export async function control(url: string, cmd: Record<string, unknown>): Promise<void> {

@@ -54,7 +54,7 @@ describe("edge router", () => {
     for (let i = 0; i < 30; i++) {
       const res = await mesh(`/${name}/items/7?x=1&y=2`);
       expect(res.status).toBe(200);
-      const echo = (await res.json()) as Echo;
+      const echo = await res.json<Echo>();
       counts.set(echo.origin, (counts.get(echo.origin) ?? 0) + 1);
       expect(res.headers.get("x-mesh-attempts")).toBe("1");
       expect(res.headers.get("x-mesh-instance")).toMatch(/^[a-f0-9]{16}$/);
@@ -74,7 +74,7 @@ describe("edge router", () => {
       },
       body: "hello",
     });
-    const echo = (await post.json()) as Echo;
+    const echo = await post.json<Echo>();
     expect(echo).toMatchObject({ method: "POST", path: `/${name}/orders`, query: "?z=9", body: "hello" });
     expect(echo.headers["x-custom"]).toBe("kept");
     expect(echo.headers["x-drop-me"]).toBeUndefined();
@@ -91,7 +91,7 @@ describe("edge router", () => {
     });
     await register(name, token, originUrls()[0] ?? "");
     const res = await mesh(`http://${name}.example.com/api/users/1`);
-    expect(((await res.json()) as Echo).path).toBe("/users/1");
+    expect((await res.json<Echo>()).path).toBe("/users/1");
     expect((await mesh(`http://other.example.com/api/users/1`)).status).toBe(404);
   });
 
@@ -102,7 +102,7 @@ describe("edge router", () => {
     for (let i = 0; i < 4; i++) {
       const res = await call(`http://mesh.test/${name}/x`);
       expect(res.status).toBe(200);
-      expect(((await res.json()) as Echo).origin).toBe("wt-2");
+      expect((await res.json<Echo>()).origin).toBe("wt-2");
     }
     const stub = stubFor(name);
     const view = await stub.describe();
@@ -137,7 +137,7 @@ describe("edge router", () => {
     for (let i = 0; i < 2; i++) {
       const res = await call(`http://mesh.test/${name}/slow`);
       expect(res.status).toBe(200);
-      expect(((await res.json()) as Echo).origin).toBe("wt-2");
+      expect((await res.json<Echo>()).origin).toBe("wt-2");
     }
   });
 
@@ -188,14 +188,14 @@ describe("edge router", () => {
     for (let i = 0; i < 2; i++) {
       const res = await call(`http://mesh.test/${name}/doc`, { method: "PUT", body: `payload-${i}`, headers: { "content-length": "9" } });
       expect(res.status).toBe(200);
-      expect(((await res.json()) as Echo).body).toBe(`payload-${i}`);
+      expect((await res.json<Echo>()).body).toBe(`payload-${i}`);
     }
   });
 
   it("routes every pick through the coordinator in strict mode", async () => {
     const { name } = await serviceWith(3, { routing: { mode: "strict" } });
     const seen: string[] = [];
-    for (let i = 0; i < 6; i++) seen.push(((await (await mesh(`/${name}/s`)).json()) as Echo).origin);
+    for (let i = 0; i < 6; i++) seen.push((await (await mesh(`/${name}/s`)).json<Echo>()).origin);
     expect(new Set(seen.slice(0, 3)).size).toBe(3);
     expect(seen.slice(3)).toEqual(seen.slice(0, 3));
   });
@@ -221,7 +221,7 @@ describe("edge router", () => {
         expect(ids).toContain(res.headers.get("x-mesh-instance"));
       } else {
         expect(res.status).toBe(503);
-        expect(await res.json()).toMatchObject({ error: "no_healthy_instance", message: expect.stringContaining("unhealthy") });
+        expect(await res.json()).toMatchObject({ error: "no_healthy_instance", message: expect.stringContaining("unhealthy") as unknown });
       }
       vi.useRealTimers();
       await Promise.all(originUrls().slice(0, 2).map((u) => control(u, { healthy: true })));
@@ -240,7 +240,7 @@ describe("edge router", () => {
     } as unknown as Env["SERVICES"];
     const res = await call(`http://mesh.test/${name}/fallback`, {}, { SERVICES: unreachable });
     expect(res.status).toBe(200);
-    expect(((await res.json()) as Echo).path).toBe(`/${name}/fallback`);
+    expect((await res.json<Echo>()).path).toBe(`/${name}/fallback`);
   });
 
   it("answers with the origin's status when every strict-mode try fails (no crash on a cancelled body)", async () => {
@@ -249,7 +249,7 @@ describe("edge router", () => {
     const res = await mesh(`/${name}/all-down`);
     expect(res.status).toBe(503);
     expect(res.headers.get("x-mesh-attempts")).toBe("2");
-    expect(((await res.json()) as Echo).origin).toMatch(/^wt-/);
+    expect((await res.json<Echo>()).origin).toMatch(/^wt-/);
   });
 
   it("sends new requests elsewhere while a try to a stalled instance waits, before it times out", async () => {
@@ -263,7 +263,7 @@ describe("edge router", () => {
     for (let i = 0; i < 4; i++) {
       const res = await mesh(`/${name}/c`);
       expect(res.headers.get("x-mesh-attempts")).toBe("1");
-      expect(((await res.json()) as Echo).origin).toBe("wt-2");
+      expect((await res.json<Echo>()).origin).toBe("wt-2");
     }
     const first = await Promise.all(inFlight);
     expect(first.map((r) => r.status)).toEqual([200, 200]);

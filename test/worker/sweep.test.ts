@@ -43,7 +43,7 @@ describe("scheduled sweep", () => {
     vi.setSystemTime(Date.now() + 31_000);
     const second = await runCron();
     expect(second.removed).toBeGreaterThanOrEqual(1);
-    const shown = (await (await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).json()) as { instances: unknown[] };
+    const shown = await (await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).json<{ instances: unknown[] }>();
     expect(shown.instances).toEqual([]);
   });
 

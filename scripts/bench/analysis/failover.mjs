@@ -1,3 +1,4 @@
+// @ts-check
 // The failover scenario's figures, computed from what the run recorded: the
 // load generator's per-request records, the faulty origin's own arrival log
 // and the coordinator's state changes. Pure, so the arithmetic behind every
@@ -5,9 +6,14 @@
 import { latencySummary, round } from "../lib/stats.mjs";
 
 /**
+ * @typedef {import("../lib/open-loop.mjs").RequestRecord} RequestRecord
+ * @typedef {ReturnType<typeof analyzeFailover>} FailoverAnalysis
+ */
+
+/**
  * @param {{
  *   fault: "kill" | "hang",
- *   records: import("../lib/open-loop.mjs").RequestRecord[],
+ *   records: RequestRecord[],
  *   t0: number, faultTime: number, restoreTime: number, durationMs: number,
  *   victimArrivals: number[],
  *   states: { t: number, state: string }[],
@@ -47,9 +53,9 @@ export function analyzeFailover({ fault, records, t0, faultTime, restoreTime, du
     retriedRequests: records.filter((r) => r.attempts > 1).length,
     lastToFaultyMs: round(lastToFaulty, 1),
     lastToFaultyUpperBoundMs: round(lastToFaultyUpper, 1),
-    lastArrivalAtFaultyOriginMs: round(lastArrival, 1),
+    lastArrivalAtFaultyOriginMs: lastArrival === null ? null : round(lastArrival, 1),
     requestsTouchingFaultyOrigin: touched.length,
-    restoreToTrafficMs: round(restoreToTraffic, 1),
+    restoreToTrafficMs: restoreToTraffic === null ? null : round(restoreToTraffic, 1),
     coordinatorUnhealthyAfterMs: unhealthyAt === null ? null : round(unhealthyAt - faultTime, 0),
     coordinatorHealthyAfterRestoreMs: healthyAgainAt === null ? null : round(healthyAgainAt - restoreTime, 0),
     beforeFault: roundSummary(latencySummary(beforeFault.filter((r) => r.done > 0).map((r) => r.done - r.sent))),
@@ -59,36 +65,50 @@ export function analyzeFailover({ fault, records, t0, faultTime, restoreTime, du
 }
 
 // Loops, not Math.max(...xs): a long run records more requests than a call's argument limit.
+/** @param {readonly number[]} xs */
 function maxOf(xs) {
   let m = Number.NEGATIVE_INFINITY;
   for (const x of xs) if (x > m) m = x;
   return m;
 }
 
+/** @param {readonly number[]} xs */
 function minOf(xs) {
   let m = Number.POSITIVE_INFINITY;
   for (const x of xs) if (x < m) m = x;
   return m;
 }
 
+/** @param {ReturnType<typeof latencySummary>} s */
 function roundSummary(s) {
   return { count: s.count, p50: round(s.p50, 2), p90: round(s.p90, 2), p99: round(s.p99, 2), max: round(s.max, 1) };
 }
 
-/** Per-second answers per origin and errors, bucketed by completion time. */
+/**
+ * Per-second answers per origin and errors, bucketed by completion time.
+ * @param {readonly RequestRecord[]} records
+ * @param {number} t0 @param {number} faultTime @param {number} restoreTime @param {number} durationMs
+ */
 export function failoverTimeline(records, t0, faultTime, restoreTime, durationMs) {
   // Whole seconds of load only: the last, partial second would look like a drop.
   const seconds = Math.floor(durationMs / 1000);
-  const names = [...new Set(records.map((r) => r.origin).filter((o) => o !== null))].sort();
-  const perOrigin = Object.fromEntries(names.map((n) => [n, new Array(seconds).fill(0)]));
-  const errors = new Array(seconds).fill(0);
-  const slow = new Array(seconds).fill(0);
+  const names = [...new Set(records.flatMap((r) => (r.origin === null ? [] : [r.origin])))].sort();
+  const zeros = () => Array.from({ length: seconds }, () => 0);
+  /** @type {Record<string, number[]>} */
+  const perOrigin = Object.fromEntries(names.map((n) => [n, zeros()]));
+  const errors = zeros();
+  const slow = zeros();
   for (const r of records) {
     const s = Math.floor((r.done - t0) / 1000);
     if (s < 0 || s >= seconds) continue;
-    if (r.status !== 200 || r.error !== null) errors[s]++;
-    else if (r.origin !== null) perOrigin[r.origin][s]++;
-    if (r.done - r.sent > 100) slow[s]++;
+    if (r.status !== 200 || r.error !== null) bump(errors, s);
+    else if (r.origin !== null) bump(perOrigin[r.origin], s);
+    if (r.done - r.sent > 100) bump(slow, s);
   }
   return { faultAtS: round((faultTime - t0) / 1000, 3), restoreAtS: round((restoreTime - t0) / 1000, 3), perOrigin, errors, slowOver100ms: slow };
+}
+
+/** Adds one to a per-second bucket (the callers keep `s` within the array). @param {number[] | undefined} buckets @param {number} s */
+function bump(buckets, s) {
+  if (buckets !== undefined) buckets[s] = (buckets[s] ?? 0) + 1;
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // The health-check scenario's figures from the probe target's arrival log.
 // Pure, so the round detection behind the published round durations is
 // unit-tested (test/unit/bench/).
@@ -41,6 +42,7 @@ export function splitRounds(probes, n, gapMs = 1000) {
  * @param {number} to
  */
 export function cpuBetween(samples, from, to) {
+  /** @param {number} t */
   const at = (t) => {
     let value = samples[0]?.[1] ?? 0;
     for (const [time, cpu] of samples) {

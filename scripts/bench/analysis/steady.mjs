@@ -1,3 +1,4 @@
+// @ts-check
 // The steady-state scenario's figures from its per-round samples. Pure, so
 // the arithmetic behind "× pass-through", "p50 added" and "CPU added" is
 // unit-tested (test/unit/bench/).
@@ -8,6 +9,9 @@ import { median, round } from "../lib/stats.mjs";
  *             sutCpuPercent: number, foreignCpuPercent?: number, stealPercent?: number,
  *             logLinesPerRequest?: number, picksPerRpc?: number }} Sample
  * @typedef {{ throughput: Sample[], latency: Sample[] }} RowSamples
+ * @typedef {(x: Sample, ref: Sample) => number} PairFn
+ * @typedef {"throughput" | "latency"} Pass
+ * @typedef {ReturnType<typeof summarizeSteady>[number]} SteadyRowResult
  */
 
 /**
@@ -21,12 +25,13 @@ import { median, round } from "../lib/stats.mjs";
  */
 export function summarizeSteady(rows, samples, baselineId) {
   if (samples[baselineId] === undefined) throw new Error(`no samples for the baseline row '${baselineId}'`);
+  /** @param {string} id @param {Pass} pass @param {PairFn} f */
   const paired = (id, pass, f) => pairedMedian(samples, id, baselineId, pass, f);
   return rows.map((row) => ({
-    ...summarizeRow(row, samples[row.id]),
+    ...summarizeRow(row, samples[row.id] ?? { throughput: [], latency: [] }),
     rpsVsPassthrough: paired(row.id, "throughput", (x, b) => x.rps / b.rps),
     cpuVsPassthrough: paired(row.id, "throughput", (x, b) => x.cpuUsPerRequest / b.cpuUsPerRequest),
-    cpuAddedUsPerRequest: round(paired(row.id, "throughput", (x, b) => x.cpuUsPerRequest - b.cpuUsPerRequest), 1),
+    cpuAddedUsPerRequest: round(paired(row.id, "throughput", (x, b) => x.cpuUsPerRequest - b.cpuUsPerRequest) ?? Number.NaN, 1),
     p50AddedMs: paired(row.id, "latency", (x, b) => x.p50 - b.p50),
   }));
 }
@@ -37,19 +42,26 @@ export function summarizeSteady(rows, samples, baselineId) {
  * skipped. Null when no round pairs up.
  * @param {Record<string, RowSamples>} samples
  * @param {string} id @param {string} referenceId
- * @param {"throughput" | "latency"} pass
- * @param {(x: Sample, ref: Sample) => number} f
+ * @param {Pass} pass
+ * @param {PairFn} f
+ * @returns {number | null}
  */
 export function pairedMedian(samples, id, referenceId, pass, f) {
   const ref = samples[referenceId]?.[pass] ?? [];
   const own = samples[id]?.[pass] ?? [];
-  return round(median(own.map((x, i) => (ref[i] === undefined ? Number.NaN : f(x, ref[i])))), 3);
+  return round(median(own.map((x, i) => {
+    const r = ref[i];
+    return r === undefined ? Number.NaN : f(x, r);
+  })), 3);
 }
 
 /** @param {{ id: string, label: string }} row @param {RowSamples} s */
 function summarizeRow(row, s) {
-  const pick = (list, key) => median(list.map((x) => x[key]));
-  const spread = (list, key) => list.map((x) => round(x[key], 1));
+  /** @typedef {"rps" | "p50" | "p99" | "cpuUsPerRequest" | "sutCpuPercent" | "logLinesPerRequest" | "picksPerRpc"} Metric */
+  /** @param {Sample[]} list @param {Metric} key */
+  const pick = (list, key) => median(list.map((x) => x[key] ?? Number.NaN));
+  /** @param {Sample[]} list @param {Metric} key */
+  const spread = (list, key) => list.map((x) => round(x[key] ?? Number.NaN, 1));
   return {
     id: row.id,
     label: row.label,

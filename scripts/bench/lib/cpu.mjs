@@ -1,3 +1,4 @@
+// @ts-check
 // CPU placement and accounting on Linux. On a 2-core machine the load
 // generator, the origins and the system under test fight for cores, and
 // rows become noisy. When taskset exists we give the system under test
@@ -20,13 +21,17 @@ export function pinningPlan() {
   return { load: 0, sut: 1 };
 }
 
-/** Pins every thread of `pid` to `cpu` (no-op when pinning is unavailable). */
+/** Pins every thread of `pid` to `cpu` (no-op when pinning is unavailable). @param {number | undefined} pid @param {number} cpu */
 export async function pin(pid, cpu) {
   if (TASKSET === null || pid === undefined) return;
   await run(TASKSET, ["-a", "-p", "-c", String(cpu), String(pid)]);
 }
 
-/** Prefix for spawning a command on one CPU: ["taskset", "-c", "0", cmd, ...args]. */
+/**
+ * Prefix for spawning a command on one CPU: ["taskset", "-c", "0", cmd, ...args].
+ * @param {number | null | undefined} cpu @param {string} command @param {string[]} args
+ * @returns {{ command: string, args: string[] }}
+ */
 export function onCpu(cpu, command, args) {
   if (TASKSET === null || cpu === null || cpu === undefined) return { command, args };
   return { command: TASKSET, args: ["-c", String(cpu), command, ...args] };
@@ -36,6 +41,8 @@ export function onCpu(cpu, command, args) {
  * /proc/<pid>/stat: the command name and the fields after it (fields[1] is
  * the parent pid, [11] utime, [12] stime, [13] cutime, [14] cstime, in ticks).
  * Null when the process is gone.
+ * @param {number | string} pid a pid, or a /proc entry name
+ * @returns {Promise<{ comm: string, fields: string[] } | null>}
  */
 export async function procStat(pid) {
   try {
@@ -47,7 +54,7 @@ export async function procStat(pid) {
   }
 }
 
-/** utime + stime of the given processes, in milliseconds (all threads). */
+/** utime + stime of the given processes, in milliseconds (all threads). @param {Iterable<number>} pids */
 export async function cpuMs(pids) {
   let ticks = 0;
   for (const pid of pids) {
@@ -57,7 +64,7 @@ export async function cpuMs(pids) {
   return (ticks * 1000) / TICKS_PER_SECOND;
 }
 
-/** Child pids of `pid` (e.g. nginx workers under their master). */
+/** Child pids of `pid` (e.g. nginx workers under their master). @param {number} pid @returns {Promise<number[]>} */
 export async function childPids(pid) {
   try {
     const text = await readFile(`/proc/${pid}/task/${pid}/children`, "utf8");

@@ -9,7 +9,8 @@ export function meshClient(base, adminToken) {
   async function call(method, path, body, headers = admin) {
     const res = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     const text = await res.text();
-    let json = null;
+    /** @type {unknown} */
+    let json;
     try {
       json = text === "" ? null : JSON.parse(text);
     } catch {

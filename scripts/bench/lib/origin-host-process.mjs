@@ -50,7 +50,7 @@ function makeOrigin(name, port, catchAll) {
   return { arrivals, probes, server };
 }
 
-process.on("message", async (msg) => {
+async function onCommand(msg) {
   const reply = (extra) => process.send?.({ id: msg.id, ok: true, ...extra });
   try {
     switch (msg.cmd) {
@@ -100,5 +100,9 @@ process.on("message", async (msg) => {
   } catch (err) {
     process.send?.({ id: msg.id, ok: false, error: String(err) });
   }
+}
+// onCommand answers every failure as an { ok: false } reply, so it never rejects.
+process.on("message", (msg) => {
+  void onCommand(msg);
 });
 process.send?.({ ready: true });

@@ -1,3 +1,4 @@
+// @ts-check
 // Child processes the bench starts (nginx, haproxy, Node origins, load
 // generators). Every one is remembered by pid and stopped by that pid when the
 // bench ends, normally or on Ctrl-C; nothing is ever killed by name.
@@ -24,6 +25,7 @@ export function startProcess(command, args, { name, env, ipc = false }) {
   });
   live.add(child);
   let output = "";
+  /** @param {Buffer | string} d */
   const keep = (d) => {
     output = (output + String(d)).slice(-8000);
   };
@@ -80,11 +82,16 @@ export function freePort() {
   });
 }
 
-/** Resolves once something accepts TCP connections on 127.0.0.1:port (bounded wait). */
+/**
+ * Resolves once something accepts TCP connections on 127.0.0.1:port (bounded wait).
+ * @param {number} port @param {number} [timeoutMs]
+ * @param {{ name: string, output: string }} [proc] whose output to show if nothing comes up
+ */
 export async function waitForPort(port, timeoutMs = 10_000, proc) {
   const started = Date.now();
   for (;;) {
-    const ok = await new Promise((resolve) => {
+    /** @type {boolean} */
+    const ok = await new Promise((/** @type {(ok: boolean) => void} */ resolve) => {
       const sock = net.connect(port, "127.0.0.1");
       sock.once("connect", () => {
         sock.destroy();

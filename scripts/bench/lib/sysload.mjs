@@ -1,3 +1,4 @@
+// @ts-check
 // How busy the machine was with work that is not ours. The bench shares its
 // cores with whatever else runs (a test suite, an editor); every row records
 // the CPU other processes used while it ran, so a noisy row can be spotted
@@ -8,7 +9,7 @@ import { procStat, TICKS_PER_SECOND } from "./cpu.mjs";
 /** Busy and stolen ticks over all CPUs. "steal" is time the hypervisor gave our vCPUs to someone else. */
 async function systemTicks() {
   const text = await readFile("/proc/stat", "utf8");
-  const fields = text.split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+  const fields = (text.split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal ...
   const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
   const steal = fields[7] ?? 0;
@@ -18,7 +19,9 @@ async function systemTicks() {
 
 /** This process and every process below it, with their CPU ticks. */
 async function ourTicks() {
+  /** @type {Map<number, number>} */
   const parentOf = new Map();
+  /** @type {Map<number, number>} */
   const ticks = new Map();
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -32,7 +35,8 @@ async function ourTicks() {
   }
   let sum = 0;
   for (const [pid, t] of ticks) {
-    for (let p = pid; p !== undefined && p > 1; p = parentOf.get(p)) {
+    // Walk up the parent chain; a pid whose parent was not listed ends the walk.
+    for (let p = /** @type {number | undefined} */ (pid); p !== undefined && p > 1; p = parentOf.get(p)) {
       if (p === process.pid) {
         sum += t;
         break;
@@ -56,6 +60,7 @@ export async function foreignLoad() {
       const seconds = (Date.now() - t0) / 1000;
       const sys = await systemTicks();
       const ours = (await ourTicks()) - ours0;
+      /** @param {number} ticks */
       const pct = (ticks) => Math.max(0, (ticks / TICKS_PER_SECOND / seconds) * 100);
       return { foreignCpuPercent: pct(sys.busy - sys0.busy - ours), stealPercent: pct(sys.steal - sys0.steal) };
     },

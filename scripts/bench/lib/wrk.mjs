@@ -1,3 +1,4 @@
+// @ts-check
 // Runs wrk (Debian's wrk 4.x) and reads its results from a Lua done() hook as
 // JSON, so nothing depends on wrk's human-readable output format.
 import { spawn } from "node:child_process";
@@ -20,6 +21,7 @@ done = function(summary, latency, requests)
 end
 `;
 
+/** @type {string | null} */
 let scriptPath = null;
 async function doneScript() {
   if (scriptPath === null) {

@@ -1,11 +1,22 @@
+// @ts-check
 // The human-readable summary of one run: every table the JSON holds, the
 // targets with pass/fail, the charts, and how each number was measured.
 
+/**
+ * @typedef {import("./result.mjs").BenchResult} BenchResult
+ * @typedef {import("./result.mjs").ResultFiles} ResultFiles
+ */
+
+/** @param {number | null | undefined} v @param {number} [d] */
 const f = (v, d = 0) => (v === null || v === undefined || (typeof v === "number" && !Number.isFinite(v)) ? "n/a" : Number(v).toFixed(d));
+/** @param {boolean | null} pass */
 const mark = (pass) => (pass === null ? "—" : pass ? "✅ met" : "❌ missed");
+/** @param {string[]} head @param {string[][]} rows */
 const table = (head, rows) => [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 
+/** @param {BenchResult} r @param {ResultFiles} files @returns {string} */
 export function markdownReport(r, files) {
+  /** @type {string[]} */
   const out = [];
   const m = r.meta;
   out.push(`# Switchyard benchmark — ${m.date}${m.mode === "quick" ? " (quick mode)" : ""}`);
@@ -59,7 +70,7 @@ export function markdownReport(r, files) {
       out.push("");
     }
     out.push(`Per-round req/s: ${s.rows.map((x) => `${x.label} ${x.throughput.rpsRounds.map((v) => f(v)).join(" / ")}`).join("; ")}.`);
-    const noisy = s.rows.filter((x) => x.throughput.foreignCpuPercent > 15 || (x.throughput.stealPercent ?? 0) > 5);
+    const noisy = s.rows.filter((x) => (x.throughput.foreignCpuPercent ?? 0) > 15 || (x.throughput.stealPercent ?? 0) > 5);
     if (noisy.length > 0) {
       out.push(`\n⚠️ Interference during: ${noisy.map((x) => `${x.label} (other processes up to ${x.throughput.foreignCpuPercent}% of a core, hypervisor steal up to ${x.throughput.stealPercent ?? "?"}%)`).join(", ")}; those rows are noisier.`);
     }

@@ -1,30 +1,69 @@
+// @ts-check
 // The issue's targets, checked against one run's results. Each entry says what
 // was measured and whether the target holds; a scenario that did not run (or
 // failed) yields "not measured" rather than a pass.
 
+/**
+ * The parts of a run's result (the JSON `npm run bench` writes) that the
+ * targets read. Every scenario is optional: one that did not run is absent.
+ * @typedef {{ id: string, throughput: { rps: number | null }, rpsVsPassthrough: number | null, p50AddedMs: number | null }} SteadyRow
+ * @typedef {{ fault: string, clientErrors: number, lastToFaultyMs: number | null, restoreToTrafficMs: number | null }} FailoverRun
+ * @typedef {{ pathOnly: number, hostAndPath: number }} NsPerLookup
+ * @typedef {{
+ *   steady?: { rows?: SteadyRow[], config?: { rounds?: number } },
+ *   failover?: { runs?: FailoverRun[], restoreTargetMs: number },
+ *   health?: { sizes?: { instances: number, roundDurationMs: number | null, fitsIn10s: boolean }[] },
+ *   registry?: { routeMatch?: { routes: number, nsPerLookup: NsPerLookup, workerd?: { nsPerLookup: NsPerLookup } | null } },
+ *   bundle?: { asShipped?: { wranglerGzipKiB?: number | null, gzipBytes: number } },
+ * }} TargetInputs
+ * @typedef {{ scenario: string, target: string, measured: string, pass: boolean | null }} TargetCheck
+ *   pass null: not measured, or too few rounds for a verdict.
+ */
+
+/** @param {number | null | undefined} v @param {number} [d] */
 const fmt = (v, d = 2) => (v === null || v === undefined || !Number.isFinite(v) ? "n/a" : Number(v).toFixed(d));
 
 /** Fewer interleaved steady-state rounds than this (quick mode runs one) are a smoke run: ratios are shown without a verdict. */
 export const MIN_ROUNDS_FOR_VERDICT = 3;
 
+/**
+ * Checks the issue's targets against one run's results.
+ * @param {{ scenarios: TargetInputs }} r
+ * @returns {TargetCheck[]}
+ */
 export function evaluateTargets(r) {
+  /** @type {TargetCheck[]} */
   const t = [];
-  const add = (scenario, target, measured, pass) => t.push({ scenario, target, measured, pass: measured === "not measured" ? null : pass });
+  /** @param {string} scenario @param {string} target @param {string} measured @param {boolean | null} pass */
+  const add = (scenario, target, measured, pass) => {
+    t.push({ scenario, target, measured, pass: measured === "not measured" ? null : pass });
+  };
   const steady = r.scenarios.steady;
   if (steady?.rows) {
-    const row = (id) => steady.rows.find((x) => x.id === id);
+    const rows = steady.rows;
+    /** @param {string} id */
+    const row = (id) => rows.find((x) => x.id === id);
     const snap = row("snapshot");
     const strict = row("strict");
     const origin = row("origin");
     // A value the run could not produce (a missing row, a NaN ratio) is "not measured", never a pass or a miss.
+    /** @param {number | null | undefined} v */
     const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : null);
-    const check = (target, value, text, pass) => add("1 steady", target, value === null ? "not measured" : text, value !== null && pass(value));
+    /** @typedef {(target: string, value: number | null, text: string, pass: (v: number) => boolean) => void} Check */
+    /** @type {Check} */
+    const check = (target, value, text, pass) => {
+      add("1 steady", target, value === null ? "not measured" : text, value !== null && pass(value));
+    };
     // One noisy round on a shared machine can swing a ratio by a third either way (a quick
     // run measured snapshot mode at 1.12× the pass-through): too few rounds give no verdict.
     const rounds = steady.config?.rounds ?? 0;
     const judged = rounds >= MIN_ROUNDS_FOR_VERDICT;
+    /** @type {Check} */
     const ratio = (target, value, text, pass) => {
-      if (judged || value === null) return check(target, value, text, pass);
+      if (judged || value === null) {
+        check(target, value, text, pass);
+        return;
+      }
       t.push({ scenario: "1 steady", target, measured: `${text} (${rounds} round${rounds === 1 ? "" : "s"}: no verdict)`, pass: null });
     };
     const snapRatio = num(snap?.rpsVsPassthrough);
@@ -51,7 +90,8 @@ export function evaluateTargets(r) {
   const hs = r.scenarios.health;
   if (hs?.sizes) {
     const biggest = hs.sizes.at(-1);
-    add("3 health", `one alarm round over ${biggest.instances} instances < 10 s`, `${fmt(biggest.roundDurationMs, 0)} ms`, biggest.fitsIn10s);
+    if (biggest === undefined) add("3 health", "one round < 10 s", "not measured", null);
+    else add("3 health", `one alarm round over ${biggest.instances} instances < 10 s`, `${fmt(biggest.roundDurationMs, 0)} ms`, biggest.fitsIn10s);
   } else add("3 health", "one round < 10 s", "not measured", null);
   const reg = r.scenarios.registry;
   if (reg?.routeMatch) {

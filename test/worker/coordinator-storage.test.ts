@@ -18,6 +18,8 @@ CREATE TABLE instances (
 );`;
 
 const row = (sql: SqlStorage, id: string) => sql.exec("SELECT * FROM instances WHERE id = ?", id).toArray()[0];
+/** The stored health column, which is JSON text. */
+const healthText = (r: Record<string, SqlStorageValue> | undefined): string => (typeof r?.health === "string" ? r.health : "");
 const meta = (sql: SqlStorage, key: string) => sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value;
 
 afterEach(() => {
@@ -83,7 +85,7 @@ describe("coordinator storage", () => {
     await env.REGISTRY.delete(`service:${name}`);
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
-    const body = (await res.json()) as Record<string, unknown>;
+    const body = await res.json<Record<string, unknown>>();
     expect(body.error).toBe("coordinator_unavailable");
     expect(typeof body.message).toBe("string");
     expect(JSON.stringify(body)).not.toMatch(/at .*\.ts|schema version/);
@@ -118,7 +120,7 @@ describe("coordinator storage", () => {
       expect(JSON.parse(meta(sql, "config") ?? "null")).toEqual(record.config);
       const swept = await coordinator.sweep();
       expect([swept.corruptRepaired, swept.corruptRemoved]).toEqual([1, 1]);
-      expect(JSON.parse(String(row(sql, ra.id)?.health))).toEqual(initialHealth());
+      expect(JSON.parse(healthText(row(sql, ra.id)))).toEqual(initialHealth());
       expect(row(sql, rc.id)).toBeUndefined();
       expect((await coordinator.snapshot())?.instances.map((i) => i.id).sort()).toEqual([ra.id, rb.id].sort());
       // Repaired once: a second sweep finds nothing left to do.
@@ -145,7 +147,7 @@ describe("coordinator storage", () => {
     await stub.report([{ ...ok, requests: 1, failures: 1, trailingFailures: 1, latencyMsTotal: 3, lastFailure: "status" }]);
     const after = await stored();
     expect(after).toMatchObject({ requests: 5, failures: 1, latency_ms_total: 24 });
-    expect(JSON.parse(String(after?.health))).toMatchObject({ passiveFailures: 1 });
+    expect(JSON.parse(healthText(after))).toMatchObject({ passiveFailures: 1 });
     expect(after?.health).not.toBe(spaced);
     const shown = (await stub.describe()).instances[0];
     expect([shown?.requests, shown?.failures, shown?.meanLatencyMs]).toEqual([5, 1, 4.8]);

@@ -10,7 +10,7 @@ interface ErrorReply {
 }
 
 async function errorOf(res: Response): Promise<ErrorReply> {
-  const body = (await res.json()) as ErrorReply;
+  const body = await res.json<ErrorReply>();
   expect(JSON.stringify(body)).not.toMatch(/at .*\.ts/);
   return body;
 }
@@ -73,7 +73,7 @@ describe("stored fields are bounded by their stores", () => {
     const body = await errorOf(res);
     expect(body.error).toBe("invalid_request");
     expect(body.issues?.map((i) => i.path)).toEqual(["url"]);
-    const shown = (await (await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).json()) as { instances: unknown[] };
+    const shown = await (await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).json<{ instances: unknown[] }>();
     expect(shown.instances).toEqual([]);
   });
 

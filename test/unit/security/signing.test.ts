@@ -74,7 +74,7 @@ describe("signer", () => {
         c.close();
       },
     });
-    const big = await signRequest(new Request(VECTOR.url, { method: "POST", body: stream, duplex: "half" } as RequestInit), SECRET, {
+    const big = await signRequest(new Request(VECTOR.url, { method: "POST", body: stream, duplex: "half" }), SECRET, {
       now: NOW,
       maxSignedBodyBytes: 1024,
     });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { initialHealth } from "../../../src/core/health/health-machine.js";
 import { decodeMemberRow, parseHealth, parseMetadata, parseStoredConfig, type StoredRow } from "../../../src/core/membership/stored.js";
 import { serviceConfigSchema } from "../../../src/core/schema/service.js";
-import { T0 } from "./fixtures.js";
+import { member, T0 } from "./fixtures.js";
 
 function row(overrides: StoredRow = {}): StoredRow {
   return {
@@ -65,22 +65,14 @@ describe("decodeMemberRow", () => {
     const decoded = decodeMemberRow(row());
     expect(decoded).toEqual({
       ok: true,
-      member: {
-        id: "c268f781ab94296e",
+      member: member("c268f781ab94296e", {
         url: "http://10.0.0.7:8080",
-        weight: 1,
         zone: "eu",
         metadata: { version: "1.4.2" },
-        ttlSeconds: null,
-        registeredAt: T0,
-        leaseExpiresAt: T0 + 30_000,
-        membership: "active",
-        membershipSince: T0,
-        health: initialHealth(),
         requests: 12,
         failures: 1,
         latencyMsTotal: 54.5,
-      },
+      }),
     });
   });
 

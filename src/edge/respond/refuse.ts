@@ -9,9 +9,19 @@ export function noRoute(state: RequestState, url: URL): Response {
   return answered(state, new MeshError(404, "no_route", `no service routes ${url.host}${url.pathname}`).toResponse(), "no_route");
 }
 
-/** A request admission turned away: the client's doing, so a 4xx that names no origin. */
+/** A request admission turned away: the client's doing, so a 4xx that names no origin (or the JWT policy's own answer). */
 export function refused(state: RequestState, refusal: Refusal): Response {
+  if ("error" in refusal) return answered(state, refusal.error.toResponse(), refusal.outcome);
   return answered(state, new MeshError(400, "client_error", refusal.message).toResponse(), refusal.outcome);
+}
+
+/**
+ * A typed error a stage raised on purpose (a token endpoint down, a secret
+ * the Worker lacks): its own status and code. No origin answered, so none is
+ * blamed; the outcome keeps it apart from origin errors and mesh bugs.
+ */
+export function typedFailure(state: RequestState, err: MeshError): Response {
+  return answered(state, err.toResponse(), err.status === 401 || err.status === 403 ? "unauthorized" : "security_error");
 }
 
 /**

@@ -34,7 +34,9 @@ export type SecurityErrorCode =
   /** The OAuth2 token endpoint could not be reached in time. */
   | "upstream_auth_unavailable"
   /** The JWKS needed to check a token could not be fetched (and no earlier copy is cached). */
-  | "jwks_unavailable";
+  | "jwks_unavailable"
+  /** A secret or binding a service's config names is missing from the Worker (the API uses it for the admin token too). */
+  | "not_configured";
 
 export interface FieldIssue {
   path: string;

@@ -2,8 +2,8 @@ import { admit } from "./admit/admit.js";
 import { preparePick } from "./pick/pick.js";
 import { tryInstances } from "./proxy/failover.js";
 import { record } from "./report/record.js";
-import { isMeshError } from "../core/errors.js";
-import { meshFailed, noRoute, refused, typedFailure } from "./respond/refuse.js";
+import { isSecurityError } from "../security/errors.js";
+import { meshFailed, noRoute, refused, securityFailed } from "./respond/refuse.js";
 import { respond } from "./respond/respond.js";
 import { newRequestState, type RequestState } from "./request-state.js";
 import { getRoutes } from "./cache/route-cache.js";
@@ -12,7 +12,7 @@ import { route } from "./route/route.js";
 /**
  * The data plane, as its stages: route → admit → pick → try / fail over →
  * respond → record (docs/architecture.md, "The request path"). Never throws:
- * a typed MeshError keeps its status and code; an exception no stage expected
+ * a SecurityError keeps its status and code; an exception no stage expected
  * is a mesh bug, answered as 500 mesh_error.
  */
 export async function routeRequest(request: Request, url: URL, env: Env, ctx: ExecutionContext): Promise<Response> {
@@ -21,8 +21,8 @@ export async function routeRequest(request: Request, url: URL, env: Env, ctx: Ex
   try {
     response = await proxy(state, request, url, env, ctx);
   } catch (err) {
-    // Only the security wiring throws typed errors on this path (docs/security.md); anything else is a bug.
-    response = isMeshError(err) ? typedFailure(state, err) : meshFailed(state, err);
+    // The security wiring's errors (token endpoint, missing secret) are answers; anything else is a bug.
+    response = isSecurityError(err) ? securityFailed(state, err) : meshFailed(state, err);
   }
   record(state, url, env, ctx);
   return response;

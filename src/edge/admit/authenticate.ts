@@ -1,4 +1,4 @@
-import type { MeshError } from "../../core/errors.js";
+import type { SecurityError } from "../../security/errors.js";
 import { keySourceFor } from "../../security/jwt/jwks-cache.js";
 import { authenticate } from "../../security/jwt/validator.js";
 import type { RoutedService } from "../../registry/route-index.js";
@@ -7,7 +7,7 @@ import type { RequestState } from "../request-state.js";
 /** A request the JWT policy turned away: 401/403 are the client's doing, a 503 (no keys) is not. */
 export interface AuthRefusal {
   readonly outcome: "unauthorized" | "security_error";
-  readonly error: MeshError;
+  readonly error: SecurityError;
 }
 
 /**

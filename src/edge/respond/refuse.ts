@@ -1,4 +1,5 @@
 import { MeshError } from "../../core/errors.js";
+import type { SecurityError } from "../../security/errors.js";
 import type { Refusal } from "../admit/admit.js";
 import type { RequestState } from "../request-state.js";
 import { answered } from "./respond.js";
@@ -16,12 +17,12 @@ export function refused(state: RequestState, refusal: Refusal): Response {
 }
 
 /**
- * A typed error a stage raised on purpose (a token endpoint down, a secret
- * the Worker lacks): its own status and code. No origin answered, so none is
- * blamed; the outcome keeps it apart from origin errors and mesh bugs.
+ * A security error the try stage raised on purpose (a token endpoint down, a
+ * secret the Worker lacks): its own status and code. No origin answered, so
+ * none is blamed; the outcome keeps it apart from origin errors and mesh bugs.
  */
-export function typedFailure(state: RequestState, err: MeshError): Response {
-  return answered(state, err.toResponse(), err.status === 401 || err.status === 403 ? "unauthorized" : "security_error");
+export function securityFailed(state: RequestState, err: SecurityError): Response {
+  return answered(state, err.toResponse(), "security_error");
 }
 
 /**

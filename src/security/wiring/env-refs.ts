@@ -1,4 +1,4 @@
-import { MeshError } from "../../core/errors.js";
+import { SecurityError } from "../errors.js";
 import { hasFetch } from "./config-check.js";
 
 /**
@@ -17,9 +17,9 @@ function binding(env: Env, name: string): unknown {
   return (env as unknown as Record<string, unknown>)[name];
 }
 
-function missing(service: string, field: string, name: string): MeshError {
+function missing(service: string, field: string, name: string): SecurityError {
   console.error(JSON.stringify({ event: "config_missing_binding", service, field, name }));
-  return new MeshError(503, "not_configured", `service '${service}' names a secret or binding this Worker does not have; the error log names it`);
+  return new SecurityError(503, "not_configured", `service '${service}' names a secret or binding this Worker does not have; the error log names it`);
 }
 
 /** The secret's value; throws 503 not_configured (logging the secret's name) when the Worker lacks it. */

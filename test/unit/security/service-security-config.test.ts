@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { serviceConfigSchema, type ServiceConfigInput } from "../../../src/core/schema/service.js";
 import { routedService } from "../../../src/registry/route-index.js";
+import { isMeshError } from "../../../src/core/errors.js";
+import { SecurityError } from "../../../src/security/errors.js";
 import { checkSecurityConfig } from "../../../src/security/wiring/config-check.js";
 
 /**
@@ -132,5 +134,17 @@ describe("checkSecurityConfig (PUT time)", () => {
     expect(checkSecurityConfig(withUser, (n) => fullEnv[n], true).issues).toEqual([
       { path: "upstreamAuth.tokenUrl", message: "url must not contain credentials" },
     ]);
+  });
+});
+
+describe("SecurityError", () => {
+  it("is a MeshError with the usual wire shape and its own headers", async () => {
+    const err = new SecurityError(401, "invalid_token", "token has expired", { "www-authenticate": 'Bearer realm="orders"' });
+    expect(isMeshError(err)).toBe(true);
+    expect(err.toBody()).toEqual({ error: "invalid_token", message: "token has expired" });
+    const res = err.toResponse();
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toBe('Bearer realm="orders"');
+    expect(await res.json()).toEqual({ error: "invalid_token", message: "token has expired" });
   });
 });

@@ -16,7 +16,6 @@ import type { RequestState } from "../request-state.js";
  * signature and timestamp.
  */
 export interface UpstreamSecurity {
-  readonly service: string;
   readonly signingSecret: string | null;
   readonly maxSignedBodyBytes: number;
   readonly oauth: { tokenUrl: string; clientId: string; clientSecret: string; scope: string | undefined } | null;
@@ -34,7 +33,6 @@ export function upstreamSecurity(state: RequestState, env: Env): UpstreamSecurit
   const { signing, upstreamAuth, mtls } = svc;
   if (signing === undefined && upstreamAuth === undefined && mtls === undefined) return null;
   return {
-    service: svc.name,
     signingSecret: signing === undefined ? null : secretFrom(env, svc.name, "signing.secretRef", signing.secretRef),
     maxSignedBodyBytes: signing?.maxSignedBodyBytes ?? 0,
     oauth:

@@ -7,6 +7,7 @@ import { invalidateRouteCache } from "../edge/cache/route-cache.js";
 import { deleteService, getRouteIndex, getService, listServiceNames, putService, updateRouteIndex } from "../registry/kv-registry.js";
 import { routedService } from "../registry/route-index.js";
 import { sha256Hex } from "../core/sha256.js";
+import { checkSecurityConfig } from "../security/wiring/config-check.js";
 import { bearerToken, newRegistrationToken, requireAdmin } from "./auth.js";
 import { viaCoordinator } from "./coordinator-call.js";
 import { nameParam, validate } from "./validate.js";
@@ -45,6 +46,15 @@ services.put("/:name", validate("param", nameParam), validate("json", serviceCon
   const kv = c.env.REGISTRY;
   const now = Date.now();
 
+  // Token and JWKS URLs pass the instance-URL guard; secrets or bindings the Worker lacks are warnings (docs/security.md).
+  const security = checkSecurityConfig(config, (ref) => (c.env as unknown as Record<string, unknown>)[ref], c.env.ALLOW_PRIVATE_ORIGINS === "true");
+  const firstIssue = security.issues[0];
+  if (firstIssue !== undefined) {
+    throw new MeshError(400, "origin_not_allowed", `${firstIssue.path}: ${firstIssue.message}`, { issues: security.issues });
+  }
+  if (security.warnings.length > 0) console.warn(JSON.stringify({ event: "service_config_warnings", service: name, warnings: security.warnings }));
+  const warnings = security.warnings.length > 0 ? { warnings: security.warnings } : {};
+
   // Refuse a route another service already owns, rather than silently shadowing it.
   const index = await getRouteIndex(kv);
   const others = (index?.services ?? []).filter((s) => s.name !== name);
@@ -73,8 +83,8 @@ services.put("/:name", validate("param", nameParam), validate("json", serviceCon
   await putService(kv, record);
   await updateRouteIndex(kv, name, routedService(name, config), now);
   invalidateRouteCache();
-  if (token !== null) return c.json({ service: publicService(record), registrationToken: token }, 201);
-  return c.json({ service: publicService(record) }, 200);
+  if (token !== null) return c.json({ service: publicService(record), registrationToken: token, ...warnings }, 201);
+  return c.json({ service: publicService(record), ...warnings }, 200);
 });
 
 services.get("/:name", validate("param", nameParam), async (c) => {

@@ -18,7 +18,25 @@ export type ErrorCode =
   /** The client's request could not be taken in (e.g. its body failed mid-read); no origin was blamed. */
   | "client_error"
   /** A mesh bug on the data plane; the body carries a `reference` that also appears in the error log. */
-  | "mesh_error";
+  | "mesh_error"
+  | SecurityErrorCode;
+
+/** Codes of the security features (docs/security.md), raised as SecurityError in src/security/. */
+export type SecurityErrorCode =
+  /** No credentials at all (RFC 6750 §3.1: the challenge then carries no error code). */
+  | "unauthorized"
+  /** A bearer token that is malformed, badly signed, expired, for another issuer or audience. */
+  | "invalid_token"
+  /** A valid token without every scope the service requires. */
+  | "insufficient_scope"
+  /** The OAuth2 token endpoint answered, but not with a usable token. */
+  | "upstream_auth_failed"
+  /** The OAuth2 token endpoint could not be reached in time. */
+  | "upstream_auth_unavailable"
+  /** The JWKS needed to check a token could not be fetched (and no earlier copy is cached). */
+  | "jwks_unavailable"
+  /** A secret or binding a service's config names is missing from the Worker (the API uses it for the admin token too). */
+  | "not_configured";
 
 export interface FieldIssue {
   path: string;

@@ -16,7 +16,11 @@ export type RequestOutcome =
   | "no_healthy_instance"
   | "no_route"
   | "client_error"
-  | "mesh_error";
+  | "mesh_error"
+  /** Refused by the service's JWT policy (401/403) before any origin was picked. */
+  | "unauthorized"
+  /** A security dependency failed: JWKS or token endpoint down, or a named secret/binding missing (5xx). */
+  | "security_error";
 
 export type RoutingMode = "snapshot" | "strict" | "kv-fallback";
 
@@ -35,6 +39,8 @@ export interface RequestState {
   /** Set by admit: the body to send, and whether it can be sent again. */
   body: ArrayBuffer | ReadableStream | null;
   replayable: boolean;
+  /** Set by admit for a service with auth.jwt: the verified token's claims. */
+  claims: Record<string, unknown> | null;
   /** Set by route. */
   service: RoutedService | null;
   match: RouteMatch | null;
@@ -63,6 +69,7 @@ export function newRequestState(request: Request, started: number): RequestState
     headers: request.headers,
     body: null,
     replayable: true,
+    claims: null,
     service: null,
     match: null,
     local: null,

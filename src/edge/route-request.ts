@@ -2,7 +2,8 @@ import { admit } from "./admit/admit.js";
 import { preparePick } from "./pick/pick.js";
 import { tryInstances } from "./proxy/failover.js";
 import { record } from "./report/record.js";
-import { meshFailed, noRoute, refused } from "./respond/refuse.js";
+import { isSecurityError } from "../security/errors.js";
+import { meshFailed, noRoute, refused, securityFailed } from "./respond/refuse.js";
 import { respond } from "./respond/respond.js";
 import { newRequestState, type RequestState } from "./request-state.js";
 import { getRoutes } from "./cache/route-cache.js";
@@ -11,7 +12,8 @@ import { route } from "./route/route.js";
 /**
  * The data plane, as its stages: route → admit → pick → try / fail over →
  * respond → record (docs/architecture.md, "The request path"). Never throws:
- * an exception no stage expected is a mesh bug, answered as 500 mesh_error.
+ * a SecurityError keeps its status and code; an exception no stage expected
+ * is a mesh bug, answered as 500 mesh_error.
  */
 export async function routeRequest(request: Request, url: URL, env: Env, ctx: ExecutionContext): Promise<Response> {
   const state = newRequestState(request, Date.now());
@@ -19,7 +21,8 @@ export async function routeRequest(request: Request, url: URL, env: Env, ctx: Ex
   try {
     response = await proxy(state, request, url, env, ctx);
   } catch (err) {
-    response = meshFailed(state, err);
+    // The security wiring's errors (token endpoint, missing secret) are answers; anything else is a bug.
+    response = isSecurityError(err) ? securityFailed(state, err) : meshFailed(state, err);
   }
   record(state, url, env, ctx);
   return response;

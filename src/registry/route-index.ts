@@ -3,6 +3,9 @@ import type { ServiceConfig } from "../core/schema/service.js";
 /**
  * The part of each service's config the data plane needs, gathered under one
  * KV key so a cold isolate loads the whole route table with a single read.
+ * The security fields only name Worker secrets and bindings (`*Ref`,
+ * `certificateBinding`); the router reads their values from `env` per request,
+ * so no secret is ever written to KV.
  */
 export interface RoutedService {
   name: string;
@@ -11,6 +14,11 @@ export interface RoutedService {
   mode: ServiceConfig["routing"]["mode"];
   retry: ServiceConfig["retry"];
   panic: boolean;
+  /** Present only when the service has the feature; an index written before they existed has none. */
+  jwt?: NonNullable<ServiceConfig["auth"]>["jwt"];
+  upstreamAuth?: NonNullable<ServiceConfig["upstreamAuth"]>;
+  signing?: NonNullable<ServiceConfig["signing"]>;
+  mtls?: NonNullable<ServiceConfig["mtls"]>;
 }
 
 export interface RouteIndex {
@@ -20,7 +28,7 @@ export interface RouteIndex {
 }
 
 export function routedService(name: string, config: ServiceConfig): RoutedService {
-  return {
+  const routed: RoutedService = {
     name,
     routes: config.routes,
     balancer: config.balancer,
@@ -28,4 +36,10 @@ export function routedService(name: string, config: ServiceConfig): RoutedServic
     retry: config.retry,
     panic: config.panic.routeToAllWhenNoneHealthy,
   };
+  // Absent fields stay absent, so services without them add nothing to the index.
+  if (config.auth !== undefined) routed.jwt = config.auth.jwt;
+  if (config.upstreamAuth !== undefined) routed.upstreamAuth = config.upstreamAuth;
+  if (config.signing !== undefined) routed.signing = config.signing;
+  if (config.mtls !== undefined) routed.mtls = config.mtls;
+  return routed;
 }

@@ -1,8 +1,8 @@
 import * as z from "./zod.js";
 
 /**
- * Config for the security features (docs/security.md), to be added to
- * serviceConfigSchema as optional fields `auth`, `upstreamAuth` and `signing`.
+ * Config for the security features (docs/security.md): the optional
+ * serviceConfigSchema fields `auth`, `upstreamAuth`, `signing` and `mtls`.
  * Secrets are never part of a config (configs live in KV): a config names a
  * Worker secret (`*Ref`) and the Worker reads it from `env` at request time.
  */
@@ -14,9 +14,18 @@ const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max))
 
 /** The name of a Worker secret or var: what `wrangler secret put NAME` accepts and `env.NAME` reads. */
 export const SECRET_REF = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/**
+ * The mesh's own bindings (wrangler.toml, `MESH_ADMIN_TOKEN`). A config must
+ * not name them: `clientSecretRef: "MESH_ADMIN_TOKEN"` would send the admin
+ * token to whatever `tokenUrl` says.
+ */
+export const MESH_OWN_BINDINGS: readonly string[] = ["MESH_ADMIN_TOKEN", "REGISTRY", "SERVICES", "ALLOW_PRIVATE_ORIGINS", "REQUEST_LOG"];
 export const secretRefSchema = z
   .string()
-  .check(z.regex(SECRET_REF, "must be the name of a Worker secret (letters, digits and '_', not starting with a digit)"));
+  .check(
+    z.regex(SECRET_REF, "must be the name of a Worker secret (letters, digits and '_', not starting with a digit)"),
+    z.refine((ref: string) => !MESH_OWN_BINDINGS.includes(ref), "must not name one of the mesh's own bindings"),
+  );
 
 /** Token endpoints and JWKS URLs; http:// is allowed for loopback tests and private networks behind the origin guard. */
 const httpUrlSchema = z
@@ -109,10 +118,17 @@ export const upstreamAuthSchema = z.discriminatedUnion("type", [
   }),
 ]);
 
+/**
+ * The largest body the data plane buffers (RETRY_BODY_CAP_BYTES in
+ * src/edge/admit/admit.ts; a worker test checks the two agree). Signing digests
+ * the buffered body, so a larger limit could never take effect.
+ */
+export const MAX_SIGNED_BODY_BYTES = 1024 * 1024;
+
 export const signingSchema = z.strictObject({
   secretRef: secretRefSchema,
-  // Larger (or unsized) bodies are streamed and sent as UNSIGNED-PAYLOAD; 10 MiB bounds isolate memory.
-  maxSignedBodyBytes: withDefault(int(0, 10 * 1024 * 1024), 1024 * 1024),
+  // Larger (or unsized, or streamed) bodies are sent as UNSIGNED-PAYLOAD; 0 signs no body at all.
+  maxSignedBodyBytes: withDefault(int(0, MAX_SIGNED_BODY_BYTES), MAX_SIGNED_BODY_BYTES),
 });
 
 /**

@@ -1,4 +1,5 @@
 import { BALANCER_KINDS } from "../balance/registry.js";
+import { authSchema, mtlsSchema, signingSchema, upstreamAuthSchema } from "./auth.js";
 import * as z from "./zod.js";
 
 /**
@@ -132,6 +133,11 @@ export const serviceConfigSchema = z.strictObject({
   lease: withDefault(leaseSchema, leaseSchema.parse({})),
   outlier: withDefault(outlierSchema, outlierSchema.parse({})),
   panic: withDefault(panicSchema, { routeToAllWhenNoneHealthy: false }),
+  // Security (docs/security.md): absent means off. Each names Worker secrets or bindings, never holds one.
+  auth: z.optional(authSchema),
+  upstreamAuth: z.optional(upstreamAuthSchema),
+  signing: z.optional(signingSchema),
+  mtls: z.optional(mtlsSchema),
 });
 
 export type ServiceConfigInput = z.input<typeof serviceConfigSchema>;

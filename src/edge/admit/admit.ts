@@ -1,4 +1,5 @@
 import type { RequestState } from "../request-state.js";
+import { requireJwt, type AuthRefusal } from "./authenticate.js";
 
 /**
  * Bodies up to this size are read into memory so a failed try can be resent
@@ -9,10 +10,7 @@ import type { RequestState } from "../request-state.js";
 export const RETRY_BODY_CAP_BYTES = 1024 * 1024;
 
 /** Why admission turned a request away; respond.ts turns it into the answer. */
-export interface Refusal {
-  readonly outcome: "client_error";
-  readonly message: string;
-}
+export type Refusal = { readonly outcome: "client_error"; readonly message: string } | AuthRefusal;
 
 /**
  * An admission policy looks at a routed request before any origin is tried
@@ -52,7 +50,8 @@ async function readBody(state: RequestState, request: Request): Promise<Verdict>
   }
 }
 
-const POLICIES: readonly AdmissionPolicy[] = [takeBody];
+// Authentication first: a request that will be refused is not worth reading the body of.
+const POLICIES: readonly AdmissionPolicy[] = [requireJwt, takeBody];
 
 /**
  * Stage 2, admit: runs the admission policies; null lets the request through.

@@ -4,6 +4,7 @@ import { upstreamPath } from "../../core/routes/route-table.js";
 import { instanceAnswered, instanceFailed, instancesLeft, pickFromCoordinator, pickFromLocal, tryBegan, tryEnded } from "../pick/pick.js";
 import type { RequestState } from "../request-state.js";
 import { tryOrigin } from "./try-origin.js";
+import { secureAttempt, upstreamSecurity } from "./upstream-security.js";
 
 /**
  * Stage 4, try / fail over: picks an instance, tries it (try-origin.ts), and
@@ -21,17 +22,20 @@ export async function tryInstances(state: RequestState, url: URL, env: Env, ctx:
     host: url.host,
   });
   const target = upstreamPath(url.pathname, match) + url.search;
+  const security = upstreamSecurity(state, env);
   for (let attempt = 1; attempt <= svc.retry.attempts; attempt++) {
     const instance = state.strict ? await pickFromCoordinator(state, env, ctx) : pickFromLocal(state);
     if (instance === undefined) break;
     // Only now that another try will happen is the previous failed answer thrown away.
     const previous = state.last;
     if (previous !== null && previous.response !== null) ctx.waitUntil(previous.response.body?.cancel() ?? Promise.resolve());
+    // Last header change of the try: signing must see the final headers and URL.
+    if (security !== null) await secureAttempt(security, state, instance.url + target);
     state.lastInstance = instance.id;
     const token = tryBegan(state, instance.id);
     try {
       // The state is the try's { method, headers, body } init: no object per try.
-      state.last = await tryOrigin(instance.url + target, state, svc.retry.perTryTimeoutMs);
+      state.last = await tryOrigin(instance.url + target, state, svc.retry.perTryTimeoutMs, security?.send);
     } finally {
       tryEnded(state, instance.id, token);
     }

@@ -25,12 +25,14 @@ export async function tryOrigin(
   target: string,
   init: { method: string; headers: Headers; body: ArrayBuffer | ReadableStream | null },
   timeoutMs: number,
+  /** An mtls_certificates binding's fetch for services with `mtls`; the global fetch otherwise. */
+  send: (input: string, init: RequestInit) => Promise<Response> = fetch,
 ): Promise<TryResult> {
   const started = Date.now();
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
-    const response = await fetch(target, {
+    const response = await send(target, {
       method: init.method,
       headers: init.headers,
       body: init.body,

@@ -1,4 +1,5 @@
 import { MeshError } from "../../core/errors.js";
+import type { SecurityError } from "../../security/errors.js";
 import type { Refusal } from "../admit/admit.js";
 import type { RequestState } from "../request-state.js";
 import { answered } from "./respond.js";
@@ -9,9 +10,19 @@ export function noRoute(state: RequestState, url: URL): Response {
   return answered(state, new MeshError(404, "no_route", `no service routes ${url.host}${url.pathname}`).toResponse(), "no_route");
 }
 
-/** A request admission turned away: the client's doing, so a 4xx that names no origin. */
+/** A request admission turned away: the client's doing, so a 4xx that names no origin (or the JWT policy's own answer). */
 export function refused(state: RequestState, refusal: Refusal): Response {
+  if ("error" in refusal) return answered(state, refusal.error.toResponse(), refusal.outcome);
   return answered(state, new MeshError(400, "client_error", refusal.message).toResponse(), refusal.outcome);
+}
+
+/**
+ * A security error the try stage raised on purpose (a token endpoint down, a
+ * secret the Worker lacks): its own status and code. No origin answered, so
+ * none is blamed; the outcome keeps it apart from origin errors and mesh bugs.
+ */
+export function securityFailed(state: RequestState, err: SecurityError): Response {
+  return answered(state, err.toResponse(), "security_error");
 }
 
 /**

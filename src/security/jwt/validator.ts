@@ -53,25 +53,37 @@ export type AuthResult =
   | { ok: true; claims: Record<string, unknown>; headers: Headers }
   | { ok: false; error: SecurityError };
 
+export type AuthCheck = { ok: true; claims: Record<string, unknown> } | { ok: false; error: SecurityError };
+
+/**
+ * Checks an Authorization header value: the verified claims, or the error to
+ * answer with (401 without or with a bad token, 403 for a missing scope, 503
+ * when no keys can be had). What the admit stage calls; it sets the claims
+ * header itself, after the proxy's own header rules have run.
+ */
+export async function authenticate(authorization: string | null, policy: JwtPolicy, ctx: VerifyContext): Promise<AuthCheck> {
+  const token = bearerToken(authorization);
+  if (token === undefined) {
+    return { ok: false, error: authorization === null ? missingToken(ctx.realm) : invalidToken(ctx.realm, "authorization is not a bearer token") };
+  }
+  try {
+    return { ok: true, claims: await verifyJwt(token, policy, ctx) };
+  } catch (err) {
+    if (err instanceof SecurityError) return { ok: false, error: err };
+    throw err;
+  }
+}
+
 /**
  * Checks the request's bearer token. On success returns the headers to send
  * upstream, with the verified claims in the policy's claims header in place of
  * anything the client sent under that name. On failure nothing is forwarded.
  */
 export async function authenticateRequest(request: Request, policy: JwtPolicy, ctx: VerifyContext): Promise<AuthResult> {
+  const checked = await authenticate(request.headers.get("authorization"), policy, ctx);
+  if (!checked.ok) return checked;
   const headers = new Headers(request.headers);
-  const raw = request.headers.get("authorization");
-  const token = bearerToken(raw);
-  if (token === undefined) {
-    return { ok: false, error: raw === null ? missingToken(ctx.realm) : invalidToken(ctx.realm, "authorization is not a bearer token") };
-  }
-  try {
-    const claims = await verifyJwt(token, policy, ctx);
-    // set() replaces every client-sent value of the header, so a client cannot assert claims.
-    if (policy.forwardClaimsHeader !== undefined) headers.set(policy.forwardClaimsHeader, encodeClaims(claims));
-    return { ok: true, claims, headers };
-  } catch (err) {
-    if (err instanceof SecurityError) return { ok: false, error: err };
-    throw err;
-  }
+  // set() replaces every client-sent value of the header, so a client cannot assert claims.
+  if (policy.forwardClaimsHeader !== undefined) headers.set(policy.forwardClaimsHeader, encodeClaims(checked.claims));
+  return { ok: true, claims: checked.claims, headers };
 }

@@ -89,7 +89,7 @@ describe("signingSchema", () => {
     expect(issuesOf(signingSchema, { secretRef: "9lives", maxSignedBodyBytes: 20 * 1024 * 1024, secret: "x" })).toEqual({
       "": 'Unrecognized key: "secret"',
       secretRef: "must be the name of a Worker secret (letters, digits and '_', not starting with a digit)",
-      maxSignedBodyBytes: "Too big: expected number to be <=10485760",
+      maxSignedBodyBytes: "Too big: expected number to be <=1048576",
     });
   });
 });

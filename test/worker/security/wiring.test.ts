@@ -29,7 +29,7 @@ const SIGNING_SECRET = "wiring-signing-secret";
 
 async function call(path: string, init: RequestInit = {}, extra: Record<string, unknown> = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const bindings = { ...env, ...extra } as Env;
+  const bindings = { ...env, ...extra };
   const req = new Request(`http://mesh.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>;
   const res = await worker.fetch(req, bindings, ctx);
   const body = await res.arrayBuffer();
@@ -62,7 +62,7 @@ describe("security config through the API", () => {
       expect.stringMatching(/^signing\.secretRef: the Worker has no secret named NO_SUCH_SIGNING_SECRET/),
     ]);
     const view = await call(`/_mesh/v1/services/${name}`, { headers: ADMIN });
-    const body = (await view.json()) as { service: { config: Record<string, unknown> } };
+    const body = await view.json<{ service: { config: Record<string, unknown> } }>();
     expect(body.service.config["signing"]).toEqual({ secretRef: "NO_SUCH_SIGNING_SECRET", maxSignedBodyBytes: 1_048_576 });
     expect(body.service.config["upstreamAuth"]).toMatchObject({ clientSecretRef: "NO_SUCH_CLIENT_SECRET" });
   });
@@ -115,7 +115,7 @@ describe("JWT at the admit stage (inline keys)", () => {
       headers: { authorization: `Bearer ${token}`, "x-mesh-claims": "forged", connection: "x-mesh-claims" },
     });
     expect(res.status).toBe(200);
-    const echo = (await res.json()) as Echo;
+    const echo = await res.json<Echo>();
     const forwarded = echo.headers["x-mesh-claims"] ?? "";
     expect(JSON.parse(fromUtf8(fromBase64Url(forwarded) ?? new Uint8Array()) ?? "null")).toMatchObject({
       sub: "user-7",
@@ -163,7 +163,7 @@ describe("signing in the try stage", () => {
       { WIRING_SIGNING_SECRET: SIGNING_SECRET },
     );
     expect(res.status).toBe(200);
-    const echo = (await res.json()) as Echo;
+    const echo = await res.json<Echo>();
     const digest = toHex(await crypto.subtle.digest("SHA-256", utf8(body)));
     expect(echo.headers["x-mesh-content-sha256"]).toBe(digest);
     const parsed = parseSignatureHeader(echo.headers["x-mesh-signature"] ?? "");
@@ -179,9 +179,9 @@ describe("signing in the try stage", () => {
   it("marks a streamed body UNSIGNED-PAYLOAD and a body-less GET with the empty digest", async () => {
     const name = await service({ signing: { secretRef: "WIRING_SIGNING_SECRET" } });
     const res = await call(`/${name}/up`, { method: "POST", body: new Blob(["streamed"]).stream() }, { WIRING_SIGNING_SECRET: SIGNING_SECRET });
-    expect(((await res.json()) as Echo).headers["x-mesh-content-sha256"]).toBe(UNSIGNED_PAYLOAD);
+    expect((await res.json<Echo>()).headers["x-mesh-content-sha256"]).toBe(UNSIGNED_PAYLOAD);
     const get = await call(`/${name}/up`, {}, { WIRING_SIGNING_SECRET: SIGNING_SECRET });
-    expect(((await get.json()) as Echo).headers["x-mesh-content-sha256"]).toBe(EMPTY_BODY_SHA256);
+    expect((await get.json<Echo>()).headers["x-mesh-content-sha256"]).toBe(EMPTY_BODY_SHA256);
   });
 
   it("answers 503 not_configured, logging the missing secret's name and never trying an origin", async () => {
@@ -193,7 +193,7 @@ describe("signing in the try stage", () => {
     const res = await call(`/${name}/items`);
     expect(res.status).toBe(503);
     expect(res.headers.get("x-mesh-instance")).toBeNull();
-    const body = (await res.json()) as { error: string; message: string };
+    const body = await res.json<{ error: string; message: string }>();
     expect(body.error).toBe("not_configured");
     expect(body.message).not.toContain("WIRING_ABSENT_SECRET");
     expect(logged.some((l) => l.includes('"config_missing_binding"') && l.includes('"name":"WIRING_ABSENT_SECRET"'))).toBe(true);

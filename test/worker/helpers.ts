@@ -2,6 +2,16 @@ import { env, exports } from "cloudflare:workers";
 import type { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
 import type { ServiceConfigInput } from "../../src/core/schema/service.js";
 
+/** What the loopback origins (scripts/lib/origin.mjs) answer: the request as they received it. */
+export interface Echo {
+  origin: string;
+  method: string;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
 export const ADMIN = { authorization: "Bearer test-admin-token" };
 
 export function stubFor(name: string): DurableObjectStub<ServiceCoordinator> {

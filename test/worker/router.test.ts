@@ -5,16 +5,7 @@ import worker from "../../workers/mesh/index.js";
 import { api } from "../../src/api/app.js";
 import { invalidateRouteCache } from "../../src/edge/cache/route-cache.js";
 import { KEY } from "../../src/registry/keys.js";
-import { control, createService, json, mesh, originUrls, register, resetOrigins, stubFor, uniqueName } from "./helpers.js";
-
-interface Echo {
-  origin: string;
-  method: string;
-  path: string;
-  query: string;
-  headers: Record<string, string>;
-  body: string;
-}
+import { control, createService, type Echo, json, mesh, originUrls, register, resetOrigins, stubFor, uniqueName } from "./helpers.js";
 
 afterEach(async () => {
   vi.useRealTimers();

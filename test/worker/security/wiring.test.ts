@@ -8,22 +8,13 @@ import { canonicalString, EMPTY_BODY_SHA256, parseSignatureHeader, UNSIGNED_PAYL
 import { hmacSha256Hex } from "../../../src/security/signing/signer.js";
 import { fromBase64Url, fromUtf8, toHex, utf8 } from "../../../src/security/encoding.js";
 import { generateTestKey, mint, type TestKey } from "../../unit/security/jwt-keys.js";
-import { ADMIN, createService, json, originUrls, register, uniqueName } from "../helpers.js";
+import { ADMIN, createService, type Echo, json, originUrls, register, uniqueName } from "../helpers.js";
 
 /**
  * The security features wired into the data plane, in workerd against the
  * real loopback origins (which echo what they received). Secrets are given to
  * the Worker per call, as `wrangler secret put` would.
  */
-
-interface Echo {
-  origin: string;
-  method: string;
-  path: string;
-  query: string;
-  headers: Record<string, string>;
-  body: string;
-}
 
 const SIGNING_SECRET = "wiring-signing-secret";
 

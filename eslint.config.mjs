@@ -21,6 +21,8 @@ const UNSAFE_CHECKED = [
   "scripts/bench/lib/cpu.mjs",
   "scripts/bench/lib/procs.mjs",
   "scripts/bench/lib/sysload.mjs",
+  "scripts/scale/model/*.mjs",
+  "scripts/scale/cli/*.mjs",
 ];
 
 export default tseslint.config(

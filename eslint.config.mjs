@@ -1,16 +1,19 @@
 // @ts-check
 // Lint for the whole repository: type-aware typescript-eslint rules on the
 // TypeScript and on the .mjs scripts alike (each directory's tsconfig covers its
-// files, scripts/tsconfig.json the .mjs through allowJs), so a floating promise
-// in the bench is caught the same way as one in a Worker.
+// files, scripts/tsconfig.json and verify/tsconfig.json the .mjs through allowJs),
+// so a floating promise in the bench is caught the same way as one in a Worker.
 import js from "@eslint/js";
 import globals from "globals";
 import tseslint from "typescript-eslint";
 
 /**
- * The .mjs files that are type-checked (`// @ts-check`) and whose inputs are
- * typed, so they also get the no-unsafe-* rules. (wrk.mjs is type-checked too,
- * but it parses wrk's JSON output, which is `any` by nature.)
+ * The .mjs files under scripts/ that are type-checked (`// @ts-check`) and whose
+ * inputs are typed, so they also get the no-unsafe-* rules. (wrk.mjs is
+ * type-checked too, but it parses wrk's JSON output, which is `any` by nature;
+ * scripts/scale/measure/run.mjs too, but it spreads wrangler's Miniflare options,
+ * whose types need @cloudflare/workers-types, which is not installed.) verify/
+ * is outside scripts/, so it gets the no-unsafe-* rules without being listed.
  */
 const UNSAFE_CHECKED = [
   "scripts/lib/*.mjs",
@@ -21,6 +24,8 @@ const UNSAFE_CHECKED = [
   "scripts/bench/lib/cpu.mjs",
   "scripts/bench/lib/procs.mjs",
   "scripts/bench/lib/sysload.mjs",
+  "scripts/scale/model/*.mjs",
+  "scripts/scale/cli/*.mjs",
 ];
 
 export default tseslint.config(
@@ -33,8 +38,8 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         // One tsconfig per directory (src+workers, test/unit, test/worker,
-        // test/e2e, test/support, scripts) plus tsconfig.tools.json for the root
-        // config files; typescript-eslint picks the first that includes a file.
+        // test/e2e, test/support, scripts, verify) plus tsconfig.tools.json for
+        // the root config files; typescript-eslint picks the first that includes a file.
         project: [
           "./tsconfig.json",
           "./test/unit/tsconfig.json",
@@ -42,6 +47,7 @@ export default tseslint.config(
           "./test/e2e/tsconfig.json",
           "./test/support/tsconfig.json",
           "./scripts/tsconfig.json",
+          "./verify/tsconfig.json",
           "./tsconfig.tools.json",
         ],
         tsconfigRootDir: import.meta.dirname,

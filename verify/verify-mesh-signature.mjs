@@ -1,3 +1,4 @@
+// @ts-check
 // Verifies that a request reached this origin through the Switchyard mesh.
 // Self-contained (node:crypto only, no build step): copy this one file into an
 // origin, or import it from a checkout. The format is in docs/security.md; the
@@ -12,8 +13,30 @@ const SCHEME = "MESH-HMAC-SHA256";
 const DEFAULT_TOLERANCE_SECONDS = 60;
 
 /**
- * @typedef {import("./verify-mesh-signature.d.mts").VerifyInput} VerifyInput
- * @typedef {import("./verify-mesh-signature.d.mts").VerifyResult} VerifyResult
+ * What verifyMeshSignature checks. The types are JSDoc so the file stays one
+ * file with no build step; a TypeScript origin sees them with `allowJs`.
+ * @typedef {object} VerifyInput
+ * @property {string | readonly string[]} secret The service's signing secret; pass [new, old] while rotating.
+ * @property {string} method The request method as received.
+ * @property {string} url Path and query exactly as received (Node: `req.url`), not decoded or normalised.
+ * @property {Headers | Readonly<Record<string, string | readonly string[] | undefined>>} headers
+ *   Node `req.headers`, a Fetch `Headers`, or a plain record.
+ * @property {Uint8Array | string} [body] The raw body bytes; omit (or "") for a request without a body.
+ * @property {number} [now] Unix milliseconds; defaults to Date.now().
+ * @property {number} [toleranceSeconds] Allowed clock difference either way; default 60.
+ * @property {boolean} [allowUnsignedPayload]
+ *   Accept bodies the mesh streamed unsigned (x-mesh-content-sha256: UNSIGNED-PAYLOAD). Default false.
+ * @property {(key: string, expiresAtMs: number) => boolean | Promise<boolean>} [replayGuard]
+ *   Replay protection within the window, the origin's job: called only for an
+ *   otherwise valid request with a key unique to it and the time (Unix ms) after
+ *   which the window has closed and the key may be forgotten. Return true if the
+ *   key was not seen before (and remember it), false for a replay.
+ */
+
+/**
+ * @typedef {"missing_signature" | "malformed_signature" | "timestamp_skew" | "bad_signature"
+ *           | "body_mismatch" | "unsigned_payload" | "replayed"} VerifyFailure
+ * @typedef {{ ok: true, timestamp: number, unsignedPayload: boolean } | { ok: false, reason: VerifyFailure }} VerifyResult
  */
 
 /** @param {string} value */
@@ -69,6 +92,7 @@ function sameHex(a, b) {
  * @returns {Promise<VerifyResult>}
  */
 export async function verifyMeshSignature(input) {
+  /** @type {readonly string[]} */
   const secrets = Array.isArray(input.secret) ? input.secret : [input.secret];
   if (secrets.length === 0 || secrets.some((s) => typeof s !== "string" || s.length === 0)) {
     throw new TypeError("verifyMeshSignature: secret must be a non-empty string or array of them");

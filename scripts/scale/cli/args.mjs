@@ -1,10 +1,19 @@
+// @ts-check
 // Command-line flags for `npm run scale-model`: parsed and checked here, with no
 // process access, so the CLI's error handling is unit-tested like the model.
 import { DEFAULT_INPUTS } from "../model/model.mjs";
 
 /**
+ * @typedef {import("../model/model.mjs").ScaleInputs} ScaleInputs
+ * @typedef {{ flag: string, key: keyof ScaleInputs | "cpuMsPerRequest", min: number, integer?: boolean,
+ *             below?: number, help: string }} FlagSpec
+ * @typedef {{ help: true } | { help: false, json: boolean, inputs: ScaleInputs, cpuMsPerRequest: number }} ParsedArgs
+ */
+
+/**
  * Every input flag: the model field it sets, what it means, and the smallest value that makes sense.
  * `integer` flags are counts; `below` bounds a fraction.
+ * @type {readonly FlagSpec[]}
  */
 export const FLAGS = Object.freeze([
   { flag: "locations", key: "locations", min: 1, integer: true, help: "Cloudflare locations serving traffic" },
@@ -34,14 +43,15 @@ export class UsageError extends Error {}
 
 /**
  * @param {readonly string[]} argv arguments after the script name
- * @returns {{ help: true } | { help: false, json: boolean, inputs: import("../model/model.d.mts").ScaleInputs, cpuMsPerRequest: number }}
+ * @returns {ParsedArgs}
  */
 export function parseArgs(argv) {
-  /** @type {Record<string, number>} */
+  /** @type {ScaleInputs & { cpuMsPerRequest: number }} */
   const values = { ...DEFAULT_INPUTS, cpuMsPerRequest: DEFAULT_CPU_MS };
   let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
+  // One iterator, so a flag written as `--flag value` can take its value from it.
+  const args = argv[Symbol.iterator]();
+  for (const arg of args) {
     if (arg === "--help" || arg === "-h") return { help: true };
     if (arg === "--json") {
       json = true;
@@ -50,15 +60,15 @@ export function parseArgs(argv) {
     const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
     const spec = m === null ? undefined : FLAGS.find((f) => f.flag === m[1]);
     if (m === null || spec === undefined) throw new UsageError(`unknown argument '${arg}' (see --help)`);
-    const raw = m[2] ?? argv[++i];
+    const raw = m[2] ?? args.next().value;
     if (raw === undefined) throw new UsageError(`--${spec.flag} needs a value`);
     values[spec.key] = checkValue(spec, raw);
   }
   const { cpuMsPerRequest, ...inputs } = values;
-  return { help: false, json, inputs: /** @type {import("../model/model.d.mts").ScaleInputs} */ (inputs), cpuMsPerRequest };
+  return { help: false, json, inputs, cpuMsPerRequest };
 }
 
-/** @param {(typeof FLAGS)[number]} spec @param {string} raw */
+/** @param {FlagSpec} spec @param {string} raw */
 function checkValue(spec, raw) {
   // Number("") is 0 and Number(" 1") is 1: accept plain decimal notation only.
   if (!/^-?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(raw.trim()) || raw.trim() !== raw) {
@@ -73,6 +83,6 @@ function checkValue(spec, raw) {
 }
 
 export function usage() {
-  const lines = FLAGS.map((f) => `  --${f.flag.padEnd(22)} ${f.help} (default ${f.key === "cpuMsPerRequest" ? DEFAULT_CPU_MS : DEFAULT_INPUTS[/** @type {keyof typeof DEFAULT_INPUTS} */ (f.key)]})`);
+  const lines = FLAGS.map((f) => `  --${f.flag.padEnd(22)} ${f.help} (default ${f.key === "cpuMsPerRequest" ? DEFAULT_CPU_MS : DEFAULT_INPUTS[f.key]})`);
   return ["usage: npm run scale-model -- [--flag value ...] [--json]", "", ...lines, "  --json                   print the model as JSON", ""].join("\n");
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // The readable report printed by `npm run scale-model` (run.mjs); --json prints the raw model instead.
 import { PRICES_READ } from "../model/cost.mjs";
 import { DESIGN_LABELS, DESIGNS } from "../model/model.mjs";
@@ -17,13 +18,18 @@ const usd = (n) => `$${Math.round(n).toLocaleString("en-US")}`;
 export function table(header, rows) {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
-  const line = (/** @type {string[]} */ r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ");
+  const pad = (/** @type {string} */ cell, /** @type {number} */ i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0));
+  const line = (/** @type {string[]} */ r) => r.map(pad).join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
 /**
- * @param {import("../model/model.d.mts").ScaleModel} m
- * @param {Record<string, import("../model/cost.d.mts").MonthlyCost>} costs by design
+ * @typedef {import("../model/model.mjs").Design} Design
+ */
+
+/**
+ * @param {import("../model/model.mjs").ScaleModel} m
+ * @param {Record<Design, import("../model/cost.mjs").MonthlyCost>} costs by design
  */
 export function formatReport(m, costs) {
   const c = m.inputs;
@@ -40,11 +46,9 @@ export function formatReport(m, costs) {
   const loadRows = kinds.map(([label, key]) => [label, ...DESIGNS.map((d) => num(m.load.byDesign[d][key]))]);
   loadRows.push(["coordinators needed (≤1,000 req/s)", ...DESIGNS.map((d) => String(m.shards[d]))]);
   loadRows.push(["subrequests per client request (mean)", ...DESIGNS.map((d) => num(m.subrequests[d].mean))]);
-  const costRows = ["workers", "doRequests", "doDuration", "doRowsWritten", "kv", "total"].map((k) => [
-    k,
-    ...DESIGNS.map((d) => usd(/** @type {Record<string, number>} */ (/** @type {unknown} */ (costs[d]))[k])),
-  ]);
-  const flags = m.flags.length === 0 ? ["  none"] : m.flags.map((f) => `  ! ${f.limit}${f.design === undefined ? "" : ` (${DESIGN_LABELS[/** @type {import("../model/model.d.mts").Design} */ (f.design)]})`}: ${num(f.value)} > ${num(f.max)}: ${f.note}`);
+  const costLines = /** @type {const} */ (["workers", "doRequests", "doDuration", "doRowsWritten", "kv", "total"]);
+  const costRows = costLines.map((k) => [k, ...DESIGNS.map((d) => usd(costs[d][k]))]);
+  const flags = m.flags.length === 0 ? ["  none"] : m.flags.map((f) => `  ! ${f.limit}${f.design === undefined ? "" : ` (${DESIGN_LABELS[/** @type {Design} */ (f.design)]})`}: ${num(f.value)} > ${num(f.max)}: ${f.note}`);
   const d = m.deadOrigin;
   const s = m.staleness;
   return [

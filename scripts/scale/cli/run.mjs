@@ -1,10 +1,11 @@
 #!/usr/bin/env node
+// @ts-check
 // `npm run scale-model`: the scale and cost model of docs/scale.md for one configuration.
 // Bad input exits 2 with one line on stderr; no stack trace reaches the user.
 import { parseArgs, usage, UsageError } from "./args.mjs";
 import { monthlyCost } from "../model/cost.mjs";
 import { formatReport } from "./format.mjs";
-import { DESIGNS, scaleModel } from "../model/model.mjs";
+import { perDesign, scaleModel } from "../model/model.mjs";
 
 try {
   const args = parseArgs(process.argv.slice(2));
@@ -12,7 +13,7 @@ try {
     process.stdout.write(usage());
   } else {
     const model = scaleModel(args.inputs);
-    const costs = Object.fromEntries(DESIGNS.map((d) => [d, monthlyCost(model, d, args.cpuMsPerRequest)]));
+    const costs = perDesign((d) => monthlyCost(model, d, args.cpuMsPerRequest));
     process.stdout.write(args.json ? `${JSON.stringify({ ...model, cpuMsPerRequest: args.cpuMsPerRequest, costs }, null, 2)}\n` : formatReport(model, costs));
   }
 } catch (err) {

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // Measures coordinator RPCs per second with N isolates' worth of routers and
 // compares them with the scale model (docs/scale.md, "Model against measurement").
 //
@@ -25,6 +26,13 @@ const SERVICE = "scale";
 const WARMUP_MS = 3_000;
 /** A snapshot() RPC to a Durable Object in the same workerd process: about a millisecond or two. */
 const REFRESH_LATENCY_MS = 2;
+
+/**
+ * A router Worker, as far as this script uses it. Miniflare types getWorker() with
+ * @cloudflare/workers-types' Fetcher, which is not installed here (the Worker's own
+ * types come from `wrangler types`), so tsc cannot resolve it; this is the one method called.
+ * @typedef {{ fetch(url: string): Promise<Response> }} Router
+ */
 
 /** @param {string} name @param {string} fallback */
 function flag(name, fallback) {
@@ -83,15 +91,19 @@ async function measure({ isolates, rate, seconds, bundleDir, origins }) {
       });
       if (reg.status !== 201 && reg.status !== 200) throw new Error(`registration answered ${reg.status}`);
     }
-    const routers = await Promise.all(Array.from({ length: isolates }, (_, i) => mf.getWorker(`router-${i}`)));
-    const counts = async () => /** @type {Promise<{ snapshot: number, report: number, pickBatch: number }>} */ ((await routers[0].fetch(`http://mesh.test/__scale/counts?service=${SERVICE}`)).json());
+    const routers = /** @type {Router[]} */ (
+      /** @type {unknown} */ (await Promise.all(Array.from({ length: isolates }, (_, i) => mf.getWorker(`router-${i}`))))
+    );
+    const [host] = routers;
+    if (host === undefined) throw new Error("--isolates must be at least 1");
+    const counts = async () => /** @type {Promise<{ snapshot: number, report: number, pickBatch: number }>} */ ((await host.fetch(`http://mesh.test/__scale/counts?service=${SERVICE}`)).json());
     let sent = 0;
     let failed = 0;
     /** @type {number[]} */
     const latencies = [];
     let stop = false;
     // Open loop per router: Poisson arrivals, as the model assumes.
-    const drive = async (/** @type {(typeof routers)[number]} */ w) => {
+    const drive = async (/** @type {Router} */ w) => {
       /** @type {Promise<void>[]} */
       const inflight = [];
       while (!stop) {

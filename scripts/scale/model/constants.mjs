@@ -1,3 +1,4 @@
+// @ts-check
 // The numbers the scale model reads from the code and from the platform. Each
 // mesh constant names the file it mirrors, so a change there is easy to carry here.
 

@@ -1,11 +1,21 @@
+// @ts-check
 // Monthly cost at Cloudflare's published prices. There is no internet here: the
 // prices below are the ones published on the Workers, Durable Objects and KV
 // pricing pages as this author knows them (Workers Paid plan, standard usage
 // model, read 2025). Update PRICES (and PRICES_READ) when they change.
 
+/**
+ * @typedef {{ included: number, perMillion: number }} PriceLine
+ * @typedef {{ workers: number, doRequests: number, doDuration: number, doRowsWritten: number, kv: number, total: number,
+ *             usage: { requests: number, doRequests: number, doGbS: number, doRowsWritten: number } }} MonthlyCost
+ * @typedef {import("./model.mjs").Design} Design
+ * @typedef {import("./model.mjs").ScaleModel} ScaleModel
+ */
+
+/** @type {string} */
 export const PRICES_READ = "2025 (Workers Paid plan pages on developers.cloudflare.com, from memory: not re-read online)";
 
-/** One table: what is included in the plan each month, and the price beyond it. */
+/** One table: what is included in the plan each month (each entry a PriceLine), and the price beyond it. */
 export const PRICES = Object.freeze({
   workersBasePerMonth: 5,
   workersRequests: { included: 10e6, perMillion: 0.3 },
@@ -24,15 +34,16 @@ const DO_GB = 0.128;
 /** Billing month used here: 30 days. */
 export const MONTH_S = 30 * 86_400;
 
-/** @param {{ included: number, perMillion: number }} p @param {number} used */
+/** @param {PriceLine} p @param {number} used */
 export function overage(p, used) {
   return (Math.max(0, used - p.included) / 1e6) * p.perMillion;
 }
 
 /**
- * @param {import("./model.d.mts").ScaleModel} m the model for the configuration
- * @param {import("./model.d.mts").Design} design which design's coordinator load to bill
+ * @param {ScaleModel} m the model for the configuration
+ * @param {Design} design which design's coordinator load to bill
  * @param {number} cpuMsPerRequest Worker CPU per client request
+ * @returns {MonthlyCost}
  */
 export function monthlyCost(m, design, cpuMsPerRequest) {
   const c = m.inputs;

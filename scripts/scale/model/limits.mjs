@@ -1,6 +1,17 @@
+// @ts-check
 // Platform limits: which ones a configuration crosses, and how many coordinators a
 // service needs. Pure; model.mjs feeds it the loads it computed.
 import { LIMITS, MESH } from "./constants.mjs";
+
+/**
+ * What limitFlags checks: the loads model.mjs computed for one configuration.
+ * @typedef {{ coordinatorRpsByDesign: Partial<Record<Design, number>>, kvMaxWritesPerKeyPerS: number,
+ *             worstSubrequests: number, servicesPerFlush: number, isolateMemoryBytes: number }} LimitInputs
+ * @typedef {"do-requests" | "kv-write-per-key" | "subrequests" | "connections" | "isolate-memory"} LimitName
+ * @typedef {{ limit: LimitName, design?: string, value: number, max: number, note: string }} LimitFlag
+ * @typedef {import("./model.mjs").Design} Design
+ * @typedef {import("./model.mjs").ScaleInputs} ScaleInputs
+ */
 
 /**
  * Isolate memory: route index and table for every service, one snapshot per
@@ -16,10 +27,11 @@ export function isolateMemoryBytes(c) {
 
 /**
  * Every platform limit the configuration crosses, per design.
- * @param {import("./limits.d.mts").LimitInputs} m
+ * @param {LimitInputs} m
+ * @returns {LimitFlag[]}
  */
 export function limitFlags(m) {
-  /** @type {import("./limits.d.mts").LimitFlag[]} */
+  /** @type {LimitFlag[]} */
   const flags = [];
   for (const [design, rps] of Object.entries(m.coordinatorRpsByDesign)) {
     if (rps > LIMITS.doRequestsPerSecond) {

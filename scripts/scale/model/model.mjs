@@ -1,11 +1,37 @@
+// @ts-check
 // The scale model: pure arithmetic over the mesh's timings (constants.mjs) and
 // a configuration. No I/O, no clock; run.mjs prints it, docs/scale.md explains it.
 import { MESH } from "./constants.mjs";
 import { isolateMemoryBytes, limitFlags, shardsNeeded } from "./limits.mjs";
 
-/** @typedef {import("./model.d.mts").ScaleInputs} ScaleInputs */
+/**
+ * One configuration: the deployment's size, its traffic and the service settings that drive the mesh's own calls.
+ * @typedef {{ locations: number, isolatesPerLocation: number, rps: number, services: number,
+ *             instancesPerService: number, healthIntervalS: number, leaseTtlS: number, doRttMs: number,
+ *             instanceLifetimeH: number, failureRate: number, attempts: number, perTryTimeoutMs: number,
+ *             probeTimeoutMs: number, unhealthyThreshold: number, consecutiveFailures: number,
+ *             slotsPerLease: number, slotLeaseMs: number }} ScaleInputs
+ * @typedef {"snapshot" | "strict" | "sharedRefresh" | "leasedSlots"} Design
+ * @typedef {{ snapshotRefresh: number, strictLeases: number, reports: number, heartbeats: number,
+ *             registrations: number, sweep: number, total: number }} LoadByKind
+ * @typedef {{ flushesPerS: number, reportsPerS: number, windowS: number, shareInFlush: number }} ReportRate
+ * @typedef {{ serviceRps: number, perIsolateServiceRps: number, triesPerRequest: number, report: ReportRate,
+ *             byDesign: Record<Design, LoadByKind> }} CoordinatorLoad
+ * @typedef {{ reads: number, writes: number, deletes: number, lists: number, maxWritesPerKeyPerS: number,
+ *             readsByKind: { routeIndex: number, auth: number, sweep: number } }} KvPerDay
+ * @typedef {{ mean: number, servicesPerFlush: number, worst: number }} Subrequests
+ * @typedef {{ busyMs: number, slowCoordinatorMs: number, unreachableMs: number, sharedBusyMs: number }} Staleness
+ * @typedef {{ localKillMs: number, localHangMs: number, passiveEjection: boolean, everywhereKillMs: number,
+ *             everywhereHangMs: number, everywhereKillSharedMs: number, idleServiceMs: number }} DeadOriginTimes
+ * @typedef {{ inputs: ScaleInputs, load: CoordinatorLoad, kv: KvPerDay, subrequests: Record<Design, Subrequests>,
+ *             staleness: Staleness, deadOrigin: DeadOriginTimes, isolateMemoryBytes: number, flags: LimitFlag[],
+ *             shards: Record<Design, number> }} ScaleModel
+ * @typedef {import("./limits.mjs").LimitFlag} LimitFlag
+ * @typedef {import("./limits.mjs").LimitInputs} LimitInputs
+ * @typedef {import("./limits.mjs").LimitName} LimitName
+ */
 
-/** @type {ScaleInputs} */
+/** @type {Readonly<ScaleInputs>} */
 export const DEFAULT_INPUTS = Object.freeze({
   locations: 300,
   isolatesPerLocation: 50,
@@ -26,13 +52,26 @@ export const DEFAULT_INPUTS = Object.freeze({
   slotLeaseMs: 1_000,
 });
 
+/** @type {readonly Design[]} */
 export const DESIGNS = Object.freeze(["snapshot", "strict", "sharedRefresh", "leasedSlots"]);
+/** @type {Readonly<Record<Design, string>>} */
 export const DESIGN_LABELS = Object.freeze({
   snapshot: "today snapshot",
   strict: "today strict",
   sharedRefresh: "planned: shared refresh",
   leasedSlots: "planned: leased slots",
 });
+
+/**
+ * A value for every design, in DESIGNS order. Object.fromEntries cannot know
+ * that DESIGNS names every Design, hence the one cast here.
+ * @template T
+ * @param {(design: Design) => T} f
+ * @returns {Record<Design, T>}
+ */
+export function perDesign(f) {
+  return /** @type {Record<Design, T>} */ (Object.fromEntries(DESIGNS.map((d) => [d, f(d)])));
+}
 
 /**
  * Rate of a refresh that a request starts once the held copy is `ttlS` old:
@@ -77,6 +116,7 @@ export function leasedSlotRate(picksPerS, slots, leaseS) {
  * @param {number} serviceTriesPerS this service's tries in this isolate
  * @param {number} isolateTriesPerS all services' tries in this isolate
  * @param {number} failureRate share of tries that fail
+ * @returns {ReportRate}
  */
 export function reportRate(serviceTriesPerS, isolateTriesPerS, failureRate) {
   if (serviceTriesPerS <= 0 || isolateTriesPerS <= 0) return { flushesPerS: 0, reportsPerS: 0, windowS: 0, shareInFlush: 0 };
@@ -90,7 +130,10 @@ export function reportRate(serviceTriesPerS, isolateTriesPerS, failureRate) {
   return { flushesPerS, reportsPerS, windowS, shareInFlush };
 }
 
-/** Expected tries per request: each failed try is retried, up to `attempts`. */
+/**
+ * Expected tries per request: each failed try is retried, up to `attempts`.
+ * @param {number} failureRate @param {number} attempts
+ */
 export function triesPerRequest(failureRate, attempts) {
   let tries = 0;
   for (let k = 0; k < attempts; k++) tries += failureRate ** k;
@@ -102,6 +145,7 @@ export function triesPerRequest(failureRate, attempts) {
  * Traffic is spread evenly: every isolate serves every service (the worst case for
  * fan-in, and what a global anycast front end tends towards for busy services).
  * @param {ScaleInputs} c
+ * @returns {CoordinatorLoad}
  */
 export function coordinatorLoad(c) {
   const isolates = c.locations * c.isolatesPerLocation;
@@ -124,7 +168,7 @@ export function coordinatorLoad(c) {
   const strictPicks = isolates * pickBatchRate(perIsolate * tries, rttS, MESH.maxPicksPerBatch);
   const leased = isolates * leasedSlotRate(perIsolate * tries, c.slotsPerLease, c.slotLeaseMs / 1000);
   const common = { reports, heartbeats, registrations, sweep };
-  /** @type {Record<string, import("./model.d.mts").LoadByKind>} */
+  /** @type {Record<Design, LoadByKind>} */
   const byDesign = {
     snapshot: withTotal({ snapshotRefresh, strictLeases: 0, ...common }),
     strict: withTotal({ snapshotRefresh: 0, strictLeases: strictPicks, ...common }),
@@ -134,7 +178,10 @@ export function coordinatorLoad(c) {
   return { serviceRps, perIsolateServiceRps: perIsolate, triesPerRequest: tries, report, byDesign };
 }
 
-/** @param {Omit<import("./model.d.mts").LoadByKind, "total">} k */
+/**
+ * @param {Omit<LoadByKind, "total">} k
+ * @returns {LoadByKind}
+ */
 function withTotal(k) {
   return { ...k, total: k.snapshotRefresh + k.strictLeases + k.reports + k.heartbeats + k.registrations + k.sweep };
 }
@@ -143,6 +190,7 @@ function withTotal(k) {
  * Workers KV operations per day, whole mesh. Heartbeats never write KV, but the
  * API reads the service record to authenticate every control-plane call.
  * @param {ScaleInputs} c
+ * @returns {KvPerDay}
  */
 export function kvPerDay(c) {
   const day = 86_400;
@@ -172,7 +220,8 @@ export function kvPerDay(c) {
 /**
  * Subrequests one client request causes: origin tries, strict pick RPCs, and the
  * background RPCs and KV reads its isolate makes from some request's waitUntil.
- * @param {ScaleInputs} c @param {import("./model.d.mts").Design} design
+ * @param {ScaleInputs} c @param {Design} design
+ * @returns {Subrequests}
  */
 export function subrequests(c, design) {
   const load = coordinatorLoad(c);
@@ -195,6 +244,7 @@ export function subrequests(c, design) {
 /**
  * How old a snapshot can be when a request is routed from it.
  * @param {ScaleInputs} c
+ * @returns {Staleness}
  */
 export function staleness(c) {
   const ttl = MESH.snapshotTtlMs;
@@ -216,6 +266,7 @@ export function staleness(c) {
  * perTryTimeoutMs (hang). Everywhere else, the coordinator must decide and every
  * isolate must refresh.
  * @param {ScaleInputs} c
+ * @returns {DeadOriginTimes}
  */
 export function deadOriginTimes(c) {
   const load = coordinatorLoad(c);
@@ -248,13 +299,14 @@ export function deadOriginTimes(c) {
 /**
  * The whole model for one configuration.
  * @param {ScaleInputs} c
+ * @returns {ScaleModel}
  */
 export function scaleModel(c) {
   const load = coordinatorLoad(c);
   const kv = kvPerDay(c);
-  const sub = Object.fromEntries(DESIGNS.map((d) => [d, subrequests(c, d)]));
+  const sub = perDesign((d) => subrequests(c, d));
   const memory = isolateMemoryBytes(c);
-  const coordinatorRpsByDesign = Object.fromEntries(DESIGNS.map((d) => [d, load.byDesign[d].total]));
+  const coordinatorRpsByDesign = perDesign((d) => load.byDesign[d].total);
   const worst = sub.snapshot;
   const flags = limitFlags({
     coordinatorRpsByDesign,
@@ -263,6 +315,6 @@ export function scaleModel(c) {
     servicesPerFlush: worst.servicesPerFlush,
     isolateMemoryBytes: memory,
   });
-  const shards = Object.fromEntries(DESIGNS.map((d) => [d, shardsNeeded(coordinatorRpsByDesign[d])]));
+  const shards = perDesign((d) => shardsNeeded(coordinatorRpsByDesign[d]));
   return { inputs: c, load, kv, subrequests: sub, staleness: staleness(c), deadOrigin: deadOriginTimes(c), isolateMemoryBytes: memory, flags, shards };
 }

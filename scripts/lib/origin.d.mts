@@ -11,3 +11,4 @@ export interface Origin {
 }
 export function createOrigin(opts: { name: string; port?: number; host?: string }): Origin;
 export function startOrigins(n: number, prefix?: string): Promise<Origin[]>;
+export const PARTIAL_BODY: string;

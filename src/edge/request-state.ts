@@ -35,6 +35,10 @@ export interface RequestState {
   /** Set by admit: the body to send, and whether it can be sent again. */
   body: ArrayBuffer | ReadableStream | null;
   replayable: boolean;
+  /** Set by the try stage when a streamed body failed on the client's side (proxy/client-body.ts): no origin is blamed. */
+  clientFailed: boolean;
+  /** Made with that watcher: aborts the try in flight when the client's body fails. */
+  clientAbort: AbortController | null;
   /** Set by route. */
   service: RoutedService | null;
   match: RouteMatch | null;
@@ -63,6 +67,8 @@ export function newRequestState(request: Request, started: number): RequestState
     headers: request.headers,
     body: null,
     replayable: true,
+    clientFailed: false,
+    clientAbort: null,
     service: null,
     match: null,
     local: null,

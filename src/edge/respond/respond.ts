@@ -16,7 +16,8 @@ function relay(response: Response, instanceId: string, attempts: number): Respon
 /**
  * Stage 5, respond: turns the last try into the client's answer. An origin's
  * own answer is relayed, even a failed one (the client sees the origin's 5xx);
- * a try that got no answer becomes 504 (timeout) or 502; no try at all is 503
+ * a try that got no answer becomes 504 (timeout) or 502, or 400 client_error
+ * when the client's own body broke it; no try at all is 503
  * no_healthy_instance with Retry-After.
  */
 export function respond(state: RequestState): Response {
@@ -34,9 +35,20 @@ export function respond(state: RequestState): Response {
     const outcome = last.ok ? (attempts > 1 ? "failed_over" : "ok") : "upstream_error";
     return answered(state, relay(last.response, state.lastInstance ?? "", attempts), outcome);
   }
+  if (state.clientFailed) return clientBodyFailed(state);
   const timedOut = !last.ok && last.failure.kind === "timeout";
   const error = new MeshError(timedOut ? 504 : 502, "upstream_unavailable", `service '${name}': ${attempts} attempt(s) failed`);
   return answered(state, error.toResponse(), "upstream_error");
+}
+
+/**
+ * The client's streamed body failed while a try was sending it (it hung up, or
+ * sent less than it declared): the client's doing, so no origin was blamed and
+ * the answer is a 4xx, which a client that is still there can read.
+ */
+function clientBodyFailed(state: RequestState): Response {
+  const error = new MeshError(400, "client_error", "the request body ended before it was complete");
+  return answered(state, error.toResponse(), "client_error");
 }
 
 /** Every answer goes out through here, so the record stage always sees its status and outcome. */

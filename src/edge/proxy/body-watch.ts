@@ -9,9 +9,10 @@ export type BodyFailure = "reset" | "timeout";
  * can fail half-way into errors the client sees and the mesh counts:
  *
  * - the origin's stream errors (reset mid-body, or a body cut short of its
- *   Content-Length): the client's stream is errored too, so the runtime aborts
- *   the client's connection instead of ending a chunked body cleanly (a silent,
- *   truncated 200);
+ *   Content-Length): the client's stream is errored too. A sized answer keeps
+ *   its length, so the runtime must abort the client's connection. (An unsized
+ *   one is ended with a clean last chunk by workerd today, whatever the stream
+ *   does: cloudflare/workerd#6818; the error is all the mesh can give it.)
  * - no chunk arrives for `idleMs` while the client is waiting for one: the
  *   origin's body is cancelled and the client's stream errored.
  *
@@ -23,6 +24,7 @@ export type BodyFailure = "reset" | "timeout";
 export function watchBody(
   body: ReadableStream<Uint8Array>,
   idleMs: number,
+  length: number | null,
   failed: (why: BodyFailure, err: unknown) => void,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
@@ -57,6 +59,8 @@ export function watchBody(
 
   return new ReadableStream<Uint8Array>(
     {
+      // A sized body stays sized for the client, and a cut one cannot then be ended as if whole.
+      ...(length === null ? {} : { expectedLength: length }),
       start(controller) {
         stream = controller;
       },

@@ -1,3 +1,4 @@
+import { declaredBodyLength } from "../../core/proxy/body-length.js";
 import type { RequestState } from "../request-state.js";
 
 /**
@@ -14,11 +15,11 @@ import type { RequestState } from "../request-state.js";
  * while an aborted fetch drops the connection, so the origin never takes a
  * truncated upload for a whole one.
  *
- * A sized body is passed on through a FixedLengthStream so the origin still
- * gets a Content-Length instead of a chunked upload.
+ * A sized body keeps its length (workerd's `expectedLength`), so the origin
+ * still gets a Content-Length instead of a chunked upload.
  */
 export function watchClientBody(state: RequestState, source: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  const declared = declaredLength(state.headers.get("content-length"));
+  const declared = declaredBodyLength(state.headers.get("content-length"));
   const abort = new AbortController();
   state.clientAbort = abort;
   const reader = source.getReader();
@@ -27,8 +28,9 @@ export function watchClientBody(state: RequestState, source: ReadableStream<Uint
     state.clientFailed = true;
     abort.abort();
   };
-  const watched = new ReadableStream<Uint8Array>(
+  return new ReadableStream<Uint8Array>(
     {
+      ...(declared === null ? {} : { expectedLength: declared }),
       async pull(controller) {
         let chunk: ReadableStreamReadResult<Uint8Array>;
         try {
@@ -54,14 +56,4 @@ export function watchClientBody(state: RequestState, source: ReadableStream<Uint
     },
     { highWaterMark: 0 },
   );
-  if (declared === null) return watched;
-  const sized = new FixedLengthStream(declared);
-  // The pipe's outcome reaches fetch through `sized.readable`; the rejection itself carries nothing new.
-  void watched.pipeTo(sized.writable).catch(() => undefined);
-  return sized.readable;
-}
-
-function declaredLength(value: string | null): number | null {
-  if (value === null || !/^\d+$/.test(value)) return null;
-  return Number(value);
 }

@@ -1,3 +1,4 @@
+import { relayedBodyLength } from "../../core/proxy/body-length.js";
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../../core/schema/service.js";
 import { instanceFailed } from "../pick/pick.js";
 import { recordOutcomes } from "../report/outcome-reporter.js";
@@ -29,6 +30,6 @@ export function watchRelayedBody(state: RequestState, env: Env, ctx: ExecutionCo
     instanceFailed(state, instanceId);
     recordOutcomes(env, ctx, svc.name, [{ instanceId, ok: false, failure: why, latencyMs: last.latencyMs }]);
   };
-  const body = watchBody(response.body, idleMs, failed);
+  const body = watchBody(response.body, idleMs, relayedBodyLength(response.headers), failed);
   last.response = new Response(body, response);
 }

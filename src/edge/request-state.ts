@@ -54,6 +54,8 @@ export interface RequestState {
   /** One per try, in order; what the outcome reporter ships to the coordinator. */
   outcomes: TryOutcome[];
   last: TryResult | null;
+  /** The watched body respond relays instead of the last answer's own (proxy/relayed-body.ts); null when unwatched. */
+  relayBody: ReadableStream<Uint8Array> | null;
   lastInstance: string | null;
   /** Set by respond (or by a stage that answers early). */
   status: number;
@@ -78,6 +80,7 @@ export function newRequestState(request: Request, started: number): RequestState
     tried: undefined,
     outcomes: [],
     last: null,
+    relayBody: null,
     lastInstance: null,
     status: 0,
     outcome: "ok",

@@ -27,71 +27,87 @@ export function watchBody(
   length: number | null,
   failed: (why: BodyFailure, err: unknown) => void,
 ): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let settled = false;
-  /** When the pending read began; null while no read is pending. */
-  let waitingSince: number | null = null;
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  let stream: ReadableStreamDefaultController<Uint8Array> | null = null;
+  const source = new BodyWatch(body.getReader(), idleMs, failed);
+  // A sized body stays sized for the client, and a cut one cannot then be ended as if whole.
+  if (length !== null) source.expectedLength = length;
+  return new ReadableStream<Uint8Array>(source, { highWaterMark: 0 });
+}
 
-  const settle = (): void => {
-    settled = true;
-    if (timer !== null) clearTimeout(timer);
-    timer = null;
+/**
+ * The underlying source of the watched stream. One object per response, with
+ * its callbacks made once: the per-chunk path is a read and a `then`, no
+ * closure or async frame per chunk (it runs for every response the mesh relays).
+ */
+class BodyWatch implements UnderlyingSource<Uint8Array> {
+  expectedLength?: number;
+  #settled = false;
+  /** When the pending read began; null while no read is pending. */
+  #waitingSince: number | null = null;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+
+  constructor(
+    readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+    readonly idleMs: number,
+    readonly failed: (why: BodyFailure, err: unknown) => void,
+  ) {}
+
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.#controller = controller;
+  }
+
+  pull(): Promise<void> {
+    this.#waitingSince = Date.now();
+    this.#timer ??= setTimeout(this.#check, this.idleMs);
+    return this.reader.read().then(this.#onRead, this.#onError);
+  }
+
+  // The client went away (or stopped reading): not the origin's fault, nothing is reported.
+  cancel(reason: unknown): Promise<void> {
+    this.#settle();
+    return this.reader.cancel(reason);
+  }
+
+  #onRead = (chunk: ReadableStreamReadResult<Uint8Array>): void => {
+    this.#waitingSince = null;
+    // Timed out or cancelled while the read was pending.
+    if (this.#settled) return;
+    if (chunk.done) {
+      this.#settle();
+      this.#controller?.close();
+    } else {
+      this.#controller?.enqueue(chunk.value);
+    }
   };
-  const fail = (why: BodyFailure, err: unknown): void => {
-    settle();
-    failed(why, err);
-    stream?.error(err);
+
+  #onError = (err: unknown): void => {
+    if (!this.#settled) this.#fail("reset", err);
   };
-  const check = (): void => {
-    timer = null;
-    if (settled || waitingSince === null) return;
-    const waited = Date.now() - waitingSince;
-    if (waited < idleMs) {
-      timer = setTimeout(check, idleMs - waited);
+
+  #check = (): void => {
+    this.#timer = null;
+    if (this.#settled || this.#waitingSince === null) return;
+    const waited = Date.now() - this.#waitingSince;
+    if (waited < this.idleMs) {
+      this.#timer = setTimeout(this.#check, this.idleMs - waited);
       return;
     }
-    const err = new Error(`origin sent no body data for ${idleMs} ms`);
-    fail("timeout", err);
-    void reader.cancel(err).catch(() => undefined);
+    const err = new Error(`origin sent no body data for ${this.idleMs} ms`);
+    this.#fail("timeout", err);
+    void this.reader.cancel(err).catch(() => undefined);
   };
 
-  return new ReadableStream<Uint8Array>(
-    {
-      // A sized body stays sized for the client, and a cut one cannot then be ended as if whole.
-      ...(length === null ? {} : { expectedLength: length }),
-      start(controller) {
-        stream = controller;
-      },
-      async pull(controller) {
-        waitingSince = Date.now();
-        timer ??= setTimeout(check, idleMs);
-        let chunk: ReadableStreamReadResult<Uint8Array>;
-        try {
-          chunk = await reader.read();
-        } catch (err) {
-          if (!settled) fail("reset", err);
-          return;
-        }
-        waitingSince = null;
-        // Timed out or cancelled while the read was pending.
-        if (settled) return;
-        if (chunk.done) {
-          settle();
-          controller.close();
-        } else {
-          controller.enqueue(chunk.value);
-        }
-      },
-      // The client went away (or stopped reading): not the origin's fault, nothing is reported.
-      cancel(reason) {
-        settle();
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  #settle(): void {
+    this.#settled = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #fail(why: BodyFailure, err: unknown): void {
+    this.#settle();
+    this.failed(why, err);
+    this.#controller?.error(err);
+  }
 }
 
 /** Whether a response can carry body bytes at all; the others skip the watcher (and its stream). */

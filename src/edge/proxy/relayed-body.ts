@@ -30,6 +30,5 @@ export function watchRelayedBody(state: RequestState, env: Env, ctx: ExecutionCo
     instanceFailed(state, instanceId);
     recordOutcomes(env, ctx, svc.name, [{ instanceId, ok: false, failure: why, latencyMs: last.latencyMs }]);
   };
-  const body = watchBody(response.body, idleMs, relayedBodyLength(response.headers), failed);
-  last.response = new Response(body, response);
+  state.relayBody = watchBody(response.body, idleMs, relayedBodyLength(response.headers), failed);
 }

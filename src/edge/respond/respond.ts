@@ -6,11 +6,11 @@ import type { RequestState } from "../request-state.js";
 /** Seconds a client should wait before retrying a 503 no_healthy_instance. */
 const RETRY_AFTER_SECONDS = 5;
 
-function relay(response: Response, instanceId: string, attempts: number): Response {
+function relay(response: Response, body: ReadableStream | null, instanceId: string, attempts: number): Response {
   const headers = downstreamHeaders(response.headers);
   headers.set("x-mesh-instance", instanceId);
   headers.set("x-mesh-attempts", String(attempts));
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers });
 }
 
 /**
@@ -33,7 +33,7 @@ export function respond(state: RequestState): Response {
   }
   if (last.response !== null) {
     const outcome = last.ok ? (attempts > 1 ? "failed_over" : "ok") : "upstream_error";
-    return answered(state, relay(last.response, state.lastInstance ?? "", attempts), outcome);
+    return answered(state, relay(last.response, state.relayBody ?? last.response.body, state.lastInstance ?? "", attempts), outcome);
   }
   if (state.clientFailed) return clientBodyFailed(state);
   const timedOut = !last.ok && last.failure.kind === "timeout";

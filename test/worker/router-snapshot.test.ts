@@ -61,4 +61,29 @@ describe("snapshot after an idle spell", () => {
       expect(after.instance).not.toBe(dead);
     }
   });
+
+  it("does not hold up a request whose snapshot is merely past its 1 s TTL: it refreshes behind it", async () => {
+    const name = uniqueName("sn");
+    const { token } = await createService(name, {
+      routes: { pathPrefixes: [`/${name}`] },
+      healthCheck: { intervalSeconds: 1, timeoutMs: 500, unhealthyThreshold: 1 },
+    });
+    const [a = "", b = ""] = originUrls();
+    const leaving = (await register(name, token, a)).id;
+    await register(name, token, b);
+    // The snapshot is taken at (or just after) warmAt, the warm request's start.
+    const warmAt = Date.now();
+    const held = (await routed(`http://mesh.test/${name}/warm`)).snapshotVersion;
+    const stub = stubFor(name);
+    // Straight to the coordinator, so this isolate's cache is not dropped as an API call would.
+    expect(await stub.deregister(leaving)).toBe(true);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    // 1.6 s on: past the TTL, short of the 2 s after which a request waits.
+    vi.setSystemTime(warmAt + 1_600);
+    const newer = (await stub.describe()).snapshotVersion;
+    expect(newer).not.toBe(held);
+    expect((await routed(`http://mesh.test/${name}/busy`)).snapshotVersion).toBe(held);
+    // The refresh it started in the background has landed for the next one.
+    expect((await routed(`http://mesh.test/${name}/busy`)).snapshotVersion).toBe(newer);
+  });
 });

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../workers/mesh/index.js";
+import { tryOrigin } from "../../src/edge/proxy/try-origin.js";
 import { createService, originUrls, register, resetOrigins, stubFor, uniqueName } from "./helpers.js";
 
 /**
@@ -62,6 +63,15 @@ describe("fetch failures in workerd", () => {
     // The one post-send failure that looks like the DNS one: an answer that is not HTTP.
     const garbage = await thrownBy(`${origin}/x`, { headers: { "x-origin-fault": "garbage-headers" } });
     expect(garbage.message).toMatch(/^internal error; reference = /);
+  });
+
+  it("turns a 1xx that fetch hands back as the final answer into a failed try with no response to relay", async () => {
+    // Sent as is (the mesh's own header rules would drop Expect), the origin answers 100 Continue first.
+    const init = { method: "GET", headers: new Headers({ expect: "100-continue" }), body: null };
+    const raw = await fetch(`${originUrls()[0] ?? ""}/x`, init);
+    expect(raw.status).toBe(100);
+    const result = await tryOrigin(`${originUrls()[0] ?? ""}/x`, init, 1_000);
+    expect(result).toMatchObject({ ok: false, failure: { kind: "reset" }, response: null });
   });
 
   it("retries a POST whose instance's name does not resolve, as a connect failure, on another instance", async () => {

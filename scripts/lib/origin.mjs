@@ -6,6 +6,14 @@
 //   POST /__control          {"healthy":bool,"status":int|null,"delayMs":int} changes behaviour
 //   *    anything else       200 JSON {origin, method, path, query, headers, body}
 //
+// A request may ask for a misbehaving answer with the `x-origin-fault` header
+// (per request, so tests sharing these origins cannot disturb each other):
+//   reset-before-headers  the connection is cut once the request has been read
+//   garbage-headers       an answer that is not HTTP, then the connection is cut
+//   reset-mid-body        a chunked 200 whose connection is cut after the first chunk
+//   reset-mid-sized-body  a 200 with Content-Length 1000 cut after 8 bytes
+//   hang-mid-body         a chunked 200 that sends its first chunk and then nothing
+//
 // stop() closes the port (clients see connection refused); start() reopens the
 // same port; hang() keeps accepting connections but never answers.
 import http from "node:http";
@@ -73,6 +81,45 @@ export function restartableServer(handle, { port = 0, host = "127.0.0.1", keepAl
   };
 }
 
+/** First chunk of every faulty body: what a client sees before the cut. */
+export const PARTIAL_BODY = "partial-";
+
+/**
+ * Answers with a body that breaks part-way, when the request asks for one.
+ * The cut comes 50 ms after the first chunk so the chunk has left the socket
+ * (a destroy right after write can discard it).
+ * @param {string | string[] | undefined} fault @param {http.ServerResponse} res
+ * @returns {boolean} true when the fault took over the response
+ */
+function misbehave(fault, res) {
+  const cut = () => setTimeout(() => res.socket?.destroy(), 50);
+  switch (fault) {
+    case "reset-before-headers":
+      res.socket?.destroy();
+      return true;
+    case "garbage-headers":
+      res.socket?.end("NOT-HTTP garbage\r\n\r\n");
+      return true;
+    case "reset-mid-body":
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write(PARTIAL_BODY);
+      cut();
+      return true;
+    case "reset-mid-sized-body":
+      res.writeHead(200, { "content-type": "text/plain", "content-length": "1000" });
+      res.write(PARTIAL_BODY);
+      cut();
+      return true;
+    case "hang-mid-body":
+      // The socket stays open until the client gives up or stop() cuts it.
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write(PARTIAL_BODY);
+      return true;
+    default:
+      return false;
+  }
+}
+
 /**
  * A controllable origin: its name, port and URL, how many requests it served,
  * and start/stop/hang/unhang/setHealthy.
@@ -115,6 +162,7 @@ export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
     }
     served++;
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    if (misbehave(req.headers["x-origin-fault"], res)) return;
     const payload = JSON.stringify({
       origin: name,
       method: req.method,

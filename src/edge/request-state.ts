@@ -41,6 +41,10 @@ export interface RequestState {
   replayable: boolean;
   /** Set by admit for a service with auth.jwt: the verified token's claims. */
   claims: Record<string, unknown> | null;
+  /** Set by the try stage when a streamed body failed on the client's side (proxy/client-body.ts): no origin is blamed. */
+  clientFailed: boolean;
+  /** Made with that watcher: aborts the try in flight when the client's body fails. */
+  clientAbort: AbortController | null;
   /** Set by route. */
   service: RoutedService | null;
   match: RouteMatch | null;
@@ -56,6 +60,8 @@ export interface RequestState {
   /** One per try, in order; what the outcome reporter ships to the coordinator. */
   outcomes: TryOutcome[];
   last: TryResult | null;
+  /** The watched body respond relays instead of the last answer's own (proxy/relayed-body.ts); null when unwatched. */
+  relayBody: ReadableStream<Uint8Array> | null;
   lastInstance: string | null;
   /** Set by respond (or by a stage that answers early). */
   status: number;
@@ -70,6 +76,8 @@ export function newRequestState(request: Request, started: number): RequestState
     body: null,
     replayable: true,
     claims: null,
+    clientFailed: false,
+    clientAbort: null,
     service: null,
     match: null,
     local: null,
@@ -79,6 +87,7 @@ export function newRequestState(request: Request, started: number): RequestState
     tried: undefined,
     outcomes: [],
     last: null,
+    relayBody: null,
     lastInstance: null,
     status: 0,
     outcome: "ok",

@@ -54,6 +54,10 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
   for (const name of meshHeaders) headers.delete(name);
   // `host` is set by fetch from the upstream URL; the original goes in X-Forwarded-Host.
   headers.delete("host");
+  // The mesh has already read the body, or streams it at once, so it never waits
+  // for a 100 Continue; forwarded, `Expect` makes the origin send one, which
+  // fetch hands back as the response (status 100, not relayable).
+  headers.delete("expect");
   if (ctx.clientIp !== null) {
     const prior = incoming.get("x-forwarded-for");
     headers.set("x-forwarded-for", prior !== null && prior.trim() !== "" ? `${prior}, ${ctx.clientIp}` : ctx.clientIp);

@@ -98,9 +98,14 @@ export const healthCheckSchema = healthCheckFields.check(
   }),
 );
 
+export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 30_000;
+
 export const retrySchema = z.strictObject({
   attempts: withDefault(int(1, 10), 3),
   perTryTimeoutMs: withDefault(int(50, 60_000), 5_000),
+  // The longest gap between two chunks of an origin's response body before the
+  // try is aborted: without it a body that stops half-way holds the client forever.
+  bodyIdleTimeoutMs: withDefault(int(100, 600_000), DEFAULT_BODY_IDLE_TIMEOUT_MS),
   retryOn: withDefault(z.array(retryConditionSchema).check(z.maxLength(MAX_RETRY_CONDITIONS)), [
     "connect-failure",
     "timeout",

@@ -18,6 +18,11 @@ import { withTimeout } from "./with-timeout.js";
  * - Cold path (first request for a service in this isolate): waits for the DO,
  *   at most DO_TIMEOUT_MS, then falls back to the KV mirror of active members,
  *   treating them all as healthy and relying on failover.
+ * - After an idle spell (snapshot older than STALE_AFTER_MS, which a busy
+ *   isolate never reaches since each second's first request refreshes it), the
+ *   request that notices waits for the refresh it starts, at most
+ *   STALE_WAIT_MS, so it is not routed on health news that is seconds old;
+ *   past the bound it goes ahead with the old snapshot.
  * - A refresh that fails keeps the coordinator's last snapshot for up to
  *   KEEP_STALE_MS (a blip should not swap health data for the all-healthy KV
  *   mirror); only then does the state switch to KV, re-read every KV_TTL_MS.
@@ -26,6 +31,16 @@ export const SNAPSHOT_TTL_MS = 1_000;
 const KV_TTL_MS = 5_000;
 const KEEP_STALE_MS = 30_000;
 const DO_TIMEOUT_MS = 1_500;
+/**
+ * Twice the TTL: under steady traffic a snapshot is refreshed once it is a
+ * second old and the refresh takes one RPC, so only an isolate that sat idle
+ * sees an older one. The shortest health interval is 1 s, and an instance
+ * needs `unhealthyThreshold` failed rounds to be marked, so a snapshot under
+ * 2 s old misses at most about one round of health news.
+ */
+export const STALE_AFTER_MS = 2 * SNAPSHOT_TTL_MS;
+/** The longest a request waits for that refresh (one coordinator RPC, a few ms when the DO is near). */
+export const STALE_WAIT_MS = 150;
 
 const states = new Map<string, LocalServiceState>();
 
@@ -70,13 +85,50 @@ export function cachedLocalState(
 ): LocalServiceState | undefined {
   const state = states.get(service);
   if (state === undefined) return undefined;
+  startRefreshIfDue(env, ctx, state, service, kind, now);
+  return state;
+}
+
+/**
+ * As cachedLocalState, but a snapshot from the coordinator older than
+ * STALE_AFTER_MS (an idle isolate) comes back as a promise: the refresh this
+ * request started, bounded by STALE_WAIT_MS. Only the request that starts the
+ * refresh waits on it (a promise begun by another request may be cancelled
+ * with that request); concurrent ones use the snapshot they find.
+ */
+export function currentLocalState(
+  env: Env,
+  ctx: ExecutionContext,
+  service: string,
+  kind: BalancerKind,
+  now: number,
+): LocalServiceState | Promise<LocalServiceState> | undefined {
+  const state = states.get(service);
+  if (state === undefined) return undefined;
+  const refreshing = startRefreshIfDue(env, ctx, state, service, kind, now);
+  if (refreshing === null || state.source !== "coordinator" || now - state.fetchedAt < STALE_AFTER_MS) return state;
+  return withTimeout(refreshing, STALE_WAIT_MS, "stale snapshot refresh").then(
+    () => state,
+    () => state,
+  );
+}
+
+/** Starts a background refresh when the state is past its TTL and none is running; returns it, else null. */
+function startRefreshIfDue(
+  env: Env,
+  ctx: ExecutionContext,
+  state: LocalServiceState,
+  service: string,
+  kind: BalancerKind,
+  now: number,
+): Promise<void> | null {
   useBalancerKind(state, kind, Math.random);
   const ttl = state.source === "kv" ? KV_TTL_MS : SNAPSHOT_TTL_MS;
-  if (now - state.fetchedAt >= ttl && refreshIdle(state.refreshStartedAt, now)) {
-    state.refreshStartedAt = now;
-    ctx.waitUntil(refresh(env, state, service));
-  }
-  return state;
+  if (now - state.fetchedAt < ttl || !refreshIdle(state.refreshStartedAt, now)) return null;
+  state.refreshStartedAt = now;
+  const refreshing = refresh(env, state, service);
+  ctx.waitUntil(refreshing);
+  return refreshing;
 }
 
 /** The cold path: asks the coordinator (bounded by DO_TIMEOUT_MS), else the KV mirror. */

@@ -2,7 +2,7 @@ import { pickLocal, markDown, markUp, tryFinished, tryStarted, untriedCount } fr
 import type { BalancerKind } from "../../core/balance/index.js";
 import type { SnapshotInstance } from "../../core/snapshot.js";
 import type { RequestState } from "../request-state.js";
-import { cachedLocalState, getLocalState, loadLocalState } from "../cache/snapshot-cache.js";
+import { currentLocalState, getLocalState, loadLocalState } from "../cache/snapshot-cache.js";
 import { strictPick } from "./strict-pick-batcher.js";
 
 /**
@@ -11,7 +11,8 @@ import { strictPick } from "./strict-pick-batcher.js";
  * the coordinator for every pick (strict-pick-batcher.ts) and falls back to
  * snapshot mode for the rest of the request if it cannot answer. The mode
  * lives in the request state, so no picker object is made per request.
- * preparePick returns a promise only when it must wait (a cold isolate).
+ * preparePick returns a promise only when it must wait (a cold isolate, or
+ * the first request after an idle spell).
  */
 export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext): Promise<void> | undefined {
   const svc = state.service;
@@ -20,7 +21,14 @@ export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext
     state.strict = true;
     return undefined;
   }
-  state.local = cachedLocalState(env, ctx, svc.name, svc.balancer, state.started) ?? null;
+  // After an idle spell the snapshot refresh is awaited, briefly (cache/snapshot-cache.ts, STALE_WAIT_MS).
+  const cached = currentLocalState(env, ctx, svc.name, svc.balancer, state.started);
+  if (cached instanceof Promise) {
+    return cached.then((local) => {
+      state.local = local;
+    });
+  }
+  state.local = cached ?? null;
   if (state.local !== null) return undefined;
   // Cold isolate: the one case where this stage waits (for the coordinator, or KV).
   return loadInto(state, env, svc.name, svc.balancer);

@@ -1,16 +1,20 @@
 import { upstreamHeaders } from "../../core/proxy/forward-headers.js";
 import { decideRetry } from "../../core/retry/retry-policy.js";
 import { upstreamPath } from "../../core/routes/route-table.js";
+import type { RoutedService } from "../../registry/route-index.js";
 import { instanceAnswered, instanceFailed, instancesLeft, pickFromCoordinator, pickFromLocal, tryBegan, tryEnded } from "../pick/pick.js";
 import type { RequestState } from "../request-state.js";
+import { watchRelayedBody } from "./relayed-body.js";
+import { watchClientBody } from "./client-body.js";
 import { tryOrigin } from "./try-origin.js";
-import { secureAttempt, upstreamSecurity } from "./upstream-security.js";
+import { secureAttempt, upstreamSecurity, type UpstreamSecurity } from "./upstream-security.js";
 
 /**
  * Stage 4, try / fail over: picks an instance, tries it (try-origin.ts), and
  * on a failure asks the pure retry policy whether another instance may be
  * tried, up to `retry.attempts`. Each try's outcome is kept in the request
- * state for the record stage; the last result is what respond answers with.
+ * state for the record stage; the last result is what respond answers with,
+ * its body watched so a failure half-way through it is seen (relayed-body.ts).
  */
 export async function tryInstances(state: RequestState, url: URL, env: Env, ctx: ExecutionContext): Promise<void> {
   const svc = state.service;
@@ -21,8 +25,20 @@ export async function tryInstances(state: RequestState, url: URL, env: Env, ctx:
     proto: url.protocol.slice(0, -1),
     host: url.host,
   });
-  const target = upstreamPath(url.pathname, match) + url.search;
-  const security = upstreamSecurity(state, env);
+  // A streamed body goes to one try only (never replayed), so one watcher serves the request.
+  if (state.body instanceof ReadableStream) state.body = watchClientBody(state, state.body);
+  await failOver(state, svc, upstreamPath(url.pathname, match) + url.search, upstreamSecurity(state, env), env, ctx);
+  watchRelayedBody(state, env, ctx);
+}
+
+async function failOver(
+  state: RequestState,
+  svc: RoutedService,
+  target: string,
+  security: UpstreamSecurity | null,
+  env: Env,
+  ctx: ExecutionContext,
+): Promise<void> {
   for (let attempt = 1; attempt <= svc.retry.attempts; attempt++) {
     const instance = state.strict ? await pickFromCoordinator(state, env, ctx) : pickFromLocal(state);
     if (instance === undefined) break;
@@ -45,6 +61,8 @@ export async function tryInstances(state: RequestState, url: URL, env: Env, ctx:
       instanceAnswered(state, instance.id);
       return;
     }
+    // The client's body broke the try (it hung up mid-upload): no outcome, no mark, no retry.
+    if (state.clientFailed && result.response === null) return;
     state.outcomes.push({ instanceId: instance.id, ok: false, failure: result.failure.kind, status: result.failure.status, latencyMs: result.latencyMs });
     // A 5xx answer is not marked locally: the origin is up, maybe overloaded; the DO counts it.
     if (result.failure.kind !== "status") instanceFailed(state, instance.id);

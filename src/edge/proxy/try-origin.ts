@@ -1,29 +1,26 @@
 import type { TryFailure } from "../../core/retry/retry-policy.js";
 import { classifyStatus } from "../../core/retry/retry-policy.js";
+import { classifyFetchError } from "../../core/retry/fetch-errors.js";
 
 export type TryResult =
   | { ok: true; response: Response; latencyMs: number }
   | { ok: false; failure: TryFailure; response: Response | null; latencyMs: number };
 
-/**
- * workerd reports a refused connection and a connection reset mid-request with
- * the same error ("Network connection lost."), so a thrown fetch is a `reset`
- * unless the message proves the request never left (DNS failure). That keeps
- * POST/PATCH from being resent after they may have reached the origin.
- */
-function classifyThrow(err: unknown): TryFailure {
+function classifyThrow(err: unknown, target: string): TryFailure {
   const message = err instanceof Error ? err.message : String(err);
-  if (/DNS lookup failed|connection refused|ECONNREFUSED|No such host/i.test(message)) return { kind: "connect-failure" };
-  return { kind: "reset" };
+  const retryable = typeof err === "object" && err !== null && "retryable" in err ? err.retryable === true : undefined;
+  return classifyFetchError({ message, retryable, hostname: new URL(target).hostname });
 }
 
 /**
  * One try against one origin. The per-try timeout covers the wait for response
- * headers; once they arrive the body streams to the client untimed.
+ * headers; the body is then watched by the try stage (body-watch.ts) with
+ * `retry.bodyIdleTimeoutMs` between chunks. A thrown fetch is classified by
+ * core/retry/fetch-errors.ts, which lists what workerd reports for each cause.
  */
 export async function tryOrigin(
   target: string,
-  init: { method: string; headers: Headers; body: ArrayBuffer | ReadableStream | null },
+  init: { method: string; headers: Headers; body: ArrayBuffer | ReadableStream | null; clientAbort?: AbortController | null },
   timeoutMs: number,
   /** An mtls_certificates binding's fetch for services with `mtls`; the global fetch otherwise. */
   send: (input: string, init: RequestInit) => Promise<Response> = fetch,
@@ -31,6 +28,8 @@ export async function tryOrigin(
   const started = Date.now();
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
+  // Only a streamed body has one (proxy/client-body.ts): a client that fails mid-upload ends the try at once.
+  init.clientAbort?.signal.addEventListener("abort", () => controller.abort(), { once: true });
   try {
     const response = await send(target, {
       method: init.method,
@@ -40,12 +39,18 @@ export async function tryOrigin(
       signal: controller.signal,
     });
     const latencyMs = Date.now() - started;
+    if (response.status < 200) {
+      // A 1xx as the final answer (e.g. an unasked-for 100 Continue) cannot be
+      // relayed (Response allows 200..599) and breaks HTTP: a failed try, answered 502.
+      await response.body?.cancel();
+      return { ok: false, failure: { kind: "reset" }, response: null, latencyMs };
+    }
     const failure = classifyStatus(response.status);
     if (failure !== null) return { ok: false, failure, response, latencyMs };
     return { ok: true, response, latencyMs };
   } catch (err) {
     const latencyMs = Date.now() - started;
-    const failure: TryFailure = controller.signal.aborted ? { kind: "timeout" } : classifyThrow(err);
+    const failure: TryFailure = controller.signal.aborted ? { kind: "timeout" } : classifyThrow(err, target);
     return { ok: false, failure, response: null, latencyMs };
   } finally {
     clearTimeout(timer);

@@ -6,17 +6,18 @@ import type { RequestState } from "../request-state.js";
 /** Seconds a client should wait before retrying a 503 no_healthy_instance. */
 const RETRY_AFTER_SECONDS = 5;
 
-function relay(response: Response, instanceId: string, attempts: number): Response {
+function relay(response: Response, body: ReadableStream | null, instanceId: string, attempts: number): Response {
   const headers = downstreamHeaders(response.headers);
   headers.set("x-mesh-instance", instanceId);
   headers.set("x-mesh-attempts", String(attempts));
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers });
 }
 
 /**
  * Stage 5, respond: turns the last try into the client's answer. An origin's
  * own answer is relayed, even a failed one (the client sees the origin's 5xx);
- * a try that got no answer becomes 504 (timeout) or 502; no try at all is 503
+ * a try that got no answer becomes 504 (timeout) or 502, or 400 client_error
+ * when the client's own body broke it; no try at all is 503
  * no_healthy_instance with Retry-After.
  */
 export function respond(state: RequestState): Response {
@@ -32,11 +33,22 @@ export function respond(state: RequestState): Response {
   }
   if (last.response !== null) {
     const outcome = last.ok ? (attempts > 1 ? "failed_over" : "ok") : "upstream_error";
-    return answered(state, relay(last.response, state.lastInstance ?? "", attempts), outcome);
+    return answered(state, relay(last.response, state.relayBody ?? last.response.body, state.lastInstance ?? "", attempts), outcome);
   }
+  if (state.clientFailed) return clientBodyFailed(state);
   const timedOut = !last.ok && last.failure.kind === "timeout";
   const error = new MeshError(timedOut ? 504 : 502, "upstream_unavailable", `service '${name}': ${attempts} attempt(s) failed`);
   return answered(state, error.toResponse(), "upstream_error");
+}
+
+/**
+ * The client's streamed body failed while a try was sending it (it hung up, or
+ * sent less than it declared): the client's doing, so no origin was blamed and
+ * the answer is a 4xx, which a client that is still there can read.
+ */
+function clientBodyFailed(state: RequestState): Response {
+  const error = new MeshError(400, "client_error", "the request body ended before it was complete");
+  return answered(state, error.toResponse(), "client_error");
 }
 
 /** Every answer goes out through here, so the record stage always sees its status and outcome. */

@@ -23,6 +23,12 @@ describe("upstreamHeaders", () => {
     }
   });
 
+  it("never forwards Expect: the mesh has the body or streams it, and must not get a 100 Continue back", () => {
+    const out = upstreamHeaders(new Headers({ expect: "100-continue", "content-type": "application/octet-stream" }), ctx);
+    expect(out.has("expect")).toBe(false);
+    expect(out.get("content-type")).toBe("application/octet-stream");
+  });
+
   it("removes headers named in Connection, whatever their case or spacing", () => {
     const out = upstreamHeaders(
       new Headers({ connection: "X-Session-Hop ,  x-other-hop", "x-session-hop": "1", "x-other-hop": "2", "x-keep": "3" }),

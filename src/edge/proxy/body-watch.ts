@@ -1,0 +1,118 @@
+/**
+ * Why an origin's response body failed after its headers had arrived: the
+ * connection broke (`reset`) or no chunk came for the idle limit (`timeout`).
+ */
+export type BodyFailure = "reset" | "timeout";
+
+/**
+ * Relays an origin's response body chunk by chunk, and turns the two ways it
+ * can fail half-way into errors the client sees and the mesh counts:
+ *
+ * - the origin's stream errors (reset mid-body, or a body cut short of its
+ *   Content-Length): the client's stream is errored too. A sized answer keeps
+ *   its length, so the runtime must abort the client's connection. (An unsized
+ *   one is ended with a clean last chunk by workerd today, whatever the stream
+ *   does: cloudflare/workerd#6818; the error is all the mesh can give it.)
+ * - no chunk arrives for `idleMs` while the client is waiting for one: the
+ *   origin's body is cancelled and the client's stream errored.
+ *
+ * The idle clock runs only while a read is pending, so a slow client (which
+ * stops pulling) is never blamed on the origin; and a client that goes away
+ * cancels the stream, which reports nothing. One timer serves the whole body:
+ * it is re-armed when it fires early, not on every chunk.
+ */
+export function watchBody(
+  body: ReadableStream<Uint8Array>,
+  idleMs: number,
+  length: number | null,
+  failed: (why: BodyFailure, err: unknown) => void,
+): ReadableStream<Uint8Array> {
+  const source = new BodyWatch(body.getReader(), idleMs, failed);
+  // A sized body stays sized for the client, and a cut one cannot then be ended as if whole.
+  if (length !== null) source.expectedLength = length;
+  return new ReadableStream<Uint8Array>(source, { highWaterMark: 0 });
+}
+
+/**
+ * The underlying source of the watched stream. One object per response, with
+ * its callbacks made once: the per-chunk path is a read and a `then`, no
+ * closure or async frame per chunk (it runs for every response the mesh relays).
+ */
+class BodyWatch implements UnderlyingSource<Uint8Array> {
+  expectedLength?: number;
+  #settled = false;
+  /** When the pending read began; null while no read is pending. */
+  #waitingSince: number | null = null;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+
+  constructor(
+    readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+    readonly idleMs: number,
+    readonly failed: (why: BodyFailure, err: unknown) => void,
+  ) {}
+
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.#controller = controller;
+  }
+
+  pull(): Promise<void> {
+    this.#waitingSince = Date.now();
+    this.#timer ??= setTimeout(this.#check, this.idleMs);
+    return this.reader.read().then(this.#onRead, this.#onError);
+  }
+
+  // The client went away (or stopped reading): not the origin's fault, nothing is reported.
+  cancel(reason: unknown): Promise<void> {
+    this.#settle();
+    return this.reader.cancel(reason);
+  }
+
+  #onRead = (chunk: ReadableStreamReadResult<Uint8Array>): void => {
+    this.#waitingSince = null;
+    // Timed out or cancelled while the read was pending.
+    if (this.#settled) return;
+    if (chunk.done) {
+      this.#settle();
+      this.#controller?.close();
+    } else {
+      this.#controller?.enqueue(chunk.value);
+    }
+  };
+
+  #onError = (err: unknown): void => {
+    if (!this.#settled) this.#fail("reset", err);
+  };
+
+  #check = (): void => {
+    this.#timer = null;
+    if (this.#settled || this.#waitingSince === null) return;
+    const waited = Date.now() - this.#waitingSince;
+    if (waited < this.idleMs) {
+      this.#timer = setTimeout(this.#check, this.idleMs - waited);
+      return;
+    }
+    const err = new Error(`origin sent no body data for ${this.idleMs} ms`);
+    this.#fail("timeout", err);
+    void this.reader.cancel(err).catch(() => undefined);
+  };
+
+  #settle(): void {
+    this.#settled = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #fail(why: BodyFailure, err: unknown): void {
+    this.#settle();
+    this.failed(why, err);
+    this.#controller?.error(err);
+  }
+}
+
+/** Whether a response can carry body bytes at all; the others skip the watcher (and its stream). */
+export function mayHaveBody(method: string, response: Response): boolean {
+  if (response.body === null || method === "HEAD") return false;
+  if (response.status === 204 || response.status === 304) return false;
+  return response.headers.get("content-length") !== "0";
+}

@@ -1,0 +1,34 @@
+import { relayedBodyLength } from "../../core/proxy/body-length.js";
+import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../../core/schema/service.js";
+import { instanceFailed } from "../pick/pick.js";
+import { recordOutcomes } from "../report/outcome-reporter.js";
+import type { RequestState } from "../request-state.js";
+import { mayHaveBody, watchBody, type BodyFailure } from "./body-watch.js";
+
+/**
+ * Puts the body watcher (body-watch.ts) on the answer respond will relay. A
+ * body that breaks or stalls after a successful try is the origin's failure
+ * too: it is marked down in this isolate and reported to the coordinator as
+ * one more failed try, from the stream's own callback (the record stage has
+ * run by then). A relayed failed answer (a 5xx) was counted already, so only
+ * its truncation is made visible. A client that goes away cancels the stream
+ * and reports nothing.
+ */
+export function watchRelayedBody(state: RequestState, env: Env, ctx: ExecutionContext): void {
+  const last = state.last;
+  const svc = state.service;
+  const instanceId = state.lastInstance;
+  if (last === null || last.response === null || svc === null || instanceId === null) return;
+  const response = last.response;
+  if (!mayHaveBody(state.method, response) || response.body === null) return;
+  // Route indexes written before the field existed lack it.
+  const idleMs = svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS;
+  const blame = last.ok;
+  const failed = (why: BodyFailure, err: unknown): void => {
+    console.error(JSON.stringify({ event: "upstream_body_failed", service: svc.name, instance: instanceId, failure: why, message: String(err) }));
+    if (!blame) return;
+    instanceFailed(state, instanceId);
+    recordOutcomes(env, ctx, svc.name, [{ instanceId, ok: false, failure: why, latencyMs: last.latencyMs }]);
+  };
+  state.relayBody = watchBody(response.body, idleMs, relayedBodyLength(response.headers), failed);
+}

@@ -1,0 +1,103 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { api, startHarness, until, type Harness } from "./harness.js";
+
+const run = promisify(execFile);
+
+interface ServiceView {
+  instances: { url: string; state: string; failures: number; ejectedUntil: string | null }[];
+}
+
+/**
+ * Clients and origins that misbehave mid-body, over real sockets: a raw
+ * node:net client that abandons its upload, curl's Expect: 100-continue, and
+ * an origin that cuts its chunked answer half-way (scripts/lib/origin.mjs).
+ */
+describe("end to end: bodies that break half-way", () => {
+  let h: Harness;
+  let dir = "";
+  const SERVICE = "uploads";
+
+  beforeAll(async () => {
+    h = await startHarness(3);
+    dir = await mkdtemp(join(tmpdir(), "switchyard-e2e-"));
+    const created = await api<{ registrationToken: string }>(h, "PUT", `/_mesh/v1/services/${SERVICE}`, {
+      routes: { pathPrefixes: ["/up"] },
+      outlier: { consecutiveFailures: 2, baseEjectionSeconds: 30, maxEjectionSeconds: 300 },
+    });
+    expect(created.status).toBe(201);
+    for (const o of h.origins) {
+      const reg = await api(h, "POST", `/_mesh/v1/services/${SERVICE}/instances`, { url: o.url }, created.body.registrationToken);
+      expect(reg.status).toBe(201);
+    }
+  });
+
+  afterAll(async () => {
+    await h.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function view(): Promise<ServiceView> {
+    return (await api<ServiceView>(h, "GET", `/_mesh/v1/services/${SERVICE}`)).body;
+  }
+
+  const totalFailures = (v: ServiceView): number => v.instances.reduce((n, i) => n + i.failures, 0);
+
+  /** Declares a 2,000,000-byte body, sends 5 bytes, and closes the socket; resolves when it is closed. */
+  function abandonUpload(): Promise<void> {
+    const { hostname, port } = new URL(h.mesh.url);
+    return new Promise((resolve) => {
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(`POST /up/files HTTP/1.1\r\nHost: ${hostname}\r\nContent-Length: 2000000\r\n\r\nhello`);
+        // Long enough for the mesh to have started the try and be streaming the body to an origin.
+        setTimeout(() => socket.destroy(), 150);
+      });
+      socket.on("close", () => resolve());
+      socket.on("error", () => undefined);
+    });
+  }
+
+  it("counts twenty abandoned uploads against no origin and ejects none", async () => {
+    for (let i = 0; i < 20; i++) await abandonUpload();
+    // A sentinel failure the mesh does report (a reset before headers, then failed over): once it
+    // has reached the coordinator, every report from the uploads before it has too.
+    const sentinel = await fetch(`${h.mesh.url}/up/sentinel`, { headers: { "x-origin-fault": "reset-before-headers" } });
+    expect(sentinel.status).toBe(502);
+    await sentinel.arrayBuffer();
+    await until("the sentinel's failure report", 10_000, async () => totalFailures(await view()) > 0);
+    const v = await view();
+    expect(totalFailures(v)).toBe(3);
+    expect(v.instances.map((i) => i.state)).toEqual(["healthy", "healthy", "healthy"]);
+    expect(v.instances.every((i) => i.ejectedUntil === null)).toBe(true);
+  });
+
+  it("keeps an answer's Content-Length, so one cut short of it fails on the client", async () => {
+    const res = await fetch(`${h.mesh.url}/up/cut`, { headers: { "x-origin-fault": "reset-mid-sized-body", "accept-encoding": "identity" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-length")).toBe("1000");
+    await expect(res.text()).rejects.toThrow();
+    // A chunked answer cut half-way still ends cleanly here: workerd closes an errored
+    // response stream with a last chunk (cloudflare/workerd#6818); the Workers-pool
+    // test (test/worker/router-bodies.test.ts) checks the stream the mesh hands it.
+  });
+
+  it("answers curl's Expect: 100-continue, for a GET and for a 2 MB --data-binary upload", async () => {
+    const get = await run("curl", ["-sS", "-H", "Expect: 100-continue", "-w", "\\n%{http_code}", `${h.mesh.url}/up/items`]);
+    expect(get.stdout.split("\n").at(-1)).toBe("200");
+    const file = join(dir, "upload.bin");
+    await writeFile(file, Buffer.alloc(2_000_000, "a"));
+    // curl sends Expect: 100-continue on its own for a body this large.
+    const post = await run("curl", ["-sS", "-v", "--data-binary", `@${file}`, "-w", "\\n%{http_code}", `${h.mesh.url}/up/files`], { maxBuffer: 8_000_000 });
+    expect(post.stderr).toMatch(/Expect: 100-continue/i);
+    const lines = post.stdout.split("\n");
+    expect(lines.at(-1)).toBe("200");
+    const echo = JSON.parse(lines.slice(0, -1).join("\n")) as { body: string; headers: Record<string, string> };
+    expect(echo.body).toHaveLength(2_000_000);
+    expect(echo.headers.expect).toBeUndefined();
+  });
+});

@@ -1,0 +1,159 @@
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../../workers/mesh/index.js";
+import { createService, originUrls, register, resetOrigins, stubFor, uniqueName } from "./helpers.js";
+
+/**
+ * Bodies in both directions: Expect: 100-continue, uploads the client
+ * abandons, and origin bodies that break or stall half-way. The faulty answers
+ * come from the real loopback origins (scripts/lib/origin.mjs, `x-origin-fault`).
+ */
+
+interface Echo {
+  origin: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+afterEach(async () => {
+  await resetOrigins();
+});
+
+async function serviceWith(n: number, config: Record<string, unknown> = {}): Promise<{ name: string; ids: string[] }> {
+  const name = uniqueName("rb");
+  const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, ...config });
+  const ids: string[] = [];
+  for (const url of originUrls().slice(0, n)) ids.push((await register(name, token, url)).id);
+  return { name, ids };
+}
+
+/** One request with its own ExecutionContext; `read` consumes the body before the context is awaited. */
+async function exchange<T>(
+  url: string,
+  init: RequestInit,
+  read: (res: Response) => Promise<T>,
+  overrides: Partial<Env> = {},
+): Promise<{ res: Response; read: T; logs: Record<string, unknown>[] }> {
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
+    lines.push(String(line));
+  });
+  const ctx = createExecutionContext();
+  try {
+    const res = await worker.fetch(new Request(url, init) as Request<unknown, IncomingRequestCfProperties>, { ...env, REQUEST_LOG: "json", ...overrides }, ctx);
+    const value = await read(res);
+    await waitOnExecutionContext(ctx);
+    return { res, read: value, logs: lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+const readText = (res: Response): Promise<string> => res.text();
+const readError = (res: Response): Promise<string> =>
+  res.text().then(
+    (text) => `no error, body ${JSON.stringify(text)}`,
+    (err: unknown) => `error: ${String(err)}`,
+  );
+
+async function failuresOf(name: string): Promise<number[]> {
+  return (await stubFor(name).describe()).instances.map((i) => i.failures);
+}
+
+describe("Expect: 100-continue", () => {
+  it("answers a GET that carries it with the origin's 200, and never forwards Expect upstream", async () => {
+    const { name } = await serviceWith(1);
+    const { res, read } = await exchange(`http://mesh.test/${name}/e`, { headers: { expect: "100-continue" } }, readText);
+    expect(res.status).toBe(200);
+    const echo = JSON.parse(read) as Echo;
+    expect(echo.headers.expect).toBeUndefined();
+  });
+
+  it("passes a streamed POST over the retry cap to the origin with its Content-Length", async () => {
+    const { name } = await serviceWith(1);
+    const size = 1_500_000;
+    const { res, read } = await exchange(
+      `http://mesh.test/${name}/big`,
+      { method: "POST", body: "a".repeat(size), headers: { expect: "100-continue", "content-length": String(size) } },
+      readText,
+    );
+    expect(res.status).toBe(200);
+    const echo = JSON.parse(read) as Echo;
+    expect(echo.body).toHaveLength(size);
+    expect(echo.headers["content-length"]).toBe(String(size));
+    expect(echo.headers["transfer-encoding"]).toBeUndefined();
+  });
+});
+
+describe("an upload the client abandons", () => {
+  // 5 bytes of a body declared (or streamed) as much larger, then the client's stream fails.
+  const abandoned = (): ReadableStream<Uint8Array> => {
+    let sent = false;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent) {
+          controller.error(new Error("client went away"));
+          return;
+        }
+        sent = true;
+        controller.enqueue(new TextEncoder().encode("hello"));
+      },
+    });
+  };
+
+  for (const [label, headers] of [
+    ["sized over the retry cap", { "content-length": "2000000" }],
+    ["chunked", {}],
+  ] as const) {
+    it(`(${label}) is a 400 client_error that counts against no origin`, async () => {
+      const { name } = await serviceWith(2);
+      for (let i = 0; i < 4; i++) {
+        const { res, read, logs } = await exchange(`http://mesh.test/${name}/up`, { method: "POST", body: abandoned(), headers }, readText);
+        expect(res.status).toBe(400);
+        expect(JSON.parse(read)).toMatchObject({ error: "client_error" });
+        expect(logs.find((e) => e.event === "request")).toMatchObject({ outcome: "client_error", status: 400, failures: [] });
+      }
+      expect(await failuresOf(name)).toEqual([0, 0]);
+    });
+  }
+});
+
+describe("an origin body that breaks or stalls half-way", () => {
+  for (const fault of ["reset-mid-body", "reset-mid-sized-body"]) {
+    it(`(${fault}) errors the client's stream and counts against the origin`, async () => {
+      const { name } = await serviceWith(1);
+      const { res, read } = await exchange(`http://mesh.test/${name}/cut`, { headers: { "x-origin-fault": fault } }, readError);
+      expect(res.status).toBe(200);
+      expect(read).toMatch(/^error: /);
+      expect(await failuresOf(name)).toEqual([1]);
+    });
+  }
+
+  it("aborts a body idle for retry.bodyIdleTimeoutMs, and counts it against the origin", async () => {
+    const { name } = await serviceWith(1, { retry: { bodyIdleTimeoutMs: 300 } });
+    const started = Date.now();
+    const { res, read } = await exchange(`http://mesh.test/${name}/stall`, { headers: { "x-origin-fault": "hang-mid-body" } }, readError);
+    expect(res.status).toBe(200);
+    expect(read).toContain("origin sent no body data for 300 ms");
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await failuresOf(name)).toEqual([1]);
+  });
+
+  it("does not blame the origin for a client that reads slowly or not at all", async () => {
+    const { name } = await serviceWith(1, { retry: { bodyIdleTimeoutMs: 200 } });
+    const slow = await exchange(`http://mesh.test/${name}/slow`, {}, async (res) => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      return res.text();
+    });
+    expect((JSON.parse(slow.read) as Echo).origin).toMatch(/^wt-/);
+    const gone = await exchange(`http://mesh.test/${name}/gone`, { headers: { "x-origin-fault": "hang-mid-body" } }, async (res) => {
+      const reader = res.body?.getReader();
+      await reader?.read();
+      await reader?.cancel("client went away");
+      return "cancelled";
+    });
+    expect(gone.res.status).toBe(200);
+    expect(await failuresOf(name)).toEqual([0]);
+  });
+});

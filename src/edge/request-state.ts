@@ -37,7 +37,7 @@ export interface RequestState {
   /** The client's headers until the proxy stage replaces them with the upstream set. */
   headers: Headers;
   /** Set by admit: the body to send, and whether it can be sent again. */
-  body: ArrayBuffer | ReadableStream | null;
+  body: ArrayBuffer | ReadableStream<Uint8Array> | null;
   replayable: boolean;
   /** Set by admit for a service with auth.jwt: the verified token's claims. */
   claims: Record<string, unknown> | null;

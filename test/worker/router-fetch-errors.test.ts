@@ -40,7 +40,7 @@ async function post(url: string): Promise<{ res: Response; event: Record<string,
   const ctx = createExecutionContext();
   try {
     const init = { method: "POST", body: "order-1", headers: { "content-length": "7" } };
-    const res = await worker.fetch(new Request(url, init) as Request<unknown, IncomingRequestCfProperties>, { ...env, REQUEST_LOG: "json" }, ctx);
+    const res = await worker.fetch(new Request(url, init), { ...env, REQUEST_LOG: "json" }, ctx);
     await res.arrayBuffer();
     await waitOnExecutionContext(ctx);
     const event = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === "request");
@@ -103,7 +103,7 @@ describe("fetch failures in workerd", () => {
       let res: Response;
       try {
         const init = { method: "POST", body: "order-1", headers: { "content-length": "7", "x-origin-fault": fault } };
-        res = await worker.fetch(new Request(`http://mesh.test/${name}/orders`, init) as Request<unknown, IncomingRequestCfProperties>, { ...env, REQUEST_LOG: "json" }, ctx);
+        res = await worker.fetch(new Request(`http://mesh.test/${name}/orders`, init), { ...env, REQUEST_LOG: "json" }, ctx);
         await res.arrayBuffer();
         await waitOnExecutionContext(ctx);
       } finally {

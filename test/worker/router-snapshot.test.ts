@@ -22,7 +22,7 @@ async function routed(url: string): Promise<{ instance: string | null; snapshotV
   });
   const ctx = createExecutionContext();
   try {
-    const res = await worker.fetch(new Request(url) as Request<unknown, IncomingRequestCfProperties>, { ...env, REQUEST_LOG: "json" }, ctx);
+    const res = await worker.fetch(new Request(url), { ...env, REQUEST_LOG: "json" }, ctx);
     await res.arrayBuffer();
     await waitOnExecutionContext(ctx);
     const event = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === "request");

@@ -85,7 +85,8 @@ export function cachedLocalState(
 ): LocalServiceState | undefined {
   const state = states.get(service);
   if (state === undefined) return undefined;
-  startRefreshIfDue(env, ctx, state, service, kind, now);
+  // The refresh is held open by ctx.waitUntil inside; a warm request routes from the state it has.
+  void startRefreshIfDue(env, ctx, state, service, kind, now);
   return state;
 }
 

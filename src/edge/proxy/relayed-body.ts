@@ -30,5 +30,7 @@ export function watchRelayedBody(state: RequestState, env: Env, ctx: ExecutionCo
     instanceFailed(state, instanceId);
     recordOutcomes(env, ctx, svc.name, [{ instanceId, ok: false, failure: why, latencyMs: last.latencyMs }]);
   };
-  state.relayBody = watchBody(response.body, idleMs, relayedBodyLength(response.headers), failed);
+  // workers-types declare Response.body as ReadableStream<any>; a fetched body is bytes.
+  const body = response.body as ReadableStream<Uint8Array>;
+  state.relayBody = watchBody(body, idleMs, relayedBodyLength(response.headers), failed);
 }

@@ -1,4 +1,4 @@
-import { BALANCER_KINDS } from "../balance/registry.js";
+import { balancerSchema, strictModeRefusal } from "./balancer.js";
 import * as z from "./zod.js";
 
 /**
@@ -125,14 +125,20 @@ const panicSchema = z.strictObject({ routeToAllWhenNoneHealthy: withDefault(z.bo
 
 export const serviceConfigSchema = z.strictObject({
   routes: routesSchema,
-  balancer: withDefault(z.enum(BALANCER_KINDS), "round_robin"),
+  balancer: z._default(balancerSchema, "round_robin"),
   routing: withDefault(routingSchema, { mode: "snapshot" }),
   healthCheck: withDefault(healthCheckSchema, healthCheckSchema.parse({})),
   retry: withDefault(retrySchema, retrySchema.parse({})),
   lease: withDefault(leaseSchema, leaseSchema.parse({})),
   outlier: withDefault(outlierSchema, outlierSchema.parse({})),
   panic: withDefault(panicSchema, { routeToAllWhenNoneHealthy: false }),
-});
+}).check(
+  // Checked here, not in either field, because it is the pair that is wrong; the message says which to change.
+  z.superRefine((c, ctx) => {
+    const refusal = c.routing.mode === "strict" ? strictModeRefusal(c.balancer) : null;
+    if (refusal !== null) ctx.issues.push({ code: "custom", message: refusal, input: c.balancer, path: ["balancer"] });
+  }),
+);
 
 export type ServiceConfigInput = z.input<typeof serviceConfigSchema>;
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;

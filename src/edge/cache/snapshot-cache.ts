@@ -1,4 +1,4 @@
-import type { BalancerKind } from "../../core/balance/index.js";
+import type { BalancerConfig } from "../../core/balance/index.js";
 import { adoptSnapshot, newLocalServiceState, useBalancerKind, type LocalServiceState } from "../../core/local-health/local-service-state.js";
 import type { Snapshot, SnapshotInstance } from "../../core/snapshot.js";
 import { coordinator } from "../../coordinator/stub.js";
@@ -65,7 +65,7 @@ export function cachedLocalState(
   env: Env,
   ctx: ExecutionContext,
   service: string,
-  kind: BalancerKind,
+  kind: BalancerConfig,
   now: number,
 ): LocalServiceState | undefined {
   const state = states.get(service);
@@ -80,7 +80,7 @@ export function cachedLocalState(
 }
 
 /** The cold path: asks the coordinator (bounded by DO_TIMEOUT_MS), else the KV mirror. */
-export async function loadLocalState(env: Env, service: string, kind: BalancerKind, now: number): Promise<LocalServiceState> {
+export async function loadLocalState(env: Env, service: string, kind: BalancerConfig, now: number): Promise<LocalServiceState> {
   let fresh: LocalServiceState;
   try {
     const snap = await withTimeout(coordinator(env, service).snapshot(), DO_TIMEOUT_MS, "snapshot");
@@ -104,7 +104,7 @@ export async function getLocalState(
   env: Env,
   ctx: ExecutionContext,
   service: string,
-  kind: BalancerKind,
+  kind: BalancerConfig,
   now: number,
 ): Promise<LocalServiceState> {
   return cachedLocalState(env, ctx, service, kind, now) ?? (await loadLocalState(env, service, kind, now));

@@ -14,24 +14,35 @@ import { TableBalancer } from "./table-balancer.js";
  */
 export const MAGLEV_TABLE_SIZE = 65_537;
 
-/** Slot → index of its host in the candidate list; every slot is filled (when there is a host). */
+/** A host's preference list in a table of `size` slots: offset, offset + skip, offset + 2·skip, … (mod size). */
+export function maglevPreference(id: string, size = MAGLEV_TABLE_SIZE): { offset: number; skip: number } {
+  const base = hashString(id);
+  return { offset: derivedHash(base, 0) % size, skip: (derivedHash(base, 1) % (size - 1)) + 1 };
+}
+
+/**
+ * Slot → index of its host in `candidates`; every slot is filled when there is
+ * a host. Hosts take turns in id order, not list order, so the table (as
+ * slot → id) is the same in every isolate whatever order its list came in.
+ */
 export function buildMaglevTable(candidates: readonly Candidate[], size = MAGLEV_TABLE_SIZE): Int32Array {
   const table = new Int32Array(size).fill(-1);
   const n = candidates.length;
   if (n === 0) return table;
+  const order = candidates.map((_, i) => i).sort((a, b) => compareIds(candidates[a]?.id ?? "", candidates[b]?.id ?? ""));
   const next = new Float64Array(n);
   const skip = new Float64Array(n);
   const credit = new Float64Array(n);
   let heaviest = 0;
   candidates.forEach((c, i) => {
-    const base = hashString(c.id);
-    next[i] = derivedHash(base, 0) % size;
-    skip[i] = (derivedHash(base, 1) % (size - 1)) + 1;
+    const pref = maglevPreference(c.id, size);
+    next[i] = pref.offset;
+    skip[i] = pref.skip;
     heaviest = Math.max(heaviest, weightOf(c));
   });
   let filled = 0;
   for (;;) {
-    for (let i = 0; i < n; i++) {
+    for (const i of order) {
       const c = candidates[i];
       if (c === undefined) continue;
       // Integer credit: exact, so equal weights claim in lockstep.
@@ -46,6 +57,10 @@ export function buildMaglevTable(candidates: readonly Candidate[], size = MAGLEV
       if (++filled === size) return table;
     }
   }
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** `maglev`: a key goes to the host in slot hash mod M; past an excluded host, to the next slot's. */

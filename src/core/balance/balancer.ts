@@ -35,6 +35,12 @@ export interface Balancer {
    * snapshot version) and say what to avoid through `exclude`.
    */
   pick<C extends Candidate>(candidates: readonly C[], exclude?: ReadonlySet<string>, load?: HostLoad, key?: string): C | undefined;
+  /**
+   * Builds now what the kind caches per candidate list (the hash kinds' ring
+   * or table), so the caller can pay for it when a snapshot arrives rather
+   * than on the next request's pick.
+   */
+  prepare?(candidates: readonly Candidate[]): void;
   /** A try to `id` got response headers after `latencyMs`, at `now`; only latency-aware kinds implement it. */
   observe?(id: string, latencyMs: number, now: number): void;
 }

@@ -103,6 +103,8 @@ export function adoptSnapshot(state: LocalServiceState, snapshot: Snapshot | nul
   if (snapshot === null || (!switched && source === "coordinator" && snapshot.version === state.snapshot.version)) return;
   state.snapshot = snapshot;
   state.marks.clear();
+  // A hash kind's table for the new version is built here, in the refresh, not by the next request's pick.
+  state.balancer.prepare?.(snapshot.instances);
   // Latency of instances that left is no use; the map stays as small as the service.
   if (state.latency.size > snapshot.instances.length) {
     const live = new Set(snapshot.instances.map((i) => i.id));

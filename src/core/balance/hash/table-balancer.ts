@@ -22,6 +22,10 @@ export abstract class TableBalancer<T> implements Balancer {
   /** The index (into `candidates`) of the first host for `hash` that `eligible` accepts; -1 when none does. */
   protected abstract lookup(table: T, hash: number, candidates: readonly Candidate[], exclude: ReadonlySet<string> | undefined): number;
 
+  prepare(candidates: readonly Candidate[]): void {
+    this.tableFor(candidates);
+  }
+
   /** The table for `candidates`, built at most once per list. */
   tableFor(candidates: readonly Candidate[]): T {
     if (this.#table === null || this.#list !== candidates) {

@@ -1,5 +1,5 @@
 import type { Balancer, Candidate, HostLoad } from "../balancer.js";
-import { eligibleCount, equalWeights, uniformEligible, weightedEligible, weightOf } from "../draw.js";
+import { eligibleCount, equalWeights, isEligible, uniformEligible, weightedEligible, weightOf } from "../draw.js";
 
 /**
  * Least request, as Envoy defines it. Equal weights: draw `choiceCount` hosts
@@ -16,8 +16,8 @@ export class LeastRequestBalancer implements Balancer {
   readonly #random: () => number;
   readonly #choiceCount: number;
   readonly #bias: number;
-  /** The load report of the pick in progress, read by #effectiveWeight (a field, so no closure per pick). */
-  #load: HostLoad | undefined;
+  /** Effective weights of the pick in progress, by candidate index; reused across picks, grown when needed. */
+  #scratch = new Float64Array(16);
 
   constructor(random: () => number, choiceCount: number, activeRequestBias: number) {
     this.#random = random;
@@ -30,12 +30,40 @@ export class LeastRequestBalancer implements Balancer {
     if (n === 0) return undefined;
     if (equalWeights(candidates, exclude)) return this.#powerOfChoices(candidates, exclude, n, load);
     if (load === undefined || this.#bias === 0) return weightedEligible(candidates, exclude, this.#random);
-    this.#load = load;
-    try {
-      return weightedEligible(candidates, exclude, this.#random, this.#effectiveWeight);
-    } finally {
-      this.#load = undefined;
+    return this.#weightedByLoad(candidates, exclude, load);
+  }
+
+  /**
+   * A draw by weight ÷ (active + 1)^bias. Each host's load is asked once and
+   * its effective weight kept in a reused array, so the second pass (finding
+   * where the draw lands) reads numbers only.
+   */
+  #weightedByLoad<C extends Candidate>(candidates: readonly C[], exclude: ReadonlySet<string> | undefined, load: HostLoad): C | undefined {
+    if (this.#scratch.length < candidates.length) this.#scratch = new Float64Array(candidates.length * 2);
+    const eff = this.#scratch;
+    let total = 0;
+    let last = -1;
+    for (let i = 0; i < candidates.length; i++) {
+      const c = candidates[i];
+      if (c === undefined || !isEligible(c, exclude)) {
+        eff[i] = 0;
+        continue;
+      }
+      const active = load.activeTries(c.id);
+      // Envoy's default bias is 1.0: a division, no pow.
+      const w = active === 0 ? weightOf(c) : this.#bias === 1 ? weightOf(c) / (active + 1) : weightOf(c) / Math.pow(active + 1, this.#bias);
+      eff[i] = w;
+      total += w;
+      last = i;
     }
+    if (last === -1) return undefined;
+    let point = this.#random() * total;
+    for (let i = 0; i <= last; i++) {
+      point -= eff[i] ?? 0;
+      if (point < 0 && (eff[i] ?? 0) > 0) return candidates[i];
+    }
+    // Floating-point rounding can leave a sliver past the last weight.
+    return candidates[last];
   }
 
   #powerOfChoices<C extends Candidate>(candidates: readonly C[], exclude: ReadonlySet<string> | undefined, n: number, load: HostLoad | undefined): C | undefined {
@@ -52,9 +80,4 @@ export class LeastRequestBalancer implements Balancer {
     }
     return best;
   }
-
-  readonly #effectiveWeight = (c: Candidate): number => {
-    const active = this.#load === undefined ? 0 : this.#load.activeTries(c.id);
-    return weightOf(c) / Math.pow(active + 1, this.#bias);
-  };
 }

@@ -45,28 +45,20 @@ export function weightOf(c: Candidate): number {
   return c.weight > 0 ? c.weight : 1;
 }
 
-/**
- * An eligible candidate drawn with probability proportional to `weight(c)`
- * (default: its configured weight). Two passes, no allocation.
- */
-export function weightedEligible<C extends Candidate>(
-  candidates: readonly C[],
-  exclude: ReadonlySet<string> | undefined,
-  random: () => number,
-  weight: (c: C) => number = weightOf,
-): C | undefined {
+/** An eligible candidate drawn with probability proportional to its weight. Two passes, no allocation. */
+export function weightedEligible<C extends Candidate>(candidates: readonly C[], exclude: ReadonlySet<string> | undefined, random: () => number): C | undefined {
   let total = 0;
   let last: C | undefined;
   for (const c of candidates) {
     if (!isEligible(c, exclude)) continue;
-    total += weight(c);
+    total += weightOf(c);
     last = c;
   }
   if (last === undefined) return undefined;
   let point = random() * total;
   for (const c of candidates) {
     if (!isEligible(c, exclude)) continue;
-    point -= weight(c);
+    point -= weightOf(c);
     if (point < 0) return c;
   }
   // Floating-point rounding can leave a sliver past the last weight.

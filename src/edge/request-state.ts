@@ -48,6 +48,8 @@ export interface RequestState {
   /** Set by route. */
   service: RoutedService | null;
   match: RouteMatch | null;
+  /** Set by pick for hash balancers: the request's hash key (undefined: none, or not a hash kind). */
+  hashKey: string | undefined;
   /** Set by pick: snapshot mode's local state, or strict mode's once it fell back. */
   local: LocalServiceState | null;
   /** True while picks go to the coordinator (strict mode before any fallback). */
@@ -80,6 +82,7 @@ export function newRequestState(request: Request, started: number): RequestState
     clientAbort: null,
     service: null,
     match: null,
+    hashKey: undefined,
     local: null,
     strict: false,
     strictVersion: null,

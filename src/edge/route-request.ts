@@ -35,7 +35,7 @@ async function proxy(state: RequestState, request: Request, url: URL, env: Env, 
   const admitted = admit(state, request);
   const refusal = admitted instanceof Promise ? await admitted : admitted;
   if (refusal !== null) return refused(state, refusal);
-  const loading = preparePick(state, env, ctx);
+  const loading = preparePick(state, env, ctx, url);
   if (loading !== undefined) await loading;
   await tryInstances(state, url, env, ctx);
   return respond(state);

@@ -73,7 +73,7 @@ describe("service CRUD and validation", () => {
   it("400s a bad body naming each field", async () => {
     const res = await mesh(
       `/_mesh/v1/services/${uniqueName()}`,
-      json("PUT", { routes: {}, balancer: "random", retry: { attempts: 0, retryOn: ["418"] } }),
+      json("PUT", { routes: {}, balancer: "fastest", retry: { attempts: 0, retryOn: ["418"] } }),
     );
     expect(res.status).toBe(400);
     const body = await res.json<{ error: string; message: string; issues: { path: string; message: string }[] }>();

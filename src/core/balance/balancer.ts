@@ -28,15 +28,31 @@ export interface HostLoad {
  * between calls (members come and go) and balancers must cope.
  */
 export interface Balancer {
-  pick<C extends Candidate>(candidates: readonly C[], exclude?: ReadonlySet<string>, load?: HostLoad): C | undefined;
+  /**
+   * `key` is the request's hash key (hash kinds only; see hash-key.ts). Hash
+   * kinds build their table from `candidates` and keep it while the same
+   * array comes back, so callers pass the snapshot's own list (one array per
+   * snapshot version) and say what to avoid through `exclude`.
+   */
+  pick<C extends Candidate>(candidates: readonly C[], exclude?: ReadonlySet<string>, load?: HostLoad, key?: string): C | undefined;
+  /**
+   * Builds now what the kind caches per candidate list (the hash kinds' ring
+   * or table), so the caller can pay for it when a snapshot arrives rather
+   * than on the next request's pick.
+   */
+  prepare?(candidates: readonly Candidate[]): void;
+  /** A try to `id` got response headers after `latencyMs`, at `now`; only latency-aware kinds implement it. */
+  observe?(id: string, latencyMs: number, now: number): void;
 }
 
 /**
- * What a factory may use. `random` is the only source of randomness a
- * balancer may touch (seeded in tests, Math.random at the edge); `start` is a
- * rotation offset, so cold isolates do not all begin at host 0.
+ * What a factory may use. `random` is the only source of randomness and `now`
+ * the only clock a balancer may touch (seeded and fake in tests, Math.random
+ * and Date.now at the edge); `start` is a rotation offset, so cold isolates do
+ * not all begin at host 0.
  */
 export interface BalancerOptions {
   random: () => number;
   start: number;
+  now: () => number;
 }

@@ -16,12 +16,14 @@ export const LOCAL_MARK_MAX_MS = 30_000;
 /**
  * Picks from the snapshot, skipping instances tried for this request and,
  * while any other choice exists, instances marked down or seen stalled.
+ * `key` is the request's hash key (hash kinds only).
  */
 export function pickLocal(
   state: LocalServiceState,
   tried: ReadonlySet<string> | undefined,
   now: number,
   stallMs: number,
+  key?: string,
 ): SnapshotInstance | undefined {
   const all = state.snapshot.instances;
   let avoid: Set<string> | null = null;
@@ -31,8 +33,15 @@ export function pickLocal(
     const oldest = starts[0];
     if (oldest !== undefined && now - oldest > stallMs) (avoid ??= new Set()).add(id);
   }
-  if (avoid === null) return state.balancer.pick(all, tried, state.load);
+  if (avoid === null) return state.balancer.pick(all, tried, state.load, key);
   const skip = avoid;
+  if (state.hashed) {
+    // A hash kind's table is cached per list, so it always gets the snapshot's
+    // own array and avoids through exclusion: a key whose host is marked moves
+    // to the next host on the ring (or table), and comes back when the mark ends.
+    if (tried !== undefined) for (const id of tried) skip.add(id);
+    return state.balancer.pick(all, skip, state.load, key) ?? state.balancer.pick(all, tried, state.load, key);
+  }
   const up = all.filter((i) => !skip.has(i.id));
   return state.balancer.pick(up, tried, state.load) ?? state.balancer.pick(all, tried, state.load);
 }
@@ -58,6 +67,16 @@ export function tryFinished(state: LocalServiceState, id: string, startedAt: num
   const at = starts.indexOf(startedAt);
   if (at !== -1) starts.splice(at, 1);
   if (starts.length === 0) state.pending.delete(id);
+}
+
+/**
+ * A try to `id` got its response headers after `latencyMs` (at `now`): kept
+ * as the instance's latest latency, and handed to a latency-aware balancer
+ * (peak_ewma) as a time-stamped observation.
+ */
+export function recordLatency(state: LocalServiceState, id: string, latencyMs: number, now: number): void {
+  state.latency.set(id, latencyMs);
+  state.balancer.observe?.(id, latencyMs, now);
 }
 
 export function markDown(state: LocalServiceState, id: string, now: number): void {

@@ -1,4 +1,4 @@
-import { createBalancer, type Balancer, type BalancerKind, type HostLoad } from "../balance/index.js";
+import { BALANCERS, balancerKey, balancerKind, createBalancer, type Balancer, type BalancerConfig, type HostLoad } from "../balance/index.js";
 import type { Snapshot } from "../snapshot.js";
 
 /**
@@ -21,11 +21,17 @@ export interface LocalServiceState {
   confirmedAt: number;
   source: "coordinator" | "kv";
   balancer: Balancer;
-  balancerKind: BalancerKind;
+  /** The config the balancer was built from, and its key: a reloaded route table with an equal config keeps the balancer. */
+  balancerConfig: BalancerConfig;
+  balancerKey: string;
+  /** True for hash kinds: they are handed the snapshot's own list (their table is cached per list) and avoid by exclusion. */
+  hashed: boolean;
   marks: Map<string, LocalMark>;
   /** Start times of tries still waiting for headers, per instance, oldest first. */
   pending: Map<string, number[]>;
-  /** Answers the balancer's load questions from `pending`; built once per service, not per pick. */
+  /** The latest header latency seen per instance, ms. */
+  latency: Map<string, number>;
+  /** Answers the balancer's load questions from `pending` and `latency`; built once per service, not per pick. */
   load: HostLoad;
   refreshStartedAt: number | null;
 }
@@ -33,41 +39,54 @@ export interface LocalServiceState {
 /** Offsets a new balancer's rotation within this range, so cold isolates do not all start at host 0. */
 const START_SPREAD = 1024;
 
-function newBalancer(kind: BalancerKind, random: () => number): Balancer {
-  return createBalancer(kind, { random, start: Math.floor(random() * START_SPREAD) });
+function newBalancer(config: BalancerConfig, random: () => number, now: () => number): Balancer {
+  return createBalancer(config, { random, start: Math.floor(random() * START_SPREAD), now });
 }
 
 export function newLocalServiceState(
   snapshot: Snapshot,
   source: LocalServiceState["source"],
-  kind: BalancerKind,
+  config: BalancerConfig,
   now: number,
   random: () => number,
+  clock: () => number = Date.now,
 ): LocalServiceState {
   const pending = new Map<string, number[]>();
+  const latency = new Map<string, number>();
   return {
     snapshot,
     fetchedAt: now,
     confirmedAt: source === "coordinator" ? now : 0,
     source,
-    balancer: newBalancer(kind, random),
-    balancerKind: kind,
+    balancer: newBalancer(config, random, clock),
+    balancerConfig: config,
+    balancerKey: balancerKey(config),
+    hashed: BALANCERS[balancerKind(config)].hashed,
     marks: new Map(),
     pending,
+    latency,
     load: {
       activeTries: (id) => pending.get(id)?.length ?? 0,
-      // The edge does not time tries per instance yet; a latency-aware kind gets "unknown".
-      latencyMs: () => undefined,
+      latencyMs: (id) => latency.get(id),
     },
     refreshStartedAt: null,
   };
 }
 
-/** A balancer change needs a new rotation, not a new snapshot: marks and stall tracking stay. */
-export function useBalancerKind(state: LocalServiceState, kind: BalancerKind, random: () => number): void {
-  if (state.balancerKind === kind) return;
-  state.balancer = newBalancer(kind, random);
-  state.balancerKind = kind;
+/**
+ * A balancer change needs a new balancer, not a new snapshot: marks and stall
+ * tracking stay. The same config object (the warm path) costs one comparison;
+ * an equal one from a reloaded route table keeps the balancer and its state
+ * (rotation, latency estimates).
+ */
+export function useBalancerKind(state: LocalServiceState, config: BalancerConfig, random: () => number, clock: () => number = Date.now): void {
+  if (state.balancerConfig === config) return;
+  const key = balancerKey(config);
+  state.balancerConfig = config;
+  if (state.balancerKey === key) return;
+  state.balancer = newBalancer(config, random, clock);
+  state.balancerKey = key;
+  state.hashed = BALANCERS[balancerKind(config)].hashed;
 }
 
 /**
@@ -84,4 +103,11 @@ export function adoptSnapshot(state: LocalServiceState, snapshot: Snapshot | nul
   if (snapshot === null || (!switched && source === "coordinator" && snapshot.version === state.snapshot.version)) return;
   state.snapshot = snapshot;
   state.marks.clear();
+  // A hash kind's table for the new version is built here, in the refresh, not by the next request's pick.
+  state.balancer.prepare?.(snapshot.instances);
+  // Latency of instances that left is no use; the map stays as small as the service.
+  if (state.latency.size > snapshot.instances.length) {
+    const live = new Set(snapshot.instances.map((i) => i.id));
+    for (const id of state.latency.keys()) if (!live.has(id)) state.latency.delete(id);
+  }
 }

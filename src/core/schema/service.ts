@@ -1,5 +1,5 @@
-import { BALANCER_KINDS } from "../balance/registry.js";
 import { authSchema, mtlsSchema, signingSchema, upstreamAuthSchema } from "./auth.js";
+import { balancerSchema, strictModeRefusal } from "./balancer.js";
 import * as z from "./zod.js";
 
 /**
@@ -131,7 +131,7 @@ const panicSchema = z.strictObject({ routeToAllWhenNoneHealthy: withDefault(z.bo
 
 export const serviceConfigSchema = z.strictObject({
   routes: routesSchema,
-  balancer: withDefault(z.enum(BALANCER_KINDS), "round_robin"),
+  balancer: z._default(balancerSchema, "round_robin"),
   routing: withDefault(routingSchema, { mode: "snapshot" }),
   healthCheck: withDefault(healthCheckSchema, healthCheckSchema.parse({})),
   retry: withDefault(retrySchema, retrySchema.parse({})),
@@ -143,7 +143,13 @@ export const serviceConfigSchema = z.strictObject({
   upstreamAuth: z.optional(upstreamAuthSchema),
   signing: z.optional(signingSchema),
   mtls: z.optional(mtlsSchema),
-});
+}).check(
+  // Checked here, not in either field, because it is the pair that is wrong; the message says which to change.
+  z.superRefine((c, ctx) => {
+    const refusal = c.routing.mode === "strict" ? strictModeRefusal(c.balancer) : null;
+    if (refusal !== null) ctx.issues.push({ code: "custom", message: refusal, input: c.balancer, path: ["balancer"] });
+  }),
+);
 
 export type ServiceConfigInput = z.input<typeof serviceConfigSchema>;
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;

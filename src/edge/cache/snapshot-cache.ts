@@ -1,4 +1,4 @@
-import type { BalancerKind } from "../../core/balance/index.js";
+import type { BalancerConfig } from "../../core/balance/index.js";
 import { adoptSnapshot, newLocalServiceState, useBalancerKind, type LocalServiceState } from "../../core/local-health/local-service-state.js";
 import type { Snapshot, SnapshotInstance } from "../../core/snapshot.js";
 import { coordinator } from "../../coordinator/stub.js";
@@ -80,7 +80,7 @@ export function cachedLocalState(
   env: Env,
   ctx: ExecutionContext,
   service: string,
-  kind: BalancerKind,
+  kind: BalancerConfig,
   now: number,
 ): LocalServiceState | undefined {
   const state = states.get(service);
@@ -101,7 +101,7 @@ export function currentLocalState(
   env: Env,
   ctx: ExecutionContext,
   service: string,
-  kind: BalancerKind,
+  kind: BalancerConfig,
   now: number,
 ): LocalServiceState | Promise<LocalServiceState> | undefined {
   const state = states.get(service);
@@ -120,7 +120,7 @@ function startRefreshIfDue(
   ctx: ExecutionContext,
   state: LocalServiceState,
   service: string,
-  kind: BalancerKind,
+  kind: BalancerConfig,
   now: number,
 ): Promise<void> | null {
   useBalancerKind(state, kind, Math.random);
@@ -133,7 +133,7 @@ function startRefreshIfDue(
 }
 
 /** The cold path: asks the coordinator (bounded by DO_TIMEOUT_MS), else the KV mirror. */
-export async function loadLocalState(env: Env, service: string, kind: BalancerKind, now: number): Promise<LocalServiceState> {
+export async function loadLocalState(env: Env, service: string, kind: BalancerConfig, now: number): Promise<LocalServiceState> {
   let fresh: LocalServiceState;
   try {
     const snap = await withTimeout(coordinator(env, service).snapshot(), DO_TIMEOUT_MS, "snapshot");
@@ -157,7 +157,7 @@ export async function getLocalState(
   env: Env,
   ctx: ExecutionContext,
   service: string,
-  kind: BalancerKind,
+  kind: BalancerConfig,
   now: number,
 ): Promise<LocalServiceState> {
   return cachedLocalState(env, ctx, service, kind, now) ?? (await loadLocalState(env, service, kind, now));

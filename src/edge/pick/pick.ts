@@ -1,5 +1,6 @@
-import { pickLocal, markDown, markUp, tryFinished, tryStarted, untriedCount } from "../../core/local-health/local-pick.js";
-import type { BalancerKind } from "../../core/balance/index.js";
+import { pickLocal, markDown, markUp, recordLatency, tryFinished, tryStarted, untriedCount } from "../../core/local-health/local-pick.js";
+import { hashOnOf, type BalancerConfig } from "../../core/balance/index.js";
+import { requestHashKey } from "../../core/balance/hash/request-key.js";
 import type { SnapshotInstance } from "../../core/snapshot.js";
 import type { RequestState } from "../request-state.js";
 import { currentLocalState, getLocalState, loadLocalState } from "../cache/snapshot-cache.js";
@@ -12,11 +13,15 @@ import { strictPick } from "./strict-pick-batcher.js";
  * snapshot mode for the rest of the request if it cannot answer. The mode
  * lives in the request state, so no picker object is made per request.
  * preparePick returns a promise only when it must wait (a cold isolate, or
- * the first request after an idle spell).
+ * the first request after an idle spell). For a hash kind it also reads the
+ * request's key (header, cookie, query, client IP or path); for every other
+ * kind that costs one type check.
  */
-export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext): Promise<void> | undefined {
+export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext, url: URL): Promise<void> | undefined {
   const svc = state.service;
   if (svc === null) throw new Error("pick stage reached without a routed service");
+  const hashOn = hashOnOf(svc.balancer);
+  if (hashOn !== null) state.hashKey = requestHashKey(hashOn, state.headers, url);
   if (svc.mode === "strict") {
     state.strict = true;
     return undefined;
@@ -34,7 +39,7 @@ export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext
   return loadInto(state, env, svc.name, svc.balancer);
 }
 
-async function loadInto(state: RequestState, env: Env, service: string, kind: BalancerKind): Promise<void> {
+async function loadInto(state: RequestState, env: Env, service: string, kind: BalancerConfig): Promise<void> {
   state.local = await loadLocalState(env, service, kind, state.started);
 }
 
@@ -44,7 +49,7 @@ export function pickFromLocal(state: RequestState): SnapshotInstance | undefined
   const svc = state.service;
   if (local === null || svc === null) return undefined;
   // A try waiting for headers longer than a quarter of its timeout marks its instance as stalled.
-  return pickLocal(local, state.tried, Date.now(), svc.retry.perTryTimeoutMs / 4);
+  return pickLocal(local, state.tried, Date.now(), svc.retry.perTryTimeoutMs / 4, state.hashKey);
 }
 
 /** Strict-mode pick; on a coordinator failure, switches this request to snapshot mode. */
@@ -72,8 +77,19 @@ export function tryBegan(state: RequestState, id: string): number {
   return now;
 }
 
+/**
+ * Ends a try begun with tryBegan. Its header latency (state.last, the result
+ * of this try: tryOrigin never throws) is recorded for the latency-aware
+ * balancers when it says something about the origin's speed: an answer, or a
+ * timeout. A refused or reset connection fails fast and would look quick.
+ */
 export function tryEnded(state: RequestState, id: string, token: number): void {
-  if (!state.strict && state.local !== null) tryFinished(state.local, id, token);
+  if (state.strict || state.local === null) return;
+  tryFinished(state.local, id, token);
+  const last = state.last;
+  if (last !== null && state.lastInstance === id && (last.ok || last.failure.kind === "timeout" || last.failure.kind === "status")) {
+    recordLatency(state.local, id, last.latencyMs, Date.now());
+  }
 }
 
 /** A broken connection or a timeout: this isolate avoids the instance for a while. */

@@ -14,6 +14,8 @@ export interface BalancerCaseOptions {
   newBalancer: () => Balancer;
   /** True when the balancer honours `weight`; false when it must ignore it. */
   weighted: boolean;
+  /** True when the balancer picks by the request's key (the `key` argument); keyless picks are then random. */
+  hashed: boolean;
   /** Case name → why this kind cannot meet it. */
   skip?: Readonly<Record<string, string>>;
 }
@@ -26,8 +28,8 @@ function host(id: string, weight = 1): Host {
   return { id, weight, url: `https://${id}.example.com` };
 }
 
-function pickOrThrow(balancer: Balancer, hosts: readonly Host[], exclude?: ReadonlySet<string>, load?: HostLoad): Host {
-  return defined(balancer.pick(hosts, exclude, load), "a picked host");
+function pickOrThrow(balancer: Balancer, hosts: readonly Host[], exclude?: ReadonlySet<string>, load?: HostLoad, key?: string): Host {
+  return defined(balancer.pick(hosts, exclude, load, key), "a picked host");
 }
 
 function pickMany(balancer: Balancer, hosts: readonly Host[], n: number, exclude?: ReadonlySet<string>): string[] {
@@ -40,6 +42,18 @@ function countBy(ids: readonly string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const id of ids) counts[id] = (counts[id] ?? 0) + 1;
   return counts;
+}
+
+/**
+ * Statistical bound for random kinds: `count` of `n` draws with success
+ * probability `p` is within 5 standard deviations of n·p (a seeded source makes
+ * each run reproducible; 5σ keeps a correct kind from failing by chance with
+ * another seed). Rotation kinds meet it trivially.
+ */
+function expectNear(counts: Record<string, number>, id: string, n: number, p: number): void {
+  const sd = Math.sqrt(n * p * (1 - p));
+  const got = counts[id] ?? 0;
+  expect(Math.abs(got - n * p), `${id}: ${got} of ${n}, expected about ${Math.round(n * p)}`).toBeLessThanOrEqual(5 * sd + 1);
 }
 
 function longestRun(ids: readonly string[], id: string): number {
@@ -58,7 +72,7 @@ const SKEWED_LOAD: HostLoad = {
   latencyMs: (id) => (id === "a" ? 5_000 : 10),
 };
 
-export function runBalancerCases({ name, newBalancer, weighted, skip = {} }: BalancerCaseOptions): void {
+export function runBalancerCases({ name, newBalancer, weighted, hashed, skip = {} }: BalancerCaseOptions): void {
   describe(`balancer: ${name}`, () => {
     const declared = new Set<string>();
     /** `it`, unless this kind declared the case skipped: then `it.skip` with the reason in its title. */
@@ -73,6 +87,11 @@ export function runBalancerCases({ name, newBalancer, weighted, skip = {} }: Bal
     it("spreads picks exactly evenly over equal-weight hosts", () => {
       const counts = countBy(pickMany(newBalancer(), abc, 300));
       expect(counts).toEqual({ a: 100, b: 100, c: 100 });
+    });
+
+    it("spreads picks evenly over equal-weight hosts, within statistical bounds", () => {
+      const counts = countBy(pickMany(newBalancer(), abc, 3000));
+      for (const id of ["a", "b", "c"]) expectNear(counts, id, 3000, 1 / 3);
     });
 
     it("returns the candidate object it was given, not a copy", () => {
@@ -91,6 +110,22 @@ export function runBalancerCases({ name, newBalancer, weighted, skip = {} }: Bal
         const hosts = [host("a", 5), host("b", 1), host("c", 1)];
         const counts = countBy(pickMany(newBalancer(), hosts, 700));
         expect(counts).toEqual({ a: 500, b: 100, c: 100 });
+      });
+
+      it("respects weights within statistical bounds: 5/1/1 gives about 5/7, 1/7, 1/7", () => {
+        const hosts = [host("a", 5), host("b", 1), host("c", 1)];
+        const counts = countBy(pickMany(newBalancer(), hosts, 7000));
+        expectNear(counts, "a", 7000, 5 / 7);
+        expectNear(counts, "b", 7000, 1 / 7);
+        expectNear(counts, "c", 7000, 1 / 7);
+      });
+
+      it("keeps proportions among the remaining hosts when one is excluded, within statistical bounds", () => {
+        const hosts = [host("a", 3), host("b", 1), host("c", 5)];
+        const counts = countBy(pickMany(newBalancer(), hosts, 4000, new Set(["c"])));
+        expect(counts["c"]).toBeUndefined();
+        expectNear(counts, "a", 4000, 3 / 4);
+        expectNear(counts, "b", 4000, 1 / 4);
       });
 
       it("interleaves smoothly: every window of sum(weights) picks holds exact shares, no bursts", () => {
@@ -122,6 +157,12 @@ export function runBalancerCases({ name, newBalancer, weighted, skip = {} }: Bal
         const hosts = [host("a", 5), host("b", 1), host("c", 1)];
         const counts = countBy(pickMany(newBalancer(), hosts, 699));
         expect(counts).toEqual({ a: 233, b: 233, c: 233 });
+      });
+
+      it("ignores weights within statistical bounds: 5/1/1 hosts get about a third each", () => {
+        const hosts = [host("a", 5), host("b", 1), host("c", 1)];
+        const counts = countBy(pickMany(newBalancer(), hosts, 3000));
+        for (const id of ["a", "b", "c"]) expectNear(counts, id, 3000, 1 / 3);
       });
 
       it("rotates in list order", () => {
@@ -208,6 +249,23 @@ export function runBalancerCases({ name, newBalancer, weighted, skip = {} }: Bal
       }
     });
 
+    it("spreads over hosts added between picks, within statistical bounds", () => {
+      const balancer = newBalancer();
+      pickMany(balancer, abc, 7);
+      const ids = pickMany(balancer, [...abc, host("d")], 4000);
+      const counts = countBy(ids);
+      expect(Object.keys(counts).sort()).toEqual(["a", "b", "c", "d"]);
+      for (const id of ["a", "b", "c", "d"]) expectNear(counts, id, 4000, 1 / 4);
+    });
+
+    it("spreads over the hosts left after some are removed, within statistical bounds, never a removed one", () => {
+      const balancer = newBalancer();
+      pickMany(balancer, [host("a"), host("b"), host("c"), host("d"), host("e")], 8);
+      const counts = countBy(pickMany(balancer, [host("a"), host("c"), host("e")], 3000));
+      expect(Object.keys(counts).sort()).toEqual(["a", "c", "e"]);
+      for (const id of ["a", "c", "e"]) expectNear(counts, id, 3000, 1 / 3);
+    });
+
     it("survives a list that changes on every pick (membership churn)", () => {
       const balancer = newBalancer();
       const pool = Array.from({ length: 12 }, (_, i) => host(`h${i}`, (i % 3) + 1));
@@ -238,6 +296,42 @@ export function runBalancerCases({ name, newBalancer, weighted, skip = {} }: Bal
       }
       expect(balancer.pick(abc, new Set(["a", "b", "c"]), SKEWED_LOAD)).toBeUndefined();
     });
+
+    if (hashed) {
+      const users = Array.from({ length: 300 }, (_, i) => `user-${i}`);
+
+      it("sends the same key to the same host every time", () => {
+        const balancer = newBalancer();
+        const first = users.map((u) => balancer.pick(abc, undefined, undefined, u)?.id);
+        for (let round = 0; round < 3; round++) {
+          expect(users.map((u) => balancer.pick(abc, undefined, undefined, u)?.id)).toEqual(first);
+        }
+        // ...and a fresh balancer (another isolate) agrees: the mapping is a function of the key and the hosts.
+        const other = newBalancer();
+        expect(users.map((u) => other.pick(abc, undefined, undefined, u)?.id)).toEqual(first);
+      });
+
+      it("spreads distinct keys over the hosts, no host left out or swamped", () => {
+        const balancer = newBalancer();
+        const counts = countBy(users.map((u) => pickOrThrow(balancer, abc, undefined, undefined, u).id));
+        // Hash placement is not a fair coin, so the bound is looser than 5σ of a binomial.
+        for (const id of ["a", "b", "c"]) {
+          expect(counts[id] ?? 0).toBeGreaterThan(60);
+          expect(counts[id] ?? 0).toBeLessThan(140);
+        }
+      });
+
+      it("moves a key off an excluded host, and back once it is not excluded", () => {
+        const balancer = newBalancer();
+        for (const u of users.slice(0, 50)) {
+          const home = pickOrThrow(balancer, abc, undefined, undefined, u);
+          const away = pickOrThrow(balancer, abc, new Set([home.id]), undefined, u);
+          expect(away.id).not.toBe(home.id);
+          expect(pickOrThrow(balancer, abc, undefined, undefined, u).id).toBe(home.id);
+        }
+        expect(balancer.pick(abc, new Set(["a", "b", "c"]), undefined, "user-1")).toBeUndefined();
+      });
+    }
 
     test("skips only cases that exist", () => {
       // A typo in a skip map would otherwise silently run nothing.

@@ -205,7 +205,7 @@ describe("balancer kind", () => {
     expect(s.balancer).toBe(before);
     useBalancerKind(s, "weighted_round_robin", () => 0);
     expect(s.balancer).not.toBe(before);
-    expect(s.balancerKind).toBe("weighted_round_robin");
+    expect(s.balancerConfig).toBe("weighted_round_robin");
     expect(s.marks.has("a")).toBe(true);
     expect(s.pending.get("b")).toEqual([T0]);
   });

@@ -56,7 +56,7 @@ describe("parseStoredConfig", () => {
     const config = serviceConfigSchema.parse({ routes: { pathPrefixes: ["/shop"] } });
     expect(parseStoredConfig(JSON.stringify(config))).toEqual({ ok: true, value: config });
     expect(parseStoredConfig('{"routes":')).toMatchObject({ ok: false });
-    expect(parseStoredConfig(JSON.stringify({ ...config, balancer: "random" }))).toMatchObject({ ok: false });
+    expect(parseStoredConfig(JSON.stringify({ ...config, balancer: "fastest" }))).toMatchObject({ ok: false });
   });
 });
 

@@ -205,7 +205,7 @@ describe("serviceConfigSchema validation", () => {
   });
 
   it("rejects an unknown balancer or routing mode", () => {
-    expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, balancer: "random" }))[0]?.path).toBe("balancer");
+    expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, balancer: "fastest" }))[0]?.path).toBe("balancer");
     expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, routing: { mode: "eventual" } }))[0]?.path).toBe("routing.mode");
   });
 });

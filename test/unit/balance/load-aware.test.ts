@@ -1,0 +1,107 @@
+import { describe, expect, it } from "vitest";
+import type { HostLoad } from "../../../src/core/balance/index.js";
+import { LeastRequestBalancer } from "../../../src/core/balance/load/least-request.js";
+import { PeakEwmaBalancer } from "../../../src/core/balance/load/peak-ewma.js";
+import { seededRandom } from "../seeded-random.js";
+
+const abc = [
+  { id: "a", weight: 1 },
+  { id: "b", weight: 1 },
+  { id: "c", weight: 1 },
+];
+
+function loadOf(active: Record<string, number>): HostLoad {
+  return { activeTries: (id) => active[id] ?? 0, latencyMs: () => undefined };
+}
+
+function share(pick: () => string | undefined, id: string, n = 3000): number {
+  let hits = 0;
+  for (let i = 0; i < n; i++) if (pick() === id) hits++;
+  return hits / n;
+}
+
+describe("least_request", () => {
+  it("equal weights: a busy host wins only when both draws land on it (1/9 of picks with two choices of three)", () => {
+    const lr = new LeastRequestBalancer(seededRandom(3), 2, 1);
+    const load = loadOf({ a: 5 });
+    const s = share(() => lr.pick(abc, undefined, load)?.id, "a", 9000);
+    expect(s).toBeGreaterThan(0.08);
+    expect(s).toBeLessThan(0.145);
+  });
+
+  it("equal weights: more choices shed the busy host harder", () => {
+    const load = loadOf({ a: 5 });
+    const two = share(() => new LeastRequestBalancer(seededRandom(4), 2, 1).pick(abc, undefined, load)?.id, "a");
+    const lr4 = new LeastRequestBalancer(seededRandom(4), 4, 1);
+    const four = share(() => lr4.pick(abc, undefined, load)?.id, "a");
+    expect(four).toBeLessThan(0.03);
+    expect(four).toBeLessThan(two);
+  });
+
+  it("unequal weights: weight ÷ (active + 1)^bias, so a heavy host with 3 in flight drops to a quarter of its weight", () => {
+    const hosts = [
+      { id: "heavy", weight: 4 },
+      { id: "light", weight: 1 },
+    ];
+    const lr = new LeastRequestBalancer(seededRandom(5), 2, 1);
+    // Effective weights: heavy 4/(3+1) = 1, light 1/1 = 1: an even split.
+    const s = share(() => lr.pick(hosts, undefined, loadOf({ heavy: 3 }))?.id, "heavy", 6000);
+    expect(s).toBeGreaterThan(0.45);
+    expect(s).toBeLessThan(0.55);
+    // Bias 0 ignores load: back to 4/5.
+    const blind = new LeastRequestBalancer(seededRandom(5), 2, 0);
+    const b = share(() => blind.pick(hosts, undefined, loadOf({ heavy: 3 }))?.id, "heavy", 6000);
+    expect(b).toBeGreaterThan(0.76);
+    expect(b).toBeLessThan(0.84);
+  });
+});
+
+describe("peak_ewma", () => {
+  const DECAY = 10_000;
+
+  it("a slower observation replaces the estimate at once (the peak)", () => {
+    const pe = new PeakEwmaBalancer(seededRandom(1), () => 0, DECAY, 30);
+    pe.observe("a", 10, 1_000);
+    pe.observe("a", 200, 1_001);
+    expect(pe.estimateMs("a", 1_001)).toBeCloseTo(200, 6);
+  });
+
+  it("a faster observation is blended in with weight 1 − exp(−elapsed / decay)", () => {
+    const pe = new PeakEwmaBalancer(seededRandom(1), () => 0, DECAY, 30);
+    pe.observe("a", 100, 0);
+    pe.observe("a", 20, DECAY);
+    const w = Math.exp(-1);
+    expect(pe.estimateMs("a", DECAY)).toBeCloseTo(100 * w + 20 * (1 - w), 6);
+  });
+
+  it("decays toward zero while a host is not observed, and uses the prior for a host never observed", () => {
+    const pe = new PeakEwmaBalancer(seededRandom(1), () => 0, DECAY, 30);
+    pe.observe("a", 80, 0);
+    expect(pe.estimateMs("a", 2 * DECAY)).toBeCloseTo(80 * Math.exp(-2), 6);
+    expect(pe.estimateMs("never", 5)).toBe(30);
+  });
+
+  it("sends a host 50 ms slower than the others almost nothing, and tries it again once its estimate has decayed", () => {
+    let now = 0;
+    const pe = new PeakEwmaBalancer(seededRandom(2), () => now, DECAY, 30);
+    for (const h of abc) pe.observe(h.id, h.id === "a" ? 60 : 10, 0);
+    now = 10;
+    // Two distinct draws out of three always include a cheaper host than "a".
+    expect(share(() => pe.pick(abc)?.id, "a")).toBe(0);
+    // Ten decay times later, with "b" and "c" still observed at 10 ms, "a" (60 × e^−10 ≈ 0) looks cheapest.
+    now = 10 * DECAY;
+    pe.observe("b", 10, now);
+    pe.observe("c", 10, now);
+    expect(share(() => pe.pick(abc)?.id, "a", 300)).toBeGreaterThan(0.5);
+  });
+
+  it("multiplies the estimate by tries in flight + 1", () => {
+    const pe = new PeakEwmaBalancer(seededRandom(3), () => 0, DECAY, 30);
+    const two = abc.slice(0, 2);
+    pe.observe("a", 10, 0);
+    pe.observe("b", 25, 0);
+    expect(pe.pick(two, undefined, loadOf({}))?.id).toBe("a");
+    // a: 10 × (2 + 1) = 30 > b: 25 × 1.
+    expect(pe.pick(two, undefined, loadOf({ a: 2 }))?.id).toBe("b");
+  });
+});

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { cookieValue, requestHashKey } from "../../../src/core/balance/hash/request-key.js";
+
+describe("request hash key", () => {
+  const url = new URL("https://api.example.com/carts/42?user=u7&x=1");
+  const headers = new Headers({ "cf-connecting-ip": "203.0.113.9", "x-user": "alice", cookie: "theme=dark; session=s-123 ;other=x" });
+
+  it("reads each hashOn source", () => {
+    expect(requestHashKey("client_ip", headers, url)).toBe("203.0.113.9");
+    expect(requestHashKey("path", headers, url)).toBe("/carts/42");
+    expect(requestHashKey({ header: "x-user" }, headers, url)).toBe("alice");
+    expect(requestHashKey({ query: "user" }, headers, url)).toBe("u7");
+    expect(requestHashKey({ cookie: "session" }, headers, url)).toBe("s-123");
+  });
+
+  it("says undefined when the request lacks the key or it is empty (the balancer then draws at random)", () => {
+    const bare = new Headers({ "x-user": "" });
+    expect(requestHashKey("client_ip", bare, url)).toBeUndefined();
+    expect(requestHashKey({ header: "x-user" }, bare, url)).toBeUndefined();
+    expect(requestHashKey({ query: "nope" }, bare, url)).toBeUndefined();
+    expect(requestHashKey({ cookie: "session" }, bare, url)).toBeUndefined();
+  });
+
+  it("matches a cookie by its whole name, not a suffix or prefix", () => {
+    expect(cookieValue("xsession=1; session=2", "session")).toBe("2");
+    expect(cookieValue("session2=1", "session")).toBeNull();
+    expect(cookieValue("a=1;b", "b")).toBeNull();
+    expect(cookieValue("b=", "b")).toBe("");
+  });
+});

@@ -13,7 +13,7 @@ async function serviceWith(balancer: unknown): Promise<string> {
 async function originOf(path: string, headers: Record<string, string> = {}): Promise<string> {
   const res = await mesh(path, { headers });
   expect(res.status).toBe(200);
-  return ((await res.json()) as { origin: string }).origin;
+  return (await res.json<{ origin: string }>()).origin;
 }
 
 describe("balancer field over the API", () => {
@@ -24,7 +24,7 @@ describe("balancer field over the API", () => {
       json("PUT", { routes: { pathPrefixes: [`/${name}`] }, routing: { mode: "strict" }, balancer: "least_request" }),
     );
     expect(res.status).toBe(400);
-    const body = (await res.json()) as { error: string; message: string; issues: { path: string; message: string }[] };
+    const body = await res.json<{ error: string; message: string; issues: { path: string; message: string }[] }>();
     expect(body.error).toBe("invalid_request");
     expect(body.issues[0]?.path).toBe("balancer");
     expect(body.issues[0]?.message).toMatch(/strict mode has the coordinator make every pick/);
@@ -38,18 +38,18 @@ describe("balancer field over the API", () => {
       json("PUT", { routes: { pathPrefixes: [`/${name}`] }, balancer: { kind: "least_request", choiceCount: 50 } }),
     );
     expect(res.status).toBe(400);
-    const body = (await res.json()) as { issues: { path: string }[] };
+    const body = await res.json<{ issues: { path: string }[] }>();
     expect(body.issues.map((i) => i.path)).toEqual(["balancer.choiceCount"]);
   });
 
   it("stores and shows the resolved object form, and the plain kind when no option is given", async () => {
     const name = await serviceWith({ kind: "least_request", choiceCount: 3 });
     const view = await mesh(`/_mesh/v1/services/${name}`, { headers: { authorization: "Bearer test-admin-token" } });
-    const body = (await view.json()) as { service: { config: { balancer: unknown } } };
+    const body = await view.json<{ service: { config: { balancer: unknown } } }>();
     expect(body.service.config.balancer).toEqual({ kind: "least_request", choiceCount: 3, activeRequestBias: 1 });
     const plain = await serviceWith({ kind: "peak_ewma" });
     const plainView = await mesh(`/_mesh/v1/services/${plain}`, { headers: { authorization: "Bearer test-admin-token" } });
-    expect(((await plainView.json()) as { service: { config: { balancer: unknown } } }).service.config.balancer).toBe("peak_ewma");
+    expect((await plainView.json<{ service: { config: { balancer: unknown } } }>()).service.config.balancer).toBe("peak_ewma");
   });
 });
 

@@ -43,13 +43,13 @@ describe("balancer field", () => {
     expect(issues({ kind: "peak_ewma", decayMs: 10 })[0]?.path).toBe("balancer.decayMs");
     expect(issues({ kind: "ring_hash", hashOn: { header: "bad header" } })[0]?.path).toBe("balancer.hashOn.header");
     expect(issues({ kind: "ring_hash", hashOn: "cookie" })[0]?.path).toBe("balancer.hashOn");
-    expect(issues({ kind: "fastest" })[0]).toEqual({ path: "balancer.kind", message: expect.stringContaining("least_request") });
+    expect(issues({ kind: "fastest" })[0]).toEqual({ path: "balancer.kind", message: expect.stringContaining("least_request") as unknown });
     expect(issues(42)[0]?.path).toBe("balancer");
   });
 
   it("refuses an option the kind does not take, saying which it takes", () => {
-    expect(issues({ kind: "round_robin", choiceCount: 3 })[0]).toEqual({ path: "balancer.choiceCount", message: expect.stringContaining("takes no options") });
-    expect(issues({ kind: "maglev", choiceCount: 3 })[0]).toEqual({ path: "balancer.choiceCount", message: expect.stringContaining("takes only hashOn") });
+    expect(issues({ kind: "round_robin", choiceCount: 3 })[0]).toEqual({ path: "balancer.choiceCount", message: expect.stringContaining("takes no options") as unknown });
+    expect(issues({ kind: "maglev", choiceCount: 3 })[0]).toEqual({ path: "balancer.choiceCount", message: expect.stringContaining("takes only hashOn") as unknown });
   });
 
   it("refuses strict mode with a kind that is not a rotation, at `balancer`, saying why", () => {

@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { createMiddleware } from "hono/factory";
 import { MeshError } from "../core/errors.js";
 import { RouteTable } from "../core/routes/route-table.js";
 import { serviceConfigSchema, type ServiceRecord } from "../core/schema/service.js";
@@ -7,7 +6,7 @@ import { invalidateRouteCache } from "../edge/cache/route-cache.js";
 import { deleteService, getRouteIndex, getService, listServiceNames, putService, updateRouteIndex } from "../registry/kv-registry.js";
 import { routedService } from "../registry/route-index.js";
 import { sha256Hex } from "../core/sha256.js";
-import { bearerToken, newRegistrationToken, requireAdmin } from "./auth.js";
+import { adminOnly, newRegistrationToken } from "./auth.js";
 import { viaCoordinator } from "./coordinator-call.js";
 import { nameParam, validate } from "./validate.js";
 
@@ -26,10 +25,6 @@ function publicService(r: ServiceRecord) {
 export const services = new Hono<AppEnv>();
 
 // Admin-only. Bound to exact paths so the instance routes below /:name/ keep their own auth.
-const adminOnly = createMiddleware<AppEnv>(async (c, next) => {
-  await requireAdmin(bearerToken(c.req.header("authorization")), c.env.MESH_ADMIN_TOKEN);
-  await next();
-});
 services.use("/", adminOnly);
 services.use("/:name", adminOnly);
 
@@ -90,10 +85,14 @@ services.delete("/:name", validate("param", nameParam), async (c) => {
   const kv = c.env.REGISTRY;
   const record = await getService(kv, name);
   if (record === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
+  // The coordinator first: once it holds the tombstone, a stale register or sweep cannot bring the
+  // service back, and it starts removing the instance mirror in batches from its alarm (a service can
+  // have more mirror keys than one invocation may delete). If a KV write below then fails, the record
+  // is still there and a retried DELETE finishes the job.
+  await viaCoordinator(c.env, name, (s) => s.destroy(record.updatedAt, name));
   await updateRouteIndex(kv, name, null, Date.now());
   invalidateRouteCache();
   await deleteService(kv, name);
-  await viaCoordinator(c.env, name, (s) => s.destroy(record.updatedAt));
   return c.json({ deleted: name });
 });
 

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ADMIN, createService, json, mesh, originUrls, register, uniqueName } from "./helpers.js";
+import { ADMIN, createService, json, mesh, originUrls, register, stubFor, uniqueName } from "./helpers.js";
 
 const routesFor = (name: string) => ({ routes: { pathPrefixes: [`/${name}`] } });
 
@@ -118,6 +119,8 @@ describe("service CRUD and validation", () => {
     const del = await mesh(`/_mesh/v1/services/${name}`, { method: "DELETE", headers: ADMIN });
     expect(del.status).toBe(200);
     expect(await env.REGISTRY.get(`service:${name}`)).toBeNull();
+    // The instance mirror goes from the coordinator's alarm, in batches (service-delete.test.ts).
+    expect(await runDurableObjectAlarm(stubFor(name))).toBe(true);
     expect((await env.REGISTRY.list({ prefix: `instance:${name}:` })).keys).toHaveLength(0);
     expect((await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).status).toBe(404);
     expect((await mesh(`/_mesh/v1/services/${name}`, { method: "DELETE", headers: ADMIN })).status).toBe(404);

@@ -4,7 +4,6 @@ import { instances } from "./instances.js";
 import { limitBody, rateLimit } from "./limits.js";
 import { onError } from "./on-error.js";
 import { services } from "./services.js";
-import { tokens } from "./token-rotation.js";
 
 /** The control-plane API under /_mesh/v1 (docs/api.md). */
 export const api = new Hono<{ Bindings: Env }>().basePath("/_mesh/v1");
@@ -13,9 +12,8 @@ export const api = new Hono<{ Bindings: Env }>().basePath("/_mesh/v1");
 api.use("*", rateLimit);
 api.use("*", limitBody);
 api.get("/healthz", (c) => c.json({ ok: true }));
-// Instance routes take a service's registration token; service and token routes are admin-only.
+// Instance routes take a service's registration token; service routes (token rotation included) are admin-only.
 api.route("/services", instances);
-api.route("/services", tokens);
 api.route("/services", services);
 api.notFound(() => new MeshError(404, "not_found", "no such control-plane endpoint").toResponse());
 api.onError(onError);

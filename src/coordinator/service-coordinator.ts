@@ -5,16 +5,15 @@ import { nextAlarmAt } from "../core/membership/schedule.js";
 import type { ServiceConfig } from "../core/schema/service.js";
 import { MAX_PICKS_PER_BATCH, type InstanceReport, type Snapshot, type SnapshotInstance } from "../core/snapshot.js";
 import { HealthRounds } from "./health-rounds.js";
-import { applyLeases, deregister, heartbeat } from "./membership.js";
+import { applyLeases, deregister, heartbeat, Registrations, type RegisterResult } from "./membership.js";
 import { repairMirror } from "./outbound/mirror.js";
 import { MirrorPurge } from "./outbound/purge.js";
-import { Registrations, type RegisterResult } from "./registration.js";
 import { applyReports } from "./reports.js";
 import { CoordinatorState } from "./state.js";
 import { instanceView, type ServiceDescription } from "./views.js";
 
 export { MAX_ACTIVE_INSTANCES, MAX_MEMBERS } from "../core/membership/admission.js";
-export type { RegisterResult } from "./registration.js";
+export type { RegisterResult } from "./membership.js";
 export type { RegisterRequest };
 export type { ServiceDescription };
 /** One answer per requested pick, in the order asked; null where every allowed instance was excluded. */

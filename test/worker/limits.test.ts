@@ -61,7 +61,7 @@ describe("control-plane rate limits", () => {
   });
 });
 
-describe("control-plane body limits", () => {
+describe("control-plane body limits", { timeout: 30_000 }, () => {
   async function service(): Promise<{ name: string; auth: Record<string, string> }> {
     const name = uniqueName("body");
     const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] } });

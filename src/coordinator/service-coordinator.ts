@@ -165,9 +165,13 @@ export class ServiceCoordinator extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    await this.#purge.step(this.env.REGISTRY, (id) => this.#state.members.get(id)?.membership === "active", Date.now());
     const config = this.#state.config;
-    if (config === null) {
+    // One invocation may make 1,000 subrequests, and a purge batch (up to 501) and a health round (one
+    // per active member) must not share one: a due round goes first, a batch takes an invocation of its
+    // own, and the alarm is re-armed at once for whatever is left.
+    const roundDue = config !== null && this.#health.isDue(Date.now());
+    const batched = !roundDue && (await this.#purge.step(this.env.REGISTRY, (id) => this.#state.members.get(id)?.membership === "active", Date.now()));
+    if (config === null || batched) {
       await this.#arm();
       return;
     }

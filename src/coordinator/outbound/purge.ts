@@ -41,22 +41,24 @@ export class MirrorPurge {
 
   /**
    * One batch. `keep` protects ids that are active members again (the service
-   * was created anew while its old keys were being removed).
+   * was created anew while its old keys were being removed). True when a
+   * batch was tried (its subrequests are spent), false when none was due.
    */
-  async step(kv: KVNamespace, keep: (id: string) => boolean, now: number): Promise<void> {
+  async step(kv: KVNamespace, keep: (id: string) => boolean, now: number): Promise<boolean> {
     const state = this.#read();
-    if (state === null || this.#retryAt > now) return;
+    if (state === null || this.#retryAt > now) return false;
     try {
       const { cursor } = await deleteInstanceKeys(kv, state.service, PURGE_BATCH, state.cursor, keep);
       // A destroy may have restarted the purge while this batch was in flight: keep its state.
       const latest = this.#read();
-      if (latest === null || latest.service !== state.service || latest.cursor !== state.cursor) return;
+      if (latest === null || latest.service !== state.service || latest.cursor !== state.cursor) return true;
       if (cursor === null) this.#table.deleteMeta(META_KEY);
       else this.#write({ service: state.service, cursor });
     } catch (err) {
       console.error(JSON.stringify({ event: "mirror_purge_failed", service: state.service, message: String(err) }));
       this.#retryAt = now + PURGE_RETRY_MS;
     }
+    return true;
   }
 
   #read(): PurgeState | null {

@@ -1,14 +1,18 @@
 import { Hono } from "hono";
 import { MeshError } from "../core/errors.js";
 import { instances } from "./instances.js";
+import { limitBody, rateLimit } from "./limits.js";
 import { onError } from "./on-error.js";
 import { services } from "./services.js";
 
 /** The control-plane API under /_mesh/v1 (docs/api.md). */
 export const api = new Hono<{ Bindings: Env }>().basePath("/_mesh/v1");
 
+// Limits first: a caller over its rate or a body over its bound costs no KV read, no hash of a body, no parse.
+api.use("*", rateLimit);
+api.use("*", limitBody);
 api.get("/healthz", (c) => c.json({ ok: true }));
-// Instance routes take a service's registration token; service routes are admin-only.
+// Instance routes take a service's registration token; service routes (token rotation included) are admin-only.
 api.route("/services", instances);
 api.route("/services", services);
 api.notFound(() => new MeshError(404, "not_found", "no such control-plane endpoint").toResponse());

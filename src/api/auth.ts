@@ -1,4 +1,6 @@
+import { createMiddleware } from "hono/factory";
 import { MeshError } from "../core/errors.js";
+import type { ServiceRecord } from "../core/schema/service.js";
 import { sha256Hex } from "../core/sha256.js";
 
 /**
@@ -39,20 +41,32 @@ export async function requireAdmin(presented: string | null, adminToken: string 
   if (!(await isAdmin(presented, adminToken))) throw new MeshError(401, "unauthorized", "invalid admin token");
 }
 
-/** Admin, or the service's own registration token. */
+/** Hono middleware: the admin token, checked before anything else (body included) is looked at. */
+export const adminOnly = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  await requireAdmin(bearerToken(c.req.header("authorization")), c.env.MESH_ADMIN_TOKEN);
+  await next();
+});
+
+/**
+ * Admin, or the service's registration token: the current one, or the one
+ * the last rotation replaced while its grace period runs.
+ */
 export async function requireServiceToken(
   presented: string | null,
   adminToken: string | undefined,
-  tokenHash: string,
+  record: Pick<ServiceRecord, "tokenHash" | "previousToken">,
+  now: number,
 ): Promise<void> {
   if (presented === null) throw new MeshError(401, "unauthorized", "missing Authorization: Bearer <token>");
   const digest = await sha256Hex(presented);
-  if (constantTimeEqual(digest, tokenHash)) return;
+  if (constantTimeEqual(digest, record.tokenHash)) return;
+  const previous = record.previousToken;
+  if (previous !== undefined && now < previous.validUntil && constantTimeEqual(digest, previous.hash)) return;
   if (await digestIsAdmin(digest, adminToken)) return;
   throw new MeshError(401, "unauthorized", "invalid registration token for this service");
 }
 
-/** 32 random bytes, URL-safe; shown once at service creation. */
+/** 32 random bytes, URL-safe; shown once, at service creation or rotation. */
 export function newRegistrationToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   let bin = "";

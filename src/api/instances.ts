@@ -9,6 +9,7 @@ import { invalidateSnapshot } from "../edge/cache/snapshot-cache.js";
 import { getService } from "../registry/kv-registry.js";
 import { bearerToken, isAdmin, requireServiceToken } from "./auth.js";
 import type { RegisterResult } from "../coordinator/service-coordinator.js";
+import { MAX_ACTIVE_INSTANCES, MAX_MEMBERS } from "../core/membership/admission.js";
 import { viaCoordinator } from "./coordinator-call.js";
 import { nameParam, validate } from "./validate.js";
 
@@ -29,10 +30,40 @@ const serviceAuth = createMiddleware<AppEnv>(async (c, next) => {
     if (await isAdmin(presented, c.env.MESH_ADMIN_TOKEN)) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
     throw new MeshError(401, "unauthorized", "invalid registration token for this service");
   }
-  await requireServiceToken(presented, c.env.MESH_ADMIN_TOKEN, record.tokenHash);
+  await requireServiceToken(presented, c.env.MESH_ADMIN_TOKEN, record, Date.now());
   c.set("service", record);
   await next();
 });
+
+type Refusal = Extract<RegisterResult, { ok: false }>;
+
+/**
+ * A registration the coordinator refused; nothing was written. The body
+ * schema bounds every field by the store it lands in (core/schema/instance.ts),
+ * so a mirror write that fails after validation is KV's fault, not the
+ * input's: 503, to retry.
+ */
+function registrationRefused(name: string, r: Refusal): MeshError {
+  switch (r.error) {
+    case "service_deleted":
+      return new MeshError(404, "not_found", `service '${name}' does not exist`);
+    case "too_many_instances":
+      return new MeshError(409, "conflict", `service '${name}' already has the maximum number of active instances (${MAX_ACTIVE_INSTANCES})`);
+    case "too_many_members": {
+      const seconds = Math.ceil(r.retryAfterMs / 1000);
+      return new MeshError(
+        429,
+        "too_many_members",
+        `service '${name}' holds the maximum of ${MAX_MEMBERS} instances (active, draining and expired); retry after ${seconds} s, when a drained one is removed`,
+        { headers: { "retry-after": String(seconds) } },
+      );
+    }
+    case "mirror_unavailable":
+      return new MeshError(503, "registry_unavailable", "the instance registry (KV) could not be written; nothing was registered, retry shortly", {
+        headers: { "retry-after": "1" },
+      });
+  }
+}
 
 export const instances = new Hono<AppEnv>();
 
@@ -52,10 +83,7 @@ instances.post("/:name/instances", validate("param", nameParam), serviceAuth, va
     ttlSeconds: body.ttlSeconds ?? null,
   };
   const result = await viaCoordinator<RegisterResult>(c.env, name, (s) => s.register(name, record.config, record.updatedAt, req));
-  if (!result.ok) {
-    if (result.error === "service_deleted") throw new MeshError(404, "not_found", `service '${name}' does not exist`);
-    throw new MeshError(409, "conflict", `service '${name}' already has the maximum number of active instances`);
-  }
+  if (!result.ok) throw registrationRefused(name, result);
   invalidateSnapshot(name);
   const base = new URL(c.req.url).origin;
   return c.json(

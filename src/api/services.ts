@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import { createMiddleware } from "hono/factory";
 import { MeshError } from "../core/errors.js";
+import * as z from "../core/schema/zod.js";
 import { RouteTable } from "../core/routes/route-table.js";
 import { serviceConfigSchema, type ServiceRecord } from "../core/schema/service.js";
 import { invalidateRouteCache } from "../edge/cache/route-cache.js";
@@ -8,9 +8,9 @@ import { deleteService, getRouteIndex, getService, listServiceNames, putService,
 import { routedService } from "../registry/route-index.js";
 import { sha256Hex } from "../core/sha256.js";
 import { checkSecurityConfig } from "../security/wiring/config-check.js";
-import { bearerToken, newRegistrationToken, requireAdmin } from "./auth.js";
+import { adminOnly, newRegistrationToken } from "./auth.js";
 import { viaCoordinator } from "./coordinator-call.js";
-import { nameParam, validate } from "./validate.js";
+import { nameParam, parseOptionalJson, validate } from "./validate.js";
 
 type AppEnv = { Bindings: Env };
 
@@ -27,10 +27,6 @@ function publicService(r: ServiceRecord) {
 export const services = new Hono<AppEnv>();
 
 // Admin-only. Bound to exact paths so the instance routes below /:name/ keep their own auth.
-const adminOnly = createMiddleware<AppEnv>(async (c, next) => {
-  await requireAdmin(bearerToken(c.req.header("authorization")), c.env.MESH_ADMIN_TOKEN);
-  await next();
-});
 services.use("/", adminOnly);
 services.use("/:name", adminOnly);
 
@@ -100,10 +96,52 @@ services.delete("/:name", validate("param", nameParam), async (c) => {
   const kv = c.env.REGISTRY;
   const record = await getService(kv, name);
   if (record === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
+  // The coordinator first: once it holds the tombstone, a stale register or sweep cannot bring the
+  // service back, and it starts removing the instance mirror in batches from its alarm (a service can
+  // have more mirror keys than one invocation may delete). If a KV write below then fails, the record
+  // is still there and a retried DELETE finishes the job.
+  await viaCoordinator(c.env, name, (s) => s.destroy(record.updatedAt, name));
   await updateRouteIndex(kv, name, null, Date.now());
   invalidateRouteCache();
   await deleteService(kv, name);
-  await viaCoordinator(c.env, name, (s) => s.destroy(record.updatedAt));
   return c.json({ deleted: name });
 });
 
+/**
+ * How long the replaced token keeps working by default: long enough for a
+ * fleet to pick up the new one in a normal deploy, and well past the 60 s a
+ * KV write can take to reach every location (until then, other locations
+ * still know only the old token, so a grace of 0 can briefly refuse both
+ * there). At most 7 days.
+ */
+export const DEFAULT_GRACE_SECONDS = 86_400;
+export const MAX_GRACE_SECONDS = 7 * 86_400;
+
+const rotateBodySchema = z.strictObject({
+  graceSeconds: z.optional(z.number().check(z.int(), z.gte(0), z.lte(MAX_GRACE_SECONDS))),
+});
+
+// The literal ':rotate' (Google API style). Hono reads a ':' anywhere in a pattern as the start of a
+// parameter, so "/:name/registration-token:rotate" would match "registration-token" followed by
+// anything; a parameter whose pattern is the whole literal segment matches exactly that segment.
+services.post("/:name/:action{registration-token:rotate}", adminOnly, validate("param", nameParam), async (c) => {
+  const { name } = c.req.valid("param");
+  const body = parseOptionalJson(rotateBodySchema, c.req.header("content-type"), await c.req.text());
+  const kv = c.env.REGISTRY;
+  const record = await getService(kv, name);
+  if (record === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
+  const token = newRegistrationToken();
+  const validUntil = Date.now() + (body.graceSeconds ?? DEFAULT_GRACE_SECONDS) * 1000;
+  // Only hashes are stored. The token rotated out before this one is dropped: at most two work at once.
+  // updatedAt is the config's version (the coordinator orders configs by it), so a rotation leaves it.
+  const rotated: ServiceRecord = { ...record, tokenHash: await sha256Hex(token), previousToken: { hash: record.tokenHash, validUntil } };
+  try {
+    await putService(kv, rotated);
+  } catch (err) {
+    console.error(JSON.stringify({ event: "token_rotation_write_failed", service: name, message: String(err) }));
+    throw new MeshError(503, "registry_unavailable", "the service registry (KV) could not be written; the token was not rotated, retry shortly", {
+      headers: { "retry-after": "1" },
+    });
+  }
+  return c.json({ registrationToken: token, previousTokenValidUntil: new Date(validUntil).toISOString() });
+});

@@ -35,6 +35,26 @@ function requireJsonBody(contentType: string | undefined): void {
   throw new MeshError(415, "unsupported_media_type", `request body must be JSON sent with content-type: application/json (got ${got})`);
 }
 
+/**
+ * For an endpoint whose JSON body may be left out: an empty body is `{}`,
+ * anything else must be JSON (415 otherwise) and pass `schema` (400 naming
+ * each field).
+ */
+export function parseOptionalJson<T extends z.ZodMiniType>(schema: T, contentType: string | undefined, text: string): z.output<T> {
+  let input: unknown = {};
+  if (text.trim() !== "") {
+    requireJsonBody(contentType);
+    try {
+      input = JSON.parse(text);
+    } catch {
+      throw invalid([{ path: "(body)", message: "malformed JSON" }]);
+    }
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw invalid(fieldIssues(parsed.error));
+  return parsed.data;
+}
+
 /** zValidator whose failures become our 400 body, naming every bad field; a JSON target also needs a JSON content type (415). */
 export function validate<T extends z.ZodMiniType, Target extends keyof ValidationTargets>(target: Target, schema: T) {
   return zValidator(target, schema, (result, c) => {

@@ -23,10 +23,15 @@ export class HealthRounds {
     this.#waitUntil = waitUntil;
   }
 
+  /** Whether a round is due (within 50 ms: an alarm may fire a little early). */
+  isDue(now: number): boolean {
+    return this.#state.nextCheckAt <= now + 50;
+  }
+
   /** Runs a round if one is due (so an alarm delivered twice probes once) and schedules the next. */
   async runIfDue(config: ServiceConfig): Promise<void> {
     const state = this.#state;
-    if (state.nextCheckAt > Date.now() + 50) return;
+    if (!this.isDue(Date.now())) return;
     const roundStart = Date.now();
     const targets = [...state.members.values()].filter((m) => m.membership === "active").map((m) => m.id);
     await mapPool(targets, PROBE_CONCURRENCY, (id) => this.#check(id, config));

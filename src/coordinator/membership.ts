@@ -1,50 +1,104 @@
-import { leaseAction } from "../core/lease/lease.js";
-import { registerMember, toSnapshotInstance, type RegisterRequest } from "../core/membership/member.js";
+import { leaseAction, removalRule } from "../core/lease/lease.js";
+import { admitNew, MAX_ACTIVE_INSTANCES } from "../core/membership/admission.js";
+import { registerMember, type RegisterRequest } from "../core/membership/member.js";
 import type { ServiceConfig } from "../core/schema/service.js";
 import { instanceIdFor } from "../core/snapshot.js";
 import { deleteInstance, putInstance } from "../registry/kv-registry.js";
 import { unmirror } from "./outbound/mirror.js";
 import type { CoordinatorState } from "./state.js";
 
-/**
- * Active members per service. A health round probes PROBE_CONCURRENCY (6) at a
- * time, so it lasts about ceil(N / 6) x probe latency: 650–850 ms measured for 1,000 healthy
- * loopback origins, but minutes if hundreds of them time out. The next round
- * starts only when the previous one ends.
- */
-export const MAX_INSTANCES = 1000;
-
 export type RegisterResult =
   | { ok: true; id: string; leaseExpiresAt: number; created: boolean }
-  | { ok: false; error: "too_many_instances" | "service_deleted" };
+  | { ok: false; error: "too_many_instances" | "service_deleted" | "mirror_unavailable" }
+  | { ok: false; error: "too_many_members"; retryAfterMs: number };
+
+/**
+ * Registration, all or nothing: the KV mirror is written first and the member
+ * is committed to the coordinator only once that write succeeded. If the
+ * write fails, nothing changed anywhere and the caller gets a clean error.
+ *
+ * Why this order and not "commit, then roll back on failure": while the KV
+ * write is in flight the input gate is open, so routers can fetch a snapshot;
+ * a member committed first would be routed to and then vanish. The reverse
+ * failure, a KV write that lands while the commit does not (the object is
+ * reset between the two), leaves a mirror key for a member the coordinator
+ * does not have; routers read the mirror only when the coordinator is
+ * unreachable, the origin that wrote it is alive and registering, and the
+ * sweep's mirror repair deletes the key within a minute. A repeat
+ * registration that changes none of url, weight and zone writes no KV at all
+ * (KV takes one write per second per key).
+ */
+export class Registrations {
+  /** Per id, the registration in progress: two registers of one URL run one after the other. */
+  readonly #inFlight = new Map<string, Promise<RegisterResult>>();
+  /** New ids whose mirror write is in flight; they count towards the bounds. */
+  #pendingNew = 0;
+
+  async register(
+    state: CoordinatorState,
+    kv: KVNamespace,
+    name: string,
+    config: ServiceConfig,
+    configVersion: number,
+    req: RegisterRequest,
+  ): Promise<RegisterResult> {
+    if (!state.applyConfig(name, config, configVersion, Date.now()) || state.config === null) return { ok: false, error: "service_deleted" };
+    const id = await instanceIdFor(req.url);
+    const before = this.#inFlight.get(id);
+    const once = () => this.#registerOnce(state, kv, name, id, req);
+    // After the previous one has settled either way: its failure is its caller's, not this one's.
+    const run = before === undefined ? once() : before.then(once, once);
+    this.#inFlight.set(id, run);
+    try {
+      return await run;
+    } finally {
+      if (this.#inFlight.get(id) === run) this.#inFlight.delete(id);
+    }
+  }
+
+  async #registerOnce(state: CoordinatorState, kv: KVNamespace, name: string, id: string, req: RegisterRequest): Promise<RegisterResult> {
+    const config = state.config;
+    if (config === null || state.name !== name) return { ok: false, error: "service_deleted" };
+    const ttlMs = (req.ttlSeconds ?? config.lease.ttlSeconds) * 1000;
+    const existing = state.members.get(id);
+    const isNew = existing === undefined;
+    if (isNew) {
+      const admission = admitNew(state.members.values(), this.#pendingNew, removalRule(config), Date.now());
+      if (!admission.ok) return admission;
+      if (admission.evict !== null) state.remove(admission.evict);
+    } else if (existing.membership !== "active" && state.activeCount() + this.#pendingNew >= MAX_ACTIVE_INSTANCES) {
+      // A draining or expired member coming back is one more active member too.
+      return { ok: false, error: "too_many_instances" };
+    }
+    const { mirrorChanged } = registerMember(existing, id, req, Date.now(), ttlMs);
+    if (mirrorChanged) {
+      if (isNew) this.#pendingNew++;
+      try {
+        // The mirror's content comes from the request alone, so it is right whatever happens to the member meanwhile.
+        await putInstance(kv, name, { id, url: req.url, weight: req.weight, zone: req.zone });
+      } catch (err) {
+        console.error(JSON.stringify({ event: "mirror_write_failed", service: name, id, message: String(err) }));
+        return { ok: false, error: "mirror_unavailable" };
+      } finally {
+        if (isNew) this.#pendingNew--;
+      }
+    }
+    // Looked up again after the write: a deregister, a lease expiry or a destroy may have run meanwhile.
+    if (state.config === null || state.name !== name) {
+      await deleteInstance(kv, name, id).catch(() => undefined);
+      return { ok: false, error: "service_deleted" };
+    }
+    const { member } = registerMember(state.members.get(id), id, req, Date.now(), ttlMs);
+    state.put(member);
+    return { ok: true, id, leaseExpiresAt: member.leaseExpiresAt, created: isNew };
+  }
+}
 
 /*
- * Membership and leases. Each function makes its state changes synchronously
- * and does its KV I/O afterwards (the input gate opens on outbound I/O, so
- * other RPCs may run in between).
+ * Leases and deregistration. Each function makes its state changes
+ * synchronously and does its KV I/O afterwards (the input gate opens on
+ * outbound I/O, so other RPCs may run in between).
  */
-
-export async function register(
-  state: CoordinatorState,
-  kv: KVNamespace,
-  name: string,
-  config: ServiceConfig,
-  configVersion: number,
-  req: RegisterRequest,
-): Promise<RegisterResult> {
-  if (!state.applyConfig(name, config, configVersion, Date.now()) || state.config === null) return { ok: false, error: "service_deleted" };
-  const current = state.config;
-  const now = Date.now();
-  const id = await instanceIdFor(req.url);
-  // Looked up after the await: another register may have run meanwhile.
-  const existing = state.members.get(id);
-  if (existing === undefined && state.activeCount() >= MAX_INSTANCES) return { ok: false, error: "too_many_instances" };
-  const ttlMs = (req.ttlSeconds ?? current.lease.ttlSeconds) * 1000;
-  const { member, mirrorChanged } = registerMember(existing, id, req, now, ttlMs);
-  state.put(member);
-  if (mirrorChanged) await putInstance(kv, name, toSnapshotInstance(member));
-  return { ok: true, id, leaseExpiresAt: member.leaseExpiresAt, created: existing === undefined };
-}
 
 /** Renews a lease. Null when unknown, expired or draining: the origin must register again. */
 export function heartbeat(state: CoordinatorState, id: string, now: number): { leaseExpiresAt: number } | null {
@@ -56,7 +110,7 @@ export function heartbeat(state: CoordinatorState, id: string, now: number): { l
   return { leaseExpiresAt: m.leaseExpiresAt };
 }
 
-/** Starts draining: no new requests; the record is removed after deregisterAfterSeconds. */
+/** Starts draining: no new requests; the record is removed once nothing can be in flight to it (core/lease drainMs). */
 export async function deregister(state: CoordinatorState, kv: KVNamespace, id: string): Promise<boolean> {
   const m = state.members.get(id);
   if (m === undefined || state.name === null) return false;
@@ -78,12 +132,12 @@ export async function applyLeases(
 ): Promise<{ expired: number; removed: number }> {
   if (state.config === null || state.name === null) return { expired: 0, removed: 0 };
   const name = state.name;
-  const after = state.config.lease.deregisterAfterSeconds;
+  const rule = removalRule(state.config);
   const unmirrorIds: string[] = [];
   let expired = 0;
   let removed = 0;
   for (const m of [...state.members.values()]) {
-    const action = leaseAction(m, now, after);
+    const action = leaseAction(m, now, rule);
     if (action === "expire") {
       state.put({ ...m, membership: "expired", membershipSince: now });
       unmirrorIds.push(m.id);

@@ -1,16 +1,19 @@
 import { DurableObject } from "cloudflare:workers";
 import type { RegisterRequest } from "../core/membership/member.js";
+import { removalRule } from "../core/lease/lease.js";
 import { nextAlarmAt } from "../core/membership/schedule.js";
 import type { ServiceConfig } from "../core/schema/service.js";
 import { MAX_PICKS_PER_BATCH, type InstanceReport, type Snapshot, type SnapshotInstance } from "../core/snapshot.js";
 import { HealthRounds } from "./health-rounds.js";
-import { applyLeases, deregister, heartbeat, register, type RegisterResult } from "./membership.js";
+import { applyLeases, deregister, heartbeat, Registrations, type RegisterResult } from "./membership.js";
 import { repairMirror } from "./outbound/mirror.js";
+import { MirrorPurge } from "./outbound/purge.js";
 import { applyReports } from "./reports.js";
 import { CoordinatorState } from "./state.js";
 import { instanceView, type ServiceDescription } from "./views.js";
 
-export { MAX_INSTANCES, type RegisterResult } from "./membership.js";
+export { MAX_ACTIVE_INSTANCES, MAX_MEMBERS } from "../core/membership/admission.js";
+export type { RegisterResult } from "./membership.js";
 export type { RegisterRequest };
 export type { ServiceDescription };
 /** One answer per requested pick, in the order asked; null where every allowed instance was excluded. */
@@ -43,6 +46,8 @@ export interface SweepResult {
 export class ServiceCoordinator extends DurableObject<Env> {
   readonly #state: CoordinatorState;
   readonly #health: HealthRounds;
+  readonly #registrations = new Registrations();
+  readonly #purge: MirrorPurge;
   readonly #strictPicks = { rpcs: 0, picks: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -53,6 +58,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
     // on the next one, instead of running on a half-migrated store.
     this.#state = new CoordinatorState(ctx.storage);
     this.#health = new HealthRounds(this.#state, (p) => ctx.waitUntil(p));
+    this.#purge = new MirrorPurge(this.#state.table);
   }
 
   async configure(name: string, config: ServiceConfig, configVersion: number): Promise<{ accepted: boolean; version: number }> {
@@ -64,7 +70,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
   }
 
   async register(name: string, config: ServiceConfig, configVersion: number, req: RegisterRequest): Promise<RegisterResult> {
-    const result = await register(this.#state, this.env.REGISTRY, name, config, configVersion, req);
+    const result = await this.#registrations.register(this.#state, this.env.REGISTRY, name, config, configVersion, req);
     if (result.ok) await this.#arm();
     return result;
   }
@@ -74,7 +80,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
     return heartbeat(this.#state, id, Date.now());
   }
 
-  /** Starts draining: no new requests; the record is removed after deregisterAfterSeconds. */
+  /** Starts draining: no new requests; the record is removed once nothing can be in flight to it. */
   async deregister(id: string): Promise<boolean> {
     const found = await deregister(this.#state, this.env.REGISTRY, id);
     if (found) await this.#arm();
@@ -149,15 +155,26 @@ export class ServiceCoordinator extends DurableObject<Env> {
    * object); the snapshot version and a tombstone survive, so versions stay
    * monotonic and a stale register carrying the deleted config is refused.
    */
-  async destroy(deletedVersion: number): Promise<void> {
+  async destroy(deletedVersion: number, name?: string): Promise<void> {
+    const service = name ?? this.#state.name;
     this.#state.clear(deletedVersion);
     this.#health.forget();
-    await this.ctx.storage.deleteAlarm();
+    // Its KV mirror keys go in batches from the alarm (outbound/purge.ts), never all in this invocation.
+    if (service !== null) this.#purge.start(service);
+    await this.#arm();
   }
 
   override async alarm(): Promise<void> {
     const config = this.#state.config;
-    if (config === null) return;
+    // One invocation may make 1,000 subrequests, and a purge batch (up to 501) and a health round (one
+    // per active member) must not share one: a due round goes first, a batch takes an invocation of its
+    // own, and the alarm is re-armed at once for whatever is left.
+    const roundDue = config !== null && this.#health.isDue(Date.now());
+    const batched = !roundDue && (await this.#purge.step(this.env.REGISTRY, (id) => this.#state.members.get(id)?.membership === "active", Date.now()));
+    if (config === null || batched) {
+      await this.#arm();
+      return;
+    }
     await this.#health.runIfDue(config);
     await this.#applyLeases();
     this.#state.snapshot(Date.now());
@@ -168,12 +185,19 @@ export class ServiceCoordinator extends DurableObject<Env> {
     return applyLeases(this.#state, this.env.REGISTRY, Date.now(), (id) => this.#health.forget(id));
   }
 
-  /** One alarm, at the earliest of: next health round, next lease event, next ejection end. */
+  /** One alarm, at the earliest of: next health round, next lease event, next ejection end, next purge batch. */
   async #arm(): Promise<number | null> {
     const config = this.#state.config;
-    if (config === null) return null;
+    const now = Date.now();
+    const purgeAt = this.#purge.dueAt(now);
+    if (config === null) {
+      if (purgeAt === null) await this.ctx.storage.deleteAlarm();
+      else await this.ctx.storage.setAlarm(purgeAt);
+      return purgeAt;
+    }
     const s = this.#state;
-    const at = nextAlarmAt(s.members.values(), s.nextCheckAt, config.healthCheck.intervalSeconds * 1000, config.lease.deregisterAfterSeconds, Date.now());
+    const due = nextAlarmAt(s.members.values(), s.nextCheckAt, config.healthCheck.intervalSeconds * 1000, removalRule(config), now);
+    const at = purgeAt === null ? due : Math.min(due, purgeAt);
     const current = await this.ctx.storage.getAlarm();
     if (current !== at) await this.ctx.storage.setAlarm(at);
     return at;

@@ -14,6 +14,12 @@ export type ErrorCode =
   | "origin_not_allowed"
   | "not_configured"
   | "coordinator_unavailable"
+  /** KV (the service registry or the instance mirror) refused or failed a write; nothing was half-written. */
+  | "registry_unavailable"
+  /** A service's member table (active + draining + expired) is full; Retry-After says when a drain ends. */
+  | "too_many_members"
+  | "rate_limited"
+  | "payload_too_large"
   | "internal_error"
   /** The client's request could not be taken in (e.g. its body failed mid-read); no origin was blamed. */
   | "client_error"

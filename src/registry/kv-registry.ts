@@ -24,10 +24,34 @@ export async function putService(kv: KVNamespace, record: ServiceRecord): Promis
   await kv.put(KEY.service(record.name), JSON.stringify(record));
 }
 
+/**
+ * Deletes the service's record only. Its `instance:*` mirror keys can be more
+ * than one invocation may delete (1,000 subrequests), so the coordinator
+ * removes them in batches from its alarm (deleteInstanceKeys).
+ */
 export async function deleteService(kv: KVNamespace, name: string): Promise<void> {
   await kv.delete(KEY.service(name));
-  const ids = await listKeys(kv, KEY.instancePrefix(name));
-  await Promise.all(ids.map((key) => kv.delete(key)));
+}
+
+/**
+ * One page of a service's mirror keys, at most `limit` (KV lists up to 1,000
+ * per call): deletes those `keep` does not claim and returns the cursor to go
+ * on from, null when the listing is complete. Costs 1 list + up to `limit`
+ * deletes. Going on by cursor, not by listing from the start again, matters:
+ * a deleted key can stay in other locations' listings for up to 60 s.
+ */
+export async function deleteInstanceKeys(
+  kv: KVNamespace,
+  service: string,
+  limit: number,
+  cursor: string | null,
+  keep: (id: string) => boolean,
+): Promise<{ deleted: number; cursor: string | null }> {
+  const prefix = KEY.instancePrefix(service);
+  const page = await kv.list({ prefix, limit, ...(cursor === null ? {} : { cursor }) });
+  const doomed = page.keys.map((k) => k.name).filter((k) => !keep(k.slice(prefix.length)));
+  await Promise.all(doomed.map((k) => kv.delete(k)));
+  return { deleted: doomed.length, cursor: page.list_complete ? null : page.cursor };
 }
 
 export async function listKeys(kv: KVNamespace, prefix: string): Promise<string[]> {

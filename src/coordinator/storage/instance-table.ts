@@ -84,6 +84,10 @@ export class InstanceTable {
     return rows[0]?.value ?? null;
   }
 
+  deleteMeta(key: string): void {
+    this.#sql.exec("DELETE FROM meta WHERE key = ?", key);
+  }
+
   setMeta(key: string, value: string): void {
     this.#sql.exec(
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",

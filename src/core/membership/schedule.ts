@@ -1,4 +1,4 @@
-import { nextLeaseEventAt } from "../lease/lease.js";
+import { nextLeaseEventAt, type RemovalRule } from "../lease/lease.js";
 import type { Member } from "./member.js";
 
 /**
@@ -10,12 +10,12 @@ export function nextAlarmAt(
   members: Iterable<Member>,
   nextCheckAt: number,
   intervalMs: number,
-  deregisterAfterSeconds: number,
+  removal: RemovalRule,
   now: number,
 ): number {
   let at = nextCheckAt > 0 ? nextCheckAt : now + intervalMs;
   for (const m of members) {
-    at = Math.min(at, nextLeaseEventAt(m, deregisterAfterSeconds));
+    at = Math.min(at, nextLeaseEventAt(m, removal));
     if (m.health.ejectedUntil !== null && m.health.ejectedUntil > now) at = Math.min(at, m.health.ejectedUntil);
   }
   return at;

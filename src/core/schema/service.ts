@@ -164,6 +164,8 @@ export interface ServiceRecord {
   config: ServiceConfig;
   /** Hex SHA-256 of the registration token; the token itself is never stored. */
   tokenHash: string;
+  /** The token the last rotation replaced: its hash, and until when (ms) it is still accepted. */
+  previousToken?: { hash: string; validUntil: number };
   createdAt: number;
   updatedAt: number;
 }

@@ -1,0 +1,73 @@
+/**
+ * Token buckets kept in isolate memory, pure: time comes in as `now` (ms).
+ * A bucket holds up to `burst` tokens and gains `perSecond` a second; a
+ * request takes one. Limits are per isolate: Cloudflare spreads a client's
+ * requests over isolates and locations, so these bound what one isolate
+ * spends on one caller, not a global quota.
+ */
+export interface BucketLimit {
+  perSecond: number;
+  burst: number;
+}
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+export type TakeResult = { ok: true } | { ok: false; retryAfterMs: number };
+
+/**
+ * Entries kept at most. A bucket that has refilled is the same as no bucket,
+ * so dropping the least recently used one (Map order, refreshed on use) only
+ * forgets a caller that has been quiet; it bounds memory when callers present
+ * many distinct tokens.
+ */
+export const MAX_BUCKETS = 10_000;
+
+export class RateLimiter {
+  readonly #buckets = new Map<string, Bucket>();
+  readonly #max: number;
+
+  constructor(maxBuckets = MAX_BUCKETS) {
+    this.#max = maxBuckets;
+  }
+
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  #refilled(key: string, limit: BucketLimit, now: number): Bucket {
+    const b = this.#buckets.get(key);
+    if (b === undefined) return { tokens: limit.burst, at: now };
+    // A clock that went back refills nothing, and refilling counts from the new time on (holding
+    // the old one would freeze the bucket until the clock caught up).
+    const elapsed = Math.max(0, now - b.at);
+    return { tokens: Math.min(limit.burst, b.tokens + (elapsed * limit.perSecond) / 1000), at: now };
+  }
+
+  /** Takes one token, or says how long until one is there. */
+  take(key: string, limit: BucketLimit, now: number): TakeResult {
+    const b = this.#refilled(key, limit, now);
+    const ok = b.tokens >= 1;
+    if (ok) b.tokens -= 1;
+    this.#store(key, b);
+    return ok ? { ok: true } : { ok: false, retryAfterMs: Math.ceil(((1 - b.tokens) * 1000) / limit.perSecond) };
+  }
+
+  /** Whether a take would succeed, without taking. */
+  peek(key: string, limit: BucketLimit, now: number): TakeResult {
+    const b = this.#refilled(key, limit, now);
+    return b.tokens >= 1 ? { ok: true } : { ok: false, retryAfterMs: Math.ceil(((1 - b.tokens) * 1000) / limit.perSecond) };
+  }
+
+  #store(key: string, b: Bucket): void {
+    this.#buckets.delete(key);
+    this.#buckets.set(key, b);
+    while (this.#buckets.size > this.#max) {
+      const oldest = this.#buckets.keys().next();
+      if (oldest.done === true) break;
+      this.#buckets.delete(oldest.value);
+    }
+  }
+}

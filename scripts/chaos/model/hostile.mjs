@@ -1,3 +1,4 @@
+// @ts-check
 // The hostile-registration generator: every case is something a registration
 // token holder (or an admin with a typo) could send, and every one must be
 // refused, or, where refusing is not the only safe answer (unknown keys such as
@@ -9,6 +10,7 @@
 export const MARKER = "chaos-marker-7f3a";
 
 /** Addresses an origin URL must never reach, by what they are. */
+/** @type {[string, number[]][]} */
 const PRIVATE_V4 = [
   ["loopback", [127, 0, 0, 1]],
   ["loopback-high", [127, 255, 255, 254]],
@@ -90,6 +92,7 @@ const LOCAL_NAMES = [
 ];
 
 /** Unicode and percent spellings that a WHATWG parser maps onto a local name or address (IDNA mapping, full stops). */
+/** @type {[string, string][]} */
 const IDN_HOSTS = [
   ["fullwidth-localhost", "ｌｏｃａｌｈｏｓｔ"],
   ["fullwidth-digits", "１２７.０.０.１"],
@@ -105,6 +108,7 @@ const IDN_HOSTS = [
   ["kelvin-k", "\u212aubernetes.default.svc"],
 ];
 
+/** @type {[string, string][]} */
 const USERINFO = [
   ["user-pass", "http://user:pass@origin.example.com"],
   ["user-only", "http://user@origin.example.com"],
@@ -114,6 +118,7 @@ const USERINFO = [
   ["password-only", "https://:secret@origin.example.com"],
 ];
 
+/** @type {[string, string][]} */
 const CONTROL_CHARS = [
   ["crlf-path", "http://origin.example.com/\r\nHost: 127.0.0.1"],
   ["crlf-host", "http://origin.exa\r\nmple.com"],
@@ -125,6 +130,7 @@ const CONTROL_CHARS = [
   ["crlf-header-injection", "http://origin.example.com/x HTTP/1.1\r\nX-Injected: 1\r\n\r\n"],
 ];
 
+/** @type {[string, string][]} */
 const SCHEMES = [
   ["file", "file:///etc/passwd"],
   ["ftp", "ftp://origin.example.com"],
@@ -172,7 +178,7 @@ function urlCases() {
   /** @type {HostileCase[]} */
   const out = [];
   for (const [what, octets] of PRIVATE_V4) {
-    for (const [notation, host] of ipv4Spellings(/** @type {number[]} */ (octets))) {
+    for (const [notation, host] of ipv4Spellings(octets)) {
       out.push(instance(`ip/${what}/${notation}`, "ip-notation", { url: `http://${host}:8080` }));
     }
   }

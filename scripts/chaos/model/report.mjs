@@ -1,3 +1,4 @@
+// @ts-check
 // Rows of the fault and abuse matrix, their verdicts, and the markdown that
 // docs/reliability.md is made of. Pure: the runner measures, this only judges
 // and renders, so a unit test can pin what a miss or an absent feature looks like.

@@ -4,8 +4,8 @@
 // through the mesh. Each case gets a fresh service and three fresh raw origins,
 // so one case's ejections cannot colour the next.
 import { createFaultOrigin } from "../net/fault-origin.mjs";
-import { load } from "../net/client.mjs";
-import { duplicateBodies, formatStatuses, summarise } from "../model/outcomes.mjs";
+import { exchange, load } from "../net/client.mjs";
+import { classifyExchange, duplicateBodies, formatStatuses, summarise } from "../model/outcomes.mjs";
 import { judgeAll } from "../model/report.mjs";
 import { createService, register, until } from "../mesh.mjs";
 
@@ -143,13 +143,42 @@ function row(c, verdict, why) {
 }
 
 /**
+ * The detector's own check, with no mesh in between: an origin that ends a cut
+ * chunked body cleanly must be seen as a silent truncation, or a "0 silently
+ * truncated" row would prove nothing.
+ * @returns {Promise<import("../model/report.mjs").Row>}
+ */
+export async function detectorSelfCheck() {
+  const origin = createFaultOrigin("self-check");
+  await origin.start();
+  try {
+    await origin.setMode("clean-truncation");
+    let detected = 0;
+    const total = 5;
+    for (let i = 0; i < total; i++) {
+      if (classifyExchange(await exchange(`${origin.url}/cut`, { timeoutMs: 5000 })) === "silent-truncation") detected++;
+    }
+    return {
+      group: GROUP,
+      name: "harness self-check: a cleanly ended cut body, straight from the origin",
+      traffic: `${total} GET to the origin directly (no mesh)`,
+      result: `${detected}/${total} detected as silent truncation`,
+      target: "all detected",
+      verdict: judgeAll([total - detected]),
+    };
+  } finally {
+    await origin.stop();
+  }
+}
+
+/**
  * Every origin-fault case, one after another (they share the mesh, not origins).
  * @param {import("../mesh.mjs").Mesh} mesh
  * @param {{ only?: string[], log?: (line: string) => void }} [opts]
  */
 export async function runOriginFaults(mesh, { only, log = () => undefined } = {}) {
   /** @type {import("../model/report.mjs").Row[]} */
-  const rows = [];
+  const rows = only === undefined ? [await detectorSelfCheck()] : [];
   for (const c of FAULT_CASES) {
     if (only !== undefined && !only.includes(c.id)) continue;
     try {

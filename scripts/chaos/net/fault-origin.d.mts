@@ -9,7 +9,8 @@ export type FaultMode =
   | "drip"
   | "status-rate"
   | "continue"
-  | "big";
+  | "big"
+  | "clean-truncation";
 export interface SeenRequest {
   method: string;
   path: string;

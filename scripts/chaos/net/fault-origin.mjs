@@ -12,7 +12,7 @@ import { parseHead, readBody } from "./http-parse.mjs";
 
 /**
  * @typedef {"ok" | "refuse" | "hang" | "reset-before-headers" | "reset-mid-body-cl" | "reset-mid-body-chunked"
- *   | "partial-then-hang" | "drip" | "status-rate" | "continue" | "big"} FaultMode
+ *   | "partial-then-hang" | "drip" | "status-rate" | "continue" | "big" | "clean-truncation"} FaultMode
  * @typedef {{ method: string, path: string, headers: Map<string, string>, body: Buffer, at: number }} SeenRequest
  */
 
@@ -86,6 +86,12 @@ export function createFaultOrigin(name, { every = 3 } = {}) {
         sock.resetAndDestroy();
         return;
       }
+      case "clean-truncation":
+        // The defect the matrix looks for, done on purpose: a cut body ended as if it were whole.
+        // Only the harness's own self-check uses it, to prove the detector fires.
+        cutHead(sock, true);
+        sock.write(`2000\r\n${"t".repeat(0x2000)}\r\n0\r\n\r\n`);
+        return;
       case "partial-then-hang":
         cutHead(sock, false);
         sock.write(Buffer.alloc(8192, 0x62));

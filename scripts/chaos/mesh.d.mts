@@ -20,3 +20,4 @@ export function createService(mesh: Mesh, name: string, config: Record<string, u
 export function register(mesh: Mesh, service: string, token: string, url: string): Promise<string>;
 export function view(mesh: Mesh, service: string): Promise<{ service: { config: Record<string, unknown> }; instances: InstanceView[] } | null>;
 export function until(deadlineMs: number, check: () => Promise<boolean>): Promise<boolean>;
+export function parseJson(text: string): unknown;

@@ -62,8 +62,8 @@ export async function call(mesh, method, path, { body, token = ADMIN_TOKEN, cont
   return { status: res.status, text: await res.text() };
 }
 
-/** @param {string} text @returns {unknown} */
-function parse(text) {
+/** JSON from an answer that may not be JSON (hostile inputs get odd answers): null when it is not. @param {string} text @returns {unknown} */
+export function parseJson(text) {
   try {
     return JSON.parse(text);
   } catch {
@@ -78,7 +78,7 @@ function parse(text) {
  */
 export async function createService(mesh, name, config) {
   const r = await call(mesh, "PUT", `/_mesh/v1/services/${name}`, { body: JSON.stringify(config) });
-  const body = /** @type {{ registrationToken?: unknown } | null} */ (parse(r.text));
+  const body = /** @type {{ registrationToken?: unknown } | null} */ (parseJson(r.text));
   if ((r.status !== 201 && r.status !== 200) || typeof body?.registrationToken !== "string") {
     throw new Error(`creating service ${name}: ${r.status} ${r.text.slice(0, 200)}`);
   }
@@ -91,7 +91,7 @@ export async function createService(mesh, name, config) {
  */
 export async function register(mesh, service, token, url) {
   const r = await call(mesh, "POST", `/_mesh/v1/services/${service}/instances`, { body: JSON.stringify({ url, ttlSeconds: 3600 }), token });
-  const body = /** @type {{ id?: unknown } | null} */ (parse(r.text));
+  const body = /** @type {{ id?: unknown } | null} */ (parseJson(r.text));
   if ((r.status !== 201 && r.status !== 200) || typeof body?.id !== "string") throw new Error(`registering ${url}: ${r.status} ${r.text.slice(0, 200)}`);
   return body.id;
 }
@@ -104,7 +104,7 @@ export async function register(mesh, service, token, url) {
 export async function view(mesh, service) {
   const r = await call(mesh, "GET", `/_mesh/v1/services/${service}`);
   if (r.status !== 200) return null;
-  return /** @type {{ service: { config: Record<string, unknown> }, instances: InstanceView[] } | null} */ (parse(r.text));
+  return /** @type {{ service: { config: Record<string, unknown> }, instances: InstanceView[] } | null} */ (parseJson(r.text));
 }
 
 /**

@@ -61,7 +61,8 @@ async function main() {
     "Origin-fault services: health checks every 1 s (timeout 500 ms, 2 to flip), `retry.attempts` 3, `perTryTimeoutMs` 1000; every case gets a new service and three new raw `node:net` origins.",
     "Clients: `fetch` with a hard deadline that covers the body (10 s, 4 s for the stalled-body case, 30 s for 10 MB) for well-behaved traffic; raw `node:net` sockets for abusive clients.",
     "A body counts as silently truncated when the client saw a clean end but got fewer bytes than the origin declared in `x-chaos-body-bytes` (or a different SHA-256).",
-    "Hostile registrations: a prototype key or CR/LF that the mesh drops is as good as a refusal; it counts as accepted only if it is read back from the stored object.",
+    "Hostile registrations: every case must be refused with a 4xx. A prototype key (`__proto__`, `constructor`, `prototype`) or a CR/LF that the URL parser deletes may instead be dropped: such a case counts as accepted only if it is read back from the stored object (a `constructor` metadata name that is stored counts as accepted).",
+    "Signatures are checked with the project's own `verify/verify-mesh-signature.mjs` on the requests the origin actually received; replays use the documented replay cache.",
   ];
   try {
     if (only.some((g) => g !== "registrations")) {

@@ -12,7 +12,7 @@ import { createFaultOrigin } from "../net/fault-origin.mjs";
 import { exchange } from "../net/client.mjs";
 import { formatStatuses } from "../model/outcomes.mjs";
 import { judgeAll, NOT_AVAILABLE } from "../model/report.mjs";
-import { call, register, until, view } from "../mesh.mjs";
+import { call, parseJson, register, until, view } from "../mesh.mjs";
 import { AUDIENCE, ISSUER, jwtFixtures, SCOPE } from "./jwt-tokens.mjs";
 
 const GROUP = "Authentication (ALLOW_PRIVATE_ORIGINS on)";
@@ -32,8 +32,9 @@ async function serviceWith(mesh, name, extra, field) {
   if (r.status !== 201 && r.status !== 200) return { missing: `the service config with \`${field}\` was refused: ${r.status} ${r.text.slice(0, 160)}` };
   const v = await view(mesh, name);
   if (v === null || !(field in v.service.config)) return { missing: `\`${field}\` is not part of the service config in this build (dropped on PUT)` };
-  const token = /** @type {{ registrationToken: string }} */ (JSON.parse(r.text)).registrationToken;
-  return { token };
+  const body = /** @type {{ registrationToken?: unknown } | null} */ (parseJson(r.text));
+  if (typeof body?.registrationToken !== "string") return { missing: `no registration token in the answer: ${r.text.slice(0, 160)}` };
+  return { token: body.registrationToken };
 }
 
 /**
@@ -125,8 +126,12 @@ async function signingRows(mesh, origin) {
   }
   const svc = await serviceWith(mesh, name, { signing: { secretRef: SIGNING_BINDING } }, "signing");
   if ("missing" in svc) return [{ group: GROUP, name: "forged, replayed and skewed upstream signatures", traffic, result: svc.missing, target, verdict: NOT_AVAILABLE }];
-  /** @type {{ verifyMeshSignature: (input: Record<string, unknown>) => Promise<{ ok: boolean, reason?: string }> }} */
-  const verifier = await import(pathToFileURL(VERIFIER).href);
+  /** @type {unknown} */
+  const loaded = await import(pathToFileURL(VERIFIER).href);
+  const verifier = /** @type {{ verifyMeshSignature: (input: Record<string, unknown>) => Promise<{ ok: boolean, reason?: string }> }} */ (loaded);
+  if (typeof verifier.verifyMeshSignature !== "function") {
+    return [{ group: GROUP, name: "forged, replayed and skewed upstream signatures", traffic, result: "verify-mesh-signature.mjs exports no verifyMeshSignature", target, verdict: NOT_AVAILABLE }];
+  }
   await register(mesh, name, svc.token, origin.url);
   const before = origin.seen.length;
   const forged = `t=${Math.floor(Date.now() / 1000)},v1=${"0".repeat(64)}`;

@@ -13,6 +13,7 @@ export interface FaultCase {
   flapMs?: number;
   timeoutMs?: number;
   paceMs?: number;
+  dns?: boolean;
   targets: ("errors" | "truncation" | "duplicates")[];
   note: string;
 }

@@ -20,7 +20,7 @@ const SERVICE_CONFIG = {
 /**
  * @typedef {import("../net/fault-origin.mjs").FaultMode} FaultMode
  * @typedef {{ id: string, name: string, mode: FaultMode, health?: boolean, total: number, concurrency: number,
- *   method?: "GET" | "POST", faultAt?: number, flapMs?: number, timeoutMs?: number, paceMs?: number,
+ *   method?: "GET" | "POST", faultAt?: number, flapMs?: number, timeoutMs?: number, paceMs?: number, dns?: boolean,
  *   targets: ("errors" | "truncation" | "duplicates")[], note: string }} FaultCase
  */
 
@@ -40,6 +40,8 @@ export const FAULT_CASES = [
   { id: "big", name: "10 MB response body", mode: "big", total: 9, concurrency: 3, timeoutMs: 30_000, targets: ["errors", "truncation"], note: "10 MiB, SHA-256 checked" },
   { id: "post-reset", name: "POST through an origin that resets", mode: "reset-before-headers", total: 30, concurrency: 3, method: "POST", targets: ["duplicates"], note: "unique bodies; reset after the body is read" },
   { id: "post-hang", name: "POST through an origin that hangs", mode: "hang", total: 15, concurrency: 3, method: "POST", targets: ["duplicates"], note: "unique bodies; no answer after the body" },
+  { id: "dns", name: "origin name does not resolve (.invalid)", mode: "ok", dns: true, total: 45, concurrency: 3, targets: ["errors", "truncation"], note: "victim registered as an RFC 6761 .invalid name" },
+  { id: "post-dns", name: "POST to an origin whose name does not resolve", mode: "ok", dns: true, total: 30, concurrency: 3, method: "POST", targets: ["errors", "duplicates"], note: "unique bodies; a DNS failure never reached any origin, so a retry is safe" },
   { id: "post-5xx", name: "POST through 503 on every 3rd", mode: "status-rate", total: 30, concurrency: 3, method: "POST", targets: ["duplicates"], note: "unique bodies" },
 ];
 
@@ -57,13 +59,16 @@ export async function runFaultCase(mesh, c) {
   try {
     await Promise.all(origins.map((o) => o.start()));
     const token = await createService(mesh, service, { routes: { pathPrefixes: [`/${service}`] }, ...SERVICE_CONFIG });
-    for (const o of origins) await register(mesh, service, token, o.url);
-    // Traffic starts only once the router routes to all three, so the fault, not a cold route, is measured.
+    // A name under .invalid never resolves (RFC 6761 §6.4): the victim is the name, not a process.
+    const victimUrl = c.dns === true ? `http://chaos-${c.id}.invalid:8080` : victim.url;
+    for (const o of origins) await register(mesh, service, token, o === victim ? victimUrl : o.url);
+    // Traffic starts only once the router routes to every origin that can answer, so the fault, not a cold route, is measured.
+    const reachable = c.dns === true ? 2 : 3;
     const warm = await until(15_000, async () => {
       const probe = await load(url, { total: 6, concurrency: 1, timeoutMs: 3000 });
-      return new Set(probe.map((e) => e.origin)).size === 3;
+      return new Set(probe.map((e) => e.origin).filter((o) => o !== null)).size === reachable;
     });
-    if (!warm) return row(c, "not measured", "the router never spread traffic over all 3 origins within 15 s");
+    if (!warm) return row(c, "not measured", `the router never spread traffic over ${reachable} origins within 15 s`);
     const seenBefore = victim.seen.length;
     if (c.faultAt === undefined) await victim.setMode(c.mode, { health: c.health ?? false });
     if (c.flapMs !== undefined) victim.flap(c.flapMs);
@@ -118,7 +123,7 @@ export async function runFaultCase(mesh, c) {
       target.push("0 POST bodies sent twice");
       result.push(`${dupes} bodies reached origins twice (${received.filter((h) => bodies.has(h)).length} deliveries of ${bodies.size} bodies)`);
     }
-    result.push(`victim got ${victimGot} requests; ${(ms / 1000).toFixed(1)} s`);
+    result.push(`${c.dns === true ? "" : `victim got ${victimGot} requests; `}${(ms / 1000).toFixed(1)} s`);
     return {
       group: GROUP,
       name: c.name,

@@ -5,7 +5,7 @@
 // object read back, decide whether it was refused, neutralised or accepted.
 import { classifyHostile, controlCases, hostileCases } from "../model/hostile.mjs";
 import { judgeAll } from "../model/report.mjs";
-import { ADMIN_TOKEN, call, createService, view } from "../mesh.mjs";
+import { ADMIN_TOKEN, call, createService, parseJson, view } from "../mesh.mjs";
 
 const GROUP = "Hostile registrations and configs (ALLOW_PRIVATE_ORIGINS off)";
 const SERVICE = "hostile";
@@ -23,7 +23,7 @@ async function send(mesh, token, c, i) {
     if (c.target === "instance") {
       const r = await call(mesh, "POST", `/_mesh/v1/services/${SERVICE}/instances`, { body: c.body, token, ...(c.contentType === undefined ? {} : { contentType: c.contentType }) });
       if (r.status < 200 || r.status >= 300) return { status: r.status, readback: null };
-      const id = /** @type {{ id?: unknown }} */ (JSON.parse(r.text)).id;
+      const id = /** @type {{ id?: unknown } | null} */ (parseJson(r.text))?.id;
       const v = await view(mesh, SERVICE);
       const inst = v?.instances.find((x) => x.id === id);
       return { status: r.status, readback: inst === undefined ? null : JSON.stringify(inst) };

@@ -30,9 +30,13 @@ export async function exchange(url, { method = "GET", body, headers = {}, timeou
     const hash = createHash("sha256");
     try {
       if (res.body !== null) {
-        for await (const chunk of res.body) {
-          e.receivedBytes += chunk.byteLength;
-          hash.update(chunk);
+        // Node types the fetch body as a stream of `any`; undici yields Uint8Array chunks.
+        const reader = /** @type {ReadableStreamDefaultReader<Uint8Array>} */ (res.body.getReader());
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          e.receivedBytes += value.byteLength;
+          hash.update(value);
         }
       }
       e.receivedSha = hash.digest("hex");

@@ -99,7 +99,7 @@ describe("the member table is bounded (issue 9, defect 8)", () => {
     const auth = { authorization: `Bearer ${token}` };
     const refused = await mesh(`/_mesh/v1/services/${name}/instances`, json("POST", { url: "https://one-more.example.com" }, auth));
     expect(refused.status).toBe(429);
-    expect(((await refused.json()) as { error: string }).error).toBe("too_many_members");
+    expect((await refused.json<{ error: string }>()).error).toBe("too_many_members");
     const retryAfter = Number(refused.headers.get("retry-after"));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(Math.ceil(drainMs(r.config.retry) / 1000));

@@ -8,7 +8,7 @@ const rotatePath = (name: string) => `/_mesh/v1/services/${name}/registration-to
 async function rotate(name: string, body?: unknown): Promise<{ registrationToken: string; previousTokenValidUntil: string }> {
   const res = await mesh(rotatePath(name), body === undefined ? { method: "POST", headers: ADMIN } : json("POST", body));
   if (res.status !== 200) throw new Error(`rotate failed: ${res.status} ${await res.text()}`);
-  return (await res.json()) as { registrationToken: string; previousTokenValidUntil: string };
+  return await res.json<{ registrationToken: string; previousTokenValidUntil: string }>();
 }
 
 /** The status a registration with `token` gets (201 or 200 when the token is accepted). */
@@ -81,7 +81,7 @@ describe("POST /services/{name}/registration-token:rotate", { timeout: 30_000 },
     for (const graceSeconds of [-1, 604_801, 1.5]) {
       const bad = await mesh(rotatePath(name), json("POST", { graceSeconds }));
       expect(bad.status).toBe(400);
-      expect(((await bad.json()) as { issues: { path: string }[] }).issues[0]?.path).toBe("graceSeconds");
+      expect((await bad.json<{ issues: { path: string }[] }>()).issues[0]?.path).toBe("graceSeconds");
     }
     for (const segment of ["registration-token:reveal", "registration-token:rotatex", "registration-tokenXrotate", "registration-token"]) {
       const other = await mesh(`/_mesh/v1/services/${name}/${segment}`, { method: "POST", headers: ADMIN });

@@ -1,7 +1,8 @@
 import { createMiddleware } from "hono/factory";
 import { bodyLimit } from "hono/body-limit";
 import { MeshError } from "../core/errors.js";
-import { RateLimiter, type BucketLimit } from "../core/rate-limit/token-bucket.js";
+import { DEFAULT_RATE_LIMITS, parseRateLimits, type RateLimitSettings } from "../core/rate-limit/settings.js";
+import { RateLimiter } from "../core/rate-limit/token-bucket.js";
 import { sha256Hex } from "../core/sha256.js";
 import { bearerToken } from "./auth.js";
 
@@ -11,18 +12,16 @@ import { bearerToken } from "./auth.js";
  *
  * Rate: a token bucket per caller in isolate memory, keyed by the SHA-256 of
  * the presented bearer token (never the token itself), or by client IP when
- * there is none. A registration token's limit is sized for a whole service
- * (MAX_ACTIVE_INSTANCES = 1,000 origins registering at once, then heartbeating
- * every few seconds); the admin token's is sized for a person or a deploy
- * script. A request answered 401 also costs its client IP a token, and a
- * client IP with none left is refused whatever token it shows, so presenting
- * a fresh made-up token per request does not escape the limit.
+ * there is none. The limits per class come from the CONTROL_PLANE_RATE_LIMITS
+ * var (src/core/rate-limit/settings.ts; `off` turns the limiter off, for the
+ * benchmark and for operators seeding big fleets). A request answered 401
+ * also costs its client IP a token, and a client IP with none left is refused
+ * whatever token it shows, so presenting a fresh made-up token per request
+ * does not escape the limit.
  */
-export const RATE_LIMITS = {
-  admin: { perSecond: 20, burst: 40 },
-  registrationToken: { perSecond: 200, burst: 1000 },
-  clientIp: { perSecond: 10, burst: 20 },
-} as const satisfies Record<string, BucketLimit>;
+
+/** The limits when CONTROL_PLANE_RATE_LIMITS is unset, empty or refused. */
+export const RATE_LIMITS = DEFAULT_RATE_LIMITS;
 
 /**
  * Body bounds, refused with 413 before parsing. 64 KiB holds any valid
@@ -42,6 +41,22 @@ async function adminTokenDigest(token: string | undefined): Promise<string | nul
   return adminDigest.digest;
 }
 
+let settings: { raw: string | undefined; parsed: RateLimitSettings } | null = null;
+
+/**
+ * The var is parsed once per isolate; the cache is keyed by the raw string
+ * because tests pass a different env per call. A refused value is logged
+ * once here, not on every request.
+ */
+function rateLimitSettings(raw: string | undefined): RateLimitSettings {
+  if (settings === null || settings.raw !== raw) {
+    const { settings: parsed, warning } = parseRateLimits(raw);
+    if (warning !== null) console.warn(JSON.stringify({ event: "config_warning", name: "CONTROL_PLANE_RATE_LIMITS", message: warning }));
+    settings = { raw, parsed };
+  }
+  return settings.parsed;
+}
+
 function rateLimited(retryAfterMs: number): MeshError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
   return new MeshError(429, "rate_limited", `too many control-plane requests from this caller; retry after ${seconds} s`, {
@@ -50,22 +65,25 @@ function rateLimited(retryAfterMs: number): MeshError {
 }
 
 export const rateLimit = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  const configured = rateLimitSettings(c.env.CONTROL_PLANE_RATE_LIMITS);
+  if (!configured.enabled) return next();
+  const limits = configured.limits;
   const now = Date.now();
   const ipKey = `ip:${c.req.header("cf-connecting-ip") ?? "unknown"}`;
   const presented = bearerToken(c.req.header("authorization"));
   if (presented === null) {
-    const taken = limiter.take(ipKey, RATE_LIMITS.clientIp, now);
+    const taken = limiter.take(ipKey, limits.clientIp, now);
     if (!taken.ok) throw rateLimited(taken.retryAfterMs);
   } else {
-    const ip = limiter.peek(ipKey, RATE_LIMITS.clientIp, now);
+    const ip = limiter.peek(ipKey, limits.clientIp, now);
     if (!ip.ok) throw rateLimited(ip.retryAfterMs);
     const digest = await sha256Hex(presented);
-    const limit = digest === (await adminTokenDigest(c.env.MESH_ADMIN_TOKEN)) ? RATE_LIMITS.admin : RATE_LIMITS.registrationToken;
+    const limit = digest === (await adminTokenDigest(c.env.MESH_ADMIN_TOKEN)) ? limits.admin : limits.registrationToken;
     const taken = limiter.take(`token:${digest}`, limit, now);
     if (!taken.ok) throw rateLimited(taken.retryAfterMs);
   }
   await next();
-  if (presented !== null && c.res.status === 401) limiter.take(ipKey, RATE_LIMITS.clientIp, Date.now());
+  if (presented !== null && c.res.status === 401) limiter.take(ipKey, limits.clientIp, Date.now());
 });
 
 const SERVICE_PATH = /^\/_mesh\/v1\/services\/[^/]+$/;

@@ -6,8 +6,11 @@ import { startWorker } from "../lib/mesh-runtime.mjs";
 export const ADMIN_TOKEN = "chaos-admin-token";
 
 /**
+ * A running mesh. `loggedErrors` counts the router_error events the Worker logged
+ * so far (each a 500 mesh_error with its stack), read live from its output.
  * @typedef {{ url: string, port: number, dispose(): Promise<void>, readonly loggedErrors: number }} Mesh
  * @typedef {{ id: string, url: string, state: string, ejectedUntil: string | null, requests?: number, failures?: number }} InstanceView
+ * @typedef {{ service: { config: Record<string, unknown> }, instances: InstanceView[] }} ServiceView
  */
 
 /**
@@ -99,17 +102,18 @@ export async function register(mesh, service, token, url) {
 /**
  * The service as the admin API shows it, or null when it cannot be read.
  * @param {Mesh} mesh @param {string} service
- * @returns {Promise<{ service: { config: Record<string, unknown> }, instances: InstanceView[] } | null>}
+ * @returns {Promise<ServiceView | null>}
  */
 export async function view(mesh, service) {
   const r = await call(mesh, "GET", `/_mesh/v1/services/${service}`);
   if (r.status !== 200) return null;
-  return /** @type {{ service: { config: Record<string, unknown> }, instances: InstanceView[] } | null} */ (parseJson(r.text));
+  return /** @type {ServiceView | null} */ (parseJson(r.text));
 }
 
 /**
  * Waits, with a hard deadline, until `check` holds; returns whether it did.
  * @param {number} deadlineMs @param {() => Promise<boolean>} check
+ * @returns {Promise<boolean>}
  */
 export async function until(deadlineMs, check) {
   const end = Date.now() + deadlineMs;

@@ -55,7 +55,7 @@ export async function runAuth(mesh, { log = () => undefined } = {}) {
 }
 
 /**
- * @param {import("../mesh.mjs").Mesh} mesh @param {ReturnType<typeof createFaultOrigin>} origin
+ * @param {import("../mesh.mjs").Mesh} mesh @param {import("../net/fault-origin.mjs").FaultOrigin} origin
  * @returns {Promise<Row[]>}
  */
 async function jwtRows(mesh, origin) {
@@ -114,7 +114,7 @@ async function jwtRows(mesh, origin) {
 }
 
 /**
- * @param {import("../mesh.mjs").Mesh} mesh @param {ReturnType<typeof createFaultOrigin>} origin
+ * @param {import("../mesh.mjs").Mesh} mesh @param {import("../net/fault-origin.mjs").FaultOrigin} origin
  * @returns {Promise<Row[]>}
  */
 async function signingRows(mesh, origin) {

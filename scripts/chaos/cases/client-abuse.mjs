@@ -16,7 +16,6 @@ const PREFIX = `/${SERVICE}`;
 
 /** @typedef {import("../model/report.mjs").Row} Row */
 /** @typedef {import("../net/client.mjs").RawStep} RawStep */
-/** @typedef {ReturnType<typeof createFaultOrigin>} FaultOrigin */
 
 /** Forged values no origin may receive as if the mesh had set them. */
 const FORGED = {

@@ -180,6 +180,7 @@ export async function detectorSelfCheck() {
  * Every origin-fault case, one after another (they share the mesh, not origins).
  * @param {import("../mesh.mjs").Mesh} mesh
  * @param {{ only?: string[], log?: (line: string) => void }} [opts]
+ * @returns {Promise<import("../model/report.mjs").Row[]>}
  */
 export async function runOriginFaults(mesh, { only, log = () => undefined } = {}) {
   /** @type {import("../model/report.mjs").Row[]} */

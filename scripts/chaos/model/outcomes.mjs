@@ -29,6 +29,7 @@ export function classifyExchange(e) {
 /**
  * Counts per outcome, plus the status codes seen.
  * @param {Exchange[]} exchanges
+ * @returns {{ outcomes: Record<ExchangeOutcome, number>, statuses: Map<string, number>, clientErrors: number, total: number }}
  */
 export function summarise(exchanges) {
   /** @type {Record<ExchangeOutcome, number>} */
@@ -47,6 +48,7 @@ export function summarise(exchanges) {
 /**
  * "200×57, 502×3" style, most frequent first.
  * @param {Map<string, number>} statuses
+ * @returns {string}
  */
 export function formatStatuses(statuses) {
   return [...statuses.entries()]
@@ -61,6 +63,7 @@ export function formatStatuses(statuses) {
  * case sent (health probes and other traffic have empty or other bodies).
  * @param {string[]} receivedShas
  * @param {Set<string>} expected
+ * @returns {number}
  */
 export function duplicateBodies(receivedShas, expected) {
   /** @type {Map<string, number>} */

@@ -16,6 +16,17 @@ import { parseHead, readBody } from "./http-parse.mjs";
  * @typedef {{ method: string, path: string, headers: Map<string, string>, body: Buffer, at: number }} SeenRequest
  */
 
+/**
+ * One loopback origin, as the cases drive it. `name` comes back in `x-chaos-origin`;
+ * `port` is 0 until start() has bound one; `seen` holds every request that reached
+ * the origin, health probes included. setMode's `health` also fails the probes
+ * (kill, hang, reset); flap() closes and reopens the port every `periodMs` until
+ * stopFlap(); heal() cuts every open connection and keeps serving in `ok` mode.
+ * @typedef {{ readonly name: string, readonly port: number, readonly url: string, readonly seen: SeenRequest[],
+ *   start(): Promise<void>, setMode(mode: FaultMode, opts?: { health?: boolean }): Promise<void>,
+ *   flap(periodMs: number): void, stopFlap(): void, heal(): Promise<void>, stop(): Promise<void> }} FaultOrigin
+ */
+
 const BIG_BYTES = 10 * 1024 * 1024;
 const CUT_BODY_BYTES = 64 * 1024;
 /** @param {Buffer | string} b */
@@ -27,6 +38,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * @param {string} name
  * @param {{ every?: number }} [opts] status-rate answers 503 to every `every`-th request (default 3)
+ * @returns {FaultOrigin}
  */
 export function createFaultOrigin(name, { every = 3 } = {}) {
   /** @type {FaultMode} */

@@ -10,7 +10,7 @@ export const ADMIN_TOKEN = "chaos-admin-token";
  * so far (each a 500 mesh_error with its stack), read live from its output.
  * @typedef {{ url: string, port: number, dispose(): Promise<void>, readonly loggedErrors: number }} Mesh
  * @typedef {{ id: string, url: string, state: string, ejectedUntil: string | null, requests?: number, failures?: number }} InstanceView
- * @typedef {{ service: { config: Record<string, unknown> }, instances: InstanceView[] }} ServiceView
+ * @typedef {{ service: { config: Record<string, unknown> }, instances: InstanceView[] }} ServiceReply
  */
 
 /**
@@ -102,12 +102,12 @@ export async function register(mesh, service, token, url) {
 /**
  * The service as the admin API shows it, or null when it cannot be read.
  * @param {Mesh} mesh @param {string} service
- * @returns {Promise<ServiceView | null>}
+ * @returns {Promise<ServiceReply | null>}
  */
 export async function view(mesh, service) {
   const r = await call(mesh, "GET", `/_mesh/v1/services/${service}`);
   if (r.status !== 200) return null;
-  return /** @type {ServiceView | null} */ (parseJson(r.text));
+  return /** @type {ServiceReply | null} */ (parseJson(r.text));
 }
 
 /**

@@ -9,7 +9,7 @@ import { api, startHarness, until, type Harness } from "./harness.js";
 
 const run = promisify(execFile);
 
-interface ServiceView {
+interface ServiceReply {
   instances: { url: string; state: string; failures: number; ejectedUntil: string | null }[];
 }
 
@@ -42,11 +42,11 @@ describe("end to end: bodies that break half-way", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function view(): Promise<ServiceView> {
-    return (await api<ServiceView>(h, "GET", `/_mesh/v1/services/${SERVICE}`)).body;
+  async function view(): Promise<ServiceReply> {
+    return (await api<ServiceReply>(h, "GET", `/_mesh/v1/services/${SERVICE}`)).body;
   }
 
-  const totalFailures = (v: ServiceView): number => v.instances.reduce((n, i) => n + i.failures, 0);
+  const totalFailures = (v: ServiceReply): number => v.instances.reduce((n, i) => n + i.failures, 0);
 
   /** Declares a 2,000,000-byte body, sends 5 bytes, and closes the socket; resolves when it is closed. */
   function abandonUpload(): Promise<void> {

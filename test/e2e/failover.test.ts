@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, load, startHarness, until, type Harness } from "./harness.js";
 
-interface ServiceView {
+interface ServiceReply {
   instances: { id: string; url: string; state: string }[];
 }
 
@@ -37,7 +37,7 @@ describe("end to end: register, route, fail over, recover", () => {
   });
 
   async function stateOf(url: string): Promise<string | undefined> {
-    const view = await api<ServiceView>(h, "GET", `/_mesh/v1/services/${SERVICE}`);
+    const view = await api<ServiceReply>(h, "GET", `/_mesh/v1/services/${SERVICE}`);
     return view.body.instances.find((i) => i.url === url)?.state;
   }
 

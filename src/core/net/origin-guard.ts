@@ -32,6 +32,8 @@ const LOCAL_SUFFIXES = [
   "lan",
   "home.arpa",
   "svc",
+  // Kubernetes short forms: `kubernetes.default` reaches the API server through a pod's search list.
+  "default",
 ];
 
 /** A DNS label as fetch can resolve it: letters, digits, '-' and '_' (SRV-style names), 1-63 long. */

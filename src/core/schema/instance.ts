@@ -37,6 +37,8 @@ function storedUrlFits(u: string): boolean {
 }
 
 /** Body of `POST /_mesh/v1/services/{name}/instances`. */
+const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+
 export const registerInstanceSchema = z.strictObject({
   url: z
     .string()
@@ -63,6 +65,13 @@ export const registerInstanceSchema = z.strictObject({
         z.refine(
           (m: Record<string, string>) => Object.keys(m).length <= MAX_METADATA_ENTRIES,
           `at most ${MAX_METADATA_ENTRIES} entries`,
+        ),
+        // Labels are matched against traffic-split rules and copied into objects by
+        // consumers of the API; a key that names an Object prototype slot is refused
+        // rather than trusted to be handled safely everywhere.
+        z.refine(
+          (m: Record<string, string>) => !Object.keys(m).some((k) => PROTOTYPE_KEYS.has(k)),
+          "keys __proto__, constructor and prototype are reserved",
         ),
       ),
   ),

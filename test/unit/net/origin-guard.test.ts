@@ -155,6 +155,8 @@ describe("checkOrigin", () => {
     "http://METADATA..",
     "http://instance-data",
     "http://instance-data.ec2.internal",
+    "http://kubernetes.default",
+    "http://kubernetes.default.",
     "http://kubernetes.default.svc",
     "http://kubernetes.default.svc.cluster.local",
     "http://localhost.localdomain",

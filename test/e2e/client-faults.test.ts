@@ -5,13 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, startHarness, until, type Harness } from "./harness.js";
+import { api, createService, startHarness, until, type Harness, type ServiceReply } from "./harness.js";
 
 const run = promisify(execFile);
 
-interface ServiceReply {
-  instances: { url: string; state: string; failures: number; ejectedUntil: string | null }[];
-}
 
 /**
  * Clients and origins that misbehave mid-body, over real sockets: a raw
@@ -26,15 +23,10 @@ describe("end to end: bodies that break half-way", () => {
   beforeAll(async () => {
     h = await startHarness(3);
     dir = await mkdtemp(join(tmpdir(), "switchyard-e2e-"));
-    const created = await api<{ registrationToken: string }>(h, "PUT", `/_mesh/v1/services/${SERVICE}`, {
+    await createService(h, SERVICE, {
       routes: { pathPrefixes: ["/up"] },
       outlier: { consecutiveFailures: 2, baseEjectionSeconds: 30, maxEjectionSeconds: 300 },
     });
-    expect(created.status).toBe(201);
-    for (const o of h.origins) {
-      const reg = await api(h, "POST", `/_mesh/v1/services/${SERVICE}/instances`, { url: o.url }, created.body.registrationToken);
-      expect(reg.status).toBe(201);
-    }
   });
 
   afterAll(async () => {

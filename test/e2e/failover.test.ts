@@ -1,9 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, load, startHarness, until, type Harness } from "./harness.js";
-
-interface ServiceReply {
-  instances: { id: string; url: string; state: string }[];
-}
+import { api, load, startHarness, until, type Harness, type ServiceReply } from "./harness.js";
 
 /**
  * The whole loop over real sockets: origins register over HTTP, the

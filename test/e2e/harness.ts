@@ -36,6 +36,23 @@ export async function api<T>(h: Harness, method: string, path: string, body?: un
   return { status: res.status, body: (await res.json()) as T };
 }
 
+/** Part of `GET /_mesh/v1/services/{name}`: what the e2e tests read back about instances. */
+export interface ServiceReply {
+  instances: { id: string; url: string; state: string; failures: number; ejectedUntil: string | null }[];
+}
+
+/** Creates `name` with `config` and registers every harness origin; returns the registration token. */
+export async function createService(h: Harness, name: string, config: Record<string, unknown>): Promise<string> {
+  const created = await api<{ registrationToken: string }>(h, "PUT", `/_mesh/v1/services/${name}`, config);
+  if (created.status !== 201) throw new Error(`create ${name}: ${created.status}`);
+  const token = created.body.registrationToken;
+  for (const o of h.origins) {
+    const reg = await api(h, "POST", `/_mesh/v1/services/${name}/instances`, { url: o.url }, token);
+    if (reg.status !== 201) throw new Error(`register ${o.url}: ${reg.status}`);
+  }
+  return token;
+}
+
 /** Waits, with a hard deadline, until `check` holds; e2e runs on the real clock. */
 export async function until(what: string, deadlineMs: number, check: () => Promise<boolean>): Promise<number> {
   const started = Date.now();

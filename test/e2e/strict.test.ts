@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, load, startHarness, type Harness } from "./harness.js";
+import { api, createService, load, startHarness, type Harness } from "./harness.js";
 
 /**
  * Strict mode over real sockets, with many requests in flight at once: their
@@ -12,15 +12,7 @@ describe("end to end: strict mode under concurrency", () => {
 
   beforeAll(async () => {
     h = await startHarness(3);
-    const created = await api<{ registrationToken: string }>(h, "PUT", `/_mesh/v1/services/${SERVICE}`, {
-      routes: { pathPrefixes: ["/ledger"] },
-      routing: { mode: "strict" },
-    });
-    expect(created.status).toBe(201);
-    for (const o of h.origins) {
-      const reg = await api(h, "POST", `/_mesh/v1/services/${SERVICE}/instances`, { url: o.url }, created.body.registrationToken);
-      expect(reg.status).toBe(201);
-    }
+    await createService(h, SERVICE, { routes: { pathPrefixes: ["/ledger"] }, routing: { mode: "strict" } });
   });
 
   afterAll(async () => {

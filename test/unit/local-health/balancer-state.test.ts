@@ -1,22 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { markDown, pickLocal, recordLatency, tryStarted } from "../../../src/core/local-health/local-pick.js";
 import { adoptSnapshot, newLocalServiceState, useBalancerKind } from "../../../src/core/local-health/local-service-state.js";
-import type { Snapshot } from "../../../src/core/snapshot.js";
+import { snapshot, STALL_MS, T0 } from "./fixtures.js";
 import { seededRandom } from "../seeded-random.js";
 
-const T0 = 1_000_000;
-const STALL_MS = 250;
 
-function snapshot(ids: readonly string[], version = 1): Snapshot {
-  return {
-    service: "svc",
-    version,
-    instances: ids.map((id) => ({ id, url: `http://${id}.test`, weight: 1, zone: null })),
-    allUnhealthy: false,
-    panic: false,
-    generatedAt: T0,
-  };
-}
 
 describe("local state with the new balancers", () => {
   it("hash kinds: a marked instance's keys go elsewhere while the mark lasts, then come home", () => {

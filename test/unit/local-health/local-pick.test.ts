@@ -10,22 +10,10 @@ import {
   untriedCount,
 } from "../../../src/core/local-health/local-pick.js";
 import { adoptSnapshot, newLocalServiceState, useBalancerKind, type LocalServiceState } from "../../../src/core/local-health/local-service-state.js";
-import type { Snapshot } from "../../../src/core/snapshot.js";
+import { snapshot, STALL_MS, T0 } from "./fixtures.js";
 import { seededRandom } from "../seeded-random.js";
 
-const T0 = 1_000_000;
-const STALL_MS = 250;
 
-function snapshot(ids: readonly string[], version = 1): Snapshot {
-  return {
-    service: "svc",
-    version,
-    instances: ids.map((id) => ({ id, url: `http://${id}.test`, weight: 1, zone: null })),
-    allUnhealthy: false,
-    panic: false,
-    generatedAt: T0,
-  };
-}
 
 /** Round-robin starting at host 0: random() always 0, so the start offset is 0. */
 function state(ids: readonly string[] = ["a", "b", "c"]): LocalServiceState {

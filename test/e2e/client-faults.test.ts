@@ -75,7 +75,7 @@ describe("end to end: bodies that break half-way", () => {
     await expect(res.text()).rejects.toThrow();
     // A chunked answer cut half-way still ends cleanly here: workerd closes an errored
     // response stream with a last chunk (cloudflare/workerd#6818); the Workers-pool
-    // test (test/worker/router-bodies.test.ts) checks the stream the mesh hands it.
+    // test (test/worker/router/router-bodies.test.ts) checks the stream the mesh hands it.
   });
 
   it("answers curl's Expect: 100-continue, for a GET and for a 2 MB --data-binary upload", async () => {

@@ -2,7 +2,7 @@ import type { TryFailure } from "./retry-policy.js";
 
 /**
  * What a thrown `fetch` tells the try stage. workerd (measured in the Workers
- * pool, test/worker/router-fetch-errors.test.ts) reports:
+ * pool, test/worker/router/router-fetch-errors.test.ts) reports:
  *
  * | cause                                   | message                              | `retryable` |
  * |-----------------------------------------|--------------------------------------|-------------|

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { classifyFetchError, isIpLiteral } from "../../../src/core/retry/fetch-errors.js";
 
-// The messages are workerd's own, as test/worker/try-errors.test.ts observes them in the runtime.
+// The messages are workerd's own, as test/worker/router/router-fetch-errors.test.ts observes them in the runtime.
 const LOST = "Network connection lost.";
 const INTERNAL = "internal error; reference = upicjcn0hkqfvj1hqoeuls70";
 

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { RATE_LIMITS } from "../../src/api/limits.js";
-import worker from "../../workers/mesh/index.js";
-import { ADMIN } from "./helpers.js";
+import { RATE_LIMITS } from "../../../src/api/limits.js";
+import worker from "../../../workers/mesh/index.js";
+import { ADMIN } from "../helpers.js";
 
 /**
  * CONTROL_PLANE_RATE_LIMITS (src/core/rate-limit/settings.ts) passed per call,

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { ADMIN, createService, json, mesh, originUrls, register, stubFor, uniqueName } from "./helpers.js";
+import { ADMIN, createService, json, mesh, originUrls, register, stubFor, uniqueName } from "../helpers.js";
 
 const routesFor = (name: string) => ({ routes: { pathPrefixes: [`/${name}`] } });
 

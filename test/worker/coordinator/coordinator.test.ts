@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
-import { MAX_PICKS_PER_BATCH } from "../../src/core/snapshot.js";
-import { ADMIN, control, createService, mesh, originUrls, register, resetOrigins, stubFor, uniqueName } from "./helpers.js";
+import { ServiceCoordinator } from "../../../src/coordinator/service-coordinator.js";
+import { MAX_PICKS_PER_BATCH } from "../../../src/core/snapshot.js";
+import { ADMIN, control, createService, mesh, originUrls, register, resetOrigins, stubFor, uniqueName } from "../helpers.js";
 
 async function states(name: string): Promise<Record<string, string>> {
   const res = await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN });

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
-import worker from "../../workers/mesh/index.js";
+import worker from "../../../workers/mesh/index.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { SweepRecord } from "../../src/sweep/sweep.js";
-import { ADMIN, createService, mesh, originUrls, register, stubFor, uniqueName } from "./helpers.js";
+import type { SweepRecord } from "../../../src/sweep/sweep.js";
+import { ADMIN, createService, mesh, originUrls, register, stubFor, uniqueName } from "../helpers.js";
 
 afterEach(() => {
   vi.useRealTimers();

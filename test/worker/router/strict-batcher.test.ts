@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { PickBatchResult } from "../../src/coordinator/service-coordinator.js";
-import { MAX_PICKS_PER_BATCH } from "../../src/core/snapshot.js";
-import { PICK_TIMEOUT_MS, strictPick } from "../../src/edge/pick/strict-pick-batcher.js";
-import { uniqueName } from "./helpers.js";
+import type { PickBatchResult } from "../../../src/coordinator/service-coordinator.js";
+import { MAX_PICKS_PER_BATCH } from "../../../src/core/snapshot.js";
+import { PICK_TIMEOUT_MS, strictPick } from "../../../src/edge/pick/strict-pick-batcher.js";
+import { uniqueName } from "../helpers.js";
 
 /**
  * The batcher against a coordinator stand-in whose answers the test releases

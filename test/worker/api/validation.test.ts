@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ADMIN, createService, json, mesh, originUrls, uniqueName } from "./helpers.js";
+import { ADMIN, createService, json, mesh, originUrls, uniqueName } from "../helpers.js";
 
 /** Issue 9: hostile input gets a 4xx naming the field (or the header), never a 500 or a half-stored record. */
 

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { PURGE_BATCH } from "../../src/coordinator/outbound/purge.js";
-import { ADMIN, createService, mesh, originUrls, register, stubFor, uniqueName } from "./helpers.js";
+import { PURGE_BATCH } from "../../../src/coordinator/outbound/purge.js";
+import { ADMIN, createService, mesh, originUrls, register, stubFor, uniqueName } from "../helpers.js";
 
 /** Every mirror key of a service (KV lists at most 1,000 per page). */
 async function mirrorKeys(name: string): Promise<string[]> {

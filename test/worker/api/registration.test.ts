@@ -1,11 +1,11 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { MAX_MEMBERS } from "../../src/core/membership/admission.js";
-import { drainMs } from "../../src/core/lease/lease.js";
-import type { ServiceRecord } from "../../src/core/schema/service.js";
-import { mapPool } from "../../src/core/map-pool.js";
-import { createService, json, mesh, stubFor, uniqueName } from "./helpers.js";
+import { MAX_MEMBERS } from "../../../src/core/membership/admission.js";
+import { drainMs } from "../../../src/core/lease/lease.js";
+import type { ServiceRecord } from "../../../src/core/schema/service.js";
+import { mapPool } from "../../../src/core/map-pool.js";
+import { createService, json, mesh, stubFor, uniqueName } from "../helpers.js";
 
 afterEach(() => {
   vi.useRealTimers();

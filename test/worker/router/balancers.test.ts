@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createService, json, mesh, originUrls, register, uniqueName } from "./helpers.js";
+import { createService, json, mesh, originUrls, register, uniqueName } from "../helpers.js";
 
 /** The balancer field through the real API and router (workerd), with real loopback origins. */
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { MAX_BODY_BYTES, MAX_CONFIG_BODY_BYTES, RATE_LIMITS } from "../../src/api/limits.js";
-import { ADMIN, createService, json, mesh, uniqueName } from "./helpers.js";
+import { MAX_BODY_BYTES, MAX_CONFIG_BODY_BYTES, RATE_LIMITS } from "../../../src/api/limits.js";
+import { ADMIN, createService, json, mesh, uniqueName } from "../helpers.js";
 
 afterEach(() => {
   vi.useRealTimers();

@@ -1,11 +1,11 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
-import { MIGRATIONS, migrate, SCHEMA_VERSION, storedSchemaVersion } from "../../src/coordinator/storage/migrations.js";
-import { initialHealth } from "../../src/core/health/health-machine.js";
-import { serviceConfigSchema } from "../../src/core/schema/service.js";
-import { ADMIN, createService, mesh, originUrls, register, stubFor, uniqueName } from "./helpers.js";
+import { ServiceCoordinator } from "../../../src/coordinator/service-coordinator.js";
+import { MIGRATIONS, migrate, SCHEMA_VERSION, storedSchemaVersion } from "../../../src/coordinator/storage/migrations.js";
+import { initialHealth } from "../../../src/core/health/health-machine.js";
+import { serviceConfigSchema } from "../../../src/core/schema/service.js";
+import { ADMIN, createService, mesh, originUrls, register, stubFor, uniqueName } from "../helpers.js";
 
 /** The coordinator's tables as they were before schema versions (no meta.schema_version, no index). */
 const PRE_VERSIONING_LAYOUT = `

@@ -1,11 +1,11 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../../workers/mesh/index.js";
-import { api } from "../../src/api/app.js";
-import { invalidateRouteCache } from "../../src/edge/cache/route-cache.js";
-import { KEY } from "../../src/registry/keys.js";
-import { control, createService, type Echo, json, mesh, originUrls, register, resetOrigins, stubFor, uniqueName } from "./helpers.js";
+import worker from "../../../workers/mesh/index.js";
+import { api } from "../../../src/api/app.js";
+import { invalidateRouteCache } from "../../../src/edge/cache/route-cache.js";
+import { KEY } from "../../../src/registry/keys.js";
+import { control, createService, type Echo, json, mesh, originUrls, register, resetOrigins, stubFor, uniqueName } from "../helpers.js";
 
 afterEach(async () => {
   vi.useRealTimers();

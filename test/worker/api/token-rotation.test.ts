@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ServiceRecord } from "../../src/core/schema/service.js";
-import { ADMIN, createService, json, mesh, originUrls, uniqueName } from "./helpers.js";
+import type { ServiceRecord } from "../../../src/core/schema/service.js";
+import { ADMIN, createService, json, mesh, originUrls, uniqueName } from "../helpers.js";
 
 const rotatePath = (name: string) => `/_mesh/v1/services/${name}/registration-token:rotate`;
 

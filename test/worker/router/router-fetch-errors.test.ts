@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../../workers/mesh/index.js";
-import { tryOrigin } from "../../src/edge/proxy/try-origin.js";
-import { createService, originUrls, register, resetOrigins, stubFor, uniqueName } from "./helpers.js";
+import worker from "../../../workers/mesh/index.js";
+import { tryOrigin } from "../../../src/edge/proxy/try-origin.js";
+import { createService, originUrls, register, resetOrigins, stubFor, uniqueName } from "../helpers.js";
 
 /**
  * What workerd really reports when fetch throws (the table in

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../../workers/mesh/index.js";
-import { control, createService, originUrls, register, resetOrigins, stubFor, uniqueName } from "./helpers.js";
+import worker from "../../../workers/mesh/index.js";
+import { control, createService, originUrls, register, resetOrigins, stubFor, uniqueName } from "../helpers.js";
 
 /**
  * An isolate that sat idle holds a snapshot taken before the coordinator's

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../../workers/mesh/index.js";
-import { createService, originUrls, register, resetOrigins, stubFor, uniqueName } from "./helpers.js";
+import worker from "../../../workers/mesh/index.js";
+import { createService, originUrls, register, resetOrigins, stubFor, uniqueName } from "../helpers.js";
 
 /**
  * Bodies in both directions: Expect: 100-continue, uploads the client

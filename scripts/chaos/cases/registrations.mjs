@@ -20,24 +20,41 @@ const SERVICE = "hostile";
  */
 async function send(mesh, token, c, i) {
   try {
-    if (c.target === "instance") {
-      const r = await call(mesh, "POST", `/_mesh/v1/services/${SERVICE}/instances`, { body: c.body, token, ...(c.contentType === undefined ? {} : { contentType: c.contentType }) });
-      if (r.status < 200 || r.status >= 300) return { status: r.status, readback: null };
-      const id = /** @type {{ id?: unknown } | null} */ (parseJson(r.text))?.id;
-      const v = await view(mesh, SERVICE);
-      const inst = v?.instances.find((x) => x.id === id);
-      return { status: r.status, readback: inst === undefined ? null : JSON.stringify(inst) };
+    return await sendOnce(mesh, token, c, i);
+  } catch (err) {
+    // A connection that broke before any answer (Node's pooled keep-alive socket
+    // closing under the request, seen once on a loaded machine) is tried once
+    // more: every case is idempotent (same URL, same id; PUT replaces). A
+    // timeout is not retried, and a second failure counts as no answer.
+    if (err instanceof Error && err.name === "TimeoutError") return { status: null, readback: null };
+    try {
+      return await sendOnce(mesh, token, c, i);
+    } catch {
+      return { status: null, readback: null };
     }
-    const name = c.service ?? `h${i}`;
-    const r = await call(mesh, "PUT", `/_mesh/v1/services/${name}`, { body: c.body, token: ADMIN_TOKEN, ...(c.contentType === undefined ? {} : { contentType: c.contentType }) });
-    if (r.status < 200 || r.status >= 300) return { status: r.status, readback: null };
-    const back = await call(mesh, "GET", `/_mesh/v1/services/${name}`);
-    // Free the route again, so the next config case is judged on its own field, not a route conflict.
-    await call(mesh, "DELETE", `/_mesh/v1/services/${name}`);
-    return { status: r.status, readback: back.status === 200 ? back.text : null };
-  } catch {
-    return { status: null, readback: null };
   }
+}
+
+/**
+ * @param {import("../mesh.mjs").Mesh} mesh @param {string} token @param {HostileCase} c @param {number} i
+ * @returns {Promise<{ status: number | null, readback: string | null }>}
+ */
+async function sendOnce(mesh, token, c, i) {
+  if (c.target === "instance") {
+    const r = await call(mesh, "POST", `/_mesh/v1/services/${SERVICE}/instances`, { body: c.body, token, ...(c.contentType === undefined ? {} : { contentType: c.contentType }) });
+    if (r.status < 200 || r.status >= 300) return { status: r.status, readback: null };
+    const id = /** @type {{ id?: unknown } | null} */ (parseJson(r.text))?.id;
+    const v = await view(mesh, SERVICE);
+    const inst = v?.instances.find((x) => x.id === id);
+    return { status: r.status, readback: inst === undefined ? null : JSON.stringify(inst) };
+  }
+  const name = c.service ?? `h${i}`;
+  const r = await call(mesh, "PUT", `/_mesh/v1/services/${name}`, { body: c.body, token: ADMIN_TOKEN, ...(c.contentType === undefined ? {} : { contentType: c.contentType }) });
+  if (r.status < 200 || r.status >= 300) return { status: r.status, readback: null };
+  const back = await call(mesh, "GET", `/_mesh/v1/services/${name}`);
+  // Free the route again, so the next config case is judged on its own field, not a route conflict.
+  await call(mesh, "DELETE", `/_mesh/v1/services/${name}`);
+  return { status: r.status, readback: back.status === 200 ? back.text : null };
 }
 
 /**

@@ -84,7 +84,7 @@ export function markDown(state: LocalServiceState, id: string, now: number): voi
   const ms = Math.min(LOCAL_MARK_MAX_MS, LOCAL_MARK_BASE_MS * 2 ** (strikes - 1));
   state.marks.set(id, { until: now + ms, strikes });
   // Ask for a fresh snapshot on the next request instead of waiting out the TTL.
-  state.fetchedAt = 0;
+  state.refreshDue = true;
 }
 
 export function markUp(state: LocalServiceState, id: string): void {

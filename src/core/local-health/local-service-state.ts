@@ -17,6 +17,13 @@ export interface LocalMark {
 export interface LocalServiceState {
   snapshot: Snapshot;
   fetchedAt: number;
+  /**
+   * Set by a local mark: refresh on the next request instead of waiting out the
+   * TTL. A flag rather than a zeroed fetchedAt, so a busy isolate that just
+   * marked an instance down is not mistaken for an idle one (whose first
+   * request waits for the refresh, cache/snapshot-cache.ts).
+   */
+  refreshDue: boolean;
   /** When the coordinator last answered; drives the edge's keep-stale window. */
   confirmedAt: number;
   source: "coordinator" | "kv";
@@ -56,6 +63,7 @@ export function newLocalServiceState(
   return {
     snapshot,
     fetchedAt: now,
+    refreshDue: false,
     confirmedAt: source === "coordinator" ? now : 0,
     source,
     balancer: newBalancer(config, random, clock),

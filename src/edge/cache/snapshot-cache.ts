@@ -125,8 +125,10 @@ function startRefreshIfDue(
 ): Promise<void> | null {
   useBalancerKind(state, kind, Math.random);
   const ttl = state.source === "kv" ? KV_TTL_MS : SNAPSHOT_TTL_MS;
-  if (now - state.fetchedAt < ttl || !refreshIdle(state.refreshStartedAt, now)) return null;
+  if ((!state.refreshDue && now - state.fetchedAt < ttl) || !refreshIdle(state.refreshStartedAt, now)) return null;
   state.refreshStartedAt = now;
+  // A mark made while this refresh runs asks for the next one.
+  state.refreshDue = false;
   const refreshing = refresh(env, state, service);
   ctx.waitUntil(refreshing);
   return refreshing;

@@ -87,6 +87,8 @@ export function tryEnded(state: RequestState, id: string, token: number): void {
   if (state.strict || state.local === null) return;
   tryFinished(state.local, id, token);
   const last = state.last;
+  // A try the client's own upload broke says nothing about the origin's speed.
+  if (state.clientFailed) return;
   if (last !== null && state.lastInstance === id && (last.ok || last.failure.kind === "timeout" || last.failure.kind === "status")) {
     recordLatency(state.local, id, last.latencyMs, Date.now());
   }

@@ -26,7 +26,8 @@ export function watchRelayedBody(state: RequestState, env: Env, ctx: ExecutionCo
   const blame = last.ok;
   const failed = (why: BodyFailure, err: unknown): void => {
     console.error(JSON.stringify({ event: "upstream_body_failed", service: svc.name, instance: instanceId, failure: why, message: String(err) }));
-    if (!blame) return;
+    // A client whose upload failed after the answer began is not the origin's doing.
+    if (!blame || state.clientFailed) return;
     instanceFailed(state, instanceId);
     recordOutcomes(env, ctx, svc.name, [{ instanceId, ok: false, failure: why, latencyMs: last.latencyMs }]);
   };

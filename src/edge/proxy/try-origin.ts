@@ -29,7 +29,11 @@ export async function tryOrigin(
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   // Only a streamed body has one (proxy/client-body.ts): a client that fails mid-upload ends the try at once.
-  init.clientAbort?.signal.addEventListener("abort", () => controller.abort(), { once: true });
+  // Only until the headers arrive: the same signal governs the response body, which a
+  // client hanging up later must not turn into a failure charged to the origin.
+  const clientAbort = init.clientAbort?.signal;
+  const onClientAbort = clientAbort === undefined ? null : (): void => controller.abort();
+  if (clientAbort !== undefined && onClientAbort !== null) clientAbort.addEventListener("abort", onClientAbort, { once: true });
   try {
     const response = await send(target, {
       method: init.method,
@@ -54,5 +58,6 @@ export async function tryOrigin(
     return { ok: false, failure, response: null, latencyMs };
   } finally {
     clearTimeout(timer);
+    if (clientAbort !== undefined && onClientAbort !== null) clientAbort.removeEventListener("abort", onClientAbort);
   }
 }

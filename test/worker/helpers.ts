@@ -70,3 +70,12 @@ export async function control(url: string, cmd: Record<string, unknown>): Promis
   const res = await fetch(`${url}/__control`, { method: "POST", body: JSON.stringify(cmd) });
   await res.text();
 }
+
+/** A service routed at `/<name>` with the first `n` loopback origins registered; returns its name and instance ids. */
+export async function serviceWith(n: number, config: Record<string, unknown> = {}): Promise<{ name: string; ids: string[] }> {
+  const name = uniqueName("rt");
+  const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, ...config });
+  const ids: string[] = [];
+  for (const url of originUrls().slice(0, n)) ids.push((await register(name, token, url)).id);
+  return { name, ids };
+}

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../../workers/mesh/index.js";
-import { createService, originUrls, register, resetOrigins, stubFor, uniqueName } from "../helpers.js";
+import { resetOrigins, serviceWith, stubFor } from "../helpers.js";
 
 /**
  * Bodies in both directions: Expect: 100-continue, uploads the client
@@ -19,14 +19,6 @@ interface Echo {
 afterEach(async () => {
   await resetOrigins();
 });
-
-async function serviceWith(n: number, config: Record<string, unknown> = {}): Promise<{ name: string; ids: string[] }> {
-  const name = uniqueName("rb");
-  const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, ...config });
-  const ids: string[] = [];
-  for (const url of originUrls().slice(0, n)) ids.push((await register(name, token, url)).id);
-  return { name, ids };
-}
 
 /** One request with its own ExecutionContext; `read` consumes the body before the context is awaited. */
 async function exchange<T>(

@@ -5,20 +5,12 @@ import worker from "../../../workers/mesh/index.js";
 import { api } from "../../../src/api/app.js";
 import { invalidateRouteCache } from "../../../src/edge/cache/route-cache.js";
 import { KEY } from "../../../src/registry/keys.js";
-import { control, createService, type Echo, json, mesh, originUrls, register, resetOrigins, stubFor, uniqueName } from "../helpers.js";
+import { control, createService, type Echo, json, mesh, originUrls, register, resetOrigins, stubFor, uniqueName, serviceWith } from "../helpers.js";
 
 afterEach(async () => {
   vi.useRealTimers();
   await resetOrigins();
 });
-
-async function serviceWith(n: number, config: Record<string, unknown> = {}): Promise<{ name: string; ids: string[] }> {
-  const name = uniqueName("rt");
-  const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, ...config });
-  const ids: string[] = [];
-  for (const url of originUrls().slice(0, n)) ids.push((await register(name, token, url)).id);
-  return { name, ids };
-}
 
 /**
  * Calls the Worker with an ExecutionContext we can wait on, so batched reports

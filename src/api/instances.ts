@@ -84,7 +84,7 @@ instances.post("/:name/instances", validate("param", nameParam), serviceAuth, va
   };
   const result = await viaCoordinator<RegisterResult>(c.env, name, (s) => s.register(name, record.config, record.updatedAt, req));
   if (!result.ok) throw registrationRefused(name, result);
-  invalidateSnapshot(name);
+  await invalidateSnapshot(name);
   const base = new URL(c.req.url).origin;
   return c.json(
     {
@@ -109,6 +109,6 @@ instances.delete("/:name/instances/:id", validate("param", instanceParams), serv
   const { name, id } = c.req.valid("param");
   const found = await viaCoordinator(c.env, name, (s) => s.deregister(id));
   if (!found) throw new MeshError(404, "not_found", `instance '${id}' is not registered`);
-  invalidateSnapshot(name);
+  await invalidateSnapshot(name);
   return c.json({ id, state: "draining" });
 });

@@ -1,11 +1,11 @@
 import { Hono } from "hono";
 import { MeshError } from "../core/errors.js";
 import * as z from "../core/schema/zod.js";
-import { RouteTable } from "../core/routes/route-table.js";
 import { serviceConfigSchema, type ServiceRecord } from "../core/schema/service.js";
-import { invalidateRouteCache } from "../edge/cache/route-cache.js";
-import { deleteService, getRouteIndex, getService, listServiceNames, putService, updateRouteIndex } from "../registry/kv-registry.js";
+import { noteRouteChange } from "../edge/cache/route-cache.js";
+import { deleteService, getService, listServiceNames, putService } from "../registry/kv-registry.js";
 import { routedService } from "../registry/route-index.js";
+import { claimRoutes, releaseRoutes } from "./route-claims.js";
 import { sha256Hex } from "../core/sha256.js";
 import { checkSecurityConfig } from "../security/wiring/config-check.js";
 import { adminOnly, newRegistrationToken } from "./auth.js";
@@ -51,19 +51,9 @@ services.put("/:name", validate("param", nameParam), validate("json", serviceCon
   if (security.warnings.length > 0) console.warn(JSON.stringify({ event: "service_config_warnings", service: name, warnings: security.warnings }));
   const warnings = security.warnings.length > 0 ? { warnings: security.warnings } : {};
 
-  // Refuse a route another service already owns, rather than silently shadowing it.
-  const index = await getRouteIndex(kv);
-  const others = (index?.services ?? []).filter((s) => s.name !== name);
-  const table = new RouteTable([
-    ...others.map((s) => ({ service: s.name, ...s.routes })),
-    { service: name, ...config.routes },
-  ]);
-  const clash = table.conflicts[0];
-  if (clash !== undefined) {
-    const where = `${clash.host ?? "any host"} ${clash.prefix}`;
-    throw new MeshError(409, "conflict", `route ${where} is already served by service '${clash.services[0]}'`);
-  }
-
+  // Claims the routes first, so two services can never both own one (the registry is the one writer).
+  const routed = routedService(name, config);
+  const claim = await claimRoutes(c.env, name, routed);
   const existing = await getService(kv, name);
   let token: string | null = null;
   let record: ServiceRecord;
@@ -75,10 +65,14 @@ services.put("/:name", validate("param", nameParam), validate("json", serviceCon
   }
   // The coordinator first: if it fails, nothing was written and the client can simply retry
   // (writing KV first could strand a registration token that was never shown).
-  await viaCoordinator(c.env, name, (s) => s.configure(name, config, record.updatedAt));
-  await putService(kv, record);
-  await updateRouteIndex(kv, name, routedService(name, config), now);
-  invalidateRouteCache();
+  try {
+    await viaCoordinator(c.env, name, (s) => s.configure(name, config, record.updatedAt));
+    await putService(kv, record);
+  } catch (err) {
+    await releaseRoutes(c.env, name, claim.previous);
+    throw err;
+  }
+  noteRouteChange(name, routed, claim.shard, claim.shardVersion, now);
   if (token !== null) return c.json({ service: publicService(record), registrationToken: token, ...warnings }, 201);
   return c.json({ service: publicService(record), ...warnings }, 200);
 });
@@ -101,8 +95,8 @@ services.delete("/:name", validate("param", nameParam), async (c) => {
   // have more mirror keys than one invocation may delete). If a KV write below then fails, the record
   // is still there and a retried DELETE finishes the job.
   await viaCoordinator(c.env, name, (s) => s.destroy(record.updatedAt, name));
-  await updateRouteIndex(kv, name, null, Date.now());
-  invalidateRouteCache();
+  const removed = await claimRoutes(c.env, name, null);
+  noteRouteChange(name, null, removed.shard, removed.shardVersion, Date.now());
   await deleteService(kv, name);
   return c.json({ deleted: name });
 });

@@ -49,6 +49,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
   readonly #registrations = new Registrations();
   readonly #purge: MirrorPurge;
   readonly #strictPicks = { rpcs: 0, picks: 0 };
+  readonly #routerRpcs = { snapshots: 0, unchanged: 0, reports: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -94,8 +95,13 @@ export class ServiceCoordinator extends DurableObject<Env> {
    */
   async snapshot(haveVersion?: number): Promise<Snapshot | null> {
     const now = Date.now();
-    if (haveVersion === this.#state.snapshots.version && this.#state.snapshots.isCurrent(now)) return null;
+    this.#routerRpcs.snapshots++;
+    if (haveVersion === this.#state.snapshots.version && this.#state.snapshots.isCurrent(now)) {
+      this.#routerRpcs.unchanged++;
+      return null;
+    }
     const snap = this.#state.snapshot(now);
+    if (haveVersion === snap.version) this.#routerRpcs.unchanged++;
     return haveVersion === snap.version ? null : { ...snap, generatedAt: now };
   }
 
@@ -121,6 +127,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
   /** Passive outcomes from routers, aggregated per instance. */
   async report(reports: InstanceReport[]): Promise<{ version: number }> {
     const now = Date.now();
+    this.#routerRpcs.reports++;
     if (this.#state.config === null) return { version: this.#state.snapshots.version };
     applyReports(this.#state, reports, now, (id) => this.#health.suspect(id, now));
     const { version } = this.#state.snapshot(now);
@@ -136,6 +143,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
       snapshotVersion: version,
       instances: [...this.#state.members.values()].map((m) => instanceView(m, now)),
       strictPicks: { ...this.#strictPicks },
+      routerRpcs: { ...this.#routerRpcs },
     };
   }
 

@@ -9,6 +9,8 @@ export interface ServiceDescription {
   instances: InstanceView[];
   /** Strict-mode load since this object last started (in memory only): pickBatch calls, and the picks answered. */
   strictPicks: { rpcs: number; picks: number };
+  /** Router calls since this object last started (in memory only): snapshot refreshes (and how many found nothing new), outcome reports. */
+  routerRpcs: { snapshots: number; unchanged: number; reports: number };
 }
 
 /** An instance as `GET /_mesh/v1/services/{name}` shows it. */

@@ -1,7 +1,6 @@
 import type { ServiceRecord } from "../core/schema/service.js";
 import type { SnapshotInstance } from "../core/snapshot.js";
 import { KEY } from "./keys.js";
-import { routedService, type RouteIndex, type RoutedService } from "./route-index.js";
 
 /**
  * Typed access to the REGISTRY namespace. KV is eventually consistent (a write
@@ -93,46 +92,4 @@ export async function listInstances(kv: KVNamespace, service: string): Promise<S
     if (page.list_complete) return out;
     cursor = page.cursor;
   }
-}
-
-export async function getRouteIndex(kv: KVNamespace): Promise<RouteIndex | null> {
-  return kv.get<RouteIndex>(KEY.routeIndex, "json");
-}
-
-/**
- * Replaces (or with `service` null, removes) one service's entry. Admin writes
- * are rare, but two at once can still race on this key; the cron sweep's
- * rebuildRouteIndex repairs any lost update within a minute.
- */
-export async function updateRouteIndex(
-  kv: KVNamespace,
-  name: string,
-  service: RoutedService | null,
-  now: number,
-): Promise<RouteIndex> {
-  const current = await getRouteIndex(kv);
-  const others = (current?.services ?? []).filter((s) => s.name !== name);
-  const services = service === null ? others : [...others, service].sort((a, b) => a.name.localeCompare(b.name));
-  const index: RouteIndex = { version: (current?.version ?? 0) + 1, generatedAt: now, services };
-  await kv.put(KEY.routeIndex, JSON.stringify(index));
-  return index;
-}
-
-/**
- * Rebuilds the route index from the service records. The cron sweep runs it,
- * so a lost race between two admin writes is repaired within a minute. Pass
- * `records` when the caller has just read every service (the sweep does);
- * otherwise they are read here. Writes only when the content changed.
- */
-export async function rebuildRouteIndex(kv: KVNamespace, now: number, records?: readonly (ServiceRecord | null)[]): Promise<RouteIndex> {
-  const all = records ?? (await Promise.all((await listServiceNames(kv)).map((n) => getService(kv, n))));
-  const services = all
-    .filter((r): r is ServiceRecord => r !== null)
-    .map((r) => routedService(r.name, r.config))
-    .sort((a, b) => a.name.localeCompare(b.name));
-  const current = await getRouteIndex(kv);
-  if (current !== null && JSON.stringify(current.services) === JSON.stringify(services)) return current;
-  const index: RouteIndex = { version: (current?.version ?? 0) + 1, generatedAt: now, services };
-  await kv.put(KEY.routeIndex, JSON.stringify(index));
-  return index;
 }

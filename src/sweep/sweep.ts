@@ -1,7 +1,8 @@
 import { callCoordinator } from "../coordinator/stub.js";
 import { KEY } from "../registry/keys.js";
 import { mapPool } from "../core/map-pool.js";
-import { getService, listServiceNames, rebuildRouteIndex } from "../registry/kv-registry.js";
+import { getService, listServiceNames } from "../registry/kv-registry.js";
+import { routeRegistry } from "../registry/route-registry.js";
 import type { ServiceRecord } from "../core/schema/service.js";
 
 /**
@@ -56,8 +57,14 @@ export async function sweepAll(env: Env, now: number): Promise<SweepRecord> {
     }
     return service;
   });
-  // Rebuilt from the records just read, unless a read failed: a missing record must not drop its routes.
-  record.routeIndexVersion = (await rebuildRouteIndex(env.REGISTRY, now, allRead ? services : undefined)).version;
+  // The route registry is rebuilt from the records just read, unless a read failed: a missing record must not drop its routes.
+  try {
+    const registry = routeRegistry(env);
+    const live = services.filter((r): r is ServiceRecord => r !== null);
+    record.routeIndexVersion = allRead ? (await registry.replaceAll(live)).version : (await registry.state()).version;
+  } catch (err) {
+    record.errors.push({ service: "(route registry)", message: String(err) });
+  }
   record.durationMs = Date.now() - now;
   await env.REGISTRY.put(KEY.lastSweep, JSON.stringify(record));
   return record;

@@ -153,13 +153,15 @@ export function markdownReport(r, files) {
       [`same lookups inside workerd (CPU time)`, `${f(rg.routeMatch.workerd?.nsPerLookup.pathOnly)} / ${f(rg.routeMatch.workerd?.nsPerLookup.hostAndPath)} ns / lookup`],
       ["route table build (10k routes)", `${f(rg.routeMatch.buildMs, 2)} ms`],
       ["10-instance snapshot", `${rg.sizes.snapshotJsonBytes} B JSON, ${rg.sizes.snapshotHeapBytes} B heap`],
-      ["route index (KV value)", `${f(rg.sizes.routeIndexJsonBytes / 1024, 1)} KiB JSON, ${f(rg.sizes.indexParsedHeapBytes / 1024, 0)} KiB heap parsed`],
+      ["route index (all KV shards)", `${f(rg.sizes.routeIndexJsonBytes / 1024, 1)} KiB JSON in ${rg.sizes.routeShards ?? 1} key(s), ${f(rg.sizes.indexParsedHeapBytes / 1024, 0)} KiB heap parsed`],
+      ["KV written per service change (largest shard + version key)", rg.sizes.largestShardJsonBytes === undefined ? "n/a" : `${f(rg.sizes.largestShardJsonBytes / 1024, 1)} KiB`],
+      [`create one service: the first ${rg.seeding.createMs?.samples ?? "?"} / the last ${rg.seeding.createMs?.samples ?? "?"} (median)`, rg.seeding.createMs === undefined ? "n/a" : `${f(rg.seeding.createMs.first, 1)} ms / ${f(rg.seeding.createMs.last, 1)} ms`],
       ["route index + table + service map in an isolate", `${f(rg.sizes.routesLoadedHeapBytes / 1024, 0)} KiB heap`],
       ["parse route index / build table (Node)", `${f(rg.sizes.routeIndexParseMs, 2)} ms / ${f(rg.sizes.routeTableBuildMs, 2)} ms`],
       ["first request after restart (cold isolate: KV index + table + cold DO + snapshot)", `${f(rg.coldLoad.coldIsolateFirstRequestMs, 2)} ms`],
       ["first request to another service (warm isolate, cold DO + snapshot RPC)", `${f(rg.coldLoad.coldServiceInWarmIsolateMs, 2)} ms`],
       ["warm request", `${f(rg.coldLoad.warmRequestMs, 2)} ms`],
-      ["seeding: services (sequential) / instances (16 concurrent)", `${f(rg.seeding.servicesMs / 1000, 1)} s / ${f(rg.seeding.instancesMs / 1000, 1)} s (${f(rg.seeding.registrationsPerSecond)} registrations/s across DOs)`],
+      ["seeding: services (16 concurrent) / instances (16 concurrent)", `${f(rg.seeding.servicesMs / 1000, 1)} s / ${f(rg.seeding.instancesMs / 1000, 1)} s (${f(rg.seeding.registrationsPerSecond)} registrations/s across DOs)`],
     ]));
     out.push("");
     out.push(`Route matching: src/core/routes/route-table.ts bundled for ${rg.routeMatch.runtime}, ${rg.routeMatch.iterations.toLocaleString("en-US")} timed lookups per table, and the same workload in workerd charged by process CPU time (${rg.routeMatch.workerd?.lookups.toLocaleString("en-US")} lookups) (90% hits with extra path segments, 10% misses). Cold loads: median of ${rg.coldLoad.restarts} restart(s) of workerd on persisted state; ${rg.coldLoad.note}.`);

@@ -27,13 +27,17 @@
  * @typedef {{ pathOnly: number, hostAndPath: number }} NsPerLookup
  * @typedef {{
  *   services: number, instancesPerService: number, routesInIndex: number,
- *   seeding: { servicesMs: number, instancesMs: number, registrationsPerSecond: Measured },
+ *   seeding: {
+ *     servicesMs: number, instancesMs: number, registrationsPerSecond: Measured,
+ *     createMs?: { first: Measured, last: Measured, samples: number }, totalMs?: number,
+ *   },
  *   routeMatch: {
  *     routes: number, hostTableRoutes: number, iterations: number, buildMs: number, runtime: string,
  *     nsPerLookup: NsPerLookup, workerd?: { lookups: number, nsPerLookup: NsPerLookup } | null,
  *   },
  *   sizes: {
  *     snapshotJsonBytes: number, routeIndexJsonBytes: number, snapshotHeapBytes: number, indexParsedHeapBytes: number,
+ *     routeShards?: number, largestShardJsonBytes?: number,
  *     routesLoadedHeapBytes: number, routeIndexParseMs: number, routeTableBuildMs: number,
  *   },
  *   coldLoad: { restarts: number, coldIsolateFirstRequestMs: Measured, coldServiceInWarmIsolateMs: Measured, warmRequestMs: Measured, note: string },

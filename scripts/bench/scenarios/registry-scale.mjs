@@ -26,6 +26,8 @@ import { tempDir } from "../lib/temp.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PREFIXES_PER_SERVICE = 10;
+/** Services created one at a time, and timed, at each end of the seeding. */
+const MEASURED_CREATES = 10;
 const name = (i) => `s${String(i).padStart(4, "0")}`;
 
 /**
@@ -52,19 +54,30 @@ export async function registryScale({ quick, log, bundles, adminToken }) {
   try {
     const origin = await host.create("registry-origin", { catchAll: true });
     const client = meshClient(mesh.url, adminToken);
-    log(`registry: seeding ${services} services × ${instancesPer} instances through the API (services one at a time: the route index is read-modify-write)`);
+    log(`registry: seeding ${services} services × ${instancesPer} instances through the API (the first and last ${MEASURED_CREATES} services one at a time, timed; the rest 16 at a time)`);
     const seedStarted = Date.now();
-    const tokens = [];
-    for (let s = 0; s < services; s++) {
-      tokens.push(
-        await client.putService(name(s), {
-          routes: { pathPrefixes: Array.from({ length: PREFIXES_PER_SERVICE }, (_, p) => `/${name(s)}/p${p}`) },
-          // Probes are not what this scenario measures; keep 10,000 instances from being probed.
-          healthCheck: { intervalSeconds: 3600, timeoutMs: 1000 },
-        }),
-      );
-      if ((s + 1) % 250 === 0) log(`  ${s + 1} services (${((Date.now() - seedStarted) / 1000).toFixed(1)} s)`);
-    }
+    /** @type {string[]} */
+    const tokens = new Array(services);
+    /** @param {number} s */
+    const createOne = async (s) => {
+      const t0 = performance.now();
+      tokens[s] = await client.putService(name(s), {
+        routes: { pathPrefixes: Array.from({ length: PREFIXES_PER_SERVICE }, (_, p) => `/${name(s)}/p${p}`) },
+        // Probes are not what this scenario measures; keep 10,000 instances from being probed.
+        healthCheck: { intervalSeconds: 3600, timeoutMs: 1000 },
+      });
+      return performance.now() - t0;
+    };
+    // Issue 13 §4: creating the 1,000th service must cost no more than creating the 10th.
+    const firstCreates = [];
+    for (let s = 0; s < MEASURED_CREATES; s++) firstCreates.push(await createOne(s));
+    const bulk = Math.max(0, services - 2 * MEASURED_CREATES);
+    await pool(bulk, 16, async (k) => {
+      await createOne(MEASURED_CREATES + k);
+      if ((k + 1) % 250 === 0) log(`  ${MEASURED_CREATES + k + 1} services (${((Date.now() - seedStarted) / 1000).toFixed(1)} s)`);
+    });
+    const lastCreates = [];
+    for (let s = MEASURED_CREATES + bulk; s < services; s++) lastCreates.push(await createOne(s));
     const servicesMs = Date.now() - seedStarted;
     const regStarted = Date.now();
     await pool(services * instancesPer, 16, (k) => {
@@ -74,10 +87,11 @@ export async function registryScale({ quick, log, bundles, adminToken }) {
     const instancesMs = Date.now() - regStarted;
     log(`  seeded in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s (services ${(servicesMs / 1000).toFixed(1)} s, instances ${(instancesMs / 1000).toFixed(1)} s)`);
 
-    // Sizes, from what the mesh actually stored and served.
+    // Sizes, from what the mesh actually stored and served, once the route registry's last group commit is in KV.
     const kv = await mesh.mf.getKVNamespace("REGISTRY");
-    const indexText = (await kv.get("routes", "text")) ?? "";
-    const index = JSON.parse(indexText);
+    const shardTexts = await readRouteShards(kv, services);
+    const index = { services: shardTexts.flatMap((t) => JSON.parse(t).services) };
+    const indexText = JSON.stringify(index);
     const view = await client.describe(name(0));
     const snapshot = {
       service: name(0),
@@ -110,11 +124,19 @@ export async function registryScale({ quick, log, bundles, adminToken }) {
       services,
       instancesPerService: instancesPer,
       routesInIndex: index.services.reduce((n, s) => n + s.routes.pathPrefixes.length * Math.max(1, s.routes.hosts.length), 0),
-      seeding: { servicesMs, instancesMs, registrationsPerSecond: round((services * instancesPer) / (instancesMs / 1000), 0) },
+      seeding: {
+        servicesMs,
+        instancesMs,
+        registrationsPerSecond: round((services * instancesPer) / (instancesMs / 1000), 0),
+        createMs: { first: round(median(firstCreates), 2), last: round(median(lastCreates), 2), samples: MEASURED_CREATES },
+        totalMs: servicesMs + instancesMs,
+      },
       routeMatch,
       sizes: {
         snapshotJsonBytes: Buffer.byteLength(snapshotText),
         routeIndexJsonBytes: Buffer.byteLength(indexText),
+        routeShards: shardTexts.length,
+        largestShardJsonBytes: Math.max(...shardTexts.map((t) => Buffer.byteLength(t))),
         ...heap,
         routeIndexParseMs: parseBuild.parseMs,
         routeTableBuildMs: parseBuild.buildMs,
@@ -137,6 +159,26 @@ export async function registryScale({ quick, log, bundles, adminToken }) {
   } finally {
     await mesh.dispose().catch(() => {});
     await host.close();
+  }
+}
+
+/**
+ * Every route-index shard's text once the version key accounts for all `services`
+ * (the route registry writes KV up to a second after the last change).
+ * @param {{ get(key: string, type: "text"): Promise<string | null> }} kv
+ * @param {number} services
+ */
+async function readRouteShards(kv, services) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const versions = JSON.parse((await kv.get("routes:v", "text")) ?? "null");
+    if (versions !== null) {
+      const texts = (await Promise.all(versions.shards.map((/** @type {number} */ _v, /** @type {number} */ s) => kv.get(`routes:s:${String(s).padStart(2, "0")}`, "text")))).filter((t) => t !== null);
+      const count = texts.reduce((n, t) => n + JSON.parse(t).services.length, 0);
+      if (count >= services) return texts;
+    }
+    if (Date.now() > deadline) throw new Error("the route index never reached KV");
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

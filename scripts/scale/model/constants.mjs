@@ -10,7 +10,7 @@ export const MESH = Object.freeze({
   doTimeoutMs: 1_500,
   /** src/edge/snapshot-cache.ts KEEP_STALE_MS: how long a failed refresh keeps the last coordinator snapshot. */
   keepStaleMs: 30_000,
-  /** src/edge/route-cache.ts ROUTE_TTL_MS: each busy isolate reads the `routes` key every 5 s. */
+  /** src/edge/route-cache.ts ROUTE_TTL_MS: each busy isolate reads the `routes:v` key every 5 s (and a shard only when it changed). */
   routeTtlMs: 5_000,
   /** src/edge/outcome-reporter.ts FLUSH_DELAY_MS, URGENT_GAP_MS, MAX_BATCH. */
   reportFlushMs: 1_000,

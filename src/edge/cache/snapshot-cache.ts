@@ -3,6 +3,7 @@ import { adoptSnapshot, newLocalServiceState, useBalancerKind, type LocalService
 import type { Snapshot, SnapshotInstance } from "../../core/snapshot.js";
 import { coordinator } from "../../coordinator/stub.js";
 import { listInstances } from "../../registry/kv-registry.js";
+import { deleteLocationCopy, readLocationCopy, writeLocationCopy } from "./location-copy.js";
 import { refreshIdle } from "./refresh-gate.js";
 import { withTimeout } from "./with-timeout.js";
 
@@ -23,6 +24,11 @@ import { withTimeout } from "./with-timeout.js";
  *   request that notices waits for the refresh it starts, at most
  *   STALE_WAIT_MS, so it is not routed on health news that is seconds old;
  *   past the bound it goes ahead with the old snapshot.
+ * - A refresh that is merely due (not asked for by a local mark) first reads
+ *   the location's shared copy (location-copy.ts) and asks the coordinator only
+ *   when that copy is missing, older than the TTL or older than what is held;
+ *   an answer from the coordinator is left as the location's new copy. Set
+ *   SNAPSHOT_SHARING = "off" to have every isolate ask the coordinator.
  * - A refresh that fails keeps the coordinator's last snapshot for up to
  *   KEEP_STALE_MS (a blip should not swap health data for the all-healthy KV
  *   mirror); only then does the state switch to KV, re-read every KV_TTL_MS.
@@ -44,8 +50,19 @@ export const STALE_WAIT_MS = 150;
 
 const states = new Map<string, LocalServiceState>();
 
-export function invalidateSnapshot(service: string): void {
+/** Services whose next load must come from the coordinator: this isolate changed their membership. */
+const skipCopy = new Set<string>();
+
+/**
+ * Drops this isolate's state for a service whose membership it has just
+ * changed (a registration or deregistration through the API), so the next
+ * request loads the new snapshot from the coordinator: the location's copy
+ * predates the change, and is dropped too.
+ */
+export function invalidateSnapshot(service: string): Promise<void> {
   states.delete(service);
+  skipCopy.add(service);
+  return deleteLocationCopy(service);
 }
 
 async function kvSnapshot(env: Env, service: string, now: number): Promise<Snapshot> {
@@ -53,11 +70,51 @@ async function kvSnapshot(env: Env, service: string, now: number): Promise<Snaps
   return { service, version: -1, instances, allUnhealthy: false, panic: false, generatedAt: now };
 }
 
-async function refresh(env: Env, state: LocalServiceState, service: string): Promise<void> {
+const sharing = (env: Env): boolean => env.SNAPSHOT_SHARING !== "off";
+
+/**
+ * With sharing on, each isolate refreshes up to this much before the TTL, at
+ * a point of its own. Isolates that adopted one copy share its age, so without
+ * a spread they would all fall due at the same instant, each find the copy
+ * just expired, and all ask the coordinator. With it, the one with the longest
+ * lead asks first and the others find its copy young. The staleness bound
+ * stays SNAPSHOT_TTL_MS.
+ */
+const SHARE_SPREAD_MS = 300;
+let lead: number | null = null;
+/** This isolate's lead, drawn on first use (not at startup, where randomness is not meant to be drawn). */
+function shareTtl(): number {
+  lead ??= Math.floor(Math.random() * SHARE_SPREAD_MS);
+  return SNAPSHOT_TTL_MS - lead;
+}
+
+/** While this isolate avoids an instance, a copy fetched before its mark could bring the instance back. */
+function holdsActiveMark(state: LocalServiceState, now: number): boolean {
+  for (const mark of state.marks.values()) if (mark.until > now) return true;
+  return false;
+}
+
+/** The location's copy when it is fresh and not older than what `state` holds; null otherwise. */
+async function freshLocationCopy(state: LocalServiceState, service: string) {
+  const copy = await readLocationCopy(service);
+  if (copy === null || Date.now() - copy.fetchedAt >= shareTtl()) return null;
+  if (state.source === "coordinator" && copy.snapshot.version < state.snapshot.version) return null;
+  return copy;
+}
+
+async function refresh(env: Env, state: LocalServiceState, service: string, shared: boolean): Promise<void> {
   const haveVersion = state.source === "coordinator" ? state.snapshot.version : undefined;
   try {
+    const copy = shared ? await freshLocationCopy(state, service) : null;
+    if (copy !== null) {
+      // Aged from when the coordinator answered, so the next refresh falls due as if this isolate had asked.
+      adoptSnapshot(state, copy.snapshot, "coordinator", copy.fetchedAt);
+      return;
+    }
     const snap = await withTimeout(coordinator(env, service).snapshot(haveVersion), DO_TIMEOUT_MS, "snapshot");
-    adoptSnapshot(state, snap, "coordinator", Date.now());
+    const fetchedAt = Date.now();
+    adoptSnapshot(state, snap, "coordinator", fetchedAt);
+    if (sharing(env)) await writeLocationCopy(service, { snapshot: state.snapshot, fetchedAt });
   } catch (err) {
     const now = Date.now();
     console.error(JSON.stringify({ event: "snapshot_refresh_failed", service, message: String(err) }));
@@ -124,12 +181,14 @@ function startRefreshIfDue(
   now: number,
 ): Promise<void> | null {
   useBalancerKind(state, kind, Math.random);
-  const ttl = state.source === "kv" ? KV_TTL_MS : SNAPSHOT_TTL_MS;
+  const ttl = state.source === "kv" ? KV_TTL_MS : sharing(env) ? shareTtl() : SNAPSHOT_TTL_MS;
   if ((!state.refreshDue && now - state.fetchedAt < ttl) || !refreshIdle(state.refreshStartedAt, now)) return null;
   state.refreshStartedAt = now;
+  // A refresh a local mark asked for, or any while a mark holds, goes to the coordinator: the copy may predate the failure.
+  const shared = sharing(env) && !state.refreshDue && !holdsActiveMark(state, now);
   // A mark made while this refresh runs asks for the next one.
   state.refreshDue = false;
-  const refreshing = refresh(env, state, service);
+  const refreshing = refresh(env, state, service, shared);
   ctx.waitUntil(refreshing);
   return refreshing;
 }
@@ -137,18 +196,31 @@ function startRefreshIfDue(
 /** The cold path: asks the coordinator (bounded by DO_TIMEOUT_MS), else the KV mirror. */
 export async function loadLocalState(env: Env, service: string, kind: BalancerConfig, now: number): Promise<LocalServiceState> {
   let fresh: LocalServiceState;
+  // A cold isolate takes the location's copy when it is fresh, like a warm one.
+  const copy = sharing(env) && !skipCopy.delete(service) ? await readLocationCopy(service) : null;
+  if (copy !== null && Date.now() - copy.fetchedAt < shareTtl()) {
+    return keepFirst(service, newLocalServiceState(copy.snapshot, "coordinator", kind, copy.fetchedAt, Math.random));
+  }
   try {
     const snap = await withTimeout(coordinator(env, service).snapshot(), DO_TIMEOUT_MS, "snapshot");
-    fresh =
-      snap === null
-        ? newLocalServiceState(await kvSnapshot(env, service, now), "kv", kind, now, Math.random)
-        : newLocalServiceState(snap, "coordinator", kind, now, Math.random);
+    if (snap === null) {
+      fresh = newLocalServiceState(await kvSnapshot(env, service, now), "kv", kind, now, Math.random);
+    } else {
+      fresh = newLocalServiceState(snap, "coordinator", kind, now, Math.random);
+      if (sharing(env)) await writeLocationCopy(service, { snapshot: snap, fetchedAt: Date.now() });
+    }
   } catch (err) {
     console.error(JSON.stringify({ event: "snapshot_load_failed", service, message: String(err) }));
     fresh = newLocalServiceState(await kvSnapshot(env, service, now), "kv", kind, now, Math.random);
   }
-  // Concurrent cold requests each loaded a state; the first one stored wins, so
-  // balancer position, marks and in-flight tries live in a single place.
+  return keepFirst(service, fresh);
+}
+
+/**
+ * Concurrent cold requests each loaded a state; the first one stored wins, so
+ * balancer position, marks and in-flight tries live in a single place.
+ */
+function keepFirst(service: string, fresh: LocalServiceState): LocalServiceState {
   const raced = states.get(service);
   if (raced !== undefined) return raced;
   states.set(service, fresh);

@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
-import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../../workers/mesh/index.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SweepRecord } from "../../../src/sweep/sweep.js";
+import { routeRegistry } from "../../../src/registry/route-registry.js";
+import { routeShardKey, shardOf, type RouteShard } from "../../../src/registry/route-shards.js";
 import { ADMIN, createService, mesh, originUrls, register, stubFor, uniqueName } from "../helpers.js";
 
 afterEach(() => {
@@ -47,13 +49,18 @@ describe("scheduled sweep", () => {
     expect(shown.instances).toEqual([]);
   });
 
-  it("repairs a route index that lost a service", async () => {
+  it("repairs a route registry that lost a service", async () => {
     const name = uniqueName("cron");
     await createService(name, { routes: { hosts: [`${name}.example.com`] } });
-    await env.REGISTRY.put("routes", JSON.stringify({ version: 1, generatedAt: 0, services: [] }));
+    // An entry lost after the record was written (a rollback that raced, say).
+    const registry = routeRegistry(env);
+    await registry.put(name, null);
+    await runDurableObjectAlarm(registry);
+    const key = routeShardKey(shardOf(name));
+    expect((await env.REGISTRY.get<RouteShard>(key, "json"))?.services.map((s) => s.name)).not.toContain(name);
     await runCron();
-    const index = await env.REGISTRY.get<{ services: { name: string }[] }>("routes", "json");
-    expect(index?.services.map((s) => s.name)).toContain(name);
+    await runDurableObjectAlarm(registry);
+    expect((await env.REGISTRY.get<RouteShard>(key, "json"))?.services.map((s) => s.name)).toContain(name);
   });
 
   it("records a coordinator that cannot start as an error and still sweeps the others", async () => {

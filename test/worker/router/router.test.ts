@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../../workers/mesh/index.js";
 import { api } from "../../../src/api/app.js";
 import { invalidateRouteCache } from "../../../src/edge/cache/route-cache.js";
-import { KEY } from "../../../src/registry/keys.js";
+import { ROUTE_VERSION_KEY } from "../../../src/registry/route-shards.js";
 import { control, createService, type Echo, json, mesh, originUrls, register, resetOrigins, stubFor, uniqueName, serviceWith } from "../helpers.js";
 
 afterEach(async () => {
@@ -280,9 +280,9 @@ describe("edge router", () => {
   });
 
   it("answers 500 mesh_error with a reference that the error log carries with the stack", async () => {
-    // A real internal failure: a corrupt route index in the real KV makes the route stage throw.
-    const saved = await env.REGISTRY.get(KEY.routeIndex, "text");
-    await env.REGISTRY.put(KEY.routeIndex, "{corrupt");
+    // A real internal failure: a corrupt route index version key in the real KV makes the route stage throw.
+    const saved = await env.REGISTRY.get(ROUTE_VERSION_KEY, "text");
+    await env.REGISTRY.put(ROUTE_VERSION_KEY, "{corrupt");
     invalidateRouteCache();
     const errors: string[] = [];
     const logs: string[] = [];
@@ -298,8 +298,8 @@ describe("edge router", () => {
     } finally {
       errorSpy.mockRestore();
       logSpy.mockRestore();
-      if (saved === null) await env.REGISTRY.delete(KEY.routeIndex);
-      else await env.REGISTRY.put(KEY.routeIndex, saved);
+      if (saved === null) await env.REGISTRY.delete(ROUTE_VERSION_KEY);
+      else await env.REGISTRY.put(ROUTE_VERSION_KEY, saved);
       invalidateRouteCache();
     }
     expect(res.status).toBe(500);

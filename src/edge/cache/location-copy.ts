@@ -1,0 +1,80 @@
+import type { Snapshot } from "../../core/snapshot.js";
+import { withTimeout } from "./with-timeout.js";
+
+/**
+ * One copy of each service's snapshot per Cloudflare location, in the Cache
+ * API (which is per data center and shared by every isolate of the zone
+ * there). The isolate whose snapshot falls due first asks the coordinator and
+ * leaves a copy; the others in the location read the copy instead of sending
+ * their own RPC. So a coordinator's snapshot load grows with locations, not
+ * isolates (docs/architecture.md, "Coordinator load").
+ *
+ * The copy carries when it was fetched, and an isolate that adopts it counts
+ * its snapshot's age from then, not from its read: the staleness bound stays
+ * SNAPSHOT_TTL_MS, as without sharing. A local mark (a failed try) skips the
+ * copy and asks the coordinator, so failover timing is unchanged too.
+ *
+ * Limits: the Cache API does nothing on *.workers.dev and in the dashboard
+ * preview (Cloudflare's docs: only custom domains have a working cache), so
+ * there every isolate asks the coordinator as before. Concurrent misses in one
+ * location can each ask once (there is no lock); that is bounded by isolates
+ * whose refresh falls in the same few milliseconds.
+ */
+
+/** A cache key only; nothing is ever fetched from it. */
+const KEY_ORIGIN = "https://snapshots.switchyard.invalid/";
+/** The cache keeps a copy at most this long; the reader judges freshness from `fetchedAt`. */
+const COPY_MAX_AGE_S = 5;
+/** A cache read is local to the data center (about a millisecond); one slower than this is not worth waiting for. */
+const READ_TIMEOUT_MS = 100;
+
+export interface LocationCopy {
+  snapshot: Snapshot;
+  /** Router clock when the coordinator answered. */
+  fetchedAt: number;
+}
+
+function keyFor(service: string): string {
+  return `${KEY_ORIGIN}${encodeURIComponent(service)}`;
+}
+
+function isCopy(v: unknown): v is LocationCopy {
+  if (typeof v !== "object" || v === null) return false;
+  const c = v as { snapshot?: unknown; fetchedAt?: unknown };
+  if (typeof c.fetchedAt !== "number" || typeof c.snapshot !== "object" || c.snapshot === null) return false;
+  const s = c.snapshot as { version?: unknown; instances?: unknown; service?: unknown };
+  return typeof s.version === "number" && Array.isArray(s.instances) && typeof s.service === "string";
+}
+
+/** The location's copy, or null: none, unreadable, or the cache too slow. Never throws. */
+export async function readLocationCopy(service: string): Promise<LocationCopy | null> {
+  try {
+    const res = await withTimeout(caches.default.match(keyFor(service)), READ_TIMEOUT_MS, "location copy");
+    if (res === undefined) return null;
+    const body: unknown = await res.json();
+    return isCopy(body) && body.snapshot.service === service ? body : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Leaves a copy for the other isolates of this location. Best effort: a failed put only costs them an RPC. */
+export async function writeLocationCopy(service: string, copy: LocationCopy): Promise<void> {
+  try {
+    const res = new Response(JSON.stringify(copy), {
+      headers: { "content-type": "application/json", "cache-control": `max-age=${COPY_MAX_AGE_S}` },
+    });
+    await caches.default.put(keyFor(service), res);
+  } catch (err) {
+    console.error(JSON.stringify({ event: "location_copy_failed", service, message: String(err) }));
+  }
+}
+
+/** Drops the copy, after a membership change this isolate made. Best effort, like the put. */
+export async function deleteLocationCopy(service: string): Promise<void> {
+  try {
+    await caches.default.delete(keyFor(service));
+  } catch (err) {
+    console.error(JSON.stringify({ event: "location_copy_failed", service, message: String(err) }));
+  }
+}

@@ -1,0 +1,107 @@
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../../../workers/mesh/index.js";
+import type { Snapshot } from "../../../src/core/snapshot.js";
+import { SNAPSHOT_TTL_MS } from "../../../src/edge/cache/snapshot-cache.js";
+import { createService, originUrls, register, serviceWith, stubFor, uniqueName } from "../helpers.js";
+
+/**
+ * Isolates of one location share each service's snapshot through the Cache
+ * API (src/edge/cache/location-copy.ts). In this pool every request runs in one
+ * isolate, so "another isolate's" copy is written here straight into the
+ * cache, in the layout the mesh writes.
+ */
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const copyKey = (service: string) => `https://snapshots.switchyard.invalid/${service}`;
+
+async function get(url: string, overrides: Partial<Env> = {}): Promise<string | null> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(url), { ...env, ...overrides }, ctx);
+  await res.arrayBuffer();
+  await waitOnExecutionContext(ctx);
+  return res.headers.get("x-mesh-instance");
+}
+
+async function putCopy(snapshot: Snapshot, fetchedAt: number): Promise<void> {
+  await caches.default.put(
+    copyKey(snapshot.service),
+    new Response(JSON.stringify({ snapshot, fetchedAt }), { headers: { "cache-control": "max-age=5" } }),
+  );
+}
+
+const snapshotRpcs = async (service: string) => (await stubFor(service).describe()).routerRpcs.snapshots;
+
+describe("snapshots shared per location (Cache API)", () => {
+  it("leaves a copy when it asks the coordinator", async () => {
+    const { name, ids } = await serviceWith(2);
+    await get(`http://mesh.test/${name}/a`);
+    const res = await caches.default.match(copyKey(name));
+    const copy = await res?.json<{ snapshot: Snapshot; fetchedAt: number }>();
+    expect(copy?.snapshot.instances.map((i) => i.id).sort()).toEqual([...ids].sort());
+  });
+
+  it("a due refresh adopts another isolate's fresh copy instead of calling the coordinator", async () => {
+    const { name, ids } = await serviceWith(2);
+    const [keep = ""] = ids;
+    await get(`http://mesh.test/${name}/warm`);
+    const held = await (await caches.default.match(copyKey(name)))?.json<{ snapshot: Snapshot }>();
+    if (held === undefined) throw new Error("no copy after the first request");
+    const rpcs = await snapshotRpcs(name);
+
+    // Past the TTL for this isolate; another isolate refreshed 100 ms ago and saw only `keep`.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + SNAPSHOT_TTL_MS + 500);
+    const other: Snapshot = { ...held.snapshot, version: held.snapshot.version + 1, instances: held.snapshot.instances.filter((i) => i.id === keep) };
+    await putCopy(other, Date.now() - 100);
+    await get(`http://mesh.test/${name}/due`);
+    const seen = new Set<string | null>();
+    for (let i = 0; i < 6; i++) seen.add(await get(`http://mesh.test/${name}/after`));
+    expect([...seen]).toEqual([keep]);
+    expect(await snapshotRpcs(name)).toBe(rpcs);
+  }, 20_000);
+
+  it("ignores a copy older than the TTL, or older than the version it holds, and asks the coordinator", async () => {
+    const { name } = await serviceWith(2);
+    await get(`http://mesh.test/${name}/warm`);
+    const held = await (await caches.default.match(copyKey(name)))?.json<{ snapshot: Snapshot }>();
+    if (held === undefined) throw new Error("no copy after the first request");
+    vi.useFakeTimers({ toFake: ["Date"] });
+
+    vi.setSystemTime(Date.now() + SNAPSHOT_TTL_MS + 500);
+    await putCopy(held.snapshot, Date.now() - SNAPSHOT_TTL_MS - 1);
+    let rpcs = await snapshotRpcs(name);
+    await get(`http://mesh.test/${name}/stale-copy`);
+    expect(await snapshotRpcs(name)).toBe(rpcs + 1);
+
+    vi.setSystemTime(Date.now() + SNAPSHOT_TTL_MS + 500);
+    await putCopy({ ...held.snapshot, version: held.snapshot.version - 1 }, Date.now() - 10);
+    rpcs = await snapshotRpcs(name);
+    await get(`http://mesh.test/${name}/old-version`);
+    expect(await snapshotRpcs(name)).toBe(rpcs + 1);
+  });
+
+  it("with SNAPSHOT_SHARING=off, reads and leaves no copy", async () => {
+    const { name } = await serviceWith(2);
+    await get(`http://mesh.test/${name}/a`, { SNAPSHOT_SHARING: "off" });
+    expect(await caches.default.match(copyKey(name))).toBeUndefined();
+  });
+
+  it("a registration through the API drops the location's copy, and the next request routes to the new instance", async () => {
+    const name = uniqueName("lc");
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] } });
+    const [a = "", b = ""] = originUrls();
+    await register(name, token, a);
+    await get(`http://mesh.test/${name}/a`);
+    expect(await caches.default.match(copyKey(name))).toBeDefined();
+    const added = (await register(name, token, b)).id;
+    expect(await caches.default.match(copyKey(name))).toBeUndefined();
+    const seen = new Set<string | null>();
+    for (let i = 0; i < 4; i++) seen.add(await get(`http://mesh.test/${name}/b`));
+    expect(seen.has(added)).toBe(true);
+  });
+});

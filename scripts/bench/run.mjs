@@ -4,7 +4,7 @@
 // bounded load, prints progress, and writes bench/results/<date>.json, .md and
 // two SVG charts (plus latest.* copies). See bench/README.md.
 //
-//   node scripts/bench/run.mjs [--quick] [--only steady,failover,health,registry,control,bundle] [--out dir] [--tag name]
+//   node scripts/bench/run.mjs [--quick] [--only steady,failover,health,registry,control,bundle,slow] [--out dir] [--tag name]
 //   node scripts/bench/run.mjs --render bench/results/<date>.json   (rewrite its .md and charts only)
 import { execFile } from "node:child_process";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
@@ -25,10 +25,11 @@ import { controlPlane } from "./scenarios/control-plane.mjs";
 import { failover } from "./scenarios/failover.mjs";
 import { healthScale } from "./scenarios/health-scale.mjs";
 import { registryScale } from "./scenarios/registry-scale.mjs";
+import { slowOrigin } from "./scenarios/slow-origin.mjs";
 import { HANDROLLED_CONFIG, PASSTHROUGH_CONFIG, steadyState } from "./scenarios/steady.mjs";
 
 const run = promisify(execFile);
-const ALL = ["bundle", "steady", "failover", "health", "control", "registry"];
+const ALL = ["bundle", "steady", "failover", "health", "control", "registry", "slow"];
 const ADMIN_TOKEN = "bench-admin-token";
 
 function parseArgs(argv) {
@@ -189,6 +190,9 @@ async function main() {
     } finally {
       await worker.dispose();
     }
+  }
+  if (opts.only.includes("slow") && bundles) {
+    await scenario("slow", "7. one slow origin, per balancer", () => slowOrigin({ tools, quick: opts.quick, log, bundles, adminToken: ADMIN_TOKEN }));
   }
   if (opts.only.includes("registry") && bundles) {
     await scenario("registry", "4. registry scale", () => registryScale({ quick: opts.quick, log, bundles, adminToken: ADMIN_TOKEN }));

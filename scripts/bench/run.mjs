@@ -4,7 +4,7 @@
 // bounded load, prints progress, and writes bench/results/<date>.json, .md and
 // two SVG charts (plus latest.* copies). See bench/README.md.
 //
-//   node scripts/bench/run.mjs [--quick] [--only steady,failover,health,registry,control,bundle,routers] [--out dir] [--tag name]
+//   node scripts/bench/run.mjs [--quick] [--only steady,failover,health,registry,control,bundle,slow,routers] [--out dir] [--tag name]
 //   node scripts/bench/run.mjs --render bench/results/<date>.json   (rewrite its .md and charts only)
 import { execFile } from "node:child_process";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
@@ -26,10 +26,11 @@ import { failover } from "./scenarios/failover.mjs";
 import { healthScale } from "./scenarios/health-scale.mjs";
 import { registryScale } from "./scenarios/registry-scale.mjs";
 import { nRouters } from "./scenarios/n-routers.mjs";
+import { slowOrigin } from "./scenarios/slow-origin.mjs";
 import { HANDROLLED_CONFIG, PASSTHROUGH_CONFIG, steadyState } from "./scenarios/steady.mjs";
 
 const run = promisify(execFile);
-const ALL = ["bundle", "steady", "failover", "health", "control", "registry", "routers"];
+const ALL = ["bundle", "steady", "failover", "health", "control", "registry", "slow", "routers"];
 const ADMIN_TOKEN = "bench-admin-token";
 
 function parseArgs(argv) {
@@ -191,11 +192,14 @@ async function main() {
       await worker.dispose();
     }
   }
+  if (opts.only.includes("slow") && bundles) {
+    await scenario("slow", "7. one slow origin, per balancer", () => slowOrigin({ tools, quick: opts.quick, log, bundles, adminToken: ADMIN_TOKEN }));
+  }
   if (opts.only.includes("registry") && bundles) {
     await scenario("registry", "4. registry scale", () => registryScale({ quick: opts.quick, log, bundles, adminToken: ADMIN_TOKEN }));
   }
   if (opts.only.includes("routers") && bundles) {
-    await scenario("routers", "7. coordinator load vs routers (issue 13 §3)", () => nRouters({ quick: opts.quick, log, bundles, adminToken: ADMIN_TOKEN }));
+    await scenario("routers", "8. coordinator load vs routers (issue 13 §3)", () => nRouters({ quick: opts.quick, log, bundles, adminToken: ADMIN_TOKEN }));
   }
 
   result.meta.durationSeconds = Math.round((Date.now() - started) / 1000);

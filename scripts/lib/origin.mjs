@@ -13,6 +13,7 @@
 //   reset-mid-body        a chunked 200 whose connection is cut after the first chunk
 //   reset-mid-sized-body  a 200 with Content-Length 1000 cut after 8 bytes
 //   hang-mid-body         a chunked 200 that sends its first chunk and then nothing
+//   hang-mid-sized-body   a 200 with Content-Length 1000 that sends 8 bytes and then nothing
 //
 // stop() closes the port (clients see connection refused); start() reopens the
 // same port; hang() keeps accepting connections but never answers.
@@ -113,6 +114,10 @@ function misbehave(fault, res) {
     case "hang-mid-body":
       // The socket stays open until the client gives up or stop() cuts it.
       res.writeHead(200, { "content-type": "text/plain" });
+      res.write(PARTIAL_BODY);
+      return true;
+    case "hang-mid-sized-body":
+      res.writeHead(200, { "content-type": "text/plain", "content-length": "1000" });
       res.write(PARTIAL_BODY);
       return true;
     default:

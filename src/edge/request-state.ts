@@ -62,8 +62,8 @@ export interface RequestState {
   /** One per try, in order; what the outcome reporter ships to the coordinator. */
   outcomes: TryOutcome[];
   last: TryResult | null;
-  /** The watched body respond relays instead of the last answer's own (proxy/relayed-body.ts); null when unwatched. */
-  relayBody: ReadableStream<Uint8Array> | null;
+  /** The body respond relays instead of the last answer's own (proxy/relayed-body.ts): read whole, or watched; null when neither. */
+  relayBody: ArrayBuffer | ReadableStream<Uint8Array> | null;
   lastInstance: string | null;
   /** Set by respond (or by a stage that answers early). */
   status: number;

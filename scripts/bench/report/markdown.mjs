@@ -56,9 +56,9 @@ export function markdownReport(r, files) {
           x.rpsVsHandRolled === undefined ? "—" : f(x.rpsVsHandRolled, 3),
           `${f(x.throughput.p50, 3)} / ${f(x.throughput.p99, 3)}`,
           `${f(x.latency.p50, 3)} / ${f(x.latency.p99, 3)}`,
-          ["handrolled", "snapshot", "strict", "snapshot-json-log"].includes(x.id) ? f(x.p50AddedMs, 3) : "—",
+          ["handrolled", "snapshot", "strict", "snapshot-log-off"].includes(x.id) ? f(x.p50AddedMs, 3) : "—",
           f(x.throughput.cpuUsPerRequest, 1),
-          ["handrolled", "snapshot", "strict", "snapshot-json-log"].includes(x.id) ? f(x.cpuAddedUsPerRequest, 1) : "—",
+          ["handrolled", "snapshot", "strict", "snapshot-log-off"].includes(x.id) ? f(x.cpuAddedUsPerRequest, 1) : "—",
           f(x.throughput.sutCpuPercent),
           String(x.throughput.errors + x.latency.errors),
         ]),
@@ -74,7 +74,7 @@ export function markdownReport(r, files) {
     if (noisy.length > 0) {
       out.push(`\n⚠️ Interference during: ${noisy.map((x) => `${x.label} (other processes up to ${x.throughput.foreignCpuPercent}% of a core, hypervisor steal up to ${x.throughput.stealPercent ?? "?"}%)`).join(", ")}; those rows are noisier.`);
     }
-    const json = s.rows.find((x) => x.id === "snapshot-json-log");
+    const logOff = s.rows.find((x) => x.id === "snapshot-log-off");
     const strict = s.rows.find((x) => x.id === "strict");
     if (strict?.throughput.picksPerRpc !== undefined) out.push(`\nStrict mode: ${f(strict.throughput.picksPerRpc, 2)} picks per coordinator RPC at ${s.config.connections} connections (picks that meet one in flight share the next RPC; read from the service's \`strictPicks\` counters).`);
     const handRolled = s.rows.find((x) => x.id === "handrolled");
@@ -85,7 +85,12 @@ export function markdownReport(r, files) {
           `It ran at ${f(handRolled.rpsVsPassthrough, 3)}× the pass-through, adding ${f(handRolled.cpuAddedUsPerRequest, 1)} µs of CPU per request; the mesh in snapshot mode ran at ${f(snapshot.rpsVsHandRolled, 3)}× the hand-rolled Worker (paired per round), which is what the registry, the route table, health state, stall tracking and outcome reporting cost on top.`,
       );
     }
-    if (json) out.push(`\nREQUEST_LOG=json: ${f(json.throughput.logLinesPerRequest, 2)} log lines per request reached the host; under Miniflare each line is piped from workerd to Node, which is not how production ships logs (Workers Logs / Logpush), so read this row as an upper bound on the Worker-side cost.`);
+    if (snapshot) {
+      out.push(
+        `\nThe mesh rows run the shipped wrangler.toml (REQUEST_LOG="json"): ${f(snapshot.throughput.logLinesPerRequest, 2)} log lines per request reached the host. Under Miniflare each line is piped from workerd to Node, which is not how production ships logs (Workers Logs / Logpush), so read the gap to the REQUEST_LOG=off row` +
+          `${logOff ? ` (${f(logOff.rpsVsPassthrough, 3)}× the pass-through, ${f(logOff.rpsVsHandRolled, 3)}× the hand-rolled Worker)` : ""} as an upper bound on the log line's Worker-side cost.`,
+      );
+    }
     out.push("");
     out.push("\"proxy CPU\" is the CPU time of the process under test (workerd, nginx or HAProxy; for \"origin direct\" the origin nginx) read from /proc, per request. Every Worker row runs in its own workerd started by Miniflare, which adds its own entry Worker and outbound-filter Worker to each request; both the pass-through and the mesh pay that, production does not.");
     for (const sk of s.skipped) out.push(`\n- Row **${sk.id}** skipped: ${sk.reason}.`);
@@ -140,6 +145,19 @@ export function markdownReport(r, files) {
     out.push(`Method: ${hs.method}. Round duration is the worst complete round seen. One catch-all Node origin answers every probe (instances differ by URL path). workerd CPU per instance is shown only for rounds of ≥ 100 instances that used ≥ 100 ms of CPU (/proc counts 10 ms ticks).`);
   } else out.push("not measured");
   out.push("");
+
+  const so = r.scenarios.slow;
+  if (so?.rows) {
+    out.push("## 7. One slow origin, per balancer");
+    out.push("");
+    out.push(table(
+      ["balancer", "share to the slow origin", "p50 (ms)", "p99 (ms)", "req/s", "errors", "share per round"],
+      so.rows.map((x) => [`\`${x.kind}\``, `${f(x.slowShare * 100, 1)}%`, f(x.p50, 2), f(x.p99, 2), f(x.rps), String(x.errors), x.shareRounds.map((v) => f(v, 3)).join(" / ")]),
+    ));
+    out.push("");
+    out.push(`Three origins, one answering ${so.config.slowMs} ms later; ${so.config.rounds} interleaved round(s) of ${so.config.seconds} s per balancer at ${so.config.connections} connections (${so.config.generator}); medians over rounds. Round-robin's share is a third by construction.`);
+    out.push("");
+  }
 
   const rg = r.scenarios.registry;
   out.push("## 4. Registry scale");

@@ -50,6 +50,8 @@
  * }} ControlPlaneScenario
  * @typedef {{ rawBytes: number, gzipBytes: number, wranglerGzipKiB: Measured, modules: { module: string, bytes: number, share: number }[] }} BundleBuild
  * @typedef {{ asShipped: BundleBuild, minified: BundleBuild }} BundleScenario
+ * @typedef {{ kind: string, slowShare: number, p50: number, p99: number, rps: number, errors: number, shareRounds: number[] }} SlowOriginRow
+ * @typedef {{ config: { rounds: number, seconds: number, connections: number, slowMs: number, origins: number, generator: string }, rows: SlowOriginRow[] }} SlowOriginScenario
  * @typedef {{
  *   date: string, mode: string, durationSeconds: number, git: { commit: string, dirty: boolean },
  *   node: string, miniflare: string, wrangler: string,
@@ -60,7 +62,7 @@
  *   meta: RunMeta,
  *   scenarios: {
  *     steady?: SteadyScenario, failover?: FailoverScenario, health?: HealthScenario,
- *     registry?: RegistryScenario, controlPlane?: ControlPlaneScenario, bundle?: BundleScenario,
+ *     registry?: RegistryScenario, controlPlane?: ControlPlaneScenario, bundle?: BundleScenario, slow?: SlowOriginScenario,
  *   },
  *   targets: import("./targets.mjs").TargetCheck[],
  *   errors: { scenario: string, message: string }[],

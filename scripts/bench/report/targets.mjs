@@ -6,11 +6,14 @@
 /**
  * The parts of a run's result (the JSON `npm run bench` writes) that the
  * targets read. Every scenario is optional: one that did not run is absent.
- * @typedef {{ id: string, throughput: { rps: number | null }, rpsVsPassthrough: number | null, p50AddedMs: number | null }} SteadyRow
+ * @typedef {{ id: string, throughput: { rps: number | null }, rpsVsPassthrough: number | null, rpsVsHandRolled?: number | null,
+ *             cpuAddedUsPerRequest?: number | null, p50AddedMs: number | null }} SteadyRow
+ * @typedef {{ kind: string, slowShare: number | null, p50: number | null, p99: number | null }} SlowOriginRow
  * @typedef {{ fault: string, clientErrors: number, lastToFaultyMs: number | null, restoreToTrafficMs: number | null }} FailoverRun
  * @typedef {{ pathOnly: number, hostAndPath: number }} NsPerLookup
  * @typedef {{
  *   steady?: { rows?: SteadyRow[], config?: { rounds?: number } },
+ *   slow?: { rows?: SlowOriginRow[] },
  *   failover?: { runs?: FailoverRun[], restoreTargetMs: number },
  *   health?: { sizes?: { instances: number, roundDurationMs: number | null, fitsIn10s: boolean }[] },
  *   registry?: {
@@ -78,11 +81,27 @@ export function evaluateTargets(r) {
     const headroom = originRps === null || snapRps === null || snapRps <= 0 ? null : originRps / snapRps;
     ratio("snapshot req/s ≥ 0.95× pass-through", snapRatio, `${fmt(snapRatio, 3)}×`, (v) => v >= 0.95);
     ratio("snapshot p50 added ≤ 0.2 ms (1 connection)", p50Added, `${fmt(p50Added, 3)} ms`, (v) => v <= 0.2);
+    // Issue 13 §1: the mesh against a correct proxy (the hand-rolled failover Worker), and what it adds to a bare one.
+    const snapVsHandRolled = num(snap?.rpsVsHandRolled);
+    const cpuAdded = num(snap?.cpuAddedUsPerRequest);
+    ratio("snapshot × hand-rolled failover Worker ≥ 0.95 (req/s, paired per round)", snapVsHandRolled, `${fmt(snapVsHandRolled, 3)}×`, (v) => v >= 0.95);
+    ratio("snapshot CPU added over the pass-through ≤ 60 µs/request", cpuAdded, `${fmt(cpuAdded, 1)} µs`, (v) => v <= 60);
+    ratio("snapshot p50 added ≤ 0.1 ms (1 connection; issue 13)", p50Added, `${fmt(p50Added, 3)} ms`, (v) => v <= 0.1);
     ratio("strict req/s ≥ 0.75× pass-through", strictRatio, `${fmt(strictRatio, 3)}×`, (v) => v >= 0.75);
     check("generator vs origin ≥ several× the mesh (we ask 3×)", headroom, `${fmt(headroom, 1)}×`, (v) => v >= 3);
   } else {
     add("1 steady", "snapshot ≥ 0.95×, p50 +≤ 0.2 ms, strict ≥ 0.75×", "not measured", null);
   }
+  const slow = r.scenarios.slow;
+  if (slow?.rows) {
+    // Issue 10: with one of three origins 50 ms slower, peak_ewma keeps traffic off it.
+    const ewma = slow.rows.find((x) => x.kind === "peak_ewma");
+    const rr = slow.rows.find((x) => x.kind === "round_robin");
+    const share = ewma?.slowShare ?? null;
+    const p99Ratio = ewma?.p99 !== null && ewma?.p99 !== undefined && rr?.p99 ? ewma.p99 / rr.p99 : null;
+    add("7 slow origin", "peak_ewma sends ≤ 10% of requests to the slow origin", share === null ? "not measured" : `${fmt(share * 100, 1)}%`, share !== null && share <= 0.1);
+    add("7 slow origin", "peak_ewma p99 ≤ 0.5× round_robin's p99 (same run)", p99Ratio === null ? "not measured" : `${fmt(p99Ratio, 2)}× (${fmt(ewma?.p99, 1)} vs ${fmt(rr?.p99, 1)} ms)`, p99Ratio !== null && p99Ratio <= 0.5);
+  } else add("7 slow origin", "peak_ewma ≤ 10% to the slow origin, p99 ≤ 0.5× round_robin", "not measured", null);
   const fo = r.scenarios.failover;
   if (fo?.runs) {
     for (const run of fo.runs) {

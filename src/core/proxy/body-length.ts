@@ -18,3 +18,25 @@ export function relayedBodyLength(headers: Headers): number | null {
   if (encoding !== null && encoding.trim().toLowerCase() !== "identity") return null;
   return declaredBodyLength(headers.get("content-length"));
 }
+
+/**
+ * Bodies up to this size are read whole by the try stage before the answer is
+ * relayed (like nginx's default `proxy_buffering`), instead of being streamed
+ * through a watcher: one native read instead of JavaScript per chunk. 64 KiB
+ * is 16 of nginx's default 4 KiB proxy buffers, so at most that much memory
+ * is held per request in flight.
+ */
+export const MAX_BUFFERED_BODY_BYTES = 64 * 1024;
+
+/**
+ * The length of a body the try stage reads whole (see MAX_BUFFERED_BODY_BYTES),
+ * or null when it streams instead: no body (HEAD, 204, 304, length 0),
+ * unsized, content-encoded (fetch decodes it, so the length would not count
+ * the bytes read) or larger than the cap.
+ */
+export function bufferedBodyLength(method: string, status: number, contentEncoding: string | null, contentLength: string | null): number | null {
+  if (method === "HEAD" || status === 204 || status === 304) return null;
+  if (contentEncoding !== null && contentEncoding.trim().toLowerCase() !== "identity") return null;
+  const length = declaredBodyLength(contentLength);
+  return length === null || length === 0 || length > MAX_BUFFERED_BODY_BYTES ? null : length;
+}

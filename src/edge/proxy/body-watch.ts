@@ -4,6 +4,30 @@
  */
 export type BodyFailure = "reset" | "timeout";
 
+/** A body that failed while the try stage read it whole (try-origin.ts), and why. */
+export class BodyFailed extends Error {
+  constructor(
+    readonly why: BodyFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * What the client gets for a body that failed while it was read whole: the
+ * same as from the watcher below, a stream that errors (and, sized, keeps its
+ * length, so the runtime aborts the client's connection rather than end it).
+ */
+export function failedBody(err: BodyFailed, length: number | null): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    ...(length === null ? {} : { expectedLength: length }),
+    start(controller) {
+      controller.error(err);
+    },
+  });
+}
+
 /**
  * Relays an origin's response body chunk by chunk, and turns the two ways it
  * can fail half-way into errors the client sees and the mesh counts:

@@ -1,4 +1,5 @@
 import { upstreamHeaders } from "../../core/proxy/forward-headers.js";
+import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../../core/schema/service.js";
 import { decideRetry } from "../../core/retry/retry-policy.js";
 import { upstreamPath } from "../../core/routes/route-table.js";
 import type { RoutedService } from "../../registry/route-index.js";
@@ -14,7 +15,8 @@ import { secureAttempt, upstreamSecurity, type UpstreamSecurity } from "./upstre
  * on a failure asks the pure retry policy whether another instance may be
  * tried, up to `retry.attempts`. Each try's outcome is kept in the request
  * state for the record stage; the last result is what respond answers with,
- * its body watched so a failure half-way through it is seen (relayed-body.ts).
+ * its body read whole when small (try-origin.ts) or watched, so a failure
+ * half-way through it is seen (relayed-body.ts).
  */
 export async function tryInstances(state: RequestState, url: URL, env: Env, ctx: ExecutionContext): Promise<void> {
   const svc = state.service;
@@ -39,6 +41,8 @@ async function failOver(
   env: Env,
   ctx: ExecutionContext,
 ): Promise<void> {
+  // Route indexes written before the field existed lack it.
+  const bodyIdleMs = svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS;
   for (let attempt = 1; attempt <= svc.retry.attempts; attempt++) {
     const instance = state.strict ? await pickFromCoordinator(state, env, ctx) : pickFromLocal(state);
     if (instance === undefined) break;
@@ -51,7 +55,7 @@ async function failOver(
     const token = tryBegan(state, instance.id);
     try {
       // The state is the try's { method, headers, body } init: no object per try.
-      state.last = await tryOrigin(instance.url + target, state, svc.retry.perTryTimeoutMs, security?.send);
+      state.last = await tryOrigin(instance.url + target, state, svc.retry.perTryTimeoutMs, security?.send, bodyIdleMs);
     } finally {
       tryEnded(state, instance.id, token);
     }

@@ -3,16 +3,19 @@ import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../../core/schema/service.js";
 import { instanceFailed } from "../pick/pick.js";
 import { recordOutcomes } from "../report/outcome-reporter.js";
 import type { RequestState } from "../request-state.js";
-import { mayHaveBody, watchBody, type BodyFailure } from "./body-watch.js";
+import { BodyFailed, failedBody, mayHaveBody, watchBody, type BodyFailure } from "./body-watch.js";
 
 /**
- * Puts the body watcher (body-watch.ts) on the answer respond will relay. A
- * body that breaks or stalls after a successful try is the origin's failure
- * too: it is marked down in this isolate and reported to the coordinator as
- * one more failed try, from the stream's own callback (the record stage has
- * run by then). A relayed failed answer (a 5xx) was counted already, so only
- * its truncation is made visible. A client that goes away cancels the stream
- * and reports nothing.
+ * Puts the answer respond will relay in `state.relayBody`, watched for a
+ * failure half-way. A small sized body was already read whole by the try
+ * (try-origin.ts): its bytes are relayed as they are, and a failure to read
+ * them is relayed as a stream that errors. Any other body goes through the
+ * body watcher (body-watch.ts). A body that breaks or stalls after a
+ * successful try is the origin's failure too: it is marked down in this
+ * isolate and reported to the coordinator as one more failed try (the record
+ * stage has run by the time a streamed body fails). A relayed failed answer
+ * (a 5xx) was counted already, so only its truncation is made visible. A
+ * client that goes away cancels the stream and reports nothing.
  */
 export function watchRelayedBody(state: RequestState, env: Env, ctx: ExecutionContext): void {
   const last = state.last;
@@ -20,9 +23,6 @@ export function watchRelayedBody(state: RequestState, env: Env, ctx: ExecutionCo
   const instanceId = state.lastInstance;
   if (last === null || last.response === null || svc === null || instanceId === null) return;
   const response = last.response;
-  if (!mayHaveBody(state.method, response) || response.body === null) return;
-  // Route indexes written before the field existed lack it.
-  const idleMs = svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS;
   const blame = last.ok;
   const failed = (why: BodyFailure, err: unknown): void => {
     console.error(JSON.stringify({ event: "upstream_body_failed", service: svc.name, instance: instanceId, failure: why, message: String(err) }));
@@ -31,6 +31,18 @@ export function watchRelayedBody(state: RequestState, env: Env, ctx: ExecutionCo
     instanceFailed(state, instanceId);
     recordOutcomes(env, ctx, svc.name, [{ instanceId, ok: false, failure: why, latencyMs: last.latencyMs }]);
   };
+  if (last.ok && last.body !== null) {
+    if (last.body instanceof BodyFailed) {
+      failed(last.body.why, last.body);
+      state.relayBody = failedBody(last.body, relayedBodyLength(response.headers));
+    } else {
+      state.relayBody = last.body;
+    }
+    return;
+  }
+  if (!mayHaveBody(state.method, response) || response.body === null) return;
+  // Route indexes written before the field existed lack it.
+  const idleMs = svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS;
   // workers-types declare Response.body as ReadableStream<any>; a fetched body is bytes.
   const body = response.body as ReadableStream<Uint8Array>;
   state.relayBody = watchBody(body, idleMs, relayedBodyLength(response.headers), failed);

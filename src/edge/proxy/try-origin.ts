@@ -1,9 +1,15 @@
+import { bufferedBodyLength } from "../../core/proxy/body-length.js";
 import type { TryFailure } from "../../core/retry/retry-policy.js";
 import { classifyStatus } from "../../core/retry/retry-policy.js";
 import { classifyFetchError } from "../../core/retry/fetch-errors.js";
+import { BodyFailed } from "./body-watch.js";
 
 export type TryResult =
-  | { ok: true; response: Response; latencyMs: number }
+  /**
+   * `body`: for a small sized answer read whole in the try (bufferIdleMs > 0),
+   * its bytes, or why reading them failed; null when the body is left to stream.
+   */
+  | { ok: true; response: Response; latencyMs: number; body: ArrayBuffer | BodyFailed | null }
   | { ok: false; failure: TryFailure; response: Response | null; latencyMs: number };
 
 function classifyThrow(err: unknown, target: string): TryFailure {
@@ -14,8 +20,10 @@ function classifyThrow(err: unknown, target: string): TryFailure {
 
 /**
  * One try against one origin. The per-try timeout covers the wait for response
- * headers; the body is then watched by the try stage (body-watch.ts) with
- * `retry.bodyIdleTimeoutMs` between chunks. A thrown fetch is classified by
+ * headers. A successful answer's body is then either read whole here (small
+ * and sized, when `bufferIdleMs` > 0: see core/proxy/body-length.ts), with
+ * `bufferIdleMs` as its limit, or left to stream and watched by the try stage
+ * (relayed-body.ts). A thrown fetch is classified by
  * core/retry/fetch-errors.ts, which lists what workerd reports for each cause.
  */
 export async function tryOrigin(
@@ -24,40 +32,77 @@ export async function tryOrigin(
   timeoutMs: number,
   /** An mtls_certificates binding's fetch for services with `mtls`; the global fetch otherwise. */
   send: (input: string, init: RequestInit) => Promise<Response> = fetch,
+  /** `retry.bodyIdleTimeoutMs` to read a small sized body whole within; 0 leaves every body to stream. */
+  bufferIdleMs = 0,
 ): Promise<TryResult> {
   const started = Date.now();
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  // One timer serves the try: the wait for headers, then a buffered body's
+  // read. Moving `deadline` re-aims it without a clearTimeout/setTimeout pair;
+  // when it fires early it re-arms for what is left.
+  let deadline = started + timeoutMs;
+  const onTimer = (): void => {
+    const left = deadline - Date.now();
+    if (left > 0) timer = setTimeout(onTimer, left);
+    else controller.abort();
+  };
+  let timer = setTimeout(onTimer, timeoutMs);
   // Only a streamed body has one (proxy/client-body.ts): a client that fails mid-upload ends the try at once.
   // Only until the headers arrive: the same signal governs the response body, which a
   // client hanging up later must not turn into a failure charged to the origin.
   const clientAbort = init.clientAbort?.signal;
   const onClientAbort = clientAbort === undefined ? null : (): void => controller.abort();
   if (clientAbort !== undefined && onClientAbort !== null) clientAbort.addEventListener("abort", onClientAbort, { once: true });
+  let response: Response;
   try {
-    const response = await send(target, {
+    response = await send(target, {
       method: init.method,
       headers: init.headers,
       body: init.body,
       redirect: "manual",
       signal: controller.signal,
     });
-    const latencyMs = Date.now() - started;
-    if (response.status < 200) {
-      // A 1xx as the final answer (e.g. an unasked-for 100 Continue) cannot be
-      // relayed (Response allows 200..599) and breaks HTTP: a failed try, answered 502.
-      await response.body?.cancel();
-      return { ok: false, failure: { kind: "reset" }, response: null, latencyMs };
-    }
-    const failure = classifyStatus(response.status);
-    if (failure !== null) return { ok: false, failure, response, latencyMs };
-    return { ok: true, response, latencyMs };
   } catch (err) {
+    clearTimeout(timer);
     const latencyMs = Date.now() - started;
     const failure: TryFailure = controller.signal.aborted ? { kind: "timeout" } : classifyThrow(err, target);
     return { ok: false, failure, response: null, latencyMs };
   } finally {
-    clearTimeout(timer);
     if (clientAbort !== undefined && onClientAbort !== null) clientAbort.removeEventListener("abort", onClientAbort);
   }
+  const latencyMs = Date.now() - started;
+  const status = response.status;
+  if (status < 200) {
+    clearTimeout(timer);
+    // A 1xx as the final answer (e.g. an unasked-for 100 Continue) cannot be
+    // relayed (Response allows 200..599) and breaks HTTP: a failed try, answered 502.
+    await response.body?.cancel();
+    return { ok: false, failure: { kind: "reset" }, response: null, latencyMs };
+  }
+  // A 5xx is a failed try whose body is only read if it is the answer relayed in the end.
+  const failure = classifyStatus(status);
+  const length =
+    bufferIdleMs > 0 && failure === null
+      ? bufferedBodyLength(init.method, status, response.headers.get("content-encoding"), response.headers.get("content-length"))
+      : null;
+  if (length === null) {
+    clearTimeout(timer);
+    return failure === null ? { ok: true, response, latencyMs, body: null } : { ok: false, failure, response, latencyMs };
+  }
+  // For a body this small the idle limit bounds the whole read.
+  const now = Date.now();
+  if (now + bufferIdleMs < deadline) {
+    clearTimeout(timer);
+    timer = setTimeout(onTimer, bufferIdleMs);
+  }
+  deadline = now + bufferIdleMs;
+  let body: ArrayBuffer | BodyFailed;
+  try {
+    body = await response.arrayBuffer();
+  } catch (err) {
+    body = controller.signal.aborted ? new BodyFailed("timeout", `origin sent no body data for ${bufferIdleMs} ms`) : new BodyFailed("reset", err instanceof Error ? err.message : String(err));
+  } finally {
+    clearTimeout(timer);
+  }
+  return { ok: true, response, latencyMs, body };
 }

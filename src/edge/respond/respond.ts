@@ -6,7 +6,7 @@ import type { RequestState } from "../request-state.js";
 /** Seconds a client should wait before retrying a 503 no_healthy_instance. */
 const RETRY_AFTER_SECONDS = 5;
 
-function relay(response: Response, body: ReadableStream | null, instanceId: string, attempts: number): Response {
+function relay(response: Response, body: ArrayBuffer | ReadableStream | null, instanceId: string, attempts: number): Response {
   const headers = downstreamHeaders(response.headers);
   headers.set("x-mesh-instance", instanceId);
   headers.set("x-mesh-attempts", String(attempts));

@@ -34,6 +34,37 @@ describe("evaluateTargets", () => {
     expect(verdict("generator vs origin")).toBe(true);
   });
 
+  it("judges issue 13's targets against the hand-rolled Worker and the pass-through at their thresholds", () => {
+    const snap = (vsHandRolled: number, cpuAdded: number, p50Added: number) => ({ ...steadyRow("snapshot", 2_000, 0.9, p50Added), rpsVsHandRolled: vsHandRolled, cpuAddedUsPerRequest: cpuAdded });
+    const verdicts = (row: ReturnType<typeof snap>) => {
+      const checks = evaluateTargets({ scenarios: { steady: { config: { rounds: 5 }, rows: [row] } } });
+      return ["snapshot × hand-rolled", "snapshot CPU added", "snapshot p50 added ≤ 0.1 ms"].map((p) => checks.find((c) => c.target.startsWith(p))?.pass);
+    };
+    expect(verdicts(snap(0.95, 60, 0.1))).toEqual([true, true, true]);
+    expect(verdicts(snap(0.949, 60.1, 0.101))).toEqual([false, false, false]);
+    // Rows from runs before the hand-rolled row existed have no ratio to it: not measured, no verdict.
+    const old = evaluateTargets({ scenarios: { steady: { config: { rounds: 5 }, rows: [steadyRow("snapshot", 2_000, 0.9, 0.1)] } } });
+    expect(old.find((c) => c.target.startsWith("snapshot × hand-rolled"))).toMatchObject({ measured: "not measured", pass: null });
+  });
+
+  it("judges the slow-origin scenario: peak_ewma's share and its p99 against round_robin's", () => {
+    const run = (share: number, ewmaP99: number) =>
+      evaluateTargets({
+        scenarios: {
+          slow: {
+            rows: [
+              { kind: "round_robin", slowShare: 0.333, p50: 2, p99: 60 },
+              { kind: "peak_ewma", slowShare: share, p50: 2, p99: ewmaP99 },
+            ],
+          },
+        },
+      }).filter((c) => c.scenario === "7 slow origin");
+    expect(run(0.1, 30).map((c) => c.pass)).toEqual([true, true]);
+    expect(run(0.101, 30.1).map((c) => c.pass)).toEqual([false, false]);
+    const missing = evaluateTargets({ scenarios: { slow: { rows: [{ kind: "round_robin", slowShare: 0.333, p50: 2, p99: 60 }] } } }).filter((c) => c.scenario === "7 slow origin");
+    expect(missing.map((c) => c.pass)).toEqual([null, null]);
+  });
+
   it("does not crash, or pass, when a steady row is missing", () => {
     const checks = evaluateTargets({ scenarios: { steady: { config: { rounds: 5 }, rows: [steadyRow("snapshot", 2_000, 0.96, 0.1)] } } });
     const strict = checks.find((c) => c.target.startsWith("strict req/s"));

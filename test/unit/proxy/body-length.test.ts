@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { declaredBodyLength, relayedBodyLength } from "../../../src/core/proxy/body-length.js";
+import { bufferedBodyLength, declaredBodyLength, MAX_BUFFERED_BODY_BYTES, relayedBodyLength } from "../../../src/core/proxy/body-length.js";
 
 describe("declaredBodyLength", () => {
   it("reads a plain decimal Content-Length", () => {
@@ -20,5 +20,22 @@ describe("relayedBodyLength", () => {
 
   it("drops it for an encoded body, which fetch decodes to another length", () => {
     expect(relayedBodyLength(new Headers({ "content-length": "42", "content-encoding": "gzip" }))).toBeNull();
+  });
+});
+
+describe("bufferedBodyLength", () => {
+  it("reads a small sized, unencoded body whole", () => {
+    expect(bufferedBodyLength("GET", 200, null, "238")).toBe(238);
+    expect(bufferedBodyLength("POST", 404, "identity", String(MAX_BUFFERED_BODY_BYTES))).toBe(MAX_BUFFERED_BODY_BYTES);
+  });
+
+  it("streams what has no body, no size, an encoding, or more than the cap", () => {
+    expect(bufferedBodyLength("HEAD", 200, null, "238")).toBeNull();
+    expect(bufferedBodyLength("GET", 204, null, "238")).toBeNull();
+    expect(bufferedBodyLength("GET", 304, null, "238")).toBeNull();
+    expect(bufferedBodyLength("GET", 200, null, "0")).toBeNull();
+    expect(bufferedBodyLength("GET", 200, null, null)).toBeNull();
+    expect(bufferedBodyLength("GET", 200, "gzip", "238")).toBeNull();
+    expect(bufferedBodyLength("GET", 200, null, String(MAX_BUFFERED_BODY_BYTES + 1))).toBeNull();
   });
 });

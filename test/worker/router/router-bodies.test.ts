@@ -132,6 +132,18 @@ describe("an origin body that breaks or stalls half-way", () => {
     expect(await failuresOf(name)).toEqual([1]);
   });
 
+  // A small sized body is read whole by the try (no watcher stream); the idle limit bounds that read.
+  it("aborts a small sized body that stalls, keeping its Content-Length, and counts it against the origin", async () => {
+    const { name } = await serviceWith(1, { retry: { bodyIdleTimeoutMs: 300 } });
+    const started = Date.now();
+    const { res, read } = await exchange(`http://mesh.test/${name}/stall`, { headers: { "x-origin-fault": "hang-mid-sized-body" } }, readError);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-length")).toBe("1000");
+    expect(read).toContain("origin sent no body data for 300 ms");
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await failuresOf(name)).toEqual([1]);
+  });
+
   it("does not blame the origin for a client that reads slowly or not at all", async () => {
     const { name } = await serviceWith(1, { retry: { bodyIdleTimeoutMs: 200 } });
     const slow = await exchange(`http://mesh.test/${name}/slow`, {}, async (res) => {

@@ -3,6 +3,7 @@ import { routeRequest } from "../../src/edge/route-request.js";
 import { sweepAll } from "../../src/sweep/sweep.js";
 
 export { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
+export { RateLimiter } from "../../src/limiter/rate-limiter.js";
 
 /**
  * The mesh Worker. It only wires: the control plane lives under /_mesh/

@@ -37,6 +37,17 @@ let failOpenUntil = 0;
 let lastFailLogAt = -Infinity;
 let failuresSinceLog = 0;
 
+/**
+ * The take in flight per key in this isolate. A request for a key whose take
+ * is in flight waits for that answer (with a timer of its own, so the runtime
+ * does not take it for hung while another request resolves its wait) and
+ * reads the deny cache again: at steady overload the answer says "that was the
+ * last token", and every request that queued behind it is refused with no RPC
+ * of its own. Without this, every request arriving within one RPC's latency
+ * would ask the object.
+ */
+const inflight = new Map<string, Promise<unknown>>();
+
 const ids = new Map<string, DurableObjectId>();
 const MAX_IDS = 10_000;
 
@@ -69,6 +80,25 @@ export function failingOpen(now: number): boolean {
  * Unreachable: null (fail open), logged at most every 10 s with a count.
  */
 export async function takeGlobal(env: Env, service: string, limit: CompiledLimit, key: string): Promise<number | null> {
+  const cacheKey = limit.prefix + key;
+  const ahead = inflight.get(cacheKey);
+  if (ahead !== undefined) {
+    // It settles after its answer is in the deny cache, and never rejects; a slow one only means asking ourselves.
+    await withTimeout(ahead, GLOBAL_TAKE_TIMEOUT_MS, "rate limiter (queued)").catch(() => undefined);
+    const over = denied.overFor(cacheKey, Date.now());
+    if (over > 0) return over;
+  }
+  const asking = ask(env, service, limit, key, cacheKey);
+  inflight.set(cacheKey, asking);
+  try {
+    return await asking;
+  } finally {
+    if (inflight.get(cacheKey) === asking) inflight.delete(cacheKey);
+  }
+}
+
+/** One take at the key's object; the answer goes into the deny cache before this settles. Never rejects. */
+async function ask(env: Env, service: string, limit: CompiledLimit, key: string, cacheKey: string): Promise<number | null> {
   let answer: LimiterAnswer;
   try {
     answer = await withTimeout(limiterFor(env, service, limit, key).take(key, limit.rule), GLOBAL_TAKE_TIMEOUT_MS, "rate limiter");
@@ -78,10 +108,10 @@ export async function takeGlobal(env: Env, service: string, limit: CompiledLimit
   }
   const now = Date.now();
   if (answer.allowed) {
-    if (answer.remaining === 0) denied.markOver(limit.prefix + key, answer.retryAfterMs, now);
+    if (answer.remaining === 0) denied.markOver(cacheKey, answer.retryAfterMs, now);
     return null;
   }
-  denied.markOver(limit.prefix + key, answer.retryAfterMs, now);
+  denied.markOver(cacheKey, answer.retryAfterMs, now);
   return answer.retryAfterMs;
 }
 

@@ -132,6 +132,25 @@ describe("rate limits: global scope", () => {
     expect(after.refused - before.refused).toBe(0);
   });
 
+  it("asks once for requests that arrive together: the ones queued behind the take that spent the last token get no RPC", async () => {
+    const { name } = await serviceWith(1, {
+      rateLimits: [{ name: "together", key: { header: "x-tenant" }, ratePerSecond: 0.01, burst: 1, scope: "global" }],
+    });
+    const limiter = limiterFor(name, "together", "=t9");
+    const before = await limiter.stats();
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const res = await mesh(`/${name}/a`, from("192.0.2.9", { "x-tenant": "t9" }));
+        await res.arrayBuffer();
+        return res.status;
+      }),
+    );
+    expect(answers.filter((s) => s === 200)).toHaveLength(1);
+    expect(answers.filter((s) => s === 429)).toHaveLength(9);
+    const after = await limiter.stats();
+    expect(after.takes - before.takes).toBe(1);
+  });
+
   it("is exact across callers: tokens another isolate took at the object are gone for this one", async () => {
     const { name } = await serviceWith(1, {
       rateLimits: [{ name: "shared", key: { header: "x-tenant" }, ratePerSecond: 0.01, burst: 3, scope: "global" }],

@@ -4,7 +4,7 @@
 // bounded load, prints progress, and writes bench/results/<date>.json, .md and
 // two SVG charts (plus latest.* copies). See bench/README.md.
 //
-//   node scripts/bench/run.mjs [--quick] [--only steady,failover,health,registry,control,bundle,slow,routers] [--out dir] [--tag name]
+//   node scripts/bench/run.mjs [--quick] [--only steady,failover,health,registry,control,bundle,slow,routers,flow] [--out dir] [--tag name]
 //   node scripts/bench/run.mjs --render bench/results/<date>.json   (rewrite its .md and charts only)
 import { execFile } from "node:child_process";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
@@ -23,6 +23,7 @@ import { evaluateTargets } from "./report/targets.mjs";
 import { bundleSize } from "./scenarios/bundle.mjs";
 import { controlPlane } from "./scenarios/control-plane.mjs";
 import { failover } from "./scenarios/failover.mjs";
+import { flowControl } from "./scenarios/flow-control.mjs";
 import { healthScale } from "./scenarios/health-scale.mjs";
 import { registryScale } from "./scenarios/registry-scale.mjs";
 import { nRouters } from "./scenarios/n-routers.mjs";
@@ -30,7 +31,7 @@ import { slowOrigin } from "./scenarios/slow-origin.mjs";
 import { HANDROLLED_CONFIG, PASSTHROUGH_CONFIG, steadyState } from "./scenarios/steady.mjs";
 
 const run = promisify(execFile);
-const ALL = ["bundle", "steady", "failover", "health", "control", "registry", "slow", "routers"];
+const ALL = ["bundle", "steady", "failover", "health", "control", "registry", "slow", "routers", "flow"];
 const ADMIN_TOKEN = "bench-admin-token";
 
 function parseArgs(argv) {
@@ -200,6 +201,19 @@ async function main() {
   }
   if (opts.only.includes("routers") && bundles) {
     await scenario("routers", "8. coordinator load vs routers (issue 13 §3)", () => nRouters({ quick: opts.quick, log, bundles, adminToken: ADMIN_TOKEN }));
+  }
+
+  // Flow control on a mesh of its own, so its limits and limiter objects meet no other scenario's traffic.
+  if (opts.only.includes("flow") && bundles) {
+    const { worker } = await startWorkerTracked({
+      bundleDir: bundles.mesh,
+      bindings: { MESH_ADMIN_TOKEN: ADMIN_TOKEN, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off", CONTROL_PLANE_RATE_LIMITS: "off" },
+    });
+    try {
+      await scenario("flow", "9. flow control", () => flowControl({ mesh: meshClient(worker.url, ADMIN_TOKEN), mf: worker.mf, quick: opts.quick, log }));
+    } finally {
+      await worker.dispose();
+    }
   }
 
   result.meta.durationSeconds = Math.round((Date.now() - started) / 1000);

@@ -20,7 +20,9 @@ export type RequestOutcome =
   /** Refused by the service's JWT policy (401/403) before any origin was picked. */
   | "unauthorized"
   /** A security dependency failed: JWKS or token endpoint down, or a named secret/binding missing (5xx). */
-  | "security_error";
+  | "security_error"
+  /** Refused 429 by one of the service's `rateLimits` before any origin was picked. */
+  | "rate_limited";
 
 export type RoutingMode = "snapshot" | "strict" | "kv-fallback";
 

@@ -32,7 +32,7 @@ async function proxy(state: RequestState, request: Request, url: URL, env: Env, 
   if (!route(state, await getRoutes(env, ctx, state.started), url)) return noRoute(state, url);
   // Admit and pick answer synchronously unless they must wait; awaiting only
   // a real promise keeps the warm path free of promises made for nothing.
-  const admitted = admit(state, request);
+  const admitted = admit(state, request, env);
   const refusal = admitted instanceof Promise ? await admitted : admitted;
   if (refusal !== null) return refused(state, refusal);
   const loading = preparePick(state, env, ctx, url);

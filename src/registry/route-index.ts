@@ -19,6 +19,7 @@ export interface RoutedService {
   upstreamAuth?: NonNullable<ServiceConfig["upstreamAuth"]>;
   signing?: NonNullable<ServiceConfig["signing"]>;
   mtls?: NonNullable<ServiceConfig["mtls"]>;
+  rateLimits?: NonNullable<ServiceConfig["rateLimits"]>;
 }
 
 export interface RouteIndex {
@@ -41,5 +42,6 @@ export function routedService(name: string, config: ServiceConfig): RoutedServic
   if (config.upstreamAuth !== undefined) routed.upstreamAuth = config.upstreamAuth;
   if (config.signing !== undefined) routed.signing = config.signing;
   if (config.mtls !== undefined) routed.mtls = config.mtls;
+  if (config.rateLimits !== undefined && config.rateLimits.length > 0) routed.rateLimits = config.rateLimits;
   return routed;
 }

@@ -4,6 +4,7 @@ import { sweepAll } from "../../src/sweep/sweep.js";
 
 export { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
 export { RouteRegistry } from "../../src/registry/route-registry.js";
+export { RateLimiter } from "../../src/limiter/rate-limiter.js";
 
 /**
  * The mesh Worker. It only wires: the control plane lives under /_mesh/

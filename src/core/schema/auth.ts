@@ -19,7 +19,7 @@ export const SECRET_REF = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
  * not name them: `clientSecretRef: "MESH_ADMIN_TOKEN"` would send the admin
  * token to whatever `tokenUrl` says.
  */
-export const MESH_OWN_BINDINGS: readonly string[] = ["MESH_ADMIN_TOKEN", "REGISTRY", "SERVICES", "ALLOW_PRIVATE_ORIGINS", "REQUEST_LOG", "CONTROL_PLANE_RATE_LIMITS"];
+export const MESH_OWN_BINDINGS: readonly string[] = ["MESH_ADMIN_TOKEN", "REGISTRY", "SERVICES", "ALLOW_PRIVATE_ORIGINS", "REQUEST_LOG", "CONTROL_PLANE_RATE_LIMITS", "RATE_LIMITER", "ROUTES", "SNAPSHOT_SHARING"];
 export const secretRefSchema = z
   .string()
   .check(

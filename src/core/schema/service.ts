@@ -1,5 +1,6 @@
 import { authSchema, mtlsSchema, signingSchema, upstreamAuthSchema } from "./auth.js";
 import { balancerSchema, strictModeRefusal } from "./balancer.js";
+import { rateLimitAuthIssues, rateLimitsSchema } from "./rate-limits.js";
 import * as z from "./zod.js";
 
 /**
@@ -143,11 +144,16 @@ export const serviceConfigSchema = z.strictObject({
   upstreamAuth: z.optional(upstreamAuthSchema),
   signing: z.optional(signingSchema),
   mtls: z.optional(mtlsSchema),
+  // Flow control (docs/api.md, "Rate limits"): absent means no limits.
+  rateLimits: z.optional(rateLimitsSchema),
 }).check(
   // Checked here, not in either field, because it is the pair that is wrong; the message says which to change.
   z.superRefine((c, ctx) => {
     const refusal = c.routing.mode === "strict" ? strictModeRefusal(c.balancer) : null;
     if (refusal !== null) ctx.issues.push({ code: "custom", message: refusal, input: c.balancer, path: ["balancer"] });
+    for (const i of rateLimitAuthIssues(c.rateLimits, c.auth !== undefined)) {
+      ctx.issues.push({ code: "custom", message: i.message, input: c.rateLimits?.[i.index]?.key, path: ["rateLimits", i.index, "key"] });
+    }
   }),
 );
 

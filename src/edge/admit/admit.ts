@@ -1,5 +1,6 @@
 import type { RequestState } from "../request-state.js";
 import { requireJwt, type AuthRefusal } from "./authenticate.js";
+import { enforceRateLimits, type RateLimitRefusal } from "./rate-limit.js";
 
 /**
  * Bodies up to this size are read into memory so a failed try can be resent
@@ -10,7 +11,7 @@ import { requireJwt, type AuthRefusal } from "./authenticate.js";
 export const RETRY_BODY_CAP_BYTES = 1024 * 1024;
 
 /** Why admission turned a request away; respond.ts turns it into the answer. */
-export type Refusal = { readonly outcome: "client_error"; readonly message: string } | AuthRefusal;
+export type Refusal = { readonly outcome: "client_error"; readonly message: string } | AuthRefusal | RateLimitRefusal;
 
 /**
  * An admission policy looks at a routed request before any origin is tried
@@ -21,7 +22,7 @@ export type Refusal = { readonly outcome: "client_error"; readonly message: stri
  * needs no waiting allocates no promise here.
  */
 type Verdict = Refusal | null;
-type AdmissionPolicy = (state: RequestState, request: Request) => Verdict | Promise<Verdict>;
+type AdmissionPolicy = (state: RequestState, request: Request, env: Env) => Verdict | Promise<Verdict>;
 
 const UNREADABLE_BODY: Refusal = { outcome: "client_error", message: "could not read the request body" };
 
@@ -51,28 +52,29 @@ async function readBody(state: RequestState, request: Request): Promise<Verdict>
 }
 
 // Authentication first: a request that will be refused is not worth reading the body of.
-const POLICIES: readonly AdmissionPolicy[] = [requireJwt, takeBody];
+// Rate limits after it (jwtClaim keys need the verified claims) and before the body.
+const POLICIES: readonly AdmissionPolicy[] = [requireJwt, enforceRateLimits, takeBody];
 
 /**
  * Stage 2, admit: runs the admission policies; null lets the request through.
  * Returns a promise only once a policy has had to wait.
  */
-export function admit(state: RequestState, request: Request): Verdict | Promise<Verdict> {
-  return runFrom(0, state, request);
+export function admit(state: RequestState, request: Request, env: Env): Verdict | Promise<Verdict> {
+  return runFrom(0, state, request, env);
 }
 
-function runFrom(first: number, state: RequestState, request: Request): Verdict | Promise<Verdict> {
+function runFrom(first: number, state: RequestState, request: Request, env: Env): Verdict | Promise<Verdict> {
   for (let i = first; i < POLICIES.length; i++) {
     const policy = POLICIES[i];
     if (policy === undefined) break;
-    const verdict = policy(state, request);
-    if (verdict instanceof Promise) return waitThenRunFrom(verdict, i + 1, state, request);
+    const verdict = policy(state, request, env);
+    if (verdict instanceof Promise) return waitThenRunFrom(verdict, i + 1, state, request, env);
     if (verdict !== null) return verdict;
   }
   return null;
 }
 
-async function waitThenRunFrom(pending: Promise<Verdict>, next: number, state: RequestState, request: Request): Promise<Verdict> {
+async function waitThenRunFrom(pending: Promise<Verdict>, next: number, state: RequestState, request: Request, env: Env): Promise<Verdict> {
   const verdict = await pending;
-  return verdict !== null ? verdict : runFrom(next, state, request);
+  return verdict !== null ? verdict : runFrom(next, state, request, env);
 }

@@ -1,4 +1,5 @@
 import { MeshError } from "../../core/errors.js";
+import { refusalHeaders, retryAfterSeconds } from "../../core/rate-limit/compiled-limits.js";
 import type { SecurityError } from "../../security/errors.js";
 import type { Refusal } from "../admit/admit.js";
 import type { RequestState } from "../request-state.js";
@@ -12,8 +13,25 @@ export function noRoute(state: RequestState, url: URL): Response {
 
 /** A request admission turned away: the client's doing, so a 4xx that names no origin (or the JWT policy's own answer). */
 export function refused(state: RequestState, refusal: Refusal): Response {
+  if (refusal.outcome === "rate_limited") return rateLimited(state, refusal);
   if ("error" in refusal) return answered(state, refusal.error.toResponse(), refusal.outcome);
   return answered(state, new MeshError(400, "client_error", refusal.message).toResponse(), refusal.outcome);
+}
+
+/**
+ * 429 from a rate limit (docs/api.md, "Rate limits"): names the limit, says
+ * when to come back (Retry-After, and the IETF draft's RateLimit-Policy and
+ * RateLimit). No origin was tried, so none is blamed or reported.
+ */
+function rateLimited(state: RequestState, refusal: Extract<Refusal, { outcome: "rate_limited" }>): Response {
+  const name = refusal.limit.name;
+  const body = {
+    error: "rate_limited",
+    limit: name,
+    message: `rate limit '${name}' exceeded; retry after ${retryAfterSeconds(refusal.retryAfterMs)} s`,
+  };
+  const headers = { "content-type": "application/json; charset=utf-8", ...refusalHeaders(refusal.limit, refusal.retryAfterMs) };
+  return answered(state, new Response(JSON.stringify(body), { status: 429, headers }), "rate_limited");
 }
 
 /**

@@ -19,6 +19,10 @@ export interface RoutedService {
   upstreamAuth?: NonNullable<ServiceConfig["upstreamAuth"]>;
   signing?: NonNullable<ServiceConfig["signing"]>;
   mtls?: NonNullable<ServiceConfig["mtls"]>;
+  /** Flow control (core/schema/flow.ts): present only when set. */
+  maxConcurrentRequestsPerInstance?: number;
+  maxPendingRequests?: number;
+  shedPercent?: number;
 }
 
 export interface RouteIndex {
@@ -41,5 +45,9 @@ export function routedService(name: string, config: ServiceConfig): RoutedServic
   if (config.upstreamAuth !== undefined) routed.upstreamAuth = config.upstreamAuth;
   if (config.signing !== undefined) routed.signing = config.signing;
   if (config.mtls !== undefined) routed.mtls = config.mtls;
+  if (config.maxConcurrentRequestsPerInstance !== undefined) routed.maxConcurrentRequestsPerInstance = config.maxConcurrentRequestsPerInstance;
+  if (config.maxPendingRequests !== undefined) routed.maxPendingRequests = config.maxPendingRequests;
+  // 0 sheds nobody: left out, so the admission policy's one field check passes it.
+  if (config.shedPercent !== undefined && config.shedPercent > 0) routed.shedPercent = config.shedPercent;
   return routed;
 }

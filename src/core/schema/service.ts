@@ -1,5 +1,6 @@
 import { authSchema, mtlsSchema, signingSchema, upstreamAuthSchema } from "./auth.js";
 import { balancerSchema, strictModeRefusal } from "./balancer.js";
+import { flowFields, flowRefusals, retryBudgetField } from "./flow.js";
 import * as z from "./zod.js";
 
 /**
@@ -113,6 +114,8 @@ export const retrySchema = z.strictObject({
     "503",
     "504",
   ]),
+  // Retries allowed only within a share of recent requests plus a floor (flow.ts); null: `attempts` is the only bound.
+  budget: retryBudgetField,
 });
 
 export const leaseSchema = z.strictObject({
@@ -143,11 +146,14 @@ export const serviceConfigSchema = z.strictObject({
   upstreamAuth: z.optional(upstreamAuthSchema),
   signing: z.optional(signingSchema),
   mtls: z.optional(mtlsSchema),
+  // Flow control (flow.ts, docs/api.md): absent means off.
+  ...flowFields,
 }).check(
   // Checked here, not in either field, because it is the pair that is wrong; the message says which to change.
   z.superRefine((c, ctx) => {
     const refusal = c.routing.mode === "strict" ? strictModeRefusal(c.balancer) : null;
     if (refusal !== null) ctx.issues.push({ code: "custom", message: refusal, input: c.balancer, path: ["balancer"] });
+    for (const issue of flowRefusals(c)) ctx.issues.push(issue);
   }),
 );
 

@@ -20,7 +20,11 @@ export type RequestOutcome =
   /** Refused by the service's JWT policy (401/403) before any origin was picked. */
   | "unauthorized"
   /** A security dependency failed: JWKS or token endpoint down, or a named secret/binding missing (5xx). */
-  | "security_error";
+  | "security_error"
+  /** 503: every instance was at maxConcurrentRequestsPerInstance and no pending slot was free (flow control). */
+  | "overloaded"
+  /** 503: the client is in the service's shedPercent share (flow control). */
+  | "shed";
 
 export type RoutingMode = "snapshot" | "strict" | "kv-fallback";
 
@@ -65,6 +69,10 @@ export interface RequestState {
   /** The watched body respond relays instead of the last answer's own (proxy/relayed-body.ts); null when unwatched. */
   relayBody: ReadableStream<Uint8Array> | null;
   lastInstance: string | null;
+  /** Set by the try stage when every instance was at its concurrency cap: respond answers 503 overloaded. */
+  overloaded: boolean;
+  /** Set by the try stage when the retry budget refused a retry the policy allowed (for the request log). */
+  budgetExhausted: boolean;
   /** Set by respond (or by a stage that answers early). */
   status: number;
   outcome: RequestOutcome;
@@ -92,6 +100,8 @@ export function newRequestState(request: Request, started: number): RequestState
     last: null,
     relayBody: null,
     lastInstance: null,
+    overloaded: false,
+    budgetExhausted: false,
     status: 0,
     outcome: "ok",
   };

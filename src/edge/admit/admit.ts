@@ -1,5 +1,6 @@
 import type { RequestState } from "../request-state.js";
 import { requireJwt, type AuthRefusal } from "./authenticate.js";
+import { shedLoad, type ShedRefusal } from "./shed.js";
 
 /**
  * Bodies up to this size are read into memory so a failed try can be resent
@@ -10,7 +11,7 @@ import { requireJwt, type AuthRefusal } from "./authenticate.js";
 export const RETRY_BODY_CAP_BYTES = 1024 * 1024;
 
 /** Why admission turned a request away; respond.ts turns it into the answer. */
-export type Refusal = { readonly outcome: "client_error"; readonly message: string } | AuthRefusal;
+export type Refusal = { readonly outcome: "client_error"; readonly message: string } | AuthRefusal | ShedRefusal;
 
 /**
  * An admission policy looks at a routed request before any origin is tried
@@ -50,8 +51,9 @@ async function readBody(state: RequestState, request: Request): Promise<Verdict>
   }
 }
 
-// Authentication first: a request that will be refused is not worth reading the body of.
-const POLICIES: readonly AdmissionPolicy[] = [requireJwt, takeBody];
+// Shedding first (it costs one hash, and a shed client's token is not worth checking),
+// then authentication: a request that will be refused is not worth reading the body of.
+const POLICIES: readonly AdmissionPolicy[] = [shedLoad, requireJwt, takeBody];
 
 /**
  * Stage 2, admit: runs the admission policies; null lets the request through.

@@ -1,4 +1,5 @@
 import { pickLocal, markDown, markUp, recordLatency, tryFinished, tryStarted, untriedCount } from "../../core/local-health/local-pick.js";
+import { wakeSlotWaiter } from "../../core/flow/concurrency.js";
 import { hashOnOf, type BalancerConfig } from "../../core/balance/index.js";
 import { requestHashKey } from "../../core/balance/hash/request-key.js";
 import type { SnapshotInstance } from "../../core/snapshot.js";
@@ -49,7 +50,7 @@ export function pickFromLocal(state: RequestState): SnapshotInstance | undefined
   const svc = state.service;
   if (local === null || svc === null) return undefined;
   // A try waiting for headers longer than a quarter of its timeout marks its instance as stalled.
-  return pickLocal(local, state.tried, Date.now(), svc.retry.perTryTimeoutMs / 4, state.hashKey);
+  return pickLocal(local, state.tried, Date.now(), svc.retry.perTryTimeoutMs / 4, state.hashKey, svc.maxConcurrentRequestsPerInstance);
 }
 
 /** Strict-mode pick; on a coordinator failure, switches this request to snapshot mode. */
@@ -86,6 +87,8 @@ export function tryBegan(state: RequestState, id: string): number {
 export function tryEnded(state: RequestState, id: string, token: number): void {
   if (state.strict || state.local === null) return;
   tryFinished(state.local, id, token);
+  // A slot is free: a request waiting under maxConcurrentRequestsPerInstance may pick again (proxy/flow-control.ts).
+  wakeSlotWaiter(state.local);
   const last = state.last;
   // A try the client's own upload broke says nothing about the origin's speed.
   if (state.clientFailed) return;

@@ -49,8 +49,3 @@ export function holdInstance(state: LocalServiceState, id: string, until: number
   const held = state.held.get(id);
   if (held === undefined || held < until) state.held.set(id, until);
 }
-
-/** A try ended: one request waiting for a slot (maxPendingRequests) may take it. */
-export function wakeSlotWaiter(state: LocalServiceState): void {
-  if (state.slotWaiters.length > 0) state.slotWaiters.shift()?.();
-}

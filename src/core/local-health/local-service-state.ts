@@ -40,8 +40,8 @@ export interface LocalServiceState {
   latency: Map<string, number>;
   /** Instances held back until a time by their own 503 Retry-After (core/flow/concurrency.ts); survives new snapshots. */
   held: Map<string, number>;
-  /** Requests waiting for a slot under maxConcurrentRequestsPerInstance, at most maxPendingRequests; each is woken by a try's end. */
-  slotWaiters: (() => void)[];
+  /** Requests waiting for a slot under maxConcurrentRequestsPerInstance (edge/proxy/flow-control.ts); at most maxPendingRequests. */
+  slotWaiters: number;
   /** Answers the balancer's load questions from `pending` and `latency`; built once per service, not per pick. */
   load: HostLoad;
   refreshStartedAt: number | null;
@@ -78,7 +78,7 @@ export function newLocalServiceState(
     pending,
     latency,
     held: new Map(),
-    slotWaiters: [],
+    slotWaiters: 0,
     load: {
       activeTries: (id) => pending.get(id)?.length ?? 0,
       latencyMs: (id) => latency.get(id),

@@ -1,5 +1,4 @@
 import { pickLocal, markDown, markUp, recordLatency, tryFinished, tryStarted, untriedCount } from "../../core/local-health/local-pick.js";
-import { wakeSlotWaiter } from "../../core/flow/concurrency.js";
 import { hashOnOf, type BalancerConfig } from "../../core/balance/index.js";
 import { requestHashKey } from "../../core/balance/hash/request-key.js";
 import type { SnapshotInstance } from "../../core/snapshot.js";
@@ -87,8 +86,6 @@ export function tryBegan(state: RequestState, id: string): number {
 export function tryEnded(state: RequestState, id: string, token: number): void {
   if (state.strict || state.local === null) return;
   tryFinished(state.local, id, token);
-  // A slot is free: a request waiting under maxConcurrentRequestsPerInstance may pick again (proxy/flow-control.ts).
-  wakeSlotWaiter(state.local);
   const last = state.last;
   // A try the client's own upload broke says nothing about the origin's speed.
   if (state.clientFailed) return;

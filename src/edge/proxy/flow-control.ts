@@ -63,41 +63,41 @@ export const SLOT_WAIT_MS = 1_000;
 export const OVERLOADED_RETRY_AFTER_SECONDS = 1;
 
 /**
+ * How often a waiting request looks for a free slot. A try's end cannot wake
+ * it directly: the two are different requests, and workerd refuses to settle
+ * one request's promise from another's handler ("Cannot perform I/O on behalf
+ * of a different request": a first version that woke waiters from the
+ * ending try failed so in the Workers pool). So
+ * each waiter re-picks on its own timer: at most maxPendingRequests of them,
+ * for at most SLOT_WAIT_MS, one pick (a few µs) each time.
+ */
+export const SLOT_POLL_MS = 5;
+
+/**
  * The first pick found no instance. If that is because every instance is at
  * maxConcurrentRequestsPerInstance, up to maxPendingRequests requests of this
- * isolate wait for a try to end (at most SLOT_WAIT_MS, or the per-try timeout
- * if shorter) and pick again; the rest, and those that time out, are
- * answered 503 overloaded. Anything else (no instance at all, all held back)
- * takes the usual 503 path.
+ * isolate wait for a slot (at most SLOT_WAIT_MS, or the per-try timeout if
+ * shorter), picking again every SLOT_POLL_MS; the rest, and those that time
+ * out, are answered 503 overloaded. Anything else (no instance at all, all
+ * held back) takes the usual 503 path.
  */
 export async function pickWhenSaturated(state: RequestState, svc: RoutedService): Promise<SnapshotInstance | undefined> {
   const cap = svc.maxConcurrentRequestsPerInstance;
   const local = state.local;
   if (cap === undefined || local === null || state.strict || !anyAtCapacity(local, cap)) return undefined;
-  const maxPending = svc.maxPendingRequests ?? 0;
-  const deadline = Date.now() + Math.min(SLOT_WAIT_MS, svc.retry.perTryTimeoutMs);
-  while (local.slotWaiters.length < maxPending) {
-    const left = deadline - Date.now();
-    if (left <= 0 || !(await slotFreed(local.slotWaiters, left))) break;
-    const instance = pickFromLocal(state);
-    if (instance !== undefined) return instance;
+  if (local.slotWaiters < (svc.maxPendingRequests ?? 0)) {
+    local.slotWaiters++;
+    try {
+      const deadline = Date.now() + Math.min(SLOT_WAIT_MS, svc.retry.perTryTimeoutMs);
+      while (Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, SLOT_POLL_MS));
+        const instance = pickFromLocal(state);
+        if (instance !== undefined) return instance;
+      }
+    } finally {
+      local.slotWaiters--;
+    }
   }
   state.overloaded = true;
   return undefined;
-}
-
-/** Waits until a try ends (true) or `ms` pass (false); the waiter list is what maxPendingRequests bounds. */
-function slotFreed(waiters: (() => void)[], ms: number): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const wake = (): void => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    const timer = setTimeout(() => {
-      const at = waiters.indexOf(wake);
-      if (at !== -1) waiters.splice(at, 1);
-      resolve(false);
-    }, ms);
-    waiters.push(wake);
-  });
 }

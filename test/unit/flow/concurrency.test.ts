@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { anyAtCapacity, excludedFromPick, holdInstance, wakeSlotWaiter } from "../../../src/core/flow/concurrency.js";
+import { anyAtCapacity, excludedFromPick, holdInstance } from "../../../src/core/flow/concurrency.js";
 import { markDown, pickLocal, tryFinished, tryStarted } from "../../../src/core/local-health/local-pick.js";
 import { adoptSnapshot, newLocalServiceState, type LocalServiceState } from "../../../src/core/local-health/local-service-state.js";
 import { snapshot, STALL_MS, T0 } from "../local-health/fixtures.js";
@@ -65,18 +65,5 @@ describe("Retry-After holds", () => {
     holdInstance(s, "a", T0 + 1_000);
     adoptSnapshot(s, snapshot(["a", "b"], 2), "coordinator", T0 + 10);
     expect(picks(s, 4, T0 + 3_000)).toEqual(["b", "b", "b", "b"]);
-  });
-});
-
-describe("slot waiters", () => {
-  it("wake one waiter per ended try, in order", () => {
-    const s = state();
-    const woken: number[] = [];
-    s.slotWaiters.push(() => woken.push(1), () => woken.push(2));
-    wakeSlotWaiter(s);
-    expect(woken).toEqual([1]);
-    wakeSlotWaiter(s);
-    wakeSlotWaiter(s);
-    expect(woken).toEqual([1, 2]);
   });
 });

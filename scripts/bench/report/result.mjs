@@ -46,6 +46,8 @@
  * }} ControlPlaneScenario
  * @typedef {{ rawBytes: number, gzipBytes: number, wranglerGzipKiB: Measured, modules: { module: string, bytes: number, share: number }[] }} BundleBuild
  * @typedef {{ asShipped: BundleBuild, minified: BundleBuild }} BundleScenario
+ * @typedef {{ budget: string, attempts: number, seconds: number, clientRequests: number, upstreamTries: number, amplification: number, bound: number, non503: number }} RetryBudgetRow
+ * @typedef {{ concurrency: number, durationMs: number, rows: RetryBudgetRow[] }} RetryBudgetScenario
  * @typedef {{
  *   date: string, mode: string, durationSeconds: number, git: { commit: string, dirty: boolean },
  *   node: string, miniflare: string, wrangler: string,
@@ -56,7 +58,7 @@
  *   meta: RunMeta,
  *   scenarios: {
  *     steady?: SteadyScenario, failover?: FailoverScenario, health?: HealthScenario,
- *     registry?: RegistryScenario, controlPlane?: ControlPlaneScenario, bundle?: BundleScenario,
+ *     registry?: RegistryScenario, controlPlane?: ControlPlaneScenario, bundle?: BundleScenario, retryBudget?: RetryBudgetScenario,
  *   },
  *   targets: import("./targets.mjs").TargetCheck[],
  *   errors: { scenario: string, message: string }[],

@@ -4,7 +4,7 @@
 // bounded load, prints progress, and writes bench/results/<date>.json, .md and
 // two SVG charts (plus latest.* copies). See bench/README.md.
 //
-//   node scripts/bench/run.mjs [--quick] [--only steady,failover,health,registry,control,bundle,slow,routers,flow] [--out dir] [--tag name]
+//   node scripts/bench/run.mjs [--quick] [--only steady,failover,health,registry,control,bundle,slow,routers,flow,budget] [--out dir] [--tag name]
 //   node scripts/bench/run.mjs --render bench/results/<date>.json   (rewrite its .md and charts only)
 import { execFile } from "node:child_process";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
@@ -27,11 +27,12 @@ import { flowControl } from "./scenarios/flow-control.mjs";
 import { healthScale } from "./scenarios/health-scale.mjs";
 import { registryScale } from "./scenarios/registry-scale.mjs";
 import { nRouters } from "./scenarios/n-routers.mjs";
+import { retryBudget } from "./scenarios/retry-budget.mjs";
 import { slowOrigin } from "./scenarios/slow-origin.mjs";
 import { HANDROLLED_CONFIG, PASSTHROUGH_CONFIG, steadyState } from "./scenarios/steady.mjs";
 
 const run = promisify(execFile);
-const ALL = ["bundle", "steady", "failover", "health", "control", "registry", "slow", "routers", "flow"];
+const ALL = ["bundle", "steady", "failover", "health", "control", "registry", "slow", "routers", "flow", "budget"];
 const ADMIN_TOKEN = "bench-admin-token";
 
 function parseArgs(argv) {
@@ -178,7 +179,7 @@ async function main() {
   // Control-plane rate limits off: health-scale registers 1,000 instances and the
   // control-plane scenario drives the API as fast as it goes, so with the limits
   // on (admin 20/s) these figures would measure the limiter, not the mesh.
-  const shared = ["failover", "health", "control"].filter((s) => opts.only.includes(s));
+  const shared = ["failover", "health", "control", "budget"].filter((s) => opts.only.includes(s));
   if (shared.length > 0 && bundles) {
     const { worker, pids: meshPids } = await startWorkerTracked({
       bundleDir: bundles.mesh,
@@ -189,6 +190,7 @@ async function main() {
       if (shared.includes("failover")) await scenario("failover", "2. failover under load", () => failover({ mesh, quick: opts.quick, log }));
       if (shared.includes("health")) await scenario("health", "3. health-check scale", () => healthScale({ mesh, meshPids, quick: opts.quick, log }));
       if (shared.includes("control")) await scenario("controlPlane", "5. control-plane throughput", () => controlPlane({ mesh, quick: opts.quick, log }));
+      if (shared.includes("budget")) await scenario("retryBudget", "7. retry amplification (retry budget)", () => retryBudget({ mesh, quick: opts.quick, log }));
     } finally {
       await worker.dispose();
     }

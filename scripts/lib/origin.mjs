@@ -14,6 +14,7 @@
 //   reset-mid-sized-body  a 200 with Content-Length 1000 cut after 8 bytes
 //   hang-mid-body         a chunked 200 that sends its first chunk and then nothing
 //   hang-mid-sized-body   a 200 with Content-Length 1000 that sends 8 bytes and then nothing
+// and with `x-origin-retry-after: <value>` for a 503 that carries `Retry-After: <value>`.
 //
 // stop() closes the port (clients see connection refused); start() reopens the
 // same port; hang() keeps accepting connections but never answers.
@@ -168,6 +169,8 @@ export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
     served++;
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     if (misbehave(req.headers["x-origin-fault"], res)) return;
+    const retryAfter = req.headers["x-origin-retry-after"];
+    const overloaded = typeof retryAfter === "string" ? { "retry-after": retryAfter } : null;
     const payload = JSON.stringify({
       origin: name,
       method: req.method,
@@ -176,7 +179,7 @@ export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
       headers: req.headers,
       body,
     });
-    res.writeHead(forcedStatus ?? 200, { "content-type": "application/json", "x-origin": name });
+    res.writeHead(overloaded !== null ? 503 : (forcedStatus ?? 200), { "content-type": "application/json", "x-origin": name, ...overloaded });
     res.end(payload);
   }
 

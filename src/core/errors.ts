@@ -25,6 +25,8 @@ export type ErrorCode =
   | "client_error"
   /** A mesh bug on the data plane; the body carries a `reference` that also appears in the error log. */
   | "mesh_error"
+  /** Flow control turned the request away before any origin: every instance at its concurrency cap, or the client is shed. */
+  | "overloaded"
   | SecurityErrorCode;
 
 /** Codes of the security features (docs/security.md), raised as SecurityError in src/security/. */

@@ -22,7 +22,11 @@ export type RequestOutcome =
   /** A security dependency failed: JWKS or token endpoint down, or a named secret/binding missing (5xx). */
   | "security_error"
   /** Refused 429 by one of the service's `rateLimits` before any origin was picked. */
-  | "rate_limited";
+  | "rate_limited"
+  /** 503: every instance was at maxConcurrentRequestsPerInstance and no pending slot was free (flow control). */
+  | "overloaded"
+  /** 503: the client is in the service's shedPercent share (flow control). */
+  | "shed";
 
 export type RoutingMode = "snapshot" | "strict" | "kv-fallback";
 
@@ -67,6 +71,10 @@ export interface RequestState {
   /** The body respond relays instead of the last answer's own (proxy/relayed-body.ts): read whole, or watched; null when neither. */
   relayBody: ArrayBuffer | ReadableStream<Uint8Array> | null;
   lastInstance: string | null;
+  /** Set by the try stage when every instance was at its concurrency cap: respond answers 503 overloaded. */
+  overloaded: boolean;
+  /** Set by the try stage when the retry budget refused a retry the policy allowed (for the request log). */
+  budgetExhausted: boolean;
   /** Set by respond (or by a stage that answers early). */
   status: number;
   outcome: RequestOutcome;
@@ -94,6 +102,8 @@ export function newRequestState(request: Request, started: number): RequestState
     last: null,
     relayBody: null,
     lastInstance: null,
+    overloaded: false,
+    budgetExhausted: false,
     status: 0,
     outcome: "ok",
   };

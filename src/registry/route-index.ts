@@ -20,6 +20,10 @@ export interface RoutedService {
   signing?: NonNullable<ServiceConfig["signing"]>;
   mtls?: NonNullable<ServiceConfig["mtls"]>;
   rateLimits?: NonNullable<ServiceConfig["rateLimits"]>;
+  /** Flow control (core/schema/flow.ts): present only when set. */
+  maxConcurrentRequestsPerInstance?: number;
+  maxPendingRequests?: number;
+  shedPercent?: number;
 }
 
 export interface RouteIndex {
@@ -43,5 +47,9 @@ export function routedService(name: string, config: ServiceConfig): RoutedServic
   if (config.signing !== undefined) routed.signing = config.signing;
   if (config.mtls !== undefined) routed.mtls = config.mtls;
   if (config.rateLimits !== undefined && config.rateLimits.length > 0) routed.rateLimits = config.rateLimits;
+  if (config.maxConcurrentRequestsPerInstance !== undefined) routed.maxConcurrentRequestsPerInstance = config.maxConcurrentRequestsPerInstance;
+  if (config.maxPendingRequests !== undefined) routed.maxPendingRequests = config.maxPendingRequests;
+  // 0 sheds nobody: left out, so the admission policy's one field check passes it.
+  if (config.shedPercent !== undefined && config.shedPercent > 0) routed.shedPercent = config.shedPercent;
   return routed;
 }

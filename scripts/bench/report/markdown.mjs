@@ -213,5 +213,17 @@ export function markdownReport(r, files) {
     out.push(table(["module", "KiB", "share"], b.asShipped.modules.map((x) => [x.module, f(x.bytes / 1024, 1), `${f(x.share * 100, 1)}%`])));
   } else out.push("not measured");
   out.push("");
+
+  const rb = r.scenarios.retryBudget;
+  out.push("## 7. Retry amplification (retry budget)");
+  out.push("");
+  if (rb?.rows) {
+    out.push(table(["retry.budget", "attempts", "client requests", "upstream tries", "upstream ÷ client", "bound"], rb.rows.map((x) => [
+      x.budget, String(x.attempts), String(x.clientRequests), String(x.upstreamTries), `${f(x.amplification, 3)}×`, `${f(x.bound, 3)}×`,
+    ])));
+    out.push("");
+    out.push(`Every origin answers 503; ${rb.concurrency} closed-loop clients for ${f(rb.durationMs / 1000)} s per row (scripts/bench/scenarios/retry-budget.mjs, \`--only budget\`). Upstream tries are the origins' own counts. The bound with the budget is 1 + percent + the floor (10 retries/s per 10 s window the run touches) ÷ client requests; without it, \`attempts\`.`);
+  } else out.push("not measured");
+  out.push("");
   return `${out.join("\n")}\n`;
 }

@@ -52,6 +52,8 @@
  * @typedef {{ asShipped: BundleBuild, minified: BundleBuild }} BundleScenario
  * @typedef {{ kind: string, slowShare: number, p50: number, p99: number, rps: number, errors: number, shareRounds: number[] }} SlowOriginRow
  * @typedef {{ config: { rounds: number, seconds: number, connections: number, slowMs: number, origins: number, generator: string }, rows: SlowOriginRow[] }} SlowOriginScenario
+ * @typedef {{ budget: string, attempts: number, seconds: number, clientRequests: number, upstreamTries: number, amplification: number, bound: number, non503: number }} RetryBudgetRow
+ * @typedef {{ concurrency: number, durationMs: number, rows: RetryBudgetRow[] }} RetryBudgetScenario
  * @typedef {{
  *   date: string, mode: string, durationSeconds: number, git: { commit: string, dirty: boolean },
  *   node: string, miniflare: string, wrangler: string,
@@ -62,7 +64,7 @@
  *   meta: RunMeta,
  *   scenarios: {
  *     steady?: SteadyScenario, failover?: FailoverScenario, health?: HealthScenario,
- *     registry?: RegistryScenario, controlPlane?: ControlPlaneScenario, bundle?: BundleScenario, slow?: SlowOriginScenario,
+ *     registry?: RegistryScenario, controlPlane?: ControlPlaneScenario, bundle?: BundleScenario, slow?: SlowOriginScenario, retryBudget?: RetryBudgetScenario,
  *   },
  *   targets: import("./targets.mjs").TargetCheck[],
  *   errors: { scenario: string, message: string }[],

@@ -1,5 +1,6 @@
 import type { SnapshotInstance } from "../snapshot.js";
 import type { LocalServiceState } from "./local-service-state.js";
+import { excludedFromPick } from "../flow/concurrency.js";
 
 /**
  * Local outlier marks: a broken connection or timeout takes an instance out of
@@ -16,15 +17,20 @@ export const LOCAL_MARK_MAX_MS = 30_000;
 /**
  * Picks from the snapshot, skipping instances tried for this request and,
  * while any other choice exists, instances marked down or seen stalled.
- * `key` is the request's hash key (hash kinds only).
+ * `key` is the request's hash key (hash kinds only). `maxPerInstance` is the
+ * service's maxConcurrentRequestsPerInstance: an instance with that many tries
+ * in flight here is skipped outright, as is one held back by its Retry-After.
  */
 export function pickLocal(
   state: LocalServiceState,
-  tried: ReadonlySet<string> | undefined,
+  triedOnly: ReadonlySet<string> | undefined,
   now: number,
   stallMs: number,
   key?: string,
+  maxPerInstance?: number,
 ): SnapshotInstance | undefined {
+  // Concurrency caps and Retry-After holds (core/flow/): never picked, so they join the tried set.
+  const tried = excludedFromPick(state, triedOnly, now, maxPerInstance);
   const all = state.snapshot.instances;
   let avoid: Set<string> | null = null;
   // Expired marks stay (they remember strikes for the doubling) but are not avoided.

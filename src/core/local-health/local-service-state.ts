@@ -38,6 +38,10 @@ export interface LocalServiceState {
   pending: Map<string, number[]>;
   /** The latest header latency seen per instance, ms. */
   latency: Map<string, number>;
+  /** Instances held back until a time by their own 503 Retry-After (core/flow/concurrency.ts); survives new snapshots. */
+  held: Map<string, number>;
+  /** Requests waiting for a slot under maxConcurrentRequestsPerInstance (edge/proxy/flow-control.ts); at most maxPendingRequests. */
+  slotWaiters: number;
   /** Answers the balancer's load questions from `pending` and `latency`; built once per service, not per pick. */
   load: HostLoad;
   refreshStartedAt: number | null;
@@ -73,6 +77,8 @@ export function newLocalServiceState(
     marks: new Map(),
     pending,
     latency,
+    held: new Map(),
+    slotWaiters: 0,
     load: {
       activeTries: (id) => pending.get(id)?.length ?? 0,
       latencyMs: (id) => latency.get(id),

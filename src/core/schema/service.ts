@@ -1,6 +1,7 @@
 import { authSchema, mtlsSchema, signingSchema, upstreamAuthSchema } from "./auth.js";
 import { balancerSchema, strictModeRefusal } from "./balancer.js";
 import { rateLimitAuthIssues, rateLimitsSchema } from "./rate-limits.js";
+import { flowFields, flowRefusals, retryBudgetField } from "./flow.js";
 import * as z from "./zod.js";
 
 /**
@@ -114,6 +115,8 @@ export const retrySchema = z.strictObject({
     "503",
     "504",
   ]),
+  // Retries allowed only within a share of recent requests plus a floor (flow.ts); null: `attempts` is the only bound.
+  budget: retryBudgetField,
 });
 
 export const leaseSchema = z.strictObject({
@@ -146,6 +149,8 @@ export const serviceConfigSchema = z.strictObject({
   mtls: z.optional(mtlsSchema),
   // Flow control (docs/api.md, "Rate limits"): absent means no limits.
   rateLimits: z.optional(rateLimitsSchema),
+  // Flow control (flow.ts, docs/api.md): absent means off.
+  ...flowFields,
 }).check(
   // Checked here, not in either field, because it is the pair that is wrong; the message says which to change.
   z.superRefine((c, ctx) => {
@@ -154,6 +159,7 @@ export const serviceConfigSchema = z.strictObject({
     for (const i of rateLimitAuthIssues(c.rateLimits, c.auth !== undefined)) {
       ctx.issues.push({ code: "custom", message: i.message, input: c.rateLimits?.[i.index]?.key, path: ["rateLimits", i.index, "key"] });
     }
+    for (const issue of flowRefusals(c)) ctx.issues.push(issue);
   }),
 );
 

@@ -1,6 +1,7 @@
 import type { RequestState } from "../request-state.js";
 import { requireJwt, type AuthRefusal } from "./authenticate.js";
 import { enforceRateLimits, type RateLimitRefusal } from "./rate-limit.js";
+import { shedLoad, type ShedRefusal } from "./shed.js";
 
 /**
  * Bodies up to this size are read into memory so a failed try can be resent
@@ -11,7 +12,7 @@ import { enforceRateLimits, type RateLimitRefusal } from "./rate-limit.js";
 export const RETRY_BODY_CAP_BYTES = 1024 * 1024;
 
 /** Why admission turned a request away; respond.ts turns it into the answer. */
-export type Refusal = { readonly outcome: "client_error"; readonly message: string } | AuthRefusal | RateLimitRefusal;
+export type Refusal = { readonly outcome: "client_error"; readonly message: string } | AuthRefusal | RateLimitRefusal | ShedRefusal;
 
 /**
  * An admission policy looks at a routed request before any origin is tried
@@ -51,9 +52,10 @@ async function readBody(state: RequestState, request: Request): Promise<Verdict>
   }
 }
 
-// Authentication first: a request that will be refused is not worth reading the body of.
+// Shedding first (it costs one hash, and a shed client's token is not worth checking),
+// then authentication: a request that will be refused is not worth reading the body of.
 // Rate limits after it (jwtClaim keys need the verified claims) and before the body.
-const POLICIES: readonly AdmissionPolicy[] = [requireJwt, enforceRateLimits, takeBody];
+const POLICIES: readonly AdmissionPolicy[] = [shedLoad, requireJwt, enforceRateLimits, takeBody];
 
 /**
  * Stage 2, admit: runs the admission policies; null lets the request through.

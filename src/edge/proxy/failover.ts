@@ -7,16 +7,18 @@ import { instanceAnswered, instanceFailed, instancesLeft, pickFromCoordinator, p
 import type { RequestState } from "../request-state.js";
 import { watchRelayedBody } from "./relayed-body.js";
 import { watchClientBody } from "./client-body.js";
+import { budgetFor, honourRetryAfter, pickWhenSaturated, retryAllowed } from "./flow-control.js";
 import { tryOrigin } from "./try-origin.js";
 import { secureAttempt, upstreamSecurity, type UpstreamSecurity } from "./upstream-security.js";
 
 /**
  * Stage 4, try / fail over: picks an instance, tries it (try-origin.ts), and
  * on a failure asks the pure retry policy whether another instance may be
- * tried, up to `retry.attempts`. Each try's outcome is kept in the request
- * state for the record stage; the last result is what respond answers with,
- * its body read whole when small (try-origin.ts) or watched, so a failure
- * half-way through it is seen (relayed-body.ts).
+ * tried, up to `retry.attempts` and within the retry budget
+ * (flow-control.ts). Each try's outcome is kept in the request state for the
+ * record stage; the last result is what respond answers with, its body read
+ * whole when small (try-origin.ts) or watched, so a failure half-way through
+ * it is seen (relayed-body.ts).
  */
 export async function tryInstances(state: RequestState, url: URL, env: Env, ctx: ExecutionContext): Promise<void> {
   const svc = state.service;
@@ -43,8 +45,11 @@ async function failOver(
 ): Promise<void> {
   // Route indexes written before the field existed lack it.
   const bodyIdleMs = svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS;
+  const budget = budgetFor(svc, state.started);
   for (let attempt = 1; attempt <= svc.retry.attempts; attempt++) {
-    const instance = state.strict ? await pickFromCoordinator(state, env, ctx) : pickFromLocal(state);
+    let instance = state.strict ? await pickFromCoordinator(state, env, ctx) : pickFromLocal(state);
+    // Every instance at its concurrency cap: wait for a slot (bounded), or answer 503 overloaded.
+    if (instance === undefined && attempt === 1 && svc.maxConcurrentRequestsPerInstance !== undefined) instance = await pickWhenSaturated(state, svc);
     if (instance === undefined) break;
     // Only now that another try will happen is the previous failed answer thrown away.
     const previous = state.last;
@@ -70,6 +75,7 @@ async function failOver(
     state.outcomes.push({ instanceId: instance.id, ok: false, failure: result.failure.kind, status: result.failure.status, latencyMs: result.latencyMs });
     // A 5xx answer is not marked locally: the origin is up, maybe overloaded; the DO counts it.
     if (result.failure.kind !== "status") instanceFailed(state, instance.id);
+    else honourRetryAfter(state, instance.id, result);
     (state.tried ??= new Set()).add(instance.id);
     const decision = decideRetry({
       method: state.method,
@@ -79,6 +85,6 @@ async function failOver(
       bodyReplayable: state.replayable,
       instancesLeft: instancesLeft(state),
     });
-    if (!decision.retry) return;
+    if (!decision.retry || !retryAllowed(state, svc, budget)) return;
   }
 }

@@ -24,6 +24,8 @@ export interface RequestEvent {
   latencyMs: number;
   mode: RoutingMode | null;
   snapshotVersion: number | null;
+  /** True when the retry budget refused a retry the retry policy allowed (docs/api.md, "Flow control"). */
+  retryBudgetExhausted: boolean;
 }
 
 function failureLabel(o: TryOutcome): string {
@@ -49,6 +51,7 @@ export function requestEvent(state: RequestState, url: URL, now: number): Reques
     latencyMs: now - state.started,
     mode: routingMode(state),
     snapshotVersion: state.service === null ? null : snapshotVersion(state),
+    retryBudgetExhausted: state.budgetExhausted,
   };
 }
 

@@ -1,6 +1,7 @@
 import { MeshError } from "../../core/errors.js";
 import { downstreamHeaders } from "../../core/proxy/forward-headers.js";
 import { allUnhealthy } from "../pick/pick.js";
+import { OVERLOADED_RETRY_AFTER_SECONDS } from "../proxy/flow-control.js";
 import type { RequestState } from "../request-state.js";
 
 /** Seconds a client should wait before retrying a 503 no_healthy_instance. */
@@ -25,6 +26,7 @@ export function respond(state: RequestState): Response {
   const name = state.service?.name ?? "";
   const attempts = state.outcomes.length;
   if (last === null) {
+    if (state.overloaded) return overloaded(state, name);
     const why = allUnhealthy(state) ? "every instance is unhealthy" : "no instance is registered";
     const error = new MeshError(503, "no_healthy_instance", `service '${name}': ${why}`, {
       headers: { "retry-after": String(RETRY_AFTER_SECONDS) },
@@ -39,6 +41,14 @@ export function respond(state: RequestState): Response {
   const timedOut = !last.ok && last.failure.kind === "timeout";
   const error = new MeshError(timedOut ? 504 : 502, "upstream_unavailable", `service '${name}': ${attempts} attempt(s) failed`);
   return answered(state, error.toResponse(), "upstream_error");
+}
+
+/** Every instance was at maxConcurrentRequestsPerInstance and no pending slot freed in time: no origin was tried. */
+function overloaded(state: RequestState, name: string): Response {
+  const error = new MeshError(503, "overloaded", `service '${name}': every instance is at its concurrency limit`, {
+    headers: { "retry-after": String(OVERLOADED_RETRY_AFTER_SECONDS) },
+  });
+  return answered(state, error.toResponse(), "overloaded");
 }
 
 /**

@@ -1,0 +1,160 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { isShed } from "../../../src/core/flow/shed.js";
+import { ADMIN, control, type Echo, mesh, originUrls, resetOrigins, serviceWith } from "../helpers.js";
+
+// Each test makes a service and sends a few dozen requests; on a shared, loaded machine that can pass the 5 s default.
+afterEach(async () => {
+  await resetOrigins();
+});
+
+/** How many proxied requests the origin at `url` has served so far (its /__control answer says). */
+async function served(url: string): Promise<number> {
+  const res = await fetch(`${url}/__control`, { method: "POST", body: "{}" });
+  return (await res.json<{ served: number }>()).served;
+}
+
+function first(): string {
+  return originUrls()[0] ?? "";
+}
+
+/** Client addresses, split by whether `service` sheds them at `percent`. */
+function clients(service: string, percent: number): { shed: string[]; kept: string[] } {
+  const shed: string[] = [];
+  const kept: string[] = [];
+  for (let i = 1; shed.length < 3 || kept.length < 3; i++) (isShed(service, `198.51.100.${i}`, percent) ? shed : kept).push(`198.51.100.${i}`);
+  return { shed: shed.slice(0, 3), kept: kept.slice(0, 3) };
+}
+
+describe("shedPercent", { timeout: 30_000 }, () => {
+  it("answers 503 overloaded with Retry-After to the shed clients, every time, and never reaches an origin", async () => {
+    const { name } = await serviceWith(1, { shedPercent: 50 });
+    const { shed, kept } = clients(name, 50);
+    const before = await served(first());
+    for (let round = 0; round < 3; round++) {
+      for (const ip of shed) {
+        const res = await mesh(`/${name}/x`, { headers: { "cf-connecting-ip": ip } });
+        expect(res.status).toBe(503);
+        expect(res.headers.get("retry-after")).toBe("10");
+        expect(res.headers.get("x-mesh-instance")).toBeNull();
+        const body = await res.json<{ error: string; message: string }>();
+        expect(body.error).toBe("overloaded");
+        expect(body.message).toMatch(/shedding/);
+      }
+    }
+    expect(await served(first())).toBe(before);
+    for (const ip of kept) {
+      const res = await mesh(`/${name}/x`, { headers: { "cf-connecting-ip": ip } });
+      expect(res.status).toBe(200);
+      expect((await res.json<Echo>()).path).toBe(`/${name}/x`);
+    }
+    expect(await served(first())).toBe(before + kept.length);
+  });
+
+  it("sheds everyone at 100 and no one at 0, and shows the setting in GET /services/{name}", async () => {
+    const all = await serviceWith(1, { shedPercent: 100 });
+    expect((await mesh(`/${all.name}/x`, { headers: { "cf-connecting-ip": "203.0.113.1" } })).status).toBe(503);
+    const none = await serviceWith(1, { shedPercent: 0 });
+    expect((await mesh(`/${none.name}/x`, { headers: { "cf-connecting-ip": "203.0.113.1" } })).status).toBe(200);
+    const view = await mesh(`/_mesh/v1/services/${all.name}`, { headers: ADMIN });
+    const body = await view.json<{ service: { config: Record<string, unknown> } }>();
+    expect(body.service.config).toMatchObject({ shedPercent: 100, retry: { budget: { percent: 20, minPerSecond: 10 } } });
+  });
+});
+
+describe("maxConcurrentRequestsPerInstance and maxPendingRequests", { timeout: 30_000 }, () => {
+  it("answers 503 overloaded with Retry-After once every instance is at its cap, without trying an origin", async () => {
+    const { name } = await serviceWith(1, { maxConcurrentRequestsPerInstance: 1 });
+    await mesh(`/${name}/warm`).then((r) => r.text());
+    await control(first(), { delayMs: 400 });
+    const before = await served(first());
+    const slow = mesh(`/${name}/slow`);
+    // Let the first request's try start before the second arrives.
+    await new Promise((r) => setTimeout(r, 100));
+    const refused = await mesh(`/${name}/second`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(await refused.json()).toMatchObject({ error: "overloaded" });
+    expect((await slow).status).toBe(200);
+    expect(await served(first())).toBe(before + 1);
+    // The slot is free again.
+    expect((await mesh(`/${name}/third`)).status).toBe(200);
+  });
+
+  it("lets maxPendingRequests requests wait for a slot, and refuses the rest at once", async () => {
+    const { name } = await serviceWith(1, { maxConcurrentRequestsPerInstance: 1, maxPendingRequests: 1 });
+    await mesh(`/${name}/warm`).then((r) => r.text());
+    await control(first(), { delayMs: 300 });
+    const slow = mesh(`/${name}/a`);
+    await new Promise((r) => setTimeout(r, 100));
+    const waiting = mesh(`/${name}/b`);
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    const third = await mesh(`/${name}/c`);
+    expect(third.status).toBe(503);
+    // Refused at once: it did not wait for a slot.
+    expect(Date.now() - started).toBeLessThan(250);
+    expect((await slow).status).toBe(200);
+    const waited = await waiting;
+    expect(waited.status).toBe(200);
+    expect((await waited.json<Echo>()).path).toBe(`/${name}/b`);
+  });
+
+  it("skips a saturated instance while another has room", async () => {
+    const { name } = await serviceWith(2, { maxConcurrentRequestsPerInstance: 1 });
+    await mesh(`/${name}/warm`).then((r) => r.text());
+    await control(first(), { delayMs: 300 });
+    await control(originUrls()[1] ?? "", { delayMs: 300 });
+    const results = await Promise.all([mesh(`/${name}/1`), mesh(`/${name}/2`)]);
+    const origins = await Promise.all(results.map(async (r) => (await r.json<Echo>()).origin));
+    expect(results.map((r) => r.status)).toEqual([200, 200]);
+    expect(new Set(origins).size).toBe(2);
+  });
+});
+
+describe("an origin's Retry-After on 503", { timeout: 30_000 }, () => {
+  it("holds that instance back in this isolate until then, as one failed try", async () => {
+    const { name } = await serviceWith(2, { retry: { attempts: 1 }, outlier: { consecutiveFailures: 100 } });
+    await mesh(`/${name}/warm`).then((r) => r.text());
+    const held = await mesh(`/${name}/x`, { headers: { "x-origin-retry-after": "2" } });
+    expect(held.status).toBe(503);
+    expect(held.headers.get("x-mesh-attempts")).toBe("1");
+    const heldId = held.headers.get("x-mesh-instance");
+    const after = new Set<string | null>();
+    for (let i = 0; i < 6; i++) {
+      const res = await mesh(`/${name}/y`);
+      expect(res.status).toBe(200);
+      after.add(res.headers.get("x-mesh-instance"));
+    }
+    expect(after.has(heldId)).toBe(false);
+    // Held for 2 s, then back in the rotation.
+    await new Promise((r) => setTimeout(r, 2_100));
+    const later = new Set<string | null>();
+    for (let i = 0; i < 4; i++) later.add((await mesh(`/${name}/z`)).headers.get("x-mesh-instance"));
+    expect(later.has(heldId)).toBe(true);
+  });
+});
+
+describe("retry.budget", { timeout: 30_000 }, () => {
+  /** Total tries (x-mesh-attempts) for `n` GETs to a service whose two origins both answer 503. */
+  async function triesFor(budget: unknown, n: number): Promise<number> {
+    const { name } = await serviceWith(2, { retry: { attempts: 2, retryOn: ["503"], budget }, outlier: { consecutiveFailures: 1000 } });
+    await Promise.all(originUrls().slice(0, 2).map((u) => control(u, { status: 503 })));
+    let tries = 0;
+    for (let i = 0; i < n; i++) {
+      const res = await mesh(`/${name}/x`);
+      expect(res.status).toBe(503);
+      tries += Number(res.headers.get("x-mesh-attempts"));
+      await res.arrayBuffer();
+    }
+    return tries;
+  }
+
+  it("stops retrying once the budget is spent, and answers with the origin's own 503", async () => {
+    // percent 0: only the floor, 1 a second, i.e. 10 retries in the 10 s window.
+    expect(await triesFor({ percent: 0, minPerSecond: 1 }, 30)).toBe(30 + 10);
+  });
+
+  it("retries every request without a budget (null): attempts is the only bound", async () => {
+    expect(await triesFor(null, 30)).toBe(60);
+  });
+});

@@ -1,5 +1,6 @@
 import type { RouteMatch } from "../core/routes/route-table.js";
 import type { LocalServiceState } from "../core/local-health/local-service-state.js";
+import { UNDECIDED, type TrafficPolicy } from "../core/policy/traffic-view.js";
 import type { TryOutcome } from "../core/snapshot.js";
 import type { RoutedService } from "../registry/route-index.js";
 import type { TryResult } from "./proxy/try-origin.js";
@@ -65,6 +66,14 @@ export interface RequestState {
   /** The watched body respond relays instead of the last answer's own (proxy/relayed-body.ts); null when unwatched. */
   relayBody: ReadableStream<Uint8Array> | null;
   lastInstance: string | null;
+  /** Set by pick for services with affinity, split or slow start (src/core/policy/); null otherwise. */
+  traffic: TrafficPolicy | null;
+  /** The instance a verified affinity value names (pick/session-pin.ts). */
+  pinned: string | null;
+  /** The split group chosen at the first pick (core/policy/traffic-view.ts). */
+  splitGroup: number;
+  /** The affinity value respond sends back (a Set-Cookie value, or the header's); null: none. */
+  pinHeader: string | null;
   /** Set by respond (or by a stage that answers early). */
   status: number;
   outcome: RequestOutcome;
@@ -92,6 +101,10 @@ export function newRequestState(request: Request, started: number): RequestState
     last: null,
     relayBody: null,
     lastInstance: null,
+    traffic: null,
+    pinned: null,
+    splitGroup: UNDECIDED,
+    pinHeader: null,
     status: 0,
     outcome: "ok",
   };

@@ -1,3 +1,4 @@
+import type { TrafficPolicy } from "../core/policy/traffic-view.js";
 import type { ServiceConfig } from "../core/schema/service.js";
 
 /**
@@ -19,6 +20,8 @@ export interface RoutedService {
   upstreamAuth?: NonNullable<ServiceConfig["upstreamAuth"]>;
   signing?: NonNullable<ServiceConfig["signing"]>;
   mtls?: NonNullable<ServiceConfig["mtls"]>;
+  /** affinity, split and slowStartSeconds (src/core/policy/); present only when one of them is on. */
+  traffic?: TrafficPolicy;
 }
 
 export interface RouteIndex {
@@ -41,5 +44,10 @@ export function routedService(name: string, config: ServiceConfig): RoutedServic
   if (config.upstreamAuth !== undefined) routed.upstreamAuth = config.upstreamAuth;
   if (config.signing !== undefined) routed.signing = config.signing;
   if (config.mtls !== undefined) routed.mtls = config.mtls;
+  if (config.affinity !== undefined || config.split !== undefined || config.slowStartSeconds > 0) {
+    routed.traffic = { slowStartSeconds: config.slowStartSeconds };
+    if (config.affinity !== undefined) routed.traffic.affinity = config.affinity;
+    if (config.split !== undefined) routed.traffic.split = config.split;
+  }
   return routed;
 }

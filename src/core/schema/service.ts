@@ -1,5 +1,6 @@
 import { authSchema, mtlsSchema, signingSchema, upstreamAuthSchema } from "./auth.js";
 import { balancerSchema, strictModeRefusal } from "./balancer.js";
+import { affinitySchema, slowStartSecondsSchema, splitSchema, strictPolicyRefusal } from "./traffic-policy.js";
 import * as z from "./zod.js";
 
 /**
@@ -143,11 +144,19 @@ export const serviceConfigSchema = z.strictObject({
   upstreamAuth: z.optional(upstreamAuthSchema),
   signing: z.optional(signingSchema),
   mtls: z.optional(mtlsSchema),
+  // Session and canary policies (traffic-policy.ts): absent (or 0) means off.
+  affinity: z.optional(affinitySchema),
+  split: z.optional(splitSchema),
+  slowStartSeconds: z._default(slowStartSecondsSchema, 0),
 }).check(
   // Checked here, not in either field, because it is the pair that is wrong; the message says which to change.
   z.superRefine((c, ctx) => {
     const refusal = c.routing.mode === "strict" ? strictModeRefusal(c.balancer) : null;
     if (refusal !== null) ctx.issues.push({ code: "custom", message: refusal, input: c.balancer, path: ["balancer"] });
+    if (c.routing.mode !== "strict") return;
+    if (c.affinity !== undefined) ctx.issues.push({ code: "custom", message: strictPolicyRefusal("affinity"), input: c.affinity, path: ["affinity"] });
+    if (c.split !== undefined) ctx.issues.push({ code: "custom", message: strictPolicyRefusal("split"), input: c.split, path: ["split"] });
+    if (c.slowStartSeconds > 0) ctx.issues.push({ code: "custom", message: strictPolicyRefusal("slowStartSeconds"), input: c.slowStartSeconds, path: ["slowStartSeconds"] });
   }),
 );
 

@@ -20,10 +20,17 @@ const MAX_VALUES = 4096;
 
 let key: { secret: string; key: Promise<AffinityKey> } | null = null;
 
-/** Keyed by MESH_ADMIN_TOKEN (see affinity.ts for why); derived once per isolate and secret. */
+/**
+ * Keyed by MESH_ADMIN_TOKEN (see affinity.ts for why); derived once per
+ * isolate and secret. Called before every lookup in `genuine`, so values
+ * remembered under a previous secret are never taken for genuine.
+ */
 function affinityKeyFor(env: Env): Promise<AffinityKey> {
   const secret = env.MESH_ADMIN_TOKEN;
-  if (key === null || key.secret !== secret) key = { secret, key: affinityKey(secret) };
+  if (key === null || key.secret !== secret) {
+    genuine.clear();
+    key = { secret, key: affinityKey(secret) };
+  }
   return key.key;
 }
 
@@ -43,18 +50,23 @@ export function preparePin(state: RequestState, env: Env, service: string, affin
   if (value === null) return undefined;
   const id = claimedId(value);
   if (id === null) return undefined;
+  const signing = affinityKeyFor(env);
   const at = `${service}\n${id}`;
   const known = genuine.get(at);
   if (known !== undefined) {
     if (sameToken(known, value)) state.pinned = id;
     return undefined;
   }
-  return affinityKeyFor(env)
+  return signing
     .then((k) => signPin(k, service, id))
     .then((expected) => {
       if (!sameToken(expected, value)) return;
       state.pinned = id;
       remember(at, expected);
+    })
+    .catch((err: unknown) => {
+      // Unverifiable is treated as absent: the request is a new session, never an error.
+      console.error(JSON.stringify({ event: "affinity_verify_failed", service, message: String(err) }));
     });
 }
 
@@ -70,6 +82,7 @@ export function preparePinAnswer(state: RequestState, env: Env, secure: boolean)
   const svc = state.service;
   if (affinity === undefined || svc === null || id === null || state.last?.ok !== true) return undefined;
   if (affinity.mode === "cookie" && id === state.pinned) return undefined;
+  const signing = affinityKeyFor(env);
   const at = `${svc.name}\n${id}`;
   const set = (value: string): void => {
     state.pinHeader = affinity.mode === "cookie" ? pinCookie(affinity, value, secure) : value;
@@ -79,7 +92,7 @@ export function preparePinAnswer(state: RequestState, env: Env, secure: boolean)
     set(known);
     return undefined;
   }
-  return affinityKeyFor(env)
+  return signing
     .then((k) => signPin(k, svc.name, id))
     .then((value) => {
       remember(at, value);

@@ -1,5 +1,6 @@
 import type { Member } from "../core/membership/member.js";
-import { buildSnapshot, snapshotSignature, snapshotValidUntil } from "../core/membership/snapshot-rules.js";
+import { buildSnapshot, snapshotPolicy, snapshotSignature, snapshotValidUntil } from "../core/membership/snapshot-rules.js";
+import type { ServiceConfig } from "../core/schema/service.js";
 import type { Snapshot } from "../core/snapshot.js";
 
 /**
@@ -36,9 +37,9 @@ export class SnapshotKeeper {
     return !this.#dirty && now < this.#validUntil && this.#last !== null;
   }
 
-  current(members: ReadonlyMap<string, Member>, service: string, panicEnabled: boolean, now: number): Snapshot {
+  current(members: ReadonlyMap<string, Member>, service: string, panicEnabled: boolean, now: number, config: ServiceConfig | null = null): Snapshot {
     if (this.#last !== null && this.isCurrent(now)) return this.#last;
-    const snap = buildSnapshot(members.values(), service, this.#version, panicEnabled, now);
+    const snap = buildSnapshot(members.values(), service, this.#version, panicEnabled, now, snapshotPolicy(config));
     const signature = snapshotSignature(snap);
     if (signature !== this.#signature) {
       this.#signature = signature;

@@ -66,7 +66,7 @@ export class CoordinatorState {
   }
 
   snapshot(now: number): Snapshot {
-    return this.snapshots.current(this.members, this.name ?? "", this.config?.panic.routeToAllWhenNoneHealthy ?? false, now);
+    return this.snapshots.current(this.members, this.name ?? "", this.config?.panic.routeToAllWhenNoneHealthy ?? false, now, this.config);
   }
 
   /** Adds or replaces a member (whole row). */

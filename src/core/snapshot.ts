@@ -8,6 +8,19 @@ export interface SnapshotInstance {
   url: string;
   weight: number;
   zone: string | null;
+  /**
+   * The instance's `metadata` labels that the service's `split` rules name,
+   * and only those (so the snapshot grows by at most the rules' keys per
+   * instance, each value ≤ 256 chars). Absent when the service has no split.
+   */
+  labels?: Record<string, string>;
+  /** When the instance last became healthy (registration, or a recovery); present only for services with slowStartSeconds. */
+  healthySince?: number;
+}
+
+/** A deregistered (draining) instance that pinned sessions may still use until `pinUntil` (DO clock, ms). */
+export interface DrainingInstance extends SnapshotInstance {
+  pinUntil: number;
 }
 
 /**
@@ -23,6 +36,12 @@ export interface Snapshot {
   instances: SnapshotInstance[];
   allUnhealthy: boolean;
   panic: boolean;
+  /**
+   * Services with `affinity` only: healthy draining instances, which take no
+   * new sessions but keep their pinned ones until `pinUntil`. Kept apart from
+   * `instances` so that every other reader of the routable set is unchanged.
+   */
+  draining?: DrainingInstance[];
   /** DO clock when the snapshot was taken. */
   generatedAt: number;
 }

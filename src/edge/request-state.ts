@@ -1,5 +1,6 @@
 import type { RouteMatch } from "../core/routes/route-table.js";
 import type { LocalServiceState } from "../core/local-health/local-service-state.js";
+import { UNDECIDED, type TrafficPolicy } from "../core/policy/traffic-view.js";
 import type { TryOutcome } from "../core/snapshot.js";
 import type { RoutedService } from "../registry/route-index.js";
 import type { TryResult } from "./proxy/try-origin.js";
@@ -75,6 +76,14 @@ export interface RequestState {
   overloaded: boolean;
   /** Set by the try stage when the retry budget refused a retry the policy allowed (for the request log). */
   budgetExhausted: boolean;
+  /** Set by pick for services with affinity, split or slow start (src/core/policy/); null otherwise. */
+  traffic: TrafficPolicy | null;
+  /** The instance a verified affinity value names (pick/session-pin.ts). */
+  pinned: string | null;
+  /** The split group chosen at the first pick (core/policy/traffic-view.ts). */
+  splitGroup: number;
+  /** The affinity value respond sends back (a Set-Cookie value, or the header's); null: none. */
+  pinHeader: string | null;
   /** Set by respond (or by a stage that answers early). */
   status: number;
   outcome: RequestOutcome;
@@ -104,6 +113,10 @@ export function newRequestState(request: Request, started: number): RequestState
     lastInstance: null,
     overloaded: false,
     budgetExhausted: false,
+    traffic: null,
+    pinned: null,
+    splitGroup: UNDECIDED,
+    pinHeader: null,
     status: 0,
     outcome: "ok",
   };

@@ -1,5 +1,6 @@
 import { admit } from "./admit/admit.js";
 import { preparePick } from "./pick/pick.js";
+import { preparePinAnswer } from "./pick/session-pin.js";
 import { tryInstances } from "./proxy/failover.js";
 import { record } from "./report/record.js";
 import { isSecurityError } from "../security/errors.js";
@@ -38,5 +39,10 @@ async function proxy(state: RequestState, request: Request, url: URL, env: Env, 
   const loading = preparePick(state, env, ctx, url);
   if (loading !== undefined) await loading;
   await tryInstances(state, url, env, ctx);
+  if (state.traffic !== null) {
+    // Session affinity: the value naming the answering instance, for respond to send back.
+    const pinning = preparePinAnswer(state, env, url.protocol === "https:");
+    if (pinning !== undefined) await pinning;
+  }
   return respond(state);
 }

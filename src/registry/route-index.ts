@@ -1,3 +1,4 @@
+import type { TrafficPolicy } from "../core/policy/traffic-view.js";
 import type { ServiceConfig } from "../core/schema/service.js";
 
 /**
@@ -24,6 +25,8 @@ export interface RoutedService {
   maxConcurrentRequestsPerInstance?: number;
   maxPendingRequests?: number;
   shedPercent?: number;
+  /** affinity, split and slowStartSeconds (src/core/policy/); present only when one of them is on. */
+  traffic?: TrafficPolicy;
 }
 
 export interface RouteIndex {
@@ -51,5 +54,10 @@ export function routedService(name: string, config: ServiceConfig): RoutedServic
   if (config.maxPendingRequests !== undefined) routed.maxPendingRequests = config.maxPendingRequests;
   // 0 sheds nobody: left out, so the admission policy's one field check passes it.
   if (config.shedPercent !== undefined && config.shedPercent > 0) routed.shedPercent = config.shedPercent;
+  if (config.affinity !== undefined || config.split !== undefined || config.slowStartSeconds > 0) {
+    routed.traffic = { slowStartSeconds: config.slowStartSeconds };
+    if (config.affinity !== undefined) routed.traffic.affinity = config.affinity;
+    if (config.split !== undefined) routed.traffic.split = config.split;
+  }
   return routed;
 }

@@ -20,6 +20,12 @@ export interface HealthState {
   passiveFailures: number;
   ejectedUntil: number | null;
   ejections: number;
+  /**
+   * When active checks last brought the instance back (unhealthy → healthy);
+   * absent until then, and the member's registration time stands in. Read by
+   * slow start (src/core/policy/slow-start.ts).
+   */
+  healthySince?: number;
 }
 
 export type CheckResult = { ok: true; detail: string } | { ok: false; detail: string };
@@ -54,6 +60,7 @@ export function applyCheck(
     next.consecutiveFailures = 0;
     if (state.status === "unhealthy" && next.consecutiveSuccesses >= config.healthyThreshold) {
       next.status = "healthy";
+      next.healthySince = now;
       // A host that passes active checks again starts with a clean passive record.
       next.passiveFailures = 0;
       next.ejectedUntil = null;

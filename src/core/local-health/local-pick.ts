@@ -1,3 +1,4 @@
+import { candidatesOf, pinnedInstance, requestGroup, trafficView, type PolicyRequest } from "../policy/traffic-view.js";
 import type { SnapshotInstance } from "../snapshot.js";
 import type { LocalServiceState } from "./local-service-state.js";
 import { excludedFromPick } from "../flow/concurrency.js";
@@ -20,6 +21,8 @@ export const LOCAL_MARK_MAX_MS = 30_000;
  * `key` is the request's hash key (hash kinds only). `maxPerInstance` is the
  * service's maxConcurrentRequestsPerInstance: an instance with that many tries
  * in flight here is skipped outright, as is one held back by its Retry-After.
+ * `request` carries the service's traffic policies, if it has any (see
+ * narrowByPolicy).
  */
 export function pickLocal(
   state: LocalServiceState,
@@ -28,10 +31,19 @@ export function pickLocal(
   stallMs: number,
   key?: string,
   maxPerInstance?: number,
+  request?: PolicyRequest,
+  random: () => number = Math.random,
 ): SnapshotInstance | undefined {
   // Concurrency caps and Retry-After holds (core/flow/): never picked, so they join the tried set.
   const tried = excludedFromPick(state, triedOnly, now, maxPerInstance);
-  const all = state.snapshot.instances;
+  let all: readonly SnapshotInstance[] = state.snapshot.instances;
+  // Traffic policies: one field check when the service has none.
+  let outside: ReadonlySet<string> | null = null;
+  if (request !== undefined && request.traffic !== null) {
+    const narrowed = narrowByPolicy(state, request, tried, now, random);
+    if (!Array.isArray(narrowed)) return narrowed;
+    [all, outside] = narrowed;
+  }
   let avoid: Set<string> | null = null;
   // Expired marks stay (they remember strikes for the doubling) but are not avoided.
   for (const [id, mark] of state.marks) if (mark.until > now) (avoid ??= new Set()).add(id);
@@ -39,6 +51,7 @@ export function pickLocal(
     const oldest = starts[0];
     if (oldest !== undefined && now - oldest > stallMs) (avoid ??= new Set()).add(id);
   }
+  if (outside !== null) return pickHashedWithin(state, all, outside, avoid, tried, key);
   if (avoid === null) return state.balancer.pick(all, tried, state.load, key);
   const skip = avoid;
   if (state.hashed) {
@@ -50,6 +63,49 @@ export function pickLocal(
   }
   const up = all.filter((i) => !skip.has(i.id));
   return state.balancer.pick(up, tried, state.load) ?? state.balancer.pick(all, tried, state.load);
+}
+
+/**
+ * The narrowing step of the traffic policies (src/core/policy/): a pinned
+ * session's instance when its pin holds, else the candidates of the request's
+ * split group with slow-start weights, as [list, ids a hash kind must avoid
+ * (null: none)]. Hash kinds keep the snapshot's own list (their table is
+ * built per list) and are told to avoid the instances outside the group.
+ */
+function narrowByPolicy(
+  state: LocalServiceState,
+  request: PolicyRequest,
+  tried: ReadonlySet<string> | undefined,
+  now: number,
+  random: () => number,
+): SnapshotInstance | [readonly SnapshotInstance[], ReadonlySet<string> | null] {
+  const traffic = request.traffic;
+  if (traffic === null) return [state.snapshot.instances, null];
+  const view = (state.traffic = trafficView(state.traffic, state.snapshot, traffic, state.hashed, now));
+  const group = requestGroup(view, request, tried, random);
+  const pinned = pinnedInstance(view, request, (id) => state.marks.get(id)?.until ?? 0, tried, now);
+  if (pinned !== undefined) return pinned;
+  const { list, outside } = candidatesOf(view, group);
+  if (!state.hashed) return [list, null];
+  return [state.snapshot.instances, outside.size === 0 ? null : outside];
+}
+
+/** A hash kind within a split group: the group's outsiders are avoided like tried ones; marked ones only while another choice exists. */
+function pickHashedWithin(
+  state: LocalServiceState,
+  all: readonly SnapshotInstance[],
+  outside: ReadonlySet<string>,
+  avoid: ReadonlySet<string> | null,
+  tried: ReadonlySet<string> | undefined,
+  key: string | undefined,
+): SnapshotInstance | undefined {
+  if (avoid === null && (tried === undefined || tried.size === 0)) return state.balancer.pick(all, outside, state.load, key);
+  const hard = new Set(outside);
+  if (tried !== undefined) for (const id of tried) hard.add(id);
+  if (avoid === null) return state.balancer.pick(all, hard, state.load, key);
+  const soft = new Set(hard);
+  for (const id of avoid) soft.add(id);
+  return state.balancer.pick(all, soft, state.load, key) ?? state.balancer.pick(all, hard, state.load, key);
 }
 
 /** Untried instances in the snapshot, marked or not: what a retry could still reach. */

@@ -1,4 +1,5 @@
 import { BALANCERS, balancerKey, balancerKind, createBalancer, type Balancer, type BalancerConfig, type HostLoad } from "../balance/index.js";
+import type { TrafficView } from "../policy/traffic-view.js";
 import type { Snapshot } from "../snapshot.js";
 
 /**
@@ -45,6 +46,8 @@ export interface LocalServiceState {
   /** Answers the balancer's load questions from `pending` and `latency`; built once per service, not per pick. */
   load: HostLoad;
   refreshStartedAt: number | null;
+  /** Services with traffic policies only: their view of the snapshot (core/policy/traffic-view.ts), rebuilt when it changes. */
+  traffic: TrafficView | null;
 }
 
 /** Offsets a new balancer's rotation within this range, so cold isolates do not all start at host 0. */
@@ -84,6 +87,7 @@ export function newLocalServiceState(
       latencyMs: (id) => latency.get(id),
     },
     refreshStartedAt: null,
+    traffic: null,
   };
 }
 

@@ -85,8 +85,28 @@ export function registerMember(
   return { member, mirrorChanged: returning || existing.weight !== req.weight || existing.zone !== req.zone };
 }
 
-export function toSnapshotInstance(m: Member): SnapshotInstance {
-  return { id: m.id, url: m.url, weight: m.weight, zone: m.zone };
+/** The optional SnapshotInstance fields a service's traffic policies ask for (membership/snapshot-rules.ts). */
+export interface SnapshotExtras {
+  /** The metadata keys to copy as `labels`; null: none. */
+  labelKeys: readonly string[] | null;
+  healthySince: boolean;
+}
+
+export function toSnapshotInstance(m: Member, extras?: SnapshotExtras): SnapshotInstance {
+  const out: SnapshotInstance = { id: m.id, url: m.url, weight: m.weight, zone: m.zone };
+  if (extras === undefined) return out;
+  if (extras.labelKeys !== null) {
+    const labels: Record<string, string> = {};
+    for (const k of extras.labelKeys) {
+      // Own keys only: metadata is a parsed JSON object, and a selector key may name an Object slot.
+      const v = m.metadata !== null && Object.hasOwn(m.metadata, k) ? m.metadata[k] : undefined;
+      if (v !== undefined) labels[k] = v;
+    }
+    out.labels = labels;
+  }
+  // A registration (or a return from a drain) counts as becoming healthy; a recovery sets its own time.
+  if (extras.healthySince) out.healthySince = m.health.healthySince ?? m.membershipSince;
+  return out;
 }
 
 /** Field by field, so a report that left health as it was costs no write. */

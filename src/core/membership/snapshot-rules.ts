@@ -1,6 +1,35 @@
 import { isRoutable } from "../health/health-machine.js";
-import type { Snapshot } from "../snapshot.js";
-import { toSnapshotInstance, type Member } from "./member.js";
+import { ROUTER_SNAPSHOT_MAX_AGE_MS } from "../lease/lease.js";
+import type { ServiceConfig } from "../schema/service.js";
+import type { DrainingInstance, Snapshot } from "../snapshot.js";
+import { toSnapshotInstance, type Member, type SnapshotExtras } from "./member.js";
+
+/**
+ * What the service's traffic policies need in its snapshot beyond the
+ * routable set (src/core/policy/): the labels its split rules name, when each
+ * instance became healthy (slow start), and the draining instances pinned
+ * sessions may still use (affinity). Undefined when it has none of them, so
+ * such a snapshot is exactly what it was before the policies existed.
+ */
+export interface SnapshotPolicy extends SnapshotExtras {
+  affinity: boolean;
+}
+
+export function snapshotPolicy(config: ServiceConfig | null): SnapshotPolicy | undefined {
+  if (config === null || (config.split === undefined && config.slowStartSeconds === 0 && config.affinity === undefined)) return undefined;
+  const keys = config.split === undefined ? null : [...new Set(config.split.flatMap((r) => Object.keys(r.to)))];
+  return { labelKeys: keys, healthySince: config.slowStartSeconds > 0, affinity: config.affinity !== undefined };
+}
+
+/**
+ * Until when a draining member keeps its pinned sessions: while its lease
+ * would still have run, and never past ROUTER_SNAPSHOT_MAX_AGE_MS after the
+ * drain began, so the last pinned request (with all its tries) has ended by
+ * the time the lease rules remove the member (core/lease drainMs).
+ */
+export function pinUntil(m: Member): number {
+  return Math.min(m.leaseExpiresAt, m.membershipSince + ROUTER_SNAPSHOT_MAX_AGE_MS);
+}
 
 /**
  * The routable set. When members exist but none is routable, `panic` decides
@@ -12,24 +41,31 @@ export function buildSnapshot(
   version: number,
   panicEnabled: boolean,
   now: number,
+  policy?: SnapshotPolicy,
 ): Snapshot {
   const active: Member[] = [];
   const routable: Member[] = [];
+  const draining: DrainingInstance[] = [];
   for (const m of members) {
+    if (m.membership === "draining" && policy?.affinity === true && isRoutable(m.health, now) && pinUntil(m) > now) {
+      draining.push({ ...toSnapshotInstance(m, policy), pinUntil: pinUntil(m) });
+    }
     if (m.membership !== "active") continue;
     active.push(m);
     if (isRoutable(m.health, now)) routable.push(m);
   }
   const allUnhealthy = active.length > 0 && routable.length === 0;
   const panic = allUnhealthy && panicEnabled;
-  return {
+  const snap: Snapshot = {
     service,
     version,
-    instances: (panic ? active : routable).map(toSnapshotInstance),
+    instances: (panic ? active : routable).map((m) => toSnapshotInstance(m, policy)),
     allUnhealthy,
     panic,
     generatedAt: now,
   };
+  if (policy?.affinity === true) snap.draining = draining;
+  return snap;
 }
 
 /**
@@ -39,7 +75,8 @@ export function buildSnapshot(
  * without anyone remembering to add it here.
  */
 export function snapshotSignature(s: Snapshot): string {
-  return JSON.stringify([s.allUnhealthy, s.panic, s.instances]);
+  // `draining` is absent for services without affinity, which keeps their signatures as they were.
+  return JSON.stringify(s.draining === undefined ? [s.allUnhealthy, s.panic, s.instances] : [s.allUnhealthy, s.panic, s.instances, s.draining]);
 }
 
 /**

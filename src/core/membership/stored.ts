@@ -39,7 +39,8 @@ export function parseHealth(text: string): Parsed<HealthState> {
     (h.lastCheckResult !== null && typeof h.lastCheckResult !== "string") ||
     !isNum(h.passiveFailures) ||
     !isNumOrNull(h.ejectedUntil) ||
-    !isNum(h.ejections)
+    !isNum(h.ejections) ||
+    (h.healthySince !== undefined && !isNum(h.healthySince))
   ) {
     return { ok: false, reason: "health: not a health state" };
   }
@@ -54,6 +55,8 @@ export function parseHealth(text: string): Parsed<HealthState> {
       passiveFailures: h.passiveFailures,
       ejectedUntil: h.ejectedUntil,
       ejections: h.ejections,
+      // Absent in rows written before slow start existed, and until a first recovery.
+      ...(isNum(h.healthySince) ? { healthySince: h.healthySince } : {}),
     },
   };
 }

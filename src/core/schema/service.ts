@@ -2,6 +2,7 @@ import { authSchema, mtlsSchema, signingSchema, upstreamAuthSchema } from "./aut
 import { balancerSchema, strictModeRefusal } from "./balancer.js";
 import { rateLimitAuthIssues, rateLimitsSchema } from "./rate-limits.js";
 import { flowFields, flowRefusals, retryBudgetField } from "./flow.js";
+import { affinitySchema, slowStartSecondsSchema, splitSchema, strictPolicyRefusal } from "./traffic-policy.js";
 import * as z from "./zod.js";
 
 /**
@@ -151,6 +152,10 @@ export const serviceConfigSchema = z.strictObject({
   rateLimits: z.optional(rateLimitsSchema),
   // Flow control (flow.ts, docs/api.md): absent means off.
   ...flowFields,
+  // Session and canary policies (traffic-policy.ts): absent (or 0) means off.
+  affinity: z.optional(affinitySchema),
+  split: z.optional(splitSchema),
+  slowStartSeconds: z._default(slowStartSecondsSchema, 0),
 }).check(
   // Checked here, not in either field, because it is the pair that is wrong; the message says which to change.
   z.superRefine((c, ctx) => {
@@ -160,6 +165,11 @@ export const serviceConfigSchema = z.strictObject({
       ctx.issues.push({ code: "custom", message: i.message, input: c.rateLimits?.[i.index]?.key, path: ["rateLimits", i.index, "key"] });
     }
     for (const issue of flowRefusals(c)) ctx.issues.push(issue);
+    if (c.routing.mode === "strict") {
+      if (c.affinity !== undefined) ctx.issues.push({ code: "custom", message: strictPolicyRefusal("affinity"), input: c.affinity, path: ["affinity"] });
+      if (c.split !== undefined) ctx.issues.push({ code: "custom", message: strictPolicyRefusal("split"), input: c.split, path: ["split"] });
+      if (c.slowStartSeconds > 0) ctx.issues.push({ code: "custom", message: strictPolicyRefusal("slowStartSeconds"), input: c.slowStartSeconds, path: ["slowStartSeconds"] });
+    }
   }),
 );
 

@@ -5,6 +5,7 @@ import type { SnapshotInstance } from "../../core/snapshot.js";
 import type { RequestState } from "../request-state.js";
 import { currentLocalState, getLocalState, loadLocalState } from "../cache/snapshot-cache.js";
 import { strictPick } from "./strict-pick-batcher.js";
+import { preparePin } from "./session-pin.js";
 
 /**
  * Stage 3, pick: chooses an instance for each try. Snapshot mode picks from
@@ -18,6 +19,17 @@ import { strictPick } from "./strict-pick-batcher.js";
  * kind that costs one type check.
  */
 export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext, url: URL): Promise<void> | undefined {
+  const loading = prepareSnapshot(state, env, ctx, url);
+  // Traffic policies (src/core/policy/): one field check for a service without any.
+  const traffic = state.service?.traffic;
+  if (traffic === undefined) return loading;
+  state.traffic = traffic;
+  const pinning = traffic.affinity === undefined ? undefined : preparePin(state, env, state.service?.name ?? "", traffic.affinity);
+  if (pinning === undefined) return loading;
+  return loading === undefined ? pinning : Promise.all([loading, pinning]).then(() => undefined);
+}
+
+function prepareSnapshot(state: RequestState, env: Env, ctx: ExecutionContext, url: URL): Promise<void> | undefined {
   const svc = state.service;
   if (svc === null) throw new Error("pick stage reached without a routed service");
   const hashOn = hashOnOf(svc.balancer);
@@ -49,7 +61,7 @@ export function pickFromLocal(state: RequestState): SnapshotInstance | undefined
   const svc = state.service;
   if (local === null || svc === null) return undefined;
   // A try waiting for headers longer than a quarter of its timeout marks its instance as stalled.
-  return pickLocal(local, state.tried, Date.now(), svc.retry.perTryTimeoutMs / 4, state.hashKey, svc.maxConcurrentRequestsPerInstance);
+  return pickLocal(local, state.tried, Date.now(), svc.retry.perTryTimeoutMs / 4, state.hashKey, svc.maxConcurrentRequestsPerInstance, state);
 }
 
 /** Strict-mode pick; on a coordinator failure, switches this request to snapshot mode. */

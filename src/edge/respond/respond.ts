@@ -2,6 +2,7 @@ import { MeshError } from "../../core/errors.js";
 import { downstreamHeaders } from "../../core/proxy/forward-headers.js";
 import { allUnhealthy } from "../pick/pick.js";
 import { OVERLOADED_RETRY_AFTER_SECONDS } from "../proxy/flow-control.js";
+import { addPin } from "../pick/session-pin.js";
 import type { RequestState } from "../request-state.js";
 
 /** Seconds a client should wait before retrying a 503 no_healthy_instance. */
@@ -35,7 +36,10 @@ export function respond(state: RequestState): Response {
   }
   if (last.response !== null) {
     const outcome = last.ok ? (attempts > 1 ? "failed_over" : "ok") : "upstream_error";
-    return answered(state, relay(last.response, state.relayBody ?? last.response.body, state.lastInstance ?? "", attempts), outcome);
+    const relayed = relay(last.response, state.relayBody ?? last.response.body, state.lastInstance ?? "", attempts);
+    // Session affinity: the (re-)pin made ready before this stage (pick/session-pin.ts).
+    if (state.pinHeader !== null) addPin(relayed.headers, state);
+    return answered(state, relayed, outcome);
   }
   if (state.clientFailed) return clientBodyFailed(state);
   const timedOut = !last.ok && last.failure.kind === "timeout";

@@ -60,6 +60,20 @@ describe("toSnapshotInstance", () => {
       zone: "eu",
     });
   });
+
+  it("adds the split's labels (own keys only) and healthySince when the service's policies ask for them", () => {
+    const m = member("a", { metadata: { version: "v2", team: "x" }, membershipSince: T0 + 5 });
+    expect(toSnapshotInstance(m, { labelKeys: ["version", "constructor", "tier"], healthySince: true })).toEqual({
+      id: "a",
+      url: "http://a.example:8080",
+      weight: 1,
+      zone: null,
+      labels: { version: "v2" },
+      healthySince: T0 + 5,
+    });
+    const recovered = member("b", { health: { ...initialHealth(), healthySince: T0 + 9 } });
+    expect(toSnapshotInstance(recovered, { labelKeys: null, healthySince: true }).healthySince).toBe(T0 + 9);
+  });
 });
 
 describe("sameHealth", () => {
@@ -75,7 +89,8 @@ describe("sameHealth", () => {
       passiveFailures: 1,
       ejectedUntil: T0,
       ejections: 1,
-    } satisfies typeof base;
+      healthySince: T0,
+    } satisfies Required<typeof base>;
     for (const key of Object.keys(changes) as (keyof typeof base)[]) {
       expect(sameHealth(base, { ...base, [key]: changes[key] }), key).toBe(false);
     }

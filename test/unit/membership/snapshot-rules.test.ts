@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { initialHealth } from "../../../src/core/health/health-machine.js";
 import { toSnapshotInstance } from "../../../src/core/membership/member.js";
-import { buildSnapshot, snapshotSignature, snapshotValidUntil } from "../../../src/core/membership/snapshot-rules.js";
+import { buildSnapshot, pinUntil, snapshotPolicy, snapshotSignature, snapshotValidUntil } from "../../../src/core/membership/snapshot-rules.js";
+import { ROUTER_SNAPSHOT_MAX_AGE_MS } from "../../../src/core/lease/lease.js";
+import { serviceConfigSchema } from "../../../src/core/schema/service.js";
 import type { Snapshot, SnapshotInstance } from "../../../src/core/snapshot.js";
 import { member, T0 } from "./fixtures.js";
 
@@ -43,7 +45,7 @@ describe("buildSnapshot", () => {
 
 describe("snapshotSignature", () => {
   const base = (instances: SnapshotInstance[]): Snapshot => ({ service: "s", version: 1, instances, allUnhealthy: false, panic: false, generatedAt: T0 });
-  const one = toSnapshotInstance(member("a"));
+  const one = toSnapshotInstance(member("a", { metadata: { version: "v1" } }), { labelKeys: ["version"], healthySince: true });
 
   it("ignores version, generatedAt and the service name, which do not change where requests go", () => {
     expect(snapshotSignature({ ...base([one]), version: 9, generatedAt: T0 + 1, service: "t" })).toBe(snapshotSignature(base([one])));
@@ -61,7 +63,14 @@ describe("snapshotSignature", () => {
   it("changes when any one SnapshotInstance field changes, zone included", () => {
     // `satisfies Record<keyof SnapshotInstance, …>`: a field added to SnapshotInstance without
     // an entry here fails to compile, and the loop checks the signature covers every field.
-    const changed = { id: "z", url: "http://z.example", weight: 5, zone: "eu-west" } satisfies Record<keyof SnapshotInstance, unknown>;
+    const changed = {
+      id: "z",
+      url: "http://z.example",
+      weight: 5,
+      zone: "eu-west",
+      labels: { version: "v2" },
+      healthySince: T0 + 1,
+    } satisfies Record<keyof SnapshotInstance, unknown>;
     expect(Object.keys(one).sort()).toEqual(Object.keys(changed).sort());
     for (const key of Object.keys(changed) as (keyof SnapshotInstance)[]) {
       expect(snapshotSignature(base([{ ...one, [key]: changed[key] }])), `field ${key}`).not.toBe(snapshotSignature(base([one])));
@@ -79,5 +88,56 @@ describe("snapshotValidUntil", () => {
       member("d", { health: ejectedUntil(T0 - 1) }),
     ];
     expect(snapshotValidUntil(members, T0)).toBe(T0 + 4_000);
+  });
+});
+
+describe("snapshot policy (split labels, slow start, affinity's draining list)", () => {
+  const affinityOnly = { labelKeys: null, healthySince: false, affinity: true };
+
+  it("is undefined for a service with none of the policies, so its snapshot is unchanged", () => {
+    expect(snapshotPolicy(null)).toBeUndefined();
+    expect(snapshotPolicy(serviceConfigSchema.parse({ routes: { pathPrefixes: ["/x"] } }))).toBeUndefined();
+  });
+
+  it("asks for the labels the split names (each once), healthySince with slow start, and the draining list with affinity", () => {
+    const config = serviceConfigSchema.parse({
+      routes: { pathPrefixes: ["/x"] },
+      split: [
+        { match: { header: { "x-canary": "1" } }, to: { version: "v2" } },
+        { percent: 5, to: { version: "v2", tier: "a" } },
+      ],
+      slowStartSeconds: 30,
+      affinity: { mode: "cookie" },
+    });
+    expect(snapshotPolicy(config)).toEqual({ labelKeys: ["version", "tier"], healthySince: true, affinity: true });
+  });
+
+  it("lists healthy draining members with affinity until their lease or the router bound ends, whichever is first", () => {
+    const members = [
+      member("a"),
+      member("d", { membership: "draining", membershipSince: T0, leaseExpiresAt: T0 + 10_000 }),
+      member("e", { membership: "draining", membershipSince: T0, leaseExpiresAt: T0 + 600_000 }),
+      member("f", { membership: "draining", health: unhealthy }),
+      member("g", { membership: "draining", membershipSince: T0 - 60_000, leaseExpiresAt: T0 - 1 }),
+      member("h", { membership: "expired" }),
+    ];
+    const snap = buildSnapshot(members, "s", 1, false, T0 + 1, affinityOnly);
+    expect(snap.instances.map((i) => i.id)).toEqual(["a"]);
+    expect(snap.draining?.map((i) => [i.id, i.pinUntil])).toEqual([
+      ["d", T0 + 10_000],
+      ["e", T0 + ROUTER_SNAPSHOT_MAX_AGE_MS],
+    ]);
+    expect(pinUntil(members[2] ?? member("?"))).toBe(T0 + ROUTER_SNAPSHOT_MAX_AGE_MS);
+    expect(buildSnapshot(members, "s", 1, false, T0 + 1).draining).toBeUndefined();
+  });
+
+  it("puts the draining list in the signature", () => {
+    const draining = [member("a"), member("d", { membership: "draining" })];
+    const withDrain = buildSnapshot(draining, "s", 1, false, T0, affinityOnly);
+    const without = buildSnapshot([member("a")], "s", 1, false, T0, affinityOnly);
+    expect(snapshotSignature(withDrain)).not.toBe(snapshotSignature(without));
+    // Without affinity the signature is the one every snapshot had before the draining list existed.
+    const plain = buildSnapshot([member("a")], "s", 1, false, T0);
+    expect(snapshotSignature(plain)).toBe(JSON.stringify([false, false, plain.instances]));
   });
 });

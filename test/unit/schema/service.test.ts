@@ -39,6 +39,7 @@ describe("serviceConfigSchema defaults", () => {
       lease: { ttlSeconds: 30, deregisterAfterSeconds: 300 },
       outlier: { consecutiveFailures: 5, baseEjectionSeconds: 30, maxEjectionSeconds: 300 },
       panic: { routeToAllWhenNoneHealthy: false },
+      slowStartSeconds: 0,
     });
   });
 

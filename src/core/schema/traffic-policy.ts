@@ -1,0 +1,113 @@
+import { MAX_METADATA_KEY_LENGTH, MAX_METADATA_VALUE_LENGTH } from "./instance.js";
+import * as z from "./zod.js";
+
+/**
+ * The service fields of issue 10's session and canary policies: `affinity`
+ * (session pinning), `split` (canary and traffic split by instance labels)
+ * and `slowStartSeconds` (a new instance's weight ramps up). The rules that
+ * run them are in src/core/policy/; docs/api.md has the examples.
+ */
+
+// RFC 9110 token: what a header and a cookie name may be.
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
+const MESH_PREFIX = "x-mesh-";
+/** Headers the mesh or HTTP itself owns: an affinity header named like one would fight with them. */
+const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  "host", "cookie", "set-cookie", "authorization", "content-length", "content-type", "transfer-encoding", "connection",
+  "x-mesh-instance", "x-mesh-attempts",
+]);
+const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+
+export const MAX_SPLIT_RULES = 16;
+export const MAX_SPLIT_SELECTOR_ENTRIES = 8;
+export const MAX_AFFINITY_TTL_SECONDS = 7 * 86_400;
+export const MAX_SLOW_START_SECONDS = 3_600;
+export const DEFAULT_AFFINITY_COOKIE = "__mesh_affinity";
+export const DEFAULT_AFFINITY_HEADER = "x-mesh-affinity";
+
+const tokenName = z.string().check(z.minLength(1), z.maxLength(128), z.regex(TOKEN, "must be a valid header or cookie name (RFC 9110 token)"));
+
+export const affinitySchema = z.pipe(
+  z.strictObject({
+    mode: z.enum(["cookie", "header"]),
+    name: z.optional(tokenName),
+    // Cloudflare LB's session_affinity_ttl defaults to 23 h; an hour suits a session of one sitting.
+    ttlSeconds: z._default(z.number().check(z.int(), z.gte(1), z.lte(MAX_AFFINITY_TTL_SECONDS)), 3_600),
+  }).check(
+    z.refine((a) => a.mode !== "header" || a.name === undefined || !RESERVED_HEADERS.has(a.name.toLowerCase()), {
+      message: "names a header the mesh or HTTP already uses; pick another (e.g. x-mesh-affinity)",
+      path: ["name"],
+    }),
+  ),
+  // Resolved, so GET shows the name that runs. Header names are matched lowercased.
+  z.transform((a) => ({
+    mode: a.mode,
+    name: a.mode === "cookie" ? (a.name ?? DEFAULT_AFFINITY_COOKIE) : (a.name ?? DEFAULT_AFFINITY_HEADER).toLowerCase(),
+    ttlSeconds: a.ttlSeconds,
+  })),
+);
+
+/** Instance labels a rule selects: every entry must equal the instance's `metadata` value. Bounded like metadata. */
+const selectorSchema = z
+  .record(z.string().check(z.minLength(1), z.maxLength(MAX_METADATA_KEY_LENGTH)), z.string().check(z.maxLength(MAX_METADATA_VALUE_LENGTH)))
+  .check(
+    z.refine((m: Record<string, string>) => {
+      const n = Object.keys(m).length;
+      return n >= 1 && n <= MAX_SPLIT_SELECTOR_ENTRIES;
+    }, `must name 1 to ${MAX_SPLIT_SELECTOR_ENTRIES} labels`),
+    z.refine((m: Record<string, string>) => !Object.keys(m).some((k) => PROTOTYPE_KEYS.has(k)), "keys __proto__, constructor and prototype are reserved"),
+  );
+
+/**
+ * Request headers a match rule compares. Matched as the origin would receive
+ * them, so the mesh's own `x-mesh-*` (which clients may not set) cannot be used.
+ */
+const headerMatchSchema = z.pipe(
+  z
+    .record(z.string().check(z.minLength(1), z.maxLength(128), z.regex(TOKEN, "must be a valid header name")), z.string().check(z.maxLength(MAX_METADATA_VALUE_LENGTH)))
+    .check(
+      z.refine((m: Record<string, string>) => {
+        const n = Object.keys(m).length;
+        return n >= 1 && n <= MAX_SPLIT_SELECTOR_ENTRIES;
+      }, `must name 1 to ${MAX_SPLIT_SELECTOR_ENTRIES} headers`),
+      z.refine((m: Record<string, string>) => !Object.keys(m).some((k) => k.toLowerCase().startsWith(MESH_PREFIX)), "x-mesh-* headers are the mesh's own; clients cannot set them"),
+    ),
+  // Lowercased names, in a plain list: a header name cannot then collide with an Object slot.
+  z.transform((m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v]))),
+);
+
+const splitRuleSchema = z
+  .strictObject({
+    match: z.optional(z.strictObject({ header: headerMatchSchema })),
+    percent: z.optional(z.number().check(z.gt(0), z.lte(100))),
+    to: selectorSchema,
+  })
+  .check(
+    z.refine((r) => (r.match === undefined) !== (r.percent === undefined), {
+      message: 'a rule has exactly one of "match" (header rule) or "percent" (share of the remaining traffic)',
+      path: ["percent"],
+    }),
+  );
+
+export const splitSchema = z.array(splitRuleSchema).check(
+  z.minLength(1),
+  z.maxLength(MAX_SPLIT_RULES),
+  z.refine((rules) => rules.reduce((sum, r) => sum + (r.percent ?? 0), 0) <= 100, "the percent rules add up to more than 100"),
+);
+
+export const slowStartSecondsSchema = z.number().check(z.int(), z.gte(0), z.lte(MAX_SLOW_START_SECONDS));
+
+export type AffinityConfig = z.output<typeof affinitySchema>;
+export type SplitRule = z.output<typeof splitRuleSchema>;
+
+/**
+ * Why strict mode refuses these policies (a 400 at the field): the coordinator
+ * makes every strict pick from its global rotation and sees neither the
+ * request's cookie or headers nor per-isolate draws.
+ */
+export function strictPolicyRefusal(field: "affinity" | "split" | "slowStartSeconds"): string {
+  return (
+    `${field} cannot run with routing.mode "strict": strict mode has the coordinator make every pick from one global rotation, ` +
+    `and ${field} needs the request's own cookie, headers or a weighted draw at the edge. Use routing.mode "snapshot"`
+  );
+}

@@ -1,6 +1,7 @@
 import type { FailureKind } from "./retry/retry-policy.js";
 import type { PassiveOutcome } from "./health/health-machine.js";
 import { sha256Hex } from "./sha256.js";
+import type { GeoPoint } from "./policy/geo.js";
 
 /** One routable instance, as a router sees it. */
 export interface SnapshotInstance {
@@ -8,6 +9,24 @@ export interface SnapshotInstance {
   url: string;
   weight: number;
   zone: string | null;
+  /** Priority level (docs/api.md, "Priority pools and fallback"); absent means 0, the primary level. */
+  priority?: number;
+  /** Where the instance runs, for proximity steering; absent when it did not register one. */
+  location?: GeoPoint;
+}
+
+/**
+ * Active members (routable or not) per distinct (priority, zone, location):
+ * what a router needs, beside the routable instances, to know each level's
+ * and each locality group's healthy share. Present only when some active
+ * member has a priority, zone or location; absent, every group's total is
+ * its routable count (the KV fallback treats every member as healthy anyway).
+ */
+export interface SnapshotGroup {
+  priority: number;
+  zone: string | null;
+  location: GeoPoint | null;
+  total: number;
 }
 
 /**
@@ -23,6 +42,7 @@ export interface Snapshot {
   instances: SnapshotInstance[];
   allUnhealthy: boolean;
   panic: boolean;
+  groups?: SnapshotGroup[];
   /** DO clock when the snapshot was taken. */
   generatedAt: number;
 }

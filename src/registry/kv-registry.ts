@@ -14,6 +14,8 @@ export interface InstanceKeyMetadata {
   url: string;
   weight: number;
   zone: string | null;
+  /** Present only when not 0 (core/schema/instance.ts counts it in the url's byte budget). */
+  priority?: number;
 }
 
 export async function getService(kv: KVNamespace, name: string): Promise<ServiceRecord | null> {
@@ -72,6 +74,8 @@ export async function listServiceNames(kv: KVNamespace): Promise<string[]> {
 
 export async function putInstance(kv: KVNamespace, service: string, instance: SnapshotInstance): Promise<void> {
   const metadata: InstanceKeyMetadata = { url: instance.url, weight: instance.weight, zone: instance.zone };
+  // The KV fallback honours priority levels; location is not carried (it would cost the url's byte budget).
+  if (instance.priority !== undefined && instance.priority !== 0) metadata.priority = instance.priority;
   await kv.put(KEY.instance(service, instance.id), JSON.stringify(instance), { metadata });
 }
 
@@ -88,7 +92,9 @@ export async function listInstances(kv: KVNamespace, service: string): Promise<S
     const page = await kv.list<InstanceKeyMetadata>({ prefix, ...(cursor === undefined ? {} : { cursor }) });
     for (const k of page.keys) {
       if (k.metadata === undefined || k.metadata === null) continue;
-      out.push({ id: k.name.slice(prefix.length), url: k.metadata.url, weight: k.metadata.weight, zone: k.metadata.zone });
+      const i: SnapshotInstance = { id: k.name.slice(prefix.length), url: k.metadata.url, weight: k.metadata.weight, zone: k.metadata.zone };
+      if (typeof k.metadata.priority === "number" && k.metadata.priority !== 0) i.priority = k.metadata.priority;
+      out.push(i);
     }
     if (page.list_complete) return out;
     cursor = page.cursor;

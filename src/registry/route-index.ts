@@ -19,6 +19,8 @@ export interface RoutedService {
   upstreamAuth?: NonNullable<ServiceConfig["upstreamAuth"]>;
   signing?: NonNullable<ServiceConfig["signing"]>;
   mtls?: NonNullable<ServiceConfig["mtls"]>;
+  locality?: NonNullable<ServiceConfig["locality"]>;
+  fallbackService?: string;
 }
 
 export interface RouteIndex {
@@ -41,5 +43,7 @@ export function routedService(name: string, config: ServiceConfig): RoutedServic
   if (config.upstreamAuth !== undefined) routed.upstreamAuth = config.upstreamAuth;
   if (config.signing !== undefined) routed.signing = config.signing;
   if (config.mtls !== undefined) routed.mtls = config.mtls;
+  if (config.locality !== undefined) routed.locality = config.locality;
+  if (config.fallbackService !== undefined) routed.fallbackService = config.fallbackService;
   return routed;
 }

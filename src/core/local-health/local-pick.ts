@@ -1,3 +1,5 @@
+import type { LocalityTarget } from "../policy/locality.js";
+import { buildPolicyIndex, choosePool } from "../policy/priority-pools.js";
 import type { SnapshotInstance } from "../snapshot.js";
 import type { LocalServiceState } from "./local-service-state.js";
 
@@ -16,7 +18,9 @@ export const LOCAL_MARK_MAX_MS = 30_000;
 /**
  * Picks from the snapshot, skipping instances tried for this request and,
  * while any other choice exists, instances marked down or seen stalled.
- * `key` is the request's hash key (hash kinds only).
+ * `key` is the request's hash key (hash kinds only). `target` is what the
+ * request prefers under the service's `locality` (null: no locality, or the
+ * request does not say where it is); `random` draws the priority level.
  */
 export function pickLocal(
   state: LocalServiceState,
@@ -24,6 +28,8 @@ export function pickLocal(
   now: number,
   stallMs: number,
   key?: string,
+  target: LocalityTarget | null = null,
+  random: () => number = Math.random,
 ): SnapshotInstance | undefined {
   const all = state.snapshot.instances;
   let avoid: Set<string> | null = null;
@@ -33,6 +39,52 @@ export function pickLocal(
     const oldest = starts[0];
     if (oldest !== undefined && now - oldest > stallMs) (avoid ??= new Set()).add(id);
   }
+  // Traffic policies: a service with neither priority levels nor locality pays these two checks and nothing more.
+  if (target !== null || state.levels) {
+    const picked = pickInPolicyPool(state, all, avoid, tried, key, target, random);
+    if (picked !== undefined) return picked;
+  }
+  return pickAvoiding(state, all, avoid, tried, key);
+}
+
+/**
+ * The narrowing step: the instances priority levels and locality leave this
+ * request (core/policy/priority-pools.ts), and a pick among those not avoided
+ * nor tried. Undefined sends the caller to the whole snapshot, so a retry
+ * whose pool is used up still reaches every other routable instance.
+ */
+function pickInPolicyPool(
+  state: LocalServiceState,
+  all: readonly SnapshotInstance[],
+  avoid: Set<string> | null,
+  tried: ReadonlySet<string> | undefined,
+  key: string | undefined,
+  target: LocalityTarget | null,
+  random: () => number,
+): SnapshotInstance | undefined {
+  const pool = choosePool((state.policy ??= buildPolicyIndex(state.snapshot)), target, avoid, random());
+  if (pool === null || pool === all) return undefined;
+  if (state.hashed) {
+    // A hash kind keeps the snapshot's own list (its table is cached per list) and leaves the rest out by exclusion.
+    const skip = new Set<string>();
+    for (const i of all) skip.add(i.id);
+    for (const i of pool) skip.delete(i.id);
+    if (avoid !== null) for (const id of avoid) skip.add(id);
+    if (tried !== undefined) for (const id of tried) skip.add(id);
+    return state.balancer.pick(all, skip, state.load, key);
+  }
+  const skip = avoid;
+  const up = skip === null ? pool : pool.filter((i) => !skip.has(i.id));
+  return state.balancer.pick(up, tried, state.load, key);
+}
+
+function pickAvoiding(
+  state: LocalServiceState,
+  all: readonly SnapshotInstance[],
+  avoid: Set<string> | null,
+  tried: ReadonlySet<string> | undefined,
+  key: string | undefined,
+): SnapshotInstance | undefined {
   if (avoid === null) return state.balancer.pick(all, tried, state.load, key);
   const skip = avoid;
   if (state.hashed) {

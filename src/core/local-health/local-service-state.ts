@@ -1,4 +1,5 @@
 import { BALANCERS, balancerKey, balancerKind, createBalancer, type Balancer, type BalancerConfig, type HostLoad } from "../balance/index.js";
+import { hasPriorityLevels, type PolicyIndex } from "../policy/priority-pools.js";
 import type { Snapshot } from "../snapshot.js";
 
 /**
@@ -41,6 +42,10 @@ export interface LocalServiceState {
   /** Answers the balancer's load questions from `pending` and `latency`; built once per service, not per pick. */
   load: HostLoad;
   refreshStartedAt: number | null;
+  /** True when the snapshot's members span more than one priority level: the one check a pick makes for priorities. */
+  levels: boolean;
+  /** The snapshot grouped by level, zone and location (core/policy/priority-pools.ts); built on first use per snapshot version. */
+  policy: PolicyIndex | null;
 }
 
 /** Offsets a new balancer's rotation within this range, so cold isolates do not all start at host 0. */
@@ -78,6 +83,8 @@ export function newLocalServiceState(
       latencyMs: (id) => latency.get(id),
     },
     refreshStartedAt: null,
+    levels: hasPriorityLevels(snapshot),
+    policy: null,
   };
 }
 
@@ -111,6 +118,8 @@ export function adoptSnapshot(state: LocalServiceState, snapshot: Snapshot | nul
   if (snapshot === null || (!switched && source === "coordinator" && snapshot.version === state.snapshot.version)) return;
   state.snapshot = snapshot;
   state.marks.clear();
+  state.levels = hasPriorityLevels(snapshot);
+  state.policy = null;
   // A hash kind's table for the new version is built here, in the refresh, not by the next request's pick.
   state.balancer.prepare?.(snapshot.instances);
   // Latency of instances that left is no use; the map stays as small as the service.

@@ -1,5 +1,5 @@
 import { isRoutable } from "../health/health-machine.js";
-import type { Snapshot } from "../snapshot.js";
+import type { Snapshot, SnapshotGroup } from "../snapshot.js";
 import { toSnapshotInstance, type Member } from "./member.js";
 
 /**
@@ -22,7 +22,7 @@ export function buildSnapshot(
   }
   const allUnhealthy = active.length > 0 && routable.length === 0;
   const panic = allUnhealthy && panicEnabled;
-  return {
+  const snap: Snapshot = {
     service,
     version,
     instances: (panic ? active : routable).map(toSnapshotInstance),
@@ -30,6 +30,26 @@ export function buildSnapshot(
     panic,
     generatedAt: now,
   };
+  const groups = memberGroups(active);
+  if (groups !== null) snap.groups = groups;
+  return snap;
+}
+
+/**
+ * Active members counted per (priority, zone, location), in first-seen
+ * order; null when no member has any of them, the common case, which then
+ * adds nothing to the snapshot.
+ */
+export function memberGroups(active: readonly Member[]): SnapshotGroup[] | null {
+  if (!active.some((m) => m.priority !== 0 || m.zone !== null || m.location !== null)) return null;
+  const byKey = new Map<string, SnapshotGroup>();
+  for (const m of active) {
+    const key = JSON.stringify([m.priority, m.zone, m.location?.latitude ?? null, m.location?.longitude ?? null]);
+    const g = byKey.get(key);
+    if (g === undefined) byKey.set(key, { priority: m.priority, zone: m.zone, location: m.location, total: 1 });
+    else g.total++;
+  }
+  return [...byKey.values()];
 }
 
 /**
@@ -39,7 +59,7 @@ export function buildSnapshot(
  * without anyone remembering to add it here.
  */
 export function snapshotSignature(s: Snapshot): string {
-  return JSON.stringify([s.allUnhealthy, s.panic, s.instances]);
+  return JSON.stringify([s.allUnhealthy, s.panic, s.instances, s.groups ?? null]);
 }
 
 /**

@@ -3,14 +3,18 @@ import * as z from "./zod.js";
 
 /**
  * Every stored field is bounded by the store it lands in. The instance's KV
- * key carries `{ url, weight, zone }` as metadata (src/registry/kv-registry.ts),
- * and KV refuses metadata whose JSON is over 1,024 bytes: past that the mirror
- * write fails after the coordinator has already saved the member. So the url's
- * budget is what is left of 1,024 bytes once the largest weight and zone are in.
+ * key carries `{ url, weight, zone }` as metadata, plus `priority` when it is
+ * not 0 (src/registry/kv-registry.ts), and KV refuses metadata whose JSON is
+ * over 1,024 bytes: past that the mirror write fails after the coordinator has
+ * already saved the member. So the url's budget is what is left of 1,024 bytes
+ * once the largest weight, zone and priority are in. `location` is not carried
+ * (it would cost the url ~60 bytes): the KV fallback routes without proximity.
  */
 export const KV_METADATA_LIMIT_BYTES = 1024;
 export const MAX_WEIGHT = 1000;
 export const MAX_ZONE_BYTES = 64;
+/** Priority levels 0 (primary) to 99; two digits in the KV metadata. */
+export const MAX_PRIORITY = 99;
 export const MAX_METADATA_ENTRIES = 16;
 export const MAX_METADATA_KEY_LENGTH = 64;
 export const MAX_METADATA_VALUE_LENGTH = 256;
@@ -22,12 +26,12 @@ export function jsonStringBytes(s: string): number {
 }
 
 /** The byte size of the KV metadata object for one instance, as KV measures it (its JSON). */
-export function instanceKeyMetadataBytes(url: string, weight: number, zone: string | null): number {
-  return utf8.encode(JSON.stringify({ url, weight, zone })).length;
+export function instanceKeyMetadataBytes(url: string, weight: number, zone: string | null, priority = 0): number {
+  return utf8.encode(JSON.stringify(priority === 0 ? { url, weight, zone } : { url, weight, zone, priority })).length;
 }
 
-/** Room left for the url (JSON-encoded) once the largest weight and zone are in the metadata. */
-export const MAX_URL_BYTES = KV_METADATA_LIMIT_BYTES - instanceKeyMetadataBytes("", MAX_WEIGHT, "z".repeat(MAX_ZONE_BYTES));
+/** Room left for the url (JSON-encoded) once the largest weight, zone and priority are in the metadata. */
+export const MAX_URL_BYTES = KV_METADATA_LIMIT_BYTES - instanceKeyMetadataBytes("", MAX_WEIGHT, "z".repeat(MAX_ZONE_BYTES), MAX_PRIORITY);
 
 /** The url is stored in its canonical form, which percent-encoding can make longer than what was sent. */
 function storedUrlFits(u: string): boolean {
@@ -57,6 +61,15 @@ export const registerInstanceSchema = z.strictObject({
         z.maxLength(MAX_ZONE_BYTES),
         z.refine((s: string) => s.length > MAX_ZONE_BYTES || jsonStringBytes(s) <= MAX_ZONE_BYTES, `must be at most ${MAX_ZONE_BYTES} bytes JSON-encoded`),
       ),
+  ),
+  // Traffic goes to the lowest level with healthy instances (docs/api.md, "Priority pools and fallback").
+  priority: z.optional(z.number().check(z.int(), z.gte(0), z.lte(MAX_PRIORITY))),
+  // Where the origin runs, for `locality: {"mode": "proximity"}`.
+  location: z.optional(
+    z.strictObject({
+      latitude: z.number().check(z.gte(-90), z.lte(90)),
+      longitude: z.number().check(z.gte(-180), z.lte(180)),
+    }),
   ),
   metadata: z.optional(
     z

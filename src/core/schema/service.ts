@@ -126,6 +126,18 @@ export const outlierSchema = z.strictObject({
   maxEjectionSeconds: withDefault(int(1, 86_400), 300),
 });
 
+const minHealthyFraction = withDefault(z.number().check(z.gte(0), z.lte(1)), 0.5);
+/** `locality` (docs/api.md, "Locality"): which instances a request prefers; the rules are in core/policy/locality.ts. */
+export const localitySchema = z.discriminatedUnion("mode", [
+  z.strictObject({ mode: z.literal("proximity"), minHealthyFraction }),
+  z.strictObject({ mode: z.literal("zone"), key: z.enum(["colo", "country", "continent", "region"]), minHealthyFraction }),
+]);
+
+/** Said in the 400, at `locality`, when a strict-mode service asks for it. */
+export const STRICT_LOCALITY_REFUSAL =
+  'locality cannot run with routing.mode "strict": the coordinator makes every strict pick and never sees the request\'s location ' +
+  '(request.cf); use routing.mode "snapshot" for locality';
+
 const routingSchema = z.strictObject({ mode: withDefault(z.enum(["snapshot", "strict"]), "snapshot") });
 const panicSchema = z.strictObject({ routeToAllWhenNoneHealthy: withDefault(z.boolean(), false) });
 
@@ -143,11 +155,18 @@ export const serviceConfigSchema = z.strictObject({
   upstreamAuth: z.optional(upstreamAuthSchema),
   signing: z.optional(signingSchema),
   mtls: z.optional(mtlsSchema),
+  // Traffic policies (docs/api.md): absent means off, and costs the router one field check.
+  locality: z.optional(localitySchema),
+  // Where requests go when this service has nothing healthy: one hop, never further (src/edge/route/fallback.ts).
+  fallbackService: z.optional(serviceNameSchema),
 }).check(
   // Checked here, not in either field, because it is the pair that is wrong; the message says which to change.
   z.superRefine((c, ctx) => {
     const refusal = c.routing.mode === "strict" ? strictModeRefusal(c.balancer) : null;
     if (refusal !== null) ctx.issues.push({ code: "custom", message: refusal, input: c.balancer, path: ["balancer"] });
+    if (c.routing.mode === "strict" && c.locality !== undefined) {
+      ctx.issues.push({ code: "custom", message: STRICT_LOCALITY_REFUSAL, input: c.locality, path: ["locality"] });
+    }
   }),
 );
 

@@ -1,6 +1,7 @@
 import { pickLocal, markDown, markUp, recordLatency, tryFinished, tryStarted, untriedCount } from "../../core/local-health/local-pick.js";
 import { hashOnOf, type BalancerConfig } from "../../core/balance/index.js";
 import { requestHashKey } from "../../core/balance/hash/request-key.js";
+import { localityTarget, type CfFacts } from "../../core/policy/locality.js";
 import type { SnapshotInstance } from "../../core/snapshot.js";
 import type { RequestState } from "../request-state.js";
 import { currentLocalState, getLocalState, loadLocalState } from "../cache/snapshot-cache.js";
@@ -17,11 +18,13 @@ import { strictPick } from "./strict-pick-batcher.js";
  * request's key (header, cookie, query, client IP or path); for every other
  * kind that costs one type check.
  */
-export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext, url: URL): Promise<void> | undefined {
+export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext, url: URL, cf: CfFacts | undefined): Promise<void> | undefined {
   const svc = state.service;
   if (svc === null) throw new Error("pick stage reached without a routed service");
   const hashOn = hashOnOf(svc.balancer);
   if (hashOn !== null) state.hashKey = requestHashKey(hashOn, state.headers, url);
+  // request.cf is read only for a service with locality (core/policy/locality.ts).
+  if (svc.locality !== undefined) state.near = localityTarget(svc.locality, cf);
   if (svc.mode === "strict") {
     state.strict = true;
     return undefined;
@@ -49,7 +52,7 @@ export function pickFromLocal(state: RequestState): SnapshotInstance | undefined
   const svc = state.service;
   if (local === null || svc === null) return undefined;
   // A try waiting for headers longer than a quarter of its timeout marks its instance as stalled.
-  return pickLocal(local, state.tried, Date.now(), svc.retry.perTryTimeoutMs / 4, state.hashKey);
+  return pickLocal(local, state.tried, Date.now(), svc.retry.perTryTimeoutMs / 4, state.hashKey, state.near, Math.random);
 }
 
 /** Strict-mode pick; on a coordinator failure, switches this request to snapshot mode. */

@@ -58,11 +58,20 @@ describe("snapshotSignature", () => {
     expect(snapshotSignature({ ...base([one]), allUnhealthy: true, panic: true })).not.toBe(snapshotSignature({ ...base([one]), allUnhealthy: true }));
   });
 
-  it("changes when any one SnapshotInstance field changes, zone included", () => {
+  it("changes when any one SnapshotInstance field changes, zone, priority and location included", () => {
     // `satisfies Record<keyof SnapshotInstance, …>`: a field added to SnapshotInstance without
     // an entry here fails to compile, and the loop checks the signature covers every field.
-    const changed = { id: "z", url: "http://z.example", weight: 5, zone: "eu-west" } satisfies Record<keyof SnapshotInstance, unknown>;
-    expect(Object.keys(one).sort()).toEqual(Object.keys(changed).sort());
+    const changed = {
+      id: "z",
+      url: "http://z.example",
+      weight: 5,
+      zone: "eu-west",
+      priority: 1,
+      location: { latitude: 51.5, longitude: -0.12 },
+    } satisfies Record<keyof SnapshotInstance, unknown>;
+    // priority and location are left out of a member's instance when unset (0, none).
+    const full = toSnapshotInstance(member("a", { priority: 2, location: { latitude: 1, longitude: 2 } }));
+    expect(Object.keys(full).sort()).toEqual(Object.keys(changed).sort());
     for (const key of Object.keys(changed) as (keyof SnapshotInstance)[]) {
       expect(snapshotSignature(base([{ ...one, [key]: changed[key] }])), `field ${key}`).not.toBe(snapshotSignature(base([one])));
     }

@@ -1,3 +1,4 @@
+import { KV_METADATA_LIMIT_BYTES } from "../core/schema/instance.js";
 import type { ServiceRecord } from "../core/schema/service.js";
 import type { SnapshotInstance } from "../core/snapshot.js";
 import { KEY } from "./keys.js";
@@ -14,9 +15,11 @@ export interface InstanceKeyMetadata {
   url: string;
   weight: number;
   zone: string | null;
-  /** Present only when not 0 (core/schema/instance.ts counts it in the url's byte budget). */
+  /** Present only when not 0, and only when it fits the 1,024 bytes (core/schema/instance.ts). */
   priority?: number;
 }
+
+const utf8 = new TextEncoder();
 
 export async function getService(kv: KVNamespace, name: string): Promise<ServiceRecord | null> {
   return kv.get<ServiceRecord>(KEY.service(name), "json");
@@ -74,8 +77,12 @@ export async function listServiceNames(kv: KVNamespace): Promise<string[]> {
 
 export async function putInstance(kv: KVNamespace, service: string, instance: SnapshotInstance): Promise<void> {
   const metadata: InstanceKeyMetadata = { url: instance.url, weight: instance.weight, zone: instance.zone };
-  // The KV fallback honours priority levels; location is not carried (it would cost the url's byte budget).
-  if (instance.priority !== undefined && instance.priority !== 0) metadata.priority = instance.priority;
+  // The KV fallback honours priority levels when the metadata has room (all but urls near the 926-byte cap
+  // with a 64-byte zone); location is not carried (it would take ~60 bytes from every url's budget).
+  if (instance.priority !== undefined && instance.priority !== 0) {
+    const withPriority: InstanceKeyMetadata = { ...metadata, priority: instance.priority };
+    if (utf8.encode(JSON.stringify(withPriority)).length <= KV_METADATA_LIMIT_BYTES) metadata.priority = instance.priority;
+  }
   await kv.put(KEY.instance(service, instance.id), JSON.stringify(instance), { metadata });
 }
 

@@ -3,17 +3,18 @@ import * as z from "./zod.js";
 
 /**
  * Every stored field is bounded by the store it lands in. The instance's KV
- * key carries `{ url, weight, zone }` as metadata, plus `priority` when it is
- * not 0 (src/registry/kv-registry.ts), and KV refuses metadata whose JSON is
- * over 1,024 bytes: past that the mirror write fails after the coordinator has
- * already saved the member. So the url's budget is what is left of 1,024 bytes
- * once the largest weight, zone and priority are in. `location` is not carried
- * (it would cost the url ~60 bytes): the KV fallback routes without proximity.
+ * key carries `{ url, weight, zone }` as metadata (src/registry/kv-registry.ts),
+ * and KV refuses metadata whose JSON is over 1,024 bytes: past that the mirror
+ * write fails after the coordinator has already saved the member. So the url's
+ * budget is what is left of 1,024 bytes once the largest weight and zone are in.
+ * A non-zero `priority` rides along when it fits (up to 14 more bytes, so all
+ * but urls within 14 bytes of that budget with the largest zone and weight);
+ * `location` never does. The KV fallback reads only the metadata.
  */
 export const KV_METADATA_LIMIT_BYTES = 1024;
 export const MAX_WEIGHT = 1000;
 export const MAX_ZONE_BYTES = 64;
-/** Priority levels 0 (primary) to 99; two digits in the KV metadata. */
+/** Priority levels 0 (primary) to 99. */
 export const MAX_PRIORITY = 99;
 export const MAX_METADATA_ENTRIES = 16;
 export const MAX_METADATA_KEY_LENGTH = 64;
@@ -26,12 +27,12 @@ export function jsonStringBytes(s: string): number {
 }
 
 /** The byte size of the KV metadata object for one instance, as KV measures it (its JSON). */
-export function instanceKeyMetadataBytes(url: string, weight: number, zone: string | null, priority = 0): number {
-  return utf8.encode(JSON.stringify(priority === 0 ? { url, weight, zone } : { url, weight, zone, priority })).length;
+export function instanceKeyMetadataBytes(url: string, weight: number, zone: string | null): number {
+  return utf8.encode(JSON.stringify({ url, weight, zone })).length;
 }
 
-/** Room left for the url (JSON-encoded) once the largest weight, zone and priority are in the metadata. */
-export const MAX_URL_BYTES = KV_METADATA_LIMIT_BYTES - instanceKeyMetadataBytes("", MAX_WEIGHT, "z".repeat(MAX_ZONE_BYTES), MAX_PRIORITY);
+/** Room left for the url (JSON-encoded) once the largest weight and zone are in the metadata. */
+export const MAX_URL_BYTES = KV_METADATA_LIMIT_BYTES - instanceKeyMetadataBytes("", MAX_WEIGHT, "z".repeat(MAX_ZONE_BYTES));
 
 /** The url is stored in its canonical form, which percent-encoding can make longer than what was sent. */
 function storedUrlFits(u: string): boolean {

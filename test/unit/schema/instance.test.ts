@@ -54,22 +54,20 @@ describe("registerInstanceSchema", () => {
     const base = "https://origin-1.example.com/";
     const longest = (fill: string, room: number) => `${base}${fill.repeat(Math.floor((room - base.length) / fill.length))}`;
 
-    it("the largest url, weight, zone and priority the schema accepts fit KV's 1,024-byte metadata limit", () => {
+    it("the largest url, weight and zone the schema accepts fit KV's 1,024-byte metadata limit", () => {
       const largest = registerInstanceSchema.parse({
         url: longest("a", MAX_URL_BYTES),
         weight: 1000,
         zone: "z".repeat(64),
-        priority: 99,
       });
       expect(largest.url).toHaveLength(MAX_URL_BYTES);
       const stored = canonicalOrigin(new URL(largest.url));
       // The same object src/registry/kv-registry.ts puts as metadata, measured as KV measures it.
-      const metadata = { url: stored, weight: largest.weight, zone: largest.zone ?? null, priority: largest.priority ?? 0 };
-      const bytes = new TextEncoder().encode(JSON.stringify(metadata)).length;
-      expect(bytes).toBe(instanceKeyMetadataBytes(stored, 1000, "z".repeat(64), 99));
+      const bytes = new TextEncoder().encode(JSON.stringify({ url: stored, weight: largest.weight, zone: largest.zone ?? null })).length;
+      expect(bytes).toBe(instanceKeyMetadataBytes(stored, 1000, "z".repeat(64)));
       expect(bytes).toBeLessThanOrEqual(KV_METADATA_LIMIT_BYTES);
       // And the budget is not wasted: one more byte of url would not fit.
-      expect(instanceKeyMetadataBytes(`${stored}a`, 1000, "z".repeat(64), 99)).toBeGreaterThan(KV_METADATA_LIMIT_BYTES);
+      expect(instanceKeyMetadataBytes(`${stored}a`, 1000, "z".repeat(64))).toBeGreaterThan(KV_METADATA_LIMIT_BYTES);
     });
 
     it("a zone of multi-byte characters counts in bytes, as KV does", () => {

@@ -12,12 +12,32 @@ export interface GeoPoint {
 const EARTH_RADIUS_KM = 6371.0088;
 const RAD = Math.PI / 180;
 
+/** A point with its trigonometry done: places are converted once per snapshot, a client once per request. */
+export interface GeoRadians {
+  latRad: number;
+  lonRad: number;
+  cosLat: number;
+}
+
+export function toRadians(p: GeoPoint): GeoRadians {
+  const latRad = p.latitude * RAD;
+  return { latRad, lonRad: p.longitude * RAD, cosLat: Math.cos(latRad) };
+}
+
+/**
+ * The haversine of the central angle: it grows with the distance, so the
+ * nearest of several places is the one with the smallest value, and comparing
+ * it spares the square root and arcsine per place.
+ */
+export function haversine(a: GeoRadians, b: GeoRadians): number {
+  const sLat = Math.sin((b.latRad - a.latRad) / 2);
+  const sLon = Math.sin((b.lonRad - a.lonRad) / 2);
+  // min(1, …): rounding can push it a hair past 1 for antipodal points, and asin(>1) is NaN.
+  return Math.min(1, sLat * sLat + a.cosLat * b.cosLat * sLon * sLon);
+}
+
 export function greatCircleKm(a: GeoPoint, b: GeoPoint): number {
-  const dLat = (b.latitude - a.latitude) * RAD;
-  const dLon = (b.longitude - a.longitude) * RAD;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.latitude * RAD) * Math.cos(b.latitude * RAD) * Math.sin(dLon / 2) ** 2;
-  // min(1, …): rounding can push h a hair past 1 for antipodal points, and asin(>1) is NaN.
-  return 2 * EARTH_RADIUS_KM * Math.asin(Math.sqrt(Math.min(1, h)));
+  return 2 * EARTH_RADIUS_KM * Math.asin(Math.sqrt(haversine(toRadians(a), toRadians(b))));
 }
 
 /**

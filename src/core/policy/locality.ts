@@ -1,4 +1,4 @@
-import { greatCircleKm, pointFrom, type GeoPoint } from "./geo.js";
+import { haversine, pointFrom, toRadians, type GeoPoint, type GeoRadians } from "./geo.js";
 
 /**
  * Locality: which part of a priority level a request prefers.
@@ -24,7 +24,7 @@ export type LocalityConfig =
 
 /** What one request prefers, read from its `cf` object only for a service with `locality`. */
 export type LocalityTarget =
-  | { mode: "proximity"; point: GeoPoint; minHealthyFraction: number }
+  | { mode: "proximity"; point: GeoPoint; at: GeoRadians; minHealthyFraction: number }
   | { mode: "zone"; zone: string; minHealthyFraction: number };
 
 /**
@@ -42,7 +42,7 @@ export function localityTarget(config: LocalityConfig, cf: CfFacts | undefined):
   if (cf === undefined) return null;
   if (config.mode === "proximity") {
     const point = pointFrom(field(cf, "latitude"), field(cf, "longitude"));
-    return point === null ? null : { mode: "proximity", point, minHealthyFraction: config.minHealthyFraction };
+    return point === null ? null : { mode: "proximity", point, at: toRadians(point), minHealthyFraction: config.minHealthyFraction };
   }
   const zone = field(cf, config.key);
   return typeof zone === "string" && zone !== "" ? { mode: "zone", zone, minHealthyFraction: config.minHealthyFraction } : null;
@@ -56,6 +56,7 @@ export interface LocalityGroup<I> {
 
 export interface PlacedGroup<I> extends LocalityGroup<I> {
   point: GeoPoint;
+  at: GeoRadians;
 }
 
 /** Healthy members of a group: its routable instances less those this isolate avoids. */
@@ -87,14 +88,12 @@ export function preferredGroup<I extends { id: string }>(
     return group !== undefined && qualifies(group, avoid, target.minHealthyFraction) ? group : null;
   }
   let best: PlacedGroup<I> | null = null;
-  let bestKm = Number.POSITIVE_INFINITY;
+  let bestH = Number.POSITIVE_INFINITY;
   for (const place of places) {
-    if (!qualifies(place, avoid, target.minHealthyFraction)) continue;
-    const km = greatCircleKm(target.point, place.point);
-    if (km < bestKm) {
-      best = place;
-      bestKm = km;
-    }
+    const h = haversine(target.at, place.at);
+    if (h >= bestH || !qualifies(place, avoid, target.minHealthyFraction)) continue;
+    best = place;
+    bestH = h;
   }
   return best;
 }

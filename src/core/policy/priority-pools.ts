@@ -1,5 +1,5 @@
 import type { Snapshot, SnapshotGroup, SnapshotInstance } from "../snapshot.js";
-import type { GeoPoint } from "./geo.js";
+import { toRadians, type GeoPoint } from "./geo.js";
 import { healthyIn, preferredGroup, type LocalityGroup, type LocalityTarget, type PlacedGroup } from "./locality.js";
 import { chooseLevel, priorityLoads } from "./priority.js";
 
@@ -19,13 +19,15 @@ export interface PriorityLevel {
 
 export interface PolicyIndex {
   levels: PriorityLevel[];
+  /** Each level's share of traffic while this router avoids no instance: the common case, computed once. Null for one level. */
+  loads: number[] | null;
 }
 
 interface Building {
   priority: number;
   all: { instances: SnapshotInstance[]; total: number };
   zones: Map<string, { instances: SnapshotInstance[]; total: number }>;
-  places: Map<string, { instances: SnapshotInstance[]; total: number; point: GeoPoint }>;
+  places: Map<string, PlacedGroup<SnapshotInstance> & { instances: SnapshotInstance[] }>;
 }
 
 const placeKey = (p: GeoPoint) => `${p.latitude},${p.longitude}`;
@@ -54,7 +56,7 @@ function add(levels: Map<number, Building>, g: Omit<SnapshotGroup, "total">, cou
   const targets: { instances: SnapshotInstance[]; total: number }[] = [level.all];
   if (g.zone !== null) targets.push(groupIn(level.zones, g.zone, () => ({ instances: [], total: 0 })));
   const point = g.location;
-  if (point !== null) targets.push(groupIn(level.places, placeKey(point), () => ({ instances: [], total: 0, point })));
+  if (point !== null) targets.push(groupIn(level.places, placeKey(point), () => ({ instances: [], total: 0, point, at: toRadians(point) })));
   for (const t of targets) {
     t.total += count;
     if (instance !== null) t.instances.push(instance);
@@ -69,11 +71,14 @@ export function buildPolicyIndex(snapshot: Snapshot): PolicyIndex {
     add(levels, { priority: i.priority ?? 0, zone: i.zone, location: i.location ?? null }, counted ? 0 : 1, i);
   }
   for (const g of snapshot.groups ?? []) add(levels, g, g.total, null);
-  return {
-    levels: [...levels.values()]
-      .sort((a, b) => a.priority - b.priority)
-      .map((l) => ({ priority: l.priority, all: l.all, zones: l.zones, places: [...l.places.values()] })),
-  };
+  const sorted = [...levels.values()]
+    .sort((a, b) => a.priority - b.priority)
+    .map((l) => ({ priority: l.priority, all: l.all, zones: l.zones, places: [...l.places.values()] }));
+  return { levels: sorted, loads: sorted.length > 1 ? levelLoads(sorted, null) : null };
+}
+
+function levelLoads(levels: readonly PriorityLevel[], avoid: ReadonlySet<string> | null): number[] {
+  return priorityLoads(levels.map((l) => ({ healthy: healthyIn(l.all, avoid), total: l.all.total })));
 }
 
 /** True when a snapshot has more than one priority level among its members: only then does priority narrow anything. */
@@ -99,9 +104,9 @@ export function choosePool(
   draw: number,
 ): readonly SnapshotInstance[] | null {
   let level = index.levels[0];
-  if (index.levels.length > 1) {
-    const loads = priorityLoads(index.levels.map((l) => ({ healthy: healthyIn(l.all, avoid), total: l.all.total })));
-    level = index.levels[chooseLevel(loads, draw)];
+  if (index.loads !== null) {
+    // Marks and stalls change by the request, so only then are the loads counted again.
+    level = index.levels[chooseLevel(avoid === null ? index.loads : levelLoads(index.levels, avoid), draw)];
   }
   if (level === undefined) return null;
   if (target !== null) {

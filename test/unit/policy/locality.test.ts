@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { greatCircleKm, pointFrom } from "../../../src/core/policy/geo.js";
+import { greatCircleKm, pointFrom, toRadians } from "../../../src/core/policy/geo.js";
 import { localityTarget, type LocalityTarget } from "../../../src/core/policy/locality.js";
 import { buildPolicyIndex, choosePool } from "../../../src/core/policy/priority-pools.js";
 import { snapshotOf, specOf, type MemberSpec } from "./fixtures.js";
@@ -12,6 +12,7 @@ const SYDNEY = { latitude: -33.8688, longitude: 151.2093 };
 const proximity = (point: { latitude: number; longitude: number }, minHealthyFraction = 0.5): LocalityTarget => ({
   mode: "proximity",
   point,
+  at: toRadians(point),
   minHealthyFraction,
 });
 

@@ -1,4 +1,6 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { KEY } from "../../../src/registry/keys.js";
 import { ADMIN, createService, json, mesh, originUrls, register, uniqueName } from "../helpers.js";
 
 /**
@@ -108,7 +110,10 @@ describe("priority levels and fallbackService at the router", { timeout: 30_000 
     const [p0, p1] = originUrls();
     if (p0 === undefined || p1 === undefined) throw new Error("two loopback origins needed");
     await register(name, token, p0);
-    await register(name, token, p1, { priority: 1 });
+    const standby = await register(name, token, p1, { priority: 1 });
     for (let i = 0; i < 10; i++) expect(await originOf(`/${name}/x`)).toBe("wt-1");
+    // The KV mirror carries the level, so routers that fall back to KV keep it.
+    const mirrored = await env.REGISTRY.getWithMetadata(KEY.instance(name, standby.id));
+    expect(mirrored.metadata).toEqual({ url: p1, weight: 1, zone: null, priority: 1 });
   });
 });

@@ -79,6 +79,8 @@ instances.post("/:name/instances", validate("param", nameParam), serviceAuth, va
     url: canonicalOrigin(check.url),
     weight: body.weight,
     zone: body.zone ?? null,
+    priority: body.priority ?? 0,
+    location: body.location ?? null,
     metadata: body.metadata ?? null,
     ttlSeconds: body.ttlSeconds ?? null,
   };

@@ -41,6 +41,11 @@ services.put("/:name", validate("param", nameParam), validate("json", serviceCon
   const config = c.req.valid("json");
   const kv = c.env.REGISTRY;
   const now = Date.now();
+  // A fallback hop is never followed by another (edge/route/fallback.ts), so a service naming itself could only 503 twice.
+  if (config.fallbackService === name) {
+    const message = "must name another service: a service cannot be its own fallback";
+    throw new MeshError(400, "invalid_request", `invalid request body: fallbackService: ${message}`, { issues: [{ path: "fallbackService", message }] });
+  }
 
   // Token and JWKS URLs pass the instance-URL guard; secrets or bindings the Worker lacks are warnings (docs/security.md).
   const security = checkSecurityConfig(config, (ref) => (c.env as unknown as Record<string, unknown>)[ref], c.env.ALLOW_PRIVATE_ORIGINS === "true");

@@ -2,7 +2,7 @@ import { leaseAction, removalRule } from "../core/lease/lease.js";
 import { admitNew, MAX_ACTIVE_INSTANCES } from "../core/membership/admission.js";
 import { registerMember, type RegisterRequest } from "../core/membership/member.js";
 import type { ServiceConfig } from "../core/schema/service.js";
-import { instanceIdFor } from "../core/snapshot.js";
+import { instanceIdFor, type SnapshotInstance } from "../core/snapshot.js";
 import { deleteInstance, putInstance } from "../registry/kv-registry.js";
 import { unmirror } from "./outbound/mirror.js";
 import type { CoordinatorState } from "./state.js";
@@ -25,7 +25,7 @@ export type RegisterResult =
  * does not have; routers read the mirror only when the coordinator is
  * unreachable, the origin that wrote it is alive and registering, and the
  * sweep's mirror repair deletes the key within a minute. A repeat
- * registration that changes none of url, weight and zone writes no KV at all
+ * registration that changes none of url, weight, zone and priority writes no KV at all
  * (KV takes one write per second per key).
  */
 export class Registrations {
@@ -75,7 +75,10 @@ export class Registrations {
       if (isNew) this.#pendingNew++;
       try {
         // The mirror's content comes from the request alone, so it is right whatever happens to the member meanwhile.
-        await putInstance(kv, name, { id, url: req.url, weight: req.weight, zone: req.zone });
+        const mirrored: SnapshotInstance = { id, url: req.url, weight: req.weight, zone: req.zone };
+        if (req.priority !== undefined && req.priority !== 0) mirrored.priority = req.priority;
+        if (req.location !== undefined && req.location !== null) mirrored.location = req.location;
+        await putInstance(kv, name, mirrored);
       } catch (err) {
         console.error(JSON.stringify({ event: "mirror_write_failed", service: name, id, message: String(err) }));
         return { ok: false, error: "mirror_unavailable" };

@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { RegisterRequest } from "../core/membership/member.js";
 import { removalRule } from "../core/lease/lease.js";
 import { nextAlarmAt } from "../core/membership/schedule.js";
+import { buildPolicyIndex, choosePool, hasPriorityLevels, type PolicyIndex } from "../core/policy/priority-pools.js";
 import type { ServiceConfig } from "../core/schema/service.js";
 import { MAX_PICKS_PER_BATCH, type InstanceReport, type Snapshot, type SnapshotInstance } from "../core/snapshot.js";
 import { HealthRounds } from "./health-rounds.js";
@@ -50,6 +51,8 @@ export class ServiceCoordinator extends DurableObject<Env> {
   readonly #purge: MirrorPurge;
   readonly #strictPicks = { rpcs: 0, picks: 0 };
   readonly #routerRpcs = { snapshots: 0, unchanged: 0, reports: 0 };
+  /** The priority grouping of the last snapshot strict picks were made from; rebuilt when the snapshot object changes. */
+  #policy: { snap: Snapshot; index: PolicyIndex | null } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -118,10 +121,20 @@ export class ServiceCoordinator extends DurableObject<Env> {
     this.#strictPicks.picks += excludes.length;
     const snap = this.#state.snapshot(Date.now());
     const balancer = this.#state.balancer;
-    const instances = excludes.map(
-      (exclude) => balancer.pick(snap.instances, exclude.length === 0 ? NOTHING_EXCLUDED : new Set(exclude)) ?? null,
-    );
+    const instances = excludes.map((exclude) => {
+      const skip = exclude.length === 0 ? NOTHING_EXCLUDED : new Set(exclude);
+      // Priority levels hold in strict mode too: each pick draws its level, then rotates within it.
+      const pool = this.#priorityPool(snap);
+      return (pool === null ? undefined : balancer.pick(pool, skip)) ?? balancer.pick(snap.instances, skip) ?? null;
+    });
     return { ok: true, instances, allUnhealthy: snap.allUnhealthy, version: snap.version };
+  }
+
+  /** The level one strict pick draws (core/policy/priority-pools.ts), or null for a snapshot with one level. */
+  #priorityPool(snap: Snapshot): readonly SnapshotInstance[] | null {
+    if (this.#policy?.snap !== snap) this.#policy = { snap, index: hasPriorityLevels(snap) ? buildPolicyIndex(snap) : null };
+    const index = this.#policy.index;
+    return index === null ? null : choosePool(index, null, null, Math.random());
   }
 
   /** Passive outcomes from routers, aggregated per instance. */

@@ -1,6 +1,7 @@
 import { isEjected, isRoutable } from "../core/health/health-machine.js";
 import type { PublicState } from "../core/schema/instance.js";
 import type { Member } from "../core/membership/member.js";
+import type { GeoPoint } from "../core/policy/geo.js";
 
 /** What describe() answers: the service as `GET /_mesh/v1/services/{name}` shows it. */
 export interface ServiceDescription {
@@ -19,6 +20,8 @@ export interface InstanceView {
   url: string;
   weight: number;
   zone: string | null;
+  priority: number;
+  location: GeoPoint | null;
   metadata: Record<string, string> | null;
   state: PublicState;
   registeredAt: string;
@@ -46,6 +49,8 @@ export function instanceView(m: Member, now: number): InstanceView {
     url: m.url,
     weight: m.weight,
     zone: m.zone,
+    priority: m.priority,
+    location: m.location,
     metadata: m.metadata,
     state: publicState(m, now),
     registeredAt: iso(m.registeredAt),

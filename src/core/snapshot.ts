@@ -1,6 +1,7 @@
 import type { FailureKind } from "./retry/retry-policy.js";
 import type { PassiveOutcome } from "./health/health-machine.js";
 import { sha256Hex } from "./sha256.js";
+import type { GeoPoint } from "./policy/geo.js";
 
 /** One routable instance, as a router sees it. */
 export interface SnapshotInstance {
@@ -16,11 +17,29 @@ export interface SnapshotInstance {
   labels?: Record<string, string>;
   /** When the instance last became healthy (registration, or a recovery); present only for services with slowStartSeconds. */
   healthySince?: number;
+  /** Priority level (docs/api.md, "Priority pools and fallback"); absent means 0, the primary level. */
+  priority?: number;
+  /** Where the instance runs, for proximity steering; absent when it did not register one. */
+  location?: GeoPoint;
 }
 
 /** A deregistered (draining) instance that pinned sessions may still use until `pinUntil` (DO clock, ms). */
 export interface DrainingInstance extends SnapshotInstance {
   pinUntil: number;
+}
+
+/**
+ * Active members (routable or not) per distinct (priority, zone, location):
+ * what a router needs, beside the routable instances, to know each level's
+ * and each locality group's healthy share. Present only when some active
+ * member has a priority, zone or location; absent, every group's total is
+ * its routable count (the KV fallback treats every member as healthy anyway).
+ */
+export interface SnapshotGroup {
+  priority: number;
+  zone: string | null;
+  location: GeoPoint | null;
+  total: number;
 }
 
 /**
@@ -42,6 +61,8 @@ export interface Snapshot {
    * `instances` so that every other reader of the routable set is unchanged.
    */
   draining?: DrainingInstance[];
+  /** Active members per priority level and locality group (SnapshotGroup). */
+  groups?: SnapshotGroup[];
   /** DO clock when the snapshot was taken. */
   generatedAt: number;
 }

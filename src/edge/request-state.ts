@@ -1,6 +1,7 @@
 import type { RouteMatch } from "../core/routes/route-table.js";
 import type { LocalServiceState } from "../core/local-health/local-service-state.js";
 import { UNDECIDED, type TrafficPolicy } from "../core/policy/traffic-view.js";
+import type { LocalityTarget } from "../core/policy/locality.js";
 import type { TryOutcome } from "../core/snapshot.js";
 import type { RoutedService } from "../registry/route-index.js";
 import type { TryResult } from "./proxy/try-origin.js";
@@ -57,6 +58,10 @@ export interface RequestState {
   match: RouteMatch | null;
   /** Set by pick for hash balancers: the request's hash key (undefined: none, or not a hash kind). */
   hashKey: string | undefined;
+  /** Set by pick for a service with `locality`, from `request.cf`: what this request prefers (null: nothing). */
+  near: LocalityTarget | null;
+  /** Set by the fallback hop (route/fallback.ts): the service that had nothing healthy and handed the request on. */
+  fallbackFrom: string | null;
   /** Set by pick: snapshot mode's local state, or strict mode's once it fell back. */
   local: LocalServiceState | null;
   /** True while picks go to the coordinator (strict mode before any fallback). */
@@ -102,6 +107,8 @@ export function newRequestState(request: Request, started: number): RequestState
     service: null,
     match: null,
     hashKey: undefined,
+    near: null,
+    fallbackFrom: null,
     local: null,
     strict: false,
     strictVersion: null,

@@ -1,13 +1,14 @@
 import { admit } from "./admit/admit.js";
 import { preparePick } from "./pick/pick.js";
 import { preparePinAnswer } from "./pick/session-pin.js";
-import { tryInstances } from "./proxy/failover.js";
+import { tryFallback, tryInstances } from "./proxy/failover.js";
 import { record } from "./report/record.js";
 import { isSecurityError } from "../security/errors.js";
 import { meshFailed, noRoute, refused, securityFailed } from "./respond/refuse.js";
 import { respond } from "./respond/respond.js";
 import { newRequestState, type RequestState } from "./request-state.js";
 import { getRoutes } from "./cache/route-cache.js";
+import { fallbackFor, hopTo } from "./route/fallback.js";
 import { route } from "./route/route.js";
 
 /**
@@ -30,15 +31,26 @@ export async function routeRequest(request: Request, url: URL, env: Env, ctx: Ex
 }
 
 async function proxy(state: RequestState, request: Request, url: URL, env: Env, ctx: ExecutionContext): Promise<Response> {
-  if (!route(state, await getRoutes(env, ctx, state.started), url)) return noRoute(state, url);
+  const routes = await getRoutes(env, ctx, state.started);
+  if (!route(state, routes, url)) return noRoute(state, url);
   // Admit and pick answer synchronously unless they must wait; awaiting only
   // a real promise keeps the warm path free of promises made for nothing.
   const admitted = admit(state, request, env);
   const refusal = admitted instanceof Promise ? await admitted : admitted;
   if (refusal !== null) return refused(state, refusal);
-  const loading = preparePick(state, env, ctx, url);
+  const loading = preparePick(state, env, ctx, url, request.cf);
   if (loading !== undefined) await loading;
   await tryInstances(state, url, env, ctx);
+  // A service that could not answer hands the request to its fallbackService, once (route/fallback.ts).
+  const fallback = state.service?.fallbackService === undefined ? null : fallbackFor(state, routes);
+  if (fallback !== null) {
+    hopTo(state, fallback, env, ctx);
+    // The first service's traffic policies do not follow the request; the fallback's own apply.
+    state.traffic = null;
+    const reloading = preparePick(state, env, ctx, url, request.cf);
+    if (reloading !== undefined) await reloading;
+    await tryFallback(state, url, env, ctx);
+  }
   if (state.traffic !== null) {
     // Session affinity: the value naming the answering instance, for respond to send back.
     const pinning = preparePinAnswer(state, env, url.protocol === "https:");

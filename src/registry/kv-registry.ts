@@ -1,3 +1,4 @@
+import { KV_METADATA_LIMIT_BYTES } from "../core/schema/instance.js";
 import type { ServiceRecord } from "../core/schema/service.js";
 import type { SnapshotInstance } from "../core/snapshot.js";
 import { KEY } from "./keys.js";
@@ -13,7 +14,11 @@ export interface InstanceKeyMetadata {
   url: string;
   weight: number;
   zone: string | null;
+  /** Present only when not 0, and only when it fits the 1,024 bytes (core/schema/instance.ts). */
+  priority?: number;
 }
+
+const utf8 = new TextEncoder();
 
 export async function getService(kv: KVNamespace, name: string): Promise<ServiceRecord | null> {
   return kv.get<ServiceRecord>(KEY.service(name), "json");
@@ -71,6 +76,12 @@ export async function listServiceNames(kv: KVNamespace): Promise<string[]> {
 
 export async function putInstance(kv: KVNamespace, service: string, instance: SnapshotInstance): Promise<void> {
   const metadata: InstanceKeyMetadata = { url: instance.url, weight: instance.weight, zone: instance.zone };
+  // The KV fallback honours priority levels when the metadata has room (all but urls near the 926-byte cap
+  // with a 64-byte zone); location is not carried (it would take ~60 bytes from every url's budget).
+  if (instance.priority !== undefined && instance.priority !== 0) {
+    const withPriority: InstanceKeyMetadata = { ...metadata, priority: instance.priority };
+    if (utf8.encode(JSON.stringify(withPriority)).length <= KV_METADATA_LIMIT_BYTES) metadata.priority = instance.priority;
+  }
   await kv.put(KEY.instance(service, instance.id), JSON.stringify(instance), { metadata });
 }
 
@@ -87,7 +98,9 @@ export async function listInstances(kv: KVNamespace, service: string): Promise<S
     const page = await kv.list<InstanceKeyMetadata>({ prefix, ...(cursor === undefined ? {} : { cursor }) });
     for (const k of page.keys) {
       if (k.metadata === undefined || k.metadata === null) continue;
-      out.push({ id: k.name.slice(prefix.length), url: k.metadata.url, weight: k.metadata.weight, zone: k.metadata.zone });
+      const i: SnapshotInstance = { id: k.name.slice(prefix.length), url: k.metadata.url, weight: k.metadata.weight, zone: k.metadata.zone };
+      if (typeof k.metadata.priority === "number" && k.metadata.priority !== 0) i.priority = k.metadata.priority;
+      out.push(i);
     }
     if (page.list_complete) return out;
     cursor = page.cursor;

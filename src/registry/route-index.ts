@@ -27,6 +27,8 @@ export interface RoutedService {
   shedPercent?: number;
   /** affinity, split and slowStartSeconds (src/core/policy/); present only when one of them is on. */
   traffic?: TrafficPolicy;
+  locality?: NonNullable<ServiceConfig["locality"]>;
+  fallbackService?: string;
 }
 
 export interface RouteIndex {
@@ -59,5 +61,7 @@ export function routedService(name: string, config: ServiceConfig): RoutedServic
     if (config.affinity !== undefined) routed.traffic.affinity = config.affinity;
     if (config.split !== undefined) routed.traffic.split = config.split;
   }
+  if (config.locality !== undefined) routed.locality = config.locality;
+  if (config.fallbackService !== undefined) routed.fallbackService = config.fallbackService;
   return routed;
 }

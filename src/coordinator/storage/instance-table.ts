@@ -26,9 +26,10 @@ export class InstanceTable {
   save(m: Member): void {
     this.#sql.exec(
       `INSERT INTO instances (id, url, weight, zone, metadata, ttl_seconds, registered_at, lease_expires_at,
-         membership, membership_since, health, requests, failures, latency_ms_total)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         membership, membership_since, health, requests, failures, latency_ms_total, priority, location)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(id) DO UPDATE SET url = excluded.url, weight = excluded.weight, zone = excluded.zone,
+         priority = excluded.priority, location = excluded.location,
          metadata = excluded.metadata, ttl_seconds = excluded.ttl_seconds, registered_at = excluded.registered_at,
          lease_expires_at = excluded.lease_expires_at, membership = excluded.membership,
          membership_since = excluded.membership_since, health = excluded.health, requests = excluded.requests,
@@ -47,6 +48,8 @@ export class InstanceTable {
       m.requests,
       m.failures,
       m.latencyMsTotal,
+      m.priority,
+      m.location === null ? null : JSON.stringify(m.location),
     );
   }
 

@@ -49,6 +49,16 @@ export const MIGRATIONS: readonly Migration[] = [
       sql.exec("CREATE INDEX IF NOT EXISTS instances_by_registration ON instances (registered_at, id)");
     },
   },
+  {
+    version: 3,
+    description: "instances.priority (level, default 0) and instances.location (JSON latitude/longitude or NULL)",
+    up(sql) {
+      // ADD COLUMN has no IF NOT EXISTS; a repeated run (crash before the version write) checks first.
+      const columns = new Set(sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('instances')").toArray().map((c) => c.name));
+      if (!columns.has("priority")) sql.exec("ALTER TABLE instances ADD COLUMN priority INTEGER NOT NULL DEFAULT 0");
+      if (!columns.has("location")) sql.exec("ALTER TABLE instances ADD COLUMN location TEXT");
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

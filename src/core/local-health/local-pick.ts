@@ -1,4 +1,6 @@
 import { candidatesOf, pinnedInstance, requestGroup, trafficView, type PolicyRequest } from "../policy/traffic-view.js";
+import type { LocalityTarget } from "../policy/locality.js";
+import { buildPolicyIndex, choosePool } from "../policy/priority-pools.js";
 import type { SnapshotInstance } from "../snapshot.js";
 import type { LocalServiceState } from "./local-service-state.js";
 import { excludedFromPick } from "../flow/concurrency.js";
@@ -23,6 +25,9 @@ export const LOCAL_MARK_MAX_MS = 30_000;
  * in flight here is skipped outright, as is one held back by its Retry-After.
  * `request` carries the service's traffic policies, if it has any (see
  * narrowByPolicy).
+ * `target` is what the request prefers under the service's `locality` (null:
+ * no locality, or the request does not say where it is); `random` draws the
+ * priority level and the split.
  */
 export function pickLocal(
   state: LocalServiceState,
@@ -32,6 +37,7 @@ export function pickLocal(
   key?: string,
   maxPerInstance?: number,
   request?: PolicyRequest,
+  target: LocalityTarget | null = null,
   random: () => number = Math.random,
 ): SnapshotInstance | undefined {
   // Concurrency caps and Retry-After holds (core/flow/): never picked, so they join the tried set.
@@ -52,6 +58,58 @@ export function pickLocal(
     if (oldest !== undefined && now - oldest > stallMs) (avoid ??= new Set()).add(id);
   }
   if (outside !== null) return pickHashedWithin(state, all, outside, avoid, tried, key);
+  // Traffic policies: a service with neither priority levels nor locality pays these two checks and nothing more.
+  if (target !== null || state.levels) {
+    const picked = pickInPolicyPool(state, all, avoid, tried, key, target, random);
+    if (picked !== undefined) return picked;
+  }
+  return pickAvoiding(state, all, avoid, tried, key);
+}
+
+/**
+ * The narrowing step: the instances priority levels and locality leave this
+ * request (core/policy/priority-pools.ts), and a pick among those not avoided
+ * nor tried. Undefined sends the caller to the whole snapshot, so a retry
+ * whose pool is used up still reaches every other routable instance.
+ */
+function pickInPolicyPool(
+  state: LocalServiceState,
+  all: readonly SnapshotInstance[],
+  avoid: Set<string> | null,
+  tried: ReadonlySet<string> | undefined,
+  key: string | undefined,
+  target: LocalityTarget | null,
+  random: () => number,
+): SnapshotInstance | undefined {
+  let pool = choosePool((state.policy ??= buildPolicyIndex(state.snapshot)), target, avoid, random());
+  if (pool === null || pool === all) return undefined;
+  if (all !== state.snapshot.instances) {
+    // A split group narrowed the list first: the pool keeps only the group's members.
+    const inGroup = new Set(all.map((i) => i.id));
+    pool = pool.filter((i) => inGroup.has(i.id));
+    if (pool.length === 0) return undefined;
+  }
+  if (state.hashed) {
+    // A hash kind keeps the snapshot's own list (its table is cached per list) and leaves the rest out by exclusion.
+    const skip = new Set<string>();
+    for (const i of all) skip.add(i.id);
+    for (const i of pool) skip.delete(i.id);
+    if (avoid !== null) for (const id of avoid) skip.add(id);
+    if (tried !== undefined) for (const id of tried) skip.add(id);
+    return state.balancer.pick(all, skip, state.load, key);
+  }
+  const skip = avoid;
+  const up = skip === null ? pool : pool.filter((i) => !skip.has(i.id));
+  return state.balancer.pick(up, tried, state.load, key);
+}
+
+function pickAvoiding(
+  state: LocalServiceState,
+  all: readonly SnapshotInstance[],
+  avoid: Set<string> | null,
+  tried: ReadonlySet<string> | undefined,
+  key: string | undefined,
+): SnapshotInstance | undefined {
   if (avoid === null) return state.balancer.pick(all, tried, state.load, key);
   const skip = avoid;
   if (state.hashed) {

@@ -1,5 +1,6 @@
 import { BALANCERS, balancerKey, balancerKind, createBalancer, type Balancer, type BalancerConfig, type HostLoad } from "../balance/index.js";
 import type { TrafficView } from "../policy/traffic-view.js";
+import { hasPriorityLevels, type PolicyIndex } from "../policy/priority-pools.js";
 import type { Snapshot } from "../snapshot.js";
 
 /**
@@ -48,6 +49,10 @@ export interface LocalServiceState {
   refreshStartedAt: number | null;
   /** Services with traffic policies only: their view of the snapshot (core/policy/traffic-view.ts), rebuilt when it changes. */
   traffic: TrafficView | null;
+  /** True when the snapshot's members span more than one priority level: the one check a pick makes for priorities. */
+  levels: boolean;
+  /** The snapshot grouped by level, zone and location (core/policy/priority-pools.ts); built on first use per snapshot version. */
+  policy: PolicyIndex | null;
 }
 
 /** Offsets a new balancer's rotation within this range, so cold isolates do not all start at host 0. */
@@ -88,6 +93,8 @@ export function newLocalServiceState(
     },
     refreshStartedAt: null,
     traffic: null,
+    levels: hasPriorityLevels(snapshot),
+    policy: null,
   };
 }
 
@@ -121,6 +128,8 @@ export function adoptSnapshot(state: LocalServiceState, snapshot: Snapshot | nul
   if (snapshot === null || (!switched && source === "coordinator" && snapshot.version === state.snapshot.version)) return;
   state.snapshot = snapshot;
   state.marks.clear();
+  state.levels = hasPriorityLevels(snapshot);
+  state.policy = null;
   // A hash kind's table for the new version is built here, in the refresh, not by the next request's pick.
   state.balancer.prepare?.(snapshot.instances);
   // Latency of instances that left is no use; the map stays as small as the service.

@@ -1,5 +1,6 @@
 import { initialHealth, type HealthState } from "../health/health-machine.js";
 import type { Membership } from "../schema/instance.js";
+import type { GeoPoint } from "../policy/geo.js";
 import type { SnapshotInstance } from "../snapshot.js";
 
 /**
@@ -12,6 +13,9 @@ export interface Member {
   url: string;
   weight: number;
   zone: string | null;
+  /** Priority level: 0 is the primary, 1, 2 … standby (docs/api.md, "Priority pools and fallback"). */
+  priority: number;
+  location: GeoPoint | null;
   metadata: Record<string, string> | null;
   /** Per-instance lease length; null means the service default. */
   ttlSeconds: number | null;
@@ -30,13 +34,17 @@ export interface RegisterRequest {
   url: string;
   weight: number;
   zone: string | null;
+  /** Absent: 0, the primary level. */
+  priority?: number;
+  /** Absent: none. */
+  location?: GeoPoint | null;
   metadata: Record<string, string> | null;
   ttlSeconds: number | null;
 }
 
 /**
  * The member after a (re-)registration, and whether the KV mirror must be
- * rewritten: only when membership, weight or zone changed, never for a repeat
+ * rewritten: only when membership, weight, zone or priority changed, never for a repeat
  * registration (KV allows one write per second per key).
  */
 export function registerMember(
@@ -53,6 +61,8 @@ export function registerMember(
         url: req.url,
         weight: req.weight,
         zone: req.zone,
+        priority: req.priority ?? 0,
+        location: req.location ?? null,
         metadata: req.metadata,
         ttlSeconds: req.ttlSeconds,
         registeredAt: now,
@@ -71,6 +81,8 @@ export function registerMember(
     ...existing,
     weight: req.weight,
     zone: req.zone,
+    priority: req.priority ?? 0,
+    location: req.location ?? null,
     metadata: req.metadata,
     ttlSeconds: req.ttlSeconds,
     leaseExpiresAt: now + ttlMs,
@@ -82,7 +94,7 @@ export function registerMember(
     member.membershipSince = now;
     member.health = initialHealth();
   }
-  return { member, mirrorChanged: returning || existing.weight !== req.weight || existing.zone !== req.zone };
+  return { member, mirrorChanged: returning || existing.weight !== req.weight || existing.zone !== req.zone || existing.priority !== (req.priority ?? 0) };
 }
 
 /** The optional SnapshotInstance fields a service's traffic policies ask for (membership/snapshot-rules.ts). */
@@ -94,6 +106,9 @@ export interface SnapshotExtras {
 
 export function toSnapshotInstance(m: Member, extras?: SnapshotExtras): SnapshotInstance {
   const out: SnapshotInstance = { id: m.id, url: m.url, weight: m.weight, zone: m.zone };
+  // Only when set, so a service without priorities or locations sends routers what it always did.
+  if (m.priority !== 0) out.priority = m.priority;
+  if (m.location !== null) out.location = m.location;
   if (extras === undefined) return out;
   if (extras.labelKeys !== null) {
     const labels: Record<string, string> = {};

@@ -1,7 +1,7 @@
 import { isRoutable } from "../health/health-machine.js";
 import { ROUTER_SNAPSHOT_MAX_AGE_MS } from "../lease/lease.js";
 import type { ServiceConfig } from "../schema/service.js";
-import type { DrainingInstance, Snapshot } from "../snapshot.js";
+import type { DrainingInstance, Snapshot, SnapshotGroup } from "../snapshot.js";
 import { toSnapshotInstance, type Member, type SnapshotExtras } from "./member.js";
 
 /**
@@ -65,7 +65,26 @@ export function buildSnapshot(
     generatedAt: now,
   };
   if (policy?.affinity === true) snap.draining = draining;
+  const groups = memberGroups(active);
+  if (groups !== null) snap.groups = groups;
   return snap;
+}
+
+/**
+ * Active members counted per (priority, zone, location), in first-seen
+ * order; null when no member has any of them, the common case, which then
+ * adds nothing to the snapshot.
+ */
+export function memberGroups(active: readonly Member[]): SnapshotGroup[] | null {
+  if (!active.some((m) => m.priority !== 0 || m.zone !== null || m.location !== null)) return null;
+  const byKey = new Map<string, SnapshotGroup>();
+  for (const m of active) {
+    const key = JSON.stringify([m.priority, m.zone, m.location?.latitude ?? null, m.location?.longitude ?? null]);
+    const g = byKey.get(key);
+    if (g === undefined) byKey.set(key, { priority: m.priority, zone: m.zone, location: m.location, total: 1 });
+    else g.total++;
+  }
+  return [...byKey.values()];
 }
 
 /**
@@ -75,8 +94,11 @@ export function buildSnapshot(
  * without anyone remembering to add it here.
  */
 export function snapshotSignature(s: Snapshot): string {
-  // `draining` is absent for services without affinity, which keeps their signatures as they were.
-  return JSON.stringify(s.draining === undefined ? [s.allUnhealthy, s.panic, s.instances] : [s.allUnhealthy, s.panic, s.instances, s.draining]);
+  // `draining` and `groups` are absent for services without affinity or priorities/zones/locations, which keeps their signatures as they were.
+  const parts: unknown[] = [s.allUnhealthy, s.panic, s.instances];
+  if (s.groups !== undefined) parts.push(s.groups);
+  if (s.draining !== undefined) parts.push({ draining: s.draining });
+  return JSON.stringify(parts);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { initialHealth, type HealthState } from "../health/health-machine.js";
+import type { GeoPoint } from "../policy/geo.js";
 import type { Membership } from "../schema/instance.js";
 import { serviceConfigSchema, type ServiceConfig } from "../schema/service.js";
 import type { Member } from "./member.js";
@@ -72,6 +73,18 @@ export function parseMetadata(text: string | null): Parsed<Record<string, string
   return { ok: true, value: m as Record<string, string> };
 }
 
+/** `location` column: JSON `{latitude, longitude}` or NULL. */
+export function parseLocation(text: string | null): Parsed<GeoPoint | null> {
+  if (text === null) return { ok: true, value: null };
+  const json = parseJson(text);
+  if (!json.ok) return { ok: false, reason: `location: ${json.reason}` };
+  const l = json.value;
+  if (!isObject(l) || !isNum(l.latitude) || !isNum(l.longitude) || Math.abs(l.latitude) > 90 || Math.abs(l.longitude) > 180) {
+    return { ok: false, reason: "location: not a latitude/longitude pair" };
+  }
+  return { ok: true, value: { latitude: l.latitude, longitude: l.longitude } };
+}
+
 /** The stored config is the resolved one, so it must pass the same schema the API applies. */
 export function parseStoredConfig(text: string): Parsed<ServiceConfig> {
   const json = parseJson(text);
@@ -99,17 +112,22 @@ export function decodeMemberRow(r: StoredRow): DecodedRow {
     membership === undefined ||
     !numbers.every(isNum) ||
     !isNumOrNull(r.ttl_seconds) ||
-    (r.zone !== null && typeof r.zone !== "string")
+    (r.zone !== null && typeof r.zone !== "string") ||
+    // Rows written before migration 3 read the column's default, 0.
+    !(r.priority === undefined || isNum(r.priority))
   ) {
     return { ok: false, id, reason: "row: identity or counter columns unusable", repaired: null };
   }
   const health = parseHealth(typeof r.health === "string" ? r.health : "");
   const metadata = parseMetadata(typeof r.metadata === "string" ? r.metadata : null);
+  const location = parseLocation(typeof r.location === "string" ? r.location : null);
   const member: Member = {
     id,
     url: r.url,
     weight: Number(r.weight),
     zone: r.zone,
+    priority: r.priority === undefined ? 0 : Number(r.priority),
+    location: location.ok ? location.value : null,
     metadata: metadata.ok ? metadata.value : null,
     ttlSeconds: r.ttl_seconds,
     registeredAt: Number(r.registered_at),
@@ -121,6 +139,6 @@ export function decodeMemberRow(r: StoredRow): DecodedRow {
     failures: Number(r.failures),
     latencyMsTotal: Number(r.latency_ms_total),
   };
-  const reasons = [health, metadata].flatMap((p) => (p.ok ? [] : [p.reason]));
+  const reasons = [health, metadata, location].flatMap((p) => (p.ok ? [] : [p.reason]));
   return reasons.length === 0 ? { ok: true, member } : { ok: false, id, reason: reasons.join("; "), repaired: member };
 }

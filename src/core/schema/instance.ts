@@ -7,10 +7,15 @@ import * as z from "./zod.js";
  * and KV refuses metadata whose JSON is over 1,024 bytes: past that the mirror
  * write fails after the coordinator has already saved the member. So the url's
  * budget is what is left of 1,024 bytes once the largest weight and zone are in.
+ * A non-zero `priority` rides along when it fits (up to 14 more bytes, so all
+ * but urls within 14 bytes of that budget with the largest zone and weight);
+ * `location` never does. The KV fallback reads only the metadata.
  */
 export const KV_METADATA_LIMIT_BYTES = 1024;
 export const MAX_WEIGHT = 1000;
 export const MAX_ZONE_BYTES = 64;
+/** Priority levels 0 (primary) to 99. */
+export const MAX_PRIORITY = 99;
 export const MAX_METADATA_ENTRIES = 16;
 export const MAX_METADATA_KEY_LENGTH = 64;
 export const MAX_METADATA_VALUE_LENGTH = 256;
@@ -57,6 +62,15 @@ export const registerInstanceSchema = z.strictObject({
         z.maxLength(MAX_ZONE_BYTES),
         z.refine((s: string) => s.length > MAX_ZONE_BYTES || jsonStringBytes(s) <= MAX_ZONE_BYTES, `must be at most ${MAX_ZONE_BYTES} bytes JSON-encoded`),
       ),
+  ),
+  // Traffic goes to the lowest level with healthy instances (docs/api.md, "Priority pools and fallback").
+  priority: z.optional(z.number().check(z.int(), z.gte(0), z.lte(MAX_PRIORITY))),
+  // Where the origin runs, for `locality: {"mode": "proximity"}`.
+  location: z.optional(
+    z.strictObject({
+      latitude: z.number().check(z.gte(-90), z.lte(90)),
+      longitude: z.number().check(z.gte(-180), z.lte(180)),
+    }),
   ),
   metadata: z.optional(
     z

@@ -131,6 +131,18 @@ export const outlierSchema = z.strictObject({
   maxEjectionSeconds: withDefault(int(1, 86_400), 300),
 });
 
+const minHealthyFraction = withDefault(z.number().check(z.gte(0), z.lte(1)), 0.5);
+/** `locality` (docs/api.md, "Locality"): which instances a request prefers; the rules are in core/policy/locality.ts. */
+export const localitySchema = z.discriminatedUnion("mode", [
+  z.strictObject({ mode: z.literal("proximity"), minHealthyFraction }),
+  z.strictObject({ mode: z.literal("zone"), key: z.enum(["colo", "country", "continent", "region"]), minHealthyFraction }),
+]);
+
+/** Said in the 400, at `locality`, when a strict-mode service asks for it. */
+export const STRICT_LOCALITY_REFUSAL =
+  'locality cannot run with routing.mode "strict": the coordinator makes every strict pick and never sees the request\'s location ' +
+  '(request.cf); use routing.mode "snapshot" for locality';
+
 const routingSchema = z.strictObject({ mode: withDefault(z.enum(["snapshot", "strict"]), "snapshot") });
 const panicSchema = z.strictObject({ routeToAllWhenNoneHealthy: withDefault(z.boolean(), false) });
 
@@ -156,6 +168,10 @@ export const serviceConfigSchema = z.strictObject({
   affinity: z.optional(affinitySchema),
   split: z.optional(splitSchema),
   slowStartSeconds: z._default(slowStartSecondsSchema, 0),
+  // Traffic policies (docs/api.md): absent means off, and costs the router one field check.
+  locality: z.optional(localitySchema),
+  // Where requests go when this service has nothing healthy: one hop, never further (src/edge/route/fallback.ts).
+  fallbackService: z.optional(serviceNameSchema),
 }).check(
   // Checked here, not in either field, because it is the pair that is wrong; the message says which to change.
   z.superRefine((c, ctx) => {
@@ -169,6 +185,9 @@ export const serviceConfigSchema = z.strictObject({
       if (c.affinity !== undefined) ctx.issues.push({ code: "custom", message: strictPolicyRefusal("affinity"), input: c.affinity, path: ["affinity"] });
       if (c.split !== undefined) ctx.issues.push({ code: "custom", message: strictPolicyRefusal("split"), input: c.split, path: ["split"] });
       if (c.slowStartSeconds > 0) ctx.issues.push({ code: "custom", message: strictPolicyRefusal("slowStartSeconds"), input: c.slowStartSeconds, path: ["slowStartSeconds"] });
+    }
+    if (c.routing.mode === "strict" && c.locality !== undefined) {
+      ctx.issues.push({ code: "custom", message: STRICT_LOCALITY_REFUSAL, input: c.locality, path: ["locality"] });
     }
   }),
 );

@@ -1,6 +1,7 @@
 import { pickLocal, markDown, markUp, recordLatency, tryFinished, tryStarted, untriedCount } from "../../core/local-health/local-pick.js";
 import { hashOnOf, type BalancerConfig } from "../../core/balance/index.js";
 import { requestHashKey } from "../../core/balance/hash/request-key.js";
+import { localityTarget, type CfFacts } from "../../core/policy/locality.js";
 import type { SnapshotInstance } from "../../core/snapshot.js";
 import type { RequestState } from "../request-state.js";
 import { currentLocalState, getLocalState, loadLocalState } from "../cache/snapshot-cache.js";
@@ -18,8 +19,8 @@ import { preparePin } from "./session-pin.js";
  * request's key (header, cookie, query, client IP or path); for every other
  * kind that costs one type check.
  */
-export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext, url: URL): Promise<void> | undefined {
-  const loading = prepareSnapshot(state, env, ctx, url);
+export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext, url: URL, cf: CfFacts | undefined): Promise<void> | undefined {
+  const loading = prepareSnapshot(state, env, ctx, url, cf);
   // Traffic policies (src/core/policy/): one field check for a service without any.
   const traffic = state.service?.traffic;
   if (traffic === undefined) return loading;
@@ -29,11 +30,13 @@ export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext
   return loading === undefined ? pinning : Promise.all([loading, pinning]).then(() => undefined);
 }
 
-function prepareSnapshot(state: RequestState, env: Env, ctx: ExecutionContext, url: URL): Promise<void> | undefined {
+function prepareSnapshot(state: RequestState, env: Env, ctx: ExecutionContext, url: URL, cf: CfFacts | undefined): Promise<void> | undefined {
   const svc = state.service;
   if (svc === null) throw new Error("pick stage reached without a routed service");
   const hashOn = hashOnOf(svc.balancer);
   if (hashOn !== null) state.hashKey = requestHashKey(hashOn, state.headers, url);
+  // request.cf is read only for a service with locality (core/policy/locality.ts).
+  if (svc.locality !== undefined) state.near = localityTarget(svc.locality, cf);
   if (svc.mode === "strict") {
     state.strict = true;
     return undefined;
@@ -61,7 +64,7 @@ export function pickFromLocal(state: RequestState): SnapshotInstance | undefined
   const svc = state.service;
   if (local === null || svc === null) return undefined;
   // A try waiting for headers longer than a quarter of its timeout marks its instance as stalled.
-  return pickLocal(local, state.tried, Date.now(), svc.retry.perTryTimeoutMs / 4, state.hashKey, svc.maxConcurrentRequestsPerInstance, state);
+  return pickLocal(local, state.tried, Date.now(), svc.retry.perTryTimeoutMs / 4, state.hashKey, svc.maxConcurrentRequestsPerInstance, state, state.near, Math.random);
 }
 
 /** Strict-mode pick; on a coordinator failure, switches this request to snapshot mode. */

@@ -35,6 +35,19 @@ export async function tryInstances(state: RequestState, url: URL, env: Env, ctx:
   watchRelayedBody(state, env, ctx);
 }
 
+/**
+ * The try stage again, for the service a fallback hop moved the request to
+ * (route/fallback.ts): the upstream headers and the client-body watcher are
+ * already in place; the fallback service's own upstream security applies.
+ */
+export async function tryFallback(state: RequestState, url: URL, env: Env, ctx: ExecutionContext): Promise<void> {
+  const svc = state.service;
+  const match = state.match;
+  if (svc === null || match === null) throw new Error("fallback try reached without a routed service");
+  await failOver(state, svc, upstreamPath(url.pathname, match) + url.search, upstreamSecurity(state, env), env, ctx);
+  watchRelayedBody(state, env, ctx);
+}
+
 async function failOver(
   state: RequestState,
   svc: RoutedService,

@@ -12,6 +12,8 @@ export interface RequestEvent {
   event: "request";
   ts: string;
   service: string | null;
+  /** The service that had nothing healthy and handed the request to `service` (its fallbackService); null without a hop. */
+  fallbackFrom: string | null;
   method: string;
   host: string;
   path: string;
@@ -39,6 +41,7 @@ export function requestEvent(state: RequestState, url: URL, now: number): Reques
     event: "request",
     ts: new Date(state.started).toISOString(),
     service: state.service?.name ?? null,
+    fallbackFrom: state.fallbackFrom,
     method: state.method,
     host: url.host,
     path: url.pathname,

@@ -9,6 +9,8 @@ export function member(id: string, overrides: Partial<Member> = {}): Member {
     url: `http://${id}.example:8080`,
     weight: 1,
     zone: null,
+    priority: 0,
+    location: null,
     metadata: null,
     ttlSeconds: null,
     registeredAt: T0,

@@ -60,7 +60,7 @@ describe("snapshotSignature", () => {
     expect(snapshotSignature({ ...base([one]), allUnhealthy: true, panic: true })).not.toBe(snapshotSignature({ ...base([one]), allUnhealthy: true }));
   });
 
-  it("changes when any one SnapshotInstance field changes, zone included", () => {
+  it("changes when any one SnapshotInstance field changes, zone, priority and location included", () => {
     // `satisfies Record<keyof SnapshotInstance, …>`: a field added to SnapshotInstance without
     // an entry here fails to compile, and the loop checks the signature covers every field.
     const changed = {
@@ -70,8 +70,15 @@ describe("snapshotSignature", () => {
       zone: "eu-west",
       labels: { version: "v2" },
       healthySince: T0 + 1,
+      priority: 1,
+      location: { latitude: 51.5, longitude: -0.12 },
     } satisfies Record<keyof SnapshotInstance, unknown>;
-    expect(Object.keys(one).sort()).toEqual(Object.keys(changed).sort());
+    // priority and location are left out of a member's instance when unset (0, none); labels and healthySince without the policies.
+    const full = toSnapshotInstance(member("a", { metadata: { version: "v1" }, priority: 2, location: { latitude: 1, longitude: 2 } }), {
+      labelKeys: ["version"],
+      healthySince: true,
+    });
+    expect(Object.keys(full).sort()).toEqual(Object.keys(changed).sort());
     for (const key of Object.keys(changed) as (keyof SnapshotInstance)[]) {
       expect(snapshotSignature(base([{ ...one, [key]: changed[key] }])), `field ${key}`).not.toBe(snapshotSignature(base([one])));
     }

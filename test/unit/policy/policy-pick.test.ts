@@ -26,7 +26,7 @@ function local(s: Snapshot, balancer: BalancerConfig = "round_robin"): LocalServ
 
 function picks(state: LocalServiceState, traffic: TrafficPolicy, n: number, headers: Record<string, string> = {}, pinned: string | null = null, now = T0): string[] {
   const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push(pickLocal(state, undefined, now, STALL_MS, undefined, undefined, request(traffic, headers, pinned), seededRandom(i + 1))?.id ?? "none");
+  for (let i = 0; i < n; i++) out.push(pickLocal(state, undefined, now, STALL_MS, undefined, undefined, request(traffic, headers, pinned), null, seededRandom(i + 1))?.id ?? "none");
   return out;
 }
 
@@ -83,7 +83,7 @@ describe("split in pickLocal", () => {
     const state = local(snap([...v1, ...v2, inst("e", { version: "v2" })]), { kind: "maglev", hashOn: { header: "x-user" } });
     for (let i = 0; i < 200; i++) {
       const req = request(five);
-      const id = pickLocal(state, undefined, T0, STALL_MS, `user-${i}`, undefined, req, seededRandom(i + 1))?.id ?? "none";
+      const id = pickLocal(state, undefined, T0, STALL_MS, `user-${i}`, undefined, req, null, seededRandom(i + 1))?.id ?? "none";
       expect(req.splitGroup === 0 ? ["c", "e"] : ["a", "b"]).toContain(id);
     }
     // The view hands hash kinds the snapshot's own list, so the Maglev table is built once per version.
@@ -134,7 +134,7 @@ describe("properties (fast-check)", () => {
           const random = seededRandom(seed);
           for (const now of [T0, T0 + 20_000]) {
             const req = request(traffic, canary ? { "x-canary": "1" } : {}, pinned);
-            const picked = pickLocal(state, undefined, now, STALL_MS, `k${seed}`, undefined, req, random);
+            const picked = pickLocal(state, undefined, now, STALL_MS, `k${seed}`, undefined, req, null, random);
             const live = instances.map((i) => i.id);
             const drainingOk = pinned === "d" && now < drainingD.pinUntil;
             if (picked === undefined) expect(live.length === 0 && !drainingOk).toBe(true);

@@ -50,14 +50,16 @@ describe("coordinator storage", () => {
 
       expect(migrate(state.storage)).toEqual({ from: 0, to: SCHEMA_VERSION });
       expect(meta(sql, "schema_version")).toBe(String(SCHEMA_VERSION));
-      expect(row(sql, "00000000000000aa")).toEqual(before);
+      // Migration 3 adds priority (default 0) and location (NULL); every other column is as it was.
+      const migrated = { ...before, priority: 0, location: null };
+      expect(row(sql, "00000000000000aa")).toEqual(migrated);
       expect(meta(sql, "snapshot_version")).toBe("7");
       expect(sql.exec("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'instances_by_registration'").toArray()).toHaveLength(1);
 
       // Idempotent: again through migrate (a no-op), and each step re-run by hand as a crash before its version write would.
       expect(migrate(state.storage)).toEqual({ from: SCHEMA_VERSION, to: SCHEMA_VERSION });
       for (const m of MIGRATIONS) m.up(sql);
-      expect(row(sql, "00000000000000aa")).toEqual(before);
+      expect(row(sql, "00000000000000aa")).toEqual(migrated);
 
       // A coordinator started on the migrated store serves what was there.
       const coordinator = new ServiceCoordinator(state, env);

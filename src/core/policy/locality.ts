@@ -1,0 +1,99 @@
+import { haversine, pointFrom, toRadians, type GeoPoint, type GeoRadians } from "./geo.js";
+
+/**
+ * Locality: which part of a priority level a request prefers.
+ *
+ * - proximity: the group of instances registered at the location nearest to
+ *   the client (request.cf.latitude/longitude), like Cloudflare Load
+ *   Balancing's proximity steering. A group that is too unhealthy is passed
+ *   over for the next nearest one.
+ * - zone: the instances whose `zone` equals one `request.cf` field (colo,
+ *   country, continent or region).
+ *
+ * A group is preferred only while its healthy share (routable and not avoided
+ * by this isolate, over its active members) is at least minHealthyFraction and
+ * it has a healthy member; otherwise the request spills over to the whole
+ * level. Only routable instances are ever candidates, so locality can narrow
+ * the choice but never adds an unhealthy instance to it.
+ */
+export type LocalityKey = "colo" | "country" | "continent" | "region";
+
+export type LocalityConfig =
+  | { mode: "proximity"; minHealthyFraction: number }
+  | { mode: "zone"; key: LocalityKey; minHealthyFraction: number };
+
+/** What one request prefers, read from its `cf` object only for a service with `locality`. */
+export type LocalityTarget =
+  | { mode: "proximity"; point: GeoPoint; at: GeoRadians; minHealthyFraction: number }
+  | { mode: "zone"; zone: string; minHealthyFraction: number };
+
+/**
+ * `request.cf` as the router holds it: Cloudflare sets latitude/longitude and
+ * colo, country, continent, region on every request; tests set them by hand.
+ * Typed as a plain object and read field by field, since its declared type
+ * differs between incoming requests and request inits.
+ */
+export type CfFacts = object;
+
+const field = (cf: CfFacts, key: string): unknown => Reflect.get(cf, key);
+
+/** Null when the request does not carry the fact (no `cf`, or not that field): it then prefers nothing. */
+export function localityTarget(config: LocalityConfig, cf: CfFacts | undefined): LocalityTarget | null {
+  if (cf === undefined) return null;
+  if (config.mode === "proximity") {
+    const point = pointFrom(field(cf, "latitude"), field(cf, "longitude"));
+    return point === null ? null : { mode: "proximity", point, at: toRadians(point), minHealthyFraction: config.minHealthyFraction };
+  }
+  const zone = field(cf, config.key);
+  return typeof zone === "string" && zone !== "" ? { mode: "zone", zone, minHealthyFraction: config.minHealthyFraction } : null;
+}
+
+/** A group of instances: the routable ones, and how many active members it has in all. */
+export interface LocalityGroup<I> {
+  instances: readonly I[];
+  total: number;
+}
+
+export interface PlacedGroup<I> extends LocalityGroup<I> {
+  point: GeoPoint;
+  at: GeoRadians;
+}
+
+/** Healthy members of a group: its routable instances less those this isolate avoids. */
+export function healthyIn<I extends { id: string }>(group: LocalityGroup<I>, avoid: ReadonlySet<string> | null): number {
+  if (avoid === null) return group.instances.length;
+  let n = 0;
+  for (const i of group.instances) if (!avoid.has(i.id)) n++;
+  return n;
+}
+
+export function qualifies<I extends { id: string }>(group: LocalityGroup<I>, avoid: ReadonlySet<string> | null, minHealthyFraction: number): boolean {
+  const healthy = healthyIn(group, avoid);
+  return healthy > 0 && group.total > 0 && healthy >= minHealthyFraction * group.total;
+}
+
+/**
+ * The group a request prefers within one level, or null to use the whole
+ * level. Proximity takes the nearest group that qualifies (one pass, no
+ * sorting, no allocation); zone mode takes the request's zone if it qualifies.
+ */
+export function preferredGroup<I extends { id: string }>(
+  target: LocalityTarget,
+  zones: ReadonlyMap<string, LocalityGroup<I>>,
+  places: readonly PlacedGroup<I>[],
+  avoid: ReadonlySet<string> | null,
+): LocalityGroup<I> | null {
+  if (target.mode === "zone") {
+    const group = zones.get(target.zone);
+    return group !== undefined && qualifies(group, avoid, target.minHealthyFraction) ? group : null;
+  }
+  let best: PlacedGroup<I> | null = null;
+  let bestH = Number.POSITIVE_INFINITY;
+  for (const place of places) {
+    const h = haversine(target.at, place.at);
+    if (h >= bestH || !qualifies(place, avoid, target.minHealthyFraction)) continue;
+    best = place;
+    bestH = h;
+  }
+  return best;
+}

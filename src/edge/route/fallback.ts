@@ -1,0 +1,63 @@
+import { isIdempotent } from "../../core/retry/retry-policy.js";
+import type { RoutedService } from "../../registry/route-index.js";
+import type { LoadedRoutes } from "../cache/route-cache.js";
+import { recordOutcomes } from "../report/outcome-reporter.js";
+import type { RequestState } from "../request-state.js";
+
+/**
+ * The fallback hop (`fallbackService`, docs/api.md "Priority pools and
+ * fallback"): a service that could not answer hands the request to the
+ * service it names, instead of a 503 (or a 502 after tries that all failed).
+ *
+ * - "Could not answer": no instance to try at all (nothing healthy at any
+ *   priority level), or every try failed without an answer (refused, reset,
+ *   timed out) and the request may be sent again: its body is replayable and
+ *   its method idempotent, or the last failure was a refused connection. An
+ *   origin's own answer, even a 5xx, is relayed as always.
+ * - Exactly one hop: a request that arrived as a fallback never falls back
+ *   again, so A → B → A (or a chain) stops after the first hop. A service
+ *   naming itself is refused at PUT.
+ * - A fallback name that is not (or no longer) a service: no hop, the 503 of
+ *   today.
+ * - After a try, a service with `upstreamAuth` or `signing` does not hop: its
+ *   token and signature are on the request's headers and must not reach
+ *   another service's origins.
+ *
+ * The fallback service's instances, balancer, retries and upstream security
+ * apply; the primary's admission (auth.jwt) already let the request in and is
+ * not run again, and the upstream path is the one the primary would have sent.
+ */
+export function fallbackFor(state: RequestState, routes: LoadedRoutes): RoutedService | null {
+  const svc = state.service;
+  if (svc?.fallbackService === undefined || state.fallbackFrom !== null || state.clientFailed) return null;
+  const last = state.last;
+  if (last !== null) {
+    if (last.response !== null || last.ok || !state.replayable) return null;
+    if (!isIdempotent(state.method) && last.failure.kind !== "connect-failure") return null;
+    if (svc.upstreamAuth !== undefined || svc.signing !== undefined) return null;
+  }
+  return routes.services.get(svc.fallbackService) ?? null;
+}
+
+/**
+ * Moves the request to `next`: the primary's try outcomes go to the
+ * primary's coordinator now (the record stage reports the fallback's), and
+ * every per-service field of the request state starts over.
+ */
+export function hopTo(state: RequestState, next: RoutedService, env: Env, ctx: ExecutionContext): void {
+  const from = state.service;
+  if (from === null) return;
+  if (state.outcomes.length > 0) recordOutcomes(env, ctx, from.name, state.outcomes);
+  state.fallbackFrom = from.name;
+  state.service = next;
+  state.outcomes = [];
+  state.tried = undefined;
+  state.last = null;
+  state.lastInstance = null;
+  state.local = null;
+  state.strict = false;
+  state.strictVersion = null;
+  state.strictAllUnhealthy = false;
+  state.hashKey = undefined;
+  state.near = null;
+}

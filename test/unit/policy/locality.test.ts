@@ -1,0 +1,132 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { greatCircleKm, pointFrom, toRadians } from "../../../src/core/policy/geo.js";
+import { localityTarget, type LocalityTarget } from "../../../src/core/policy/locality.js";
+import { buildPolicyIndex, choosePool } from "../../../src/core/policy/priority-pools.js";
+import { snapshotOf, specOf, type MemberSpec } from "./pool-fixtures.js";
+
+const LONDON = { latitude: 51.5074, longitude: -0.1278 };
+const NEW_YORK = { latitude: 40.7128, longitude: -74.006 };
+const SYDNEY = { latitude: -33.8688, longitude: 151.2093 };
+
+const proximity = (point: { latitude: number; longitude: number }, minHealthyFraction = 0.5): LocalityTarget => ({
+  mode: "proximity",
+  point,
+  at: toRadians(point),
+  minHealthyFraction,
+});
+
+function poolSpecs(specs: MemberSpec[], target: LocalityTarget | null): number[] {
+  const pool = choosePool(buildPolicyIndex(snapshotOf(specs)), target, null, 0.5) ?? [];
+  return [...new Set(pool.map((i) => specOf(i.id)))].sort();
+}
+
+describe("greatCircleKm", () => {
+  it("London to New York is about 5,570 km, and symmetric", () => {
+    expect(greatCircleKm(LONDON, NEW_YORK)).toBeGreaterThan(5_540);
+    expect(greatCircleKm(LONDON, NEW_YORK)).toBeLessThan(5_600);
+    expect(greatCircleKm(NEW_YORK, LONDON)).toBeCloseTo(greatCircleKm(LONDON, NEW_YORK), 6);
+  });
+
+  it("is 0 for one point and half the Earth's circumference for antipodes", () => {
+    expect(greatCircleKm(SYDNEY, SYDNEY)).toBe(0);
+    expect(greatCircleKm({ latitude: 0, longitude: 0 }, { latitude: 0, longitude: 180 })).toBeCloseTo(Math.PI * 6371.0088, 3);
+  });
+});
+
+describe("localityTarget (what request.cf says)", () => {
+  it("reads cf latitude/longitude strings for proximity, and nothing from a request without them", () => {
+    expect(localityTarget({ mode: "proximity", minHealthyFraction: 0.5 }, { latitude: "51.5", longitude: "-0.12" })).toEqual(proximity({ latitude: 51.5, longitude: -0.12 }));
+    expect(localityTarget({ mode: "proximity", minHealthyFraction: 0.5 }, undefined)).toBeNull();
+    expect(localityTarget({ mode: "proximity", minHealthyFraction: 0.5 }, { colo: "LHR" })).toBeNull();
+    expect(pointFrom("91", "0")).toBeNull();
+    expect(pointFrom("north", "0")).toBeNull();
+  });
+
+  it("reads the configured cf field for zone mode", () => {
+    const config = { mode: "zone", key: "colo", minHealthyFraction: 0.5 } as const;
+    expect(localityTarget(config, { colo: "LHR", country: "GB" })).toEqual({ mode: "zone", zone: "LHR", minHealthyFraction: 0.5 });
+    expect(localityTarget({ ...config, key: "continent" }, { colo: "LHR" })).toBeNull();
+  });
+});
+
+describe("proximity", () => {
+  const specs: MemberSpec[] = [
+    { location: NEW_YORK, healthy: 2 },
+    { location: LONDON, healthy: 2 },
+    { location: SYDNEY, healthy: 2 },
+  ];
+
+  it("prefers the instances nearest the client", () => {
+    expect(poolSpecs(specs, proximity({ latitude: 48.85, longitude: 2.35 }))).toEqual([1]); // Paris → London
+    expect(poolSpecs(specs, proximity({ latitude: 37.77, longitude: -122.42 }))).toEqual([0]); // San Francisco → New York
+    expect(poolSpecs(specs, proximity({ latitude: -37.81, longitude: 144.96 }))).toEqual([2]); // Melbourne → Sydney
+  });
+
+  it("passes over a group below minHealthyFraction for the next nearest", () => {
+    const sick: MemberSpec[] = [{ location: NEW_YORK, healthy: 2 }, { location: LONDON, healthy: 1, unhealthy: 2 }];
+    expect(poolSpecs(sick, proximity({ latitude: 48.85, longitude: 2.35 }))).toEqual([0]);
+    expect(poolSpecs(sick, proximity({ latitude: 48.85, longitude: 2.35 }, 0.3))).toEqual([1]);
+  });
+
+  it("spills to the whole level when no group qualifies, and instances without a location only ever get spill-over", () => {
+    const none: MemberSpec[] = [{ location: LONDON, healthy: 1, unhealthy: 3 }, { location: null, healthy: 2 }];
+    expect(poolSpecs(none, proximity(LONDON))).toEqual([0, 1]);
+  });
+});
+
+describe("zone", () => {
+  const target = (zone: string, minHealthyFraction = 0.5): LocalityTarget => ({ mode: "zone", zone, minHealthyFraction });
+  const specs: MemberSpec[] = [{ zone: "weur", healthy: 2 }, { zone: "enam", healthy: 1, unhealthy: 2 }, { zone: null, healthy: 1 }];
+
+  it("prefers the request's zone while it is healthy enough", () => {
+    expect(poolSpecs(specs, target("weur"))).toEqual([0]);
+  });
+
+  it("spills to the whole level below minHealthyFraction, or for a zone with no instance", () => {
+    expect(poolSpecs(specs, target("enam"))).toEqual([0, 1, 2]);
+    expect(poolSpecs(specs, target("enam", 0.3))).toEqual([1]);
+    expect(poolSpecs(specs, target("apac"))).toEqual([0, 1, 2]);
+  });
+});
+
+describe("properties", () => {
+  const pointArb = fc.record({
+    latitude: fc.double({ min: -90, max: 90, noNaN: true }),
+    longitude: fc.double({ min: -180, max: 180, noNaN: true }),
+  });
+  const groupArb = fc.record({
+    location: pointArb,
+    healthy: fc.integer({ min: 0, max: 4 }),
+    unhealthy: fc.integer({ min: 0, max: 4 }),
+  });
+
+  it("proximity takes the nearest group whose healthy share ≥ minHealthyFraction, else the whole level; never an unhealthy instance", () => {
+    fc.assert(
+      fc.property(fc.array(groupArb, { minLength: 1, maxLength: 6 }), pointArb, fc.double({ min: 0, max: 1, noNaN: true }), (groups, client, fraction) => {
+        fc.pre(groups.some((g) => g.healthy + g.unhealthy > 0));
+        // One group per place: groups at the same place add up, which the per-group reference below does not model.
+        fc.pre(new Set(groups.map((g) => `${g.location.latitude},${g.location.longitude}`)).size === groups.length);
+        const snap = snapshotOf(groups);
+        const pool = choosePool(buildPolicyIndex(snap), proximity(client, fraction), null, 0.5) ?? [];
+        const routable = new Set(snap.instances.map((i) => i.id));
+        for (const i of pool) expect(routable.has(i.id)).toBe(true);
+        // The reference answer, by sorting every qualifying group by distance (several groups may share one place).
+        const qualifying = groups
+          .map((g, k) => ({ k, g, km: greatCircleKm(client, g.location) }))
+          .filter(({ g }) => g.healthy > 0 && g.healthy >= fraction * (g.healthy + g.unhealthy));
+        const placeOf = (p: { latitude: number; longitude: number }) => `${p.latitude},${p.longitude}`;
+        if (qualifying.length === 0) {
+          expect(pool.map((i) => i.id).sort()).toEqual([...routable].sort());
+          return;
+        }
+        const nearestKm = Math.min(...qualifying.map((q) => q.km));
+        // Every instance in the pool sits at one place, at the nearest qualifying distance.
+        const places = new Set(pool.map((i) => (i.location === undefined ? "none" : placeOf(i.location))));
+        expect(places.size).toBe(1);
+        for (const i of pool) expect(greatCircleKm(client, i.location ?? client)).toBeCloseTo(nearestKm, 6);
+        expect(pool.length).toBeGreaterThan(0);
+      }),
+    );
+  });
+});

@@ -1,0 +1,120 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { KEY } from "../../../src/registry/keys.js";
+import { ADMIN, createService, json, mesh, originUrls, register, uniqueName } from "../helpers.js";
+
+/**
+ * Locality, priority levels and the fallback hop through the real API and
+ * router (workerd), with real loopback origins. `request.cf` is set per
+ * request: a Request built with `cf` carries it into the Worker. The first
+ * test pays the cold start, which took up to 18 s on a loaded 2-core machine.
+ */
+
+const LONDON = { latitude: 51.5074, longitude: -0.1278 };
+const NEW_YORK = { latitude: 40.7128, longitude: -74.006 };
+
+async function originOf(path: string, cf?: Record<string, string>): Promise<string> {
+  const res = await mesh(path, cf === undefined ? {} : { cf });
+  expect(res.status).toBe(200);
+  return (await res.json<{ origin: string }>()).origin;
+}
+
+describe("locality at the router", { timeout: 60_000 }, () => {
+  it("proximity: each client gets the origin registered nearest to its cf latitude/longitude", async () => {
+    const name = uniqueName("near");
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, locality: { mode: "proximity" } });
+    const [london, newYork] = originUrls();
+    if (london === undefined || newYork === undefined) throw new Error("two loopback origins needed");
+    await register(name, token, london, { location: LONDON });
+    await register(name, token, newYork, { location: NEW_YORK });
+    const paris = { latitude: "48.8566", longitude: "2.3522" };
+    const boston = { latitude: "42.3601", longitude: "-71.0589" };
+    for (let i = 0; i < 6; i++) {
+      expect(await originOf(`/${name}/x`, paris)).toBe("wt-1");
+      expect(await originOf(`/${name}/x`, boston)).toBe("wt-2");
+    }
+    // No position: no preference, both serve.
+    const seen = new Set<string>();
+    for (let i = 0; i < 8; i++) seen.add(await originOf(`/${name}/x`));
+    expect(seen.size).toBe(2);
+  });
+
+  it("zone: requests prefer the instances whose zone is their cf colo", async () => {
+    const name = uniqueName("zone");
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, locality: { mode: "zone", key: "colo" } });
+    const [lhr, ewr] = originUrls();
+    if (lhr === undefined || ewr === undefined) throw new Error("two loopback origins needed");
+    await register(name, token, lhr, { zone: "LHR" });
+    await register(name, token, ewr, { zone: "EWR" });
+    for (let i = 0; i < 6; i++) expect(await originOf(`/${name}/x`, { colo: "EWR" })).toBe("wt-2");
+  });
+
+  it("shows priority and location in the instance listing, and locality in the config", async () => {
+    const name = uniqueName("show");
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, locality: { mode: "proximity" }, fallbackService: "other-svc" });
+    await register(name, token, originUrls()[0] ?? "", { priority: 1, location: LONDON });
+    const res = await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN });
+    const body = await res.json<{ service: { config: Record<string, unknown> }; instances: Record<string, unknown>[] }>();
+    expect(body.service.config.locality).toEqual({ mode: "proximity", minHealthyFraction: 0.5 });
+    expect(body.service.config.fallbackService).toBe("other-svc");
+    expect(body.instances[0]).toMatchObject({ priority: 1, location: LONDON });
+  });
+
+  it("400s: a bad locality names its field; strict mode refuses locality; a service cannot be its own fallback", async () => {
+    const name = uniqueName("bad");
+    const put = (body: Record<string, unknown>) => mesh(`/_mesh/v1/services/${name}`, json("PUT", { routes: { pathPrefixes: [`/${name}`] }, ...body }));
+    const issues = async (res: Response) => {
+      expect(res.status).toBe(400);
+      return (await res.json<{ issues: { path: string }[] }>()).issues.map((i) => i.path);
+    };
+    expect(await issues(await put({ locality: { mode: "zone", key: "city" } }))).toEqual(["locality.key"]);
+    expect(await issues(await put({ locality: { mode: "proximity" }, routing: { mode: "strict" } }))).toEqual(["locality"]);
+    expect(await issues(await put({ fallbackService: name }))).toEqual(["fallbackService"]);
+  });
+});
+
+describe("priority levels and fallbackService at the router", { timeout: 30_000 }, () => {
+  it("a service with no instance hands requests to its fallbackService, once, and the answer comes from there", async () => {
+    const standby = uniqueName("fb");
+    const { token } = await createService(standby, { routes: { pathPrefixes: [`/${standby}`] } });
+    await register(standby, token, originUrls()[2] ?? "");
+    const primary = uniqueName("pri");
+    await createService(primary, { routes: { pathPrefixes: [`/${primary}`] }, fallbackService: standby });
+    const res = await mesh(`/${primary}/items`);
+    expect(res.status).toBe(200);
+    const echo = await res.json<{ origin: string; path: string }>();
+    expect(echo.origin).toBe("wt-3");
+    expect(echo.path).toBe(`/${primary}/items`);
+  });
+
+  it("one hop only: A → B → A ends in B's 503, not a loop", async () => {
+    const a = uniqueName("loop-a");
+    const b = uniqueName("loop-b");
+    await createService(b, { routes: { pathPrefixes: [`/${b}`] }, fallbackService: a });
+    await createService(a, { routes: { pathPrefixes: [`/${a}`] }, fallbackService: b });
+    const res = await mesh(`/${a}/x`);
+    expect(res.status).toBe(503);
+    expect((await res.json<{ error: string; message: string }>()).message).toContain(b);
+  });
+
+  it("a fallbackService that does not exist yet: the 503 of today", async () => {
+    const name = uniqueName("nofb");
+    await createService(name, { routes: { pathPrefixes: [`/${name}`] }, fallbackService: "not-created-yet" });
+    const res = await mesh(`/${name}/x`);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+  });
+
+  it("standby instances get no traffic while the primary level is healthy", async () => {
+    const name = uniqueName("prio");
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] } });
+    const [p0, p1] = originUrls();
+    if (p0 === undefined || p1 === undefined) throw new Error("two loopback origins needed");
+    await register(name, token, p0);
+    const standby = await register(name, token, p1, { priority: 1 });
+    for (let i = 0; i < 10; i++) expect(await originOf(`/${name}/x`)).toBe("wt-1");
+    // The KV mirror carries the level, so routers that fall back to KV keep it.
+    const mirrored = await env.REGISTRY.getWithMetadata(KEY.instance(name, standby.id));
+    expect(mirrored.metadata).toEqual({ url: p1, weight: 1, zone: null, priority: 1 });
+  });
+});

@@ -2,7 +2,7 @@
 // Hand-drawn SVG line charts (no chart library: the whole page must stay a few
 // KiB inside the Worker bundle). Built with DOM calls, never markup strings,
 // so the strict CSP holds and no service data is ever parsed as HTML.
-import { summarize } from "./model.client.js";
+import { pathData, summarize } from "./model.client.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 // The drawing's own units; CSS stretches it to the figure's width, and
@@ -22,32 +22,6 @@ function svgEl(tag, attrs) {
   const el = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
   return el;
-}
-
-/**
- * The path's `d`: a null breaks the line; a lone point becomes a dot (a
- * zero-length segment with round caps).
- * @param {Point[]} points
- * @param {(x: number) => number} sx
- * @param {(y: number) => number} sy
- */
-export function pathData(points, sx, sy) {
-  let d = "";
-  let open = false;
-  for (let i = 0; i < points.length; i++) {
-    const p = points[i];
-    if (p === undefined || p.y === null) {
-      open = false;
-      continue;
-    }
-    const x = sx(p.x).toFixed(1);
-    const y = sy(p.y).toFixed(1);
-    const next = points[i + 1];
-    const alone = !open && (next === undefined || next.y === null);
-    d += open ? `L${x} ${y}` : alone ? `M${x} ${y}h0.01` : `M${x} ${y}`;
-    open = true;
-  }
-  return d;
 }
 
 /**

@@ -159,3 +159,29 @@ export function summarize(what, points, fmt) {
   const latest = ys[ys.length - 1] ?? 0;
   return `${what}: latest ${fmt(latest)}, peak ${fmt(Math.max(...ys))}`;
 }
+
+/**
+ * The path's `d`: a null breaks the line; a lone point becomes a dot (a
+ * zero-length segment with round caps).
+ * @param {Point[]} points
+ * @param {(x: number) => number} sx
+ * @param {(y: number) => number} sy
+ */
+export function pathData(points, sx, sy) {
+  let d = "";
+  let open = false;
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i];
+    if (p === undefined || p.y === null) {
+      open = false;
+      continue;
+    }
+    const x = sx(p.x).toFixed(1);
+    const y = sy(p.y).toFixed(1);
+    const next = points[i + 1];
+    const alone = !open && (next === undefined || next.y === null);
+    d += open ? `L${x} ${y}` : alone ? `M${x} ${y}h0.01` : `M${x} ${y}`;
+    open = true;
+  }
+  return d;
+}

@@ -50,7 +50,13 @@ export function lineChart({ title, lines, fmt, from, to, minMax = 1, compact = f
   for (const frac of [0.25, 0.5, 0.75]) svg.append(svgEl("line", { x1: "0", x2: String(W), y1: String(H * frac), y2: String(H * frac), class: "grid" }));
   for (const line of lines) {
     const d = pathData(line.points, sx, sy);
-    if (d !== "") svg.append(svgEl("path", { d, class: `line ${line.className}`, "vector-effect": "non-scaling-stroke" }));
+    if (d === "") continue;
+    svg.append(svgEl("path", { d, class: `line ${line.className}`, "vector-effect": "non-scaling-stroke" }));
+    // The latest value gets a dot: it is the number the caption reads out, and a young series may be a single point.
+    const last = line.points.findLast((p) => p.y !== null);
+    if (last !== undefined && last.y !== null) {
+      svg.append(svgEl("path", { d: `M${sx(last.x).toFixed(1)} ${sy(last.y).toFixed(1)}h0.01`, class: `dot ${line.className}`, "vector-effect": "non-scaling-stroke" }));
+    }
   }
   figure.append(svg);
   if (!compact) {

@@ -14,9 +14,10 @@ const POLL_MS = 5000;
 // sessionStorage: the token lives as long as this tab, is never shared with
 // other tabs, and never goes into a URL (so no history, no referrer, no logs).
 const TOKEN_KEY = "switchyard.adminToken";
-// Service calls in flight at once: enough to be quick, few enough not to burst
-// through the admin rate limit (20/s, burst 40) with many services.
+// Services fetched at once (two calls each), and the pacing of inBatches.
 const PARALLEL = 4;
+const BURST_BATCHES = 4;
+const PACED_BATCH_MS = 500;
 
 /** @param {string} id */
 function byId(id) {
@@ -33,6 +34,7 @@ const board = byId("board");
 const servicesEl = byId("services");
 const statusEl = byId("status");
 const announcer = byId("announcer");
+const precisionEl = byId("precision");
 const windowSelect = /** @type {HTMLSelectElement} */ (byId("window"));
 const refreshButton = byId("refresh");
 const signOutButton = byId("sign-out");
@@ -105,6 +107,11 @@ async function loadService(name) {
 }
 
 /**
+ * Runs `fn` over `items`, PARALLEL at a time. The admin token's limit is
+ * 20 calls/s with a burst of 40 (docs/api.md, "Limits"), and each service
+ * costs two calls: the first BURST_BATCHES batches spend the burst, later ones
+ * take at least PACED_BATCH_MS each (16 calls/s), so a mesh with many services
+ * is polled more slowly instead of meeting 429s.
  * @template T, R
  * @param {T[]} items
  * @param {(item: T) => Promise<R>} fn
@@ -113,7 +120,12 @@ async function loadService(name) {
 async function inBatches(items, fn) {
   /** @type {R[]} */
   const out = [];
-  for (let i = 0; i < items.length; i += PARALLEL) out.push(...(await Promise.all(items.slice(i, i + PARALLEL).map(fn))));
+  for (let i = 0, batch = 0; i < items.length; i += PARALLEL, batch++) {
+    const started = Date.now();
+    out.push(...(await Promise.all(items.slice(i, i + PARALLEL).map(fn))));
+    const rest = PACED_BATCH_MS - (Date.now() - started);
+    if (batch + 1 >= BURST_BATCHES && rest > 0) await new Promise((r) => setTimeout(r, rest));
+  }
   return out;
 }
 
@@ -155,6 +167,9 @@ async function poll() {
     servicesEl.replaceChildren(...sections);
     if (names.length === 0) servicesEl.append(Object.assign(document.createElement("p"), { textContent: "No services yet." }));
     if (news.length > 0) announcer.textContent = news.join("; ");
+    // The same sentence for every service (it follows from the bucket layout), so it is said once, under the controls.
+    const precision = views.find((v) => v.stats?.percentileError !== undefined)?.stats?.percentileError;
+    precisionEl.textContent = precision === undefined ? "" : `Percentiles are approximate. ${precision}`;
     statusEl.textContent = `Updated ${new Date(now).toLocaleTimeString()}: ${names.length} service${names.length === 1 ? "" : "s"}. Refreshes every ${POLL_MS / 1000} s.`;
     statusEl.dataset["state"] = "ok";
   } catch (err) {

@@ -94,9 +94,11 @@ export function seriesPoints(stats) {
   /** @type {{ rate: Point[], errors: Point[], p50: Point[], p99: Point[] }} */
   const out = { rate: [], errors: [], p50: [], p99: [] };
   for (const b of stats.series) {
-    const x = Date.parse(b.at);
-    if (!Number.isFinite(x)) continue;
-    const seconds = Math.min(60, Math.max(1, (to - x) / 1000));
+    const start = Date.parse(b.at);
+    if (!Number.isFinite(start)) continue;
+    // Drawn where the minute ends (or now, for the one still filling), so the newest point sits at the right edge.
+    const x = Math.min(start + 60_000, to);
+    const seconds = Math.min(60, Math.max(1, (to - start) / 1000));
     out.rate.push({ x, y: b.requests / seconds });
     out.errors.push({ x, y: b.requests > 0 ? (100 * b.errors) / b.requests : null });
     out.p50.push({ x, y: b.p50 });

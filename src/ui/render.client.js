@@ -165,7 +165,6 @@ export function renderService(section, { name, detail, stats, statsProblem, trac
       }),
     );
     parts.push(charts);
-    if (stats.percentileError !== undefined) parts.push(el("p", "note", `Percentiles are approximate: ${stats.percentileError}`));
   } else {
     parts.push(el("p", "note problem", `Request statistics unavailable: ${statsProblem ?? "no answer"}. Instance states below are live.`));
   }

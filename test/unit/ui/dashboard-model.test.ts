@@ -81,11 +81,13 @@ describe("seriesPoints", () => {
     expect(pts.rate.map((p) => p.y)).toEqual([10, 10]);
     expect(pts.errors.map((p) => p.y)).toEqual([1, 0]);
     expect(pts.p99.map((p) => p.y)).toEqual([9, null]);
+    // Each point sits where its minute ends; the filling one at `to`.
+    expect(pts.rate.map((p) => new Date(p.x).toISOString())).toEqual(["2026-11-30T10:00:00.000Z", "2026-11-30T10:00:15.000Z"]);
   });
 
   it("gives a minute without requests no error rate rather than 0 %", () => {
     const pts = seriesPoints(stats([{ at: "2026-11-30T09:59:00Z", requests: 0, errors: 0, p50: null, p99: null }], "2026-11-30T10:00:15Z"));
-    expect(pts.errors).toEqual([{ x: Date.parse("2026-11-30T09:59:00Z"), y: null }]);
+    expect(pts.errors).toEqual([{ x: Date.parse("2026-11-30T10:00:00Z"), y: null }]);
   });
 });
 

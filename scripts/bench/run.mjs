@@ -4,7 +4,7 @@
 // bounded load, prints progress, and writes bench/results/<date>.json, .md and
 // two SVG charts (plus latest.* copies). See bench/README.md.
 //
-//   node scripts/bench/run.mjs [--quick] [--only steady,failover,health,registry,control,bundle] [--out dir] [--tag name]
+//   node scripts/bench/run.mjs [--quick] [--only steady,failover,health,registry,control,bundle,metrics] [--out dir] [--tag name]
 //   node scripts/bench/run.mjs --render bench/results/<date>.json   (rewrite its .md and charts only)
 import { execFile } from "node:child_process";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
@@ -24,11 +24,12 @@ import { bundleSize } from "./scenarios/bundle.mjs";
 import { controlPlane } from "./scenarios/control-plane.mjs";
 import { failover } from "./scenarios/failover.mjs";
 import { healthScale } from "./scenarios/health-scale.mjs";
+import { metricsCost } from "./scenarios/metrics-cost.mjs";
 import { registryScale } from "./scenarios/registry-scale.mjs";
 import { HANDROLLED_CONFIG, PASSTHROUGH_CONFIG, steadyState } from "./scenarios/steady.mjs";
 
 const run = promisify(execFile);
-const ALL = ["bundle", "steady", "failover", "health", "control", "registry"];
+const ALL = ["bundle", "steady", "failover", "health", "control", "registry", "metrics"];
 const ADMIN_TOKEN = "bench-admin-token";
 
 function parseArgs(argv) {
@@ -140,7 +141,8 @@ async function main() {
     errors: [],
   };
 
-  const needsWorkers = opts.only.some((s) => s !== "bundle");
+  // The bundle-size and metrics scenarios build what they need themselves.
+  const needsWorkers = opts.only.some((s) => s !== "bundle" && s !== "metrics");
   let bundles = null;
   if (needsWorkers) {
     // Only the steady-state scenario runs the pass-through and hand-rolled reference Workers.
@@ -193,6 +195,8 @@ async function main() {
   if (opts.only.includes("registry") && bundles) {
     await scenario("registry", "4. registry scale", () => registryScale({ quick: opts.quick, log, bundles, adminToken: ADMIN_TOKEN }));
   }
+
+  if (opts.only.includes("metrics")) await scenario("metrics", "7. metrics cost per request", () => metricsCost({ quick: opts.quick, log }));
 
   result.meta.durationSeconds = Math.round((Date.now() - started) / 1000);
   result.targets = evaluateTargets(result);

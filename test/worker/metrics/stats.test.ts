@@ -87,7 +87,7 @@ describe("GET /_mesh/v1/services/{name}/stats", () => {
     expect(new Set(s.instances.map((i) => i.id))).toEqual(new Set(ids));
     expect(s.upstreamLatencyMs.p50).not.toBeNull();
     expect(s.latencyMs.p99).not.toBeNull();
-  });
+  }, 20_000);
 
   it("counts a failover as the client saw it: a 200, not an error", async () => {
     const { name } = await serviceWith(2);
@@ -105,7 +105,7 @@ describe("GET /_mesh/v1/services/{name}/stats", () => {
     expect(s.requests).toBe(4);
     expect(s.failoverRate).toBe(failedOver / 4);
     expect(s.errorRate).toBe(0);
-  });
+  }, 20_000);
 
   it("answers null percentiles and zero rates for a service with no traffic", async () => {
     const { name } = await serviceWith(1);

@@ -51,6 +51,7 @@ export default tseslint.config(
           "./scripts/tsconfig.json",
           "./verify/tsconfig.json",
           "./tsconfig.tools.json",
+          "./src/ui/tsconfig.json",
         ],
         tsconfigRootDir: import.meta.dirname,
       },
@@ -79,6 +80,11 @@ export default tseslint.config(
   {
     files: ["**/*.mjs"],
     languageOptions: { globals: globals.node },
+  },
+  {
+    // The dashboard's modules run in the browser (src/ui/tsconfig.json checks them against the DOM).
+    files: ["src/ui/*.client.js"],
+    languageOptions: { globals: globals.browser },
   },
   {
     // The scripts are plain JavaScript run by `node` with no build step. The

@@ -36,6 +36,7 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 MESH_ADMIN_TOKEN: "test-admin-token",
+                MESH_METRICS_TOKEN: "test-metrics-token",
                 ALLOW_PRIVATE_ORIGINS: "true",
                 REQUEST_LOG: "off",
                 ORIGIN_PORTS: inject("originPorts"),

@@ -4,7 +4,7 @@
 // bounded load, prints progress, and writes bench/results/<date>.json, .md and
 // two SVG charts (plus latest.* copies). See bench/README.md.
 //
-//   node scripts/bench/run.mjs [--quick] [--only steady,failover,health,registry,control,bundle,slow,routers,flow,budget] [--out dir] [--tag name]
+//   node scripts/bench/run.mjs [--quick] [--only steady,failover,health,registry,control,bundle,slow,routers,flow,budget,metrics] [--out dir] [--tag name]
 //   node scripts/bench/run.mjs --render bench/results/<date>.json   (rewrite its .md and charts only)
 import { execFile } from "node:child_process";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
@@ -25,6 +25,7 @@ import { controlPlane } from "./scenarios/control-plane.mjs";
 import { failover } from "./scenarios/failover.mjs";
 import { flowControl } from "./scenarios/flow-control.mjs";
 import { healthScale } from "./scenarios/health-scale.mjs";
+import { metricsCost } from "./scenarios/metrics-cost.mjs";
 import { registryScale } from "./scenarios/registry-scale.mjs";
 import { nRouters } from "./scenarios/n-routers.mjs";
 import { retryBudget } from "./scenarios/retry-budget.mjs";
@@ -32,7 +33,7 @@ import { slowOrigin } from "./scenarios/slow-origin.mjs";
 import { HANDROLLED_CONFIG, PASSTHROUGH_CONFIG, steadyState } from "./scenarios/steady.mjs";
 
 const run = promisify(execFile);
-const ALL = ["bundle", "steady", "failover", "health", "control", "registry", "slow", "routers", "flow", "budget"];
+const ALL = ["bundle", "steady", "failover", "health", "control", "registry", "slow", "routers", "flow", "budget", "metrics"];
 const ADMIN_TOKEN = "bench-admin-token";
 
 function parseArgs(argv) {
@@ -144,7 +145,8 @@ async function main() {
     errors: [],
   };
 
-  const needsWorkers = opts.only.some((s) => s !== "bundle");
+  // The bundle-size and metrics scenarios build what they need themselves.
+  const needsWorkers = opts.only.some((s) => s !== "bundle" && s !== "metrics");
   let bundles = null;
   if (needsWorkers) {
     // Only the steady-state scenario runs the pass-through and hand-rolled reference Workers.
@@ -217,6 +219,8 @@ async function main() {
       await worker.dispose();
     }
   }
+
+  if (opts.only.includes("metrics")) await scenario("metrics", "7. metrics cost per request", () => metricsCost({ quick: opts.quick, log }));
 
   result.meta.durationSeconds = Math.round((Date.now() - started) / 1000);
   result.targets = evaluateTargets(result);

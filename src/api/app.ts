@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { MeshError } from "../core/errors.js";
 import { instances } from "./instances.js";
 import { limitBody, rateLimit } from "./limits.js";
+import { metrics } from "./metrics.js";
 import { onError } from "./on-error.js";
 import { services } from "./services.js";
 
@@ -12,6 +13,8 @@ export const api = new Hono<{ Bindings: Env }>().basePath("/_mesh/v1");
 api.use("*", rateLimit);
 api.use("*", limitBody);
 api.get("/healthz", (c) => c.json({ ok: true }));
+// GET /metrics and GET /services/:name/stats: the admin token or the read-only MESH_METRICS_TOKEN.
+api.route("/", metrics);
 // Instance routes take a service's registration token; service routes (token rotation included) are admin-only.
 api.route("/services", instances);
 api.route("/services", services);

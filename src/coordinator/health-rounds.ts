@@ -17,10 +17,13 @@ export class HealthRounds {
   readonly #state: CoordinatorState;
   readonly #waitUntil: (p: Promise<unknown>) => void;
   readonly #lastSuspectProbe = new Map<string, number>();
+  /** Counts each probe's result for the metrics (switchyard_health_checks_total). */
+  readonly #counted: (ok: boolean) => void;
 
-  constructor(state: CoordinatorState, waitUntil: (p: Promise<unknown>) => void) {
+  constructor(state: CoordinatorState, waitUntil: (p: Promise<unknown>) => void, counted: (ok: boolean) => void = () => undefined) {
     this.#state = state;
     this.#waitUntil = waitUntil;
+    this.#counted = counted;
   }
 
   /** Whether a round is due (within 50 ms: an alarm may fire a little early). */
@@ -65,6 +68,7 @@ export class HealthRounds {
     const before = this.#state.members.get(id);
     if (before === undefined) return;
     const result = await probe(before.url, config.healthCheck);
+    this.#counted(result.ok);
     // Look the member up again: it may have been removed or replaced while the probe was in flight.
     const m = this.#state.members.get(id);
     if (m === undefined || m.membership !== "active") return;

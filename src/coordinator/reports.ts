@@ -8,14 +8,16 @@ import type { CoordinatorState } from "./state.js";
  * per instance, no row rewrite); the health column is written only when the
  * state machine moved. Calls `suspect` for instances whose last failure was a
  * broken connection rather than a status, so a probe can confirm it.
+ * Returns how many instances it ejected (for the metrics).
  */
 export function applyReports(
   state: CoordinatorState,
   reports: readonly InstanceReport[],
   now: number,
   suspect: (id: string) => void,
-): void {
-  if (state.config === null) return;
+): number {
+  if (state.config === null) return 0;
+  let ejections = 0;
   const outlier = state.config.outlier;
   let routable = routableCount(state, now);
   for (const r of reports) {
@@ -25,10 +27,12 @@ export function applyReports(
     const wasRoutable = m.membership === "active" && isRoutable(m.health, now);
     // Never eject the last routable instance: a degraded answer beats a guaranteed 503.
     const health = applyPassive(m.health, r, outlier, now, routable - (wasRoutable ? 1 : 0) > 0);
+    if (health.ejections > m.health.ejections) ejections++;
     if (!sameHealth(health, m.health)) state.setHealth(m, health);
     if (wasRoutable && !isRoutable(m.health, now)) routable--;
     if (r.trailingFailures > 0 && r.lastFailure !== "status") suspect(m.id);
   }
+  return ejections;
 }
 
 function routableCount(state: CoordinatorState, now: number): number {

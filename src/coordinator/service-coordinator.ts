@@ -5,7 +5,12 @@ import { nextAlarmAt } from "../core/membership/schedule.js";
 import { buildPolicyIndex, choosePool, hasPriorityLevels, type PolicyIndex } from "../core/policy/priority-pools.js";
 import type { ServiceConfig } from "../core/schema/service.js";
 import { MAX_PICKS_PER_BATCH, type InstanceReport, type Snapshot, type SnapshotInstance } from "../core/snapshot.js";
+import type { MetricsDelta } from "../core/metrics/accumulator.js";
+import type { ServiceMetrics } from "../core/metrics/prometheus.js";
+import type { ServiceStats, StatsWindow } from "../core/metrics/stats.js";
 import { HealthRounds } from "./health-rounds.js";
+import { MetricsStore } from "./metrics/metrics-store.js";
+import { serviceMetrics, serviceStats } from "./metrics/metrics-views.js";
 import { applyLeases, deregister, heartbeat, Registrations, type RegisterResult } from "./membership.js";
 import { repairMirror } from "./outbound/mirror.js";
 import { MirrorPurge } from "./outbound/purge.js";
@@ -47,6 +52,7 @@ export interface SweepResult {
 export class ServiceCoordinator extends DurableObject<Env> {
   readonly #state: CoordinatorState;
   readonly #health: HealthRounds;
+  readonly #metrics: MetricsStore;
   readonly #registrations = new Registrations();
   readonly #purge: MirrorPurge;
   readonly #strictPicks = { rpcs: 0, picks: 0 };
@@ -61,7 +67,8 @@ export class ServiceCoordinator extends DurableObject<Env> {
     // the constructor rather than swallowed: the object then fails every call and is rebuilt
     // on the next one, instead of running on a half-migrated store.
     this.#state = new CoordinatorState(ctx.storage);
-    this.#health = new HealthRounds(this.#state, (p) => ctx.waitUntil(p));
+    this.#metrics = new MetricsStore(ctx.storage.sql);
+    this.#health = new HealthRounds(this.#state, (p) => ctx.waitUntil(p), (ok) => this.#metrics.count(ok ? "healthChecksPassed" : "healthChecksFailed"));
     this.#purge = new MirrorPurge(this.#state.table);
   }
 
@@ -137,12 +144,14 @@ export class ServiceCoordinator extends DurableObject<Env> {
     return index === null ? null : choosePool(index, null, null, Math.random());
   }
 
-  /** Passive outcomes from routers, aggregated per instance. */
-  async report(reports: InstanceReport[]): Promise<{ version: number }> {
+  /** Passive outcomes from routers, aggregated per instance, and (from routers with metrics on) their metrics deltas. */
+  async report(reports: InstanceReport[], metrics?: MetricsDelta): Promise<{ version: number }> {
     const now = Date.now();
     this.#routerRpcs.reports++;
     if (this.#state.config === null) return { version: this.#state.snapshots.version };
-    applyReports(this.#state, reports, now, (id) => this.#health.suspect(id, now));
+    const ejections = applyReports(this.#state, reports, now, (id) => this.#health.suspect(id, now));
+    this.#metrics.count("ejections", ejections);
+    if (metrics !== undefined) this.#metrics.apply(metrics, now, (id) => this.#state.members.has(id));
     const { version } = this.#state.snapshot(now);
     await this.#arm();
     return { version };
@@ -158,6 +167,16 @@ export class ServiceCoordinator extends DurableObject<Env> {
       strictPicks: { ...this.#strictPicks },
       routerRpcs: { ...this.#routerRpcs },
     };
+  }
+
+  /** Running totals for GET /_mesh/v1/metrics; null when the service does not exist here. */
+  async metrics(): Promise<ServiceMetrics | null> {
+    return serviceMetrics(this.#state, this.#metrics, Date.now());
+  }
+
+  /** GET /_mesh/v1/services/{name}/stats for one window; null when the service does not exist here. */
+  async stats(window: StatsWindow): Promise<ServiceStats | null> {
+    return serviceStats(this.#state, this.#metrics, window, Date.now());
   }
 
   /** Cron's safety net: repair bad rows, apply leases, repair the KV mirror, make sure the alarm is armed. */
@@ -179,6 +198,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
   async destroy(deletedVersion: number, name?: string): Promise<void> {
     const service = name ?? this.#state.name;
     this.#state.clear(deletedVersion);
+    this.#metrics.clear();
     this.#health.forget();
     // Its KV mirror keys go in batches from the alarm (outbound/purge.ts), never all in this invocation.
     if (service !== null) this.#purge.start(service);
@@ -202,8 +222,10 @@ export class ServiceCoordinator extends DurableObject<Env> {
     await this.#arm();
   }
 
-  #applyLeases(): Promise<{ expired: number; removed: number }> {
-    return applyLeases(this.#state, this.env.REGISTRY, Date.now(), (id) => this.#health.forget(id));
+  async #applyLeases(): Promise<{ expired: number; removed: number }> {
+    const result = await applyLeases(this.#state, this.env.REGISTRY, Date.now(), (id) => this.#health.forget(id));
+    this.#metrics.count("leaseExpirations", result.expired);
+    return result;
   }
 
   /** One alarm, at the earliest of: next health round, next lease event, next ejection end, next purge batch. */

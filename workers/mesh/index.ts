@@ -1,4 +1,5 @@
 import { api } from "../../src/api/app.js";
+import { serveUi, UI_PATH } from "../../src/api/ui.js";
 import { routeRequest } from "../../src/edge/route-request.js";
 import { sweepAll } from "../../src/sweep/sweep.js";
 
@@ -18,7 +19,7 @@ const CONTROL_PLANE = "/_mesh/";
 export default {
   fetch(request, env, ctx) {
     const url = new URL(request.url);
-    if (url.pathname.startsWith(CONTROL_PLANE)) return api.fetch(request, env, ctx);
+    if (url.pathname.startsWith(CONTROL_PLANE)) return url.pathname.startsWith(UI_PATH) ? serveUi(request, url) : api.fetch(request, env, ctx);
     return routeRequest(request, url, env, ctx);
   },
   async scheduled(_controller, env, _ctx) {

@@ -22,6 +22,7 @@
  *     seeding?: { createMs?: { first: number | null, last: number | null, samples: number }, totalMs?: number },
  *   },
  *   bundle?: { asShipped?: { wranglerGzipKiB?: number | null, gzipBytes: number } },
+ *   metrics?: { usAddedPerRequest: number },
  * }} TargetInputs
  * @typedef {{ scenario: string, target: string, measured: string, pass: boolean | null }} TargetCheck
  *   pass null: not measured, or too few rounds for a verdict.
@@ -136,5 +137,8 @@ export function evaluateTargets(r) {
     const kib = (b.asShipped.wranglerGzipKiB ?? b.asShipped.gzipBytes / 1024);
     add("6 bundle", "gzipped bundle ≤ 100 KiB (as shipped)", `${fmt(kib, 1)} KiB`, kib <= 100);
   } else add("6 bundle", "≤ 100 KiB gzipped", "not measured", null);
+  const m = r.scenarios.metrics;
+  if (m) add("7 metrics", "CPU added per request with metrics on ≤ 10 µs (workerd microbenchmark)", `${fmt(m.usAddedPerRequest, 2)} µs`, m.usAddedPerRequest <= 10);
+  else add("7 metrics", "≤ 10 µs per request", "not measured", null);
   return t;
 }

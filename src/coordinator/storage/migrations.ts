@@ -59,6 +59,27 @@ export const MIGRATIONS: readonly Migration[] = [
       if (!columns.has("location")) sql.exec("ALTER TABLE instances ADD COLUMN location TEXT");
     },
   },
+  {
+    version: 4,
+    description: "metrics: running totals and per-minute records per instance, the coordinator's own counters",
+    up(sql) {
+      sql.exec(`
+        CREATE TABLE IF NOT EXISTS metrics_totals (
+          instance TEXT PRIMARY KEY,
+          record   TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS metrics_minutes (
+          minute   INTEGER NOT NULL,
+          instance TEXT NOT NULL,
+          record   TEXT NOT NULL,
+          PRIMARY KEY (minute, instance)
+        );
+        CREATE TABLE IF NOT EXISTS metrics_counters (
+          name  TEXT PRIMARY KEY,
+          value INTEGER NOT NULL
+        );`);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((v, m) => Math.max(v, m.version), 0);

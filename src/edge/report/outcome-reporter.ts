@@ -1,5 +1,6 @@
 import { aggregateOutcomes, type TryOutcome } from "../../core/snapshot.js";
 import { coordinator } from "../../coordinator/stub.js";
+import { metricsPending, takeMetrics } from "./metrics-sink.js";
 
 /**
  * Batches try outcomes per service in isolate memory and ships them to the
@@ -31,7 +32,8 @@ async function flush(env: Env): Promise<void> {
   await Promise.all(
     batches.map(async ([service, outcomes]) => {
       try {
-        await coordinator(env, service).report(aggregateOutcomes(outcomes));
+        // The metrics delta rides along (metrics-sink.ts); undefined when metrics are off.
+        await coordinator(env, service).report(aggregateOutcomes(outcomes), takeMetrics(service));
       } catch (err) {
         // Losing one batch of passive stats is acceptable; active checks still run.
         console.error(JSON.stringify({ event: "report_failed", service, outcomes: outcomes.length, message: String(err) }));
@@ -51,7 +53,13 @@ function schedule(env: Env, ctx: ExecutionContext, delayMs: number): void {
 }
 
 export function recordOutcomes(env: Env, ctx: ExecutionContext, service: string, outcomes: readonly TryOutcome[]): void {
-  if (outcomes.length === 0) return;
+  if (outcomes.length === 0) {
+    // No try, but a metrics delta to ship (a 503 no_healthy_instance, a refused token): the regular flush takes it.
+    if (!metricsPending(service)) return;
+    if (!pending.has(service)) pending.set(service, []);
+    schedule(env, ctx, FLUSH_DELAY_MS);
+    return;
+  }
   let list = pending.get(service);
   if (list === undefined) {
     list = [];

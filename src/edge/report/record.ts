@@ -1,4 +1,5 @@
 import type { RequestState } from "../request-state.js";
+import { recordMetrics } from "./metrics-sink.js";
 import { recordOutcomes } from "./outcome-reporter.js";
 import { logRequest, requestEvent } from "./request-log.js";
 
@@ -9,6 +10,7 @@ import { logRequest, requestEvent } from "./request-log.js";
  * is one more line here.
  */
 export function record(state: RequestState, url: URL, env: Env, ctx: ExecutionContext): void {
+  if (env.METRICS !== "off") recordMetrics(state, Date.now());
   // Try outcomes feed the coordinator's passive health (batched, sent from waitUntil).
   if (state.service !== null) recordOutcomes(env, ctx, state.service.name, state.outcomes);
   if (env.REQUEST_LOG !== "off") logRequest(requestEvent(state, url, Date.now()));

@@ -1,0 +1,23 @@
+import { isRoutable } from "../../core/health/health-machine.js";
+import type { ServiceMetrics } from "../../core/metrics/prometheus.js";
+import { computeStats, type ServiceStats, type StatsWindow } from "../../core/metrics/stats.js";
+import type { CoordinatorState } from "../state.js";
+import type { MetricsStore } from "./metrics-store.js";
+
+/** What a scrape reads from one coordinator: running totals, live health, its own counters. */
+export function serviceMetrics(state: CoordinatorState, store: MetricsStore, now: number): ServiceMetrics | null {
+  if (state.name === null || state.config === null) return null;
+  return {
+    service: state.name,
+    totals: store.totals(),
+    instances: [...state.members.values()].map((m) => ({ id: m.id, healthy: m.membership === "active" && isRoutable(m.health, now) })),
+    counters: store.counters(),
+  };
+}
+
+/** The stats endpoint's body for one window; instances are the current members, draining and expired ones included. */
+export function serviceStats(state: CoordinatorState, store: MetricsStore, window: StatsWindow, now: number): ServiceStats | null {
+  if (state.name === null || state.config === null) return null;
+  const instances = [...state.members.values()].map((m) => ({ id: m.id, url: m.url }));
+  return computeStats(state.name, window, now, store.minutes(), instances);
+}

@@ -1,0 +1,222 @@
+// @ts-check
+// The dashboard's entry: the admin token, the poll loop, the API calls. It
+// polls GET /_mesh/v1/services, then each service's view and stats, every
+// POLL_MS while the tab is visible (a hidden tab spends none of the admin
+// token's rate budget, docs/api.md "Limits").
+import { observeInstances } from "./model.client.js";
+import { renderService } from "./render.client.js";
+
+/** @typedef {import("./model.client.js").ServiceDetail} ServiceDetail */
+/** @typedef {import("./model.client.js").ServiceStats} ServiceStats */
+/** @typedef {import("./model.client.js").InstanceTrack} InstanceTrack */
+
+const POLL_MS = 5000;
+// sessionStorage: the token lives as long as this tab, is never shared with
+// other tabs, and never goes into a URL (so no history, no referrer, no logs).
+const TOKEN_KEY = "switchyard.adminToken";
+// Services fetched at once (two calls each), and the pacing of inBatches.
+const PARALLEL = 4;
+const BURST_BATCHES = 4;
+const PACED_BATCH_MS = 500;
+
+/** @param {string} id */
+function byId(id) {
+  const e = document.getElementById(id);
+  if (e === null) throw new Error(`the page has no #${id}`);
+  return e;
+}
+
+const login = byId("login");
+const form = /** @type {HTMLFormElement} */ (byId("token-form"));
+const tokenInput = /** @type {HTMLInputElement} */ (byId("token"));
+const loginError = byId("login-error");
+const board = byId("board");
+const servicesEl = byId("services");
+const statusEl = byId("status");
+const announcer = byId("announcer");
+const precisionEl = byId("precision");
+const windowSelect = /** @type {HTMLSelectElement} */ (byId("window"));
+const refreshButton = byId("refresh");
+const signOutButton = byId("sign-out");
+
+/** @type {Map<string, Map<string, InstanceTrack>>} */
+const tracks = new Map();
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let timer;
+let polling = false;
+
+class ApiError extends Error {
+  /** @param {number} status @param {string} code @param {string} message @param {number} retryAfter */
+  constructor(status, code, message, retryAfter) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/**
+ * One API call with the token; the caller says what shape the JSON has.
+ * @param {string} path
+ * @returns {Promise<unknown>}
+ */
+async function call(path) {
+  const token = sessionStorage.getItem(TOKEN_KEY) ?? "";
+  const res = await fetch(path, { headers: { authorization: `Bearer ${token}` }, cache: "no-store" });
+  /** @type {unknown} */
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    // Not JSON (a proxy's error page, say): the status says enough.
+  }
+  if (res.ok) return body;
+  const err = /** @type {{ error?: string, message?: string } | null} */ (body);
+  throw new ApiError(res.status, err?.error ?? `http_${res.status}`, err?.message ?? res.statusText, Number(res.headers.get("retry-after") ?? "0"));
+}
+
+/** @param {string} message */
+function showLogin(message) {
+  clearTimeout(timer);
+  sessionStorage.removeItem(TOKEN_KEY);
+  board.hidden = true;
+  login.hidden = false;
+  loginError.textContent = message;
+  tokenInput.value = "";
+  tokenInput.focus();
+}
+
+/**
+ * One service's view and stats. The stats are optional: a mesh without them,
+ * or a stats call that fails, still shows the live instance states.
+ * @param {string} name
+ */
+async function loadService(name) {
+  const path = `/_mesh/v1/services/${encodeURIComponent(name)}`;
+  const [detail, stats] = await Promise.all([
+    /** @type {Promise<ServiceDetail>} */ (call(path)),
+    call(`${path}/stats?window=${encodeURIComponent(windowSelect.value)}`).then(
+      (s) => ({ stats: /** @type {ServiceStats} */ (s), problem: /** @type {string | null} */ (null) }),
+      (/** @type {unknown} */ err) => {
+        if (err instanceof ApiError && err.status === 401) throw err;
+        return { stats: null, problem: err instanceof ApiError ? `${err.status} ${err.code}` : String(err) };
+      },
+    ),
+  ]);
+  return { name, detail, stats: stats.stats, statsProblem: stats.problem };
+}
+
+/**
+ * Runs `fn` over `items`, PARALLEL at a time. The admin token's limit is
+ * 20 calls/s with a burst of 40 (docs/api.md, "Limits"), and each service
+ * costs two calls: the first BURST_BATCHES batches spend the burst, later ones
+ * take at least PACED_BATCH_MS each (16 calls/s), so a mesh with many services
+ * is polled more slowly instead of meeting 429s.
+ * @template T, R
+ * @param {T[]} items
+ * @param {(item: T) => Promise<R>} fn
+ * @returns {Promise<R[]>}
+ */
+async function inBatches(items, fn) {
+  /** @type {R[]} */
+  const out = [];
+  for (let i = 0, batch = 0; i < items.length; i += PARALLEL, batch++) {
+    const started = Date.now();
+    out.push(...(await Promise.all(items.slice(i, i + PARALLEL).map(fn))));
+    const rest = PACED_BATCH_MS - (Date.now() - started);
+    if (batch + 1 >= BURST_BATCHES && rest > 0) await new Promise((r) => setTimeout(r, rest));
+  }
+  return out;
+}
+
+/** @param {string} name */
+function sectionFor(name) {
+  for (const s of servicesEl.children) if (s instanceof HTMLElement && s.dataset["service"] === name) return s;
+  const s = document.createElement("section");
+  s.className = "service";
+  s.dataset["service"] = name;
+  return s;
+}
+
+async function poll() {
+  if (polling) return;
+  polling = true;
+  clearTimeout(timer);
+  let next = POLL_MS;
+  try {
+    const list = /** @type {{ services: { name: string }[] }} */ (await call("/_mesh/v1/services"));
+    const names = list.services.map((s) => s.name).sort();
+    const views = await inBatches(names, loadService);
+    const now = Date.now();
+    const news = [];
+    const sections = [];
+    for (const v of views) {
+      let t = tracks.get(v.name);
+      if (t === undefined) {
+        /** @type {Map<string, InstanceTrack>} */
+        const fresh = new Map();
+        tracks.set(v.name, fresh);
+        t = fresh;
+      }
+      for (const { id, transition } of observeInstances(t, v.detail.instances, now)) news.push(`${v.name} ${id}: ${transition.from} → ${transition.to}`);
+      const section = sectionFor(v.name);
+      renderService(section, { ...v, tracks: t, now });
+      sections.push(section);
+    }
+    for (const name of [...tracks.keys()]) if (!names.includes(name)) tracks.delete(name);
+    servicesEl.replaceChildren(...sections);
+    if (names.length === 0) servicesEl.append(Object.assign(document.createElement("p"), { textContent: "No services yet." }));
+    if (news.length > 0) announcer.textContent = news.join("; ");
+    // The same sentence for every service (it follows from the bucket layout), so it is said once, under the controls.
+    const precision = views.find((v) => v.stats?.percentileError !== undefined)?.stats?.percentileError;
+    precisionEl.textContent = precision === undefined ? "" : `Percentiles are approximate. ${precision}`;
+    statusEl.textContent = `Updated ${new Date(now).toLocaleTimeString()}: ${names.length} service${names.length === 1 ? "" : "s"}. Refreshes every ${POLL_MS / 1000} s.`;
+    statusEl.dataset["state"] = "ok";
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      showLogin("The mesh refused that token (401). Enter the admin token again.");
+      return;
+    }
+    if (err instanceof ApiError && err.status === 429) next = Math.max(POLL_MS, err.retryAfter * 1000);
+    statusEl.textContent = `Update failed at ${new Date().toLocaleTimeString()}: ${err instanceof ApiError ? `${err.status} ${err.code}: ${err.message}` : String(err)}. Retrying in ${next / 1000} s.`;
+    statusEl.dataset["state"] = "error";
+  } finally {
+    polling = false;
+  }
+  if (!document.hidden && login.hidden) timer = setTimeout(() => void poll(), next);
+}
+
+function start() {
+  login.hidden = true;
+  board.hidden = false;
+  statusEl.textContent = "Loading…";
+  void poll();
+}
+
+form.addEventListener("submit", (e) => {
+  // Never let the browser submit the form: the token must not travel anywhere but the Authorization header.
+  e.preventDefault();
+  const token = tokenInput.value.trim();
+  if (token === "") {
+    loginError.textContent = "Enter the admin token (MESH_ADMIN_TOKEN).";
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
+  tokenInput.value = "";
+  loginError.textContent = "";
+  start();
+});
+refreshButton.addEventListener("click", () => void poll());
+windowSelect.addEventListener("change", () => void poll());
+signOutButton.addEventListener("click", () => {
+  tracks.clear();
+  servicesEl.replaceChildren();
+  showLogin("");
+});
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) clearTimeout(timer);
+  else if (login.hidden) void poll();
+});
+
+if (sessionStorage.getItem(TOKEN_KEY) === null) showLogin("");
+else start();

@@ -1,5 +1,6 @@
 import type { RouteMatch } from "../core/routes/route-table.js";
 import type { LocalServiceState } from "../core/local-health/local-service-state.js";
+import type { Span } from "../core/proxy/trace.js";
 import type { TryOutcome } from "../core/snapshot.js";
 import type { RoutedService } from "../registry/route-index.js";
 import type { TryResult } from "./proxy/try-origin.js";
@@ -34,6 +35,8 @@ export type RoutingMode = "snapshot" | "strict" | "kv-fallback";
 export interface RequestState {
   readonly started: number;
   readonly method: string;
+  /** The client's request as it came in; the request event reads `cf`, `cf-ray` and the declared length from it. */
+  readonly request: Request;
   /** The client's headers until the proxy stage replaces them with the upstream set. */
   headers: Headers;
   /** Set by admit: the body to send, and whether it can be sent again. */
@@ -65,6 +68,8 @@ export interface RequestState {
   /** The watched body respond relays instead of the last answer's own (proxy/relayed-body.ts); null when unwatched. */
   relayBody: ReadableStream<Uint8Array> | null;
   lastInstance: string | null;
+  /** The mesh's span of the request's W3C trace (proxy/trace-context.ts); null until the try stage or the event needs it. */
+  span: Span | null;
   /** Set by respond (or by a stage that answers early). */
   status: number;
   outcome: RequestOutcome;
@@ -74,6 +79,7 @@ export function newRequestState(request: Request, started: number): RequestState
   return {
     started,
     method: request.method,
+    request,
     headers: request.headers,
     body: null,
     replayable: true,
@@ -92,6 +98,7 @@ export function newRequestState(request: Request, started: number): RequestState
     last: null,
     relayBody: null,
     lastInstance: null,
+    span: null,
     status: 0,
     outcome: "ok",
   };

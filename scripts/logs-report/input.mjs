@@ -106,7 +106,7 @@ export async function readLines(file, onLine, onBytes) {
  * Progress on stderr for inputs over `threshold` bytes, at most once a second:
  * bytes read of the total, events so far and the rate. Nothing for small inputs.
  * @param {number} totalBytes
- * @param {{ threshold?: number, stream?: NodeJS.WriteStream, now?: () => number }} [opts]
+ * @param {{ threshold?: number, stream?: { isTTY?: boolean, write(s: string): unknown }, now?: () => number }} [opts]
  */
 export function progressMeter(totalBytes, { threshold = 32 * 1024 * 1024, stream = process.stderr, now = Date.now } = {}) {
   const on = totalBytes >= threshold;

@@ -51,17 +51,17 @@ export interface Span {
 export const TRACE_RANDOM_BYTES = 24;
 
 /**
- * The mesh's hop: `random` holds TRACE_RANDOM_BYTES fresh random bytes (the
- * caller fills them, so this stays pure). Bytes 0-15 become the trace id
- * when there is no valid incoming one, bytes 16-23 the mesh's span id. An
- * all-zero draw (probability 2^-64) would be invalid on the wire, so the
- * last byte is forced odd there.
+ * The mesh's hop: `random[at, at + TRACE_RANDOM_BYTES)` holds fresh random
+ * bytes (the caller fills them, so this stays pure). The first 16 become the
+ * trace id when there is no valid incoming one, the last 8 the mesh's span
+ * id. An all-zero draw (probability 2^-64) would be invalid on the wire, so
+ * it is replaced by 1.
  */
-export function childSpan(incoming: TraceContext | null, random: Uint8Array): Span {
-  let spanId = hex(random, 16, 24);
+export function childSpan(incoming: TraceContext | null, random: Uint8Array, at = 0): Span {
+  let spanId = hex(random, at + 16, at + 24);
   if (spanId === ZERO_SPAN) spanId = "0000000000000001";
   if (incoming !== null) return { traceId: incoming.traceId, spanId, flags: incoming.flags };
-  let traceId = hex(random, 0, 16);
+  let traceId = hex(random, at, at + 16);
   if (traceId === ZERO_TRACE) traceId = "00000000000000000000000000000001";
   return { traceId, spanId, flags: SAMPLED };
 }

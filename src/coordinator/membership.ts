@@ -4,6 +4,7 @@ import { registerMember, type RegisterRequest } from "../core/membership/member.
 import type { ServiceConfig } from "../core/schema/service.js";
 import { instanceIdFor, type SnapshotInstance } from "../core/snapshot.js";
 import { deleteInstance, putInstance } from "../registry/kv-registry.js";
+import { logLeaseExpired } from "./events.js";
 import { unmirror } from "./outbound/mirror.js";
 import type { CoordinatorState } from "./state.js";
 
@@ -143,6 +144,7 @@ export async function applyLeases(
     const action = leaseAction(m, now, rule);
     if (action === "expire") {
       state.put({ ...m, membership: "expired", membershipSince: now });
+      logLeaseExpired(name, m.id, m.leaseExpiresAt, now);
       unmirrorIds.push(m.id);
       expired++;
     } else if (action === "remove") {

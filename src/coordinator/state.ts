@@ -4,6 +4,7 @@ import type { Member } from "../core/membership/member.js";
 import { decodeMemberRow, parseStoredConfig } from "../core/membership/stored.js";
 import type { ServiceConfig } from "../core/schema/service.js";
 import type { InstanceReport, Snapshot } from "../core/snapshot.js";
+import { logHealthChange } from "./events.js";
 import { SnapshotKeeper } from "./snapshots.js";
 import { InstanceTable } from "./storage/instance-table.js";
 import { migrate } from "./storage/migrations.js";
@@ -85,6 +86,8 @@ export class CoordinatorState {
   }
 
   setHealth(m: Member, health: HealthState): void {
+    // Every health write passes here, so transitions and ejections are logged once, wherever they came from.
+    logHealthChange(this.name, m.id, m.health, health, Date.now());
     m.health = health;
     this.table.saveHealth(m.id, health);
     this.snapshots.markDirty();

@@ -2,6 +2,7 @@ import type { RouteMatch } from "../core/routes/route-table.js";
 import type { LocalServiceState } from "../core/local-health/local-service-state.js";
 import { UNDECIDED, type TrafficPolicy } from "../core/policy/traffic-view.js";
 import type { LocalityTarget } from "../core/policy/locality.js";
+import type { Span } from "../core/proxy/trace.js";
 import type { TryOutcome } from "../core/snapshot.js";
 import type { RoutedService } from "../registry/route-index.js";
 import type { TryResult } from "./proxy/try-origin.js";
@@ -42,6 +43,8 @@ export type RoutingMode = "snapshot" | "strict" | "kv-fallback";
 export interface RequestState {
   readonly started: number;
   readonly method: string;
+  /** The client's request as it came in; the request event reads `cf`, `cf-ray` and the declared length from it. */
+  readonly request: Request;
   /** The client's headers until the proxy stage replaces them with the upstream set. */
   headers: Headers;
   /** Set by admit: the body to send, and whether it can be sent again. */
@@ -89,6 +92,8 @@ export interface RequestState {
   splitGroup: number;
   /** The affinity value respond sends back (a Set-Cookie value, or the header's); null: none. */
   pinHeader: string | null;
+  /** The mesh's span of the request's W3C trace (proxy/trace-context.ts); null until the try stage or the event needs it. */
+  span: Span | null;
   /** Set by respond (or by a stage that answers early). */
   status: number;
   outcome: RequestOutcome;
@@ -98,6 +103,7 @@ export function newRequestState(request: Request, started: number): RequestState
   return {
     started,
     method: request.method,
+    request,
     headers: request.headers,
     body: null,
     replayable: true,
@@ -124,6 +130,7 @@ export function newRequestState(request: Request, started: number): RequestState
     pinned: null,
     splitGroup: UNDECIDED,
     pinHeader: null,
+    span: null,
     status: 0,
     outcome: "ok",
   };

@@ -8,6 +8,7 @@ import type { RequestState } from "../request-state.js";
 import { watchRelayedBody } from "./relayed-body.js";
 import { watchClientBody } from "./client-body.js";
 import { budgetFor, honourRetryAfter, pickWhenSaturated, retryAllowed } from "./flow-control.js";
+import { propagateTrace } from "./trace-context.js";
 import { tryOrigin } from "./try-origin.js";
 import { secureAttempt, upstreamSecurity, type UpstreamSecurity } from "./upstream-security.js";
 
@@ -29,6 +30,7 @@ export async function tryInstances(state: RequestState, url: URL, env: Env, ctx:
     proto: url.protocol.slice(0, -1),
     host: url.host,
   });
+  propagateTrace(state, state.headers);
   // A streamed body goes to one try only (never replayed), so one watcher serves the request.
   if (state.body instanceof ReadableStream) state.body = watchClientBody(state, state.body);
   await failOver(state, svc, upstreamPath(url.pathname, match) + url.search, upstreamSecurity(state, env), env, ctx);

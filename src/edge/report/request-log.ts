@@ -1,45 +1,80 @@
+import { EVENT_VERSION, type RequestEvent } from "../../core/events/request-event.js";
 import type { TryOutcome } from "../../core/snapshot.js";
 import { snapshotVersion } from "../pick/pick.js";
-import { routingMode, type RequestOutcome, type RequestState, type RoutingMode } from "../request-state.js";
+import { requestSpan } from "../proxy/trace-context.js";
+import { routingMode, type RequestState } from "../request-state.js";
+
+export type { RequestEvent };
 
 /**
  * One structured line per proxied request. Workers Trace Events Logpush ships
- * console output, so this line is the analytics event (docs/analytics.md).
- * It is built from the request state at the end, only when logging is on:
- * REQUEST_LOG=off costs no allocation for it, and no other sink depends on it.
+ * console output, so this line is the analytics event (docs/analytics.md; its
+ * schema, versioned, is src/core/events/request-event.ts). It is built from
+ * the request state at the end, only when logging is on: REQUEST_LOG=off
+ * costs no allocation for it, and no other sink depends on it.
  */
-export interface RequestEvent {
-  event: "request";
-  ts: string;
-  service: string | null;
-  /** The service that had nothing healthy and handed the request to `service` (its fallbackService); null without a hop. */
-  fallbackFrom: string | null;
-  method: string;
-  host: string;
-  path: string;
-  status: number;
-  outcome: RequestOutcome;
-  instance: string | null;
-  attempts: number;
-  tried: string[];
-  failures: string[];
-  latencyMs: number;
-  mode: RoutingMode | null;
-  snapshotVersion: number | null;
-  /** True when the retry budget refused a retry the retry policy allowed (docs/api.md, "Flow control"). */
-  retryBudgetExhausted: boolean;
-}
 
 function failureLabel(o: TryOutcome): string {
   return o.failure === "status" ? String(o.status) : (o.failure ?? "status");
 }
 
+/** Longest id taken from a client-visible header (`cf-ray` can be sent by anyone outside Cloudflare's edge). */
+const MAX_REQUEST_ID = 128;
+/** A Content-Length as sent: digits only, and few enough for a safe integer. */
+const LENGTH = /^\d{1,15}$/;
+
+function declaredLength(headers: Headers): number | null {
+  const value = headers.get("content-length");
+  return value !== null && LENGTH.test(value) ? Number(value) : null;
+}
+
+/** A `request.cf` field; outside Cloudflare's edge (or in a test's hand-built request) it may be missing or not a string. */
+function cfString(request: Request, key: "colo" | "country"): string | null {
+  const cf = request.cf;
+  if (cf === undefined || !(key in cf)) return null;
+  const value: unknown = key === "colo" ? cf.colo : cf.country;
+  return typeof value === "string" ? value.slice(0, 16) : null;
+}
+
+/** The buffered body's length when admit read it; else what the client declared; no body at all is 0; chunked is null. */
+function bytesIn(state: RequestState): number | null {
+  if (state.body instanceof ArrayBuffer) return state.body.byteLength;
+  const declared = declaredLength(state.request.headers);
+  if (declared !== null) return declared;
+  return state.request.body === null ? 0 : null;
+}
+
+/**
+ * The relayed answer's Content-Length. No per-chunk counting: that would put
+ * a JavaScript stream on every response, so an unsized (chunked) answer and
+ * the mesh's own answers report null.
+ */
+function bytesOut(state: RequestState): number | null {
+  const response = state.last?.response ?? null;
+  if (response === null || response.status !== state.status) return null;
+  if (state.method === "HEAD" || state.status === 204 || state.status === 304) return 0;
+  return declaredLength(response.headers);
+}
+
+function upstreamLatency(outcomes: readonly TryOutcome[]): number | null {
+  if (outcomes.length === 0) return null;
+  let total = 0;
+  for (const o of outcomes) total += o.latencyMs;
+  return total;
+}
+
 export function requestEvent(state: RequestState, url: URL, now: number): RequestEvent {
   const failures: string[] = [];
   for (const o of state.outcomes) if (!o.ok) failures.push(failureLabel(o));
+  const span = requestSpan(state, state.request.headers);
+  const ray = state.request.headers.get("cf-ray");
   return {
+    v: EVENT_VERSION,
     event: "request",
     ts: new Date(state.started).toISOString(),
+    requestId: ray !== null && ray !== "" ? ray.slice(0, MAX_REQUEST_ID) : span.spanId,
+    traceId: span.traceId,
+    spanId: span.spanId,
     service: state.service?.name ?? null,
     fallbackFrom: state.fallbackFrom,
     method: state.method,
@@ -52,6 +87,11 @@ export function requestEvent(state: RequestState, url: URL, now: number): Reques
     tried: state.outcomes.map((o) => o.instanceId),
     failures,
     latencyMs: now - state.started,
+    upstreamLatencyMs: upstreamLatency(state.outcomes),
+    bytesIn: bytesIn(state),
+    bytesOut: bytesOut(state),
+    colo: cfString(state.request, "colo"),
+    country: cfString(state.request, "country"),
     mode: routingMode(state),
     snapshotVersion: state.service === null ? null : snapshotVersion(state),
     retryBudgetExhausted: state.budgetExhausted,

@@ -1,0 +1,223 @@
+// @ts-check
+// Folds events into per-service and per-instance figures. Percentiles are
+// exact (nearest rank over every latency, sorted once at the end): a
+// million events cost 8 MB per group of latencies, far less than the input.
+
+/** @typedef {import("./extract.mjs").EventLine} EventLine */
+/** @typedef {import("./extract.mjs").RequestLine} RequestLine */
+
+/** A growable array of numbers, so a million latencies are not a million boxed values. */
+class Samples {
+  constructor() {
+    this.values = new Float64Array(1024);
+    this.length = 0;
+  }
+  /** @param {number} v */
+  push(v) {
+    if (this.length === this.values.length) {
+      const next = new Float64Array(this.values.length * 2);
+      next.set(this.values);
+      this.values = next;
+    }
+    this.values[this.length++] = v;
+  }
+  /** @returns {{ p50: number, p95: number, p99: number, max: number } | null} */
+  percentiles() {
+    if (this.length === 0) return null;
+    const sorted = this.values.subarray(0, this.length).sort();
+    /** @param {number} p */
+    const rank = (p) => sorted[Math.min(this.length - 1, Math.max(0, Math.ceil((p / 100) * this.length) - 1))] ?? 0;
+    return { p50: rank(50), p95: rank(95), p99: rank(99), max: sorted[this.length - 1] ?? 0 };
+  }
+}
+
+/** @param {Map<string, number>} m @param {string} k */
+function bump(m, k) {
+  m.set(k, (m.get(k) ?? 0) + 1);
+}
+
+/** @param {Map<string, number>} m @param {number} n */
+function top(m, n) {
+  return [...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n).map(([kind, count]) => ({ kind, count }));
+}
+
+/** @param {number} part @param {number} whole */
+const rate = (part, whole) => (whole === 0 ? 0 : part / whole);
+
+/** A 5xx answer is an error; 4xx answers are the client's (no route, bad body, refused token, rate limited). */
+const isError = (/** @type {RequestLine} */ e) => e.status >= 500;
+
+class InstanceStats {
+  constructor() {
+    this.answered = 0;
+    this.errors = 0;
+    this.tries = 0;
+    this.failedTries = 0;
+    this.latency = new Samples();
+    /** @type {Map<string, number>} */
+    this.failures = new Map();
+    /** @type {Map<string, number>} */
+    this.coordinator = new Map();
+  }
+}
+
+class ServiceStats {
+  constructor() {
+    this.requests = 0;
+    this.errors = 0;
+    this.failovers = 0;
+    this.latency = new Samples();
+    this.upstream = new Samples();
+    /** @type {Map<string, number>} */
+    this.outcomes = new Map();
+    /** @type {Map<string, number>} */
+    this.failures = new Map();
+    /** Requests and errors per second, keyed by epoch second. @type {Map<number, [number, number]>} */
+    this.perSecond = new Map();
+    /** @type {Map<string, InstanceStats>} */
+    this.instances = new Map();
+    /** @type {Map<string, number>} */
+    this.coordinator = new Map();
+  }
+  /** @param {string} id */
+  instance(id) {
+    let s = this.instances.get(id);
+    if (s === undefined) this.instances.set(id, (s = new InstanceStats()));
+    return s;
+  }
+}
+
+/** Bucket widths the series picks from, in seconds: the smallest that keeps it to about 120 points. */
+const BUCKETS = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 21600, 86400];
+const MAX_POINTS = 120;
+
+export class Aggregator {
+  constructor() {
+    /** @type {Map<string, ServiceStats>} */
+    this.services = new Map();
+    this.events = 0;
+    this.first = Infinity;
+    this.last = -Infinity;
+  }
+
+  /** @param {string} name */
+  service(name) {
+    let s = this.services.get(name);
+    if (s === undefined) this.services.set(name, (s = new ServiceStats()));
+    return s;
+  }
+
+  /** @param {EventLine} e */
+  add(e) {
+    this.events++;
+    const t = Date.parse(e.ts);
+    if (t < this.first) this.first = t;
+    if (t > this.last) this.last = t;
+    if (e.event !== "request") {
+      const s = this.service(e.service);
+      bump(s.coordinator, e.event);
+      bump(s.instance(e.instance).coordinator, e.event);
+      return;
+    }
+    // Requests that matched no service (404 no_route) are reported under "(none)".
+    const s = this.service(e.service ?? "(none)");
+    s.requests++;
+    const error = isError(e);
+    if (error) s.errors++;
+    if (e.attempts > 1) s.failovers++;
+    s.latency.push(e.latencyMs);
+    if (e.upstreamLatencyMs !== null) s.upstream.push(e.upstreamLatencyMs);
+    bump(s.outcomes, e.outcome);
+    if (!Number.isNaN(t)) {
+      const sec = Math.floor(t / 1000);
+      const point = s.perSecond.get(sec);
+      if (point === undefined) s.perSecond.set(sec, [1, error ? 1 : 0]);
+      else {
+        point[0]++;
+        if (error) point[1]++;
+      }
+    }
+    // A failed try is always followed by the next one, so failures[i] is tried[i]'s.
+    for (let i = 0; i < e.tried.length; i++) {
+      const id = e.tried[i] ?? "";
+      const inst = s.instance(id);
+      inst.tries++;
+      const kind = e.failures[i];
+      if (kind !== undefined) {
+        inst.failedTries++;
+        bump(inst.failures, kind);
+        bump(s.failures, kind);
+      }
+    }
+    if (e.instance !== null) {
+      const inst = s.instance(e.instance);
+      inst.answered++;
+      if (error) inst.errors++;
+      inst.latency.push(e.latencyMs);
+    }
+  }
+
+  /** The series' bucket width for the span seen. */
+  bucketSeconds() {
+    const span = this.last > this.first ? (this.last - this.first) / 1000 : 0;
+    return BUCKETS.find((b) => span / b <= MAX_POINTS) ?? (BUCKETS[BUCKETS.length - 1] ?? 86400);
+  }
+
+  /**
+   * The report as plain data (what `--json` prints, and what the text and HTML views render).
+   * @param {{ files: number, bytes: number, lines: number, malformed: number, other: number,
+   *           unreadable: { file: string, error: string }[] }} input
+   */
+  report(input) {
+    const bucket = this.bucketSeconds();
+    const services = [...this.services].sort((a, b) => b[1].requests - a[1].requests || (a[0] < b[0] ? -1 : 1)).map(([name, s]) => {
+      /** @type {Map<number, [number, number]>} */
+      const buckets = new Map();
+      for (const [sec, [n, err]] of s.perSecond) {
+        const at = Math.floor(sec / bucket) * bucket;
+        const b = buckets.get(at);
+        if (b === undefined) buckets.set(at, [n, err]);
+        else {
+          b[0] += n;
+          b[1] += err;
+        }
+      }
+      const series = [...buckets].sort((a, b) => a[0] - b[0]).map(([at, [n, err]]) => ({ t: new Date(at * 1000).toISOString(), requests: n, errors: err }));
+      const instances = [...s.instances].sort((a, b) => b[1].tries - a[1].tries || (a[0] < b[0] ? -1 : 1)).map(([id, i]) => ({
+        instance: id,
+        answered: i.answered,
+        tries: i.tries,
+        failedTries: i.failedTries,
+        errorRate: rate(i.errors, i.answered),
+        tryFailureRate: rate(i.failedTries, i.tries),
+        latencyMs: i.latency.percentiles(),
+        topFailures: top(i.failures, 5),
+        coordinatorEvents: Object.fromEntries(i.coordinator),
+      }));
+      return {
+        service: name,
+        requests: s.requests,
+        errors: s.errors,
+        errorRate: rate(s.errors, s.requests),
+        failovers: s.failovers,
+        failoverRate: rate(s.failovers, s.requests),
+        latencyMs: s.latency.percentiles(),
+        upstreamLatencyMs: s.upstream.percentiles(),
+        outcomes: Object.fromEntries([...s.outcomes].sort((a, b) => b[1] - a[1])),
+        topFailures: top(s.failures, 5),
+        coordinatorEvents: Object.fromEntries(s.coordinator),
+        series,
+        instances,
+      };
+    });
+    return {
+      input: { ...input, events: this.events },
+      from: this.events === 0 ? null : new Date(this.first).toISOString(),
+      to: this.events === 0 ? null : new Date(this.last).toISOString(),
+      bucketSeconds: bucket,
+      services,
+    };
+  }
+}
+
+/** @typedef {ReturnType<Aggregator["report"]>} Report */

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// @ts-check
+// `npm run logs:report -- [--json] [--html <file>] <dir|file|- ...>`, also the
+// `switchyard-logs-report` bin: a report over Logpush output (Workers Trace
+// Events NDJSON, gzipped or not) or the mesh's own event lines (docs/analytics.md).
+import { writeFile } from "node:fs/promises";
+import { parseArgs } from "node:util";
+import { renderHtml } from "./render-html.mjs";
+import { buildReport } from "./report.mjs";
+import { renderText } from "./render-text.mjs";
+
+const USAGE = `usage: switchyard-logs-report [--json] [--html <file>] <dir|file|- ...>
+  Reads Workers Trace Events Logpush output (NDJSON, gzipped or not) from files
+  and folders (recursively), or '-' for standard input, and prints per service
+  and instance: requests, error and failover rates, latency percentiles, top
+  failure kinds and a time series.
+  --json         print the report as JSON instead of a table
+  --html <file>  also write a self-contained HTML report with a chart
+  --quiet        no progress on stderr`;
+
+/** @param {string[]} argv */
+function parse(argv) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { json: { type: "boolean" }, html: { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+    });
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+    return null;
+  }
+}
+
+async function main() {
+  const args = parse(process.argv.slice(2));
+  if (args === null) return 2;
+  if (args.values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (args.positionals.length === 0) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  let report;
+  try {
+    report = await buildReport(args.positionals, args.values.quiet === true ? { progress: { threshold: Infinity } } : {});
+  } catch (err) {
+    // A missing path or an unreadable file is the caller's to fix: say which, no stack.
+    process.stderr.write(`logs-report: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  for (const u of report.input.unreadable) process.stderr.write(`logs-report: ${u.file}: read up to an error (${u.error})\n`);
+  if (args.values.html !== undefined) await writeFile(args.values.html, renderHtml(report));
+  process.stdout.write(args.values.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
+  return 0;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,183 @@
+// @ts-check
+// From one input line to the mesh events in it. Two line shapes are read:
+//  - a Workers Trace Events record (Logpush, or the local pipeline), whose
+//    `Logs[].Message[]` hold the lines the mesh printed, one JSON string each;
+//  - a mesh event line itself (NDJSON of the printed lines, e.g. a capture
+//    of the Worker's stdout).
+// The checks here are the few fields the report reads, by hand: the zod
+// schema (src/core/events/) is the contract, this is the fast reader of it.
+
+/**
+ * @typedef {{ event: "request", ts: string, service: string | null, instance: string | null, status: number,
+ *             outcome: string, attempts: number, tried: string[], failures: string[], latencyMs: number,
+ *             upstreamLatencyMs: number | null }} RequestLine
+ * @typedef {{ event: "health_transition" | "ejection" | "lease_expired", ts: string, service: string, instance: string }} CoordinatorLine
+ * @typedef {RequestLine | CoordinatorLine} EventLine
+ */
+
+const COORDINATOR_EVENTS = new Set(["health_transition", "ejection", "lease_expired"]);
+
+/**
+ * @param {unknown} v
+ * @returns {v is Record<string, unknown>}
+ */
+function isObject(v) {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** @param {unknown} v */
+const isStringArray = (v) => Array.isArray(v) && v.every((x) => typeof x === "string");
+/** @param {unknown} v */
+const isNullableString = (v) => v === null || typeof v === "string";
+
+/**
+ * A request or coordinator event with the fields the report needs, or null.
+ * Lines without `v` are the unversioned lines from before version 1: same names, fewer fields.
+ * @param {Record<string, unknown>} o
+ * @returns {EventLine | null}
+ */
+function asEvent(o) {
+  const { event } = o;
+  if (typeof o.ts !== "string") return null;
+  if (event === "request") {
+    if (!isNullableString(o.service) || !isNullableString(o.instance)) return null;
+    if (typeof o.status !== "number" || typeof o.outcome !== "string" || typeof o.latencyMs !== "number") return null;
+    if (typeof o.attempts !== "number" || !isStringArray(o.tried) || !isStringArray(o.failures)) return null;
+    // Set on the parsed object itself: a copy of every field per event would cost more than the checks.
+    if (typeof o.upstreamLatencyMs !== "number") o.upstreamLatencyMs = null;
+    return /** @type {RequestLine} */ (o);
+  }
+  if (typeof event === "string" && COORDINATOR_EVENTS.has(event)) {
+    if (typeof o.service !== "string" || typeof o.instance !== "string") return null;
+    return /** @type {CoordinatorLine} */ (o);
+  }
+  return null;
+}
+
+/**
+ * What one line held: its events, and whether the line (or an event in it
+ * that claimed to be a mesh event) was malformed. Lines that are neither
+ * (another Worker's record, a log message that is not the mesh's) are
+ * `other`: not an error, and not counted as one.
+ * @typedef {{ events: EventLine[], malformed: number, other: boolean }} Extracted
+ */
+
+/**
+ * @param {unknown} message
+ * @param {EventLine[]} events
+ * @returns {number} 1 when the message claimed to be a mesh event but was not whole
+ */
+function fromMessage(message, events) {
+  if (typeof message !== "string" || message.charCodeAt(0) !== 123 /* { */) return 0;
+  /** @type {unknown} */
+  let o;
+  try {
+    o = JSON.parse(message);
+  } catch {
+    return 0; // someone's console.log of a brace, not a mesh line
+  }
+  if (!isObject(o) || typeof o.event !== "string") return 0;
+  if (o.event !== "request" && !COORDINATOR_EVENTS.has(o.event)) return 0; // the mesh's operational lines (sweep, ...)
+  const e = asEvent(o);
+  if (e === null) return 1;
+  events.push(e);
+  return 0;
+}
+
+const MESSAGE = '"Message":[';
+
+/**
+ * The strings of the JSON array of strings starting at `line[from]` (its
+ * first quote) and the index after its `]`, or null when it is not simply
+ * that. The end is found as the first `"]` not escaped (an escaped quote has
+ * an odd run of backslashes before it), far fewer candidates than every
+ * quote. The array alone is then one JSON.parse of flat string literals,
+ * which V8 does several times faster than it parses the record around them.
+ * @param {string} line
+ * @param {number} from
+ * @returns {{ values: unknown[], end: number } | null}
+ */
+function stringsAt(line, from) {
+  let q = line.indexOf('"]', from + 1);
+  while (q !== -1) {
+    let slashes = 0;
+    for (let k = q - 1; line.charCodeAt(k) === 92; k--) slashes++;
+    if ((slashes & 1) === 0) break;
+    q = line.indexOf('"]', q + 2);
+  }
+  if (q === -1) return null;
+  try {
+    /** @type {unknown} */
+    const values = JSON.parse(line.slice(from - 1, q + 2));
+    return Array.isArray(values) ? { values, end: q + 2 } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The quick path for a Workers Trace Events record: its `Logs[].Message[]`
+ * strings are cut out of the line without materialising the record (whose
+ * parse costs as much as the event's own). Returns null whenever the line is
+ * not laid out as expected (a message that is not a string, an unterminated
+ * string), and the caller parses the line in full instead, so an odd but valid
+ * record is read all the same and a broken one is counted as malformed.
+ * @param {string} line
+ * @param {EventLine[]} events
+ * @returns {number | null} malformed mesh messages, or null to take the full path
+ */
+function quickRecord(line, events) {
+  let malformed = 0;
+  let at = line.indexOf(MESSAGE);
+  while (at !== -1) {
+    const i = at + MESSAGE.length;
+    let end = i + 1;
+    if (line.charCodeAt(i) === 34 /* " */) {
+      const strings = stringsAt(line, i);
+      if (strings === null) return null;
+      for (const m of strings.values) malformed += fromMessage(m, events);
+      end = strings.end;
+    } else if (line.charCodeAt(i) !== 93 /* ] */) {
+      return null;
+    }
+    at = line.indexOf(MESSAGE, end);
+  }
+  return malformed;
+}
+
+/**
+ * @param {string} line
+ * @returns {Extracted}
+ */
+export function extract(line) {
+  /** @type {EventLine[]} */
+  const events = [];
+  if (line.trim() === "") return { events, malformed: 0, other: true };
+  // A record is a whole object on one line; a line cut short (or with junk at either end) takes the full path and fails there.
+  if (line.charCodeAt(0) === 123 && line.charCodeAt(line.length - 1) === 125 && line.includes('"Logs":[')) {
+    const malformed = quickRecord(line, events);
+    if (malformed !== null) return { events, malformed, other: events.length === 0 && malformed === 0 };
+    events.length = 0;
+  }
+  /** @type {unknown} */
+  let o;
+  try {
+    o = JSON.parse(line);
+  } catch {
+    return { events, malformed: 1, other: false };
+  }
+  if (!isObject(o)) return { events, malformed: 1, other: false };
+  if (Array.isArray(o.Logs)) {
+    let malformed = 0;
+    for (const log of o.Logs) {
+      if (!isObject(log) || !Array.isArray(log.Message)) continue;
+      for (const m of log.Message) malformed += fromMessage(m, events);
+    }
+    return { events, malformed, other: events.length === 0 && malformed === 0 };
+  }
+  if (typeof o.event === "string" && (o.event === "request" || COORDINATOR_EVENTS.has(o.event))) {
+    const e = asEvent(o);
+    return e === null ? { events, malformed: 1, other: false } : { events: [e], malformed: 0, other: false };
+  }
+  return { events, malformed: 0, other: true };
+}

@@ -1,0 +1,57 @@
+// @ts-check
+// The default output: one table per service, its instances below it, then a
+// sparkline of requests per bucket.
+
+/** @typedef {import("./aggregate.mjs").Report} Report */
+
+/** @param {number} r */
+const pct = (r) => `${(100 * r).toFixed(1)}%`;
+/** @param {{ p50: number, p95: number, p99: number } | null} p */
+const lat = (p) => (p === null ? "-" : `${p.p50}/${p.p95}/${p.p99}`);
+/** @param {{ kind: string, count: number }[]} f */
+const kinds = (f) => (f.length === 0 ? "-" : f.map((x) => `${x.kind}×${x.count}`).join(" "));
+
+/**
+ * Columns padded to their widest cell.
+ * @param {string[][]} rows
+ */
+function table(rows) {
+  const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? "").length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ").trimEnd()).join("\n");
+}
+
+const BARS = "▁▂▃▄▅▆▇█";
+/** @param {number[]} values */
+function sparkline(values) {
+  const max = Math.max(1, ...values);
+  return values.map((v) => BARS[Math.min(BARS.length - 1, Math.floor((v / max) * (BARS.length - 1)))] ?? "").join("");
+}
+
+/** @param {Report} report */
+export function renderText(report) {
+  const out = [];
+  const i = report.input;
+  out.push(`${i.events} events from ${i.lines} lines in ${i.files} file(s); ${i.malformed} malformed line(s) skipped${i.unreadable.length === 0 ? "" : `; ${i.unreadable.length} file(s) cut short`}; ${report.from ?? "-"} .. ${report.to ?? "-"}`);
+  for (const s of report.services) {
+    out.push("");
+    out.push(`service ${s.service}`);
+    out.push(
+      table([
+        ["requests", "errors (5xx)", "failed over", "latency p50/p95/p99 ms", "upstream p50/p95/p99 ms", "top failures"],
+        [String(s.requests), pct(s.errorRate), pct(s.failoverRate), lat(s.latencyMs), lat(s.upstreamLatencyMs), kinds(s.topFailures)],
+      ]),
+    );
+    const coordinator = Object.entries(s.coordinatorEvents);
+    if (coordinator.length > 0) out.push(`coordinator: ${coordinator.map(([k, n]) => `${k}×${n}`).join(" ")}`);
+    if (s.instances.length > 0) {
+      out.push(
+        table([
+          ["  instance", "tries", "failed tries", "answered", "errors", "latency p50/p95/p99 ms", "top failures"],
+          ...s.instances.map((x) => [`  ${x.instance}`, String(x.tries), pct(x.tryFailureRate), String(x.answered), pct(x.errorRate), lat(x.latencyMs), kinds(x.topFailures)]),
+        ]),
+      );
+    }
+    if (s.series.length > 1) out.push(`requests per ${report.bucketSeconds} s: ${sparkline(s.series.map((p) => p.requests))}`);
+  }
+  return out.join("\n") + "\n";
+}

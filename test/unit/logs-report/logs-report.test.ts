@@ -1,0 +1,163 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { gzipSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildReport } from "../../../scripts/logs-report/report.mjs";
+import { extract } from "../../../scripts/logs-report/extract.mjs";
+import { progressMeter } from "../../../scripts/logs-report/input.mjs";
+
+const run = promisify(execFile);
+const CLI = path.resolve(import.meta.dirname, "../../../scripts/logs-report/cli.mjs");
+
+function requestLine(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    v: 1, event: "request", ts: "2026-11-30T10:00:00.000Z", requestId: "r1", traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    spanId: "00f067aa0ba902b7", service: "shop", method: "GET", host: "mesh.example.com", path: "/shop/x", status: 200,
+    outcome: "ok", instance: "a", attempts: 1, tried: ["a"], failures: [], latencyMs: 10, upstreamLatencyMs: 8,
+    bytesIn: 0, bytesOut: null, colo: null, country: null, mode: "snapshot", snapshotVersion: 1, ...over,
+  };
+}
+
+/** A Workers Trace Events record, as Logpush writes it, whose Logs carry the given console lines. */
+function record(messages: unknown[], ts = 1_796_032_800_000): string {
+  return JSON.stringify({
+    CPUTimeMs: 1, DispatchNamespace: "", Entrypoint: "", Event: { RayID: "x", Request: { URL: "https://m/x", Method: "GET" } },
+    EventTimestampMs: ts, EventType: "fetch", Exceptions: [], Outcome: "ok", ScriptName: "switchyard", ScriptTags: [], ScriptVersion: {}, WallTimeMs: 2,
+    Logs: messages.map((m) => ({ Level: "log", Message: [typeof m === "string" ? m : JSON.stringify(m)], TimestampMs: ts })),
+  });
+}
+
+let dir = "";
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "logs-report-test-"));
+  await mkdir(path.join(dir, "20261130"), { recursive: true });
+  // Two services; one failed over (reset on b, answered by a); one 502 after a timeout; one 404 with no service.
+  const lines = [
+    record([requestLine()]),
+    record([requestLine({ ts: "2026-11-30T10:00:01.000Z", outcome: "failed_over", attempts: 2, tried: ["b", "a"], failures: ["reset"], latencyMs: 30 })]),
+    record([requestLine({ ts: "2026-11-30T10:00:02.000Z", status: 502, outcome: "upstream_error", instance: "b", tried: ["b"], failures: ["timeout"], latencyMs: 1000 })]),
+    record([requestLine({ service: null, instance: null, tried: [], attempts: 0, status: 404, outcome: "no_route", upstreamLatencyMs: null })]),
+    record([{ v: 1, event: "ejection", ts: "2026-11-30T10:00:03.000Z", service: "shop", instance: "b", ejectedUntil: "2026-11-30T10:00:33.000Z", durationMs: 30000, ejections: 1 }]),
+    record(["plain console text", { event: "sweep", services: 1 }]),
+  ];
+  await writeFile(path.join(dir, "20261130", "20261130T100000Z_20261130T100003Z_0a1b2c3d.log.gz"), gzipSync(lines.join("\n") + "\n"));
+  // Plain NDJSON of the mesh's own lines, with malformed lines among them.
+  const plain = [
+    JSON.stringify(requestLine({ service: "search", instance: "s1", tried: ["s1"], latencyMs: 5 })),
+    "{not json",
+    JSON.stringify({ v: 1, event: "request", ts: "2026-11-30T10:00:00.000Z", service: "search" }),
+    "",
+    '{"Logs":[{"Message":["' + '{\\"event\\":\\"request\\",\\"ts\\":3}' + '"]}]}',
+    JSON.stringify(requestLine({ service: "search", instance: "s1", tried: ["s1"], latencyMs: 7 })).slice(0, 40),
+  ];
+  await writeFile(path.join(dir, "plain.ndjson"), plain.join("\r\n"));
+  // A gzip cut short: what was read before the cut still counts.
+  const whole = gzipSync(Array.from({ length: 2000 }, (_, i) => JSON.stringify(requestLine({ service: "cut", requestId: `c${i}` }))).join("\n"));
+  await mkdir(path.join(dir, "cut"));
+  await writeFile(path.join(dir, "cut", "broken.log.gz"), whole.subarray(0, Math.floor(whole.length / 2)));
+  await writeFile(path.join(dir, "README.md"), "not a log file: skipped in a folder");
+});
+
+afterAll(async () => {
+  if (dir !== "") await rm(dir, { recursive: true, force: true });
+});
+
+describe("extract", () => {
+  it("reads the mesh lines out of a Logpush record and skips other console output", () => {
+    const x = extract(record([requestLine(), "hello", { event: "sweep" }]));
+    expect(x.events).toHaveLength(1);
+    expect(x.malformed).toBe(0);
+  });
+
+  it("reads a record whose Message holds several strings, or escapes beyond quotes, the same way", () => {
+    const tricky = requestLine({ path: '/shop/"quoted"\\back\nline' });
+    const line = JSON.stringify({ Logs: [{ Level: "log", Message: ["first", JSON.stringify(tricky)] }, { Level: "log", Message: [] }] });
+    expect(extract(line).events).toMatchObject([{ path: '/shop/"quoted"\\back\nline' }]);
+  });
+
+  it("counts a line that is not JSON, or a mesh event missing a field it needs, as malformed", () => {
+    expect(extract("{oops").malformed).toBe(1);
+    expect(extract(record([requestLine()]).slice(0, -5)).malformed).toBe(1);
+    expect(extract(JSON.stringify({ event: "request", ts: "x" })).malformed).toBe(1);
+    expect(extract(record([{ event: "lease_expired", ts: "2026-11-30T10:00:00Z" }])).malformed).toBe(1);
+  });
+});
+
+describe("buildReport", () => {
+  it("reports per service and instance from gzipped Logpush objects and plain NDJSON, skipping malformed lines", async () => {
+    const report = await buildReport([dir], { progress: { threshold: Infinity } });
+    expect(report.input.files).toBe(3);
+    expect(report.input.malformed).toBe(4);
+    expect(report.input.unreadable).toHaveLength(1);
+    const shop = report.services.find((s) => s.service === "shop");
+    expect(shop).toMatchObject({ requests: 3, errors: 1, failovers: 1, coordinatorEvents: { ejection: 1 } });
+    expect(shop?.errorRate).toBeCloseTo(1 / 3);
+    expect(shop?.latencyMs).toEqual({ p50: 30, p95: 1000, p99: 1000, max: 1000 });
+    expect(shop?.topFailures).toEqual([
+      { kind: "reset", count: 1 },
+      { kind: "timeout", count: 1 },
+    ]);
+    const b = shop?.instances.find((i) => i.instance === "b");
+    expect(b).toMatchObject({ tries: 2, failedTries: 2, answered: 1, errorRate: 1, coordinatorEvents: { ejection: 1 } });
+    expect(shop?.instances.find((i) => i.instance === "a")).toMatchObject({ tries: 2, failedTries: 0, answered: 2 });
+    expect(shop?.series.reduce((n, p) => n + p.requests, 0)).toBe(3);
+    expect(report.services.find((s) => s.service === "search")?.requests).toBe(1);
+    expect(report.services.find((s) => s.service === "(none)")?.requests).toBe(1);
+    // The cut gzip gave what it had before the cut.
+    expect(report.services.find((s) => s.service === "cut")?.requests).toBeGreaterThan(0);
+  });
+});
+
+describe("the CLI", () => {
+  it("prints a table, --json, and writes --html with an inline SVG chart and no external assets", async () => {
+    const text = await run(process.execPath, [CLI, "--quiet", dir]);
+    expect(text.stdout).toContain("service shop");
+    expect(text.stdout).toContain("4 malformed line(s) skipped");
+    const json = await run(process.execPath, [CLI, "--json", "--quiet", path.join(dir, "plain.ndjson")]);
+    const parsed = JSON.parse(json.stdout) as { services: { service: string; requests: number }[]; input: { malformed: number } };
+    expect(parsed.services).toEqual([expect.objectContaining({ service: "search", requests: 1 })]);
+    expect(parsed.input.malformed).toBe(4);
+    const html = path.join(dir, "..", `${path.basename(dir)}.html`);
+    try {
+      await run(process.execPath, [CLI, "--quiet", "--html", html, dir]);
+      const page = await readFile(html, "utf8");
+      expect(page).toContain("<svg");
+      expect(page).toContain("<polyline");
+      expect(page).not.toMatch(/<script|<link|src=|href=/);
+    } finally {
+      await rm(html, { force: true });
+    }
+  });
+
+  it("exits 2 with the usage for no input, and 1 naming a path that does not exist, without a stack", async () => {
+    await expect(run(process.execPath, [CLI])).rejects.toMatchObject({ code: 2 });
+    const missing = run(process.execPath, [CLI, path.join(dir, "missing")]);
+    await expect(missing).rejects.toMatchObject({ code: 1 });
+    await missing.catch((err: { stderr: string }) => {
+      expect(err.stderr).toContain("missing");
+      expect(err.stderr).not.toContain("    at ");
+    });
+  });
+
+  it("shows progress for a large input, at most once a second, and nothing for a small one", () => {
+    const lines: string[] = [];
+    const stream = { isTTY: false, write: (s: string) => lines.push(s) };
+    let t = 0;
+    const meter = progressMeter(2_000_000, { threshold: 1_000_000, stream, now: () => t });
+    meter.addBytes(500_000);
+    t = 500;
+    meter.tick(10);
+    expect(lines).toEqual([]);
+    t = 2000;
+    meter.tick(4000);
+    expect(lines).toEqual(["logs-report: 25.0% of 1.9 MiB, 4000 events, 2000 events/s\n"]);
+    const small = progressMeter(10, { threshold: 1_000_000, stream, now: () => (t += 5000) });
+    small.addBytes(10);
+    small.tick(1);
+    expect(lines).toHaveLength(1);
+  });
+});

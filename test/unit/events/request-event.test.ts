@@ -11,6 +11,7 @@ function event(over: Partial<Record<keyof RequestEvent, unknown>> = {}): Record<
     traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
     spanId: "00f067aa0ba902b7",
     service: "shop",
+    fallbackFrom: null,
     method: "GET",
     host: "mesh.example.com",
     path: "/shop/items",
@@ -28,6 +29,7 @@ function event(over: Partial<Record<keyof RequestEvent, unknown>> = {}): Record<
     country: "GB",
     mode: "snapshot",
     snapshotVersion: 12,
+    retryBudgetExhausted: false,
   };
   return { ...base, ...over };
 }

@@ -83,7 +83,7 @@ describe("snapshots shared per location (Cache API)", () => {
     rpcs = await snapshotRpcs(name);
     await get(`http://mesh.test/${name}/old-version`);
     expect(await snapshotRpcs(name)).toBe(rpcs + 1);
-  });
+  }, 20_000);
 
   it("with SNAPSHOT_SHARING=off, reads and leaves no copy", async () => {
     const { name } = await serviceWith(2);
@@ -103,5 +103,6 @@ describe("snapshots shared per location (Cache API)", () => {
     const seen = new Set<string | null>();
     for (let i = 0; i < 4; i++) seen.add(await get(`http://mesh.test/${name}/b`));
     expect(seen.has(added)).toBe(true);
-  });
+    // Each request waits for its waitUntil work, the outcome report's flush timer (up to 1 s) included.
+  }, 20_000);
 });

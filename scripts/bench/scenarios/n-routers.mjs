@@ -81,6 +81,8 @@ async function startFleet({ bundleDir, routers, sharing, adminToken }) {
     name: `router-${i}`,
     compatibilityDate: workerOptions.compatibilityDate,
     compatibilityFlags: workerOptions.compatibilityFlags,
+    // The bundle imports the dashboard's files as text modules (wrangler.toml [[rules]]).
+    modulesRules: workerOptions.modulesRules,
     routes: [`r${i}.fleet.test/*`],
     kvNamespaces: workerOptions.kvNamespaces,
     durableObjects: {

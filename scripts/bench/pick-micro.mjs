@@ -15,10 +15,10 @@
 // per snapshot version) is measured the same way.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { cpuMs } from "./lib/cpu.mjs";
+import { startCpuProbe } from "./lib/cpu-probe.mjs";
 import { round } from "./lib/stats.mjs";
 import { tempDir, removeTempDirs } from "./lib/temp.mjs";
-import { bundleWorker, ROOT, startWorkerTracked } from "./lib/worker-runtime.mjs";
+import { ROOT } from "./lib/worker-runtime.mjs";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -91,19 +91,9 @@ export default {
 };
 `,
   );
-  await writeFile(path.join(dir, "wrangler.toml"), `name = "bench-pick-micro"\nmain = "index.js"\ncompatibility_date = "2026-04-20"\n`);
-  const config = path.relative(ROOT, path.join(dir, "wrangler.toml"));
-  const bundleDir = await bundleWorker({ config, outdir: path.join(dir, "dist") });
-  const { worker, pids } = await startWorkerTracked({ bundleDir, config });
+  const { cpuFor, dispose } = await startCpuProbe({ name: "bench-pick-micro", dir });
   const picks = quick ? 300_000 : 2_000_000;
   const builds = quick ? 20 : 100;
-  const cpuFor = async (query) => {
-    const c0 = await cpuMs(pids);
-    const res = await fetch(`${worker.url}/?${query}`);
-    if (!res.ok) throw new Error(`bench worker answered ${res.status}: ${await res.text()}`);
-    await res.text();
-    return (await cpuMs(pids)) - c0;
-  };
   try {
     const rows = [];
     for (let k = 0; k < KINDS.length; k++) {
@@ -131,7 +121,7 @@ export default {
       }
     }
   } finally {
-    await worker.dispose();
+    await dispose();
     await removeTempDirs();
   }
 }

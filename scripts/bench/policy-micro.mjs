@@ -12,10 +12,10 @@
 // one making none, divided by N (a Worker's clocks stand still while it runs).
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { cpuMs } from "./lib/cpu.mjs";
+import { startCpuProbe } from "./lib/cpu-probe.mjs";
 import { round } from "./lib/stats.mjs";
 import { tempDir, removeTempDirs } from "./lib/temp.mjs";
-import { bundleWorker, ROOT, startWorkerTracked } from "./lib/worker-runtime.mjs";
+import { ROOT } from "./lib/worker-runtime.mjs";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -77,18 +77,8 @@ export default {
 };
 `,
   );
-  await writeFile(path.join(dir, "wrangler.toml"), `name = "bench-policy-micro"\nmain = "index.js"\ncompatibility_date = "2026-04-20"\n`);
-  const config = path.relative(ROOT, path.join(dir, "wrangler.toml"));
-  const bundleDir = await bundleWorker({ config, outdir: path.join(dir, "dist") });
-  const { worker, pids } = await startWorkerTracked({ bundleDir, config });
+  const { cpuFor, dispose } = await startCpuProbe({ name: "bench-policy-micro", dir });
   const picks = quick ? 300_000 : 2_000_000;
-  const cpuFor = async (query) => {
-    const c0 = await cpuMs(pids);
-    const res = await fetch(`${worker.url}/?${query}`);
-    if (!res.ok) throw new Error(`bench worker answered ${res.status}: ${await res.text()}`);
-    await res.text();
-    return (await cpuMs(pids)) - c0;
-  };
   try {
     const rows = [];
     for (let v = 0; v < VARIANTS.length; v++) {
@@ -104,7 +94,7 @@ export default {
       for (const r of rows) console.log(`  ${r.variant.padEnd(28)} ${r.usPerPick.toFixed(3).padStart(7)} µs/pick`);
     }
   } finally {
-    await worker.dispose();
+    await dispose();
     await removeTempDirs();
   }
 }

@@ -19,12 +19,12 @@
 // Miniflare runs one isolate, so the isolate rows measure the whole mesh.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { cpuMs } from "../lib/cpu.mjs";
+import { startCpuProbe } from "../lib/cpu-probe.mjs";
 import { openLoop } from "../lib/open-loop.mjs";
 import { startOriginHost } from "../lib/origin-host.mjs";
 import { round, sleep } from "../lib/stats.mjs";
 import { tempDir } from "../lib/temp.mjs";
-import { bundleWorker, ROOT, startWorkerTracked } from "../lib/worker-runtime.mjs";
+import { ROOT } from "../lib/worker-runtime.mjs";
 
 export const FLOW_BURST = 10;
 const SHARDS = 16; // GLOBAL_SHARDS in src/edge/admit/global-limit.ts
@@ -152,18 +152,8 @@ export default {
 };
 `,
   );
-  await writeFile(path.join(dir, "wrangler.toml"), `name = "bench-flow-micro"\nmain = "index.js"\ncompatibility_date = "2026-04-20"\n`);
-  const config = path.relative(ROOT, path.join(dir, "wrangler.toml"));
-  const bundleDir = await bundleWorker({ config, outdir: path.join(dir, "dist") });
-  const { worker, pids } = await startWorkerTracked({ bundleDir, config });
+  const { cpuFor, dispose } = await startCpuProbe({ name: "bench-flow-micro", dir, check: (text) => text === "0" });
   const calls = quick ? 300_000 : 2_000_000;
-  const cpuFor = async (query) => {
-    const c0 = await cpuMs(pids);
-    const res = await fetch(`${worker.url}/?${query}`);
-    const text = await res.text();
-    if (!res.ok || text !== "0") throw new Error(`flow micro worker answered ${res.status}: ${text.slice(0, 200)}`);
-    return (await cpuMs(pids)) - c0;
-  };
   try {
     for (const limited of [0, 1]) await cpuFor(`limited=${limited}&n=100000`); // warm up the JIT
     const without = await cpuFor(`limited=0&n=${calls}`);
@@ -176,6 +166,6 @@ export default {
       usAddedPerRequest: round(((withLimit - without) * 1e3) / calls, 3),
     };
   } finally {
-    await worker.dispose();
+    await dispose();
   }
 }

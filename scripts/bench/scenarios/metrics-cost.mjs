@@ -14,10 +14,10 @@
 // report) is off the request path and not in this number.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { cpuMs } from "../lib/cpu.mjs";
+import { startCpuProbe } from "../lib/cpu-probe.mjs";
 import { median, round } from "../lib/stats.mjs";
 import { tempDir } from "../lib/temp.mjs";
-import { bundleWorker, ROOT, startWorkerTracked } from "../lib/worker-runtime.mjs";
+import { ROOT } from "../lib/worker-runtime.mjs";
 
 export const METRICS_TARGET_US = 10;
 
@@ -55,19 +55,9 @@ export default {
 };
 `,
   );
-  await writeFile(path.join(dir, "wrangler.toml"), `name = "bench-metrics-cost"\nmain = "index.js"\ncompatibility_date = "2026-04-20"\n`);
-  const config = path.relative(ROOT, path.join(dir, "wrangler.toml"));
-  const bundleDir = await bundleWorker({ config, outdir: path.join(dir, "dist") });
-  const { worker, pids } = await startWorkerTracked({ bundleDir, config });
+  const { cpuFor, dispose } = await startCpuProbe({ name: "bench-metrics-cost", dir });
   const requests = quick ? 300_000 : 2_000_000;
   const rounds = quick ? 3 : 7;
-  const cpuFor = async (query) => {
-    const c0 = await cpuMs(pids);
-    const res = await fetch(`${worker.url}/?${query}`);
-    if (!res.ok) throw new Error(`bench worker answered ${res.status}: ${await res.text()}`);
-    await res.text();
-    return (await cpuMs(pids)) - c0;
-  };
   try {
     await cpuFor("metrics=on&n=200000"); // warm up the JIT, both paths
     await cpuFor("metrics=off&n=200000");
@@ -89,6 +79,6 @@ export default {
       targetUs: METRICS_TARGET_US,
     };
   } finally {
-    await worker.dispose();
+    await dispose();
   }
 }

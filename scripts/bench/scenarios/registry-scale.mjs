@@ -20,8 +20,8 @@ import { startOriginHost } from "../lib/origin-host.mjs";
 import { startProcess } from "../lib/procs.mjs";
 import { median, round } from "../lib/stats.mjs";
 import { bundleTsModule } from "../lib/ts-module.mjs";
-import { cpuMs } from "../lib/cpu.mjs";
-import { bundleWorker, ROOT, startWorkerTracked, startWorkerWith } from "../lib/worker-runtime.mjs";
+import { startCpuProbe } from "../lib/cpu-probe.mjs";
+import { ROOT, startWorkerWith } from "../lib/worker-runtime.mjs";
 import { tempDir } from "../lib/temp.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -294,18 +294,11 @@ export default {
 };
 `,
   );
-  await writeFile(path.join(dir, "wrangler.toml"), `name = "bench-route-match"\nmain = "index.js"\ncompatibility_date = "2026-04-20"\n`);
-  const config = path.relative(ROOT, path.join(dir, "wrangler.toml"));
-  const bundleDir = await bundleWorker({ config, outdir: path.join(dir, "dist") });
-  const { worker, pids } = await startWorkerTracked({ bundleDir, config });
+  const { cpuFor: cpuOf, dispose } = await startCpuProbe({ name: "bench-route-match", dir });
   try {
     const n = quick ? 1_000_000 : 4_000_000;
-    const cpuFor = async (table, count) => {
-      const c0 = await cpuMs(pids);
-      const res = await fetch(`${worker.url}/?table=${table}&n=${count}`);
-      await res.text();
-      return (await cpuMs(pids)) - c0;
-    };
+    /** @param {string} table @param {number} count */
+    const cpuFor = (table, count) => cpuOf(`table=${table}&n=${count}`);
     const out = {};
     for (const table of ["path", "host"]) {
       await cpuFor(table, 200_000); // warm up the JIT
@@ -315,7 +308,7 @@ export default {
     }
     return { lookups: n, nsPerLookup: { pathOnly: out.path, hostAndPath: out.host }, method: "workerd process CPU time per lookup (/proc, 10 ms ticks)" };
   } finally {
-    await worker.dispose();
+    await dispose();
   }
 }
 

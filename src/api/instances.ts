@@ -6,6 +6,7 @@ import { canonicalOrigin, checkOrigin } from "../core/net/origin-guard.js";
 import { instanceIdSchema, registerInstanceSchema } from "../core/schema/instance.js";
 import { serviceNameSchema, type ServiceRecord } from "../core/schema/service.js";
 import { invalidateSnapshot } from "../edge/cache/snapshot-cache.js";
+import { revokeLeases } from "../edge/pick/slot-lease.js";
 import { getService } from "../registry/kv-registry.js";
 import { bearerToken, isAdmin, requireServiceToken } from "./auth.js";
 import type { RegisterResult } from "../coordinator/service-coordinator.js";
@@ -111,6 +112,8 @@ instances.delete("/:name/instances/:id", validate("param", instanceParams), serv
   const { name, id } = c.req.valid("param");
   const found = await viaCoordinator(c.env, name, (s) => s.deregister(id));
   if (!found) throw new MeshError(404, "not_found", `instance '${id}' is not registered`);
+  // This isolate's leased strict slots may name the instance: void them now, not at the next refresh.
+  revokeLeases(name);
   await invalidateSnapshot(name);
   return c.json({ id, state: "draining" });
 });

@@ -4,6 +4,7 @@ import { removalRule } from "../core/lease/lease.js";
 import { nextAlarmAt } from "../core/membership/schedule.js";
 import { buildPolicyIndex, choosePool, hasPriorityLevels, type PolicyIndex } from "../core/policy/priority-pools.js";
 import type { ServiceConfig } from "../core/schema/service.js";
+import { grantFromPicks, MAX_LEASE_SLOTS, type SlotGrant } from "../core/strict/slot-pool.js";
 import { MAX_PICKS_PER_BATCH, type InstanceReport, type Snapshot, type SnapshotInstance } from "../core/snapshot.js";
 import type { MetricsDelta } from "../core/metrics/accumulator.js";
 import type { ServiceMetrics } from "../core/metrics/prometheus.js";
@@ -55,7 +56,8 @@ export class ServiceCoordinator extends DurableObject<Env> {
   readonly #metrics: MetricsStore;
   readonly #registrations = new Registrations();
   readonly #purge: MirrorPurge;
-  readonly #strictPicks = { rpcs: 0, picks: 0 };
+  /** Strict-mode RPCs: pickBatch calls and their picks, leaseSlots calls and the slots they granted. */
+  readonly #strictPicks = { rpcs: 0, picks: 0, leases: 0, slots: 0 };
   readonly #routerRpcs = { snapshots: 0, unchanged: 0, reports: 0 };
   /** The priority grouping of the last snapshot strict picks were made from; rebuilt when the snapshot object changes. */
   #policy: { snap: Snapshot; index: PolicyIndex | null } | null = null;
@@ -135,6 +137,29 @@ export class ServiceCoordinator extends DurableObject<Env> {
       return (pool === null ? undefined : balancer.pick(pool, skip)) ?? balancer.pick(snap.instances, skip) ?? null;
     });
     return { ok: true, instances, allUnhealthy: snap.allUnhealthy, version: snap.version };
+  }
+
+  /**
+   * Strict mode by leased slots (core/strict/slot-pool.ts): the next `count`
+   * positions of the one rotation, as one block for one isolate to serve in
+   * order. The version it carries is what revokes the block: routers void it
+   * when they see a newer snapshot. A request over MAX_LEASE_SLOTS is refused
+   * whole, like an oversized pickBatch.
+   */
+  async leaseSlots(count: number): Promise<SlotGrant> {
+    this.#strictPicks.rpcs++;
+    if (!Number.isInteger(count) || count < 1 || count > MAX_LEASE_SLOTS) return { ok: false, error: "too_many_slots", max: MAX_LEASE_SLOTS };
+    this.#strictPicks.leases++;
+    const snap = this.#state.snapshot(Date.now());
+    const balancer = this.#state.balancer;
+    const picks: (SnapshotInstance | undefined)[] = [];
+    for (let i = 0; i < count; i++) {
+      const pool = this.#priorityPool(snap);
+      picks.push((pool === null ? undefined : balancer.pick(pool, NOTHING_EXCLUDED)) ?? balancer.pick(snap.instances, NOTHING_EXCLUDED));
+    }
+    const grant = grantFromPicks(picks, snap.version, snap.allUnhealthy);
+    this.#strictPicks.slots += grant.slots.length;
+    return grant;
   }
 
   /** The level one strict pick draws (core/policy/priority-pools.ts), or null for a snapshot with one level. */

@@ -9,7 +9,7 @@ export interface ServiceDescription {
   snapshotVersion: number;
   instances: InstanceView[];
   /** Strict-mode load since this object last started (in memory only): pickBatch calls, and the picks answered. */
-  strictPicks: { rpcs: number; picks: number };
+  strictPicks: { rpcs: number; picks: number; leases: number; slots: number };
   /** Router calls since this object last started (in memory only): snapshot refreshes (and how many found nothing new), outcome reports. */
   routerRpcs: { snapshots: number; unchanged: number; reports: number };
 }

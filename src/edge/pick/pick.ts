@@ -4,15 +4,19 @@ import { requestHashKey } from "../../core/balance/hash/request-key.js";
 import { localityTarget, type CfFacts } from "../../core/policy/locality.js";
 import type { SnapshotInstance } from "../../core/snapshot.js";
 import type { RequestState } from "../request-state.js";
-import { currentLocalState, getLocalState, loadLocalState } from "../cache/snapshot-cache.js";
+import { cachedLocalState, currentLocalState, getLocalState, loadLocalState } from "../cache/snapshot-cache.js";
+import type { LocalServiceState } from "../../core/local-health/local-service-state.js";
 import { strictPick } from "./strict-pick-batcher.js";
+import { leasedPick, leasesOn, dropLeasedInstance } from "./slot-lease.js";
 import { preparePin } from "./session-pin.js";
 
 /**
  * Stage 3, pick: chooses an instance for each try. Snapshot mode picks from
- * this isolate's state for the service (no I/O when warm); strict mode asks
- * the coordinator for every pick (strict-pick-batcher.ts) and falls back to
- * snapshot mode for the rest of the request if it cannot answer. The mode
+ * this isolate's state for the service (no I/O when warm); strict mode serves
+ * slots of the coordinator's rotation leased in blocks (slot-lease.ts), asks
+ * the coordinator per pick when leasing is off or a retry's exclusions leave
+ * no leased slot (strict-pick-batcher.ts), and falls back to snapshot mode for
+ * the rest of the request if it cannot answer. The mode
  * lives in the request state, so no picker object is made per request.
  * preparePick returns a promise only when it must wait (a cold isolate, or
  * the first request after an idle spell). For a hash kind it also reads the
@@ -39,6 +43,8 @@ function prepareSnapshot(state: RequestState, env: Env, ctx: ExecutionContext, u
   if (svc.locality !== undefined) state.near = localityTarget(svc.locality, cf);
   if (svc.mode === "strict") {
     state.strict = true;
+    // Leased slots are voided by a newer snapshot version: keep this isolate's snapshot refreshing.
+    if (leasesOn(env)) state.local = strictSnapshot(env, ctx, svc.name, svc.balancer, state.started);
     return undefined;
   }
   // After an idle spell the snapshot refresh is awaited, briefly (cache/snapshot-cache.ts, STALE_WAIT_MS).
@@ -52,6 +58,23 @@ function prepareSnapshot(state: RequestState, env: Env, ctx: ExecutionContext, u
   if (state.local !== null) return undefined;
   // Cold isolate: the one case where this stage waits (for the coordinator, or KV).
   return loadInto(state, env, svc.name, svc.balancer);
+}
+
+const strictLoads = new Set<string>();
+
+/**
+ * Strict mode keeps the isolate's snapshot only to learn the coordinator's
+ * version, which voids leased slots. Nothing waits for it: a cold isolate
+ * loads it in the background, once per service.
+ */
+function strictSnapshot(env: Env, ctx: ExecutionContext, service: string, kind: BalancerConfig, now: number): LocalServiceState | null {
+  const cached = cachedLocalState(env, ctx, service, kind, now);
+  if (cached !== undefined) return cached;
+  if (!strictLoads.has(service)) {
+    strictLoads.add(service);
+    ctx.waitUntil(loadLocalState(env, service, kind, now).then(() => strictLoads.delete(service), () => strictLoads.delete(service)));
+  }
+  return null;
 }
 
 async function loadInto(state: RequestState, env: Env, service: string, kind: BalancerConfig): Promise<void> {
@@ -72,7 +95,9 @@ export async function pickFromCoordinator(state: RequestState, env: Env, ctx: Ex
   const svc = state.service;
   if (svc === null) return undefined;
   try {
-    const result = await strictPick(env, ctx, svc.name, state.tried === undefined ? [] : [...state.tried]);
+    const tried = state.tried;
+    const leased = leasesOn(env) ? await leasedPick(env, ctx, svc.name, tried, state.local?.snapshot.version ?? null) : null;
+    const result = leased ?? (await strictPick(env, ctx, svc.name, tried === undefined ? [] : [...tried]));
     state.strictVersion = result.version;
     state.strictAllUnhealthy = result.allUnhealthy;
     return result.instance ?? undefined;
@@ -111,7 +136,12 @@ export function tryEnded(state: RequestState, id: string, token: number): void {
 
 /** A broken connection or a timeout: this isolate avoids the instance for a while. */
 export function instanceFailed(state: RequestState, id: string): void {
-  if (!state.strict && state.local !== null) markDown(state.local, id, Date.now());
+  if (state.strict) {
+    // This isolate serves no more of its leased slots for that instance; the coordinator's health decides the next blocks.
+    if (state.service !== null) dropLeasedInstance(state.service.name, id);
+    return;
+  }
+  if (state.local !== null) markDown(state.local, id, Date.now());
 }
 
 export function instanceAnswered(state: RequestState, id: string): void {

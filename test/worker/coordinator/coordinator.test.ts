@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ServiceCoordinator } from "../../../src/coordinator/service-coordinator.js";
+import { MAX_LEASE_SLOTS } from "../../../src/core/strict/slot-pool.js";
 import { MAX_PICKS_PER_BATCH } from "../../../src/core/snapshot.js";
 import { ADMIN, control, createService, mesh, originUrls, register, resetOrigins, stubFor, uniqueName } from "../helpers.js";
 
@@ -159,7 +160,38 @@ describe("ServiceCoordinator", () => {
     // 13 picks so far (3 + 6 + 3 + 1): the rotation goes on from there.
     expect(await picks([[]])).toEqual([single[13 % 3]]);
     // 8 RPCs (the refused one included) carried 14 answered picks.
-    expect((await stub.describe()).strictPicks).toEqual({ rpcs: 8, picks: 14 });
+    expect((await stub.describe()).strictPicks).toEqual({ rpcs: 8, picks: 14, leases: 0, slots: 0 });
+  });
+
+  it("leases blocks of consecutive rotation slots that continue the same rotation, and refuses bad sizes whole", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, routing: { mode: "strict" } });
+    const ids: string[] = [];
+    for (const url of originUrls().slice(0, 3)) ids.push((await register(name, token, url)).id);
+    const stub = stubFor(name);
+    const lease = async (count: number) => {
+      const grant = await stub.leaseSlots(count);
+      if (!grant.ok) throw new Error(grant.error);
+      return { ids: grant.slots.map((i) => grant.instances[i]?.id), version: grant.version, distinct: grant.instances.length };
+    };
+    const first = await lease(3);
+    expect([...first.ids].sort()).toEqual([...ids].sort());
+    // A block names each instance once however long it is, and the next block goes on where this one stopped.
+    const second = await lease(7);
+    expect(second.distinct).toBe(3);
+    expect(second.ids).toEqual([...first.ids, ...first.ids, first.ids[0]]);
+    // Leases and single picks share the one rotation.
+    const single = await stub.pickBatch([[]]);
+    expect(single.ok && single.instances[0]?.id).toBe(first.ids[1]);
+    for (const bad of [0, -1, 1.5, MAX_LEASE_SLOTS + 1]) {
+      expect(await stub.leaseSlots(bad)).toEqual({ ok: false, error: "too_many_slots", max: MAX_LEASE_SLOTS });
+    }
+    // A membership change bumps the version every outstanding block carries: that is how routers void them.
+    await stub.deregister(first.ids[0] ?? "");
+    const after = await lease(4);
+    expect(after.version).toBeGreaterThan(second.version);
+    expect(after.ids).not.toContain(first.ids[0]);
+    expect((await stub.describe()).strictPicks).toEqual({ rpcs: 8, picks: 1, leases: 3, slots: 14 });
   });
 
   it("keeps its state across an eviction (SQLite-backed)", async () => {

@@ -1,0 +1,140 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { SnapshotInstance } from "../../../src/core/snapshot.js";
+import { grantFromPicks, LEASE_MAX_AGE_MS, LEASE_TARGET_MS, MAX_LEASE_SLOTS, SlotPool } from "../../../src/core/strict/slot-pool.js";
+
+const inst = (id: string): SnapshotInstance => ({ id, url: `http://127.0.0.1/${id}`, weight: 1, zone: null });
+const A = inst("a");
+const B = inst("b");
+const C = inst("c");
+
+/** A grant of `ids` in order, as the coordinator builds it from its picks. */
+const grant = (ids: SnapshotInstance[], version = 1) => grantFromPicks(ids, version, false);
+
+describe("slot pool (strict mode's leased rotation slots)", () => {
+  it("compacts a block: each instance once, one index per slot, in rotation order", () => {
+    const g = grant([A, B, C, A, B]);
+    expect(g.instances.map((i) => i.id)).toEqual(["a", "b", "c"]);
+    expect(g.slots).toEqual([0, 1, 2, 0, 1]);
+    expect(grantFromPicks([undefined, undefined], 3, true)).toEqual({ ok: true, version: 3, allUnhealthy: true, instances: [], slots: [] });
+  });
+
+  it("serves slots in order, and a later block after the one held", () => {
+    const pool = new SlotPool();
+    pool.absorb(grant([A, B]), 0);
+    pool.absorb(grant([C, A]), 0);
+    expect([0, 1, 2, 3, 4].map(() => pool.take(10)?.id ?? null)).toEqual(["a", "b", "c", "a", null]);
+  });
+
+  it("lets a retry skip ahead to an untried instance, keeping the skipped slots for the next picks", () => {
+    const pool = new SlotPool();
+    pool.absorb(grant([A, A, B, C]), 0);
+    expect(pool.take(1, new Set(["a"]))?.id).toBe("b");
+    expect([pool.take(1), pool.take(1), pool.take(1), pool.take(1)].map((i) => i?.id ?? null)).toEqual(["a", "a", "c", null]);
+    pool.absorb(grant([A, B]), 0);
+    expect(pool.take(1, new Set(["a", "b"]))).toBeNull();
+    expect(pool.remaining(1)).toBe(2);
+  });
+
+  it("voids every slot granted under an older version once a newer one is seen, from a refresh or a grant", () => {
+    const pool = new SlotPool();
+    pool.absorb(grant([A, B, C], 4), 0);
+    pool.observeVersion(4);
+    expect(pool.remaining(0)).toBe(3);
+    pool.observeVersion(5);
+    expect(pool.remaining(0)).toBe(0);
+    expect(pool.version).toBe(5);
+    pool.absorb(grant([A, B], 6), 0);
+    pool.absorb(grant([C], 7), 0);
+    expect(pool.take(0)?.id).toBe("c");
+    expect(pool.take(0)).toBeNull();
+    // A late grant from before the newest version seen is dropped whole.
+    pool.absorb(grant([A], 6), 0);
+    expect(pool.remaining(0)).toBe(0);
+  });
+
+  it("voids slots older than the lease's maximum age", () => {
+    const pool = new SlotPool();
+    pool.absorb(grant([A, B]), 1_000);
+    expect(pool.remaining(1_000 + LEASE_MAX_AGE_MS - 1)).toBe(2);
+    expect(pool.take(1_000 + LEASE_MAX_AGE_MS)).toBeNull();
+  });
+
+  it("drops an instance's slots on local evidence against it", () => {
+    const pool = new SlotPool();
+    pool.absorb(grant([A, B, A, C]), 0);
+    pool.dropInstance("a");
+    expect([pool.take(0), pool.take(0), pool.take(0)].map((i) => i?.id ?? null)).toEqual(["b", "c", null]);
+  });
+
+  it("sizes blocks to about LEASE_TARGET_MS of the isolate's rate, doubling after running dry, within bounds", () => {
+    const pool = new SlotPool();
+    expect(pool.nextAsk(0, 0)).toBe(1);
+    // Ran dry twice: the next block doubles each time.
+    pool.take(1);
+    expect(pool.nextAsk(1, 0)).toBe(2);
+    pool.take(2);
+    expect(pool.nextAsk(2, 0)).toBe(4);
+    // Demand waiting now is covered.
+    expect(pool.nextAsk(3, 40)).toBe(40);
+    // A steady 2,000 picks/s over two seconds: blocks of 2,000 × 250 ms = 500, capped.
+    const steady = new SlotPool();
+    for (let t = 0; t < 2_000; t += 0.5) {
+      steady.absorb(grant([A]), t);
+      steady.take(t);
+    }
+    expect(steady.nextAsk(2_000, 0)).toBe(Math.min(MAX_LEASE_SLOTS, (2_000 * LEASE_TARGET_MS) / 1_000));
+    const slow = new SlotPool();
+    for (let t = 0; t < 3_000; t += 100) {
+      slow.absorb(grant([A]), t);
+      slow.take(t);
+    }
+    // 10 picks/s: about 3 slots per 250 ms.
+    expect(slow.nextAsk(3_000, 0)).toBe(3);
+  });
+
+  it("asks to renew once half a block is left", () => {
+    const pool = new SlotPool();
+    pool.take(0);
+    expect(pool.nextAsk(0, 0)).toBe(2);
+    pool.absorb(grant([A, B, C, A]), 0);
+    expect(pool.wantsRenewal(0)).toBe(false);
+    pool.take(0);
+    pool.take(0);
+    expect(pool.wantsRenewal(0)).toBe(false);
+    pool.take(0);
+    expect(pool.wantsRenewal(0)).toBe(true);
+  });
+
+  it("property: served picks are exactly the granted slots in order, minus what was voided, and never a tried instance", () => {
+    const ids = ["a", "b", "c", "d"];
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant("grant" as const), slots: fc.array(fc.constantFrom(...ids), { maxLength: 12 }) }),
+      fc.record({ kind: fc.constant("take" as const), exclude: fc.subarray(ids, { maxLength: 2 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const pool = new SlotPool();
+        const granted: string[] = [];
+        const served: string[] = [];
+        for (const o of ops) {
+          if (o.kind === "grant") {
+            pool.absorb(grant(o.slots.map(inst)), 0);
+            granted.push(...o.slots);
+          } else {
+            const exclude = new Set(o.exclude);
+            const got = pool.take(0, exclude);
+            if (got !== null) {
+              expect(exclude.has(got.id)).toBe(false);
+              served.push(got.id);
+            }
+          }
+        }
+        // Nothing is served that was not granted, and no slot twice: per instance, served ≤ granted.
+        for (const id of ids) expect(served.filter((s) => s === id).length).toBeLessThanOrEqual(granted.filter((g) => g === id).length);
+        expect(served.length + pool.remaining(0)).toBe(granted.length);
+      }),
+      { seed: 13, numRuns: 300 },
+    );
+  });
+});

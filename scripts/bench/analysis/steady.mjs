@@ -7,7 +7,7 @@ import { median, round } from "../lib/stats.mjs";
 /**
  * @typedef {{ rps: number, p50: number, p99: number, errors: number, cpuUsPerRequest: number,
  *             sutCpuPercent: number, foreignCpuPercent?: number, stealPercent?: number,
- *             logLinesPerRequest?: number, picksPerRpc?: number }} Sample
+ *             logLinesPerRequest?: number, rpcsPer1000?: number }} Sample
  * @typedef {{ throughput: Sample[], latency: Sample[] }} RowSamples
  * @typedef {(x: Sample, ref: Sample) => number} PairFn
  * @typedef {"throughput" | "latency"} Pass
@@ -57,7 +57,7 @@ export function pairedMedian(samples, id, referenceId, pass, f) {
 
 /** @param {{ id: string, label: string }} row @param {RowSamples} s */
 function summarizeRow(row, s) {
-  /** @typedef {"rps" | "p50" | "p99" | "cpuUsPerRequest" | "sutCpuPercent" | "logLinesPerRequest" | "picksPerRpc"} Metric */
+  /** @typedef {"rps" | "p50" | "p99" | "cpuUsPerRequest" | "sutCpuPercent" | "logLinesPerRequest" | "rpcsPer1000"} Metric */
   /** @param {Sample[]} list @param {Metric} key */
   const pick = (list, key) => median(list.map((x) => x[key] ?? Number.NaN));
   /** @param {Sample[]} list @param {Metric} key */
@@ -76,7 +76,7 @@ function summarizeRow(row, s) {
       foreignCpuPercent: round(Math.max(0, ...s.throughput.map((x) => x.foreignCpuPercent ?? 0)), 0),
       stealPercent: round(Math.max(0, ...s.throughput.map((x) => x.stealPercent ?? 0)), 0),
       logLinesPerRequest: row.id === "snapshot" ? round(pick(s.throughput, "logLinesPerRequest"), 3) : undefined,
-      picksPerRpc: row.id === "strict" ? round(pick(s.throughput, "picksPerRpc"), 2) : undefined,
+      rpcsPer1000: row.id === "strict" ? round(pick(s.throughput, "rpcsPer1000"), 2) : undefined,
     },
     latency: {
       rps: round(pick(s.latency, "rps"), 0),

@@ -76,7 +76,12 @@ export function markdownReport(r, files) {
     }
     const logOff = s.rows.find((x) => x.id === "snapshot-log-off");
     const strict = s.rows.find((x) => x.id === "strict");
-    if (strict?.throughput.picksPerRpc !== undefined) out.push(`\nStrict mode: ${f(strict.throughput.picksPerRpc, 2)} picks per coordinator RPC at ${s.config.connections} connections (picks that meet one in flight share the next RPC; read from the service's \`strictPicks\` counters).`);
+    if (strict?.throughput.rpcsPer1000 !== undefined) {
+      out.push(
+        `\nStrict mode: ${f(strict.throughput.rpcsPer1000, 2)} coordinator RPCs per 1,000 requests at ${s.config.connections} connections, ${f(strict.rpsVsSnapshot, 3)}× snapshot mode's req/s (paired per round). ` +
+          "Picks come from blocks of the rotation leased per isolate (slot leases; retries use per-pick batches); read from the service's `strictPicks` counters.",
+      );
+    }
     const handRolled = s.rows.find((x) => x.id === "handrolled");
     const snapshot = s.rows.find((x) => x.id === "snapshot");
     if (handRolled && snapshot) {

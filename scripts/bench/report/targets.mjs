@@ -6,7 +6,7 @@
 /**
  * The parts of a run's result (the JSON `npm run bench` writes) that the
  * targets read. Every scenario is optional: one that did not run is absent.
- * @typedef {{ id: string, throughput: { rps: number | null }, rpsVsPassthrough: number | null, rpsVsHandRolled?: number | null,
+ * @typedef {{ id: string, throughput: { rps: number | null, rpcsPer1000?: number }, rpsVsPassthrough: number | null, rpsVsHandRolled?: number | null, rpsVsSnapshot?: number | null,
  *             cpuAddedUsPerRequest?: number | null, p50AddedMs: number | null }} SteadyRow
  * @typedef {{ kind: string, slowShare: number | null, p50: number | null, p99: number | null }} SlowOriginRow
  * @typedef {{ fault: string, clientErrors: number, lastToFaultyMs: number | null, restoreToTrafficMs: number | null }} FailoverRun
@@ -89,6 +89,15 @@ export function evaluateTargets(r) {
     ratio("snapshot CPU added over the pass-through ≤ 60 µs/request", cpuAdded, `${fmt(cpuAdded, 1)} µs`, (v) => v <= 60);
     ratio("snapshot p50 added ≤ 0.1 ms (1 connection; issue 13)", p50Added, `${fmt(p50Added, 3)} ms`, (v) => v <= 0.1);
     ratio("strict req/s ≥ 0.75× pass-through", strictRatio, `${fmt(strictRatio, 3)}×`, (v) => v >= 0.75);
+    // Issue 13 §2: strict mode by leased rotation slots, against snapshot mode in the same run.
+    const strictVsSnap = num(strict?.rpsVsSnapshot);
+    const strictRpcs = num(strict?.throughput.rpcsPer1000);
+    ratio(
+      "strict (leased slots) req/s ≥ 0.90× snapshot mode (paired per round)",
+      strictVsSnap,
+      `${fmt(strictVsSnap, 3)}× (${fmt(strictRpcs, 2)} coordinator RPCs per 1,000 requests)`,
+      (v) => v >= 0.9,
+    );
     check("generator vs origin ≥ several× the mesh (we ask 3×)", headroom, `${fmt(headroom, 1)}×`, (v) => v >= 3);
   } else {
     add("1 steady", "snapshot ≥ 0.95×, p50 +≤ 0.2 ms, strict ≥ 0.75×", "not measured", null);

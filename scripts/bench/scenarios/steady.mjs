@@ -139,8 +139,8 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
             sutCpuPercent: (cpu / (r.seconds * 1000)) * 100,
             ...(await noise.stop()),
             logLinesPerRequest: row.id === "snapshot" ? (logLines - logged0) / Math.max(1, r.requests) : undefined,
-            // Strict mode: picks per coordinator RPC (the router batches picks that meet one in flight).
-            picksPerRpc: strict0 === null || strict1 === null ? undefined : (strict1.picks - strict0.picks) / Math.max(1, strict1.rpcs - strict0.rpcs),
+            // Strict mode: coordinator RPCs (slot leases, plus per-pick batches for retries) per 1,000 requests.
+            rpcsPer1000: strict0 === null || strict1 === null ? undefined : ((strict1.rpcs - strict0.rpcs) * 1000) / Math.max(1, r.requests),
           };
           samples[row.id][pass].push(sample);
           log(
@@ -153,6 +153,9 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
 
     const results = summarizeSteady(rows, samples, "passthrough");
     for (const r of results) r.rpsVsHandRolled = pairedMedian(samples, r.id, "handrolled", "throughput", (x, ref) => x.rps / ref.rps);
+    // Issue 13 §2: strict mode (leased slots) against snapshot mode, paired per round.
+    const strictRow = results.find((r) => r.id === "strict");
+    if (strictRow !== undefined && samples.snapshot !== undefined) strictRow.rpsVsSnapshot = pairedMedian(samples, "strict", "snapshot", "throughput", (x, ref) => x.rps / ref.rps);
     return {
       config: { ...cfg, generator: tools.wrk !== null ? "wrk 4 (1 thread)" : "Node closed loop (wrk not installed)", origins: originKind, pinning: plan },
       rows: results,

@@ -45,7 +45,7 @@ describe("summarizeSteady", () => {
   });
 
   it("counts errors over every round and keeps row-specific figures on their rows only", () => {
-    const withExtras = (s: Sample): Sample => ({ ...s, errors: 2, picksPerRpc: 3, logLinesPerRequest: 1 });
+    const withExtras = (s: Sample): Sample => ({ ...s, errors: 2, rpcsPer1000: 3, logLinesPerRequest: 1 });
     const out = summarizeSteady(
       [...rows, { id: "strict", label: "mesh, strict mode" }],
       {
@@ -57,11 +57,11 @@ describe("summarizeSteady", () => {
     );
     const strict = defined(out.find((r) => r.id === "strict"));
     expect(strict.throughput.errors).toBe(4);
-    expect(strict.throughput.picksPerRpc).toBe(3);
+    expect(strict.throughput.rpcsPer1000).toBe(3);
     expect(strict.throughput.logLinesPerRequest).toBeUndefined();
     // Round 2 has no baseline run to pair with, so only round 1 counts.
     expect(strict.rpsVsPassthrough).toBe(0.6);
-    expect(defined(out.find((r) => r.id === "snapshot")).throughput.picksPerRpc).toBeUndefined();
+    expect(defined(out.find((r) => r.id === "snapshot")).throughput.rpcsPer1000).toBeUndefined();
   });
 
   it("refuses samples without the baseline row", () => {

@@ -112,13 +112,16 @@ export class SlotPool {
 
   /**
    * How many slots to ask for: enough for LEASE_TARGET_MS at the measured
-   * rate, never fewer than the picks now waiting, doubling after a block ran
-   * dry (a rate that just rose), within 1..MAX_LEASE_SLOTS.
+   * rate and never fewer than the picks now waiting, within
+   * 1..MAX_LEASE_SLOTS. Until the rate is known (an isolate's first picks),
+   * a block that ran dry doubles the next, so a burst ramps up in a few
+   * leases. Not after: a pool emptied by slots voiding at an idle rate must
+   * not grow the block.
    */
   nextAsk(now: number, waiting: number): number {
     this.#count(now, 0);
     const byRate = Math.ceil((this.#rate * LEASE_TARGET_MS) / 1_000);
-    const byDemand = this.#starved > 0 ? this.#lastAsk * 2 : 0;
+    const byDemand = this.#rate === 0 && this.#starved > 0 ? this.#lastAsk * 2 : 0;
     const ask = Math.min(MAX_LEASE_SLOTS, Math.max(1, byRate, byDemand, waiting));
     this.#lastAsk = ask;
     return ask;

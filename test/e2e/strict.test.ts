@@ -63,4 +63,20 @@ describe("end to end: strict mode under concurrency", () => {
       sick.setHealthy(true);
     }
   });
+
+  it("loses no GET when an origin is killed mid-run: its leased slots fail over and are voided", async () => {
+    const victim = h.origins[0];
+    if (victim === undefined) throw new Error("no first origin");
+    try {
+      const r = await load(`${h.mesh.url}/ledger/entries`, 400, 16, async (i) => {
+        if (i === 100) await victim.stop();
+      });
+      expect(r.errors).toEqual([]);
+      expect(r.statuses.get(200)).toBe(400);
+      await until("the coordinator marks it unhealthy", 10_000, async () => (await view()).instances.find((i) => i.url === victim.url)?.state === "unhealthy");
+    } finally {
+      await victim.start();
+    }
+    await until("the victim healthy again", 10_000, async () => (await view()).instances.find((i) => i.url === victim.url)?.state === "healthy");
+  });
 });

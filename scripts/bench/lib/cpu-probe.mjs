@@ -11,15 +11,16 @@ import { bundleWorker, ROOT, startWorkerTracked } from "./worker-runtime.mjs";
  * Bundles and starts the Worker whose `index.js` (and whatever it imports)
  * `dir` already holds. `cpuFor(query)` sends `GET /?query` and returns the
  * workerd CPU milliseconds the request cost; an answer that is not 2xx, or
- * that `check` refuses, throws.
- * @param {{ name: string, dir: string, check?: (text: string) => boolean }} opts
+ * that `check` refuses, throws. `onStdout` takes the Worker's console lines
+ * instead of this process's stdout (a probe that logs per call).
+ * @param {{ name: string, dir: string, check?: (text: string) => boolean, onStdout?: (line: string) => void }} opts
  * @returns {Promise<{ cpuFor: (query: string) => Promise<number>, dispose: () => Promise<void> }>}
  */
-export async function startCpuProbe({ name, dir, check = () => true }) {
+export async function startCpuProbe({ name, dir, check = () => true, onStdout }) {
   await writeFile(path.join(dir, "wrangler.toml"), `name = "${name}"\nmain = "index.js"\ncompatibility_date = "2026-04-20"\n`);
   const config = path.relative(ROOT, path.join(dir, "wrangler.toml"));
   const bundleDir = await bundleWorker({ config, outdir: path.join(dir, "dist") });
-  const { worker, pids } = await startWorkerTracked({ bundleDir, config });
+  const { worker, pids } = await startWorkerTracked({ bundleDir, config, onStdout });
   /** @param {string} query */
   const cpuFor = async (query) => {
     const c0 = await cpuMs(pids);

@@ -14,9 +14,17 @@
 // A Worker cannot time itself (its clocks stand still while JavaScript runs),
 // so, as scripts/bench/pick-micro.mjs does, we charge the workerd process's
 // CPU time: (CPU of a request doing N − CPU of one doing the baseline) / N.
+//
+// A second phase puts closed-loop load (8 connections) on the same Worker with
+// one event per HTTP request, as the mesh logs, and charges workerd's CPU per
+// request: what one console.log costs a request of its own, which a loop of
+// many lines in one request amortises away.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { startCpuProbe } from "./lib/cpu-probe.mjs";
+import { cpuMs } from "./lib/cpu.mjs";
+import { closedLoop } from "./lib/load.mjs";
+import { detectTools } from "./lib/tools.mjs";
 import { median, round } from "./lib/stats.mjs";
 import { tempDir, removeTempDirs } from "./lib/temp.mjs";
 import { ROOT } from "./lib/worker-runtime.mjs";
@@ -63,10 +71,12 @@ export default {
   );
   // The lines are counted here, as the steady-state bench counts the mesh's, not printed.
   let lines = 0;
-  const { cpuFor, dispose } = await startCpuProbe({ name: "bench-log-micro", dir, onStdout: () => void lines++ });
+  const { cpuFor, dispose, url, pids } = await startCpuProbe({ name: "bench-log-micro", dir, onStdout: () => void lines++ });
   const n = quick ? 100_000 : 400_000;
   const rounds = quick ? 3 : 7;
   const perMode = Object.fromEntries(MODES.map((m) => [m, []]));
+  const perRequest = Object.fromEntries(["build", ...MODES].map((m) => [m, []]));
+  const tools = detectTools();
   try {
     for (const m of ["build", ...MODES]) await cpuFor(`mode=${m}&n=20000`); // warm up the JIT
     for (let r = 0; r < rounds; r++) {
@@ -77,18 +87,28 @@ export default {
         perMode[m].push(((cost - base) * 1e3) / n);
       }
     }
+    for (let r = 0; r < rounds; r++) {
+      for (const m of ["build", ...MODES]) {
+        const cpu0 = await cpuMs(pids);
+        const load = await closedLoop(tools, { url: `${url}/?mode=${m}&n=1`, connections: 8, seconds: quick ? 2 : 4 });
+        perRequest[m].push(((await cpuMs(pids)) - cpu0) * 1e3 / Math.max(1, load.requests));
+      }
+    }
   } finally {
     await dispose();
     await removeTempDirs();
   }
   if (lines === 0) throw new Error("log-line mode printed no line: the probe did not measure console.log");
   const result = Object.fromEntries(MODES.map((m) => [m, { usPerRequest: round(median(perMode[m]), 3), rounds: perMode[m].map((x) => round(x, 3)) }]));
+  const loaded = Object.fromEntries(Object.entries(perRequest).map(([m, xs]) => [m, { usPerRequest: round(median(xs), 1), rounds: xs.map((x) => round(x, 1)) }]));
   if (asJson) {
-    console.log(JSON.stringify({ n, rounds, modes: result }, null, 2));
+    console.log(JSON.stringify({ n, rounds, modes: result, oneEventPerHttpRequest: loaded }, null, 2));
     return;
   }
   console.log(`request log line, workerd CPU per request over building the event (median of ${rounds} rounds of ${n.toLocaleString("en")}):`);
   for (const m of MODES) console.log(`  ${m.padEnd(10)} ${result[m].usPerRequest.toFixed(3).padStart(8)} µs   rounds: ${result[m].rounds.join(", ")}`);
+  console.log(`one event per HTTP request, 8 connections, workerd CPU per HTTP request (median of ${rounds} rounds):`);
+  for (const [m, v] of Object.entries(loaded)) console.log(`  ${m.padEnd(10)} ${v.usPerRequest.toFixed(1).padStart(8)} µs   rounds: ${v.rounds.join(", ")}`);
 }
 
 await main();

@@ -14,7 +14,8 @@ import { bundleWorker, ROOT, startWorkerTracked } from "./worker-runtime.mjs";
  * that `check` refuses, throws. `onStdout` takes the Worker's console lines
  * instead of this process's stdout (a probe that logs per call).
  * @param {{ name: string, dir: string, check?: (text: string) => boolean, onStdout?: (line: string) => void }} opts
- * @returns {Promise<{ cpuFor: (query: string) => Promise<number>, dispose: () => Promise<void> }>}
+ * `url` and `pids` let a caller put load on the Worker and charge it (scripts/bench/log-micro.mjs).
+ * @returns {Promise<{ cpuFor: (query: string) => Promise<number>, dispose: () => Promise<void>, url: string, pids: number[] }>}
  */
 export async function startCpuProbe({ name, dir, check = () => true, onStdout }) {
   await writeFile(path.join(dir, "wrangler.toml"), `name = "${name}"\nmain = "index.js"\ncompatibility_date = "2026-04-20"\n`);
@@ -29,5 +30,5 @@ export async function startCpuProbe({ name, dir, check = () => true, onStdout })
     if (!res.ok || !check(text)) throw new Error(`${name} answered ${res.status}: ${text.slice(0, 200)}`);
     return (await cpuMs(pids)) - c0;
   };
-  return { cpuFor, dispose: () => worker.dispose() };
+  return { cpuFor, dispose: () => worker.dispose(), url: worker.url, pids };
 }

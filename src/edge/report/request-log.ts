@@ -30,19 +30,21 @@ function declaredLength(headers: Headers): number | null {
 }
 
 /** A `request.cf` field; outside Cloudflare's edge (or in a test's hand-built request) it may be missing or not a string. */
-function cfString(request: Request, key: "colo" | "country"): string | null {
-  const cf = request.cf;
+function cfString(cf: Request["cf"], key: "colo" | "country"): string | null {
   if (cf === undefined || !(key in cf)) return null;
   const value: unknown = key === "colo" ? cf.colo : cf.country;
   return typeof value === "string" ? value.slice(0, 16) : null;
 }
 
-/** The buffered body's length when admit read it; else what the client declared; no body at all is 0; chunked is null. */
+/**
+ * The buffered body's length when admit read it; no body at all is 0 (checked
+ * before the header, so a GET costs no header lookup); else what the client
+ * declared; chunked is null.
+ */
 function bytesIn(state: RequestState): number | null {
   if (state.body instanceof ArrayBuffer) return state.body.byteLength;
-  const declared = declaredLength(state.request.headers);
-  if (declared !== null) return declared;
-  return state.request.body === null ? 0 : null;
+  if (state.request.body === null) return 0;
+  return declaredLength(state.request.headers);
 }
 
 /**
@@ -80,6 +82,8 @@ export function requestEvent(state: RequestState, url: URL, now: number): Reques
     if (!o.ok) failures.push(failureLabel(o));
   }
   const span = requestSpan(state, state.request.headers);
+  // One read of `request.cf` for both fields: it is a runtime getter.
+  const cf = state.request.cf;
   const ray = state.request.headers.get("cf-ray");
   return {
     v: EVENT_VERSION,
@@ -103,8 +107,8 @@ export function requestEvent(state: RequestState, url: URL, now: number): Reques
     upstreamLatencyMs,
     bytesIn: bytesIn(state),
     bytesOut: bytesOut(state),
-    colo: cfString(state.request, "colo"),
-    country: cfString(state.request, "country"),
+    colo: cfString(cf, "colo"),
+    country: cfString(cf, "country"),
     mode: routingMode(state),
     snapshotVersion: state.service === null ? null : snapshotVersion(state),
     retryBudgetExhausted: state.budgetExhausted,

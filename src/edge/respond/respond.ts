@@ -21,7 +21,7 @@ function relay(response: Response, body: ArrayBuffer | ReadableStream | null, in
 /**
  * `responseHeaders: "none"`: the origin's answer with only what a proxy must
  * change. When the body is the origin's own (nothing was read or watched:
- * HEAD, 204, 304, an empty body) and no hop-by-hop header needs stripping, that
+ * HEAD, 204, 304, an answer with no body) and no hop-by-hop header needs stripping, that
  * is nothing, and the origin's Response goes out as it came: no header copy,
  * no new Response. A body the try read whole or watches is a new body, so it
  * needs a new Response either way.

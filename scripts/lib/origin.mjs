@@ -14,6 +14,8 @@
 //   reset-mid-sized-body  a 200 with Content-Length 1000 cut after 8 bytes
 //   hang-mid-body         a chunked 200 that sends its first chunk and then nothing
 //   hang-mid-sized-body   a 200 with Content-Length 1000 that sends 8 bytes and then nothing
+//   hop-by-hop-headers    a 200 that carries hop-by-hop headers (Connection naming X-Origin-Private,
+//                         Proxy-Authenticate, Trailer, Upgrade, Keep-Alive) a proxy must not relay
 // and with `x-origin-retry-after: <value>` for a 503 that carries `Retry-After: <value>`.
 //
 // stop() closes the port (clients see connection refused); start() reopens the
@@ -120,6 +122,20 @@ function misbehave(fault, res) {
     case "hang-mid-sized-body":
       res.writeHead(200, { "content-type": "text/plain", "content-length": "1000" });
       res.write(PARTIAL_BODY);
+      return true;
+    case "hop-by-hop-headers":
+      // Chunked (no Content-Length): Node refuses a Trailer header on an answer that is not, which a HEAD's is not.
+      res.writeHead(200, {
+        "content-type": "text/plain",
+        connection: "keep-alive, x-origin-private",
+        "x-origin-private": "1",
+        "keep-alive": "timeout=5",
+        "proxy-authenticate": "Basic",
+        ...(res.req.method === "HEAD" ? {} : { trailer: "x-checksum" }),
+        upgrade: "h2c",
+        "x-origin-kept": "1",
+      });
+      res.end("hop-by-hop");
       return true;
     default:
       return false;

@@ -29,6 +29,8 @@ export interface RoutedService {
   traffic?: TrafficPolicy;
   locality?: NonNullable<ServiceConfig["locality"]>;
   fallbackService?: string;
+  /** Present only as "none": an absent field (the default, or an index written before it existed) adds the x-mesh-* headers. */
+  responseHeaders?: "none";
 }
 
 export interface RouteIndex {
@@ -63,5 +65,6 @@ export function routedService(name: string, config: ServiceConfig): RoutedServic
   }
   if (config.locality !== undefined) routed.locality = config.locality;
   if (config.fallbackService !== undefined) routed.fallbackService = config.fallbackService;
+  if (config.responseHeaders === "none") routed.responseHeaders = "none";
   return routed;
 }

@@ -67,6 +67,16 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
   return headers;
 }
 
+/**
+ * Whether an upstream answer carries anything downstreamHeaders would remove:
+ * any hop-by-hop header (a header named in `Connection` needs `Connection`
+ * itself, which is one). Lets an answer that needs no change go out as it came.
+ */
+export function hasHopByHop(upstream: Headers): boolean {
+  for (const name of HOP_BY_HOP) if (upstream.has(name)) return true;
+  return false;
+}
+
 /** Headers to return to the client from an upstream response. */
 export function downstreamHeaders(upstream: Headers): Headers {
   const headers = new Headers(upstream);

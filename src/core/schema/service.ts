@@ -143,6 +143,9 @@ export const STRICT_LOCALITY_REFUSAL =
   'locality cannot run with routing.mode "strict": the coordinator makes every strict pick and never sees the request\'s location ' +
   '(request.cf); use routing.mode "snapshot" for locality';
 
+/** `responseHeaders` values: the mesh's `x-mesh-*` headers on relayed answers, or none. */
+export const RESPONSE_HEADERS = ["mesh", "none"] as const;
+
 const routingSchema = z.strictObject({ mode: withDefault(z.enum(["snapshot", "strict"]), "snapshot") });
 const panicSchema = z.strictObject({ routeToAllWhenNoneHealthy: withDefault(z.boolean(), false) });
 
@@ -172,6 +175,9 @@ export const serviceConfigSchema = z.strictObject({
   locality: z.optional(localitySchema),
   // Where requests go when this service has nothing healthy: one hop, never further (src/edge/route/fallback.ts).
   fallbackService: z.optional(serviceNameSchema),
+  // What the mesh adds to a relayed answer (docs/api.md, "Response headers"): "mesh" adds x-mesh-instance and
+  // x-mesh-attempts, "none" adds nothing. "mesh" by default: clients and tests read them, and they cost two header sets.
+  responseHeaders: z._default(z.enum(RESPONSE_HEADERS), "mesh"),
 }).check(
   // Checked here, not in either field, because it is the pair that is wrong; the message says which to change.
   z.superRefine((c, ctx) => {

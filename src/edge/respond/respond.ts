@@ -1,5 +1,5 @@
 import { MeshError } from "../../core/errors.js";
-import { downstreamHeaders } from "../../core/proxy/forward-headers.js";
+import { downstreamHeaders, hasHopByHop } from "../../core/proxy/forward-headers.js";
 import { allUnhealthy } from "../pick/pick.js";
 import { OVERLOADED_RETRY_AFTER_SECONDS } from "../proxy/flow-control.js";
 import { addPin } from "../pick/session-pin.js";
@@ -8,11 +8,27 @@ import type { RequestState } from "../request-state.js";
 /** Seconds a client should wait before retrying a 503 no_healthy_instance. */
 const RETRY_AFTER_SECONDS = 5;
 
-function relay(response: Response, body: ArrayBuffer | ReadableStream | null, instanceId: string, attempts: number): Response {
+/** The origin's answer, re-wrapped: hop-by-hop headers stripped and, unless `instanceId` is null (`responseHeaders: "none"`), the x-mesh-* headers added. */
+function relay(response: Response, body: ArrayBuffer | ReadableStream | null, instanceId: string | null, attempts: number): Response {
   const headers = downstreamHeaders(response.headers);
-  headers.set("x-mesh-instance", instanceId);
-  headers.set("x-mesh-attempts", String(attempts));
+  if (instanceId !== null) {
+    headers.set("x-mesh-instance", instanceId);
+    headers.set("x-mesh-attempts", String(attempts));
+  }
   return new Response(body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/**
+ * `responseHeaders: "none"`: the origin's answer with only what a proxy must
+ * change. When the body is the origin's own (nothing was read or watched:
+ * HEAD, 204, 304, an answer with no body) and no hop-by-hop header needs stripping, that
+ * is nothing, and the origin's Response goes out as it came: no header copy,
+ * no new Response. A body the try read whole or watches is a new body, so it
+ * needs a new Response either way.
+ */
+function relayPlain(response: Response, body: ArrayBuffer | ReadableStream | null): Response {
+  if (body === response.body && !hasHopByHop(response.headers)) return response;
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: downstreamHeaders(response.headers) });
 }
 
 /**
@@ -36,7 +52,10 @@ export function respond(state: RequestState): Response {
   }
   if (last.response !== null) {
     const outcome = last.ok ? (attempts > 1 ? "failed_over" : "ok") : "upstream_error";
-    const relayed = relay(last.response, state.relayBody ?? last.response.body, state.lastInstance ?? "", attempts);
+    const body = state.relayBody ?? last.response.body;
+    const meshHeaders = state.service?.responseHeaders !== "none";
+    if (!meshHeaders && state.pinHeader === null) return answered(state, relayPlain(last.response, body), outcome);
+    const relayed = relay(last.response, body, meshHeaders ? (state.lastInstance ?? "") : null, attempts);
     // Session affinity: the (re-)pin made ready before this stage (pick/session-pin.ts).
     if (state.pinHeader !== null) addPin(relayed.headers, state);
     return answered(state, relayed, outcome);

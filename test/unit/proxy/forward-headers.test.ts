@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downstreamHeaders, upstreamHeaders, type ForwardContext } from "../../../src/core/proxy/forward-headers.js";
+import { downstreamHeaders, hasHopByHop, upstreamHeaders, type ForwardContext } from "../../../src/core/proxy/forward-headers.js";
 
 const ctx: ForwardContext = { clientIp: "203.0.113.7", proto: "https", host: "api.example.com" };
 
@@ -136,5 +136,14 @@ describe("downstreamHeaders", () => {
     const out = downstreamHeaders(new Headers({ connection: "x y, x-hop", "x-hop": "1", "content-type": "text/html" }));
     expect(out.has("x-hop")).toBe(false);
     expect(out.get("content-type")).toBe("text/html");
+  });
+
+  it("hasHopByHop says whether downstreamHeaders would remove anything", () => {
+    expect(hasHopByHop(new Headers({ "content-type": "text/plain", "x-origin": "a", "set-cookie": "a=1" }))).toBe(false);
+    for (const name of ["connection", "keep-alive", "proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]) {
+      const headers = new Headers({ "content-type": "text/plain", [name]: "x" });
+      expect(hasHopByHop(headers), name).toBe(true);
+      expect([...downstreamHeaders(headers).keys()]).toEqual(["content-type"]);
+    }
   });
 });

@@ -40,6 +40,7 @@ describe("serviceConfigSchema defaults", () => {
       outlier: { consecutiveFailures: 5, baseEjectionSeconds: 30, maxEjectionSeconds: 300 },
       panic: { routeToAllWhenNoneHealthy: false },
       slowStartSeconds: 0,
+      responseHeaders: "mesh",
     });
   });
 

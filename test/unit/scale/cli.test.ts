@@ -48,6 +48,9 @@ describe("scale-model CLI", () => {
     expect(table.status).toBe(0);
     expect(table.stdout).toMatch(/snapshot refresh/);
     expect(table.stdout).toMatch(/Platform limits crossed/);
+    // The columns name the built designs and the switch that turns each default off.
+    for (const column of ["(SNAPSHOT_SHARING=off)", "(default: shared refresh)", "(STRICT_LEASES=off)", "(default: leased slots)"]) expect(table.stdout).toContain(column);
+    expect(table.stdout).not.toMatch(/planned/i);
     const json = cli("--json", "--services", "1", "--rps", "100000");
     expect(json.status).toBe(0);
     const body = JSON.parse(json.stdout) as { inputs: { rps: number }; flags: { limit: string }[] };

@@ -31,10 +31,18 @@ export const FLAGS = Object.freeze([
   { flag: "probe-timeout-ms", key: "probeTimeoutMs", min: 1, help: "healthCheck.timeoutMs" },
   { flag: "unhealthy-threshold", key: "unhealthyThreshold", min: 1, integer: true, help: "healthCheck.unhealthyThreshold" },
   { flag: "consecutive-failures", key: "consecutiveFailures", min: 1, integer: true, help: "outlier.consecutiveFailures" },
-  { flag: "slots-per-lease", key: "slotsPerLease", min: 1, integer: true, help: "planned leased slots: block size" },
-  { flag: "slot-lease-ms", key: "slotLeaseMs", min: 1, help: "planned leased slots: block lifetime, ms" },
   { flag: "cpu-ms", key: "cpuMsPerRequest", min: 0, help: "Worker CPU ms per client request (cost)" },
 ]);
+
+/**
+ * Flags of the planned leased-slot design, retired now that the built rule sizes the block
+ * (src/core/strict/slot-pool.ts): said so in the one-line error instead of "unknown argument".
+ * @type {Readonly<Record<string, string>>}
+ */
+export const RETIRED_FLAGS = Object.freeze({
+  "slots-per-lease": "the block size is the built rule now, ceil(picks/s × 250 ms) within 1..256",
+  "slot-lease-ms": "slots now void after the built LEASE_MAX_AGE_MS (1 s) or a newer snapshot version",
+});
 
 /** Measured by the bench under Miniflare (proxy CPU 550 µs/request, bench/results/latest.md): an upper bound. */
 export const DEFAULT_CPU_MS = 0.55;
@@ -58,6 +66,8 @@ export function parseArgs(argv) {
       continue;
     }
     const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg);
+    const retired = m === null ? undefined : RETIRED_FLAGS[m[1] ?? ""];
+    if (m !== null && retired !== undefined) throw new UsageError(`--${m[1] ?? ""} was retired: ${retired}`);
     const spec = m === null ? undefined : FLAGS.find((f) => f.flag === m[1]);
     if (m === null || spec === undefined) throw new UsageError(`unknown argument '${arg}' (see --help)`);
     const raw = m[2] ?? args.next().value;

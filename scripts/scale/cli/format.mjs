@@ -14,14 +14,23 @@ export function num(n) {
 /** @param {number} n */
 const usd = (n) => `$${Math.round(n).toLocaleString("en-US")}`;
 
-/** @param {string[]} header @param {string[][]} rows */
+/**
+ * A plain-text table; a header cell may hold "\n" to take two lines, so long column names stay narrow.
+ * @param {string[]} header @param {string[][]} rows
+ */
 export function table(header, rows) {
-  const all = [header, ...rows];
+  const headerLines = header.map((h) => h.split("\n"));
+  const depth = Math.max(...headerLines.map((l) => l.length));
+  const heads = Array.from({ length: depth }, (_, k) => headerLines.map((l) => l[k - (depth - l.length)] ?? ""));
+  const all = [...heads, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? "").length)));
   const pad = (/** @type {string} */ cell, /** @type {number} */ i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0));
   const line = (/** @type {string[]} */ r) => r.map(pad).join("  ");
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+  return [...heads.map(line), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
+
+/** A design's column name on two lines: the mode, then the switch in brackets. @param {Design} d */
+const column = (d) => DESIGN_LABELS[d].replace(" (", "\n(");
 
 /**
  * @typedef {import("../model/model.mjs").Design} Design
@@ -42,7 +51,7 @@ export function formatReport(m, costs) {
     ["cron sweep", "sweep"],
     ["total", "total"],
   ]);
-  const header = ["per service, req/s", ...DESIGNS.map((d) => DESIGN_LABELS[d])];
+  const header = ["per service, req/s", ...DESIGNS.map(column)];
   const loadRows = kinds.map(([label, key]) => [label, ...DESIGNS.map((d) => num(m.load.byDesign[d][key]))]);
   loadRows.push(["coordinators needed (≤1,000 req/s)", ...DESIGNS.map((d) => String(m.shards[d]))]);
   loadRows.push(["subrequests per client request (mean)", ...DESIGNS.map((d) => num(m.subrequests[d].mean))]);
@@ -56,17 +65,17 @@ export function formatReport(m, costs) {
     `health every ${c.healthIntervalS} s, lease ${c.leaseTtlS} s, coordinator round trip ${c.doRttMs} ms; ${num(m.load.serviceRps)} req/s per service, ${num(m.load.perIsolateServiceRps)} per isolate and service`,
     "",
     table(header, loadRows),
-    "today strict = strict mode's pick batches; planned: shared refresh = one snapshot refresh per location through the Cache API;",
-    "planned: leased slots = strict mode leasing blocks of round-robin slots per isolate. Planned designs are not built.",
+    "Both modes' defaults are built and on: with the shared refresh one or two isolates per location and TTL ask and leave a Cache API copy",
+    "for the other isolates; leased slots take k = ceil(picks/s × 250 ms) (1..256) rotation slots per RPC, and keep the snapshot refreshing.",
     "",
     `KV per day: ${num(m.kv.reads)} reads (route index ${num(m.kv.readsByKind.routeIndex)}, control-plane auth ${num(m.kv.readsByKind.auth)}, sweep ${num(m.kv.readsByKind.sweep)}), ${num(m.kv.writes)} writes, ${num(m.kv.deletes)} deletes, ${num(m.kv.lists)} lists; hottest key ${num(m.kv.maxWritesPerKeyPerS)} writes/s`,
     `Report flush: ${num(m.subrequests.snapshot.servicesPerFlush)} coordinators per flush on average, ${num(m.subrequests.snapshot.worst)} subrequests for the unluckiest request`,
-    `Snapshot staleness: ${num(s.busyMs)} ms (busy isolate), ${num(s.slowCoordinatorMs)} ms (slow coordinator), ${num(s.unreachableMs)} ms then KV mirror (unreachable); planned shared refresh ${num(s.sharedBusyMs)} ms`,
-    `Dead origin, traffic stops: this isolate ${num(d.localKillMs)} ms after the first failed try (kill) / ${num(d.localHangMs)} ms (hang); every location ${num(d.everywhereKillMs)} ms (kill) / ${num(d.everywhereHangMs)} ms (hang) via ${d.passiveEjection ? "passive ejection" : "confirming probe + health rounds"}; planned shared refresh ${num(d.everywhereKillSharedMs)} ms (kill); idle service ${num(d.idleServiceMs)} ms`,
+    `Snapshot staleness, shared refresh on or off: ${num(s.busyMs)} ms (busy isolate), ${num(s.slowCoordinatorMs)} ms (slow coordinator), ${num(s.unreachableMs)} ms then KV mirror (unreachable)`,
+    `Dead origin, traffic stops: this isolate ${num(d.localKillMs)} ms after the first failed try (kill) / ${num(d.localHangMs)} ms (hang); every location ${num(d.everywhereKillMs)} ms (kill) / ${num(d.everywhereHangMs)} ms (hang) via ${d.passiveEjection ? "passive ejection" : "confirming probe + health rounds"}, shared refresh on or off; idle service ${num(d.idleServiceMs)} ms`,
     `Isolate memory: ${num(m.isolateMemoryBytes / 1048576)} MiB of 128 MiB`,
     "",
     `Monthly cost (30 days; prices as published, read ${PRICES_READ}):`,
-    table(["USD / month", ...DESIGNS.map((x) => DESIGN_LABELS[x])], costRows),
+    table(["USD / month", ...DESIGNS.map(column)], costRows),
     "",
     "Platform limits crossed:",
     ...flags,

@@ -1,37 +1,46 @@
 #!/usr/bin/env node
 // @ts-check
-// Measures coordinator RPCs per second with N isolates' worth of routers and
-// compares them with the scale model (docs/scale.md, "Model against measurement").
+// Measures coordinator RPCs per second on 127.0.0.1 and compares them with the
+// scale model (docs/scale.md, "Model against measurement"). Bounded: every run
+// is a warm-up plus `--seconds`, and nothing is left running.
 //
-// N copies of the bundled mesh run as N Workers in one Miniflare (workerd keeps one
-// isolate per Worker, so each has its own snapshot cache and outcome buffer); all of
-// them bind the same ServiceCoordinator namespace and KV. Each router gets Poisson
-// traffic at `rate` req/s for one service on real loopback origins; the coordinator
-// counts snapshot(), report() and pickBatch() calls (counting-entry.mjs).
+// Routers: one "core" Worker holds the coordinator and the API, N router
+// Workers bind its classes and KV. workerd keeps one isolate per Worker and
+// Miniflare gives all of them one Cache API, so the N routers stand for N
+// isolates of one location. Each router gets Poisson traffic at `--rate` req/s
+// for one service on three loopback origins, with SNAPSHOT_SHARING off and
+// "cache"; each (N, sharing) is started `--repeat` times, because every start
+// draws the isolates' refresh leads anew. The coordinator's own counters
+// (describe(): routerRpcs, strictPicks) are read before and after.
 //
-// usage: node scripts/scale/measure/run.mjs [--isolates 4,8,16] [--rate 2,5] [--seconds 20] [--json]
-import { copyFile } from "node:fs/promises";
+// Strict: one router, a strict-mode service (STRICT_LEASES on, the default) at
+// `--strict-rate` req/s: leaseSlots RPCs/s against the model's λ / k.
+//
+// usage: node scripts/scale/measure/run.mjs [--only routers|strict] [--routers 4,8] [--rate 10] [--repeat 3]
+//        [--seconds 10] [--strict-rate 50] [--json]
+// (At 200 req/s this shared 2-core machine saturated: probes timed out and picks failed; 50 keeps up.)
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
 import { Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { startOrigins } from "../../lib/origin.mjs";
 import { bundleWorker, ROOT } from "../../lib/mesh-runtime.mjs";
 import { MESH } from "../model/constants.mjs";
-import { reportRate, requestDrivenRefreshRate } from "../model/model.mjs";
+import { sharedRefreshRate } from "../model/shared-refresh.mjs";
+import { leaseBlockSize, leasedSlotRate } from "../model/strict.mjs";
+import { LOCAL_RPC_MS, predictRoutersRun } from "./compare.mjs";
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ADMIN = "scale-measure-admin";
 const SERVICE = "scale";
 const WARMUP_MS = 3_000;
-/** A snapshot() RPC to a Durable Object in the same workerd process: about a millisecond or two. */
-const REFRESH_LATENCY_MS = 2;
 
 /**
- * A router Worker, as far as this script uses it. Miniflare types getWorker() with
+ * A Worker, as far as this script uses it. Miniflare types getWorker() with
  * @cloudflare/workers-types' Fetcher, which is not installed here (the Worker's own
  * types come from `wrangler types`), so tsc cannot resolve it; this is the one method called.
  * @typedef {{ fetch(url: string): Promise<Response> }} Router
+ * @typedef {{ routerRpcs: { snapshots: number, reports: number }, strictPicks: { rpcs: number, picks: number, leases: number, slots: number } }} Counters
+ * @typedef {{ describe(): Promise<Counters> }} CoordinatorStub
  */
 
 /** @param {string} name @param {string} fallback */
@@ -40,48 +49,66 @@ function flag(name, fallback) {
   return i === -1 ? fallback : (process.argv[i + 1] ?? fallback);
 }
 const list = (/** @type {string} */ s) => s.split(",").map(Number);
-
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * @param {string} bundleDir
- * @param {number} n routers
+ * @param {string} bundleDir @param {number} n routers @param {Record<string, string>} vars
  */
-async function startMesh(bundleDir, n) {
+async function startFleet(bundleDir, n, vars) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
-  const host = "router-0";
-  const base = {
-    ...workerOptions,
-    modules: true,
-    scriptPath: path.join(bundleDir, "counting-entry.mjs"),
-    modulesRoot: bundleDir,
-    // The bundle's index.js is an ES module; Miniflare's default rules would read a .js import as CommonJS.
-    modulesRules: [{ type: "ESModule", include: ["**/*.js", "**/*.mjs"] }],
-    bindings: { ...(workerOptions.bindings ?? {}), MESH_ADMIN_TOKEN: ADMIN, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off" },
-    triggers: undefined,
-  };
-  const workers = Array.from({ length: n }, (_, i) => ({
-    ...base,
+  const bindings = { MESH_ADMIN_TOKEN: ADMIN, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off", CONTROL_PLANE_RATE_LIMITS: "off", ...vars };
+  const script = { modules: true, scriptPath: path.join(bundleDir, "index.js"), modulesRoot: bundleDir };
+  const core = { ...workerOptions, ...script, name: "core", triggers: undefined, bindings: { ...(workerOptions.bindings ?? {}), ...bindings } };
+  const routers = Array.from({ length: n }, (_, i) => ({
+    ...script,
     name: `router-${i}`,
-    durableObjects: { SERVICES: { className: "CountingCoordinator", useSQLite: true, ...(i === 0 ? {} : { scriptName: host }) } },
+    compatibilityDate: workerOptions.compatibilityDate,
+    compatibilityFlags: workerOptions.compatibilityFlags,
+    // The bundle imports the dashboard's files as text modules (wrangler.toml [[rules]]).
+    modulesRules: workerOptions.modulesRules,
+    kvNamespaces: workerOptions.kvNamespaces,
+    durableObjects: {
+      SERVICES: { className: "ServiceCoordinator", scriptName: "core" },
+      ROUTES: { className: "RouteRegistry", scriptName: "core" },
+    },
+    bindings,
   }));
-  const mf = new Miniflare({ workers, host: "127.0.0.1", port: 0, kvPersist: false, durableObjectsPersist: false });
+  // The Workers' own log lines (a failed pick, an ejection) are counted, not printed: the count says a run went wrong.
+  const logs = { lines: 0 };
+  const mf = new Miniflare({
+    workers: [core, ...routers],
+    host: "127.0.0.1",
+    port: 0,
+    kvPersist: false,
+    durableObjectsPersist: false,
+    handleRuntimeStdio(/** @type {import("node:stream").Readable} */ stdout, /** @type {import("node:stream").Readable} */ stderr) {
+      createInterface({ input: stdout }).on("line", () => logs.lines++);
+      createInterface({ input: stderr }).on("line", () => logs.lines++);
+    },
+  });
   const url = (await mf.ready).toString().replace(/\/$/, "");
-  return { mf, url };
+  return { mf, url, logs };
 }
 
 /**
- * @param {{ isolates: number, rate: number, seconds: number, bundleDir: string, origins: { url: string }[] }} o
+ * Starts a fleet, creates the service on the origins, drives Poisson traffic and counts the coordinator's RPCs.
+ * @param {{ bundleDir: string, origins: { url: string }[], routers: number, rate: number, seconds: number,
+ *           vars: Record<string, string>, strict: boolean }} o
  */
-async function measure({ isolates, rate, seconds, bundleDir, origins }) {
-  const { mf, url } = await startMesh(bundleDir, isolates);
+async function measure({ bundleDir, origins, routers: n, rate, seconds, vars, strict }) {
+  const { mf, url, logs } = await startFleet(bundleDir, n, vars);
   try {
     const admin = { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" };
     const created = await fetch(`${url}/_mesh/v1/services/${SERVICE}`, {
       method: "PUT",
       headers: admin,
-      body: JSON.stringify({ routes: { pathPrefixes: ["/s"] }, healthCheck: { intervalSeconds: 60, timeoutMs: 1000 } }),
+      body: JSON.stringify({
+        routes: { pathPrefixes: ["/s"] },
+        healthCheck: { intervalSeconds: 60, timeoutMs: 1000 },
+        ...(strict ? { routing: { mode: "strict" } } : {}),
+      }),
     });
+    if (created.status !== 201 && created.status !== 200) throw new Error(`PUT service answered ${created.status}: ${await created.text()}`);
     const { registrationToken } = /** @type {{ registrationToken: string }} */ (await created.json());
     for (const o of origins) {
       const reg = await fetch(`${url}/_mesh/v1/services/${SERVICE}/instances`, {
@@ -91,31 +118,33 @@ async function measure({ isolates, rate, seconds, bundleDir, origins }) {
       });
       if (reg.status !== 201 && reg.status !== 200) throw new Error(`registration answered ${reg.status}`);
     }
-    const routers = /** @type {Router[]} */ (
-      /** @type {unknown} */ (await Promise.all(Array.from({ length: isolates }, (_, i) => mf.getWorker(`router-${i}`))))
+    // The registry's group commit reaches KV within a second; the routers read routes from there.
+    await sleep(1_500);
+    const workers = /** @type {Router[]} */ (/** @type {unknown} */ (await Promise.all(Array.from({ length: n }, (_, i) => mf.getWorker(`router-${i}`)))));
+    // Typed as a plain shape for the same reason as Router: the workers-types it is declared with are not installed.
+    const ns = /** @type {{ get(id: unknown): CoordinatorStub, idFromName(name: string): unknown }} */ (
+      /** @type {unknown} */ (await mf.getDurableObjectNamespace("SERVICES", "core"))
     );
-    const [host] = routers;
-    if (host === undefined) throw new Error("--isolates must be at least 1");
-    const counts = async () => /** @type {Promise<{ snapshot: number, report: number, pickBatch: number }>} */ ((await host.fetch(`http://mesh.test/__scale/counts?service=${SERVICE}`)).json());
+    const stub = ns.get(ns.idFromName(SERVICE));
     let sent = 0;
     let failed = 0;
-    /** @type {number[]} */
-    const latencies = [];
     let stop = false;
-    // Open loop per router: Poisson arrivals, as the model assumes.
+    // Open loop per router: Poisson arrivals, as the model assumes, on an absolute schedule so that a
+    // late timer on a busy machine sends what fell due meanwhile instead of lowering the rate.
     const drive = async (/** @type {Router} */ w) => {
       /** @type {Promise<void>[]} */
       const inflight = [];
+      let due = performance.now();
       while (!stop) {
-        await sleep(-Math.log(1 - Math.random()) * (1000 / rate));
-        const t0 = performance.now();
+        due += -Math.log(1 - Math.random()) * (1000 / rate);
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
         sent++;
         inflight.push(
           w.fetch("http://mesh.test/s/x").then(
             async (res) => {
               await res.arrayBuffer();
               if (res.status !== 200) failed++;
-              latencies.push(performance.now() - t0);
             },
             () => {
               failed++;
@@ -125,65 +154,87 @@ async function measure({ isolates, rate, seconds, bundleDir, origins }) {
       }
       await Promise.all(inflight);
     };
-    const loops = routers.map(drive);
+    const loops = workers.map(drive);
     await sleep(WARMUP_MS);
-    const before = await counts();
+    const before = await stub.describe();
     const sentBefore = sent;
     const t0 = performance.now();
     await sleep(seconds * 1000);
-    const after = await counts();
+    const after = await stub.describe();
     const elapsed = (performance.now() - t0) / 1000;
-    const sentDuring = sent - sentBefore;
+    const ratePerRouter = (sent - sentBefore) / elapsed / n;
     stop = true;
     await Promise.all(loops);
-    const perIsolate = sentDuring / elapsed / isolates;
-    latencies.sort((a, b) => a - b);
-    const p50 = latencies[Math.floor(latencies.length / 2)] ?? 0;
-    // The model, fed the rate actually achieved. The refresh latency is the in-process RPC's (REFRESH_LATENCY_MS):
-    // the request p50 measured from Node includes queueing in Node and the proxy, which a refresh does not wait for.
-    const refreshModel = isolates * requestDrivenRefreshRate(MESH.snapshotTtlMs / 1000, REFRESH_LATENCY_MS / 1000, perIsolate);
-    const reportModel = isolates * reportRate(perIsolate, perIsolate, 0).reportsPerS;
-    const measured = { snapshot: (after.snapshot - before.snapshot) / elapsed, report: (after.report - before.report) / elapsed };
+    const per = (/** @type {number} */ a, /** @type {number} */ b) => (a - b) / elapsed;
     return {
-      isolates,
-      requestedRate: rate,
-      ratePerIsolate: perIsolate,
-      // workerd here shares two cores with other work: a run that could not keep up is not a fair test of the model.
-      saturated: p50 > 200 || perIsolate < 0.7 * rate,
+      routers: n,
+      ratePerRouter,
       seconds: elapsed,
       failed,
-      p50Ms: p50,
-      snapshot: { measured: measured.snapshot, model: refreshModel, ratio: measured.snapshot / refreshModel },
-      report: { measured: measured.report, model: reportModel, ratio: measured.report / reportModel },
+      workerLogLines: logs.lines,
+      // The machine is shared: a run that could not keep up (rate, clock, errors) is not a test of the model.
+      saturated: ratePerRouter < 0.9 * rate || elapsed > 1.2 * seconds || failed > 0,
+      snapshots: per(after.routerRpcs.snapshots, before.routerRpcs.snapshots),
+      reports: per(after.routerRpcs.reports, before.routerRpcs.reports),
+      leases: per(after.strictPicks.leases, before.strictPicks.leases),
+      strictRpcs: per(after.strictPicks.rpcs, before.strictPicks.rpcs),
+      slotsPerLease: (after.strictPicks.slots - before.strictPicks.slots) / Math.max(1, after.strictPicks.leases - before.strictPicks.leases),
     };
   } finally {
     await mf.dispose();
   }
 }
 
-const isolateCounts = list(flag("isolates", "4,8,16"));
-const rates = list(flag("rate", "2,5"));
-const seconds = Number(flag("seconds", "20"));
+const only = flag("only", "");
+const seconds = Number(flag("seconds", "10"));
+const repeat = Number(flag("repeat", "3"));
+const json = process.argv.includes("--json");
+const f = (/** @type {number} */ x) => x.toFixed(2);
 const bundleDir = await bundleWorker();
-await copyFile(path.join(HERE, "counting-entry.mjs"), path.join(bundleDir, "counting-entry.mjs"));
 const origins = await startOrigins(3, "scale");
+/** @type {unknown[]} */
 const results = [];
 try {
-  for (const isolates of isolateCounts) {
-    for (const rate of rates) {
-      const r = await measure({ isolates, rate, seconds, bundleDir, origins });
-      results.push(r);
-      if (!process.argv.includes("--json")) {
-        const f = (/** @type {number} */ x) => x.toFixed(2);
-        console.log(
-          `${isolates} isolates × ${f(r.ratePerIsolate)} req/s${r.saturated ? " (SATURATED)" : ""}, ${f(r.seconds)} s, p50 ${f(r.p50Ms)} ms, ${r.failed} failed: ` +
-            `snapshot ${f(r.snapshot.measured)}/s vs model ${f(r.snapshot.model)}/s (${f(r.snapshot.ratio)}×), ` +
-            `report ${f(r.report.measured)}/s vs model ${f(r.report.model)}/s (${f(r.report.ratio)}×)`,
-        );
+  if (only !== "strict") {
+    for (const routers of list(flag("routers", "4,8"))) {
+      for (const rate of list(flag("rate", "10"))) {
+        for (const sharing of /** @type {const} */ (["off", "cache"])) {
+          for (let i = 0; i < repeat; i++) {
+            const r = await measure({ bundleDir, origins, routers, rate, seconds, vars: { SNAPSHOT_SHARING: sharing }, strict: false });
+            const model = predictRoutersRun({ routers, sharing, ratePerRouter: r.ratePerRouter, arrivals: "poisson", measuredSnapshotRpcsPerS: r.snapshots });
+            results.push({ kind: "routers", sharing, ...r, model });
+            if (!json) {
+              console.log(
+                `${routers} routers × ${f(r.ratePerRouter)} req/s${r.saturated ? " (SATURATED)" : ""}, sharing ${sharing}, ${f(r.seconds)} s, ${r.failed} failed, ${r.workerLogLines} worker log lines: ` +
+                  `snapshot ${f(r.snapshots)}/s vs model ${f(model.model)}/s (${f(model.ratio)}×; lead draws 10–90 % ${f(model.p10)}–${f(model.p90)})`,
+              );
+            }
+          }
+        }
       }
+    }
+  }
+  if (only !== "routers") {
+    const rate = Number(flag("strict-rate", "50"));
+    const r = await measure({ bundleDir, origins, routers: 1, rate, seconds, vars: {}, strict: true });
+    const leases = leasedSlotRate(r.ratePerRouter);
+    const refresh = sharedRefreshRate({
+      isolates: 1,
+      rate: r.ratePerRouter,
+      ttlS: MESH.snapshotTtlMs / 1000,
+      spreadS: MESH.shareSpreadMs / 1000,
+      windowS: (LOCAL_RPC_MS + MESH.cacheOpMs) / 1000,
+    }).rpcsPerS;
+    results.push({ kind: "strict", ...r, model: { leases, blockSize: leaseBlockSize(r.ratePerRouter), snapshots: refresh } });
+    if (!json) {
+      console.log(
+        `strict, 1 router × ${f(r.ratePerRouter)} req/s${r.saturated ? " (SATURATED)" : ""}, ${f(r.seconds)} s, ${r.failed} failed: leaseSlots ${f(r.leases)}/s vs model ${f(leases)}/s ` +
+          `(${f(r.leases / leases)}×), ${f(r.slotsPerLease)} slots per lease vs model ${leaseBlockSize(r.ratePerRouter)}, ` +
+          `all strict RPCs ${f(r.strictRpcs)}/s; snapshot ${f(r.snapshots)}/s vs model ${f(refresh)}/s (${f(r.snapshots / refresh)}×)`,
+      );
     }
   }
 } finally {
   await Promise.all(origins.map((o) => o.stop()));
 }
-if (process.argv.includes("--json")) console.log(JSON.stringify(results, null, 2));
+if (json) console.log(JSON.stringify(results, null, 2));

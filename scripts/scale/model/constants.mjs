@@ -18,6 +18,17 @@ export const MESH = Object.freeze({
   reportMaxBatch: 256,
   /** src/core/snapshot.ts MAX_PICKS_PER_BATCH. */
   maxPicksPerBatch: 64,
+  /**
+   * src/edge/cache/snapshot-cache.ts SHARE_SPREAD_MS: with SNAPSHOT_SHARING = "cache" (the default) each
+   * isolate refreshes up to this much before the TTL, at a lead of its own drawn once.
+   */
+  shareSpreadMs: 300,
+  /** src/edge/cache/location-copy.ts: a Cache API read or put is local to the data center, "about a millisecond". */
+  cacheOpMs: 1,
+  /** src/core/strict/slot-pool.ts LEASE_TARGET_MS, MAX_LEASE_SLOTS, LEASE_MAX_AGE_MS (STRICT_LEASES = "on", the default). */
+  leaseTargetMs: 250,
+  maxLeaseSlots: 256,
+  leaseMaxAgeMs: 1_000,
   /** scripts/lib/registration-client.mjs: heartbeats at a third of the lease. */
   heartbeatsPerLease: 3,
   /** wrangler.toml cron: the sweep runs each minute and calls configure() and sweep() on every coordinator. */

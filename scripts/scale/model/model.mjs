@@ -3,14 +3,18 @@
 // a configuration. No I/O, no clock; run.mjs prints it, docs/scale.md explains it.
 import { MESH } from "./constants.mjs";
 import { isolateMemoryBytes, limitFlags, shardsNeeded } from "./limits.mjs";
+import { sharedRefreshRate } from "./shared-refresh.mjs";
+import { leasedSlotRate, pickBatchRate } from "./strict.mjs";
+
+export { leaseBlockSize, leasedSlotRate, pickBatchRate } from "./strict.mjs";
+export { sharedRefreshRate } from "./shared-refresh.mjs";
 
 /**
  * One configuration: the deployment's size, its traffic and the service settings that drive the mesh's own calls.
  * @typedef {{ locations: number, isolatesPerLocation: number, rps: number, services: number,
  *             instancesPerService: number, healthIntervalS: number, leaseTtlS: number, doRttMs: number,
  *             instanceLifetimeH: number, failureRate: number, attempts: number, perTryTimeoutMs: number,
- *             probeTimeoutMs: number, unhealthyThreshold: number, consecutiveFailures: number,
- *             slotsPerLease: number, slotLeaseMs: number }} ScaleInputs
+ *             probeTimeoutMs: number, unhealthyThreshold: number, consecutiveFailures: number }} ScaleInputs
  * @typedef {"snapshot" | "strict" | "sharedRefresh" | "leasedSlots"} Design
  * @typedef {{ snapshotRefresh: number, strictLeases: number, reports: number, heartbeats: number,
  *             registrations: number, sweep: number, total: number }} LoadByKind
@@ -20,9 +24,9 @@ import { isolateMemoryBytes, limitFlags, shardsNeeded } from "./limits.mjs";
  * @typedef {{ reads: number, writes: number, deletes: number, lists: number, maxWritesPerKeyPerS: number,
  *             readsByKind: { routeIndex: number, auth: number, sweep: number } }} KvPerDay
  * @typedef {{ mean: number, servicesPerFlush: number, worst: number }} Subrequests
- * @typedef {{ busyMs: number, slowCoordinatorMs: number, unreachableMs: number, sharedBusyMs: number }} Staleness
+ * @typedef {{ busyMs: number, slowCoordinatorMs: number, unreachableMs: number }} Staleness
  * @typedef {{ localKillMs: number, localHangMs: number, passiveEjection: boolean, everywhereKillMs: number,
- *             everywhereHangMs: number, everywhereKillSharedMs: number, idleServiceMs: number }} DeadOriginTimes
+ *             everywhereHangMs: number, idleServiceMs: number }} DeadOriginTimes
  * @typedef {{ inputs: ScaleInputs, load: CoordinatorLoad, kv: KvPerDay, subrequests: Record<Design, Subrequests>,
  *             staleness: Staleness, deadOrigin: DeadOriginTimes, isolateMemoryBytes: number, flags: LimitFlag[],
  *             shards: Record<Design, number> }} ScaleModel
@@ -48,18 +52,20 @@ export const DEFAULT_INPUTS = Object.freeze({
   probeTimeoutMs: 2_000,
   unhealthyThreshold: 2,
   consecutiveFailures: 5,
-  slotsPerLease: 64,
-  slotLeaseMs: 1_000,
 });
 
-/** @type {readonly Design[]} */
-export const DESIGNS = Object.freeze(["snapshot", "strict", "sharedRefresh", "leasedSlots"]);
+/**
+ * The four ways the built code can run, each routing mode with its default and with the
+ * default's switch off. The keys are the --json field names, kept from before both designs were built.
+ * @type {readonly Design[]}
+ */
+export const DESIGNS = Object.freeze(["snapshot", "sharedRefresh", "strict", "leasedSlots"]);
 /** @type {Readonly<Record<Design, string>>} */
 export const DESIGN_LABELS = Object.freeze({
-  snapshot: "today snapshot",
-  strict: "today strict",
-  sharedRefresh: "planned: shared refresh",
-  leasedSlots: "planned: leased slots",
+  snapshot: "snapshot (SNAPSHOT_SHARING=off)",
+  sharedRefresh: "snapshot (default: shared refresh)",
+  strict: "strict, per-pick batches (STRICT_LEASES=off)",
+  leasedSlots: "strict (default: leased slots)",
 });
 
 /**
@@ -82,30 +88,6 @@ export function perDesign(f) {
 export function requestDrivenRefreshRate(ttlS, latencyS, lambda) {
   if (lambda <= 0) return 0;
   return 1 / (ttlS + latencyS + 1 / lambda);
-}
-
-/**
- * Today's strict batching, one isolate: a pick that finds no RPC in flight goes at once;
- * picks arriving during the round trip `rttS` share the next RPC, at most `maxBatch` each.
- * After an RPC returns, the next goes at once if anything queued (probability 1 - e^(-λr)),
- * otherwise with the next pick: cycle = r + e^(-λr)/λ.
- * @param {number} picksPerS @param {number} rttS @param {number} maxBatch
- */
-export function pickBatchRate(picksPerS, rttS, maxBatch) {
-  if (picksPerS <= 0) return 0;
-  const cycle = rttS + Math.exp(-picksPerS * rttS) / picksPerS;
-  return Math.max(1 / cycle, picksPerS / maxBatch);
-}
-
-/**
- * Planned leased slots, one isolate: the coordinator hands out `slots` consecutive
- * round-robin positions valid for `leaseS`; a new lease is asked for when the block
- * is used up or has expired, by the next pick after that.
- * @param {number} picksPerS @param {number} slots @param {number} leaseS
- */
-export function leasedSlotRate(picksPerS, slots, leaseS) {
-  if (picksPerS <= 0) return 0;
-  return 1 / (Math.min(slots / picksPerS, leaseS) + 1 / picksPerS);
 }
 
 /**
@@ -152,7 +134,6 @@ export function coordinatorLoad(c) {
   const serviceRps = c.rps / c.services;
   const tries = triesPerRequest(c.failureRate, c.attempts);
   const perIsolate = serviceRps / isolates;
-  const perLocation = serviceRps / c.locations;
   const isolateTries = (c.rps / isolates) * tries;
   const rttS = c.doRttMs / 1000;
   const ttlS = MESH.snapshotTtlMs / 1000;
@@ -163,17 +144,23 @@ export function coordinatorLoad(c) {
   const registrations = (2 * c.instancesPerService) / (c.instanceLifetimeH * 3600);
   const sweep = MESH.sweepRpcsPerService / MESH.sweepPeriodS;
   const snapshotRefresh = isolates * requestDrivenRefreshRate(ttlS, rttS, perIsolate);
-  // One isolate per location refreshes the shared copy; the others read the Cache API.
-  const sharedRefresh = c.locations * requestDrivenRefreshRate(ttlS, rttS, perLocation);
+  // Mostly one isolate per location asks and leaves a Cache API copy; the others adopt it (shared-refresh.mjs).
+  // The copy is readable a round trip and a cache put after the asker's refresh started.
+  const windowS = rttS + MESH.cacheOpMs / 1000;
+  const sharedRefresh =
+    c.locations *
+    sharedRefreshRate({ isolates: c.isolatesPerLocation, rate: perIsolate, ttlS, spreadS: MESH.shareSpreadMs / 1000, windowS }).rpcsPerS;
   const strictPicks = isolates * pickBatchRate(perIsolate * tries, rttS, MESH.maxPicksPerBatch);
-  const leased = isolates * leasedSlotRate(perIsolate * tries, c.slotsPerLease, c.slotLeaseMs / 1000);
+  const leased = isolates * leasedSlotRate(perIsolate * tries);
   const common = { reports, heartbeats, registrations, sweep };
   /** @type {Record<Design, LoadByKind>} */
   const byDesign = {
     snapshot: withTotal({ snapshotRefresh, strictLeases: 0, ...common }),
-    strict: withTotal({ snapshotRefresh: 0, strictLeases: strictPicks, ...common }),
     sharedRefresh: withTotal({ snapshotRefresh: sharedRefresh, strictLeases: 0, ...common }),
-    leasedSlots: withTotal({ snapshotRefresh: 0, strictLeases: leased, ...common }),
+    // With STRICT_LEASES off strict mode holds no snapshot (src/edge/pick/pick.ts): every pick asks.
+    strict: withTotal({ snapshotRefresh: 0, strictLeases: strictPicks, ...common }),
+    // Leased slots keep the isolate's snapshot refreshing (shared, by default) to learn the version that voids them.
+    leasedSlots: withTotal({ snapshotRefresh: sharedRefresh, strictLeases: leased, ...common }),
   };
   return { serviceRps, perIsolateServiceRps: perIsolate, triesPerRequest: tries, report, byDesign };
 }
@@ -254,9 +241,8 @@ export function staleness(c) {
     // The refresh is given up after DO_TIMEOUT; the old copy is kept meanwhile.
     slowCoordinatorMs: ttl + MESH.doTimeoutMs,
     // Coordinator unreachable: the last answer is kept for KEEP_STALE, then the KV mirror takes over.
+    // The shared refresh keeps all three: an adopted copy is aged from its fetch, and it is refreshed a lead early.
     unreachableMs: MESH.keepStaleMs,
-    // Planned shared refresh: the location's copy may itself be a TTL old when an isolate copies it.
-    sharedBusyMs: 2 * ttl + c.doRttMs,
   };
 }
 
@@ -290,8 +276,9 @@ export function deadOriginTimes(c) {
     localHangMs: c.perTryTimeoutMs / 4,
     passiveEjection: passive,
     everywhereKillMs: decideKill + ttl + rtt,
+    // The same with the shared refresh: the first isolate of a location to fall due after the decision asks,
+    // no later than TTL after the last copy's fetch, and the rest adopt its copy (snapshot-cache.ts).
     everywhereHangMs: decideHang + ttl + rtt,
-    everywhereKillSharedMs: decideKill + 2 * ttl + rtt,
     idleServiceMs: idle + ttl + rtt,
   };
 }

@@ -33,6 +33,9 @@ describe("scale-model arguments", () => {
     [["--services"], /--services needs a value/],
     [["--bogus", "1"], /unknown argument '--bogus'/],
     [["--rps", "1e999"], /--rps must be a finite number/],
+    // The planned design's knobs: the built rule sizes and ages blocks itself.
+    [["--slots-per-lease", "64"], /--slots-per-lease was retired: .*250 ms/],
+    [["--slot-lease-ms=1000"], /--slot-lease-ms was retired/],
   ])("rejects %j", (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);
     expect(() => parseArgs(argv)).toThrow(message);
@@ -45,6 +48,9 @@ describe("scale-model CLI", () => {
     expect(table.status).toBe(0);
     expect(table.stdout).toMatch(/snapshot refresh/);
     expect(table.stdout).toMatch(/Platform limits crossed/);
+    // The columns name the built designs and the switch that turns each default off.
+    for (const column of ["(SNAPSHOT_SHARING=off)", "(default: shared refresh)", "(STRICT_LEASES=off)", "(default: leased slots)"]) expect(table.stdout).toContain(column);
+    expect(table.stdout).not.toMatch(/planned/i);
     const json = cli("--json", "--services", "1", "--rps", "100000");
     expect(json.status).toBe(0);
     const body = JSON.parse(json.stdout) as { inputs: { rps: number }; flags: { limit: string }[] };
@@ -53,12 +59,12 @@ describe("scale-model CLI", () => {
   });
 
   it("exits 2 with one clear line, no stack trace, on bad input", () => {
-    for (const bad of [["--isolates", "-1"], ["--lease-ttl", "soon"]]) {
+    for (const bad of [["--isolates", "-1"], ["--lease-ttl", "soon"], ["--no-such-flag", "1"], ["--slots-per-lease", "64"]]) {
       const r = cli(...bad);
       expect(r.status).toBe(2);
       expect(r.stdout).toBe("");
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
-      expect(r.stderr).toMatch(/^scale-model: --/);
+      expect(r.stderr).toMatch(/^scale-model: (--|unknown argument)/);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
   });

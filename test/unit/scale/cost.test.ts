@@ -27,7 +27,7 @@ describe("monthly cost", () => {
     expect(cost.doDuration).toBe(0);
   });
 
-  it("bills coordinator requests by design: the shared refresh costs less than today at the worked example", () => {
+  it("bills coordinator requests by design: the shared refresh (default) costs less than sharing off at the worked example", () => {
     const m = scaleModel(DEFAULT_INPUTS);
     const today = monthlyCost(m, "snapshot", 0.55);
     const shared = monthlyCost(m, "sharedRefresh", 0.55);

@@ -4,15 +4,18 @@ import {
   coordinatorLoad,
   deadOriginTimes,
   kvPerDay,
+  leaseBlockSize,
   leasedSlotRate,
   pickBatchRate,
   reportRate,
   requestDrivenRefreshRate,
+  sharedRefreshRate,
   staleness,
   subrequests,
   triesPerRequest,
   type ScaleInputs,
 } from "../../../scripts/scale/model/model.mjs";
+import { seededRandom, simulateSharedRefresh } from "../../../scripts/scale/model/shared-refresh.mjs";
 
 /** A small configuration whose numbers are easy to follow by hand. */
 const SMALL: ScaleInputs = {
@@ -46,11 +49,64 @@ describe("rate formulas, against hand computations", () => {
     expect(pickBatchRate(10_000, 0.1, 64)).toBeCloseTo(156.25, 6);
   });
 
-  it("leased slots: a new lease when the block is used up or expires", () => {
-    // 100 picks/s, 64 slots, 1 s: block used up after 0.64 s, next pick 0.01 s later.
-    expect(leasedSlotRate(100, 64, 1)).toBeCloseTo(1 / 0.65, 9);
-    // 10 picks/s: the lease expires first (1 s), next pick 0.1 s later.
-    expect(leasedSlotRate(10, 64, 1)).toBeCloseTo(1 / 1.1, 9);
+  it("leased slots: blocks of ceil(λ × 250 ms) within 1..256, one RPC per block", () => {
+    expect(leaseBlockSize(0.5)).toBe(1);
+    expect(leaseBlockSize(4)).toBe(1);
+    expect(leaseBlockSize(4.1)).toBe(2);
+    expect(leaseBlockSize(200)).toBe(50);
+    expect(leaseBlockSize(1_024)).toBe(256);
+    expect(leaseBlockSize(5_000)).toBe(256);
+    // Below 4 picks/s every pick asks for its own slot.
+    expect(leasedSlotRate(2)).toBe(2);
+    expect(leasedSlotRate(4)).toBe(4);
+    // Just above: blocks of 2, half as many RPCs as picks.
+    expect(leasedSlotRate(4.1)).toBeCloseTo(2.05, 12);
+    // A busy isolate: about four a second.
+    expect(leasedSlotRate(200)).toBe(4);
+    expect(leasedSlotRate(203)).toBeCloseTo(203 / 51, 12);
+    // Past 1,024 picks/s the 256-slot cap sets the rate.
+    expect(leasedSlotRate(2_048)).toBe(8);
+    expect(leasedSlotRate(0)).toBe(0);
+  });
+
+  it("shared refresh, one isolate: it asks every TTL minus its mean lead, plus its wait and the window", () => {
+    // 1 / (1 − 0.3/2 + 1/10 + 0.02) = 1 / 0.97
+    const one = sharedRefreshRate({ isolates: 1, rate: 10, ttlS: 1, spreadS: 0.3, windowS: 0.02 });
+    expect(one.askersPerCycle).toBeCloseTo(1, 4);
+    expect(one.rpcsPerS).toBeCloseTo(1 / 0.97, 4);
+    // No spread: exactly the unshared request-driven refresh.
+    expect(sharedRefreshRate({ isolates: 1, rate: 10, ttlS: 1, spreadS: 0, windowS: 0.02 }).rpcsPerS).toBeCloseTo(requestDrivenRefreshRate(1, 0.02, 10), 4);
+    expect(sharedRefreshRate({ isolates: 50, rate: 0, ttlS: 1, spreadS: 0.3, windowS: 0.02 }).rpcsPerS).toBe(0);
+  });
+
+  it("shared refresh, two busy isolates: the longer lead asks; the other too when their leads are within the window", () => {
+    // Waits ~0: the first asks at TTL − max(lead) (mean max of two U(0, 0.3) is 0.2); the second asks too when
+    // |lead1 − lead2| < 0.03, probability 2(0.1) − 0.1² = 0.19. 1.19 / (1 − 0.2 + 0.03).
+    const busy = sharedRefreshRate({ isolates: 2, rate: 1e6, ttlS: 1, spreadS: 0.3, windowS: 0.03 });
+    expect(busy.askersPerCycle).toBeCloseTo(1.19, 3);
+    expect(busy.cycleS).toBeCloseTo(0.83, 3);
+    expect(busy.rpcsPerS).toBeCloseTo(1.19 / 0.83, 3);
+  });
+
+  it("shared refresh: the integral agrees with the rule played out cycle by cycle (Poisson, 300 lead draws)", () => {
+    const random = seededRandom(7);
+    for (const isolates of [1, 4, 12, 50]) {
+      const p = { isolates, rate: 25, ttlS: 1, spreadS: 0.3, windowS: 0.003 };
+      let sum = 0;
+      for (let i = 0; i < 300; i++) sum += simulateSharedRefresh({ ...p, arrivals: "poisson", cycles: 100, random });
+      expect(sum / 300 / sharedRefreshRate(p).rpcsPerS).toBeGreaterThan(0.97);
+      expect(sum / 300 / sharedRefreshRate(p).rpcsPerS).toBeLessThan(1.03);
+    }
+  });
+
+  it("shared refresh: lockstep arrivals (every isolate's request at the same instants) make more isolates ask at once", () => {
+    const random = seededRandom(11);
+    const mean = (arrivals: "poisson" | "lockstep") => {
+      let sum = 0;
+      for (let i = 0; i < 200; i++) sum += simulateSharedRefresh({ isolates: 8, rate: 25, ttlS: 1, spreadS: 0.3, windowS: 0.003, arrivals, cycles: 100, random });
+      return sum / 200;
+    };
+    expect(mean("lockstep")).toBeGreaterThan(1.2 * mean("poisson"));
   });
 
   it("reports: one per flush window per service, windows cut short at 256 outcomes", () => {
@@ -85,10 +141,18 @@ describe("coordinator load per service", () => {
     // Registrations + deregistrations: 2 × 3 per hour.
     expect(load.byDesign.snapshot.registrations).toBeCloseTo(6 / 3600, 12);
     expect(load.byDesign.snapshot.sweep).toBeCloseTo(2 / 60, 12);
-    // Shared refresh: one per location, 50 req/s there: 2 / (1 + 0.02 + 0.02).
-    expect(load.byDesign.sharedRefresh.snapshotRefresh).toBeCloseTo(2 / 1.04, 9);
+    // Shared refresh: 2 locations of 5 isolates at 10 req/s; the copy is readable 20 ms + a 1 ms cache put later.
+    const perLocation = sharedRefreshRate({ isolates: 5, rate: 10, ttlS: 1, spreadS: 0.3, windowS: 0.021 }).rpcsPerS;
+    expect(load.byDesign.sharedRefresh.snapshotRefresh).toBeCloseTo(2 * perLocation, 9);
+    // Five isolates at 10 req/s each: well under five unshared refreshes, more than one.
+    expect(perLocation).toBeGreaterThan(1);
+    expect(perLocation).toBeLessThan(5 / 1.12);
+    // STRICT_LEASES=off holds no snapshot; leased slots keep the shared refresh going.
     expect(load.byDesign.strict.snapshotRefresh).toBe(0);
     expect(load.byDesign.strict.strictLeases).toBeCloseTo(10 * pickBatchRate(10, 0.02, 64), 9);
+    expect(load.byDesign.leasedSlots.snapshotRefresh).toBe(load.byDesign.sharedRefresh.snapshotRefresh);
+    // 10 picks/s per isolate: blocks of ceil(2.5) = 3, so 10/3 lease RPCs/s each.
+    expect(load.byDesign.leasedSlots.strictLeases).toBeCloseTo(10 * (10 / 3), 9);
     const s = load.byDesign.snapshot;
     expect(s.total).toBeCloseTo(s.snapshotRefresh + s.reports + s.heartbeats + s.registrations + s.sweep, 9);
   });
@@ -119,7 +183,7 @@ describe("KV, subrequests, staleness, dead origins", () => {
   });
 
   it("bounds snapshot staleness", () => {
-    expect(staleness(SMALL)).toEqual({ busyMs: 1_020, slowCoordinatorMs: 2_500, unreachableMs: 30_000, sharedBusyMs: 2_020 });
+    expect(staleness(SMALL)).toEqual({ busyMs: 1_020, slowCoordinatorMs: 2_500, unreachableMs: 30_000 });
   });
 
   it("times a dead origin out of rotation, passive when traffic is enough", () => {
@@ -130,7 +194,6 @@ describe("KV, subrequests, staleness, dead origins", () => {
     expect(busy.localHangMs).toBe(250);
     expect(busy.everywhereKillMs).toBe(200 + 20 + 1_000 + 20);
     expect(busy.everywhereHangMs).toBe(1_000 + 200 + 20 + 1_000 + 20);
-    expect(busy.everywhereKillSharedMs).toBe(200 + 20 + 2_000 + 20);
     // 10 req/s: 0.67 tries in 200 ms; the confirming probe plus one more round decides.
     const quiet = deadOriginTimes({ ...SMALL, rps: 10 });
     expect(quiet.passiveEjection).toBe(false);

@@ -74,8 +74,18 @@ function* configurations(count: number) {
   }
 }
 
+describe("the shared refresh per location", () => {
+  it("stays near one RPC per TTL for a busy location when the copy lands quickly", () => {
+    for (const c of configurations(100)) {
+      // A 1 ms round trip: collisions within the window are rare even at 100 isolates.
+      const load = coordinatorLoad({ ...c, doRttMs: 1 });
+      expect(load.byDesign.sharedRefresh.snapshotRefresh / c.locations).toBeLessThan(2);
+    }
+  });
+});
+
 describe("doubling isolates per location", () => {
-  it("with the same traffic: today's refresh load grows and doubles for busy isolates; the shared refresh does not change", () => {
+  it("with the same traffic: the unshared refresh load grows and doubles for busy isolates; the shared one grows less", () => {
     let busy = 0;
     for (const c of configurations(200)) {
       const once = coordinatorLoad(c).byDesign;
@@ -88,13 +98,14 @@ describe("doubling isolates per location", () => {
         busy++;
         expect(ratio).toBeGreaterThan(1.95);
       }
-      expect(doubled.byDesign.sharedRefresh.snapshotRefresh).toBe(once.sharedRefresh.snapshotRefresh);
+      // More isolates per location bring a longer longest lead and more collisions, but far fewer RPCs than one each.
+      expect(doubled.byDesign.sharedRefresh.snapshotRefresh / once.sharedRefresh.snapshotRefresh).toBeLessThan(ratio);
     }
     // The busy case must actually be exercised by the generated configurations.
     expect(busy).toBeGreaterThan(5);
   });
 
-  it("with traffic per isolate held: today's refresh load doubles exactly; the shared refresh grows less than twice", () => {
+  it("with traffic per isolate held: the unshared refresh load doubles exactly; the shared refresh grows less than twice", () => {
     for (const c of configurations(200)) {
       const once = coordinatorLoad(c).byDesign;
       const doubled = coordinatorLoad({ ...c, isolatesPerLocation: 2 * c.isolatesPerLocation, rps: 2 * c.rps }).byDesign;

@@ -1,0 +1,134 @@
+// @ts-check
+// The built shared snapshot refresh (src/edge/cache/snapshot-cache.ts and
+// location-copy.ts, SNAPSHOT_SHARING = "cache", the default): coordinator
+// snapshot RPCs per second from ONE location for ONE service. Pure; time and
+// randomness are parameters.
+//
+// The rule in the code: isolate j refreshes once its snapshot is TTL − lead_j
+// old (lead_j uniform in [0, spread), drawn once per isolate), at its next
+// request. An isolate that adopted the location's copy counts the age from the
+// copy's fetch, so every isolate's due time hangs off the same instant F, the
+// last copy's fetch. Relative to F + TTL, isolate j starts its refresh at
+// X_j = W_j − lead_j, W_j its wait for the next request (Poisson: Exp(λ),
+// memoryless, so this holds whatever copy j holds). The first to start finds
+// the copy stale and asks the coordinator; its answer lands in the cache
+// `window` later (the RPC and a cache put). Any isolate that starts before that
+// finds the old copy stale too and asks as well; the rest adopt the new copy.
+// The next cycle hangs off the new fetch. So, per location:
+//
+//   RPCs/s = E[askers] / (TTL + E[min_j X_j] + window)
+//   E[askers] = n ∫ f(x) (1 − G(x − window))^(n−1) dx   (j asks iff no other started more than `window` before it)
+//   E[min X]  = −spread + ∫_{−spread}^∞ (1 − G(x))^n dx
+//
+// with G and f the distribution and density of W − lead. Evaluated by the
+// trapezoidal rule on a fixed grid, so the answer is deterministic.
+
+/** Grid points per piece of the integration range (the pieces split at the integrands' kinks). */
+const STEPS = 2_000;
+
+/**
+ * @typedef {{ isolates: number, rate: number, ttlS: number, spreadS: number, windowS: number }} SharedRefreshInputs
+ *   isolates: the location's isolates serving the service; rate: requests/s each gets for it (Poisson);
+ *   ttlS: SNAPSHOT_TTL_MS; spreadS: SHARE_SPREAD_MS; windowS: from one isolate's refresh start until its copy is readable.
+ * @typedef {{ rpcsPerS: number, askersPerCycle: number, cycleS: number }} SharedRefresh
+ */
+
+/**
+ * Distribution of X = W − L, W ~ Exp(λ), L ~ U(0, S): P(X ≤ x).
+ * @param {number} x @param {number} lambda @param {number} s
+ */
+export function leadWaitCdf(x, lambda, s) {
+  if (s === 0) return x <= 0 ? 0 : 1 - Math.exp(-lambda * x);
+  if (x <= -s) return 0;
+  if (x < 0) return (s + x - (1 - Math.exp(-lambda * (s + x))) / lambda) / s;
+  return 1 - (Math.exp(-lambda * x) * (1 - Math.exp(-lambda * s))) / (lambda * s);
+}
+
+/**
+ * Density of X = W − L (see leadWaitCdf); for s = 0, the exponential density.
+ * @param {number} x @param {number} lambda @param {number} s
+ */
+export function leadWaitDensity(x, lambda, s) {
+  if (s === 0) return x < 0 ? 0 : lambda * Math.exp(-lambda * x);
+  if (x <= -s) return 0;
+  return (Math.exp(-lambda * Math.max(x, 0)) - Math.exp(-lambda * (x + s))) / s;
+}
+
+/**
+ * ∫ g over [a, b], trapezoidal rule on STEPS intervals per piece, the pieces split at `kinks`.
+ * @param {(x: number) => number} g @param {number} a @param {number} b @param {number[]} kinks
+ */
+function integrate(g, a, b, kinks) {
+  const points = [a, ...kinks.filter((k) => k > a && k < b).sort((p, q) => p - q), b];
+  let sum = 0;
+  for (let i = 0; i + 1 < points.length; i++) {
+    const lo = points[i] ?? a;
+    const h = ((points[i + 1] ?? b) - lo) / STEPS;
+    let piece = (g(lo) + g(lo + STEPS * h)) / 2;
+    for (let k = 1; k < STEPS; k++) piece += g(lo + k * h);
+    sum += piece * h;
+  }
+  return sum;
+}
+
+/**
+ * Coordinator snapshot RPCs per second from one location, for one service, under the built shared refresh.
+ * @param {SharedRefreshInputs} p
+ * @returns {SharedRefresh}
+ */
+export function sharedRefreshRate({ isolates: n, rate: lambda, ttlS, spreadS: s, windowS: w }) {
+  if (lambda <= 0 || n <= 0) return { rpcsPerS: 0, askersPerCycle: 0, cycleS: Number.POSITIVE_INFINITY };
+  // (1 − G)^n falls as e^(−nλx) past 0: 40 / (nλ) leaves less than e^-40 of it, plus the window for the shifted G.
+  const end = 40 / (n * lambda) + w;
+  const kinks = [-s + w, 0, w];
+  const minX = -s + integrate((x) => (1 - leadWaitCdf(x, lambda, s)) ** n, -s, end, kinks);
+  const askers = n * integrate((x) => leadWaitDensity(x, lambda, s) * (1 - leadWaitCdf(x - w, lambda, s)) ** (n - 1), -s, end, kinks);
+  const cycleS = ttlS + minX + w;
+  return { rpcsPerS: askers / cycleS, askersPerCycle: askers, cycleS };
+}
+
+/**
+ * The same rule played out cycle by cycle for one draw of leads: what one run of
+ * N routers sees (the leads are drawn once per isolate, so runs differ).
+ * `arrivals` "poisson" draws each wait; "lockstep" sends every isolate its
+ * requests at the same instants, every 1/rate s (as the bench's n-routers
+ * scenario does), with the grid's phase against the copy's fetch uniform per
+ * cycle (timer jitter moves it by more than the tick).
+ * @param {SharedRefreshInputs & { arrivals: "poisson" | "lockstep", cycles: number, random: () => number }} p
+ * @returns {number} RPCs per second
+ */
+export function simulateSharedRefresh({ isolates, rate, ttlS, spreadS, windowS, arrivals, cycles, random }) {
+  if (rate <= 0 || isolates <= 0) return 0;
+  const leads = Array.from({ length: isolates }, () => random() * spreadS);
+  const tick = 1 / rate;
+  let fetchedAt = 0;
+  let asks = 0;
+  for (let c = 0; c < cycles; c++) {
+    const phase = random() * tick;
+    const starts = leads.map((lead) => {
+      const due = fetchedAt + ttlS - lead;
+      if (arrivals === "lockstep") return fetchedAt + phase + Math.ceil((due - fetchedAt - phase) / tick) * tick;
+      return due - Math.log(1 - random()) / rate;
+    });
+    const first = Math.min(...starts);
+    asks += starts.filter((t) => t < first + windowS).length;
+    fetchedAt = first + windowS;
+  }
+  return asks / fetchedAt;
+}
+
+/**
+ * A seeded pseudo-random source (mulberry32), so a simulation is repeatable.
+ * @param {number} seed
+ * @returns {() => number}
+ */
+export function seededRandom(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}

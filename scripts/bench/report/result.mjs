@@ -28,7 +28,7 @@
  * @typedef {{
  *   services: number, instancesPerService: number, routesInIndex: number,
  *   seeding: {
- *     servicesMs: number, instancesMs: number, registrationsPerSecond: Measured,
+ *     concurrency?: number, servicesMs: number, instancesMs: number, registrationsPerSecond: Measured,
  *     createMs?: { first: Measured, last: Measured, samples: number }, totalMs?: number,
  *   },
  *   routeMatch: {

@@ -31,12 +31,26 @@ const MEASURED_CREATES = 10;
 const name = (i) => `s${String(i).padStart(4, "0")}`;
 
 /**
+ * Requests in flight while seeding (both phases): SEED_CONCURRENCY, default 16.
+ * The default keeps runs comparable with earlier ones; a real fleet's origins
+ * register on their own, so an operator's seeding can fairly run more at once
+ * (docs/performance.md, "Seeding").
+ */
+function seedConcurrency() {
+  const raw = process.env.SEED_CONCURRENCY ?? "16";
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`SEED_CONCURRENCY must be an integer from 1 to 256, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/**
  * @param {{ quick: boolean, log: (s: string) => void, bundles: { mesh: string }, adminToken: string }} ctx
  */
 export async function registryScale({ quick, log, bundles, adminToken }) {
   const services = quick ? 100 : 1000;
   const instancesPer = 10;
   const restarts = quick ? 1 : 3;
+  const concurrency = seedConcurrency();
   const tableModule = await bundleTsModule("src/core/routes/route-table.ts");
   const routeMatch = await measureRouteMatch(tableModule, quick);
   routeMatch.workerd = await measureRouteMatchInWorkerd(quick);
@@ -54,7 +68,7 @@ export async function registryScale({ quick, log, bundles, adminToken }) {
   try {
     const origin = await host.create("registry-origin", { catchAll: true });
     const client = meshClient(mesh.url, adminToken);
-    log(`registry: seeding ${services} services × ${instancesPer} instances through the API (the first and last ${MEASURED_CREATES} services one at a time, timed; the rest 16 at a time)`);
+    log(`registry: seeding ${services} services × ${instancesPer} instances through the API (the first and last ${MEASURED_CREATES} services one at a time, timed; the rest ${concurrency} at a time)`);
     const seedStarted = Date.now();
     /** @type {string[]} */
     const tokens = new Array(services);
@@ -72,7 +86,7 @@ export async function registryScale({ quick, log, bundles, adminToken }) {
     const firstCreates = [];
     for (let s = 0; s < MEASURED_CREATES; s++) firstCreates.push(await createOne(s));
     const bulk = Math.max(0, services - 2 * MEASURED_CREATES);
-    await pool(bulk, 16, async (k) => {
+    await pool(bulk, concurrency, async (k) => {
       await createOne(MEASURED_CREATES + k);
       if ((k + 1) % 250 === 0) log(`  ${MEASURED_CREATES + k + 1} services (${((Date.now() - seedStarted) / 1000).toFixed(1)} s)`);
     });
@@ -80,7 +94,7 @@ export async function registryScale({ quick, log, bundles, adminToken }) {
     for (let s = MEASURED_CREATES + bulk; s < services; s++) lastCreates.push(await createOne(s));
     const servicesMs = Date.now() - seedStarted;
     const regStarted = Date.now();
-    await pool(services * instancesPer, 16, (k) => {
+    await pool(services * instancesPer, concurrency, (k) => {
       const s = Math.floor(k / instancesPer);
       return client.register(name(s), tokens[s], `${origin.url}/${name(s)}/i${k % instancesPer}`, { ttlSeconds: 86_400 });
     });
@@ -125,6 +139,7 @@ export async function registryScale({ quick, log, bundles, adminToken }) {
       instancesPerService: instancesPer,
       routesInIndex: index.services.reduce((n, s) => n + s.routes.pathPrefixes.length * Math.max(1, s.routes.hosts.length), 0),
       seeding: {
+        concurrency,
         servicesMs,
         instancesMs,
         registrationsPerSecond: round((services * instancesPer) / (instancesMs / 1000), 0),

@@ -30,6 +30,7 @@
  *   seeding: {
  *     concurrency?: number, servicesMs: number, instancesMs: number, registrationsPerSecond: Measured,
  *     createMs?: { first: Measured, last: Measured, samples: number }, totalMs?: number,
+ *     workerdCpuMs?: { perCreate: number, perRegistration: number },
  *   },
  *   routeMatch: {
  *     routes: number, hostTableRoutes: number, iterations: number, buildMs: number, runtime: string,

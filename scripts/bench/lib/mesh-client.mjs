@@ -7,7 +7,14 @@ export function meshClient(base, adminToken) {
   const admin = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
 
   async function call(method, path, body, headers = admin) {
-    const res = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    let res;
+    try {
+      res = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    } catch (err) {
+      // undici says only "fetch failed"; the reason (a reset, a refused connection) is in its cause.
+      const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : "";
+      throw new Error(`${method} ${path}: ${err instanceof Error ? err.message : String(err)}${cause}`, { cause: err });
+    }
     const text = await res.text();
     /** @type {unknown} */
     let json;

@@ -184,7 +184,8 @@ export function markdownReport(r, files) {
       ["first request after restart (cold isolate: KV index + table + cold DO + snapshot)", `${f(rg.coldLoad.coldIsolateFirstRequestMs, 2)} ms`],
       ["first request to another service (warm isolate, cold DO + snapshot RPC)", `${f(rg.coldLoad.coldServiceInWarmIsolateMs, 2)} ms`],
       ["warm request", `${f(rg.coldLoad.warmRequestMs, 2)} ms`],
-      ["seeding: services (16 concurrent) / instances (16 concurrent)", `${f(rg.seeding.servicesMs / 1000, 1)} s / ${f(rg.seeding.instancesMs / 1000, 1)} s (${f(rg.seeding.registrationsPerSecond)} registrations/s across DOs)`],
+      [`seeding: services / instances (${rg.seeding.concurrency ?? 16} concurrent)`, `${f(rg.seeding.servicesMs / 1000, 1)} s / ${f(rg.seeding.instancesMs / 1000, 1)} s (${f(rg.seeding.registrationsPerSecond)} registrations/s across DOs)`],
+      ["seeding: workerd CPU per create / per registration (mesh, DOs, Miniflare's KV and cache)", rg.seeding.workerdCpuMs === undefined ? "n/a" : `${f(rg.seeding.workerdCpuMs.perCreate, 2)} ms / ${f(rg.seeding.workerdCpuMs.perRegistration, 2)} ms`],
     ]));
     out.push("");
     out.push(`Route matching: src/core/routes/route-table.ts bundled for ${rg.routeMatch.runtime}, ${rg.routeMatch.iterations.toLocaleString("en-US")} timed lookups per table, and the same workload in workerd charged by process CPU time (${rg.routeMatch.workerd?.lookups.toLocaleString("en-US")} lookups) (90% hits with extra path segments, 10% misses). Cold loads: median of ${rg.coldLoad.restarts} restart(s) of workerd on persisted state; ${rg.coldLoad.note}.`);

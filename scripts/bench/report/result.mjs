@@ -28,8 +28,9 @@
  * @typedef {{
  *   services: number, instancesPerService: number, routesInIndex: number,
  *   seeding: {
- *     servicesMs: number, instancesMs: number, registrationsPerSecond: Measured,
+ *     concurrency?: number, servicesMs: number, instancesMs: number, registrationsPerSecond: Measured,
  *     createMs?: { first: Measured, last: Measured, samples: number }, totalMs?: number,
+ *     workerdCpuMs?: { perCreate: number, perRegistration: number },
  *   },
  *   routeMatch: {
  *     routes: number, hostTableRoutes: number, iterations: number, buildMs: number, runtime: string,

@@ -21,7 +21,8 @@ import { startProcess } from "../lib/procs.mjs";
 import { median, round } from "../lib/stats.mjs";
 import { bundleTsModule } from "../lib/ts-module.mjs";
 import { startCpuProbe } from "../lib/cpu-probe.mjs";
-import { ROOT, startWorkerWith } from "../lib/worker-runtime.mjs";
+import { cpuMs } from "../lib/cpu.mjs";
+import { ROOT, startWorkerTracked, startWorkerWith } from "../lib/worker-runtime.mjs";
 import { tempDir } from "../lib/temp.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -31,12 +32,26 @@ const MEASURED_CREATES = 10;
 const name = (i) => `s${String(i).padStart(4, "0")}`;
 
 /**
+ * Requests in flight while seeding (both phases): SEED_CONCURRENCY, default 16.
+ * The default keeps runs comparable with earlier ones; a real fleet's origins
+ * register on their own, so an operator's seeding can fairly run more at once
+ * (docs/performance.md, "Seeding").
+ */
+function seedConcurrency() {
+  const raw = process.env.SEED_CONCURRENCY ?? "16";
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`SEED_CONCURRENCY must be an integer from 1 to 256, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+/**
  * @param {{ quick: boolean, log: (s: string) => void, bundles: { mesh: string }, adminToken: string }} ctx
  */
 export async function registryScale({ quick, log, bundles, adminToken }) {
   const services = quick ? 100 : 1000;
   const instancesPer = 10;
   const restarts = quick ? 1 : 3;
+  const concurrency = seedConcurrency();
   const tableModule = await bundleTsModule("src/core/routes/route-table.ts");
   const routeMatch = await measureRouteMatch(tableModule, quick);
   routeMatch.workerd = await measureRouteMatchInWorkerd(quick);
@@ -50,12 +65,15 @@ export async function registryScale({ quick, log, bundles, adminToken }) {
   // the admin token's 20/s, and this scenario measures the registry, not the limiter.
   const bindings = { MESH_ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off", CONTROL_PLANE_RATE_LIMITS: "off" };
   const host = await startOriginHost();
-  let mesh = await startWorkerWith({ bundleDir: bundles.mesh, bindings, persistDir });
+  // Tracked: the seeding also reports workerd CPU per call, which a shared machine disturbs less than wall time.
+  const tracked = await startWorkerTracked({ bundleDir: bundles.mesh, bindings, persistDir });
+  let mesh = tracked.worker;
   try {
     const origin = await host.create("registry-origin", { catchAll: true });
     const client = meshClient(mesh.url, adminToken);
-    log(`registry: seeding ${services} services × ${instancesPer} instances through the API (the first and last ${MEASURED_CREATES} services one at a time, timed; the rest 16 at a time)`);
+    log(`registry: seeding ${services} services × ${instancesPer} instances through the API (the first and last ${MEASURED_CREATES} services one at a time, timed; the rest ${concurrency} at a time)`);
     const seedStarted = Date.now();
+    const cpuAtStart = await cpuMs(tracked.pids);
     /** @type {string[]} */
     const tokens = new Array(services);
     /** @param {number} s */
@@ -72,20 +90,30 @@ export async function registryScale({ quick, log, bundles, adminToken }) {
     const firstCreates = [];
     for (let s = 0; s < MEASURED_CREATES; s++) firstCreates.push(await createOne(s));
     const bulk = Math.max(0, services - 2 * MEASURED_CREATES);
-    await pool(bulk, 16, async (k) => {
+    await pool(bulk, concurrency, async (k) => {
       await createOne(MEASURED_CREATES + k);
       if ((k + 1) % 250 === 0) log(`  ${MEASURED_CREATES + k + 1} services (${((Date.now() - seedStarted) / 1000).toFixed(1)} s)`);
     });
     const lastCreates = [];
     for (let s = MEASURED_CREATES + bulk; s < services; s++) lastCreates.push(await createOne(s));
     const servicesMs = Date.now() - seedStarted;
+    const cpuAfterServices = await cpuMs(tracked.pids);
     const regStarted = Date.now();
-    await pool(services * instancesPer, 16, (k) => {
+    await pool(services * instancesPer, concurrency, (k) => {
       const s = Math.floor(k / instancesPer);
       return client.register(name(s), tokens[s], `${origin.url}/${name(s)}/i${k % instancesPer}`, { ttlSeconds: 86_400 });
     });
     const instancesMs = Date.now() - regStarted;
-    log(`  seeded in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s (services ${(servicesMs / 1000).toFixed(1)} s, instances ${(instancesMs / 1000).toFixed(1)} s)`);
+    const cpuAfterInstances = await cpuMs(tracked.pids);
+    // All of workerd (the mesh, its Durable Objects and Miniflare's KV and cache simulators), in 10 ms ticks.
+    const workerdCpuMs = {
+      perCreate: round((cpuAfterServices - cpuAtStart) / services, 2),
+      perRegistration: round((cpuAfterInstances - cpuAfterServices) / (services * instancesPer), 2),
+    };
+    log(
+      `  seeded in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s (services ${(servicesMs / 1000).toFixed(1)} s, instances ${(instancesMs / 1000).toFixed(1)} s); ` +
+        `workerd CPU ${workerdCpuMs.perCreate} ms per create, ${workerdCpuMs.perRegistration} ms per registration`,
+    );
 
     // Sizes, from what the mesh actually stored and served, once the route registry's last group commit is in KV.
     const kv = await mesh.mf.getKVNamespace("REGISTRY");
@@ -125,11 +153,13 @@ export async function registryScale({ quick, log, bundles, adminToken }) {
       instancesPerService: instancesPer,
       routesInIndex: index.services.reduce((n, s) => n + s.routes.pathPrefixes.length * Math.max(1, s.routes.hosts.length), 0),
       seeding: {
+        concurrency,
         servicesMs,
         instancesMs,
         registrationsPerSecond: round((services * instancesPer) / (instancesMs / 1000), 0),
         createMs: { first: round(median(firstCreates), 2), last: round(median(lastCreates), 2), samples: MEASURED_CREATES },
         totalMs: servicesMs + instancesMs,
+        workerdCpuMs,
       },
       routeMatch,
       sizes: {

@@ -2,9 +2,13 @@
 // Folds events into per-service and per-instance figures. Percentiles are
 // exact (nearest rank over every latency, sorted once at the end): a
 // million events cost 8 MB per group of latencies, far less than the input.
+// A worker thread's aggregate of one file travels as `partial()` and is
+// folded in with `merge()`: every figure is a sum, a min/max or a list of
+// latencies, so merging the files' partials in file order gives the report
+// one thread would have built, down to the order of equal counts.
 
-/** @typedef {import("./extract.mjs").EventLine} EventLine */
-/** @typedef {import("./extract.mjs").RequestLine} RequestLine */
+/** @typedef {import("./read/extract.mjs").EventLine} EventLine */
+/** @typedef {import("./read/extract.mjs").RequestLine} RequestLine */
 
 /** A growable array of numbers, so a million latencies are not a million boxed values. */
 class Samples {
@@ -20,6 +24,22 @@ class Samples {
       this.values = next;
     }
     this.values[this.length++] = v;
+  }
+  /** @param {Float64Array} more */
+  append(more) {
+    if (this.length + more.length > this.values.length) {
+      let size = this.values.length;
+      while (size < this.length + more.length) size *= 2;
+      const next = new Float64Array(size);
+      next.set(this.values.subarray(0, this.length));
+      this.values = next;
+    }
+    this.values.set(more, this.length);
+    this.length += more.length;
+  }
+  /** The latencies alone, in a buffer of their own (so it can be transferred, not copied, between threads). */
+  taken() {
+    return this.values.slice(0, this.length);
   }
   /** @returns {{ p50: number, p95: number, p99: number, max: number } | null} */
   percentiles() {
@@ -39,6 +59,11 @@ function bump(m, k) {
 /** @param {Map<string, number>} m @param {number} n */
 function top(m, n) {
   return [...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n).map(([kind, count]) => ({ kind, count }));
+}
+
+/** @param {Map<string, number>} into @param {Map<string, number>} from */
+function addCounts(into, from) {
+  for (const [k, n] of from) into.set(k, (into.get(k) ?? 0) + n);
 }
 
 /** @param {number} part @param {number} whole */
@@ -157,6 +182,80 @@ export class Aggregator {
     }
   }
 
+  /**
+   * This aggregate as plain data for `postMessage` (structured clone keeps Maps
+   * and typed arrays but not classes), and the latency buffers to transfer.
+   */
+  partial() {
+    /** @type {ArrayBuffer[]} */
+    const transfer = [];
+    /** @param {Samples} s */
+    const take = (s) => {
+      const v = s.taken();
+      transfer.push(v.buffer);
+      return v;
+    };
+    const services = [...this.services].map(([name, s]) => ({
+      name,
+      requests: s.requests,
+      errors: s.errors,
+      failovers: s.failovers,
+      latency: take(s.latency),
+      upstream: take(s.upstream),
+      outcomes: s.outcomes,
+      failures: s.failures,
+      perSecond: s.perSecond,
+      coordinator: s.coordinator,
+      instances: [...s.instances].map(([id, i]) => ({
+        id,
+        answered: i.answered,
+        errors: i.errors,
+        tries: i.tries,
+        failedTries: i.failedTries,
+        latency: take(i.latency),
+        failures: i.failures,
+        coordinator: i.coordinator,
+      })),
+    }));
+    return { data: { events: this.events, first: this.first, last: this.last, services }, transfer };
+  }
+
+  /** @param {Partial["data"]} p another aggregate's `partial().data` */
+  merge(p) {
+    this.events += p.events;
+    if (p.first < this.first) this.first = p.first;
+    if (p.last > this.last) this.last = p.last;
+    for (const o of p.services) {
+      const s = this.service(o.name);
+      s.requests += o.requests;
+      s.errors += o.errors;
+      s.failovers += o.failovers;
+      s.latency.append(o.latency);
+      s.upstream.append(o.upstream);
+      addCounts(s.outcomes, o.outcomes);
+      addCounts(s.failures, o.failures);
+      addCounts(s.coordinator, o.coordinator);
+      for (const [sec, [n, err]] of o.perSecond) {
+        const point = s.perSecond.get(sec);
+        if (point === undefined) s.perSecond.set(sec, [n, err]);
+        else {
+          point[0] += n;
+          point[1] += err;
+        }
+      }
+      for (const oi of o.instances) {
+        const i = s.instance(oi.id);
+        i.answered += oi.answered;
+        i.errors += oi.errors;
+        i.tries += oi.tries;
+        i.failedTries += oi.failedTries;
+        i.latency.append(oi.latency);
+        addCounts(i.failures, oi.failures);
+        addCounts(i.coordinator, oi.coordinator);
+      }
+    }
+  }
+
   /** The series' bucket width for the span seen. */
   bucketSeconds() {
     const span = this.last > this.first ? (this.last - this.first) / 1000 : 0;
@@ -221,3 +320,4 @@ export class Aggregator {
 }
 
 /** @typedef {ReturnType<Aggregator["report"]>} Report */
+/** @typedef {ReturnType<Aggregator["partial"]>} Partial */

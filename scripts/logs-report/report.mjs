@@ -13,10 +13,11 @@ import { readInParallel } from "./read/pool.mjs";
 const PARALLEL_MIN_BYTES = 4 * 1024 * 1024;
 
 /**
+ * How many threads read these files (1: this one alone).
  * @param {{ path: string, bytes: number }[]} files
- * @param {number | undefined} threads
+ * @param {number | undefined} threads  asked for; by default one per core
  */
-function threadsFor(files, threads) {
+export function threadsFor(files, threads) {
   // Standard input is one stream, read on this thread; so is a single file (a gzip stream cannot be split).
   if (files.length < 2 || files.some((f) => f.path === "-")) return 1;
   if (threads !== undefined) return Math.max(1, Math.min(threads, files.length));

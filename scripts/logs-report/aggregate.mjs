@@ -5,6 +5,7 @@
 // folded in with `merge()`: every figure is a sum, a min/max or a count per
 // value, so merging the files' partials in file order gives the report one
 // thread would have built, down to the order of equal counts.
+import { EventClock } from "./event-clock.mjs";
 import { Latencies } from "./latencies.mjs";
 
 /** @typedef {import("./read/extract.mjs").EventLine} EventLine */
@@ -75,15 +76,6 @@ class ServiceStats {
 const BUCKETS = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 21600, 86400];
 const MAX_POINTS = 120;
 
-/** The start of `toISOString()`'s shape, up to the seconds. */
-const ISO_MINUTE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:/;
-
-/** @param {string} s @param {number} i the value of the decimal digit at `s[i]`, or NaN */
-const digit = (s, i) => {
-  const d = s.charCodeAt(i) - 48;
-  return d >= 0 && d <= 9 ? d : NaN;
-};
-
 export class Aggregator {
   constructor() {
     /** @type {Map<string, ServiceStats>} */
@@ -91,31 +83,8 @@ export class Aggregator {
     this.events = 0;
     this.first = Infinity;
     this.last = -Infinity;
-    /** The last `YYYY-MM-DDTHH:MM:` seen in the mesh's own time format, and that minute's epoch ms. */
-    this.minute = "";
-    this.minuteMs = 0;
-  }
-
-  /**
-   * Date.parse of an event's `ts`, with the minute remembered: events come in
-   * time order, so most share the last one's minute, and then only the
-   * seconds and milliseconds are read (Date.parse was a tenth of the work per
-   * event). Only the exact shape `toISOString()` prints takes the short cut.
-   * @param {string} ts
-   */
-  epochMs(ts) {
-    if (ts.length !== 24 || ts.charCodeAt(23) !== 90 /* Z */ || ts.charCodeAt(19) !== 46 /* . */) return Date.parse(ts);
-    // Seconds 00..59 (Date.parse refuses 60), then milliseconds; NaN when any is not a digit.
-    const tens = digit(ts, 17);
-    const inMinute = tens <= 5 ? (tens * 10 + digit(ts, 18)) * 1000 + digit(ts, 20) * 100 + digit(ts, 21) * 10 + digit(ts, 22) : NaN;
-    if (Number.isNaN(inMinute)) return Date.parse(ts);
-    if (this.minute !== "" && ts.startsWith(this.minute)) return this.minuteMs + inMinute;
-    const t = Date.parse(ts);
-    if (!Number.isNaN(t) && ISO_MINUTE.test(ts)) {
-      this.minute = ts.slice(0, 17);
-      this.minuteMs = t - inMinute;
-    }
-    return t;
+    /** Reads event times (memoised per minute). */
+    this.clock = new EventClock();
   }
 
   /** @param {string} name */
@@ -128,7 +97,7 @@ export class Aggregator {
   /** @param {EventLine} e */
   add(e) {
     this.events++;
-    const t = this.epochMs(e.ts);
+    const t = this.clock.epochMs(e.ts);
     if (t < this.first) this.first = t;
     if (t > this.last) this.last = t;
     if (e.event !== "request") {

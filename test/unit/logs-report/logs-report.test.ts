@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -47,7 +47,7 @@ beforeAll(async () => {
   await writeFile(path.join(dir, "20261130", "20261130T100000Z_20261130T100003Z_0a1b2c3d.log.gz"), gzipSync(lines.join("\n") + "\n"));
   // Plain NDJSON of the mesh's own lines, with malformed lines among them.
   const plain = [
-    JSON.stringify(requestLine({ service: "search", instance: "s1", tried: ["s1"], latencyMs: 5 })),
+    JSON.stringify(requestLine({ service: "search", instance: "s1", tried: ["s1"], latencyMs: 5, path: "/søk/ünïcode" })),
     "{not json",
     JSON.stringify({ v: 1, event: "request", ts: "2026-11-30T10:00:00.000Z", service: "search" }),
     "",
@@ -92,6 +92,9 @@ describe("buildReport", () => {
     const report = await buildReport([dir], { progress: { threshold: Infinity } });
     expect(report.input.files).toBe(3);
     expect(report.input.malformed).toBe(4);
+    // Bytes, not characters: the plain file holds multi-byte UTF-8.
+    const sizes = await Promise.all(["20261130/20261130T100000Z_20261130T100003Z_0a1b2c3d.log.gz", "plain.ndjson", "cut/broken.log.gz"].map((f) => stat(path.join(dir, f))));
+    expect(report.input.bytes).toBe(sizes.reduce((n, s) => n + s.size, 0));
     expect(report.input.unreadable).toHaveLength(1);
     const shop = report.services.find((s) => s.service === "shop");
     expect(shop).toMatchObject({ requests: 3, errors: 1, failovers: 1, coordinatorEvents: { ejection: 1 } });

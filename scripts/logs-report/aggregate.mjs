@@ -1,35 +1,15 @@
 // @ts-check
 // Folds events into per-service and per-instance figures. Percentiles are
-// exact (nearest rank over every latency, sorted once at the end): a
-// million events cost 8 MB per group of latencies, far less than the input.
+// exact (nearest rank over every latency: latencies.mjs counts each value).
+// A worker thread's aggregate of one file travels as `partial()` and is
+// folded in with `merge()`: every figure is a sum, a min/max or a count per
+// value, so merging the files' partials in file order gives the report one
+// thread would have built, down to the order of equal counts.
+import { EventClock } from "./event-clock.mjs";
+import { Latencies } from "./latencies.mjs";
 
-/** @typedef {import("./extract.mjs").EventLine} EventLine */
-/** @typedef {import("./extract.mjs").RequestLine} RequestLine */
-
-/** A growable array of numbers, so a million latencies are not a million boxed values. */
-class Samples {
-  constructor() {
-    this.values = new Float64Array(1024);
-    this.length = 0;
-  }
-  /** @param {number} v */
-  push(v) {
-    if (this.length === this.values.length) {
-      const next = new Float64Array(this.values.length * 2);
-      next.set(this.values);
-      this.values = next;
-    }
-    this.values[this.length++] = v;
-  }
-  /** @returns {{ p50: number, p95: number, p99: number, max: number } | null} */
-  percentiles() {
-    if (this.length === 0) return null;
-    const sorted = this.values.subarray(0, this.length).sort();
-    /** @param {number} p */
-    const rank = (p) => sorted[Math.min(this.length - 1, Math.max(0, Math.ceil((p / 100) * this.length) - 1))] ?? 0;
-    return { p50: rank(50), p95: rank(95), p99: rank(99), max: sorted[this.length - 1] ?? 0 };
-  }
-}
+/** @typedef {import("./read/extract.mjs").EventLine} EventLine */
+/** @typedef {import("./read/extract.mjs").RequestLine} RequestLine */
 
 /** @param {Map<string, number>} m @param {string} k */
 function bump(m, k) {
@@ -39,6 +19,11 @@ function bump(m, k) {
 /** @param {Map<string, number>} m @param {number} n */
 function top(m, n) {
   return [...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n).map(([kind, count]) => ({ kind, count }));
+}
+
+/** @param {Map<string, number>} into @param {Map<string, number>} from */
+function addCounts(into, from) {
+  for (const [k, n] of from) into.set(k, (into.get(k) ?? 0) + n);
 }
 
 /** @param {number} part @param {number} whole */
@@ -53,7 +38,7 @@ class InstanceStats {
     this.errors = 0;
     this.tries = 0;
     this.failedTries = 0;
-    this.latency = new Samples();
+    this.latency = new Latencies();
     /** @type {Map<string, number>} */
     this.failures = new Map();
     /** @type {Map<string, number>} */
@@ -66,8 +51,8 @@ class ServiceStats {
     this.requests = 0;
     this.errors = 0;
     this.failovers = 0;
-    this.latency = new Samples();
-    this.upstream = new Samples();
+    this.latency = new Latencies();
+    this.upstream = new Latencies();
     /** @type {Map<string, number>} */
     this.outcomes = new Map();
     /** @type {Map<string, number>} */
@@ -98,6 +83,8 @@ export class Aggregator {
     this.events = 0;
     this.first = Infinity;
     this.last = -Infinity;
+    /** Reads event times (memoised per minute). */
+    this.clock = new EventClock();
   }
 
   /** @param {string} name */
@@ -110,7 +97,7 @@ export class Aggregator {
   /** @param {EventLine} e */
   add(e) {
     this.events++;
-    const t = Date.parse(e.ts);
+    const t = this.clock.epochMs(e.ts);
     if (t < this.first) this.first = t;
     if (t > this.last) this.last = t;
     if (e.event !== "request") {
@@ -154,6 +141,80 @@ export class Aggregator {
       inst.answered++;
       if (error) inst.errors++;
       inst.latency.push(e.latencyMs);
+    }
+  }
+
+  /**
+   * This aggregate as plain data for `postMessage` (structured clone keeps Maps
+   * and typed arrays but not classes), and the latency buffers to transfer.
+   */
+  partial() {
+    /** @type {ArrayBuffer[]} */
+    const transfer = [];
+    /** @param {Latencies} l */
+    const take = (l) => {
+      const c = l.counts();
+      transfer.push(c.dense.buffer);
+      return c;
+    };
+    const services = [...this.services].map(([name, s]) => ({
+      name,
+      requests: s.requests,
+      errors: s.errors,
+      failovers: s.failovers,
+      latency: take(s.latency),
+      upstream: take(s.upstream),
+      outcomes: s.outcomes,
+      failures: s.failures,
+      perSecond: s.perSecond,
+      coordinator: s.coordinator,
+      instances: [...s.instances].map(([id, i]) => ({
+        id,
+        answered: i.answered,
+        errors: i.errors,
+        tries: i.tries,
+        failedTries: i.failedTries,
+        latency: take(i.latency),
+        failures: i.failures,
+        coordinator: i.coordinator,
+      })),
+    }));
+    return { data: { events: this.events, first: this.first, last: this.last, services }, transfer };
+  }
+
+  /** @param {Partial["data"]} p another aggregate's `partial().data` */
+  merge(p) {
+    this.events += p.events;
+    if (p.first < this.first) this.first = p.first;
+    if (p.last > this.last) this.last = p.last;
+    for (const o of p.services) {
+      const s = this.service(o.name);
+      s.requests += o.requests;
+      s.errors += o.errors;
+      s.failovers += o.failovers;
+      s.latency.merge(o.latency);
+      s.upstream.merge(o.upstream);
+      addCounts(s.outcomes, o.outcomes);
+      addCounts(s.failures, o.failures);
+      addCounts(s.coordinator, o.coordinator);
+      for (const [sec, [n, err]] of o.perSecond) {
+        const point = s.perSecond.get(sec);
+        if (point === undefined) s.perSecond.set(sec, [n, err]);
+        else {
+          point[0] += n;
+          point[1] += err;
+        }
+      }
+      for (const oi of o.instances) {
+        const i = s.instance(oi.id);
+        i.answered += oi.answered;
+        i.errors += oi.errors;
+        i.tries += oi.tries;
+        i.failedTries += oi.failedTries;
+        i.latency.merge(oi.latency);
+        addCounts(i.failures, oi.failures);
+        addCounts(i.coordinator, oi.coordinator);
+      }
     }
   }
 
@@ -221,3 +282,4 @@ export class Aggregator {
 }
 
 /** @typedef {ReturnType<Aggregator["report"]>} Report */
+/** @typedef {ReturnType<Aggregator["partial"]>} Partial */

@@ -1,43 +1,59 @@
 // @ts-check
 // Reading inputs into a report: the part of the CLI that tests and the bench call.
+import { availableParallelism } from "node:os";
 import { Aggregator } from "./aggregate.mjs";
-import { extract } from "./extract.mjs";
-import { findInputs, progressMeter, readLines } from "./input.mjs";
+import { readInto } from "./read/file.mjs";
+import { findInputs, progressMeter } from "./read/input.mjs";
+import { readInParallel } from "./read/pool.mjs";
+
+/**
+ * Below this much input, starting worker threads (tens of milliseconds each)
+ * costs more than it saves: one thread reads about 3 MB of gzip a second.
+ */
+const PARALLEL_MIN_BYTES = 4 * 1024 * 1024;
+
+/**
+ * How many threads read these files (1: this one alone).
+ * @param {{ path: string, bytes: number }[]} files
+ * @param {number | undefined} threads  asked for; by default one per core
+ */
+export function threadsFor(files, threads) {
+  // Standard input is one stream, read on this thread; so is a single file (a gzip stream cannot be split).
+  if (files.length < 2 || files.some((f) => f.path === "-")) return 1;
+  if (threads !== undefined) return Math.max(1, Math.min(threads, files.length));
+  const bytes = files.reduce((n, f) => n + f.bytes, 0);
+  return bytes < PARALLEL_MIN_BYTES ? 1 : Math.min(availableParallelism(), files.length);
+}
+
+/**
+ * @param {{ path: string, bytes: number }[]} files
+ * @param {ReturnType<typeof progressMeter>} progress
+ */
+async function readHere(files, progress) {
+  const agg = new Aggregator();
+  const tally = { lines: 0, malformed: 0, other: 0, bytes: 0 };
+  /** @type {{ file: string, error: string }[]} */
+  const unreadable = [];
+  for (const f of files) {
+    const error = await readInto(f.path, agg, tally, (n) => progress.addBytes(n), () => progress.tick(agg.events));
+    if (error !== null) unreadable.push({ file: f.path, error });
+  }
+  return { agg, tally, unreadable };
+}
 
 /**
  * @param {string[]} paths files, folders, or `-` for standard input
- * @param {{ progress?: Parameters<typeof progressMeter>[1] }} [opts]
+ * @param {{ progress?: Parameters<typeof progressMeter>[1], threads?: number }} [opts]
+ *   threads: how many worker threads read the files (1: none, all on this thread);
+ *   by default one per core for inputs over PARALLEL_MIN_BYTES in two files or more.
  * @returns {Promise<import("./aggregate.mjs").Report>}
  */
 export async function buildReport(paths, opts = {}) {
   const files = await findInputs(paths);
   const totalBytes = files.reduce((n, f) => n + f.bytes, 0);
   const progress = progressMeter(totalBytes, opts.progress);
-  const agg = new Aggregator();
-  let lines = 0;
-  let malformed = 0;
-  let other = 0;
-  let read = 0;
-  /** @type {{ file: string, error: string }[]} */
-  const unreadable = [];
-  for (const f of files) {
-    const error = await readLines(
-      f.path,
-      (line) => {
-        lines++;
-        const x = extract(line);
-        malformed += x.malformed;
-        if (x.other) other++;
-        for (const e of x.events) agg.add(e);
-        if ((lines & 8191) === 0) progress.tick(agg.events);
-      },
-      (n) => {
-        read += n;
-        progress.addBytes(n);
-      },
-    );
-    if (error !== null) unreadable.push({ file: f.path, error });
-  }
+  const threads = threadsFor(files, opts.threads);
+  const { agg, tally, unreadable } = threads > 1 ? await readInParallel(files, threads, progress) : await readHere(files, progress);
   progress.done();
-  return agg.report({ files: files.length, bytes: read, lines, malformed, other, unreadable });
+  return agg.report({ files: files.length, bytes: tally.bytes, lines: tally.lines, malformed: tally.malformed, other: tally.other, unreadable });
 }

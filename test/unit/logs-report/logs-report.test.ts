@@ -1,13 +1,13 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildReport } from "../../../scripts/logs-report/report.mjs";
-import { extract } from "../../../scripts/logs-report/extract.mjs";
-import { progressMeter } from "../../../scripts/logs-report/input.mjs";
+import { extract } from "../../../scripts/logs-report/read/extract.mjs";
+import { progressMeter } from "../../../scripts/logs-report/read/input.mjs";
 
 const run = promisify(execFile);
 const CLI = path.resolve(import.meta.dirname, "../../../scripts/logs-report/cli.mjs");
@@ -47,7 +47,7 @@ beforeAll(async () => {
   await writeFile(path.join(dir, "20261130", "20261130T100000Z_20261130T100003Z_0a1b2c3d.log.gz"), gzipSync(lines.join("\n") + "\n"));
   // Plain NDJSON of the mesh's own lines, with malformed lines among them.
   const plain = [
-    JSON.stringify(requestLine({ service: "search", instance: "s1", tried: ["s1"], latencyMs: 5 })),
+    JSON.stringify(requestLine({ service: "search", instance: "s1", tried: ["s1"], latencyMs: 5, path: "/søk/ünïcode" })),
     "{not json",
     JSON.stringify({ v: 1, event: "request", ts: "2026-11-30T10:00:00.000Z", service: "search" }),
     "",
@@ -92,6 +92,9 @@ describe("buildReport", () => {
     const report = await buildReport([dir], { progress: { threshold: Infinity } });
     expect(report.input.files).toBe(3);
     expect(report.input.malformed).toBe(4);
+    // Bytes, not characters: the plain file holds multi-byte UTF-8.
+    const sizes = await Promise.all(["20261130/20261130T100000Z_20261130T100003Z_0a1b2c3d.log.gz", "plain.ndjson", "cut/broken.log.gz"].map((f) => stat(path.join(dir, f))));
+    expect(report.input.bytes).toBe(sizes.reduce((n, s) => n + s.size, 0));
     expect(report.input.unreadable).toHaveLength(1);
     const shop = report.services.find((s) => s.service === "shop");
     expect(shop).toMatchObject({ requests: 3, errors: 1, failovers: 1, coordinatorEvents: { ejection: 1 } });
@@ -109,6 +112,36 @@ describe("buildReport", () => {
     expect(report.services.find((s) => s.service === "(none)")?.requests).toBe(1);
     // The cut gzip gave what it had before the cut.
     expect(report.services.find((s) => s.service === "cut")?.requests).toBeGreaterThan(0);
+  });
+});
+
+describe("buildReport on worker threads", () => {
+  it("builds the same report from files read in parallel as from one thread, cut gzip and progress included", async () => {
+    // More files than threads, so a thread reads several and replies arrive out of file order.
+    const many = path.join(dir, "many");
+    await mkdir(many);
+    for (let f = 0; f < 5; f++) {
+      const lines = Array.from({ length: 50 }, (_, i) =>
+        record([requestLine({ ts: `2026-11-30T10:0${f}:${String(i).padStart(2, "0")}.000Z`, service: ["shop", "search"][i % 2], instance: `i${(f + i) % 3}`, tried: [`i${(f + i) % 3}`], outcome: ["ok", "failed_over"][(f * i) % 2], latencyMs: (f * 50 + i) % 17 })]),
+      );
+      await writeFile(path.join(many, `${f}.log.gz`), gzipSync(lines.join("\n") + "\n"));
+    }
+    try {
+      const written: string[] = [];
+      let t = 0;
+      const stream = { isTTY: false, write: (s: string) => written.push(s) };
+      const one = await buildReport([dir], { threads: 1, progress: { threshold: Infinity } });
+      const two = await buildReport([dir], { threads: 2, progress: { threshold: 0, stream, now: () => (t += 2000) } });
+      expect(two).toEqual(one);
+      expect(JSON.stringify(two)).toBe(JSON.stringify(one));
+      expect(one.input.files).toBe(8);
+      expect(one.input.unreadable).toHaveLength(1);
+      expect(one.services.find((s) => s.service === "search")?.requests).toBe(126);
+      // Every worker's bytes reach the meter: the last line says 100% of the input.
+      expect(written.at(-1)).toMatch(/^logs-report: 100\.0% of /);
+    } finally {
+      await rm(many, { recursive: true, force: true });
+    }
   });
 });
 

@@ -84,6 +84,7 @@ function fromMessage(message, events) {
   return 0;
 }
 
+const LOGS = '"Logs":[';
 const MESSAGE = '"Message":[';
 
 /**
@@ -123,12 +124,13 @@ function stringsAt(line, from) {
  * string), and the caller parses the line in full instead, so an odd but valid
  * record is read all the same and a broken one is counted as malformed.
  * @param {string} line
+ * @param {number} logs  where the record's `Logs` array starts: the messages are looked for from there on
  * @param {EventLine[]} events
  * @returns {number | null} malformed mesh messages, or null to take the full path
  */
-function quickRecord(line, events) {
+function quickRecord(line, logs, events) {
   let malformed = 0;
-  let at = line.indexOf(MESSAGE);
+  let at = line.indexOf(MESSAGE, logs);
   while (at !== -1) {
     const i = at + MESSAGE.length;
     let end = i + 1;
@@ -152,13 +154,15 @@ function quickRecord(line, events) {
 export function extract(line) {
   /** @type {EventLine[]} */
   const events = [];
-  if (line.trim() === "") return { events, malformed: 0, other: true };
   // A record is a whole object on one line; a line cut short (or with junk at either end) takes the full path and fails there.
-  if (line.charCodeAt(0) === 123 && line.charCodeAt(line.length - 1) === 125 && line.includes('"Logs":[')) {
-    const malformed = quickRecord(line, events);
-    if (malformed !== null) return { events, malformed, other: events.length === 0 && malformed === 0 };
-    events.length = 0;
-  }
+  if (line.charCodeAt(0) === 123 && line.charCodeAt(line.length - 1) === 125) {
+    const logs = line.indexOf(LOGS);
+    if (logs !== -1) {
+      const malformed = quickRecord(line, logs + LOGS.length, events);
+      if (malformed !== null) return { events, malformed, other: events.length === 0 && malformed === 0 };
+      events.length = 0;
+    }
+  } else if (line.trim() === "") return { events, malformed: 0, other: true };
   /** @type {unknown} */
   let o;
   try {

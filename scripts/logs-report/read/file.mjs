@@ -1,0 +1,39 @@
+// @ts-check
+// One input file folded into an aggregate: the unit of work, run on the main
+// thread for a small input and on a worker thread per file for a large one.
+import { extract } from "./extract.mjs";
+import { readLines } from "./input.mjs";
+
+/**
+ * What the report says about its input besides the events.
+ * @typedef {{ lines: number, malformed: number, other: number, bytes: number }} Tally
+ */
+
+/** Lines between progress callbacks: rare enough to cost nothing, often enough for a once-a-second meter. */
+export const PROGRESS_LINES = 8192;
+
+/**
+ * @param {string} file
+ * @param {import("../aggregate.mjs").Aggregator} agg  the file's events are added to it
+ * @param {Tally} tally  counted into in place
+ * @param {(bytes: number) => void} onBytes  raw (compressed) bytes as they are read
+ * @param {() => void} onLines  every PROGRESS_LINES lines
+ * @returns {Promise<string | null>} null, or why the file could not be read to its end
+ */
+export function readInto(file, agg, tally, onBytes, onLines) {
+  return readLines(
+    file,
+    (line) => {
+      tally.lines++;
+      const x = extract(line);
+      tally.malformed += x.malformed;
+      if (x.other) tally.other++;
+      for (const e of x.events) agg.add(e);
+      if (tally.lines % PROGRESS_LINES === 0) onLines();
+    },
+    (n) => {
+      tally.bytes += n;
+      onBytes(n);
+    },
+  );
+}

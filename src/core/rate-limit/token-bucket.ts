@@ -25,6 +25,14 @@ export type TakeResult = { ok: true } | { ok: false; retryAfterMs: number };
  */
 export const MAX_BUCKETS = 10_000;
 
+/**
+ * Token sums are floats: 0.015 + 1.98 + 0.005 tokens can come out a hair
+ * under 1 for a request that arrives exactly when its token is due, which
+ * would refuse it with Retry-After 1 ms. Anything this close to a whole token
+ * counts as one (found by the GCRA equivalence property, gcra.test.ts).
+ */
+const TOKEN_EPSILON = 1e-9;
+
 export class RateLimiter {
   readonly #buckets = new Map<string, Bucket>();
   readonly #max: number;
@@ -49,8 +57,8 @@ export class RateLimiter {
   /** Takes one token, or says how long until one is there. */
   take(key: string, limit: BucketLimit, now: number): TakeResult {
     const b = this.#refilled(key, limit, now);
-    const ok = b.tokens >= 1;
-    if (ok) b.tokens -= 1;
+    const ok = b.tokens >= 1 - TOKEN_EPSILON;
+    if (ok) b.tokens = Math.max(0, b.tokens - 1);
     this.#store(key, b);
     return ok ? { ok: true } : { ok: false, retryAfterMs: Math.ceil(((1 - b.tokens) * 1000) / limit.perSecond) };
   }
@@ -58,7 +66,7 @@ export class RateLimiter {
   /** Whether a take would succeed, without taking. */
   peek(key: string, limit: BucketLimit, now: number): TakeResult {
     const b = this.#refilled(key, limit, now);
-    return b.tokens >= 1 ? { ok: true } : { ok: false, retryAfterMs: Math.ceil(((1 - b.tokens) * 1000) / limit.perSecond) };
+    return b.tokens >= 1 - TOKEN_EPSILON ? { ok: true } : { ok: false, retryAfterMs: Math.ceil(((1 - b.tokens) * 1000) / limit.perSecond) };
   }
 
   #store(key: string, b: Bucket): void {

@@ -110,6 +110,17 @@ describe("gcraTake: properties (fast-check)", () => {
     );
   });
 
+  it("agrees with the token bucket on a request that arrives exactly when its token is due (float sums)", () => {
+    // A counterexample the property below found: 5/s, burst 2, arrivals at +0, +3, +396, +1, +0 ms.
+    const gcra = new GcraStore();
+    const bucket = new RateLimiter();
+    let now = T0;
+    for (const g of [0, 3, 396, 1, 0]) {
+      now += g;
+      expect(gcra.take("k", { ratePerSecond: 5, burst: 2 }, now).allowed).toBe(bucket.take("k", { perSecond: 5, burst: 2 }, now).ok);
+    }
+  });
+
   it("decides like the control plane's token bucket (token-bucket.ts) on any arrival sequence", () => {
     // Rates whose interval is a whole number of ms, so both sides compute without rounding.
     const rateArb = fc.constantFrom(1, 2, 4, 5, 8, 10, 20, 25, 40, 50, 100, 125, 200, 250, 500, 1000);

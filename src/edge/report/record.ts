@@ -1,7 +1,7 @@
 import type { RequestState } from "../request-state.js";
 import { recordMetrics } from "./metrics-sink.js";
 import { recordOutcomes } from "./outcome-reporter.js";
-import { logRequest, requestEvent } from "./request-log.js";
+import { logRequest, requestEvent, type RequestEvent } from "./request-log.js";
 
 /**
  * Stage 6, record: hands the finished request to each sink. Every sink reads
@@ -13,5 +13,24 @@ export function record(state: RequestState, url: URL, env: Env, ctx: ExecutionCo
   if (env.METRICS !== "off") recordMetrics(state, Date.now());
   // Try outcomes feed the coordinator's passive health (batched, sent from waitUntil).
   if (state.service !== null) recordOutcomes(env, ctx, state.service.name, state.outcomes);
-  if (env.REQUEST_LOG !== "off") logRequest(requestEvent(state, url, Date.now()));
+  if (env.REQUEST_LOG !== "off") {
+    // The event is taken now (its latency ends here); the line is written once the answer has gone out.
+    const event = requestEvent(state, url, Date.now());
+    ctx.waitUntil(afterAnswer(event));
+  }
+}
+
+/**
+ * Writes the line on a later turn of the event loop, after the runtime has
+ * started sending the answer: the client does not wait for the log. Output
+ * written while waitUntil work is pending still belongs to this invocation's
+ * trace, so Workers Logs and Logpush get the same line.
+ */
+function afterAnswer(event: RequestEvent): Promise<void> {
+  return new Promise<void>((resolve) => {
+    setTimeout(() => {
+      logRequest(event);
+      resolve();
+    }, 0);
+  });
 }

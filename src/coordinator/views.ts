@@ -8,7 +8,7 @@ export interface ServiceDescription {
   service: string | null;
   snapshotVersion: number;
   instances: InstanceView[];
-  /** Strict-mode load since this object last started (in memory only): pickBatch calls, and the picks answered. */
+  /** Strict-mode load since this object last started (in memory only): RPCs (leases and pickBatch calls), batch picks answered, leases granted and the slots they carried. */
   strictPicks: { rpcs: number; picks: number; leases: number; slots: number };
   /** Router calls since this object last started (in memory only): snapshot refreshes (and how many found nothing new), outcome reports. */
   routerRpcs: { snapshots: number; unchanged: number; reports: number };

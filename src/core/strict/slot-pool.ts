@@ -9,12 +9,12 @@ import type { SnapshotInstance } from "../snapshot.js";
  *
  * Fairness bound: a block is exact (its k positions are consecutive in the
  * global rotation). An isolate renews when half a block is left, so it holds
- * at most the unserved half of one block plus the next: 1.5 k slots. Over any
- * interval, what the isolates served differs from an exact global rotation
- * only by slots granted but not (yet) served, so each isolate skews any
- * instance's count by at most 1.5 k, that is at most 384 (MAX_LEASE_SLOTS);
- * at its usual k (LEASE_TARGET_MS of its own traffic) far less. With one
- * isolate and no revocation or expiry, the rotation is exact.
+ * at most half of one block plus the next (at most 384 slots: 128 + 256).
+ * What the isolates served over an interval differs from an exact global
+ * rotation only by slots granted but not served: those an isolate still
+ * holds, and those voided in the interval (by age, a newer version, local
+ * evidence against an instance, or a revocation). With one isolate and no
+ * voided slot, the rotation is exact.
  *
  * Revocation: a grant carries the coordinator's snapshot version. Any version
  * the isolate sees later (its snapshot refresh, the next grant) that is newer
@@ -32,9 +32,8 @@ export const LEASE_MAX_AGE_MS = 1_000;
 export const MAX_LEASE_SLOTS = 256;
 /** Renew in the background once this share of the current block is left. */
 const RENEW_AT_SHARE = 0.5;
-/** The rate estimate's window; a new window weighs this much against the old estimate. */
+/** The rate estimate's window; the old estimate keeps half its weight per window that passed, so an idle spell forgets it. */
 const RATE_WINDOW_MS = 1_000;
-const RATE_WEIGHT = 0.5;
 
 /** What the coordinator's leaseSlots RPC answers. */
 export type SlotGrant =
@@ -69,8 +68,10 @@ export class SlotPool {
   #windowStart = -1;
   #windowPicks = 0;
   #rate = 0;
-  /** Picks that found the pool empty since the last grant: demand the next block must cover. */
+  /** Picks that found the pool served dry since the last grant: the block was too small for the rate. */
   #starved = 0;
+  /** Slots voided by age since the last grant: a pool emptied that way says nothing about the rate. */
+  #expired = 0;
 
   get version(): number {
     return this.#version;
@@ -88,7 +89,7 @@ export class SlotPool {
    * the next picks, so no granted position is lost. Null when none is left.
    */
   take(now: number, exclude?: ReadonlySet<string>): SnapshotInstance | null {
-    this.#count(now);
+    this.#roll(now);
     this.#expire(now);
     for (let i = this.#head; i < this.#slots.length; i++) {
       const slot = this.#slots[i];
@@ -99,9 +100,11 @@ export class SlotPool {
         this.#slots.splice(i, 1);
       }
       this.#compact();
+      // Only served picks count towards the rate: a failed take, or a waiter's second look, is not demand.
+      this.#windowPicks++;
       return slot.instance;
     }
-    if (exclude === undefined || exclude.size === 0) this.#starved++;
+    if ((exclude === undefined || exclude.size === 0) && this.#expired === 0) this.#starved++;
     return null;
   }
 
@@ -113,31 +116,45 @@ export class SlotPool {
   /**
    * How many slots to ask for: enough for LEASE_TARGET_MS at the measured
    * rate and never fewer than the picks now waiting, within
-   * 1..MAX_LEASE_SLOTS. Until the rate is known (an isolate's first picks),
-   * a block that ran dry doubles the next, so a burst ramps up in a few
-   * leases. Not after: a pool emptied by slots voiding at an idle rate must
-   * not grow the block.
+   * 1..MAX_LEASE_SLOTS. A block that was served dry doubles the next, so a
+   * burst ramps up in a few leases before the rate window catches up; a pool
+   * emptied by slots voiding at an idle rate does not grow the block.
    */
   nextAsk(now: number, waiting: number): number {
-    this.#count(now, 0);
+    this.#roll(now);
     const byRate = Math.ceil((this.#rate * LEASE_TARGET_MS) / 1_000);
-    const byDemand = this.#rate === 0 && this.#starved > 0 ? this.#lastAsk * 2 : 0;
+    const byDemand = this.#starved > 0 ? this.#lastAsk * 2 : 0;
     const ask = Math.min(MAX_LEASE_SLOTS, Math.max(1, byRate, byDemand, waiting));
     this.#lastAsk = ask;
     return ask;
   }
 
-  /** Adds a grant's slots after any still held; a newer version voids the older ones first. */
-  absorb(grant: Extract<SlotGrant, { ok: true }>, now: number): void {
+  /**
+   * Adds a grant's slots after any still held; a newer version voids the
+   * older ones first. False when the grant predates a version already seen:
+   * it is dropped whole, and says nothing about what is routable now.
+   */
+  absorb(grant: Extract<SlotGrant, { ok: true }>, now: number): boolean {
     this.observeVersion(grant.version);
-    if (grant.version < this.#version) return;
+    if (grant.version < this.#version) {
+      this.lastGrantSize = -1;
+      return false;
+    }
     this.allUnhealthy = grant.allUnhealthy;
     this.lastGrantSize = grant.slots.length;
     this.#starved = 0;
+    this.#expired = 0;
     for (const index of grant.slots) {
       const instance = grant.instances[index];
       if (instance !== undefined) this.#slots.push({ instance, version: grant.version, grantedAt: now });
     }
+    return true;
+  }
+
+  /** Voids every slot held (this isolate changed the membership itself). */
+  clear(): void {
+    this.#slots = [];
+    this.#head = 0;
   }
 
   /** A snapshot version seen elsewhere (the isolate's refresh): newer voids every slot held. */
@@ -160,6 +177,7 @@ export class SlotPool {
       const slot = this.#slots[this.#head];
       if (slot === undefined || now - slot.grantedAt < LEASE_MAX_AGE_MS) break;
       this.#head++;
+      this.#expired++;
     }
     this.#compact();
   }
@@ -175,20 +193,24 @@ export class SlotPool {
     }
   }
 
-  /** Counts one pick (or none, `add` 0) into the rate estimate. */
-  #count(now: number, add = 1): void {
+  /**
+   * Closes the rate window when it is over. The old estimate keeps half its
+   * weight per window that passed, so after an idle spell the rate is what
+   * the isolate does now, not what it did before.
+   */
+  #roll(now: number): void {
     if (this.#windowStart < 0) this.#windowStart = now;
     const elapsed = now - this.#windowStart;
     if (elapsed >= RATE_WINDOW_MS) {
       const windowRate = (this.#windowPicks * 1_000) / elapsed;
-      this.#rate = this.#rate === 0 ? windowRate : RATE_WEIGHT * windowRate + (1 - RATE_WEIGHT) * this.#rate;
+      const keep = this.#rate === 0 ? 0 : 0.5 ** (elapsed / RATE_WINDOW_MS);
+      this.#rate = keep * this.#rate + (1 - keep) * windowRate;
       this.#windowStart = now;
       this.#windowPicks = 0;
     } else if (this.#rate === 0 && elapsed >= 50 && this.#windowPicks >= 8) {
       // Before the first full window, a burst sets the rate from what it has seen so far.
       this.#rate = (this.#windowPicks * 1_000) / elapsed;
     }
-    this.#windowPicks += add;
   }
 }
 

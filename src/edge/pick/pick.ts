@@ -60,7 +60,9 @@ function prepareSnapshot(state: RequestState, env: Env, ctx: ExecutionContext, u
   return loadInto(state, env, svc.name, svc.balancer);
 }
 
-const strictLoads = new Set<string>();
+/** Background snapshot loads for strict services, by start time; one that never settled is retried after this long. */
+const strictLoads = new Map<string, number>();
+const STRICT_LOAD_STALE_MS = 5_000;
 
 /**
  * Strict mode keeps the isolate's snapshot only to learn the coordinator's
@@ -70,9 +72,13 @@ const strictLoads = new Set<string>();
 function strictSnapshot(env: Env, ctx: ExecutionContext, service: string, kind: BalancerConfig, now: number): LocalServiceState | null {
   const cached = cachedLocalState(env, ctx, service, kind, now);
   if (cached !== undefined) return cached;
-  if (!strictLoads.has(service)) {
-    strictLoads.add(service);
-    ctx.waitUntil(loadLocalState(env, service, kind, now).then(() => strictLoads.delete(service), () => strictLoads.delete(service)));
+  const started = strictLoads.get(service);
+  if (started === undefined || now - started > STRICT_LOAD_STALE_MS) {
+    strictLoads.set(service, now);
+    const done = (): void => {
+      if (strictLoads.get(service) === now) strictLoads.delete(service);
+    };
+    ctx.waitUntil(loadLocalState(env, service, kind, now).then(done, done));
   }
   return null;
 }

@@ -28,6 +28,8 @@ const STALE_RENEWAL_MS = PICK_TIMEOUT_MS + 500;
 interface Lease {
   pool: SlotPool;
   renewal: { promise: Promise<void>; sentAt: number } | null;
+  /** Bumped by revokeLeases: a grant asked for before it is dropped. */
+  epoch: number;
   /** First picks now waiting for a renewal: the next block covers them. */
   waiting: number;
 }
@@ -39,7 +41,7 @@ export const leasesOn = (env: Env): boolean => env.STRICT_LEASES !== "off";
 function leaseFor(service: string): Lease {
   let lease = leases.get(service);
   if (lease === undefined) {
-    lease = { pool: new SlotPool(), renewal: null, waiting: 0 };
+    lease = { pool: new SlotPool(), renewal: null, epoch: 0, waiting: 0 };
     leases.set(service, lease);
   }
   return lease;
@@ -60,9 +62,12 @@ function renew(env: Env, ctx: ExecutionContext, service: string, lease: Lease, n
     rpc = Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
   const flight = { promise: Promise.resolve(), sentAt: now };
+  const epoch = lease.epoch;
   flight.promise = withTimeout(rpc, PICK_TIMEOUT_MS, "slot lease")
     .then((grant) => {
       if (!grant.ok) throw new Error(`coordinator refused the lease: ${grant.error} (max ${grant.max})`);
+      // Asked for before a revocation: its slots may name the instance just removed.
+      if (lease.epoch !== epoch) return;
       lease.pool.absorb(grant, Date.now());
     })
     .finally(() => {
@@ -113,7 +118,8 @@ export async function leasedPick(
     for (;;) {
       const inFlight = renewing(lease, now);
       if (inFlight === null) {
-        await renew(env, ctx, service, lease, now);
+        // Our own renewal, bounded by this pick's deadline as well as the RPC's timeout.
+        await withTimeout(renew(env, ctx, service, lease, now), Math.max(1, deadline - now), "slot lease");
       } else {
         if (release === null) ctx.waitUntil(new Promise<void>((resolve) => (release = resolve)));
         await withTimeout(inFlight, Math.max(1, deadline - now), "waiting for a slot lease");
@@ -137,7 +143,15 @@ export function dropLeasedInstance(service: string, id: string): void {
   leases.get(service)?.pool.dropInstance(id);
 }
 
-/** This isolate changed the service's membership (a deregistration through the API): every slot it holds is void. */
+/**
+ * This isolate changed the service's membership (a deregistration through
+ * the API): every slot it holds is void, and so is any grant already asked
+ * for. The pool's rate estimate and the versions it has seen are kept.
+ */
 export function revokeLeases(service: string): void {
-  leases.delete(service);
+  const lease = leases.get(service);
+  if (lease === undefined) return;
+  lease.epoch++;
+  lease.pool.clear();
+  lease.renewal = null;
 }

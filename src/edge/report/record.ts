@@ -29,8 +29,11 @@ export function record(state: RequestState, url: URL, env: Env, ctx: ExecutionCo
 function afterAnswer(event: RequestEvent): Promise<void> {
   return new Promise<void>((resolve) => {
     setTimeout(() => {
-      logRequest(event);
-      resolve();
+      try {
+        logRequest(event);
+      } finally {
+        resolve();
+      }
     }, 0);
   });
 }

@@ -93,6 +93,42 @@ describe("slot pool (strict mode's leased rotation slots)", () => {
     expect(slow.nextAsk(3_000, 0)).toBe(3);
   });
 
+  it("forgets a busy spell after an idle one, and does not grow blocks that only voided by age", () => {
+    const pool = new SlotPool();
+    // 1,000 picks/s for two seconds: blocks of 250 ms of that.
+    for (let t = 0; t < 2_000; t += 1) {
+      pool.absorb(grant([A]), t);
+      pool.take(t);
+    }
+    expect(pool.nextAsk(2_000, 0)).toBe(250);
+    // Ten idle minutes, then one pick every 2 s: the estimate is what the isolate does now.
+    let t = 2_000 + 600_000;
+    const asks: number[] = [];
+    for (let i = 0; i < 4; i++, t += 2_000) {
+      pool.absorb(grant([A, B]), t);
+      pool.take(t);
+      asks.push(pool.nextAsk(t, 0));
+    }
+    expect(Math.max(...asks)).toBeLessThanOrEqual(2);
+    // A pool emptied by expiry, not by serving, does not double the next block.
+    const idle = new SlotPool();
+    idle.absorb(grant([A, B, C]), 0);
+    expect(idle.take(LEASE_MAX_AGE_MS + 1)).toBeNull();
+    expect(idle.nextAsk(LEASE_MAX_AGE_MS + 1, 0)).toBe(1);
+  });
+
+  it("drops a grant older than a version already seen, and says so", () => {
+    const pool = new SlotPool();
+    pool.observeVersion(9);
+    expect(pool.absorb(grant([A], 8), 0)).toBe(false);
+    expect(pool.lastGrantSize).toBe(-1);
+    expect(pool.absorb(grant([], 9), 0)).toBe(true);
+    expect(pool.lastGrantSize).toBe(0);
+    pool.absorb(grant([A, B], 9), 0);
+    pool.clear();
+    expect(pool.take(0)).toBeNull();
+  });
+
   it("asks to renew once half a block is left", () => {
     const pool = new SlotPool();
     pool.take(0);

@@ -196,7 +196,8 @@ export class SlotPool {
   /**
    * Closes the rate window when it is over. The old estimate keeps half its
    * weight per window that passed, so after an idle spell the rate is what
-   * the isolate does now, not what it did before.
+   * the isolate does now, not what it did before; within a window, a rate
+   * above the estimate raises it at once.
    */
   #roll(now: number): void {
     if (this.#windowStart < 0) this.#windowStart = now;
@@ -207,9 +208,11 @@ export class SlotPool {
       this.#rate = keep * this.#rate + (1 - keep) * windowRate;
       this.#windowStart = now;
       this.#windowPicks = 0;
-    } else if (this.#rate === 0 && elapsed >= 50 && this.#windowPicks >= 8) {
-      // Before the first full window, a burst sets the rate from what it has seen so far.
-      this.#rate = (this.#windowPicks * 1_000) / elapsed;
+    } else if (elapsed >= 50 && this.#windowPicks >= 8) {
+      // Fast up, slow down: a window running hotter than the estimate raises it at once,
+      // so a burst after an idle spell gets full blocks within tens of ms, not a second.
+      const partial = (this.#windowPicks * 1_000) / elapsed;
+      if (partial > this.#rate) this.#rate = partial;
     }
   }
 }

@@ -111,6 +111,12 @@ describe("slot pool (strict mode's leased rotation slots)", () => {
     }
     expect(Math.max(...asks)).toBeLessThanOrEqual(2);
     // A pool emptied by expiry, not by serving, does not double the next block.
+    // A burst after the idle spell: within 50 ms and 8 picks the blocks are sized for it again.
+    for (let i = 0; i < 60; i++, t += 1) {
+      pool.absorb(grant([A]), t);
+      pool.take(t);
+    }
+    expect(pool.nextAsk(t, 0)).toBe(250);
     const idle = new SlotPool();
     idle.absorb(grant([A, B, C]), 0);
     expect(idle.take(LEASE_MAX_AGE_MS + 1)).toBeNull();

@@ -1,3 +1,5 @@
+import { LruMap } from "./lru-map.js";
+
 /**
  * The isolate's memory of global-scope keys that are over their limit, as
  * Unkey's limiter keeps one: "over until T" per key, where T comes from the
@@ -10,11 +12,10 @@
 export const MAX_DENY_KEYS = 10_000;
 
 export class DenyCache {
-  readonly #until = new Map<string, number>();
-  readonly #max: number;
+  readonly #until: LruMap<number>;
 
   constructor(maxKeys = MAX_DENY_KEYS) {
-    this.#max = maxKeys;
+    this.#until = new LruMap(maxKeys);
   }
 
   get size(): number {
@@ -33,11 +34,6 @@ export class DenyCache {
   /** Remembers the key as over for `ms` from `now` (a later T replaces an earlier one). */
   markOver(key: string, ms: number, now: number): void {
     if (!(ms > 0)) return;
-    this.#until.delete(key);
     this.#until.set(key, now + ms);
-    if (this.#until.size > this.#max) {
-      const oldest = this.#until.keys().next();
-      if (oldest.done !== true) this.#until.delete(oldest.value);
-    }
   }
 }

@@ -1,3 +1,5 @@
+import { LruMap } from "./lru-map.js";
+
 /**
  * GCRA, the generic cell rate algorithm: the token bucket of token-bucket.ts
  * kept as one number per key, its theoretical arrival time (TAT). A bucket of
@@ -54,11 +56,10 @@ export const MAX_GCRA_KEYS = 10_000;
 
 /** TATs by key in memory, least recently used first (Map order, refreshed on use). */
 export class GcraStore {
-  readonly #tats = new Map<string, number>();
-  readonly #max: number;
+  readonly #tats: LruMap<number>;
 
   constructor(maxKeys = MAX_GCRA_KEYS) {
-    this.#max = maxKeys;
+    this.#tats = new LruMap(maxKeys);
   }
 
   get size(): number {
@@ -70,15 +71,8 @@ export class GcraStore {
     const decision = gcraTake(stored, rule, now);
     // A refusal changes nothing, unless it pulled back a TAT the clock had run behind.
     if (decision.allowed || decision.tat !== stored) {
-      this.#tats.delete(key);
       this.#tats.set(key, decision.tat);
-      if (this.#tats.size > this.#max) this.#evictOldest();
     }
     return decision;
-  }
-
-  #evictOldest(): void {
-    const oldest = this.#tats.keys().next();
-    if (oldest.done !== true) this.#tats.delete(oldest.value);
   }
 }

@@ -1,3 +1,5 @@
+import { LruMap } from "./lru-map.js";
+
 /**
  * Token buckets kept in isolate memory, pure: time comes in as `now` (ms).
  * A bucket holds up to `burst` tokens and gains `perSecond` a second; a
@@ -34,11 +36,10 @@ export const MAX_BUCKETS = 10_000;
 const TOKEN_EPSILON = 1e-9;
 
 export class RateLimiter {
-  readonly #buckets = new Map<string, Bucket>();
-  readonly #max: number;
+  readonly #buckets: LruMap<Bucket>;
 
   constructor(maxBuckets = MAX_BUCKETS) {
-    this.#max = maxBuckets;
+    this.#buckets = new LruMap(maxBuckets);
   }
 
   get size(): number {
@@ -59,7 +60,7 @@ export class RateLimiter {
     const b = this.#refilled(key, limit, now);
     const ok = b.tokens >= 1 - TOKEN_EPSILON;
     if (ok) b.tokens = Math.max(0, b.tokens - 1);
-    this.#store(key, b);
+    this.#buckets.set(key, b);
     return ok ? { ok: true } : { ok: false, retryAfterMs: Math.ceil(((1 - b.tokens) * 1000) / limit.perSecond) };
   }
 
@@ -69,13 +70,4 @@ export class RateLimiter {
     return b.tokens >= 1 - TOKEN_EPSILON ? { ok: true } : { ok: false, retryAfterMs: Math.ceil(((1 - b.tokens) * 1000) / limit.perSecond) };
   }
 
-  #store(key: string, b: Bucket): void {
-    this.#buckets.delete(key);
-    this.#buckets.set(key, b);
-    while (this.#buckets.size > this.#max) {
-      const oldest = this.#buckets.keys().next();
-      if (oldest.done === true) break;
-      this.#buckets.delete(oldest.value);
-    }
-  }
 }

@@ -21,7 +21,7 @@
 // many lines in one request amortises away.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { startCpuProbe } from "./lib/cpu-probe.mjs";
+import { pairedModeRounds, startCpuProbe } from "./lib/cpu-probe.mjs";
 import { cpuMs } from "./lib/cpu.mjs";
 import { closedLoop } from "./lib/load.mjs";
 import { detectTools } from "./lib/tools.mjs";
@@ -74,19 +74,12 @@ export default {
   const { cpuFor, dispose, url, pids } = await startCpuProbe({ name: "bench-log-micro", dir, onStdout: () => void lines++ });
   const n = quick ? 100_000 : 400_000;
   const rounds = quick ? 3 : 7;
-  const perMode = Object.fromEntries(MODES.map((m) => [m, []]));
+  /** @type {Record<string, number[]>} */
+  let perMode = {};
   const perRequest = Object.fromEntries(["build", ...MODES].map((m) => [m, []]));
   const tools = detectTools();
   try {
-    for (const m of ["build", ...MODES]) await cpuFor(`mode=${m}&n=20000`); // warm up the JIT
-    for (let r = 0; r < rounds; r++) {
-      // Each mode against a baseline of its own round, so background load on a shared machine hits both alike.
-      for (const m of MODES) {
-        const base = await cpuFor(`mode=build&n=${n}`);
-        const cost = await cpuFor(`mode=${m}&n=${n}`);
-        perMode[m].push(((cost - base) * 1e3) / n);
-      }
-    }
+    perMode = await pairedModeRounds(cpuFor, { base: "build", modes: MODES, n, rounds });
     for (let r = 0; r < rounds; r++) {
       for (const m of ["build", ...MODES]) {
         const cpu0 = await cpuMs(pids);

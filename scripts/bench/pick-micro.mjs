@@ -15,7 +15,7 @@
 // per snapshot version) is measured the same way.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { startCpuProbe } from "./lib/cpu-probe.mjs";
+import { startCpuProbe, usPerCall } from "./lib/cpu-probe.mjs";
 import { round } from "./lib/stats.mjs";
 import { tempDir, removeTempDirs } from "./lib/temp.mjs";
 import { ROOT } from "./lib/worker-runtime.mjs";
@@ -98,9 +98,7 @@ export default {
     const rows = [];
     for (let k = 0; k < KINDS.length; k++) {
       await cpuFor(`kind=${k}&n=100000`); // warm up the JIT
-      const idle = await cpuFor(`kind=${k}&n=0`);
-      const busy = await cpuFor(`kind=${k}&n=${picks}`);
-      const row = { kind: label(KINDS[k]), usPerPick: round(((busy - idle) * 1e3) / picks, 3) };
+      const row = { kind: label(KINDS[k]), usPerPick: round(await usPerCall(cpuFor, `kind=${k}&n=0`, `kind=${k}&n=${picks}`, picks), 3) };
       if (typeof KINDS[k] !== "string") {
         await cpuFor(`kind=${k}&n=2&mode=build`);
         const b0 = await cpuFor(`kind=${k}&n=0&mode=build`);

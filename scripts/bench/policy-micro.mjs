@@ -12,7 +12,7 @@
 // one making none, divided by N (a Worker's clocks stand still while it runs).
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { startCpuProbe } from "./lib/cpu-probe.mjs";
+import { startCpuProbe, usPerCall } from "./lib/cpu-probe.mjs";
 import { round } from "./lib/stats.mjs";
 import { tempDir, removeTempDirs } from "./lib/temp.mjs";
 import { ROOT } from "./lib/worker-runtime.mjs";
@@ -83,9 +83,7 @@ export default {
     const rows = [];
     for (let v = 0; v < VARIANTS.length; v++) {
       await cpuFor(`v=${v}&n=100000`); // warm up the JIT
-      const idle = await cpuFor(`v=${v}&n=0`);
-      const busy = await cpuFor(`v=${v}&n=${picks}`);
-      rows.push({ variant: VARIANTS[v][0], usPerPick: round(((busy - idle) * 1e3) / picks, 3) });
+      rows.push({ variant: VARIANTS[v][0], usPerPick: round(await usPerCall(cpuFor, `v=${v}&n=0`, `v=${v}&n=${picks}`, picks), 3) });
     }
     const result = { hosts: HOSTS, picks, method: "workerd process CPU time (/proc, 10 ms ticks), per pick", rows };
     if (asJson) console.log(JSON.stringify(result, null, 2));

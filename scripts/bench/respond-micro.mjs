@@ -15,7 +15,7 @@
 // scripts/bench/pick-micro.mjs does, we charge the workerd process's CPU time.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { startCpuProbe } from "./lib/cpu-probe.mjs";
+import { pairedModeRounds, startCpuProbe } from "./lib/cpu-probe.mjs";
 import { median, round } from "./lib/stats.mjs";
 import { tempDir, removeTempDirs } from "./lib/temp.mjs";
 import { ROOT } from "./lib/worker-runtime.mjs";
@@ -62,17 +62,10 @@ export default {
   const { cpuFor, dispose } = await startCpuProbe({ name: "bench-respond-micro", dir });
   const n = quick ? 100_000 : 300_000;
   const rounds = quick ? 3 : 7;
-  const perMode = Object.fromEntries(MODES.map((m) => [m, []]));
+  /** @type {Record<string, number[]>} */
+  let perMode = {};
   try {
-    for (const m of ["base", ...MODES]) await cpuFor(`mode=${m}&n=20000`); // warm up the JIT
-    for (let r = 0; r < rounds; r++) {
-      // Each mode against a baseline of its own round, so background load on a shared machine hits both alike.
-      for (const m of MODES) {
-        const base = await cpuFor(`mode=base&n=${n}`);
-        const cost = await cpuFor(`mode=${m}&n=${n}`);
-        perMode[m].push(((cost - base) * 1e3) / n);
-      }
-    }
+    perMode = await pairedModeRounds(cpuFor, { base: "base", modes: MODES, n, rounds });
   } finally {
     await dispose();
     await removeTempDirs();

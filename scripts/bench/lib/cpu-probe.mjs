@@ -32,3 +32,34 @@ export async function startCpuProbe({ name, dir, check = () => true, onStdout })
   };
   return { cpuFor, dispose: () => worker.dispose(), url: worker.url, pids };
 }
+
+/**
+ * µs of workerd CPU per call: `query` (n calls) against `baseQuery` (the
+ * same request without them), measured back to back so background load hits
+ * both alike.
+ * @param {(query: string) => Promise<number>} cpuFor
+ * @param {string} baseQuery @param {string} query @param {number} n
+ */
+export async function usPerCall(cpuFor, baseQuery, query, n) {
+  const base = await cpuFor(baseQuery);
+  const cost = await cpuFor(query);
+  return ((cost - base) * 1e3) / n;
+}
+
+/**
+ * `rounds` rounds of every mode (`mode=<m>&n=<n>`), each against the
+ * `base` mode in its own round, after one JIT warm-up request per mode:
+ * µs per call, every round, by mode.
+ * @param {(query: string) => Promise<number>} cpuFor
+ * @param {{ base: string, modes: string[], n: number, rounds: number }} opts
+ * @returns {Promise<Record<string, number[]>>}
+ */
+export async function pairedModeRounds(cpuFor, { base, modes, n, rounds }) {
+  for (const m of [base, ...modes]) await cpuFor(`mode=${m}&n=20000`);
+  /** @type {Record<string, number[]>} */
+  const perMode = Object.fromEntries(modes.map((m) => [m, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const m of modes) perMode[m]?.push(await usPerCall(cpuFor, `mode=${base}&n=${n}`, `mode=${m}&n=${n}`, n));
+  }
+  return perMode;
+}

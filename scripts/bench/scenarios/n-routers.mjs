@@ -10,12 +10,10 @@
 // until no router needs a retry any more (every router stopped picking it) is
 // compared with sharing off, to show failover timing is unchanged.
 import http from "node:http";
-import path from "node:path";
-import { Miniflare } from "miniflare";
+import { startFleet } from "../lib/fleet.mjs";
 import { meshClient } from "../lib/mesh-client.mjs";
 import { startOriginHost } from "../lib/origin-host.mjs";
 import { round } from "../lib/stats.mjs";
-import { ROOT } from "../lib/worker-runtime.mjs";
 
 const SERVICE = "fleet";
 
@@ -35,7 +33,7 @@ export async function nRouters({ quick, log, bundles, adminToken }) {
   try {
     for (const n of counts) {
       for (const sharing of ["off", "cache"]) {
-        const run = await startFleet({ bundleDir: bundles.mesh, routers: n, sharing, adminToken });
+        const run = await startRouters({ bundleDir: bundles.mesh, routers: n, sharing, adminToken });
         try {
           await seed(run.url, adminToken, origins);
           // Warm: every router past its cold loads (each cold request asks the coordinator itself).
@@ -70,30 +68,9 @@ export async function nRouters({ quick, log, bundles, adminToken }) {
 }
 
 /** The core Worker (coordinator, registry, API) on the HTTP port, and N routers reached by Host header. */
-async function startFleet({ bundleDir, routers, sharing, adminToken }) {
-  const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
+function startRouters({ bundleDir, routers, sharing, adminToken }) {
   const bindings = { MESH_ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off", CONTROL_PLANE_RATE_LIMITS: "off", SNAPSHOT_SHARING: sharing };
-  const script = { modules: true, scriptPath: path.join(bundleDir, "index.js"), modulesRoot: bundleDir };
-  const core = { ...workerOptions, ...script, name: "core", bindings: { ...(workerOptions.bindings ?? {}), ...bindings } };
-  const fleet = Array.from({ length: routers }, (_, i) => ({
-    ...script,
-    name: `router-${i}`,
-    compatibilityDate: workerOptions.compatibilityDate,
-    compatibilityFlags: workerOptions.compatibilityFlags,
-    // The bundle imports the dashboard's files as text modules (wrangler.toml [[rules]]).
-    modulesRules: workerOptions.modulesRules,
-    routes: [`r${i}.fleet.test/*`],
-    kvNamespaces: workerOptions.kvNamespaces,
-    durableObjects: {
-      SERVICES: { className: "ServiceCoordinator", scriptName: "core" },
-      ROUTES: { className: "RouteRegistry", scriptName: "core" },
-    },
-    bindings,
-  }));
-  const mf = new Miniflare({ workers: [core, ...fleet], host: "127.0.0.1", port: 0, kvPersist: false, durableObjectsPersist: false });
-  const url = (await mf.ready).toString().replace(/\/$/, "");
-  return { mf, url };
+  return startFleet({ bundleDir, routers, bindings });
 }
 
 async function seed(url, adminToken, origins) {

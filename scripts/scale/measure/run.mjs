@@ -19,12 +19,9 @@
 // usage: node scripts/scale/measure/run.mjs [--only routers|strict] [--routers 4,8] [--rate 10] [--repeat 3]
 //        [--seconds 10] [--strict-rate 50] [--json]
 // (At 200 req/s this shared 2-core machine saturated: probes timed out and picks failed; 50 keeps up.)
-import path from "node:path";
-import { createInterface } from "node:readline";
-import { Miniflare } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { startFleet } from "../../bench/lib/fleet.mjs";
 import { startOrigins } from "../../lib/origin.mjs";
-import { bundleWorker, ROOT } from "../../lib/mesh-runtime.mjs";
+import { bundleWorker } from "../../lib/mesh-runtime.mjs";
 import { MESH } from "../model/constants.mjs";
 import { sharedRefreshRate } from "../model/shared-refresh.mjs";
 import { leaseBlockSize, leasedSlotRate } from "../model/strict.mjs";
@@ -54,39 +51,11 @@ const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms)
 /**
  * @param {string} bundleDir @param {number} n routers @param {Record<string, string>} vars
  */
-async function startFleet(bundleDir, n, vars) {
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, "wrangler.toml"));
+async function startRouters(bundleDir, n, vars) {
   const bindings = { MESH_ADMIN_TOKEN: ADMIN, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off", CONTROL_PLANE_RATE_LIMITS: "off", ...vars };
-  const script = { modules: true, scriptPath: path.join(bundleDir, "index.js"), modulesRoot: bundleDir };
-  const core = { ...workerOptions, ...script, name: "core", triggers: undefined, bindings: { ...(workerOptions.bindings ?? {}), ...bindings } };
-  const routers = Array.from({ length: n }, (_, i) => ({
-    ...script,
-    name: `router-${i}`,
-    compatibilityDate: workerOptions.compatibilityDate,
-    compatibilityFlags: workerOptions.compatibilityFlags,
-    // The bundle imports the dashboard's files as text modules (wrangler.toml [[rules]]).
-    modulesRules: workerOptions.modulesRules,
-    kvNamespaces: workerOptions.kvNamespaces,
-    durableObjects: {
-      SERVICES: { className: "ServiceCoordinator", scriptName: "core" },
-      ROUTES: { className: "RouteRegistry", scriptName: "core" },
-    },
-    bindings,
-  }));
   // The Workers' own log lines (a failed pick, an ejection) are counted, not printed: the count says a run went wrong.
   const logs = { lines: 0 };
-  const mf = new Miniflare({
-    workers: [core, ...routers],
-    host: "127.0.0.1",
-    port: 0,
-    kvPersist: false,
-    durableObjectsPersist: false,
-    handleRuntimeStdio(/** @type {import("node:stream").Readable} */ stdout, /** @type {import("node:stream").Readable} */ stderr) {
-      createInterface({ input: stdout }).on("line", () => logs.lines++);
-      createInterface({ input: stderr }).on("line", () => logs.lines++);
-    },
-  });
-  const url = (await mf.ready).toString().replace(/\/$/, "");
+  const { mf, url } = await startFleet({ bundleDir, routers: n, bindings, onLogLine: () => logs.lines++ });
   return { mf, url, logs };
 }
 
@@ -96,7 +65,7 @@ async function startFleet(bundleDir, n, vars) {
  *           vars: Record<string, string>, strict: boolean }} o
  */
 async function measure({ bundleDir, origins, routers: n, rate, seconds, vars, strict }) {
-  const { mf, url, logs } = await startFleet(bundleDir, n, vars);
+  const { mf, url, logs } = await startRouters(bundleDir, n, vars);
   try {
     const admin = { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" };
     const created = await fetch(`${url}/_mesh/v1/services/${SERVICE}`, {

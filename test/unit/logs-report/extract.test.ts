@@ -1,0 +1,107 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { extract, extractParsed } from "../../../scripts/logs-report/read/extract.mjs";
+
+// The quick path of extract cuts `Logs[].Message[]` out of a Logpush record
+// by searching for keys and the array's end; these properties hold it to
+// what one JSON.parse of the whole line reads, on records built to trip
+// those searches: quotes, backslashes, `]`, the keys themselves inside
+// strings, non-ASCII text and lone surrogates (which JSON.stringify escapes).
+
+/** Characters and pieces that the searches look for, or that change how a string is escaped. */
+const tricky = fc.string({
+  unit: fc.constantFrom('"', "\\", "]", '"]', '\\"]', "[", ",", '"Message":[', "Message", '"Logs":[', "Logs", "{", "}", "\n", "\u0000", "\u2028", "\ud800", "\udfff", "😀", "é", "a", " "),
+  maxLength: 12,
+});
+const anyText = fc.oneof(tricky, fc.string({ unit: "binary", maxLength: 20 }));
+const nullable = fc.option(anyText, { nil: null });
+
+const requestEvent = fc.record({
+  v: fc.constant(1),
+  event: fc.constant("request"),
+  ts: fc.oneof(fc.constantFrom("2026-11-30T10:00:00.000Z", "2026-11-30T10:59:59.999Z"), anyText),
+  service: nullable,
+  path: anyText,
+  status: fc.integer({ min: 100, max: 599 }),
+  outcome: anyText,
+  instance: nullable,
+  attempts: fc.nat({ max: 4 }),
+  tried: fc.array(anyText, { maxLength: 3 }),
+  failures: fc.array(anyText, { maxLength: 3 }),
+  latencyMs: fc.oneof(fc.nat({ max: 5000 }), fc.double({ noNaN: true, noDefaultInfinity: true })),
+  upstreamLatencyMs: fc.option(fc.nat({ max: 5000 }), { nil: null }),
+});
+const coordinatorEvent = fc.record({
+  event: fc.constantFrom("health_transition", "ejection", "lease_expired"),
+  ts: fc.constant("2026-11-30T10:00:01.000Z"),
+  service: anyText,
+  instance: anyText,
+});
+
+/** A mesh event with one of its fields taken away or replaced by the wrong type: malformed if it parses. */
+const brokenEvent = fc
+  .tuple(requestEvent, fc.constantFrom("ts", "status", "tried", "service", "latencyMs"), fc.constantFrom(undefined, 7, "x", [1], null))
+  .map(([e, key, value]) => ({ ...e, [key]: value }));
+
+/** What a Worker may print: mesh events (as JSON text), other text, and (rarely) a non-string log argument. */
+const message = fc.oneof(
+  { weight: 4, arbitrary: requestEvent.map((e) => JSON.stringify(e)) },
+  { weight: 1, arbitrary: coordinatorEvent.map((e) => JSON.stringify(e)) },
+  { weight: 1, arbitrary: brokenEvent.map((e) => JSON.stringify(e)) },
+  { weight: 1, arbitrary: requestEvent.map((e) => JSON.stringify(e).slice(0, -3)) },
+  { weight: 1, arbitrary: anyText },
+  { weight: 1, arbitrary: fc.constantFrom<unknown>(3, null, { event: "request" }, ["x"]) },
+);
+
+const logEntry = fc.record({ Level: fc.constantFrom("log", "error"), Message: fc.array(message, { maxLength: 3 }), TimestampMs: fc.nat() });
+
+/** A Workers Trace Events record; fields before Logs carry text that looks like its keys. */
+const recordLine = fc
+  .record({ ScriptName: anyText, Event: fc.record({ RayID: anyText, URL: anyText }), Logs: fc.array(logEntry, { maxLength: 3 }), Outcome: anyText })
+  .map((r) => JSON.stringify(r));
+
+describe("extract's quick path", () => {
+  it("reads every record exactly as one JSON.parse of the line does", () => {
+    fc.assert(
+      fc.property(recordLine, (line) => {
+        expect(extract(line)).toEqual(extractParsed(line));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("never throws on a record cut short or with a character put in or taken out, and agrees with JSON.parse whenever the line still parses", () => {
+    const edit = fc.tuple(fc.nat(), fc.constantFrom("cut", "drop", '"', "\\", "]", ",", "}", "x"));
+    fc.assert(
+      fc.property(recordLine, edit, (line, [at, how]) => {
+        const k = at % (line.length + 1);
+        const changed = how === "cut" ? line.slice(0, k) : how === "drop" ? line.slice(0, k) + line.slice(k + 1) : line.slice(0, k) + how + line.slice(k);
+        const x = extract(changed);
+        expect(x.malformed).toBeGreaterThanOrEqual(0);
+        let parses = true;
+        try {
+          JSON.parse(changed);
+        } catch {
+          parses = false;
+        }
+        if (parses) expect(x).toEqual(extractParsed(changed));
+        // A line that is not JSON is malformed, unless it is blank or still looks like a record to the quick
+        // path, which reads only the Logs part (damage elsewhere in a record is not its business).
+        else {
+          const looksLikeRecord = changed.startsWith("{") && changed.endsWith("}") && changed.includes('"Logs":[');
+          expect(x.malformed > 0 || looksLikeRecord || changed.trim() === "").toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("reads the events the mesh printed, with escapes beyond quotes and several strings in one Message", () => {
+    const event = { v: 1, event: "request", ts: "2026-11-30T10:00:00.000Z", service: 'sh"op\\', path: "/a\u2028\ud800", status: 200, outcome: "ok", instance: "i]", attempts: 1, tried: ['i"]'], failures: [], latencyMs: 3, upstreamLatencyMs: null };
+    const line = JSON.stringify({ Logs: [{ Message: ["text", JSON.stringify(event), 5] }, { Message: [] }, { Message: [JSON.stringify({ ...event, service: "b" })] }] });
+    const x = extract(line);
+    expect(x).toEqual(extractParsed(line));
+    expect(x.events.map((e) => e.service)).toEqual(['sh"op\\', "b"]);
+    expect(x.malformed).toBe(0);
+  });
+});

@@ -6,6 +6,9 @@
 //    of the Worker's stdout).
 // The checks here are the few fields the report reads, by hand: the zod
 // schema (src/core/events/) is the contract, this is the fast reader of it.
+// A request line in the shape the mesh writes it is read without JSON.parse
+// (request-shape.mjs); every other message is parsed.
+import { requestAt } from "./request-shape.mjs";
 
 /**
  * @typedef {{ event: "request", ts: string, service: string | null, instance: string | null, status: number,
@@ -157,7 +160,11 @@ function quickRecord(line, logs, events) {
   while (at !== -1) {
     const i = at + 1 + MESSAGE.length;
     let end = i + 1;
-    if (line.charCodeAt(i) === 34 /* " */) {
+    const request = line.charCodeAt(i) === 34 /* " */ ? requestAt(line, i + 1) : null;
+    if (request !== null) {
+      events.push(request.event);
+      end = request.end;
+    } else if (line.charCodeAt(i) === 34) {
       const strings = stringsAt(line, i);
       if (strings === null) return null;
       for (const m of strings.values) malformed += fromMessage(m, events);

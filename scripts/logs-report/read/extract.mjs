@@ -160,10 +160,9 @@ function quickRecord(line, logs, events) {
   while (at !== -1) {
     const i = at + 1 + MESSAGE.length;
     let end = i + 1;
-    const request = line.charCodeAt(i) === 34 /* " */ ? requestAt(line, i + 1) : null;
-    if (request !== null) {
-      events.push(request.event);
-      end = request.end;
+    const request = line.charCodeAt(i) === 34 /* " */ ? requestAt(line, i + 1, events) : -1;
+    if (request !== -1) {
+      end = request;
     } else if (line.charCodeAt(i) === 34) {
       const strings = stringsAt(line, i);
       if (strings === null) return null;

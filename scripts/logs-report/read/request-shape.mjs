@@ -28,8 +28,8 @@ const NUMBER = String.raw`-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?`;
 const str = `${Q}${CHARS}${Q}`;
 const nullableStr = `(?:null|${str})`;
 const nullableNumber = `(?:null|${NUMBER})`;
-/** A captured array of strings: the text between its brackets. */
-const strings = `\\[((?:${str}(?:,${str})*)?)\\]`;
+/** An array of strings, captured as its first string's value and the text of the rest (`,\"b\",\"c\"`). */
+const strings = `\\[(?:${Q}(${CHARS})${Q}((?:,${str})*))?\\]`;
 /** @param {string} name */
 const key = (name) => `${Q}${name}${Q}:`;
 
@@ -50,10 +50,10 @@ const REQUEST = new RegExp(
     `${key("outcome")}${Q}(${CHARS})${Q}`, // 4
     `${key("instance")}(?:null|${Q}(${CHARS})${Q})`, // 5
     `${key("attempts")}(${NUMBER})`, // 6
-    `${key("tried")}${strings}`, // 7
-    `${key("failures")}${strings}`, // 8
-    `${key("latencyMs")}(${NUMBER})`, // 9
-    `${key("upstreamLatencyMs")}(${nullableNumber})`, // 10
+    `${key("tried")}${strings}`, // 7, 8
+    `${key("failures")}${strings}`, // 9, 10
+    `${key("latencyMs")}(${NUMBER})`, // 11
+    `${key("upstreamLatencyMs")}(${nullableNumber})`, // 12
     `${key("bytesIn")}${nullableNumber}`,
     `${key("bytesOut")}${nullableNumber}`,
     `${key("colo")}${nullableStr}`,
@@ -65,29 +65,38 @@ const REQUEST = new RegExp(
   "y",
 );
 
-/** What separates two strings of a captured array. */
+/** What separates two strings in the rest of a captured array. */
 const BETWEEN = String.raw`\",\"`;
 
-/** @param {string} inner a captured array's text between its brackets @returns {string[]} */
-function list(inner) {
-  return inner === "" ? [] : inner.slice(2, -2).split(BETWEEN);
+/**
+ * An array from its captures: most arrays hold one string or none, which
+ * costs no split.
+ * @param {string | undefined} first
+ * @param {string | undefined} rest
+ * @returns {string[]}
+ */
+function list(first, rest) {
+  if (first === undefined) return [];
+  if (rest === undefined || rest === "") return [first];
+  return [first, ...rest.slice(3, -2).split(BETWEEN)];
 }
 
 /**
- * The request event whose line is the only string of the Message array whose
- * first string's text starts at `line[at]` (just after its opening quote), and
- * the index just past that array's `]`; or null when it is not in that shape.
+ * If the Message array whose first string's text starts at `line[at]` (just
+ * after its opening quote) holds only a request line in the mesh's shape:
+ * adds its event to `events` and returns the index just past the array's `]`.
+ * Otherwise returns -1 and adds nothing.
  * @param {string} line
  * @param {number} at
- * @returns {{ event: import("./extract.mjs").RequestLine, end: number } | null}
+ * @param {import("./extract.mjs").EventLine[]} events
+ * @returns {number}
  */
-export function requestAt(line, at) {
+export function requestAt(line, at, events) {
   REQUEST.lastIndex = at;
   const m = REQUEST.exec(line);
-  if (m === null) return null;
-  const upstream = m[10] ?? "null";
-  /** @type {import("./extract.mjs").RequestLine} */
-  const event = {
+  if (m === null) return -1;
+  const upstream = m[12] ?? "null";
+  events.push({
     event: "request",
     ts: m[1] ?? "",
     service: m[2] ?? null,
@@ -95,10 +104,10 @@ export function requestAt(line, at) {
     status: Number(m[3]),
     outcome: m[4] ?? "",
     attempts: Number(m[6]),
-    tried: list(m[7] ?? ""),
-    failures: list(m[8] ?? ""),
-    latencyMs: Number(m[9]),
+    tried: list(m[7], m[8]),
+    failures: list(m[9], m[10]),
+    latencyMs: Number(m[11]),
     upstreamLatencyMs: upstream === "null" ? null : Number(upstream),
-  };
-  return { event, end: REQUEST.lastIndex };
+  });
+  return REQUEST.lastIndex;
 }

@@ -11,9 +11,22 @@ import { Latencies } from "./latencies.mjs";
 /** @typedef {import("./read/extract.mjs").EventLine} EventLine */
 /** @typedef {import("./read/extract.mjs").RequestLine} RequestLine */
 
+/**
+ * A copy of `s` that does not keep alive the text it was cut from. V8 keeps a
+ * substring of 13 characters or more as a view into its parent, and the names
+ * read by read/request-shape.mjs are views into 64 KiB of decoded input: a key
+ * kept for the whole run is copied once, when it is first seen, so a day of
+ * logs with many instances holds their names, not a slice of input per name.
+ * @param {string} s
+ */
+const own = (s) => /** @type {string} */ (JSON.parse(JSON.stringify(s)));
+
 /** @param {Map<string, number>} m @param {string} k */
 function bump(m, k) {
-  m.set(k, (m.get(k) ?? 0) + 1);
+  const n = m.get(k);
+  // set() on a key already there keeps the key it holds, so only the first sight copies.
+  if (n === undefined) m.set(own(k), 1);
+  else m.set(k, n + 1);
 }
 
 /** @param {Map<string, number>} m @param {number} n */
@@ -67,7 +80,7 @@ class ServiceStats {
   /** @param {string} id */
   instance(id) {
     let s = this.instances.get(id);
-    if (s === undefined) this.instances.set(id, (s = new InstanceStats()));
+    if (s === undefined) this.instances.set(own(id), (s = new InstanceStats()));
     return s;
   }
 }
@@ -90,7 +103,7 @@ export class Aggregator {
   /** @param {string} name */
   service(name) {
     let s = this.services.get(name);
-    if (s === undefined) this.services.set(name, (s = new ServiceStats()));
+    if (s === undefined) this.services.set(own(name), (s = new ServiceStats()));
     return s;
   }
 

@@ -8,7 +8,7 @@ import { readInParallel } from "./read/pool.mjs";
 
 /**
  * Below this much input, starting worker threads (tens of milliseconds each)
- * costs more than it saves: one thread reads about 3 MB of gzip a second.
+ * costs more than it saves: one thread reads about 7 MB of gzip a second (logs:bench).
  */
 const PARALLEL_MIN_BYTES = 4 * 1024 * 1024;
 

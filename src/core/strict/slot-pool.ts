@@ -151,10 +151,11 @@ export class SlotPool {
     return true;
   }
 
-  /** Voids every slot held (this isolate changed the membership itself). */
+  /** Voids every slot held (this isolate changed the membership itself); the last grant, even an empty one, is no longer news. */
   clear(): void {
     this.#slots = [];
     this.#head = 0;
+    this.lastGrantSize = -1;
   }
 
   /**

@@ -62,7 +62,7 @@ export class SlotPool {
   /** Size of the last block asked for. */
   #lastAsk = 1;
   allUnhealthy = false;
-  /** Slots the last absorbed grant carried; 0 means nothing was routable then. */
+  /** Slots the last absorbed grant carried; 0 means nothing was routable then; -1 none absorbed since the newest version was seen. */
   lastGrantSize = -1;
   /** Picks in the current rate window, and the smoothed rate (picks/s). */
   #windowStart = -1;
@@ -151,16 +151,22 @@ export class SlotPool {
     return true;
   }
 
-  /** Voids every slot held (this isolate changed the membership itself). */
+  /** Voids every slot held (this isolate changed the membership itself); the last grant, even an empty one, is no longer news. */
   clear(): void {
     this.#slots = [];
     this.#head = 0;
+    this.lastGrantSize = -1;
   }
 
-  /** A snapshot version seen elsewhere (the isolate's refresh): newer voids every slot held. */
+  /**
+   * A snapshot version seen elsewhere (the isolate's refresh): newer voids
+   * every slot held, and what the last grant said (even that nothing was
+   * routable) is no longer news: a pick waiting on it asks again.
+   */
   observeVersion(version: number): void {
     if (version <= this.#version) return;
     this.#version = version;
+    this.lastGrantSize = -1;
     this.#slots = this.#slots.filter((s) => s.version >= version);
     this.#head = 0;
   }

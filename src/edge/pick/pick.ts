@@ -102,7 +102,7 @@ export async function pickFromCoordinator(state: RequestState, env: Env, ctx: Ex
   if (svc === null) return undefined;
   try {
     const tried = state.tried;
-    const leased = leasesOn(env) ? await leasedPick(env, ctx, svc.name, tried, state.local?.snapshot.version ?? null) : null;
+    const leased = leasesOn(env) ? await leasedPick(env, ctx, svc.name, tried, state.local) : null;
     const result = leased ?? (await strictPick(env, ctx, svc.name, tried === undefined ? [] : [...tried]));
     state.strictVersion = result.version;
     state.strictAllUnhealthy = result.allUnhealthy;

@@ -88,9 +88,17 @@ function served(lease: Lease, instance: StrictPick["instance"]): StrictPick {
 }
 
 /**
- * A strict pick from this isolate's leased slots. `knownVersion` is the
- * newest snapshot version the isolate holds (its refresh), which voids older
- * slots. Null when the pool has no slot for a retry's exclusions: the caller
+ * The isolate's snapshot state for the service, as a strict request holds it
+ * (LocalServiceState): a refresh replaces `snapshot` on this same object, so
+ * reading it again sees a version that landed since.
+ */
+export interface HeldSnapshot {
+  readonly snapshot: { readonly version: number };
+}
+
+/**
+ * A strict pick from this isolate's leased slots. `held` is the isolate's
+ * snapshot state (its refresh), whose newer version voids older slots. Null when the pool has no slot for a retry's exclusions: the caller
  * asks the batcher. Rejects when the coordinator cannot answer in time; the
  * caller falls back to snapshot mode.
  */
@@ -99,10 +107,10 @@ export async function leasedPick(
   ctx: ExecutionContext,
   service: string,
   exclude: ReadonlySet<string> | undefined,
-  knownVersion: number | null,
+  held: HeldSnapshot | null,
 ): Promise<StrictPick | null> {
   const lease = leaseFor(service);
-  if (knownVersion !== null) lease.pool.observeVersion(knownVersion);
+  if (held !== null) lease.pool.observeVersion(held.snapshot.version);
   let now = Date.now();
   const instance = lease.pool.take(now, exclude);
   if (instance !== null) {
@@ -125,6 +133,8 @@ export async function leasedPick(
         await withTimeout(inFlight, Math.max(1, deadline - now), "waiting for a slot lease");
       }
       now = Date.now();
+      // A refresh that landed while this pick waited is newer than a grant asked for before it: that grant is void.
+      if (held !== null) lease.pool.observeVersion(held.snapshot.version);
       const next = lease.pool.take(now);
       if (next !== null) return served(lease, next);
       // An empty grant: nothing is routable now. Say so, as a strict pick of none would.

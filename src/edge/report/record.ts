@@ -29,8 +29,11 @@ export function record(state: RequestState, url: URL, env: Env, ctx: ExecutionCo
 function afterAnswer(event: RequestEvent): Promise<void> {
   return new Promise<void>((resolve) => {
     setTimeout(() => {
+      // A throw here would escape from the timer as an uncaught exception of the invocation: logged instead.
       try {
         logRequest(event);
+      } catch (err) {
+        console.error(JSON.stringify({ event: "request_log_failed", message: String(err) }));
       } finally {
         resolve();
       }

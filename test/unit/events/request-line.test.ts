@@ -101,6 +101,17 @@ describe("requestEventLine", () => {
     expect(requestEventSchema.safeParse(JSON.parse(line)).success).toBe(true);
   });
 
+  it("writes any number as JSON.stringify does: negative (a KV-fallback snapshotVersion is -1), -0, fractional, huge", () => {
+    const anyNumber = fc.oneof(fc.double(), fc.integer({ min: -(2 ** 31), max: -1 }), fc.constantFrom(-0, -1, 1e21, 5e-7, Number.MAX_VALUE));
+    fc.assert(
+      fc.property(anyEvent, anyNumber, fc.option(anyNumber, { nil: null }), (e, n, m) => {
+        const odd: RequestEvent = { ...e, status: n, attempts: n, latencyMs: n, snapshotVersion: m, bytesIn: m, upstreamLatencyMs: m };
+        expect(requestEventLine(odd)).toBe(JSON.stringify(odd));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it("writes a number JSON cannot hold as null, as JSON.stringify does", () => {
     const e: RequestEvent = { ...anyEventSample(), latencyMs: Number.NaN, bytesOut: Number.POSITIVE_INFINITY };
     expect(requestEventLine(e)).toBe(JSON.stringify(e));

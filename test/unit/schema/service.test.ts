@@ -210,6 +210,12 @@ describe("serviceConfigSchema validation", () => {
     expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, balancer: "fastest" }))[0]?.path).toBe("balancer");
     expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, routing: { mode: "eventual" } }))[0]?.path).toBe("routing.mode");
   });
+
+  it.each([[null], [5], [true], [["mesh"]], [{}], ["MESH"], ["mesh "], [""], ["x".repeat(300)]])("rejects responseHeaders %j with its path", (value) => {
+    expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, responseHeaders: value }))).toEqual([
+      { path: "responseHeaders", message: expect.any(String) as unknown },
+    ]);
+  });
 });
 
 describe("serviceNameSchema", () => {

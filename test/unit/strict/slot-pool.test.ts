@@ -135,6 +135,22 @@ describe("slot pool (strict mode's leased rotation slots)", () => {
     expect(pool.take(0)).toBeNull();
   });
 
+  it("forgets that the last grant was empty once a newer version is seen or leases are revoked: nothing routable then says nothing about now", () => {
+    const pool = new SlotPool();
+    pool.absorb(grant([], 4), 0);
+    expect(pool.lastGrantSize).toBe(0);
+    // The same version again changes nothing.
+    pool.observeVersion(4);
+    expect(pool.lastGrantSize).toBe(0);
+    // An instance registered since (the isolate's refresh shows version 5): a waiting pick must ask again, not answer none.
+    pool.observeVersion(5);
+    expect(pool.lastGrantSize).toBe(-1);
+    // So does a revocation (this isolate changed the membership): members may have come since that empty grant.
+    pool.absorb(grant([], 5), 0);
+    pool.clear();
+    expect(pool.lastGrantSize).toBe(-1);
+  });
+
   it("asks to renew once half a block is left", () => {
     const pool = new SlotPool();
     pool.take(0);

@@ -183,7 +183,7 @@ describe("ServiceCoordinator", () => {
     // Leases and single picks share the one rotation.
     const single = await stub.pickBatch([[]]);
     expect(single.ok && single.instances[0]?.id).toBe(first.ids[1]);
-    for (const bad of [0, -1, 1.5, MAX_LEASE_SLOTS + 1]) {
+    for (const bad of [0, -0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, MAX_LEASE_SLOTS + 1]) {
       expect(await stub.leaseSlots(bad)).toEqual({ ok: false, error: "too_many_slots", max: MAX_LEASE_SLOTS });
     }
     // A membership change bumps the version every outstanding block carries: that is how routers void them.
@@ -191,7 +191,7 @@ describe("ServiceCoordinator", () => {
     const after = await lease(4);
     expect(after.version).toBeGreaterThan(second.version);
     expect(after.ids).not.toContain(first.ids[0]);
-    expect((await stub.describe()).strictPicks).toEqual({ rpcs: 8, picks: 1, leases: 3, slots: 14 });
+    expect((await stub.describe()).strictPicks).toEqual({ rpcs: 12, picks: 1, leases: 3, slots: 14 });
   });
 
   it("keeps its state across an eviction (SQLite-backed)", async () => {

@@ -49,13 +49,36 @@ describe("strict mode: leased rotation slots", () => {
     const ctx2 = createExecutionContext();
     const after: string[] = [];
     for (let i = 0; i < 12; i++) {
-      const pick = await leasedPick(env, ctx2, name, undefined, newer);
+      const pick = await leasedPick(env, ctx2, name, undefined, { snapshot: { version: newer } });
       expect(pick?.version).toBeGreaterThanOrEqual(newer);
       after.push(pick?.instance?.id ?? "none");
     }
     await waitOnExecutionContext(ctx2);
     expect(after).not.toContain(removed);
     expect(new Set(after)).toEqual(new Set(ids.slice(1)));
+  });
+
+  it("voids a grant that lands after a newer snapshot did, even for a pick already waiting for it", async () => {
+    const { name, ids } = await serviceWith(3, { routing: { mode: "strict" } });
+    const held = { snapshot: { version: (await stubFor(name).snapshot())?.version ?? -1 } };
+    const ctx = createExecutionContext();
+    // A fresh pool: this pick sends the first lease and waits for it.
+    const waiting = leasedPick(env, ctx, name, undefined, held);
+    // Reaches the coordinator after that lease, so the grant names every instance at the old version.
+    const removed = ids[0] ?? "";
+    const deregistered = stubFor(name).deregister(removed);
+    // The isolate's refresh lands while the pick waits (it replaces the snapshot on the object the request holds).
+    held.snapshot = { version: held.snapshot.version + 1 };
+    const pick = await waiting;
+    expect(await deregistered).toBe(true);
+    await waitOnExecutionContext(ctx);
+    // Served from a grant at least as new as the snapshot held when it was served, never from the older one.
+    expect(pick?.version).toBeGreaterThanOrEqual(held.snapshot.version);
+    const ctx2 = createExecutionContext();
+    const after: string[] = [pick?.instance?.id ?? "none"];
+    for (let i = 0; i < 11; i++) after.push((await leasedPick(env, ctx2, name, undefined, held))?.instance?.id ?? "none");
+    await waitOnExecutionContext(ctx2);
+    expect(after).not.toContain(removed);
   });
 
   it("never gives a retry an instance it tried: the next leased slot for another one, or null for the batcher", async () => {

@@ -21,6 +21,8 @@ export type ErrorCode =
   | "rate_limited"
   | "payload_too_large"
   | "internal_error"
+  /** A stored record in KV is not what the mesh wrote (edited by hand, or damaged): 500, naming the key and how to replace it. */
+  | "record_unreadable"
   /** The client's request could not be taken in (e.g. its body failed mid-read); no origin was blamed. */
   | "client_error"
   /** A mesh bug on the data plane; the body carries a `reference` that also appears in the error log. */

@@ -1,3 +1,4 @@
+import { MeshError } from "../core/errors.js";
 import { KV_METADATA_LIMIT_BYTES } from "../core/schema/instance.js";
 import type { ServiceRecord } from "../core/schema/service.js";
 import type { SnapshotInstance } from "../core/snapshot.js";
@@ -20,8 +21,38 @@ export interface InstanceKeyMetadata {
 
 const utf8 = new TextEncoder();
 
+/**
+ * A `service:<name>` value that is not a record the mesh wrote: not JSON, or
+ * without its config, token hash or version (someone edited KV by hand, or it
+ * was damaged). Answered as a typed 500 that says how to get out of it. The
+ * service list names it apart; PUT replaces it and DELETE removes it. The
+ * sweep records it as an error and then leaves the route index alone, and the
+ * route registry's first load (after an upgrade) refuses route claims until it
+ * is fixed, rather than drop that service's live routes from the index.
+ */
+export class RecordUnreadable extends MeshError {
+  constructor(readonly service: string, why: string) {
+    super(500, "record_unreadable", `the stored record of service '${service}' (KV key ${KEY.service(service)}) ${why}; PUT the service again to replace it (a new registration token is issued), or DELETE it`);
+  }
+}
+
+function isServiceRecord(value: unknown): value is ServiceRecord {
+  if (typeof value !== "object" || value === null) return false;
+  const r = value as Record<string, unknown>;
+  return typeof r.name === "string" && typeof r.config === "object" && r.config !== null && typeof r.tokenHash === "string" && typeof r.updatedAt === "number";
+}
+
 export async function getService(kv: KVNamespace, name: string): Promise<ServiceRecord | null> {
-  return kv.get<ServiceRecord>(KEY.service(name), "json");
+  const text = await kv.get(KEY.service(name), "text");
+  if (text === null) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new RecordUnreadable(name, "is not JSON");
+  }
+  if (!isServiceRecord(value)) throw new RecordUnreadable(name, "lacks its name, config, token hash or version");
+  return value;
 }
 
 export async function putService(kv: KVNamespace, record: ServiceRecord): Promise<void> {

@@ -17,8 +17,10 @@ export async function claimRoutes(env: Env, name: string, routed: RoutedService 
   try {
     result = await putRoutes(env, name, routed);
   } catch (err) {
+    // Not "nothing was changed": a claim whose answer was lost may have been applied. The record and the
+    // coordinator were not written, and the cron sweep rebuilds the registry from the records within a minute.
     console.error(JSON.stringify({ event: "route_registry_unavailable", service: name, message: String(err) }));
-    throw new MeshError(503, "registry_unavailable", "the route registry could not be reached; nothing was changed, retry shortly", {
+    throw new MeshError(503, "registry_unavailable", "the route registry could not be reached; the service was not written, retry shortly", {
       headers: { "retry-after": "1" },
     });
   }

@@ -44,7 +44,7 @@ export function markdownReport(r, files) {
   if (s?.rows) {
     out.push(`![throughput and latency](${files.throughputSvg})`);
     out.push("");
-    out.push(`${s.config.generator}, ${s.config.connections} keep-alive connections for ${s.config.throughputSeconds} s (req/s, CPU), then 1 connection for ${s.config.latencySeconds} s (latency); ${s.config.rounds} interleaved round(s), medians; "× pass-through", "p50 added" and "CPU added" are medians of per-round comparisons with the pass-through's run in the same round. Origins: ${s.config.origins}.`);
+    out.push(`${s.config.generator}, ${s.config.connections} keep-alive connections for ${s.config.throughputSeconds} s (req/s, CPU), then 1 connection for ${s.config.latencySeconds} s (latency); ${s.config.rounds} interleaved round(s)${(s.config.workerProcesses ?? 1) > 1 ? `, each Worker row in ${s.config.workerProcesses} workerd processes measured in turn and averaged per round` : ""}, medians; "× pass-through", "p50 added" and "CPU added" are medians of per-round comparisons with the pass-through's run in the same round. Origins: ${s.config.origins}.`);
     out.push("");
     out.push(
       table(

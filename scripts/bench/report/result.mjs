@@ -9,6 +9,7 @@
  * @typedef {{
  *   rounds: number, throughputSeconds: number, latencySeconds: number, connections: number,
  *   warmSeconds: number, generator: string, origins: string,
+ *   workerProcesses?: number,
  * }} SteadyConfig
  * @typedef {{ config: SteadyConfig, rows: SteadyRow[], skipped: { id: string, reason: string }[] }} SteadyScenario
  * @typedef {import("../analysis/failover.mjs").FailoverAnalysis & { fault: string, victim: string }} FailoverRun

@@ -12,6 +12,10 @@
 // mesh's cost splits into "proxying correctly" and "the mesh itself".
 // Rounds are interleaved (row A, B, C..., then again) so drift on a shared
 // machine lands on every row alike; each number is the median over rounds.
+// Every Worker row runs in WORKER_COPIES workerd processes, measured one after
+// the other in each round and averaged: two processes of the same bundle can
+// differ by up to 0.12x for their whole life on this machine (docs/performance.md,
+// "A/B between bundles"), which interleaving alone does not remove.
 // Two passes per round: throughput (many connections, the proxy saturated)
 // and latency (one connection, nothing queued: what the proxy adds to a request).
 import { cpuMs, childPids, pin, pinningPlan } from "../lib/cpu.mjs";
@@ -25,6 +29,8 @@ import { INSTALL_HINT } from "../lib/tools.mjs";
 import { startWorkerTracked } from "../lib/worker-runtime.mjs";
 
 export const PASSTHROUGH_CONFIG = "workers/passthrough/wrangler.toml";
+/** workerd processes per Worker row (full runs; a quick run uses one). */
+const WORKER_COPIES = 2;
 export const HANDROLLED_CONFIG = "workers/handrolled/wrangler.toml";
 
 export async function setUpService(client, name, mode, originUrls) {
@@ -61,40 +67,58 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
     cleanups.push(() => originProc.stop());
 
     const meshBindings = { MESH_ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_ORIGINS: "true" };
-    const pt = await startWorkerTracked({ bundleDir: bundles.passthrough, config: PASSTHROUGH_CONFIG, bindings: { ORIGIN_URL: originUrls[0] } });
-    cleanups.push(() => pt.worker.dispose());
-    const hr = await startWorkerTracked({ bundleDir: bundles.handrolled, config: HANDROLLED_CONFIG, bindings: { ORIGIN_URLS: originUrls.join(",") } });
-    cleanups.push(() => hr.worker.dispose());
+    const copies = quick ? 1 : WORKER_COPIES;
+    /** Starts `copies` processes of one Worker; `setUp` runs against each (the mesh's services). */
+    const startCopies = async (opts, setUp) => {
+      const started = [];
+      for (let c = 0; c < copies; c++) {
+        const w = await startWorkerTracked(opts);
+        cleanups.push(() => w.worker.dispose());
+        if (setUp !== undefined) await setUp(w);
+        started.push(w);
+      }
+      return started;
+    };
+    const pt = await startCopies({ bundleDir: bundles.passthrough, config: PASSTHROUGH_CONFIG, bindings: { ORIGIN_URL: originUrls[0] } });
+    const hr = await startCopies({ bundleDir: bundles.handrolled, config: HANDROLLED_CONFIG, bindings: { ORIGIN_URLS: originUrls.join(",") } });
     // No REQUEST_LOG binding: the shipped default from wrangler.toml. Its lines are counted, not printed.
     let logLines = 0;
-    const mesh = await startWorkerTracked({
-      bundleDir: bundles.mesh,
-      bindings: meshBindings,
-      onStdout: (line) => {
-        if (line.includes('"event":"request"')) logLines++;
+    const mesh = await startCopies(
+      {
+        bundleDir: bundles.mesh,
+        bindings: meshBindings,
+        onStdout: (line) => {
+          if (line.includes('"event":"request"')) logLines++;
+        },
       },
-    });
-    cleanups.push(() => mesh.worker.dispose());
-    const meshLogOff = await startWorkerTracked({ bundleDir: bundles.mesh, bindings: { ...meshBindings, REQUEST_LOG: "off" } });
-    cleanups.push(() => meshLogOff.worker.dispose());
-    const client = meshClient(mesh.worker.url, adminToken);
-    await setUpService(client, "bench-snapshot", "snapshot", originUrls);
-    await setUpService(client, "bench-strict", "strict", originUrls);
-    await setUpService(meshClient(meshLogOff.worker.url, adminToken), "bench-snapshot", "snapshot", originUrls);
+      async (w) => {
+        const client = meshClient(w.worker.url, adminToken);
+        await setUpService(client, "bench-snapshot", "snapshot", originUrls);
+        await setUpService(client, "bench-strict", "strict", originUrls);
+      },
+    );
+    const meshLogOff = await startCopies({ bundleDir: bundles.mesh, bindings: { ...meshBindings, REQUEST_LOG: "off" } }, (w) =>
+      setUpService(meshClient(w.worker.url, adminToken), "bench-snapshot", "snapshot", originUrls),
+    );
+    const clients = mesh.map((w) => meshClient(w.worker.url, adminToken));
+    /** One row's processes: where to send its load, whose CPU to read, and (strict) whose counters. */
+    const workerCopies = (started, path, withClient = false) =>
+      started.map((w, i) => ({ url: `${w.worker.url}${path}`, pids: async () => w.pids, client: withClient ? clients[i] : undefined }));
+    const single = (url, pids) => [{ url, pids, client: undefined }];
 
     const rows = [
-      { id: "origin", label: "origin direct", kind: "origin", url: `${originUrls[0]}/bench-snapshot/item`, pids: async () => [originProc.pid, ...(await childPids(originProc.pid))] },
-      { id: "passthrough", label: "pass-through Worker", kind: "worker", url: `${pt.worker.url}/bench-snapshot/item`, pids: async () => pt.pids },
-      { id: "handrolled", label: "hand-rolled failover Worker", kind: "worker", url: `${hr.worker.url}/bench-snapshot/item`, pids: async () => hr.pids },
-      { id: "snapshot", label: "mesh, snapshot mode (as shipped)", kind: "mesh", url: `${mesh.worker.url}/bench-snapshot/item`, pids: async () => mesh.pids },
-      { id: "strict", label: "mesh, strict mode (as shipped)", kind: "mesh", url: `${mesh.worker.url}/bench-strict/item`, pids: async () => mesh.pids },
-      { id: "snapshot-log-off", label: "mesh, snapshot, REQUEST_LOG=off", kind: "mesh", url: `${meshLogOff.worker.url}/bench-snapshot/item`, pids: async () => meshLogOff.pids },
+      { id: "origin", label: "origin direct", kind: "origin", copies: single(`${originUrls[0]}/bench-snapshot/item`, async () => [originProc.pid, ...(await childPids(originProc.pid))]) },
+      { id: "passthrough", label: "pass-through Worker", kind: "worker", copies: workerCopies(pt, "/bench-snapshot/item") },
+      { id: "handrolled", label: "hand-rolled failover Worker", kind: "worker", copies: workerCopies(hr, "/bench-snapshot/item") },
+      { id: "snapshot", label: "mesh, snapshot mode (as shipped)", kind: "mesh", copies: workerCopies(mesh, "/bench-snapshot/item") },
+      { id: "strict", label: "mesh, strict mode (as shipped)", kind: "mesh", copies: workerCopies(mesh, "/bench-strict/item", true) },
+      { id: "snapshot-log-off", label: "mesh, snapshot, REQUEST_LOG=off", kind: "mesh", copies: workerCopies(meshLogOff, "/bench-snapshot/item") },
     ];
     if (tools.nginx !== null) {
       const port = await freePort();
       const proc = await startNginxProxy(tools.nginx, port, originPorts, plan?.sut);
       cleanups.push(() => proc.stop());
-      rows.push({ id: "nginx", label: "nginx round-robin (1 worker)", kind: "proxy", url: `http://127.0.0.1:${port}/bench-snapshot/item`, pids: async () => [proc.pid, ...(await childPids(proc.pid))] });
+      rows.push({ id: "nginx", label: "nginx round-robin (1 worker)", kind: "proxy", copies: single(`http://127.0.0.1:${port}/bench-snapshot/item`, async () => [proc.pid, ...(await childPids(proc.pid))]) });
     } else {
       skipped.push({ id: "nginx", reason: `nginx not installed (${INSTALL_HINT.nginx})` });
     }
@@ -102,45 +126,61 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
       const port = await freePort();
       const proc = await startHaproxy(tools.haproxy, port, originPorts, plan?.sut);
       cleanups.push(() => proc.stop());
-      rows.push({ id: "haproxy", label: "HAProxy round-robin (1 thread)", kind: "proxy", url: `http://127.0.0.1:${port}/bench-snapshot/item`, pids: async () => [proc.pid] });
+      rows.push({ id: "haproxy", label: "HAProxy round-robin (1 thread)", kind: "proxy", copies: single(`http://127.0.0.1:${port}/bench-snapshot/item`, async () => [proc.pid]) });
     } else {
       skipped.push({ id: "haproxy", reason: `haproxy not installed (${INSTALL_HINT.haproxy})` });
     }
-    if (plan !== null) for (const pid of [...pt.pids, ...hr.pids, ...mesh.pids, ...meshLogOff.pids]) await pin(pid, plan.sut);
+    if (plan !== null) for (const w of [...pt, ...hr, ...mesh, ...meshLogOff]) for (const pid of w.pids) await pin(pid, plan.sut);
 
-    for (const row of rows) await checkRow(row);
-    log(`steady: ${rows.length} rows × ${cfg.rounds} round(s): ${cfg.throughputSeconds} s at ${cfg.connections} connections, then ${cfg.latencySeconds} s at 1 connection`);
+    for (const row of rows) for (const copy of row.copies) await checkRow({ ...row, url: copy.url });
+    log(
+      `steady: ${rows.length} rows × ${cfg.rounds} round(s), ${copies} workerd process(es) per Worker row: ${cfg.throughputSeconds} s at ${cfg.connections} connections, then ${cfg.latencySeconds} s at 1 connection`,
+    );
     const gen = { cpu: plan?.load ?? null };
-    for (const row of rows) await closedLoop(tools, { url: row.url, connections: cfg.connections, seconds: cfg.warmSeconds, ...gen });
+    for (const row of rows) for (const copy of row.copies) await closedLoop(tools, { url: copy.url, connections: cfg.connections, seconds: cfg.warmSeconds, ...gen });
 
     const samples = Object.fromEntries(rows.map((r) => [r.id, { throughput: [], latency: [] }]));
     for (let round_ = 1; round_ <= cfg.rounds; round_++) {
       for (const pass of /** @type {const} */ (["throughput", "latency"])) {
         for (const row of rows) {
-          const pids = await row.pids();
-          const cpu0 = await cpuMs(pids);
-          const noise = await foreignLoad();
-          const logged0 = logLines;
-          const strict0 = row.id === "strict" ? (await client.describe("bench-strict")).strictPicks : null;
-          const r = await closedLoop(tools, {
-            url: row.url,
-            connections: pass === "throughput" ? cfg.connections : 1,
-            seconds: pass === "throughput" ? cfg.throughputSeconds : cfg.latencySeconds,
-            ...gen,
-          });
-          const cpu = (await cpuMs(pids)) - cpu0;
-          const strict1 = strict0 === null ? null : (await client.describe("bench-strict")).strictPicks;
+          // Each process of the row in turn; the row's sample is their mean (CPU: summed over summed requests).
+          const parts = [];
+          for (const copy of row.copies) {
+            const pids = await copy.pids();
+            const cpu0 = await cpuMs(pids);
+            const noise = await foreignLoad();
+            const logged0 = logLines;
+            const strict0 = copy.client !== undefined ? (await copy.client.describe("bench-strict")).strictPicks : null;
+            const r = await closedLoop(tools, {
+              url: copy.url,
+              connections: pass === "throughput" ? cfg.connections : 1,
+              seconds: pass === "throughput" ? cfg.throughputSeconds : cfg.latencySeconds,
+              ...gen,
+            });
+            const cpu = (await cpuMs(pids)) - cpu0;
+            const strict1 = strict0 === null || copy.client === undefined ? null : (await copy.client.describe("bench-strict")).strictPicks;
+            parts.push({ r, cpu, noise: await noise.stop(), logged: logLines - logged0, strictRpcs: strict0 === null || strict1 === null ? null : strict1.rpcs - strict0.rpcs });
+          }
+          const mean = (f) => parts.reduce((a, x) => a + f(x), 0) / parts.length;
+          const requests = parts.reduce((a, x) => a + x.r.requests, 0);
+          const seconds = parts.reduce((a, x) => a + x.r.seconds, 0);
+          const cpu = parts.reduce((a, x) => a + x.cpu, 0);
+          const strictRpcs = parts.every((x) => x.strictRpcs !== null) ? parts.reduce((a, x) => a + (x.strictRpcs ?? 0), 0) : null;
+          const r = { rps: mean((x) => x.r.rps), latencyMs: { p50: mean((x) => x.r.latencyMs.p50), p99: mean((x) => x.r.latencyMs.p99) } };
           const sample = {
             rps: r.rps,
             p50: r.latencyMs.p50,
             p99: r.latencyMs.p99,
-            errors: r.non2xx + r.socketErrors,
-            cpuUsPerRequest: (cpu * 1000) / Math.max(1, r.requests),
-            sutCpuPercent: (cpu / (r.seconds * 1000)) * 100,
-            ...(await noise.stop()),
-            logLinesPerRequest: row.id === "snapshot" ? (logLines - logged0) / Math.max(1, r.requests) : undefined,
+            errors: parts.reduce((a, x) => a + x.r.non2xx + x.r.socketErrors, 0),
+            cpuUsPerRequest: (cpu * 1000) / Math.max(1, requests),
+            sutCpuPercent: (cpu / (seconds * 1000)) * 100,
+            // null off Linux, where the probe cannot read the machine's load.
+            foreignCpuPercent: parts.some((x) => x.noise.foreignCpuPercent === null) ? null : mean((x) => x.noise.foreignCpuPercent),
+            stealPercent: parts.some((x) => x.noise.stealPercent === null) ? null : mean((x) => x.noise.stealPercent),
+            logLinesPerRequest: row.id === "snapshot" ? parts.reduce((a, x) => a + x.logged, 0) / Math.max(1, requests) : undefined,
             // Strict mode: coordinator RPCs (slot leases, plus per-pick batches for retries) per 1,000 requests.
-            rpcsPer1000: strict0 === null || strict1 === null ? undefined : ((strict1.rpcs - strict0.rpcs) * 1000) / Math.max(1, r.requests),
+            rpcsPer1000: strictRpcs === null ? undefined : (strictRpcs * 1000) / Math.max(1, requests),
+            ...(parts.length > 1 ? { perProcessRps: parts.map((x) => x.r.rps) } : {}),
           };
           samples[row.id][pass].push(sample);
           log(
@@ -157,7 +197,7 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
     const strictRow = results.find((r) => r.id === "strict");
     if (strictRow !== undefined && samples.snapshot !== undefined) strictRow.rpsVsSnapshot = pairedMedian(samples, "strict", "snapshot", "throughput", (x, ref) => x.rps / ref.rps);
     return {
-      config: { ...cfg, generator: tools.wrk !== null ? "wrk 4 (1 thread)" : "Node closed loop (wrk not installed)", origins: originKind, pinning: plan },
+      config: { ...cfg, workerProcesses: copies, generator: tools.wrk !== null ? "wrk 4 (1 thread)" : "Node closed loop (wrk not installed)", origins: originKind, pinning: plan },
       rows: results,
       skipped,
     };

@@ -4,6 +4,7 @@ import { extract, extractParsed } from "../../../scripts/logs-report/read/extrac
 import { requestAt } from "../../../scripts/logs-report/read/request-shape.mjs";
 import type { RequestEvent } from "../../../src/core/events/request-event.js";
 import { requestEventLine } from "../../../src/core/events/request-line.js";
+import { requestEventArbitrary } from "../events/request-event-arbitrary.js";
 
 // The quick path of extract cuts `Logs[].Message[]` out of a Logpush record
 // by searching for keys and the array's end; these properties hold it to
@@ -45,40 +46,10 @@ const coordinatorEvent = fc.record({
 const plain = fc.string({ unit: fc.constantFrom("a", "z", "0", "9", "-", "_", ".", ":", "/", " ", "é", "😀", "]", "[", ",", "{", "}"), maxLength: 12 });
 const shapeText = fc.oneof({ weight: 4, arbitrary: plain }, { weight: 1, arbitrary: anyText });
 const number = fc.oneof(fc.nat({ max: 100_000 }), fc.constantFrom(-0, 0.5, 1e21, 1e-7, -3, 2 ** 53 + 2));
-const nullableNumber = fc.option(number, { nil: null });
 
 /** A request event in the schema's field order, as requestEventLine writes it (the shape request-shape.mjs reads). */
-const eventOf = (text: fc.Arbitrary<string>): fc.Arbitrary<RequestEvent> => {
-  const nullableText = fc.option(text, { nil: null });
-  return fc.record({
-    v: fc.constant(1 as const),
-    event: fc.constant("request" as const),
-    ts: fc.oneof(fc.constant("2026-11-30T10:00:00.123Z"), text),
-    requestId: text,
-    traceId: text,
-    spanId: text,
-    service: nullableText,
-    fallbackFrom: nullableText,
-    method: text,
-    host: text,
-    path: text,
-    status: number,
-    outcome: text,
-    instance: nullableText,
-    attempts: number,
-    tried: fc.array(text, { maxLength: 3 }),
-    failures: fc.array(text, { maxLength: 3 }),
-    latencyMs: number,
-    upstreamLatencyMs: nullableNumber,
-    bytesIn: nullableNumber,
-    bytesOut: nullableNumber,
-    colo: nullableText,
-    country: nullableText,
-    mode: fc.constantFrom("snapshot", "strict", "kv-fallback", null),
-    snapshotVersion: nullableNumber,
-    retryBudgetExhausted: fc.boolean(),
-  });
-};
+const eventOf = (text: fc.Arbitrary<string>): fc.Arbitrary<RequestEvent> =>
+  requestEventArbitrary({ text, number, ts: fc.oneof(fc.constant("2026-11-30T10:00:00.123Z"), text) });
 const meshEvent = eventOf(shapeText);
 
 /** The line as the mesh prints it now, or as it did before fallbackFrom and retryBudgetExhausted were added. */

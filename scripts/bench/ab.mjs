@@ -29,6 +29,7 @@ import { detectTools } from "./lib/tools.mjs";
 import { bundleWorker, ROOT, startWorkerTracked } from "./lib/worker-runtime.mjs";
 import { removeTempDirs, tempDir } from "./lib/temp.mjs";
 import { median } from "./lib/stats.mjs";
+import { pairedMedian } from "./analysis/steady.mjs";
 import { HANDROLLED_CONFIG, PASSTHROUGH_CONFIG, setUpService } from "./scenarios/steady.mjs";
 
 const argv = process.argv.slice(2);
@@ -132,7 +133,9 @@ try {
       console.log(`round ${r} ${row.label.padEnd(16)} ${sample.rps.toFixed(0).padStart(6)} req/s  ${sample.cpuUs.toFixed(0).padStart(5)} µs CPU/req  p50 ${sample.p50.toFixed(3)} ms${each}${sample.errors > 0 ? `  ERRORS ${sample.errors}` : ""}`);
     }
   }
-  const paired = (i, ref, f) => median(samples[i].map((s, r) => f(s, samples[ref][r])));
+  // The bench's own pairing (analysis/steady.mjs): one pass here, at the connections asked for.
+  const byLabel = Object.fromEntries(rows.map((row, i) => [row.label, { throughput: samples[i] }]));
+  const paired = (i, ref, f) => pairedMedian(byLabel, rows[i].label, rows[ref].label, "throughput", f) ?? Number.NaN;
   console.log(`\n${rounds} rounds × ${seconds} s at ${connections} connections, ${copies} process(es) per row, REQUEST_LOG=${requestLog} on the mesh rows; medians (ratios and CPU added paired per round):`);
   console.log("row              req/s   CPU µs/req  × pass-through  × hand-rolled  CPU added µs  p50 added ms");
   for (const [i, row] of rows.entries()) {

@@ -3,7 +3,7 @@ import { MeshError } from "../core/errors.js";
 import * as z from "../core/schema/zod.js";
 import { serviceConfigSchema, type ServiceRecord } from "../core/schema/service.js";
 import { noteRouteChange } from "../edge/cache/route-cache.js";
-import { deleteService, getService, listServiceNames, putService, RecordUnreadable } from "../registry/kv-registry.js";
+import { deleteService, getService, listServiceNames, putService, readService, RecordUnreadable } from "../registry/kv-registry.js";
 import { routedService } from "../registry/route-index.js";
 import { claimRoutes, releaseRoutes } from "./route-claims.js";
 import { sha256Hex } from "../core/sha256.js";
@@ -32,19 +32,11 @@ services.use("/:name", adminOnly);
 
 services.get("/", async (c) => {
   const names = await listServiceNames(c.env.REGISTRY);
-  const unreadable: string[] = [];
+  const reads = await Promise.all(names.map((n) => readService(c.env.REGISTRY, n)));
   // One damaged record must not hide every other service: it is named apart instead.
-  const records = await Promise.all(
-    names.map((n) =>
-      getService(c.env.REGISTRY, n).catch((err: unknown) => {
-        if (!(err instanceof RecordUnreadable)) throw err;
-        unreadable.push(n);
-        return null;
-      }),
-    ),
-  );
-  const listed = records.filter((r): r is ServiceRecord => r !== null).map(publicService);
-  return c.json(unreadable.length === 0 ? { services: listed } : { services: listed, unreadable: unreadable.sort() });
+  const unreadable = reads.flatMap((r) => (r instanceof RecordUnreadable ? [r.service] : [])).sort();
+  const listed = reads.filter((r): r is ServiceRecord => r !== null && !(r instanceof RecordUnreadable)).map(publicService);
+  return c.json(unreadable.length === 0 ? { services: listed } : { services: listed, unreadable });
 });
 
 services.put("/:name", validate("param", nameParam), validate("json", serviceConfigSchema), async (c) => {
@@ -70,17 +62,16 @@ services.put("/:name", validate("param", nameParam), validate("json", serviceCon
   // Claims the routes first, so two services can never both own one (the registry is the one writer).
   // The record read does not depend on the claim, so both go out at once: one round trip less per PUT.
   const routed = routedService(name, config);
-  const [claimed, read] = await Promise.allSettled([claimRoutes(c.env, name, routed), getService(kv, name)]);
+  const [claimed, read] = await Promise.allSettled([claimRoutes(c.env, name, routed), readService(kv, name)]);
   if (claimed.status === "rejected") throw claimed.reason;
   const claim = claimed.value;
-  // A damaged record is what this PUT replaces (its error message says so): the service is written afresh, with a new token.
-  const damaged = read.status === "rejected" && read.reason instanceof RecordUnreadable;
-  if (read.status === "rejected" && !damaged) {
+  if (read.status === "rejected") {
     await releaseRoutes(c.env, name, claim.previous);
     throw read.reason;
   }
-  if (damaged) console.warn(JSON.stringify({ event: "service_record_replaced", service: name, message: String(read.reason) }));
-  const existing = read.status === "fulfilled" ? read.value : null;
+  // A damaged record is what this PUT replaces (its error message says so): the service is written afresh, with a new token.
+  if (read.value instanceof RecordUnreadable) console.warn(JSON.stringify({ event: "service_record_replaced", service: name, message: read.value.message }));
+  const existing = read.value instanceof RecordUnreadable ? null : read.value;
   let token: string | null = null;
   let record: ServiceRecord;
   if (existing === null) {
@@ -114,11 +105,9 @@ services.get("/:name", validate("param", nameParam), async (c) => {
 services.delete("/:name", validate("param", nameParam), async (c) => {
   const { name } = c.req.valid("param");
   const kv = c.env.REGISTRY;
+  const read = await readService(kv, name);
   // A damaged record can still be deleted (its error message says so); the tombstone is then versioned now, later than any config it held.
-  const record = await getService(kv, name).catch((err: unknown) => {
-    if (err instanceof RecordUnreadable) return { updatedAt: Date.now() };
-    throw err;
-  });
+  const record = read instanceof RecordUnreadable ? { updatedAt: Date.now() } : read;
   if (record === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
   // The coordinator first: once it holds the tombstone, a stale register or sweep cannot bring the
   // service back, and it starts removing the instance mirror in batches from its alarm (a service can

@@ -42,17 +42,24 @@ function isServiceRecord(value: unknown): value is ServiceRecord {
   return typeof r.name === "string" && typeof r.config === "object" && r.config !== null && typeof r.tokenHash === "string" && typeof r.updatedAt === "number";
 }
 
-export async function getService(kv: KVNamespace, name: string): Promise<ServiceRecord | null> {
+/** The service's record, null when there is none, or the damage as a value: for the calls that go on past it (list, PUT, DELETE). */
+export async function readService(kv: KVNamespace, name: string): Promise<ServiceRecord | RecordUnreadable | null> {
   const text = await kv.get(KEY.service(name), "text");
   if (text === null) return null;
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new RecordUnreadable(name, "is not JSON");
+    return new RecordUnreadable(name, "is not JSON");
   }
-  if (!isServiceRecord(value)) throw new RecordUnreadable(name, "lacks its name, config, token hash or version");
-  return value;
+  return isServiceRecord(value) ? value : new RecordUnreadable(name, "lacks its name, config, token hash or version");
+}
+
+/** The service's record, or null; a damaged one is thrown (a typed 500 record_unreadable). */
+export async function getService(kv: KVNamespace, name: string): Promise<ServiceRecord | null> {
+  const read = await readService(kv, name);
+  if (read instanceof RecordUnreadable) throw read;
+  return read;
 }
 
 export async function putService(kv: KVNamespace, record: ServiceRecord): Promise<void> {

@@ -51,7 +51,7 @@ const variants = values("mesh").map((spec) => {
   // startWorker reads the config relative to the repository root.
   return { label: spec.slice(0, eq), bundleDir, config: path.isAbsolute(config) ? path.relative(ROOT, config) : config };
 });
-/** Extra bindings per variant label: the same bundle with another var is its own row. */
+/** Extra bindings per variant label (mesh or hand-rolled): the same bundle with another var is its own row. */
 const extraVars = new Map(
   values("vars").map((spec) => {
     const eq = spec.indexOf("=");
@@ -90,7 +90,8 @@ try {
   for (const spec of values("handrolled")) {
     const eq = spec.indexOf("=");
     for (let c = 0; c < copies; c++) {
-      const started = await startWorkerTracked({ bundleDir: spec.slice(eq + 1), config: HANDROLLED_CONFIG, bindings: { ORIGIN_URLS: originUrls.join(",") } });
+      const bindings = { ORIGIN_URLS: originUrls.join(","), ...extraVars.get(spec.slice(0, eq)) };
+      const started = await startWorkerTracked({ bundleDir: spec.slice(eq + 1), config: HANDROLLED_CONFIG, bindings });
       workers.push(started.worker);
       addRow(spec.slice(0, eq), { url: `${started.worker.url}/bench-snapshot/item`, pids: started.pids });
     }

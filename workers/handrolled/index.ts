@@ -1,4 +1,6 @@
+import { relayedBodyLength } from "../../src/core/proxy/body-length.js";
 import { downstreamHeaders, upstreamHeaders } from "../../src/core/proxy/forward-headers.js";
+import { BodyFailed, failedBody } from "../../src/edge/proxy/body-watch.js";
 import { tryOrigin } from "../../src/edge/proxy/try-origin.js";
 
 /**
@@ -10,13 +12,19 @@ import { tryOrigin } from "../../src/edge/proxy/try-origin.js";
  * `X-Forwarded-*` set), one try per origin with the per-try timeout, and
  * round-robin over a fixed origin list with failover to the next origin on a
  * connection error, a timeout or a 502/503/504, plus one response header
- * naming the origin that answered. `npm run bench` runs it next to the bare
+ * naming the origin that answered. With BODY_IDLE_MS set it also guards
+ * small answers the way the mesh's try stage does (issue 9): a sized answer
+ * of up to 64 KiB is read whole within that limit, and one that breaks or
+ * stalls is relayed as a stream that errors. The bench runs it both ways, so
+ * the report can tell what that guard costs apart from the rest of the mesh. `npm run bench` runs it next to the bare
  * pass-through and the mesh, so the report can tell the cost of proxying
  * correctly apart from the cost of the mesh itself.
  */
 interface HandRolledEnv {
   /** Comma-separated origin base URLs, e.g. "http://127.0.0.1:9101,http://127.0.0.1:9102". */
   ORIGIN_URLS: string;
+  /** Unset (or "0"): every body streams through untouched. Milliseconds: the body guard above. */
+  BODY_IDLE_MS?: string;
 }
 
 const PER_TRY_TIMEOUT_MS = 1_000;
@@ -26,6 +34,7 @@ let next = 0;
 export default {
   async fetch(request, env) {
     const origins = env.ORIGIN_URLS.split(",");
+    const bodyIdleMs = Number(env.BODY_IDLE_MS ?? "0") || 0;
     const url = new URL(request.url);
     const headers = upstreamHeaders(request.headers, {
       clientIp: request.headers.get("cf-connecting-ip"),
@@ -40,11 +49,14 @@ export default {
       const origin = origins[(first + i) % origins.length] ?? "";
       // The failed answer before this try will not be returned: release its body.
       await last?.body?.cancel();
-      const result = await tryOrigin(origin + url.pathname + url.search, { method: request.method, headers, body: request.body }, PER_TRY_TIMEOUT_MS);
+      const result = await tryOrigin(origin + url.pathname + url.search, { method: request.method, headers, body: request.body }, PER_TRY_TIMEOUT_MS, fetch, bodyIdleMs);
       if (result.response !== null && !RETRY_STATUSES.has(result.response.status)) {
         const out = downstreamHeaders(result.response.headers);
         out.set("x-served-by", origin);
-        return new Response(result.response.body, { status: result.response.status, statusText: result.response.statusText, headers: out });
+        // A body read whole (BODY_IDLE_MS) is relayed from memory; one whose read failed, as a stream that errors.
+        const read = result.ok ? result.body : null;
+        const body = read === null ? result.response.body : read instanceof BodyFailed ? failedBody(read, relayedBodyLength(result.response.headers)) : read;
+        return new Response(body, { status: result.response.status, statusText: result.response.statusText, headers: out });
       }
       last = result.response;
       if (!retryable) break;

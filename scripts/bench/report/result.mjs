@@ -5,7 +5,7 @@
 
 /**
  * @typedef {number | null} Measured
- * @typedef {import("../analysis/steady.mjs").SteadyRowResult & { rpsVsHandRolled?: Measured, rpsVsSnapshot?: Measured }} SteadyRow
+ * @typedef {import("../analysis/steady.mjs").SteadyRowResult & { rpsVsHandRolled?: Measured, rpsVsGuarded?: Measured, rpsVsSnapshot?: Measured }} SteadyRow
  * @typedef {{
  *   rounds: number, throughputSeconds: number, latencySeconds: number, connections: number,
  *   warmSeconds: number, generator: string, origins: string,

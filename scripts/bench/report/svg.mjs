@@ -83,7 +83,7 @@ export function throughputChart(steady, meta) {
   const a = hbars({ x: 20, y, width, title: "Throughput (req/s)", unit: "", rows: steady.rows.map((r) => ({ label: r.label, value: r.throughput.rps, color: rowColor(r.id) })) });
   body += a.svg;
   y += a.height + 20;
-  const workerRows = steady.rows.filter((r) => ["passthrough", "handrolled", "snapshot", "strict", "snapshot-log-off"].includes(r.id));
+  const workerRows = steady.rows.filter((r) => ["passthrough", "handrolled", "handrolled-guard", "snapshot", "strict", "snapshot-log-off"].includes(r.id));
   const b = hbars({
     x: 20,
     y,

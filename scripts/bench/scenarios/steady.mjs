@@ -32,6 +32,13 @@ export const PASSTHROUGH_CONFIG = "workers/passthrough/wrangler.toml";
 /** workerd processes per Worker row (full runs; a quick run uses one). */
 const WORKER_COPIES = 2;
 export const HANDROLLED_CONFIG = "workers/handrolled/wrangler.toml";
+/**
+ * The hand-rolled Worker's second row guards small answers as the mesh's try
+ * stage does (issue 9: read whole within the body idle limit, a break or stall
+ * relayed as a stream that errors), with the mesh's default limit,
+ * `retry.bodyIdleTimeoutMs` (src/core/schema/service.ts; a unit test keeps the two equal).
+ */
+export const GUARD_BODY_IDLE_MS = 30_000;
 
 export async function setUpService(client, name, mode, originUrls) {
   const token = await client.putService(name, { routes: { pathPrefixes: [`/${name}`] }, routing: { mode } });
@@ -81,6 +88,11 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
     };
     const pt = await startCopies({ bundleDir: bundles.passthrough, config: PASSTHROUGH_CONFIG, bindings: { ORIGIN_URL: originUrls[0] } });
     const hr = await startCopies({ bundleDir: bundles.handrolled, config: HANDROLLED_CONFIG, bindings: { ORIGIN_URLS: originUrls.join(",") } });
+    const hrGuard = await startCopies({
+      bundleDir: bundles.handrolled,
+      config: HANDROLLED_CONFIG,
+      bindings: { ORIGIN_URLS: originUrls.join(","), BODY_IDLE_MS: String(GUARD_BODY_IDLE_MS) },
+    });
     // No REQUEST_LOG binding: the shipped default from wrangler.toml. Its lines are counted, not printed.
     let logLines = 0;
     const mesh = await startCopies(
@@ -110,6 +122,7 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
       { id: "origin", label: "origin direct", kind: "origin", copies: single(`${originUrls[0]}/bench-snapshot/item`, async () => [originProc.pid, ...(await childPids(originProc.pid))]) },
       { id: "passthrough", label: "pass-through Worker", kind: "worker", copies: workerCopies(pt, "/bench-snapshot/item") },
       { id: "handrolled", label: "hand-rolled failover Worker", kind: "worker", copies: workerCopies(hr, "/bench-snapshot/item") },
+      { id: "handrolled-guard", label: "hand-rolled + body guard", kind: "worker", copies: workerCopies(hrGuard, "/bench-snapshot/item") },
       { id: "snapshot", label: "mesh, snapshot mode (as shipped)", kind: "mesh", copies: workerCopies(mesh, "/bench-snapshot/item") },
       { id: "strict", label: "mesh, strict mode (as shipped)", kind: "mesh", copies: workerCopies(mesh, "/bench-strict/item", true) },
       { id: "snapshot-log-off", label: "mesh, snapshot, REQUEST_LOG=off", kind: "mesh", copies: workerCopies(meshLogOff, "/bench-snapshot/item") },
@@ -130,7 +143,7 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
     } else {
       skipped.push({ id: "haproxy", reason: `haproxy not installed (${INSTALL_HINT.haproxy})` });
     }
-    if (plan !== null) for (const w of [...pt, ...hr, ...mesh, ...meshLogOff]) for (const pid of w.pids) await pin(pid, plan.sut);
+    if (plan !== null) for (const w of [...pt, ...hr, ...hrGuard, ...mesh, ...meshLogOff]) for (const pid of w.pids) await pin(pid, plan.sut);
 
     for (const row of rows) for (const copy of row.copies) await checkRow({ ...row, url: copy.url });
     log(
@@ -193,6 +206,8 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
 
     const results = summarizeSteady(rows, samples, "passthrough");
     for (const r of results) r.rpsVsHandRolled = pairedMedian(samples, r.id, "handrolled", "throughput", (x, ref) => x.rps / ref.rps);
+    // The mesh against a hand-rolled Worker that pays for the same body guard: what the rest of the mesh costs.
+    for (const r of results) if (r.id !== "handrolled-guard" && samples["handrolled-guard"] !== undefined) r.rpsVsGuarded = pairedMedian(samples, r.id, "handrolled-guard", "throughput", (x, ref) => x.rps / ref.rps);
     // Issue 13 §2: strict mode (leased slots) against snapshot mode, paired per round.
     const strictRow = results.find((r) => r.id === "strict");
     if (strictRow !== undefined && samples.snapshot !== undefined) strictRow.rpsVsSnapshot = pairedMedian(samples, "strict", "snapshot", "throughput", (x, ref) => x.rps / ref.rps);

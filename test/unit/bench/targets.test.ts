@@ -47,6 +47,16 @@ describe("evaluateTargets", () => {
     expect(old.find((c) => c.target.startsWith("snapshot × hand-rolled"))).toMatchObject({ measured: "not measured", pass: null });
   });
 
+  it("reports the mesh against the hand-rolled Worker with the body guard, with no verdict, only when the run measured it", () => {
+    const row = { ...steadyRow("snapshot", 2_000, 0.9, 0.1), rpsVsHandRolled: 0.82, rpsVsGuarded: 0.861 };
+    const checks = evaluateTargets({ scenarios: { steady: { config: { rounds: 5 }, rows: [row] } } });
+    expect(checks.find((c) => c.target.includes("body guard"))).toMatchObject({ measured: "0.861×", pass: null });
+    // The target against the plain hand-rolled Worker is still judged as before.
+    expect(checks.find((c) => c.target.startsWith("snapshot × hand-rolled"))?.pass).toBe(false);
+    const before = evaluateTargets({ scenarios: { steady: { config: { rounds: 5 }, rows: [steadyRow("snapshot", 2_000, 0.9, 0.1)] } } });
+    expect(before.some((c) => c.target.includes("body guard"))).toBe(false);
+  });
+
   it("judges the slow-origin scenario: peak_ewma's share and its p99 against round_robin's", () => {
     const run = (share: number, ewmaP99: number) =>
       evaluateTargets({

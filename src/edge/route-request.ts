@@ -38,7 +38,7 @@ async function proxy(state: RequestState, request: Request, url: URL, env: Env, 
   const admitted = admit(state, request, env);
   const refusal = admitted instanceof Promise ? await admitted : admitted;
   if (refusal !== null) return refused(state, refusal);
-  const loading = preparePick(state, env, ctx, url, request.cf);
+  const loading = preparePick(state, env, ctx, url);
   if (loading !== undefined) await loading;
   await tryInstances(state, url, env, ctx);
   // A service that could not answer hands the request to its fallbackService, once (route/fallback.ts).
@@ -47,7 +47,7 @@ async function proxy(state: RequestState, request: Request, url: URL, env: Env, 
     hopTo(state, fallback, env, ctx);
     // The first service's traffic policies do not follow the request; the fallback's own apply.
     state.traffic = null;
-    const reloading = preparePick(state, env, ctx, url, request.cf);
+    const reloading = preparePick(state, env, ctx, url);
     if (reloading !== undefined) await reloading;
     await tryFallback(state, url, env, ctx);
   }

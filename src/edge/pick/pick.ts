@@ -1,7 +1,7 @@
 import { pickLocal, markDown, markUp, recordLatency, tryFinished, tryStarted, untriedCount } from "../../core/local-health/local-pick.js";
 import { hashOnOf, type BalancerConfig } from "../../core/balance/index.js";
 import { requestHashKey } from "../../core/balance/hash/request-key.js";
-import { localityTarget, type CfFacts } from "../../core/policy/locality.js";
+import { localityTarget } from "../../core/policy/locality.js";
 import type { SnapshotInstance } from "../../core/snapshot.js";
 import type { RequestState } from "../request-state.js";
 import { cachedLocalState, currentLocalState, getLocalState, loadLocalState } from "../cache/snapshot-cache.js";
@@ -23,8 +23,8 @@ import { preparePin } from "./session-pin.js";
  * request's key (header, cookie, query, client IP or path); for every other
  * kind that costs one type check.
  */
-export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext, url: URL, cf: CfFacts | undefined): Promise<void> | undefined {
-  const loading = prepareSnapshot(state, env, ctx, url, cf);
+export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext, url: URL): Promise<void> | undefined {
+  const loading = prepareSnapshot(state, env, ctx, url);
   // Traffic policies (src/core/policy/): one field check for a service without any.
   const traffic = state.service?.traffic;
   if (traffic === undefined) return loading;
@@ -34,13 +34,14 @@ export function preparePick(state: RequestState, env: Env, ctx: ExecutionContext
   return loading === undefined ? pinning : Promise.all([loading, pinning]).then(() => undefined);
 }
 
-function prepareSnapshot(state: RequestState, env: Env, ctx: ExecutionContext, url: URL, cf: CfFacts | undefined): Promise<void> | undefined {
+function prepareSnapshot(state: RequestState, env: Env, ctx: ExecutionContext, url: URL): Promise<void> | undefined {
   const svc = state.service;
   if (svc === null) throw new Error("pick stage reached without a routed service");
   const hashOn = hashOnOf(svc.balancer);
   if (hashOn !== null) state.hashKey = requestHashKey(hashOn, state.headers, url);
-  // request.cf is read only for a service with locality (core/policy/locality.ts).
-  if (svc.locality !== undefined) state.near = localityTarget(svc.locality, cf);
+  // request.cf only for a service with locality (core/policy/locality.ts): reading it is a
+  // call into the runtime, which a service without locality has no reason to make.
+  if (svc.locality !== undefined) state.near = localityTarget(svc.locality, state.request.cf);
   if (svc.mode === "strict") {
     state.strict = true;
     // Leased slots are voided by a newer snapshot version: keep this isolate's snapshot refreshing.

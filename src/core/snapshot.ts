@@ -86,25 +86,32 @@ export interface InstanceReport extends PassiveOutcome {
   lastFailure: FailureKind | null;
 }
 
+/**
+ * Folds one outcome into the running report of its instance. Folding in
+ * order gives the same reports as aggregating the whole list at once, so a
+ * router can keep one report per instance instead of a list per request.
+ */
+export function foldOutcome(byId: Map<string, InstanceReport>, o: TryOutcome): void {
+  let r = byId.get(o.instanceId);
+  if (r === undefined) {
+    r = { instanceId: o.instanceId, requests: 0, failures: 0, trailingFailures: 0, latencyMsTotal: 0, lastFailure: null };
+    byId.set(o.instanceId, r);
+  }
+  r.requests++;
+  r.latencyMsTotal += o.latencyMs;
+  if (o.ok) {
+    r.trailingFailures = 0;
+  } else {
+    r.failures++;
+    r.trailingFailures++;
+    r.lastFailure = o.failure ?? "status";
+  }
+}
+
 /** Folds outcomes, in order, into one report per instance. */
 export function aggregateOutcomes(outcomes: readonly TryOutcome[]): InstanceReport[] {
   const byId = new Map<string, InstanceReport>();
-  for (const o of outcomes) {
-    let r = byId.get(o.instanceId);
-    if (r === undefined) {
-      r = { instanceId: o.instanceId, requests: 0, failures: 0, trailingFailures: 0, latencyMsTotal: 0, lastFailure: null };
-      byId.set(o.instanceId, r);
-    }
-    r.requests++;
-    r.latencyMsTotal += o.latencyMs;
-    if (o.ok) {
-      r.trailingFailures = 0;
-    } else {
-      r.failures++;
-      r.trailingFailures++;
-      r.lastFailure = o.failure ?? "status";
-    }
-  }
+  for (const o of outcomes) foldOutcome(byId, o);
   return [...byId.values()];
 }
 

@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { aggregateOutcomes, instanceIdFor, type TryOutcome } from "../../src/core/snapshot.js";
+import { aggregateOutcomes, foldOutcome, instanceIdFor, type InstanceReport, type TryOutcome } from "../../src/core/snapshot.js";
 import { defined } from "./defined.js";
 
 const ok = (instanceId: string, latencyMs = 10): TryOutcome => ({ instanceId, ok: true, status: 200, latencyMs });
@@ -12,6 +13,41 @@ function reportFor(outcomes: readonly TryOutcome[], id: string) {
     `report for ${id}`,
   );
 }
+
+describe("foldOutcome", () => {
+  it("folding request by request into one running map gives the reports of aggregating every outcome at once, and the direct counts", () => {
+    const outcome = fc.record({
+      instanceId: fc.constantFrom("a", "b", "c"),
+      ok: fc.boolean(),
+      failure: fc.option(fc.constantFrom("reset" as const, "timeout" as const, "connect-failure" as const, "status" as const), { nil: undefined }),
+      latencyMs: fc.nat(10_000),
+    });
+    fc.assert(
+      fc.property(fc.array(fc.array(outcome, { maxLength: 4 }), { maxLength: 40 }), (requests) => {
+        const outcomes: TryOutcome[] = requests.flat().map((o) => (o.ok ? { instanceId: o.instanceId, ok: true, latencyMs: o.latencyMs } : o));
+        const running = new Map<string, InstanceReport>();
+        for (const request of requests) for (const o of request) foldOutcome(running, o.ok ? { instanceId: o.instanceId, ok: true, latencyMs: o.latencyMs } : o);
+        expect([...running.values()]).toEqual(aggregateOutcomes(outcomes));
+        // And both say what the outcomes say, counted directly, per instance in first-seen order.
+        const ids = [...new Set(outcomes.map((o) => o.instanceId))];
+        const expected = ids.map((instanceId) => {
+          const mine = outcomes.filter((o) => o.instanceId === instanceId);
+          const lastOk = mine.map((o) => o.ok).lastIndexOf(true);
+          const lastFailed = mine.filter((o) => !o.ok).at(-1);
+          return {
+            instanceId,
+            requests: mine.length,
+            failures: mine.filter((o) => !o.ok).length,
+            trailingFailures: mine.length - 1 - lastOk,
+            latencyMsTotal: mine.reduce((t, o) => t + o.latencyMs, 0),
+            lastFailure: lastFailed === undefined ? null : (lastFailed.failure ?? "status"),
+          };
+        });
+        expect([...running.values()]).toEqual(expected);
+      }),
+    );
+  });
+});
 
 describe("aggregateOutcomes", () => {
   it("returns nothing for no outcomes", () => {

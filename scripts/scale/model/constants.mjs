@@ -12,10 +12,9 @@ export const MESH = Object.freeze({
   keepStaleMs: 30_000,
   /** src/edge/route-cache.ts ROUTE_TTL_MS: each busy isolate reads the `routes:v` key every 5 s (and a shard only when it changed). */
   routeTtlMs: 5_000,
-  /** src/edge/outcome-reporter.ts FLUSH_DELAY_MS, URGENT_GAP_MS, MAX_BATCH. */
+  /** src/edge/report/outcome-reporter.ts FLUSH_DELAY_MS, URGENT_GAP_MS (outcomes are folded per instance: no batch cap). */
   reportFlushMs: 1_000,
   reportUrgentGapMs: 200,
-  reportMaxBatch: 256,
   /** src/core/snapshot.ts MAX_PICKS_PER_BATCH. */
   maxPicksPerBatch: 64,
   /**
@@ -44,8 +43,8 @@ export const MESH = Object.freeze({
    */
   heapBytesPerService: 1_486,
   heapBytesPerSnapshotInstance: 168,
-  /** An outcome object in the report buffer: a rough upper bound, not measured. */
-  heapBytesPerBufferedOutcome: 200,
+  /** One instance's running report (and its map entry) while a flush window is open: a rough upper bound, not measured. */
+  heapBytesPerPendingReport: 200,
 });
 
 /** Platform limits a configuration is checked against (Cloudflare Workers, Durable Objects and KV docs). */

@@ -15,13 +15,17 @@ import { LIMITS, MESH } from "./constants.mjs";
 
 /**
  * Isolate memory: route index and table for every service, one snapshot per
- * service it has served, the outcome buffer.
+ * service it has served, and the pending outcome reports: one per instance
+ * tried in the flush window, so no more than the isolate's tries in a window
+ * and no more than every instance of every service.
  * @param {ScaleInputs} c
+ * @param {number} isolateTriesPerS all services' tries in one isolate
  */
-export function isolateMemoryBytes(c) {
+export function isolateMemoryBytes(c, isolateTriesPerS) {
+  const pendingReports = Math.min(c.services * c.instancesPerService, Math.ceil(isolateTriesPerS * (MESH.reportFlushMs / 1000)));
   return (
     c.services * (MESH.heapBytesPerService + c.instancesPerService * MESH.heapBytesPerSnapshotInstance) +
-    MESH.reportMaxBatch * MESH.heapBytesPerBufferedOutcome
+    pendingReports * MESH.heapBytesPerPendingReport
   );
 }
 

@@ -92,8 +92,9 @@ export function requestDrivenRefreshRate(ttlS, latencyS, lambda) {
 
 /**
  * Outcome reports from one isolate to one service's coordinator (outcome-reporter.ts).
- * Successes: the first outcome opens a window of FLUSH_DELAY (or until MAX_BATCH outcomes
- * from all services pile up); the flush sends one RPC per service with outcomes in it.
+ * Successes: the first outcome opens a window of FLUSH_DELAY; outcomes are folded into
+ * one report per instance, so nothing cuts the window short whatever the isolate's rate.
+ * The flush sends one RPC per service with outcomes in it.
  * Failures: flushed within URGENT_GAP, so at most 1/URGENT_GAP extra flushes per second.
  * @param {number} serviceTriesPerS this service's tries in this isolate
  * @param {number} isolateTriesPerS all services' tries in this isolate
@@ -102,7 +103,7 @@ export function requestDrivenRefreshRate(ttlS, latencyS, lambda) {
  */
 export function reportRate(serviceTriesPerS, isolateTriesPerS, failureRate) {
   if (serviceTriesPerS <= 0 || isolateTriesPerS <= 0) return { flushesPerS: 0, reportsPerS: 0, windowS: 0, shareInFlush: 0 };
-  const windowS = Math.min(MESH.reportFlushMs / 1000, MESH.reportMaxBatch / isolateTriesPerS);
+  const windowS = MESH.reportFlushMs / 1000;
   const flushesPerS = 1 / (windowS + 1 / isolateTriesPerS);
   // The flush carries this service if it opened the window or had an outcome during it.
   const opened = serviceTriesPerS / isolateTriesPerS;
@@ -292,7 +293,7 @@ export function scaleModel(c) {
   const load = coordinatorLoad(c);
   const kv = kvPerDay(c);
   const sub = perDesign((d) => subrequests(c, d));
-  const memory = isolateMemoryBytes(c);
+  const memory = isolateMemoryBytes(c, (c.rps / (c.locations * c.isolatesPerLocation)) * load.triesPerRequest);
   const coordinatorRpsByDesign = perDesign((d) => load.byDesign[d].total);
   const worst = sub.snapshot;
   const flags = limitFlags({

@@ -1,22 +1,24 @@
-import { aggregateOutcomes, type TryOutcome } from "../../core/snapshot.js";
+import { foldOutcome, type InstanceReport, type TryOutcome } from "../../core/snapshot.js";
 import { coordinator } from "../../coordinator/stub.js";
 import { metricsPending, takeMetrics } from "./metrics-sink.js";
 
 /**
- * Batches try outcomes per service in isolate memory and ships them to the
+ * Folds try outcomes into one running report per instance and service in
+ * isolate memory (core/snapshot.ts, foldOutcome) and ships them to the
  * service's coordinator from ctx.waitUntil, never on the response path.
  * Failures go out within URGENT_GAP_MS (they feed passive health and the
- * confirming probe); successes wait up to FLUSH_DELAY_MS or until MAX_BATCH
- * pile up. At most one flush is in flight per isolate, so an origin that fails
- * every other request costs the DO a few RPCs per second per isolate, not one
- * per failed request.
+ * confirming probe); successes within FLUSH_DELAY_MS. Folding keeps both the
+ * memory held and the report's size at one entry per instance tried, however
+ * many requests a busy isolate serves, so a flush is needed only for
+ * freshness: an isolate sends a service at most one report a second plus one
+ * per URGENT_GAP_MS while tries fail, whatever its rate. At most one flush is
+ * in flight per isolate.
  */
 const FLUSH_DELAY_MS = 1_000;
 const URGENT_GAP_MS = 200;
-const MAX_BATCH = 256;
 
-const pending = new Map<string, TryOutcome[]>();
-let buffered = 0;
+/** Per service, the running report of each instance tried since the last flush. */
+const pending = new Map<string, Map<string, InstanceReport>>();
 let urgentPending = false;
 /** When the scheduled flush fires; null when none is scheduled. */
 let flushAt: number | null = null;
@@ -28,15 +30,16 @@ async function flush(env: Env): Promise<void> {
   lastFlushAt = Date.now();
   const batches = [...pending.entries()];
   pending.clear();
-  buffered = 0;
   await Promise.all(
-    batches.map(async ([service, outcomes]) => {
+    batches.map(async ([service, byId]) => {
+      const reports = [...byId.values()];
       try {
         // The metrics delta rides along (metrics-sink.ts); undefined when metrics are off.
-        await coordinator(env, service).report(aggregateOutcomes(outcomes), takeMetrics(service));
+        await coordinator(env, service).report(reports, takeMetrics(service));
       } catch (err) {
         // Losing one batch of passive stats is acceptable; active checks still run.
-        console.error(JSON.stringify({ event: "report_failed", service, outcomes: outcomes.length, message: String(err) }));
+        const outcomes = reports.reduce((n, r) => n + r.requests, 0);
+        console.error(JSON.stringify({ event: "report_failed", service, outcomes, message: String(err) }));
       }
     }),
   );
@@ -53,26 +56,23 @@ function schedule(env: Env, ctx: ExecutionContext, delayMs: number): void {
 }
 
 export function recordOutcomes(env: Env, ctx: ExecutionContext, service: string, outcomes: readonly TryOutcome[]): void {
+  let byId = pending.get(service);
   if (outcomes.length === 0) {
     // No try, but a metrics delta to ship (a 503 no_healthy_instance, a refused token): the regular flush takes it.
     if (!metricsPending(service)) return;
-    if (!pending.has(service)) pending.set(service, []);
+    if (byId === undefined) pending.set(service, new Map());
     schedule(env, ctx, FLUSH_DELAY_MS);
     return;
   }
-  let list = pending.get(service);
-  if (list === undefined) {
-    list = [];
-    pending.set(service, list);
+  if (byId === undefined) {
+    byId = new Map();
+    pending.set(service, byId);
   }
   for (const o of outcomes) {
-    list.push(o);
+    foldOutcome(byId, o);
     if (!o.ok) urgentPending = true;
   }
-  buffered += outcomes.length;
-  if (buffered >= MAX_BATCH) {
-    ctx.waitUntil(flush(env));
-  } else if (urgentPending) {
+  if (urgentPending) {
     schedule(env, ctx, Math.max(0, lastFlushAt + URGENT_GAP_MS - Date.now()));
   } else {
     schedule(env, ctx, FLUSH_DELAY_MS);

@@ -1,0 +1,47 @@
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../../../workers/mesh/index.js";
+import { serviceWith, stubFor } from "../helpers.js";
+
+/**
+ * The outcome reporter (src/edge/report/outcome-reporter.ts) folds tries into
+ * one running report per instance, so a busy isolate's report rate to a
+ * coordinator is set by the flush window, not by its request rate. In this
+ * pool every request runs in one isolate: the test is that isolate, busy.
+ */
+async function burst(url: string, requests: number, inFlight: number): Promise<void> {
+  const pending: ExecutionContext[] = [];
+  for (let sent = 0; sent < requests; sent += inFlight) {
+    await Promise.all(
+      Array.from({ length: Math.min(inFlight, requests - sent) }, async () => {
+        const ctx = createExecutionContext();
+        const res = await worker.fetch(new Request(url), env, ctx);
+        expect(res.status).toBe(200);
+        await res.arrayBuffer();
+        pending.push(ctx);
+      }),
+    );
+  }
+  await Promise.all(pending.map((ctx) => waitOnExecutionContext(ctx)));
+}
+
+const triesSeen = async (name: string) => (await stubFor(name).describe()).instances.reduce((n, i) => n + i.requests, 0);
+
+describe("outcome reports from a busy isolate", () => {
+  it("carry every try of a 600-request burst in one or two reports (one per flush window, not one per 256 tries)", async () => {
+    const { name } = await serviceWith(2);
+    // Warm: the snapshot is loaded and the first flush has gone out.
+    await burst(`http://mesh.test/${name}/warm`, 1, 1);
+    const before = await stubFor(name).describe();
+    const triesBefore = await triesSeen(name);
+
+    await burst(`http://mesh.test/${name}/busy`, 600, 50);
+
+    const after = await stubFor(name).describe();
+    expect(after.routerRpcs.reports - before.routerRpcs.reports).toBeGreaterThanOrEqual(1);
+    expect(after.routerRpcs.reports - before.routerRpcs.reports).toBeLessThanOrEqual(2);
+    // Folding loses no try: the coordinator counted all 600.
+    expect((await triesSeen(name)) - triesBefore).toBe(600);
+  }, 30_000);
+});

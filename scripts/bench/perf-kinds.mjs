@@ -22,7 +22,7 @@ import { freePort, stopAll } from "./lib/procs.mjs";
 import { removeTempDirs, tempDir } from "./lib/temp.mjs";
 import { detectTools, findTool } from "./lib/tools.mjs";
 import { bundleWorker, startWorkerTracked } from "./lib/worker-runtime.mjs";
-import { HANDROLLED_CONFIG, PASSTHROUGH_CONFIG, setUpService } from "./scenarios/steady.mjs";
+import { REFERENCE_WORKERS, setUpService } from "./scenarios/steady.mjs";
 
 const run = promisify(execFile);
 const argv = process.argv.slice(2);
@@ -54,16 +54,12 @@ try {
   await startLeanOrigins(tools.nginx, ports, plan?.load);
   const rows = [];
   for (const target of targets) {
-    const config = target === "passthrough" ? PASSTHROUGH_CONFIG : target === "handrolled" ? HANDROLLED_CONFIG : "wrangler.toml";
-    const bindings =
-      target === "passthrough"
-        ? { ORIGIN_URL: originUrls[0] }
-        : target === "handrolled"
-          ? { ORIGIN_URLS: originUrls.join(",") }
-          : { MESH_ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off" };
+    const reference = REFERENCE_WORKERS[target] ?? null;
+    const config = reference?.config ?? "wrangler.toml";
+    const bindings = reference?.bindings(originUrls) ?? { MESH_ADMIN_TOKEN: adminToken, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off" };
     const bundleDir = await bundleWorker({ config, outdir: await tempDir(`perf-kinds-${target}`) });
     const started = await startWorkerTracked({ bundleDir, config, bindings, onStdout: () => {} });
-    if (target === "snapshot") await setUpService(meshClient(started.worker.url, adminToken), "bench-snapshot", "snapshot", originUrls);
+    if (reference === null) await setUpService(meshClient(started.worker.url, adminToken), "bench-snapshot", "snapshot", originUrls);
     if (plan !== null) for (const pid of started.pids) await pin(pid, plan.sut);
     const url = `${started.worker.url}/bench-snapshot/item`;
     await closedLoop(tools, { url, connections, seconds: 2, cpu: plan?.load ?? null });

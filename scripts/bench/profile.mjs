@@ -23,7 +23,7 @@ import { freePort, stopAll } from "./lib/procs.mjs";
 import { removeTempDirs, tempDir } from "./lib/temp.mjs";
 import { detectTools } from "./lib/tools.mjs";
 import { bundleWorker, startWorkerWith } from "./lib/worker-runtime.mjs";
-import { HANDROLLED_CONFIG, PASSTHROUGH_CONFIG, setUpService } from "./scenarios/steady.mjs";
+import { REFERENCE_WORKERS, setUpService } from "./scenarios/steady.mjs";
 
 function arg(name, fallback) {
   const i = process.argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
@@ -36,13 +36,8 @@ const target = arg("target", "snapshot");
 const seconds = Number(arg("seconds", "5"));
 const connections = Number(arg("connections", "8"));
 const intervalUs = Number(arg("interval-us", "200"));
-/** The reference Workers: their config and bindings, by target. */
-const REFERENCES = {
-  passthrough: { config: PASSTHROUGH_CONFIG, bindings: (urls) => ({ ORIGIN_URL: urls[0] }) },
-  handrolled: { config: HANDROLLED_CONFIG, bindings: (urls) => ({ ORIGIN_URLS: urls.join(",") }) },
-};
-if (!["snapshot", "strict", ...Object.keys(REFERENCES)].includes(target)) throw new Error("--target must be snapshot, strict, passthrough or handrolled");
-const reference = REFERENCES[target] ?? null;
+if (!["snapshot", "strict", ...Object.keys(REFERENCE_WORKERS)].includes(target)) throw new Error("--target must be snapshot, strict, passthrough or handrolled");
+const reference = REFERENCE_WORKERS[target] ?? null;
 
 const tools = detectTools();
 try {

@@ -32,6 +32,11 @@ export const PASSTHROUGH_CONFIG = "workers/passthrough/wrangler.toml";
 /** workerd processes per Worker row (full runs; a quick run uses one). */
 const WORKER_COPIES = 2;
 export const HANDROLLED_CONFIG = "workers/handrolled/wrangler.toml";
+/** The reference Workers by target name: their config, and their bindings for the origins' URLs (profile.mjs, perf-kinds.mjs). */
+export const REFERENCE_WORKERS = {
+  passthrough: { config: PASSTHROUGH_CONFIG, bindings: (/** @type {string[]} */ urls) => ({ ORIGIN_URL: urls[0] }) },
+  handrolled: { config: HANDROLLED_CONFIG, bindings: (/** @type {string[]} */ urls) => ({ ORIGIN_URLS: urls.join(",") }) },
+};
 /**
  * The hand-rolled Worker's second row guards small answers as the mesh's try
  * stage does (issue 9: read whole within the body idle limit, a break or stall
@@ -207,7 +212,7 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
     const results = summarizeSteady(rows, samples, "passthrough");
     for (const r of results) r.rpsVsHandRolled = pairedMedian(samples, r.id, "handrolled", "throughput", (x, ref) => x.rps / ref.rps);
     // The mesh against a hand-rolled Worker that pays for the same body guard: what the rest of the mesh costs.
-    for (const r of results) if (r.id !== "handrolled-guard" && samples["handrolled-guard"] !== undefined) r.rpsVsGuarded = pairedMedian(samples, r.id, "handrolled-guard", "throughput", (x, ref) => x.rps / ref.rps);
+    for (const r of results) if (r.id !== "handrolled-guard") r.rpsVsGuarded = pairedMedian(samples, r.id, "handrolled-guard", "throughput", (x, ref) => x.rps / ref.rps);
     // Issue 13 §2: strict mode (leased slots) against snapshot mode, paired per round.
     const strictRow = results.find((r) => r.id === "strict");
     if (strictRow !== undefined && samples.snapshot !== undefined) strictRow.rpsVsSnapshot = pairedMedian(samples, "strict", "snapshot", "throughput", (x, ref) => x.rps / ref.rps);

@@ -87,9 +87,9 @@ export interface InstanceReport extends PassiveOutcome {
 }
 
 /**
- * Folds one outcome into the running report of its instance. Folding in
- * order gives the same reports as aggregating the whole list at once, so a
- * router can keep one report per instance instead of a list per request.
+ * Folds one outcome into the running report of its instance (one report per
+ * instance, in first-seen order), so a router keeps a report per instance
+ * instead of a list of outcomes (edge/report/outcome-reporter.ts).
  */
 export function foldOutcome(byId: Map<string, InstanceReport>, o: TryOutcome): void {
   let r = byId.get(o.instanceId);
@@ -106,13 +106,6 @@ export function foldOutcome(byId: Map<string, InstanceReport>, o: TryOutcome): v
     r.trailingFailures++;
     r.lastFailure = o.failure ?? "status";
   }
-}
-
-/** Folds outcomes, in order, into one report per instance. */
-export function aggregateOutcomes(outcomes: readonly TryOutcome[]): InstanceReport[] {
-  const byId = new Map<string, InstanceReport>();
-  for (const o of outcomes) foldOutcome(byId, o);
-  return [...byId.values()];
 }
 
 /** Instance ids are derived from the canonical URL, so re-registering the same URL yields the same id. */

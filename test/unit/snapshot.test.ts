@@ -1,7 +1,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { aggregateOutcomes, foldOutcome, instanceIdFor, type InstanceReport, type TryOutcome } from "../../src/core/snapshot.js";
+import { foldOutcome, instanceIdFor, type InstanceReport, type TryOutcome } from "../../src/core/snapshot.js";
 import { defined } from "./defined.js";
+
+/** A whole list folded at once: the reports one flush carries for these outcomes. */
+function aggregateOutcomes(outcomes: readonly TryOutcome[]): InstanceReport[] {
+  const byId = new Map<string, InstanceReport>();
+  for (const o of outcomes) foldOutcome(byId, o);
+  return [...byId.values()];
+}
 
 const ok = (instanceId: string, latencyMs = 10): TryOutcome => ({ instanceId, ok: true, status: 200, latencyMs });
 const failed = (instanceId: string, failure?: TryOutcome["failure"], latencyMs = 10): TryOutcome =>

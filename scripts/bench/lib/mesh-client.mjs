@@ -39,6 +39,16 @@ export function meshClient(base, adminToken) {
       if (r.status !== 201 && r.status !== 200) throw new Error(`register ${url}: ${r.status} ${JSON.stringify(r.body)}`);
       return r.body;
     },
+    async heartbeat(name, token, id) {
+      const r = await call("PUT", `/_mesh/v1/services/${name}/instances/${id}/heartbeat`, undefined, { authorization: `Bearer ${token}` });
+      if (r.status !== 200) throw new Error(`heartbeat ${name}/${id}: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    },
+    /** The API's cheapest call: no auth, no KV, no Durable Object (what any request through the runtime costs). */
+    async healthz() {
+      const r = await call("GET", "/_mesh/v1/healthz", undefined, {});
+      if (r.status !== 200) throw new Error(`healthz: ${r.status} ${JSON.stringify(r.body)}`);
+    },
     /** @returns {Promise<{ instances: { id: string, url: string, state: string, lastCheckAt: string | null }[] }>} */
     async describe(name) {
       const r = await call("GET", `/_mesh/v1/services/${name}`);

@@ -194,6 +194,12 @@ Hand-rolled + body guard: the same Worker, also reading each small sized answer 
       ["warm request", `${f(rg.coldLoad.warmRequestMs, 2)} ms`],
       [`seeding: services / instances (${rg.seeding.concurrency ?? 16} concurrent)`, `${f(rg.seeding.servicesMs / 1000, 1)} s / ${f(rg.seeding.instancesMs / 1000, 1)} s (${f(rg.seeding.registrationsPerSecond)} registrations/s across DOs)`],
       ["seeding: workerd CPU per create / per registration (mesh, DOs, Miniflare's KV and cache)", rg.seeding.workerdCpuMs === undefined ? "n/a" : `${f(rg.seeding.workerdCpuMs.perCreate, 2)} ms / ${f(rg.seeding.workerdCpuMs.perRegistration, 2)} ms`],
+      ...(rg.seeding.workerdCpuMs?.perHeartbeat === undefined
+        ? []
+        : [[
+            `for comparison, workerd CPU per repeat registration (no KV write) / heartbeat (KV read + SQLite write) / bare API call (${rg.seeding.workerdCpuMs.floorSample} calls each)`,
+            `${f(rg.seeding.workerdCpuMs.perRepeatRegistration, 2)} ms / ${f(rg.seeding.workerdCpuMs.perHeartbeat, 2)} ms / ${f(rg.seeding.workerdCpuMs.perBareCall, 2)} ms`,
+          ]]),
     ]));
     out.push("");
     out.push(`Route matching: src/core/routes/route-table.ts bundled for ${rg.routeMatch.runtime}, ${rg.routeMatch.iterations.toLocaleString("en-US")} timed lookups per table, and the same workload in workerd charged by process CPU time (${rg.routeMatch.workerd?.lookups.toLocaleString("en-US")} lookups) (90% hits with extra path segments, 10% misses). Cold loads: median of ${rg.coldLoad.restarts} restart(s) of workerd on persisted state; ${rg.coldLoad.note}.`);

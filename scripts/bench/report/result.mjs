@@ -31,7 +31,7 @@
  *   seeding: {
  *     concurrency?: number, servicesMs: number, instancesMs: number, registrationsPerSecond: Measured,
  *     createMs?: { first: Measured, last: Measured, samples: number }, totalMs?: number,
- *     workerdCpuMs?: { perCreate: number, perRegistration: number },
+ *     workerdCpuMs?: { perCreate: number, perRegistration: number, perRepeatRegistration?: number, perHeartbeat?: number, perBareCall?: number, floorSample?: number },
  *   },
  *   routeMatch: {
  *     routes: number, hostTableRoutes: number, iterations: number, buildMs: number, runtime: string,

@@ -44,6 +44,40 @@ function seedConcurrency() {
   return n;
 }
 
+/** Calls per comparison phase after the seeding (issue 13 §4: what a registration costs against cheaper calls through the same runtime). */
+const FLOOR_SAMPLE = 2_000;
+
+/**
+ * workerd CPU per call, in ms, for calls that do less than a first
+ * registration, each over the first `sample` instances, `concurrency` at a
+ * time as the seeding ran:
+ *  - perRepeatRegistration: the same registration again. Nothing changed, so
+ *    it writes no KV (src/coordinator/membership.ts): a first registration
+ *    less its KV mirror write and its new SQLite row.
+ *  - perHeartbeat: authenticate (KV read of the service record, SHA-256 of
+ *    the token) and renew the lease in the coordinator's SQLite.
+ *  - perBareCall: GET /_mesh/v1/healthz, no auth, no KV, no Durable Object:
+ *    what any request through this runtime costs.
+ * Registering cannot cost less than a heartbeat; the targets project the
+ * seeding at that price (report/targets.mjs).
+ * @param {number[]} pids
+ * @param {ReturnType<typeof meshClient>} client
+ * @param {number} concurrency @param {number} sample
+ * @param {(k: number) => Promise<unknown>} reregister @param {(k: number) => Promise<unknown>} heartbeat
+ */
+async function measureCallFloors(pids, client, concurrency, sample, reregister, heartbeat) {
+  /** @param {(k: number) => Promise<unknown>} work */
+  const perCall = async (work) => {
+    const c0 = await cpuMs(pids);
+    await pool(sample, concurrency, work);
+    return round(((await cpuMs(pids)) - c0) / sample, 2);
+  };
+  const perRepeatRegistration = await perCall(reregister);
+  const perHeartbeat = await perCall(heartbeat);
+  const perBareCall = await perCall(() => client.healthz());
+  return { perRepeatRegistration, perHeartbeat, perBareCall, floorSample: sample };
+}
+
 /**
  * @param {{ quick: boolean, log: (s: string) => void, bundles: { mesh: string }, adminToken: string }} ctx
  */
@@ -100,20 +134,32 @@ export async function registryScale({ quick, log, bundles, adminToken }) {
     const servicesMs = Date.now() - seedStarted;
     const cpuAfterServices = await cpuMs(tracked.pids);
     const regStarted = Date.now();
-    await pool(services * instancesPer, concurrency, (k) => {
+    /** @type {string[]} */
+    const ids = new Array(services * instancesPer);
+    /** @param {number} k */
+    const registerOne = async (k) => {
       const s = Math.floor(k / instancesPer);
-      return client.register(name(s), tokens[s], `${origin.url}/${name(s)}/i${k % instancesPer}`, { ttlSeconds: 86_400 });
-    });
+      ids[k] = (await client.register(name(s), tokens[s], `${origin.url}/${name(s)}/i${k % instancesPer}`, { ttlSeconds: 86_400 })).id;
+    };
+    await pool(services * instancesPer, concurrency, registerOne);
     const instancesMs = Date.now() - regStarted;
     const cpuAfterInstances = await cpuMs(tracked.pids);
+    const seededMs = Date.now() - seedStarted;
+    /** @param {number} k */
+    const heartbeatOne = (k) => {
+      const s = Math.floor(k / instancesPer);
+      return client.heartbeat(name(s), tokens[s], ids[k] ?? "");
+    };
     // All of workerd (the mesh, its Durable Objects and Miniflare's KV and cache simulators), in 10 ms ticks.
     const workerdCpuMs = {
       perCreate: round((cpuAfterServices - cpuAtStart) / services, 2),
       perRegistration: round((cpuAfterInstances - cpuAfterServices) / (services * instancesPer), 2),
+      ...(await measureCallFloors(tracked.pids, client, concurrency, Math.min(FLOOR_SAMPLE, ids.length), registerOne, heartbeatOne)),
     };
     log(
-      `  seeded in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s (services ${(servicesMs / 1000).toFixed(1)} s, instances ${(instancesMs / 1000).toFixed(1)} s); ` +
-        `workerd CPU ${workerdCpuMs.perCreate} ms per create, ${workerdCpuMs.perRegistration} ms per registration`,
+      `  seeded in ${(seededMs / 1000).toFixed(1)} s (services ${(servicesMs / 1000).toFixed(1)} s, instances ${(instancesMs / 1000).toFixed(1)} s); ` +
+        `workerd CPU ${workerdCpuMs.perCreate} ms per create, ${workerdCpuMs.perRegistration} ms per registration; ` +
+        `for comparison ${workerdCpuMs.perRepeatRegistration} ms per repeat registration (no KV write), ${workerdCpuMs.perHeartbeat} ms per heartbeat, ${workerdCpuMs.perBareCall} ms per bare API call`,
     );
 
     // Sizes, from what the mesh actually stored and served, once the route registry's last group commit is in KV.

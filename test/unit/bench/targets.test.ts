@@ -57,6 +57,26 @@ describe("evaluateTargets", () => {
     expect(before.some((c) => c.target.includes("body guard"))).toBe(false);
   });
 
+  it("judges the seeding against 30 s and reports, without a verdict, what it would take at a heartbeat's CPU per registration", () => {
+    const registry = (workerdCpuMs?: { perHeartbeat?: number }) => ({
+      services: 1000,
+      instancesPerService: 10,
+      seeding: { createMs: { first: 15.6, last: 17.2, samples: 10 }, servicesMs: 8_200, totalMs: 56_500, ...(workerdCpuMs === undefined ? {} : { workerdCpuMs }) },
+    });
+    const checks = evaluateTargets({ scenarios: { registry: registry({ perHeartbeat: 2.31 }) } });
+    const o1 = checks.filter((c) => c.scenario === "13 §4 O(1) changes");
+    expect(o1.find((c) => c.target.startsWith("creating service 1000"))).toMatchObject({ measured: "17.2 ms vs 15.6 ms", pass: true });
+    expect(o1.find((c) => c.target.startsWith("seeding 1000 services"))).toMatchObject({ measured: "56.5 s", pass: false });
+    // 8.2 s of services + 10,000 × 2.31 ms = 31.3 s.
+    expect(o1.find((c) => c.target.startsWith("(reported) seeding with each registration at a heartbeat's CPU"))).toMatchObject({ measured: "31.3 s", pass: null });
+    // Runs from before the comparison calls existed have no such line.
+    const older = evaluateTargets({ scenarios: { registry: registry({}) } });
+    expect(older.some((c) => c.target.startsWith("(reported) seeding"))).toBe(false);
+    // Nor does a quick run (100 services), which the 30 s target does not judge either.
+    const quick = evaluateTargets({ scenarios: { registry: { ...registry({ perHeartbeat: 2.31 }), services: 100 } } });
+    expect(quick.some((c) => c.target.startsWith("(reported) seeding"))).toBe(false);
+  });
+
   it("judges the slow-origin scenario: peak_ewma's share and its p99 against round_robin's", () => {
     const run = (share: number, ewmaP99: number) =>
       evaluateTargets({

@@ -13,30 +13,23 @@ export function record(state: RequestState, url: URL, env: Env, ctx: ExecutionCo
   if (env.METRICS !== "off") recordMetrics(state, Date.now());
   // Try outcomes feed the coordinator's passive health (batched, sent from waitUntil).
   if (state.service !== null) recordOutcomes(env, ctx, state.service.name, state.outcomes);
-  if (env.REQUEST_LOG !== "off") {
-    // The event is taken now (its latency ends here); the line is written once the answer has gone out.
-    const event = requestEvent(state, url, Date.now());
-    ctx.waitUntil(afterAnswer(event));
-  }
+  if (env.REQUEST_LOG !== "off") writeLine(requestEvent(state, url, Date.now()));
 }
 
 /**
- * Writes the line on a later turn of the event loop, after the runtime has
- * started sending the answer: the client does not wait for the log. Output
- * written while waitUntil work is pending still belongs to this invocation's
- * trace, so Workers Logs and Logpush get the same line.
+ * Written now, in the handler: the line is part of this invocation's trace
+ * (Workers Logs, Logpush) like any console output. It used to wait for a
+ * later turn under waitUntil so that the client would not wait for it, but
+ * paired rounds found that deferral cost CPU and bought no latency: with
+ * the line written here, 76–243 µs less workerd CPU per request and the
+ * same p50 at one connection (docs/performance.md, "The log line, written
+ * in the handler").
  */
-function afterAnswer(event: RequestEvent): Promise<void> {
-  return new Promise<void>((resolve) => {
-    setTimeout(() => {
-      // A throw here would escape from the timer as an uncaught exception of the invocation: logged instead.
-      try {
-        logRequest(event);
-      } catch (err) {
-        console.error(JSON.stringify({ event: "request_log_failed", message: String(err) }));
-      } finally {
-        resolve();
-      }
-    }, 0);
-  });
+function writeLine(event: RequestEvent): void {
+  // A sink that throws must not turn an answered request into a mesh error: said once, instead.
+  try {
+    logRequest(event);
+  } catch (err) {
+    console.error(JSON.stringify({ event: "request_log_failed", message: String(err) }));
+  }
 }

@@ -20,10 +20,10 @@ export function record(state: RequestState, url: URL, env: Env, ctx: ExecutionCo
  * Written now, in the handler: the line is part of this invocation's trace
  * (Workers Logs, Logpush) like any console output. It used to wait for a
  * later turn under waitUntil so that the client would not wait for it, but
- * paired rounds found that deferral cost CPU and bought no latency: with
- * the line written here, 76–243 µs less workerd CPU per request and the
- * same p50 at one connection (docs/performance.md, "The log line, written
- * in the handler").
+ * paired rounds found that the deferral cost CPU and bought no latency:
+ * written here, the line cost about 170 µs less workerd CPU per request,
+ * with the same p50 at one connection (docs/performance.md, "The request
+ * line, written in the handler").
  */
 function writeLine(event: RequestEvent): void {
   // A sink that throws must not turn an answered request into a mesh error: said once, instead.

@@ -1,5 +1,6 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
+import { HTTPException } from "hono/http-exception";
 import * as z from "../core/schema/zod.js";
 import { MeshError, type FieldIssue } from "../core/errors.js";
 import { serviceNameSchema } from "../core/schema/service.js";
@@ -57,8 +58,20 @@ export function parseOptionalJson<T extends z.ZodMiniType>(schema: T, contentTyp
 
 /** zValidator whose failures become our 400 body, naming every bad field; a JSON target also needs a JSON content type (415). */
 export function validate<T extends z.ZodMiniType, Target extends keyof ValidationTargets>(target: Target, schema: T) {
-  return zValidator(target, schema, (result, c) => {
+  const checked = zValidator(target, schema, (result, c) => {
     if (target === "json") requireJsonBody(c.req.header("content-type"));
     if (!result.success) throw invalid(fieldIssues(result.error), target === "json" ? "request body" : target);
   });
+  if (target !== "json") return checked;
+  // hono's validator answers a body that is not JSON with its own HTTPException, before the hook runs;
+  // it becomes the same field-named 400 as an optional body's (parseOptionalJson), so every endpoint says it alike.
+  const withMalformedJson: typeof checked = async (c, next) => {
+    try {
+      return await checked(c, next);
+    } catch (err) {
+      if (err instanceof HTTPException && err.status === 400) throw invalid([{ path: "(body)", message: "malformed JSON" }]);
+      throw err;
+    }
+  };
+  return withMalformedJson;
 }

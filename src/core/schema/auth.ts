@@ -15,11 +15,15 @@ const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max))
 /** The name of a Worker secret or var: what `wrangler secret put NAME` accepts and `env.NAME` reads. */
 export const SECRET_REF = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 /**
- * The mesh's own bindings (wrangler.toml, `MESH_ADMIN_TOKEN`). A config must
- * not name them: `clientSecretRef: "MESH_ADMIN_TOKEN"` would send the admin
- * token to whatever `tokenUrl` says.
+ * The mesh's own bindings (wrangler.toml, `MESH_ADMIN_TOKEN`, the optional
+ * `MESH_METRICS_TOKEN`). A config must not name them: `clientSecretRef:
+ * "MESH_ADMIN_TOKEN"` would send the admin token to whatever `tokenUrl` says.
+ * A unit test checks this list against the generated Env.
  */
-export const MESH_OWN_BINDINGS: readonly string[] = ["MESH_ADMIN_TOKEN", "REGISTRY", "SERVICES", "ALLOW_PRIVATE_ORIGINS", "REQUEST_LOG", "CONTROL_PLANE_RATE_LIMITS", "RATE_LIMITER", "ROUTES", "SNAPSHOT_SHARING"];
+export const MESH_OWN_BINDINGS: readonly string[] = [
+  "MESH_ADMIN_TOKEN", "MESH_METRICS_TOKEN", "REGISTRY", "SERVICES", "ROUTES", "RATE_LIMITER",
+  "ALLOW_PRIVATE_ORIGINS", "REQUEST_LOG", "METRICS", "CONTROL_PLANE_RATE_LIMITS", "SNAPSHOT_SHARING", "STRICT_LEASES",
+];
 export const secretRefSchema = z
   .string()
   .check(

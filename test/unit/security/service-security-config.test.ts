@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { serviceConfigSchema, type ServiceConfigInput } from "../../../src/core/schema/service.js";
 import { routedService } from "../../../src/registry/route-index.js";
@@ -67,6 +68,20 @@ describe("security fields in serviceConfigSchema", () => {
     expect(issues({ ...secured, mtls: { certificateBinding: "SERVICES" } })).toEqual({
       "mtls.certificateBinding": "must not name one of the mesh's own bindings",
     });
+  });
+
+  it("refuses every binding, var and secret of the Worker, the optional metrics token included", () => {
+    // The generated Env lists what wrangler.toml and .dev.vars give the Worker, so a binding added later is covered too.
+    const generated = readFileSync(new URL("../../../worker-configuration.d.ts", import.meta.url), "utf8");
+    const envBlock = /interface Env \{([^}]*)\}/.exec(generated)?.[1] ?? "";
+    const names = [...envBlock.matchAll(/^\s*([A-Z_][A-Z0-9_]*):/gm)].map((m) => m[1] ?? "");
+    expect(names).toEqual(expect.arrayContaining(["MESH_ADMIN_TOKEN", "REGISTRY", "METRICS", "STRICT_LEASES"]));
+    // Optional, so not in the generated Env (src/api/metrics.ts), but a secret all the same.
+    for (const name of [...names, "MESH_METRICS_TOKEN"]) {
+      expect(issues({ ...secured, signing: { secretRef: name } }), name).toEqual({
+        "signing.secretRef": "must not name one of the mesh's own bindings",
+      });
+    }
   });
 
   it("refuses a signed-body limit above what the data plane buffers", () => {

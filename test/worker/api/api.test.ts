@@ -96,6 +96,24 @@ describe("service CRUD and validation", () => {
     expect((await name.json<{ issues: { path: string }[] }>()).issues[0]?.path).toBe("name");
   });
 
+  it("names the body in issues for malformed JSON, on every JSON endpoint alike", async () => {
+    const name = uniqueName();
+    const { token } = await createService(name, routesFor(name));
+    const sent: [string, string, Record<string, string>][] = [
+      ["PUT", `/_mesh/v1/services/${name}`, ADMIN],
+      ["POST", `/_mesh/v1/services/${name}/instances`, { authorization: `Bearer ${token}` }],
+      ["POST", `/_mesh/v1/services/${name}/registration-token:rotate`, ADMIN],
+    ];
+    for (const [method, path, auth] of sent) {
+      const res = await mesh(path, { method, headers: { ...auth, "content-type": "application/json" }, body: "{not json" });
+      expect(res.status, `${method} ${path}`).toBe(400);
+      const body = await res.json<{ error: string; message: string; issues?: { path: string; message: string }[] }>();
+      expect(body.error).toBe("invalid_request");
+      expect(body.issues, `${method} ${path}`).toEqual([{ path: "(body)", message: "malformed JSON" }]);
+      expect(body.message).toBe("invalid request body: (body): malformed JSON");
+    }
+  });
+
   it("409s a route another service already owns", async () => {
     const a = uniqueName();
     await createService(a, { routes: { hosts: [`${a}.example.com`] } });

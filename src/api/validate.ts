@@ -65,11 +65,16 @@ export function validate<T extends z.ZodMiniType, Target extends keyof Validatio
   if (target !== "json") return checked;
   // hono's validator answers a body that is not JSON with its own HTTPException, before the hook runs;
   // it becomes the same field-named 400 as an optional body's (parseOptionalJson), so every endpoint says it alike.
+  // Only before the handler runs: a 400 HTTPException thrown further down the chain is not about the body's JSON.
   const withMalformedJson: typeof checked = async (c, next) => {
+    let handled = false;
     try {
-      return await checked(c, next);
+      return await checked(c, async () => {
+        handled = true;
+        await next();
+      });
     } catch (err) {
-      if (err instanceof HTTPException && err.status === 400) throw invalid([{ path: "(body)", message: "malformed JSON" }]);
+      if (!handled && err instanceof HTTPException && err.status === 400) throw invalid([{ path: "(body)", message: "malformed JSON" }]);
       throw err;
     }
   };

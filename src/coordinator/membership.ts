@@ -26,7 +26,7 @@ export type RegisterResult =
  * does not have; routers read the mirror only when the coordinator is
  * unreachable, the origin that wrote it is alive and registering, and the
  * sweep's mirror repair deletes the key within a minute. A repeat
- * registration that changes none of url, weight, zone and priority writes no KV at all
+ * registration that changes none of url, weight, zone, priority and location writes no KV at all
  * (KV takes one write per second per key).
  */
 export class Registrations {

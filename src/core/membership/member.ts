@@ -44,7 +44,8 @@ export interface RegisterRequest {
 
 /**
  * The member after a (re-)registration, and whether the KV mirror must be
- * rewritten: only when membership, weight, zone or priority changed, never for a repeat
+ * rewritten: only when membership, weight, zone, priority or location changed (the
+ * mirror's value carries the location, docs/storage.md), never for a repeat
  * registration (KV allows one write per second per key).
  */
 export function registerMember(
@@ -94,7 +95,17 @@ export function registerMember(
     member.membershipSince = now;
     member.health = initialHealth();
   }
-  return { member, mirrorChanged: returning || existing.weight !== req.weight || existing.zone !== req.zone || existing.priority !== (req.priority ?? 0) };
+  const mirrorChanged =
+    returning ||
+    existing.weight !== req.weight ||
+    existing.zone !== req.zone ||
+    existing.priority !== (req.priority ?? 0) ||
+    !sameLocation(existing.location, req.location ?? null);
+  return { member, mirrorChanged };
+}
+
+function sameLocation(a: GeoPoint | null, b: GeoPoint | null): boolean {
+  return a === null || b === null ? a === b : a.latitude === b.latitude && a.longitude === b.longitude;
 }
 
 /** The optional SnapshotInstance fields a service's traffic policies ask for (membership/snapshot-rules.ts). */

@@ -38,6 +38,15 @@ describe("registerMember", () => {
     expect(registerMember(existing, "a", req({ zone: "us" }), T0, 1).mirrorChanged).toBe(true);
   });
 
+  it("asks for a mirror write when the location changes, and not when it is the same point again", () => {
+    const at = { latitude: 51.5, longitude: -0.12 };
+    const placed = member("a", { location: at });
+    expect(registerMember(placed, "a", req({ location: { latitude: 51.5, longitude: -0.12 } }), T0, 1).mirrorChanged).toBe(false);
+    expect(registerMember(placed, "a", req({ location: { latitude: 40.7, longitude: -0.12 } }), T0, 1).mirrorChanged).toBe(true);
+    expect(registerMember(placed, "a", req(), T0, 1).mirrorChanged).toBe(true);
+    expect(registerMember(member("a"), "a", req({ location: at }), T0, 1).mirrorChanged).toBe(true);
+  });
+
   it("starts a member back from expiry or a drain over: active, fresh health, new membershipSince", () => {
     const ejected = { ...initialHealth(), ejectedUntil: T0 + 60_000, ejections: 2 };
     for (const membership of ["expired", "draining"] as const) {

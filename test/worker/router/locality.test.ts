@@ -117,4 +117,17 @@ describe("priority levels and fallbackService at the router", { timeout: 30_000 
     const mirrored = await env.REGISTRY.getWithMetadata(KEY.instance(name, standby.id));
     expect(mirrored.metadata).toEqual({ url: p1, weight: 1, zone: null, priority: 1 });
   });
+
+  it("a re-registration that only moves an instance rewrites the location in its KV mirror value", async () => {
+    const name = uniqueName("move");
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] } });
+    const url = originUrls()[0] ?? "";
+    const { id } = await register(name, token, url, { location: LONDON });
+    expect(await env.REGISTRY.get(KEY.instance(name, id), "json")).toEqual({ id, url, weight: 1, zone: null, location: LONDON });
+    await register(name, token, url, { location: NEW_YORK });
+    expect(await env.REGISTRY.get(KEY.instance(name, id), "json")).toEqual({ id, url, weight: 1, zone: null, location: NEW_YORK });
+    // Dropping the location drops it from the value too.
+    await register(name, token, url);
+    expect(await env.REGISTRY.get(KEY.instance(name, id), "json")).toEqual({ id, url, weight: 1, zone: null });
+  });
 });

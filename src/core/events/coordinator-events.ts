@@ -27,7 +27,7 @@ export const healthTransitionEventSchema = z.object({
   event: z.literal("health_transition"),
   from: health,
   to: health,
-  /** The probe result that tipped it (e.g. `status 503`, `timeout`). */
+  /** The probe result that tipped it (e.g. `HTTP 503 in 7 ms`, `timeout after 2000 ms`; outbound/probe.ts). */
   reason: z.nullable(z.string().check(z.maxLength(256))),
 });
 

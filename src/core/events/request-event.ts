@@ -3,7 +3,7 @@ import * as z from "../schema/zod.js";
 /**
  * The version every event line carries as `v`. A reader keys on it: a field
  * is only ever added within a version; renaming or removing one, or changing
- * its meaning, makes the next version (docs/analytics.md, "Versions").
+ * its meaning, makes the next version (docs/analytics.md, the `v` row).
  */
 export const EVENT_VERSION = 1;
 

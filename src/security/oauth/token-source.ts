@@ -58,7 +58,10 @@ export class TokenSource {
 
   /** A usable access token; throws SecurityError (502 or 503) when none can be had. */
   async accessToken(creds: ClientCredentials): Promise<string> {
-    const key = JSON.stringify([creds.tokenUrl, creds.clientId, creds.scope ?? ""]);
+    // The secret is part of the credentials: two services naming one client with different secrets
+    // (one of them wrong, or mid-rotation) must each get what their own secret gets, not a shared token.
+    // The key lives only in this isolate's memory, next to the env that holds the secret anyway.
+    const key = JSON.stringify([creds.tokenUrl, creds.clientId, creds.clientSecret, creds.scope ?? ""]);
     let entry = this.#entries.get(key);
     if (entry === undefined) {
       if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();

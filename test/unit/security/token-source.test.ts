@@ -54,13 +54,25 @@ describe("TokenSource", () => {
     expect(server.seen).toHaveLength(3);
   });
 
-  it("caches per (tokenUrl, clientId, scope)", async () => {
+  it("caches per (tokenUrl, clientId, client secret, scope)", async () => {
     const source = new TokenSource({ now });
     await source.accessToken(creds);
     await source.accessToken({ ...creds, scope: "orders.read" });
     await source.accessToken({ ...creds, clientId: "another" });
     await source.accessToken(creds);
     expect(server.seen).toHaveLength(3);
+  });
+
+  it("does not hand one secret's token to a caller with another secret for the same client", async () => {
+    const source = new TokenSource({ now });
+    server.script(tokenJson("for-right", 3600), tokenJson("for-wrong", 3600));
+    expect(await source.accessToken(creds)).toBe("for-right");
+    // Same tokenUrl, clientId and scope: before, this got the cached token without its secret ever being sent.
+    expect(await source.accessToken({ ...creds, clientSecret: "wrong" })).toBe("for-wrong");
+    expect(server.seen.map((r) => r.authorization)).toEqual([
+      `Basic ${Buffer.from("mesh+client:s3cr%3Aet").toString("base64")}`,
+      `Basic ${Buffer.from("mesh+client:wrong").toString("base64")}`,
+    ]);
   });
 
   it("refreshes at 80% of expires_in or 30 s before expiry, whichever is earlier", async () => {

@@ -3,7 +3,9 @@
 // Every answer says which origin served it, so routing and failover are visible.
 //
 //   GET  /healthz            200 while healthy, 503 after POST /__control {"healthy":false}
-//   POST /__control          {"healthy":bool,"status":int|null,"delayMs":int} changes behaviour
+//   POST /__control          {"healthy":bool,"status":int|null,"delayMs":int,"fault":string|null} changes behaviour
+//                            (`fault`: one of the faults below for every request that names none, so one
+//                            origin of several misbehaves while the others answer)
 //   *    anything else       200 JSON {origin, method, path, query, headers, body}
 //
 // A request may ask for a misbehaving answer with the `x-origin-fault` header
@@ -156,6 +158,8 @@ export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
   /** @type {number | null} */
   let forcedStatus = null;
   let delayMs = 0;
+  /** @type {string | null} */
+  let standingFault = null;
   let served = 0;
 
   /** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
@@ -173,6 +177,7 @@ export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
       // status: an int forces every answer to it; null (or anything else) clears it.
       if ("status" in cmd) forcedStatus = typeof cmd.status === "number" ? cmd.status : null;
       if ("delayMs" in cmd && typeof cmd.delayMs === "number") delayMs = cmd.delayMs;
+      if ("fault" in cmd) standingFault = typeof cmd.fault === "string" ? cmd.fault : null;
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ name, healthy, status: forcedStatus, delayMs, served }));
       return;
@@ -184,7 +189,7 @@ export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
     }
     served++;
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-    if (misbehave(req.headers["x-origin-fault"], res)) return;
+    if (misbehave(req.headers["x-origin-fault"] ?? standingFault ?? undefined, res)) return;
     const retryAfter = req.headers["x-origin-retry-after"];
     const overloaded = typeof retryAfter === "string" ? { "retry-after": retryAfter } : null;
     const payload = JSON.stringify({

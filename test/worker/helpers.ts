@@ -18,9 +18,9 @@ export function stubFor(name: string): DurableObjectStub<ServiceCoordinator> {
   return env.SERVICES.get(env.SERVICES.idFromName(name));
 }
 
-/** Puts every loopback origin back to healthy, 200 and no delay (after tests that steer them). */
+/** Puts every loopback origin back to healthy, 200, no delay and no standing fault (after tests that steer them). */
 export async function resetOrigins(): Promise<void> {
-  await Promise.all(originUrls().map((u) => control(u, { healthy: true, status: null, delayMs: 0 })));
+  await Promise.all(originUrls().map((u) => control(u, { healthy: true, status: null, delayMs: 0, fault: null })));
 }
 
 export function originUrls(): string[] {

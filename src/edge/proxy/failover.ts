@@ -9,7 +9,8 @@ import { watchRelayedBody } from "./relayed-body.js";
 import { watchClientBody } from "./client-body.js";
 import { budgetFor, honourRetryAfter, pickWhenSaturated, retryAllowed } from "./flow-control.js";
 import { propagateTrace } from "./trace-context.js";
-import { tryOrigin } from "./try-origin.js";
+import { tryOrigin, type TryResult } from "./try-origin.js";
+import { BodyFailed } from "./body-watch.js";
 import { secureAttempt, upstreamSecurity, type UpstreamSecurity } from "./upstream-security.js";
 
 /**
@@ -79,7 +80,11 @@ async function failOver(
     } finally {
       tryEnded(state, instance.id, token);
     }
-    const result = state.last;
+    const tried = state.last;
+    // A small answer whose body broke or stalled while the try read it whole has sent the client
+    // nothing yet: where the policy would retry a reset or a timeout before the headers, it is that
+    // failed try and fails over. Otherwise it is relayed as it came, a stream that errors (relayed-body.ts).
+    const result = tried.ok && tried.body instanceof BodyFailed && bodyFailureRetries(state, svc, attempt, tried.body) ? bodyFailedTry(state, svc, tried.body, tried.latencyMs) : tried;
     if (result.ok) {
       state.outcomes.push({ instanceId: instance.id, ok: true, latencyMs: result.latencyMs });
       instanceAnswered(state, instance.id);
@@ -102,4 +107,24 @@ async function failOver(
     });
     if (!decision.retry || !retryAllowed(state, svc, budget)) return;
   }
+}
+
+function bodyFailureRetries(state: RequestState, svc: RoutedService, attempt: number, body: BodyFailed): boolean {
+  const decision = decideRetry({
+    method: state.method,
+    failure: { kind: body.why },
+    triesMade: attempt,
+    policy: svc.retry,
+    bodyReplayable: state.replayable,
+    instancesLeft: instancesLeft(state) - 1,
+  });
+  return decision.retry;
+}
+
+/** The try as the failed one it was; its bytes are gone with it, so no answer is left to relay from it. */
+function bodyFailedTry(state: RequestState, svc: RoutedService, body: BodyFailed, latencyMs: number): TryResult {
+  console.error(JSON.stringify({ event: "upstream_body_failed", service: svc.name, instance: state.lastInstance, failure: body.why, message: String(body) }));
+  const failed: TryResult = { ok: false, failure: { kind: body.why }, response: null, latencyMs };
+  state.last = failed;
+  return failed;
 }

@@ -9,7 +9,8 @@ import { BodyFailed, failedBody, mayHaveBody, watchBody, type BodyFailure } from
  * Puts the answer respond will relay in `state.relayBody`, watched for a
  * failure half-way. A small sized body was already read whole by the try
  * (try-origin.ts): its bytes are relayed as they are, and a failure to read
- * them is relayed as a stream that errors. Any other body goes through the
+ * them that did not fail over (failover.ts: a POST, the last attempt) is
+ * relayed as a stream that errors. Any other body goes through the
  * body watcher (body-watch.ts). A body that breaks or stalls after a
  * successful try is the origin's failure too: it is marked down in this
  * isolate and reported to the coordinator as one more failed try (the record

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../../workers/mesh/index.js";
-import { resetOrigins, serviceWith, stubFor } from "../helpers.js";
+import { control, originUrls, resetOrigins, serviceWith, stubFor } from "../helpers.js";
 
 /**
  * Bodies in both directions: Expect: 100-continue, uploads the client
@@ -142,6 +142,37 @@ describe("an origin body that breaks or stalls half-way", () => {
     expect(read).toContain("origin sent no body data for 300 ms");
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await failuresOf(name)).toEqual([1]);
+  });
+
+  // Read whole, a small body that fails has sent the client nothing: the try fails over instead.
+  for (const fault of ["reset-mid-sized-body", "hang-mid-sized-body"]) {
+    it(`(${fault} on one origin of two) fails a GET over to the other origin before the client sees anything`, async () => {
+      const { name } = await serviceWith(2, { retry: { bodyIdleTimeoutMs: 300 } });
+      const [faulty = "", healthy = ""] = originUrls();
+      await control(faulty, { fault });
+      const healthyName = (JSON.parse(await (await fetch(`${healthy}/who`)).text()) as Echo).origin;
+      const events: Record<string, unknown>[] = [];
+      for (let i = 0; i < 4; i++) {
+        const { res, read, logs } = await exchange(`http://mesh.test/${name}/item`, {}, readText);
+        expect(res.status).toBe(200);
+        expect((JSON.parse(read) as Echo).origin).toBe(healthyName);
+        events.push(...logs.filter((e) => e.event === "request"));
+      }
+      // The faulty origin was tried (round-robin over two), counted as failed, and never answered.
+      const failovers = events.filter((e) => (e.attempts as number) === 2);
+      expect(failovers.length).toBeGreaterThanOrEqual(1);
+      for (const e of failovers) expect(e.failures).toEqual([fault.startsWith("reset") ? "reset" : "timeout"]);
+      expect((await failuresOf(name)).reduce((a, b) => a + b, 0)).toBe(failovers.length);
+    });
+  }
+
+  it("relays a POST's failed small body as it came: a non-idempotent request is not resent after a reset", async () => {
+    const { name } = await serviceWith(2);
+    for (const url of originUrls()) await control(url, { fault: "reset-mid-sized-body" });
+    const { res, read } = await exchange(`http://mesh.test/${name}/order`, { method: "POST", body: "{}" }, readError);
+    expect(res.status).toBe(200);
+    expect(read).toMatch(/^error: /);
+    expect((await failuresOf(name)).reduce((a, b) => a + b, 0)).toBe(1);
   });
 
   it("does not blame the origin for a client that reads slowly or not at all", async () => {

@@ -1,4 +1,6 @@
 import { env, exports } from "cloudflare:workers";
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { routeRegistry } from "../../src/registry/route-registry.js";
 import type { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
 import type { ServiceConfigInput } from "../../src/core/schema/service.js";
 
@@ -78,4 +80,22 @@ export async function serviceWith(n: number, config: Record<string, unknown> = {
   const ids: string[] = [];
   for (const url of originUrls().slice(0, n)) ids.push((await register(name, token, url)).id);
   return { name, ids };
+}
+
+/**
+ * Runs the route registry's flush alarm and waits until everything it holds is in KV. After a quiet
+ * spell the alarm is due at once, so the runtime may already be running it, mid-write, when the test
+ * asks: runDurableObjectAlarm then finds nothing to run and returns before KV holds the flush (a race
+ * seen under the whole suite's load).
+ */
+export async function flushRouteIndex(): Promise<void> {
+  const registry = routeRegistry(env);
+  await runDurableObjectAlarm(registry);
+  for (let waited = 0; ; waited += 20) {
+    const s = await registry.state();
+    // Shards never changed are holes in `shards` (undefined once over RPC): 0, as the registry reads them.
+    if (Array.from({ length: Math.max(s.shards.length, s.written.length) }, (_, k) => k).every((k) => (s.shards[k] ?? 0) === (s.written[k] ?? 0))) return;
+    if (waited >= 3_000) throw new Error(`the route registry still had unwritten shards after 3 s: ${JSON.stringify(s)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

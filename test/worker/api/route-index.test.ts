@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { invalidateRouteCache } from "../../../src/edge/cache/route-cache.js";
 import { KEY } from "../../../src/registry/keys.js";
@@ -7,12 +7,12 @@ import { FLUSH_SPACING_MS, routeRegistry } from "../../../src/registry/route-reg
 import { ROUTE_SHARDS, ROUTE_VERSION_KEY, routeShardKey, shardOf, type RouteShard, type RouteVersions } from "../../../src/registry/route-shards.js";
 import { routedService } from "../../../src/registry/route-index.js";
 import { serviceConfigSchema } from "../../../src/core/schema/service.js";
-import { ADMIN, createService, json, mesh, uniqueName } from "../helpers.js";
+import { ADMIN, createService, flushRouteIndex, json, mesh, uniqueName } from "../helpers.js";
 
 const registry = () => routeRegistry(env);
 
 async function flushed(): Promise<RouteVersions> {
-  await runDurableObjectAlarm(registry());
+  await flushRouteIndex();
   const v = await env.REGISTRY.get<RouteVersions>(ROUTE_VERSION_KEY, "json");
   if (v === null) throw new Error("no version key after a flush");
   return v;

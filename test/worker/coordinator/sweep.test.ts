@@ -1,11 +1,11 @@
 import { env } from "cloudflare:workers";
-import { createExecutionContext, createScheduledController, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../../workers/mesh/index.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SweepRecord } from "../../../src/sweep/sweep.js";
 import { routeRegistry } from "../../../src/registry/route-registry.js";
 import { routeShardKey, shardOf, type RouteShard } from "../../../src/registry/route-shards.js";
-import { ADMIN, createService, mesh, originUrls, register, stubFor, uniqueName } from "../helpers.js";
+import { ADMIN, createService, flushRouteIndex, mesh, originUrls, register, stubFor, uniqueName } from "../helpers.js";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -55,11 +55,11 @@ describe("scheduled sweep", () => {
     // An entry lost after the record was written (a rollback that raced, say).
     const registry = routeRegistry(env);
     await registry.put(name, null);
-    await runDurableObjectAlarm(registry);
+    await flushRouteIndex();
     const key = routeShardKey(shardOf(name));
     expect((await env.REGISTRY.get<RouteShard>(key, "json"))?.services.map((s) => s.name)).not.toContain(name);
     await runCron();
-    await runDurableObjectAlarm(registry);
+    await flushRouteIndex();
     expect((await env.REGISTRY.get<RouteShard>(key, "json"))?.services.map((s) => s.name)).toContain(name);
   });
 

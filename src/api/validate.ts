@@ -36,6 +36,9 @@ function requireJsonBody(contentType: string | undefined): void {
   throw new MeshError(415, "unsupported_media_type", `request body must be JSON sent with content-type: application/json (got ${got})`);
 }
 
+/** A body that is not JSON, said alike by every endpoint. */
+const malformedJson = (): MeshError => invalid([{ path: "(body)", message: "malformed JSON" }]);
+
 /**
  * For an endpoint whose JSON body may be left out: an empty body is `{}`,
  * anything else must be JSON (415 otherwise) and pass `schema` (400 naming
@@ -48,7 +51,7 @@ export function parseOptionalJson<T extends z.ZodMiniType>(schema: T, contentTyp
     try {
       input = JSON.parse(text);
     } catch {
-      throw invalid([{ path: "(body)", message: "malformed JSON" }]);
+      throw malformedJson();
     }
   }
   const parsed = schema.safeParse(input);
@@ -74,7 +77,7 @@ export function validate<T extends z.ZodMiniType, Target extends keyof Validatio
         await next();
       });
     } catch (err) {
-      if (!handled && err instanceof HTTPException && err.status === 400) throw invalid([{ path: "(body)", message: "malformed JSON" }]);
+      if (!handled && err instanceof HTTPException && err.status === 400) throw malformedJson();
       throw err;
     }
   };

@@ -4,6 +4,11 @@
  */
 export type BodyFailure = "reset" | "timeout";
 
+/** The `upstream_body_failed` line (docs/analytics.md), for a body relayed broken or failed over alike. */
+export function logBodyFailed(service: string, instance: string | null, why: BodyFailure, err: unknown): void {
+  console.error(JSON.stringify({ event: "upstream_body_failed", service, instance, failure: why, message: String(err) }));
+}
+
 /** A body that failed while the try stage read it whole (try-origin.ts), and why. */
 export class BodyFailed extends Error {
   constructor(

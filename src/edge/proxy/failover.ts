@@ -10,7 +10,7 @@ import { watchClientBody } from "./client-body.js";
 import { budgetFor, honourRetryAfter, pickWhenSaturated, retryAllowed } from "./flow-control.js";
 import { propagateTrace } from "./trace-context.js";
 import { tryOrigin, type TryResult } from "./try-origin.js";
-import { BodyFailed } from "./body-watch.js";
+import { BodyFailed, logBodyFailed } from "./body-watch.js";
 import { secureAttempt, upstreamSecurity, type UpstreamSecurity } from "./upstream-security.js";
 
 /**
@@ -123,7 +123,7 @@ function bodyFailureRetries(state: RequestState, svc: RoutedService, attempt: nu
 
 /** The try as the failed one it was; its bytes are gone with it, so no answer is left to relay from it. */
 function bodyFailedTry(state: RequestState, svc: RoutedService, body: BodyFailed, latencyMs: number): TryResult {
-  console.error(JSON.stringify({ event: "upstream_body_failed", service: svc.name, instance: state.lastInstance, failure: body.why, message: String(body) }));
+  logBodyFailed(svc.name, state.lastInstance, body.why, body);
   const failed: TryResult = { ok: false, failure: { kind: body.why }, response: null, latencyMs };
   state.last = failed;
   return failed;

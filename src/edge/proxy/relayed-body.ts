@@ -3,7 +3,7 @@ import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../../core/schema/service.js";
 import { instanceFailed } from "../pick/pick.js";
 import { recordOutcomes } from "../report/outcome-reporter.js";
 import type { RequestState } from "../request-state.js";
-import { BodyFailed, failedBody, mayHaveBody, watchBody, type BodyFailure } from "./body-watch.js";
+import { BodyFailed, failedBody, logBodyFailed, mayHaveBody, watchBody, type BodyFailure } from "./body-watch.js";
 
 /**
  * Puts the answer respond will relay in `state.relayBody`, watched for a
@@ -26,7 +26,7 @@ export function watchRelayedBody(state: RequestState, env: Env, ctx: ExecutionCo
   const response = last.response;
   const blame = last.ok;
   const failed = (why: BodyFailure, err: unknown): void => {
-    console.error(JSON.stringify({ event: "upstream_body_failed", service: svc.name, instance: instanceId, failure: why, message: String(err) }));
+    logBodyFailed(svc.name, instanceId, why, err);
     // A client whose upload failed after the answer began is not the origin's doing.
     if (!blame || state.clientFailed) return;
     instanceFailed(state, instanceId);

@@ -17,6 +17,11 @@ export interface SweepRecord {
   services: number;
   expired: number;
   removed: number;
+  /** Instance keys the coordinators rewrote or deleted so the KV mirror matches their members. */
+  mirrorRepaired: number;
+  /** Instance rows that failed validation when a coordinator loaded its store: reset, or deleted (docs/storage.md). */
+  corruptRepaired: number;
+  corruptRemoved: number;
   errors: { service: string; message: string }[];
   routeIndexVersion: number;
 }
@@ -32,6 +37,9 @@ export async function sweepAll(env: Env, now: number): Promise<SweepRecord> {
     services: names.length,
     expired: 0,
     removed: 0,
+    mirrorRepaired: 0,
+    corruptRepaired: 0,
+    corruptRemoved: 0,
     errors: [],
     routeIndexVersion: 0,
   };
@@ -52,6 +60,9 @@ export async function sweepAll(env: Env, now: number): Promise<SweepRecord> {
       const result = await callCoordinator(env, name, (s) => s.sweep());
       record.expired += result.expired;
       record.removed += result.removed;
+      record.mirrorRepaired += result.mirrorRepaired;
+      record.corruptRepaired += result.corruptRepaired;
+      record.corruptRemoved += result.corruptRemoved;
     } catch (err) {
       record.errors.push({ service: name, message: String(err) });
     }

@@ -63,6 +63,40 @@ describe("scheduled sweep", () => {
     expect((await env.REGISTRY.get<RouteShard>(key, "json"))?.services.map((s) => s.name)).toContain(name);
   });
 
+  it("totals what the coordinators repaired: corrupt rows reset or removed, and KV mirror keys fixed", async () => {
+    const name = uniqueName("cron");
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] } });
+    const [a = "", b = "", c = ""] = originUrls();
+    const ra = await register(name, token, a);
+    const rb = await register(name, token, b);
+    const rc = await register(name, token, c);
+    // One mirror key lost (KV write failed, say): the sweep's repair puts it back.
+    await env.REGISTRY.delete(`instance:${name}:${rb.id}`);
+    const stub = stubFor(name);
+    await runInDurableObject(stub, (_i, state) => {
+      // Repairable (bad JSON in a column) and unusable (bad identity column): see coordinator-storage.test.ts.
+      state.storage.sql.exec("UPDATE instances SET health = '{broken' WHERE id = ?", ra.id);
+      state.storage.sql.exec("UPDATE instances SET membership = 'lost' WHERE id = ?", rc.id);
+    });
+    // Rows are checked when a coordinator loads its store, as after an eviction.
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    try {
+      await runInDurableObject(stub, (_i, state) => state.abort("test: reload a damaged store")).catch(() => undefined);
+      const record = await runCron();
+      expect(record.errors).toEqual([]);
+      expect([record.corruptRepaired, record.corruptRemoved]).toEqual([1, 1]);
+      // rb's key put back, rc's (removed with its row) deleted.
+      expect(record.mirrorRepaired).toBeGreaterThanOrEqual(2);
+      expect(await env.REGISTRY.get(`instance:${name}:${rb.id}`)).not.toBeNull();
+      expect(await env.REGISTRY.get(`instance:${name}:${rc.id}`)).toBeNull();
+      // Repaired once: the next sweep has nothing of this kind left.
+      const again = await runCron();
+      expect([again.corruptRepaired, again.corruptRemoved]).toEqual([0, 0]);
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
   it("records a coordinator that cannot start as an error and still sweeps the others", async () => {
     const broken = uniqueName("cron");
     const healthy = uniqueName("cron");

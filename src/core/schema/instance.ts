@@ -41,9 +41,28 @@ function storedUrlFits(u: string): boolean {
   return jsonStringBytes(canonicalOrigin(new URL(u))) <= MAX_URL_BYTES;
 }
 
-/** Body of `POST /_mesh/v1/services/{name}/instances`. */
+// Labels are matched against traffic-split rules and copied into objects by consumers of the API;
+// a key that names an Object prototype slot is refused rather than trusted to be handled safely everywhere.
 const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
+const PROTOTYPE_KEYS_MESSAGE = "keys __proto__, constructor and prototype are reserved";
+
+/**
+ * Checked on the body as sent, before the record is parsed: zod's record skips a `__proto__` key
+ * (JSON.parse makes it an own key), so a check on the parsed record never sees it and the label
+ * would be dropped while the registration answered 201.
+ */
+function noPrototypeKeys(raw: unknown): boolean {
+  return typeof raw !== "object" || raw === null || !Object.keys(raw).some((k) => PROTOTYPE_KEYS.has(k));
+}
+
+const metadataSchema = z
+  .record(z.string().check(z.maxLength(MAX_METADATA_KEY_LENGTH)), z.string().check(z.maxLength(MAX_METADATA_VALUE_LENGTH)))
+  .check(
+    z.refine((m: Record<string, string>) => Object.keys(m).length <= MAX_METADATA_ENTRIES, `at most ${MAX_METADATA_ENTRIES} entries`),
+  );
+
+/** Body of `POST /_mesh/v1/services/{name}/instances`. */
 export const registerInstanceSchema = z.strictObject({
   url: z
     .string()
@@ -72,23 +91,7 @@ export const registerInstanceSchema = z.strictObject({
       longitude: z.number().check(z.gte(-180), z.lte(180)),
     }),
   ),
-  metadata: z.optional(
-    z
-      .record(z.string().check(z.maxLength(MAX_METADATA_KEY_LENGTH)), z.string().check(z.maxLength(MAX_METADATA_VALUE_LENGTH)))
-      .check(
-        z.refine(
-          (m: Record<string, string>) => Object.keys(m).length <= MAX_METADATA_ENTRIES,
-          `at most ${MAX_METADATA_ENTRIES} entries`,
-        ),
-        // Labels are matched against traffic-split rules and copied into objects by
-        // consumers of the API; a key that names an Object prototype slot is refused
-        // rather than trusted to be handled safely everywhere.
-        z.refine(
-          (m: Record<string, string>) => !Object.keys(m).some((k) => PROTOTYPE_KEYS.has(k)),
-          "keys __proto__, constructor and prototype are reserved",
-        ),
-      ),
-  ),
+  metadata: z.optional(z.pipe(z.unknown().check(z.refine(noPrototypeKeys, PROTOTYPE_KEYS_MESSAGE)), metadataSchema)),
   ttlSeconds: z.optional(z.number().check(z.int(), z.gte(5), z.lte(86_400))),
 });
 

@@ -105,3 +105,21 @@ describe("stored fields are bounded by their stores", () => {
     expect(body.issues?.map((i) => i.path)).toContain(path);
   });
 });
+
+describe("prototype keys in a registration's metadata", () => {
+  it.each(["__proto__", "constructor", "prototype"])("400s metadata key %s naming metadata, and registers nothing", async (key) => {
+    const name = uniqueName();
+    const { token } = await createService(name, routesFor(name));
+    // Raw JSON: JSON.stringify of an object literal would not carry a __proto__ key.
+    const res = await mesh(`/_mesh/v1/services/${name}/instances`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: `{"url":${JSON.stringify(originUrls()[0])},"metadata":{"${key}":"x","team":"a"}}`,
+    });
+    expect(res.status).toBe(400);
+    const body = await errorOf(res);
+    expect(body.issues?.map((i) => i.path)).toEqual(["metadata"]);
+    const shown = await (await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).json<{ instances: unknown[] }>();
+    expect(shown.instances).toEqual([]);
+  });
+});

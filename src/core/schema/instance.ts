@@ -1,4 +1,5 @@
 import { canonicalOrigin } from "../net/origin-guard.js";
+import { refusingPrototypeKeys } from "./prototype-keys.js";
 import * as z from "./zod.js";
 
 /**
@@ -41,21 +42,6 @@ function storedUrlFits(u: string): boolean {
   return jsonStringBytes(canonicalOrigin(new URL(u))) <= MAX_URL_BYTES;
 }
 
-// Labels are matched against traffic-split rules and copied into objects by consumers of the API;
-// a key that names an Object prototype slot is refused rather than trusted to be handled safely everywhere.
-const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
-
-const PROTOTYPE_KEYS_MESSAGE = "keys __proto__, constructor and prototype are reserved";
-
-/**
- * Checked on the body as sent, before the record is parsed: zod's record skips a `__proto__` key
- * (JSON.parse makes it an own key), so a check on the parsed record never sees it and the label
- * would be dropped while the registration answered 201.
- */
-function noPrototypeKeys(raw: unknown): boolean {
-  return typeof raw !== "object" || raw === null || !Object.keys(raw).some((k) => PROTOTYPE_KEYS.has(k));
-}
-
 const metadataSchema = z
   .record(z.string().check(z.maxLength(MAX_METADATA_KEY_LENGTH)), z.string().check(z.maxLength(MAX_METADATA_VALUE_LENGTH)))
   .check(
@@ -91,7 +77,7 @@ export const registerInstanceSchema = z.strictObject({
       longitude: z.number().check(z.gte(-180), z.lte(180)),
     }),
   ),
-  metadata: z.optional(z.pipe(z.unknown().check(z.refine(noPrototypeKeys, PROTOTYPE_KEYS_MESSAGE)), metadataSchema)),
+  metadata: z.optional(refusingPrototypeKeys(metadataSchema)),
   ttlSeconds: z.optional(z.number().check(z.int(), z.gte(5), z.lte(86_400))),
 });
 

@@ -123,3 +123,20 @@ describe("prototype keys in a registration's metadata", () => {
     expect(shown.instances).toEqual([]);
   });
 });
+
+describe("prototype keys in a traffic split", () => {
+  it.each<[string, string, string]>([
+    ["a __proto__ label in to", `{"to":{"__proto__":"x","version":"v2"},"percent":10}`, "split.0.to"],
+    ["a __proto__ header in match", `{"match":{"header":{"__proto__":"1","x-canary":"1"}},"to":{"version":"v2"}}`, "split.0.match.header"],
+  ])("400s %s naming the field, instead of a rule that quietly selects more", async (_what, rule, path) => {
+    const name = uniqueName();
+    const res = await mesh(`/_mesh/v1/services/${name}`, {
+      method: "PUT",
+      headers: { ...ADMIN, "content-type": "application/json" },
+      body: `{"routes":{"pathPrefixes":["/${name}"]},"split":[${rule}]}`,
+    });
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).issues?.map((i) => i.path)).toEqual([path]);
+    expect((await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).status).toBe(404);
+  });
+});

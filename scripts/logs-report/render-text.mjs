@@ -9,6 +9,7 @@
  * clear the screen, retitle the window or write the clipboard), DEL, C1 controls (U+009B is a CSI
  * of its own) and the bidi embeddings, overrides and isolates that reorder what is shown.
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are escaped.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /**

@@ -11,7 +11,7 @@ import { ADMIN, flushRouteIndex, originUrls, stubFor, uniqueName } from "../help
  * health alarm armed, unseen by the sweep, which walks KV's records) for a service KV no
  * longer has. Rate limits are off here: the calls are many and at once.
  */
-async function mesh(path: string, init: RequestInit = {}): Promise<Response> {
+async function mesh(path: string, init: RequestInit<IncomingRequestCfProperties> = {}): Promise<Response> {
   const ctx = createExecutionContext();
   const res = await worker.fetch(new Request(`http://mesh.test${path}`, init), { ...env, CONTROL_PLANE_RATE_LIMITS: "off" }, ctx);
   const body = await res.text();

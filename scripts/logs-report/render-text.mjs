@@ -4,12 +4,28 @@
 
 /** @typedef {import("./aggregate.mjs").Report} Report */
 
+/**
+ * Characters a terminal acts on instead of showing: C0 controls (ESC starts the sequences that
+ * clear the screen, retitle the window or write the clipboard), DEL, C1 controls (U+009B is a CSI
+ * of its own) and the bidi embeddings, overrides and isolates that reorder what is shown.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are escaped.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Anything read from a log line, as text that is safe to print: every control character as a
+ * `\uXXXX` escape (`\r`, `\n` and `\t` included: one would break the table), the rest as it is.
+ * Log lines are input from whoever can write to the Logpush job, not only the mesh.
+ * @param {string} s
+ */
+const shown = (s) => s.replace(CONTROL, (c) => (c === "\r" ? "\\r" : c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+
 /** @param {number} r */
 const pct = (r) => `${(100 * r).toFixed(1)}%`;
 /** @param {{ p50: number, p95: number, p99: number } | null} p */
 const lat = (p) => (p === null ? "-" : `${p.p50}/${p.p95}/${p.p99}`);
 /** @param {{ kind: string, count: number }[]} f */
-const kinds = (f) => (f.length === 0 ? "-" : f.map((x) => `${x.kind}×${x.count}`).join(" "));
+const kinds = (f) => (f.length === 0 ? "-" : f.map((x) => `${shown(x.kind)}×${x.count}`).join(" "));
 
 /**
  * Columns padded to their widest cell.
@@ -34,7 +50,7 @@ export function renderText(report) {
   out.push(`${i.events} events from ${i.lines} lines in ${i.files} file(s); ${i.malformed} malformed line(s) skipped${i.unreadable.length === 0 ? "" : `; ${i.unreadable.length} file(s) cut short`}; ${report.from ?? "-"} .. ${report.to ?? "-"}`);
   for (const s of report.services) {
     out.push("");
-    out.push(`service ${s.service}`);
+    out.push(`service ${shown(s.service)}`);
     out.push(
       table([
         ["requests", "errors (5xx)", "failed over", "latency p50/p95/p99 ms", "upstream p50/p95/p99 ms", "top failures"],
@@ -42,12 +58,12 @@ export function renderText(report) {
       ]),
     );
     const coordinator = Object.entries(s.coordinatorEvents);
-    if (coordinator.length > 0) out.push(`coordinator: ${coordinator.map(([k, n]) => `${k}×${n}`).join(" ")}`);
+    if (coordinator.length > 0) out.push(`coordinator: ${coordinator.map(([k, n]) => `${shown(k)}×${n}`).join(" ")}`);
     if (s.instances.length > 0) {
       out.push(
         table([
           ["  instance", "tries", "failed tries", "answered", "errors", "latency p50/p95/p99 ms", "top failures"],
-          ...s.instances.map((x) => [`  ${x.instance}`, String(x.tries), pct(x.tryFailureRate), String(x.answered), pct(x.errorRate), lat(x.latencyMs), kinds(x.topFailures)]),
+          ...s.instances.map((x) => [`  ${shown(x.instance)}`, String(x.tries), pct(x.tryFailureRate), String(x.answered), pct(x.errorRate), lat(x.latencyMs), kinds(x.topFailures)]),
         ]),
       );
     }

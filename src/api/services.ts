@@ -82,12 +82,19 @@ services.put("/:name", validate("param", nameParam), validate("json", serviceCon
   }
   // The coordinator first: if it fails, nothing was written and the client can simply retry
   // (writing KV first could strand a registration token that was never shown).
+  let configured: { accepted: boolean };
   try {
-    await viaCoordinator(c.env, name, (s) => s.configure(name, config, record.updatedAt));
-    await putService(kv, record);
+    configured = await viaCoordinator(c.env, name, (s) => s.configure(name, config, record.updatedAt, existing?.updatedAt));
+    if (configured.accepted) await putService(kv, record);
   } catch (err) {
     await releaseRoutes(c.env, name, claim.previous);
     throw err;
+  }
+  if (!configured.accepted) {
+    // A DELETE reached the coordinator after this PUT read the record: the service is gone, and so
+    // are its routes (this claim may have landed after the DELETE's release, so it is dropped, not put back).
+    await releaseRoutes(c.env, name, null);
+    throw new MeshError(409, "conflict", `service '${name}' was deleted while this PUT ran; PUT it again to create it`);
   }
   noteRouteChange(name, routed, claim.shard, claim.shardVersion, now);
   if (token !== null) return c.json({ service: publicService(record), registrationToken: token, ...warnings }, 201);

@@ -74,9 +74,15 @@ export class ServiceCoordinator extends DurableObject<Env> {
     this.#purge = new MirrorPurge(this.#state.table);
   }
 
-  async configure(name: string, config: ServiceConfig, configVersion: number): Promise<{ accepted: boolean; version: number }> {
+  /**
+   * `readVersion`: the updatedAt of the record a replacing PUT read. This object orders a PUT and a
+   * DELETE of the service; once it holds a tombstone at or past that record, the record is gone and
+   * the PUT is refused (accepted: false) instead of configuring a service KV no longer has.
+   */
+  async configure(name: string, config: ServiceConfig, configVersion: number, readVersion?: number): Promise<{ accepted: boolean; version: number }> {
     const now = Date.now();
-    const accepted = this.#state.applyConfig(name, config, configVersion, now);
+    const deletedSinceRead = readVersion !== undefined && readVersion <= this.#state.deletedVersion;
+    const accepted = !deletedSinceRead && this.#state.applyConfig(name, config, configVersion, now);
     const { version } = this.#state.snapshot(now);
     await this.#arm();
     return { accepted, version };

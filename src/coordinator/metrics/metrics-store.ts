@@ -4,7 +4,14 @@ import { emptyRecord, mergeRecord, NO_INSTANCE, parseRecord, type MetricsRecord 
 import { minuteOf, RETAINED_MINUTES } from "../../core/metrics/stats.js";
 import { metricsDeltaSchema } from "./delta-schema.js";
 
-const COUNTER_NAMES: readonly (keyof CoordinatorCounters)[] = ["healthChecksPassed", "healthChecksFailed", "ejections", "leaseExpirations"];
+const COUNTER_NAMES: readonly (keyof CoordinatorCounters)[] = [
+  "healthChecksPassed",
+  "healthChecksFailed",
+  "ejections",
+  "leaseExpirations",
+  "retiredRetries",
+  "retiredFailovers",
+];
 
 /**
  * The service's metrics, in memory and written through to SQLite
@@ -20,7 +27,14 @@ export class MetricsStore {
   #loaded = false;
   readonly #totals = new Map<string, MetricsRecord>();
   readonly #minutes = new Map<number, Map<string, MetricsRecord>>();
-  readonly #counters: CoordinatorCounters = { healthChecksPassed: 0, healthChecksFailed: 0, ejections: 0, leaseExpirations: 0 };
+  readonly #counters: CoordinatorCounters = {
+    healthChecksPassed: 0,
+    healthChecksFailed: 0,
+    ejections: 0,
+    leaseExpirations: 0,
+    retiredRetries: 0,
+    retiredFailovers: 0,
+  };
   #prunedMinute = 0;
 
   constructor(sql: SqlStorage) {
@@ -79,7 +93,11 @@ export class MetricsStore {
     this.#prune(now, isMember);
   }
 
-  /** At most once a minute: minutes past the retained hour go, and so do the totals of instances no longer members. */
+  /**
+   * At most once a minute: minutes past the retained hour go, and so do the totals of instances no
+   * longer members. A pruned instance's retries and failovers move to the retired counters (in the
+   * same synchronous turn, so SQLite commits both or neither): the service-wide sums stay monotonic.
+   */
   #prune(now: number, isMember: (id: string) => boolean): void {
     const minute = minuteOf(now);
     if (minute === this.#prunedMinute) return;
@@ -87,8 +105,10 @@ export class MetricsStore {
     const oldest = minute - RETAINED_MINUTES;
     for (const m of this.#minutes.keys()) if (m < oldest) this.#minutes.delete(m);
     this.#sql.exec("DELETE FROM metrics_minutes WHERE minute < ?", oldest);
-    for (const id of this.#totals.keys()) {
+    for (const [id, total] of this.#totals) {
       if (id === NO_INSTANCE || isMember(id)) continue;
+      this.count("retiredRetries", total.retries);
+      this.count("retiredFailovers", total.failovers);
       this.#totals.delete(id);
       this.#sql.exec("DELETE FROM metrics_totals WHERE instance = ?", id);
     }

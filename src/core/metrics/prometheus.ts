@@ -11,6 +11,13 @@ export interface CoordinatorCounters {
   healthChecksFailed: number;
   ejections: number;
   leaseExpirations: number;
+  /**
+   * Retries and failovers of instances whose totals were pruned when they left. The service-wide
+   * counters are these plus the members' totals, so an instance leaving never takes them backwards
+   * (Prometheus would read the drop as a reset and rate() would count the whole total again).
+   */
+  retiredRetries: number;
+  retiredFailovers: number;
 }
 
 /** One service as a scrape sees it: its coordinator's running totals. */
@@ -95,9 +102,9 @@ export function renderPrometheus(services: readonly ServiceMetrics[], failed: re
     }
   }
   out.family("switchyard_retries_total", "counter", "Tries beyond the first of each request.");
-  for (const s of services) out.sample("switchyard_retries_total", [["service", s.service]], sum(s, (r) => r.retries));
+  for (const s of services) out.sample("switchyard_retries_total", [["service", s.service]], s.counters.retiredRetries + sum(s, (r) => r.retries));
   out.family("switchyard_failovers_total", "counter", "Requests answered by another instance after a failed try.");
-  for (const s of services) out.sample("switchyard_failovers_total", [["service", s.service]], sum(s, (r) => r.failovers));
+  for (const s of services) out.sample("switchyard_failovers_total", [["service", s.service]], s.counters.retiredFailovers + sum(s, (r) => r.failovers));
   out.family("switchyard_instance_healthy", "gauge", "1 when the instance is active, healthy and not ejected, else 0.");
   for (const s of services) for (const i of s.instances) out.sample("switchyard_instance_healthy", [["service", s.service], ["instance", i.id]], i.healthy ? 1 : 0);
   out.family("switchyard_instance_ejections_total", "counter", "Passive (outlier) ejections of instances.");

@@ -1,4 +1,5 @@
 import { canonicalOrigin } from "../net/origin-guard.js";
+import { refusingPrototypeKeys } from "./prototype-keys.js";
 import * as z from "./zod.js";
 
 /**
@@ -41,9 +42,13 @@ function storedUrlFits(u: string): boolean {
   return jsonStringBytes(canonicalOrigin(new URL(u))) <= MAX_URL_BYTES;
 }
 
-/** Body of `POST /_mesh/v1/services/{name}/instances`. */
-const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+const metadataSchema = z
+  .record(z.string().check(z.maxLength(MAX_METADATA_KEY_LENGTH)), z.string().check(z.maxLength(MAX_METADATA_VALUE_LENGTH)))
+  .check(
+    z.refine((m: Record<string, string>) => Object.keys(m).length <= MAX_METADATA_ENTRIES, `at most ${MAX_METADATA_ENTRIES} entries`),
+  );
 
+/** Body of `POST /_mesh/v1/services/{name}/instances`. */
 export const registerInstanceSchema = z.strictObject({
   url: z
     .string()
@@ -72,23 +77,7 @@ export const registerInstanceSchema = z.strictObject({
       longitude: z.number().check(z.gte(-180), z.lte(180)),
     }),
   ),
-  metadata: z.optional(
-    z
-      .record(z.string().check(z.maxLength(MAX_METADATA_KEY_LENGTH)), z.string().check(z.maxLength(MAX_METADATA_VALUE_LENGTH)))
-      .check(
-        z.refine(
-          (m: Record<string, string>) => Object.keys(m).length <= MAX_METADATA_ENTRIES,
-          `at most ${MAX_METADATA_ENTRIES} entries`,
-        ),
-        // Labels are matched against traffic-split rules and copied into objects by
-        // consumers of the API; a key that names an Object prototype slot is refused
-        // rather than trusted to be handled safely everywhere.
-        z.refine(
-          (m: Record<string, string>) => !Object.keys(m).some((k) => PROTOTYPE_KEYS.has(k)),
-          "keys __proto__, constructor and prototype are reserved",
-        ),
-      ),
-  ),
+  metadata: z.optional(refusingPrototypeKeys(metadataSchema)),
   ttlSeconds: z.optional(z.number().check(z.int(), z.gte(5), z.lte(86_400))),
 });
 

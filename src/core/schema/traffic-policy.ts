@@ -1,4 +1,5 @@
 import { MAX_METADATA_KEY_LENGTH, MAX_METADATA_VALUE_LENGTH } from "./instance.js";
+import { refusingPrototypeKeys } from "./prototype-keys.js";
 import * as z from "./zod.js";
 
 /**
@@ -16,7 +17,6 @@ const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   "host", "cookie", "set-cookie", "authorization", "content-length", "content-type", "transfer-encoding", "connection",
   "x-mesh-instance", "x-mesh-attempts",
 ]);
-const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
 export const MAX_SPLIT_RULES = 16;
 export const MAX_SPLIT_SELECTOR_ENTRIES = 8;
@@ -48,23 +48,24 @@ export const affinitySchema = z.pipe(
 );
 
 /** Instance labels a rule selects: every entry must equal the instance's `metadata` value. Bounded like metadata. */
-const selectorSchema = z
-  .record(z.string().check(z.minLength(1), z.maxLength(MAX_METADATA_KEY_LENGTH)), z.string().check(z.maxLength(MAX_METADATA_VALUE_LENGTH)))
-  .check(
-    z.refine((m: Record<string, string>) => {
-      const n = Object.keys(m).length;
-      return n >= 1 && n <= MAX_SPLIT_SELECTOR_ENTRIES;
-    }, `must name 1 to ${MAX_SPLIT_SELECTOR_ENTRIES} labels`),
-    z.refine((m: Record<string, string>) => !Object.keys(m).some((k) => PROTOTYPE_KEYS.has(k)), "keys __proto__, constructor and prototype are reserved"),
-  );
+const selectorSchema = refusingPrototypeKeys(
+  z
+    .record(z.string().check(z.minLength(1), z.maxLength(MAX_METADATA_KEY_LENGTH)), z.string().check(z.maxLength(MAX_METADATA_VALUE_LENGTH)))
+    .check(
+      z.refine((m: Record<string, string>) => {
+        const n = Object.keys(m).length;
+        return n >= 1 && n <= MAX_SPLIT_SELECTOR_ENTRIES;
+      }, `must name 1 to ${MAX_SPLIT_SELECTOR_ENTRIES} labels`),
+    ),
+);
 
 /**
  * Request headers a match rule compares. Matched as the origin would receive
  * them, so the mesh's own `x-mesh-*` (which clients may not set) cannot be used.
  */
 const headerMatchSchema = z.pipe(
-  z
-    .record(z.string().check(z.minLength(1), z.maxLength(128), z.regex(TOKEN, "must be a valid header name")), z.string().check(z.maxLength(MAX_METADATA_VALUE_LENGTH)))
+  refusingPrototypeKeys(
+    z.record(z.string().check(z.minLength(1), z.maxLength(128), z.regex(TOKEN, "must be a valid header name")), z.string().check(z.maxLength(MAX_METADATA_VALUE_LENGTH)))
     .check(
       z.refine((m: Record<string, string>) => {
         const n = Object.keys(m).length;
@@ -72,6 +73,7 @@ const headerMatchSchema = z.pipe(
       }, `must name 1 to ${MAX_SPLIT_SELECTOR_ENTRIES} headers`),
       z.refine((m: Record<string, string>) => !Object.keys(m).some((k) => k.toLowerCase().startsWith(MESH_PREFIX)), "x-mesh-* headers are the mesh's own; clients cannot set them"),
     ),
+  ),
   // Lowercased names, in a plain list: a header name cannot then collide with an Object slot.
   z.transform((m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v]))),
 );

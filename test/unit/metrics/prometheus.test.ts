@@ -14,7 +14,7 @@ function service(name: string, fill: (acc: MetricsAccumulator) => void): Service
       { id: "a", healthy: true },
       { id: "b", healthy: false },
     ],
-    counters: { healthChecksPassed: 7, healthChecksFailed: 2, ejections: 1, leaseExpirations: 3 },
+    counters: { healthChecksPassed: 7, healthChecksFailed: 2, ejections: 1, leaseExpirations: 3, retiredRetries: 0, retiredFailovers: 0 },
   };
 }
 

@@ -107,18 +107,10 @@ describe("registerInstanceSchema", () => {
     expect(pathsOf({ url: "https://a.com", metadata: { k: 1 } })).toEqual(["metadata.k"]);
   });
 
-  it.each(["constructor", "prototype"])("refuses the prototype key %s in metadata", (key) => {
-    const body: unknown = JSON.parse(`{"url":"https://a.com","metadata":{"${key}":"x"}}`);
-    expect(registerInstanceSchema.safeParse(body).success).toBe(false);
-  });
-
-  it("drops a __proto__ metadata key without touching any prototype", () => {
-    // JSON.parse makes "__proto__" an own key; the parsed record never carries it on.
-    const body: unknown = JSON.parse('{"url":"https://a.com","metadata":{"__proto__":{"polluted":"x"},"v":"1"}}');
-    const parsed = registerInstanceSchema.safeParse(body);
-    const metadata = parsed.success ? parsed.data.metadata : undefined;
-    expect(metadata === undefined ? [] : Object.keys(metadata)).toEqual(["v"]);
-    expect(Object.getPrototypeOf(metadata)).toBe(Object.prototype);
+  it.each(["__proto__", "constructor", "prototype"])("refuses the prototype key %s in metadata, at metadata", (key) => {
+    // JSON.parse makes "__proto__" an own key, as a request body has it.
+    const body: unknown = JSON.parse(`{"url":"https://a.com","metadata":{"${key}":{"polluted":"x"},"v":"1"}}`);
+    expect(pathsOf(body)).toEqual(["metadata"]);
     expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
   });
 

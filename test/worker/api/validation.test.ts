@@ -105,3 +105,38 @@ describe("stored fields are bounded by their stores", () => {
     expect(body.issues?.map((i) => i.path)).toContain(path);
   });
 });
+
+describe("prototype keys in a registration's metadata", () => {
+  it.each(["__proto__", "constructor", "prototype"])("400s metadata key %s naming metadata, and registers nothing", async (key) => {
+    const name = uniqueName();
+    const { token } = await createService(name, routesFor(name));
+    // Raw JSON: JSON.stringify of an object literal would not carry a __proto__ key.
+    const res = await mesh(`/_mesh/v1/services/${name}/instances`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: `{"url":${JSON.stringify(originUrls()[0])},"metadata":{"${key}":"x","team":"a"}}`,
+    });
+    expect(res.status).toBe(400);
+    const body = await errorOf(res);
+    expect(body.issues?.map((i) => i.path)).toEqual(["metadata"]);
+    const shown = await (await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).json<{ instances: unknown[] }>();
+    expect(shown.instances).toEqual([]);
+  });
+});
+
+describe("prototype keys in a traffic split", () => {
+  it.each<[string, string, string]>([
+    ["a __proto__ label in to", `{"to":{"__proto__":"x","version":"v2"},"percent":10}`, "split.0.to"],
+    ["a __proto__ header in match", `{"match":{"header":{"__proto__":"1","x-canary":"1"}},"to":{"version":"v2"}}`, "split.0.match.header"],
+  ])("400s %s naming the field, instead of a rule that quietly selects more", async (_what, rule, path) => {
+    const name = uniqueName();
+    const res = await mesh(`/_mesh/v1/services/${name}`, {
+      method: "PUT",
+      headers: { ...ADMIN, "content-type": "application/json" },
+      body: `{"routes":{"pathPrefixes":["/${name}"]},"split":[${rule}]}`,
+    });
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).issues?.map((i) => i.path)).toEqual([path]);
+    expect((await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).status).toBe(404);
+  });
+});

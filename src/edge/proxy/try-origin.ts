@@ -72,10 +72,12 @@ export async function tryOrigin(
   }
   const latencyMs = Date.now() - started;
   const status = response.status;
-  if (status < 200) {
+  if (status < 200 || status > 599) {
     clearTimeout(timer);
-    // A 1xx as the final answer (e.g. an unasked-for 100 Continue) cannot be
-    // relayed (Response allows 200..599) and breaks HTTP: a failed try, answered 502.
+    // A 1xx as the final answer (e.g. an unasked-for 100 Continue, or 103 Early
+    // Hints, which workerd's fetch hands back as the answer) or a status past 599
+    // (fetch passes up to 999 through) cannot be relayed: a Response allows only
+    // 200..599, so relaying one threw a mesh_error. A failed try, answered 502.
     await response.body?.cancel();
     return { ok: false, failure: { kind: "reset" }, response: null, latencyMs };
   }

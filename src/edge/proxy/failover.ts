@@ -33,7 +33,8 @@ export async function tryInstances(state: RequestState, url: URL, env: Env, ctx:
   });
   propagateTrace(state, state.headers);
   // A streamed body goes to one try only (never replayed), so one watcher serves the request.
-  if (state.body instanceof ReadableStream) state.body = watchClientBody(state, state.body);
+  // Route indexes written before bodyIdleTimeoutMs existed lack it.
+  if (state.body instanceof ReadableStream) state.body = watchClientBody(state, state.body, svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS);
   await failOver(state, svc, upstreamPath(url.pathname, match) + url.search, upstreamSecurity(state, env), env, ctx);
   watchRelayedBody(state, env, ctx);
 }

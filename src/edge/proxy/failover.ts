@@ -87,6 +87,13 @@ async function failOver(
     // failed try and fails over. Otherwise it is relayed as it came, a stream that errors (relayed-body.ts).
     const result = tried.ok && tried.body instanceof BodyFailed && bodyFailureRetries(state, svc, attempt, tried.body) ? bodyFailedTry(state, svc, tried.body, tried.latencyMs) : tried;
     if (result.ok) {
+      // A small body that broke while read whole and is relayed broken (not failed over) makes
+      // this a failed try: counted once, as one (relayed-body.ts only makes the break visible).
+      if (result.body instanceof BodyFailed && !state.clientFailed) {
+        state.outcomes.push({ instanceId: instance.id, ok: false, failure: result.body.why, latencyMs: result.latencyMs });
+        instanceFailed(state, instance.id);
+        return;
+      }
       state.outcomes.push({ instanceId: instance.id, ok: true, latencyMs: result.latencyMs });
       instanceAnswered(state, instance.id);
       return;

@@ -224,6 +224,31 @@ describe("an origin body that breaks or stalls half-way", () => {
     expect((await failuresOf(name)).reduce((a, b) => a + b, 0)).toBe(1);
   });
 
+  // The try had been counted a success when its headers came; the broken body turns it into one failure, not a second try.
+  for (const [fault, method] of [
+    ["reset-mid-body", "GET"],
+    ["reset-mid-sized-body", "POST"],
+  ] as const) {
+    it(`(${fault}, ${method}) counts the try once, as a failure`, async () => {
+      const { name } = await serviceWith(1);
+      await control(originUrls()[0] ?? "", { fault });
+      const { read } = await exchange(`http://mesh.test/${name}/once`, { method, ...(method === "POST" ? { body: "{}" } : {}) }, readError);
+      expect(read).toMatch(/^error: /);
+      const [instance] = (await stubFor(name).describe()).instances;
+      expect([instance?.requests, instance?.failures]).toEqual([1, 1]);
+    });
+  }
+
+  it("ejects an origin whose small bodies break at outlier.consecutiveFailures, though its headers came", async () => {
+    const { name } = await serviceWith(2, { outlier: { consecutiveFailures: 1 } });
+    for (const url of originUrls().slice(0, 2)) await control(url, { fault: "reset-mid-sized-body" });
+    const { res } = await exchange(`http://mesh.test/${name}/order`, { method: "POST", body: "{}" }, readError);
+    const tried = res.headers.get("x-mesh-instance");
+    const instance = (await stubFor(name).describe()).instances.find((i) => i.id === tried);
+    expect(instance?.failures).toBe(1);
+    expect(instance?.ejectedUntil).not.toBeNull();
+  });
+
   it("does not blame the origin for a client that reads slowly or not at all", async () => {
     const { name } = await serviceWith(1, { retry: { bodyIdleTimeoutMs: 200 } });
     const slow = await exchange(`http://mesh.test/${name}/slow`, {}, async (res) => {

@@ -6,7 +6,8 @@
 //   POST /__control          {"healthy":bool,"status":int|null,"delayMs":int,"fault":string|null} changes behaviour
 //                            (`fault`: one of the faults below for every request that names none, so one
 //                            origin of several misbehaves while the others answer)
-//   *    anything else       200 JSON {origin, method, path, query, headers, body}
+//   *    anything else       200 JSON {origin, method, path, query, target, headers, body}
+//                            (`target`: the request target exactly as it arrived, e.g. "/a?" with its empty query)
 //
 // A request may ask for a misbehaving answer with the `x-origin-fault` header
 // (per request, so tests sharing these origins cannot disturb each other):
@@ -205,6 +206,7 @@ export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
       method: req.method,
       path: url.pathname,
       query: url.search,
+      target: req.url,
       headers: req.headers,
       body,
     });

@@ -1,7 +1,7 @@
 import { upstreamHeaders } from "../../core/proxy/forward-headers.js";
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../../core/schema/service.js";
 import { decideRetry } from "../../core/retry/retry-policy.js";
-import { upstreamPath } from "../../core/routes/route-table.js";
+import { upstreamPath, upstreamQuery } from "../../core/routes/route-table.js";
 import type { RoutedService } from "../../registry/route-index.js";
 import { instanceAnswered, instanceFailed, instancesLeft, pickFromCoordinator, pickFromLocal, tryBegan, tryEnded } from "../pick/pick.js";
 import type { RequestState } from "../request-state.js";
@@ -35,7 +35,7 @@ export async function tryInstances(state: RequestState, url: URL, env: Env, ctx:
   // A streamed body goes to one try only (never replayed), so one watcher serves the request.
   // Route indexes written before bodyIdleTimeoutMs existed lack it.
   if (state.body instanceof ReadableStream) state.body = watchClientBody(state, state.body, svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS);
-  await failOver(state, svc, upstreamPath(url.pathname, match) + url.search, upstreamSecurity(state, env), env, ctx);
+  await failOver(state, svc, upstreamPath(url.pathname, match) + upstreamQuery(url), upstreamSecurity(state, env), env, ctx);
   watchRelayedBody(state, env, ctx);
 }
 
@@ -48,7 +48,7 @@ export async function tryFallback(state: RequestState, url: URL, env: Env, ctx: 
   const svc = state.service;
   const match = state.match;
   if (svc === null || match === null) throw new Error("fallback try reached without a routed service");
-  await failOver(state, svc, upstreamPath(url.pathname, match) + url.search, upstreamSecurity(state, env), env, ctx);
+  await failOver(state, svc, upstreamPath(url.pathname, match) + upstreamQuery(url), upstreamSecurity(state, env), env, ctx);
   watchRelayedBody(state, env, ctx);
 }
 

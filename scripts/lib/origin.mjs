@@ -6,7 +6,8 @@
 //   POST /__control          {"healthy":bool,"status":int|null,"delayMs":int,"fault":string|null} changes behaviour
 //                            (`fault`: one of the faults below for every request that names none, so one
 //                            origin of several misbehaves while the others answer)
-//   *    anything else       200 JSON {origin, method, path, query, headers, body}
+//   *    anything else       200 JSON {origin, method, path, query, target, headers, body}
+//                            (`target`: the request target exactly as it arrived, e.g. "/a?" with its empty query)
 //
 // A request may ask for a misbehaving answer with the `x-origin-fault` header
 // (per request, so tests sharing these origins cannot disturb each other):
@@ -18,6 +19,9 @@
 //   hang-mid-sized-body   a 200 with Content-Length 1000 that sends 8 bytes and then nothing
 //   hop-by-hop-headers    a 200 that carries hop-by-hop headers (Connection naming X-Origin-Private,
 //                         Proxy-Authenticate, Trailer, Upgrade, Keep-Alive) a proxy must not relay
+//   raw                   the bytes of the request's `x-origin-raw` header (base64) written as the whole
+//                         answer, then the connection is closed: for answers Node's http would refuse to
+//                         write (a 205 with a body, repeated or malformed headers, a lying Content-Length)
 // and with `x-origin-retry-after: <value>` for a 503 that carries `Retry-After: <value>`.
 //
 // stop() closes the port (clients see connection refused); start() reopens the
@@ -106,6 +110,11 @@ function misbehave(fault, res) {
     case "garbage-headers":
       res.socket?.end("NOT-HTTP garbage\r\n\r\n");
       return true;
+    case "raw": {
+      const raw = res.req.headers["x-origin-raw"];
+      res.socket?.end(Buffer.from(typeof raw === "string" ? raw : "", "base64"));
+      return true;
+    }
     case "reset-mid-body":
       res.writeHead(200, { "content-type": "text/plain" });
       res.write(PARTIAL_BODY);
@@ -197,6 +206,7 @@ export function createOrigin({ name, port = 0, host = "127.0.0.1" }) {
       method: req.method,
       path: url.pathname,
       query: url.search,
+      target: req.url,
       headers: req.headers,
       body,
     });

@@ -77,6 +77,12 @@ export interface TryOutcome {
   failure?: FailureKind;
   status?: number;
   latencyMs: number;
+  /**
+   * A failure of a try already reported as a success: its answer's body broke
+   * after the headers (edge/proxy/relayed-body.ts). It turns that success into
+   * a failure instead of counting a second try.
+   */
+  afterAnswer?: true;
 }
 
 /** Per-instance aggregate of many tries, what `report()` carries over RPC. */
@@ -96,6 +102,13 @@ export function foldOutcome(byId: Map<string, InstanceReport>, o: TryOutcome): v
   if (r === undefined) {
     r = { instanceId: o.instanceId, requests: 0, failures: 0, trailingFailures: 0, latencyMsTotal: 0, lastFailure: null };
     byId.set(o.instanceId, r);
+  }
+  if (o.afterAnswer === true) {
+    // The try and its latency were counted with its success; only the failure is new.
+    r.failures++;
+    r.trailingFailures++;
+    r.lastFailure = o.failure ?? "status";
+    return;
   }
   r.requests++;
   r.latencyMsTotal += o.latencyMs;

@@ -56,6 +56,12 @@ export interface RequestState {
   clientFailed: boolean;
   /** Made with that watcher: aborts the try in flight when the client's body fails. */
   clientAbort: AbortController | null;
+  /**
+   * Kept by that watcher: ms the try has spent waiting for the client's next chunk, and since
+   * when it is waiting now (null: it is not). The per-try timeout does not count them (try-origin.ts).
+   */
+  clientWaitMs: number;
+  clientWaitingSince: number | null;
   /** Set by route. */
   service: RoutedService | null;
   match: RouteMatch | null;
@@ -110,6 +116,8 @@ export function newRequestState(request: Request, started: number): RequestState
     claims: null,
     clientFailed: false,
     clientAbort: null,
+    clientWaitMs: 0,
+    clientWaitingSince: null,
     service: null,
     match: null,
     hashKey: undefined,

@@ -56,6 +56,15 @@ describe("foldOutcome", () => {
   });
 });
 
+describe("foldOutcome, afterAnswer", () => {
+  it("turns the try's reported success into a failure: one try, one failure, its latency once", () => {
+    const late: TryOutcome = { instanceId: "a", ok: false, failure: "reset", latencyMs: 10, afterAnswer: true };
+    expect(reportFor([ok("a"), late], "a")).toEqual({ instanceId: "a", requests: 1, failures: 1, trailingFailures: 1, latencyMsTotal: 10, lastFailure: "reset" });
+    // Flushed apart from its success: a failure with no request of its own.
+    expect(reportFor([late], "a")).toMatchObject({ requests: 0, failures: 1, trailingFailures: 1, latencyMsTotal: 0 });
+  });
+});
+
 describe("aggregateOutcomes", () => {
   it("returns nothing for no outcomes", () => {
     expect(aggregateOutcomes([])).toEqual([]);

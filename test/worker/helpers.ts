@@ -10,6 +10,8 @@ export interface Echo {
   method: string;
   path: string;
   query: string;
+  /** The request target exactly as the origin received it. */
+  target: string;
   headers: Record<string, string>;
   body: string;
 }

@@ -95,7 +95,10 @@ export function applyPassive(
   now: number,
   canEject: boolean,
 ): HealthState {
-  const allFailed = outcome.requests > 0 && outcome.failures === outcome.requests;
+  // A body that broke after its try was reported a success adds a failure but no request
+  // (core/snapshot.ts, afterAnswer), so a batch may hold more failures than requests: it is
+  // all failed when no success came after its failures.
+  const allFailed = outcome.failures > 0 && outcome.failures >= outcome.requests && outcome.trailingFailures > 0;
   const passiveFailures = allFailed ? state.passiveFailures + outcome.failures : outcome.trailingFailures;
   const next: HealthState = { ...state, passiveFailures };
   // Forgive one past ejection per clean batch once the last ejection is well behind us,

@@ -118,6 +118,16 @@ export function upstreamPath(path: string, match: RouteMatch): string {
   return rest.startsWith("/") ? rest : `/${rest}`;
 }
 
+/**
+ * The query to send upstream, as the client sent it. `url.search` is "" both
+ * for no query and for an empty one ("/a?"), which RFC 3986 §6.2.3 keeps
+ * apart, so the "?" of an empty query is put back. (A fragment never reaches
+ * a server, so a href ending in "?" has an empty query.)
+ */
+export function upstreamQuery(url: URL): string {
+  return url.search !== "" || !url.href.endsWith("?") ? url.search : "?";
+}
+
 /** Strips the port from a Host header value, keeping IPv6 brackets intact. */
 export function hostWithoutPort(hostHeader: string): string {
   if (hostHeader.startsWith("[")) {

@@ -1,7 +1,7 @@
 import { upstreamHeaders } from "../../core/proxy/forward-headers.js";
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../../core/schema/service.js";
 import { decideRetry } from "../../core/retry/retry-policy.js";
-import { upstreamPath } from "../../core/routes/route-table.js";
+import { upstreamPath, upstreamQuery } from "../../core/routes/route-table.js";
 import type { RoutedService } from "../../registry/route-index.js";
 import { instanceAnswered, instanceFailed, instancesLeft, pickFromCoordinator, pickFromLocal, tryBegan, tryEnded } from "../pick/pick.js";
 import type { RequestState } from "../request-state.js";
@@ -33,8 +33,9 @@ export async function tryInstances(state: RequestState, url: URL, env: Env, ctx:
   });
   propagateTrace(state, state.headers);
   // A streamed body goes to one try only (never replayed), so one watcher serves the request.
-  if (state.body instanceof ReadableStream) state.body = watchClientBody(state, state.body);
-  await failOver(state, svc, upstreamPath(url.pathname, match) + url.search, upstreamSecurity(state, env), env, ctx);
+  // Route indexes written before bodyIdleTimeoutMs existed lack it.
+  if (state.body instanceof ReadableStream) state.body = watchClientBody(state, state.body, svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS);
+  await failOver(state, svc, upstreamPath(url.pathname, match) + upstreamQuery(url), upstreamSecurity(state, env), env, ctx);
   watchRelayedBody(state, env, ctx);
 }
 
@@ -47,7 +48,7 @@ export async function tryFallback(state: RequestState, url: URL, env: Env, ctx: 
   const svc = state.service;
   const match = state.match;
   if (svc === null || match === null) throw new Error("fallback try reached without a routed service");
-  await failOver(state, svc, upstreamPath(url.pathname, match) + url.search, upstreamSecurity(state, env), env, ctx);
+  await failOver(state, svc, upstreamPath(url.pathname, match) + upstreamQuery(url), upstreamSecurity(state, env), env, ctx);
   watchRelayedBody(state, env, ctx);
 }
 
@@ -86,6 +87,13 @@ async function failOver(
     // failed try and fails over. Otherwise it is relayed as it came, a stream that errors (relayed-body.ts).
     const result = tried.ok && tried.body instanceof BodyFailed && bodyFailureRetries(state, svc, attempt, tried.body) ? bodyFailedTry(state, svc, tried.body, tried.latencyMs) : tried;
     if (result.ok) {
+      // A small body that broke while read whole and is relayed broken (not failed over) makes
+      // this a failed try: counted once, as one (relayed-body.ts only makes the break visible).
+      if (result.body instanceof BodyFailed && !state.clientFailed) {
+        state.outcomes.push({ instanceId: instance.id, ok: false, failure: result.body.why, latencyMs: result.latencyMs });
+        instanceFailed(state, instance.id);
+        return;
+      }
       state.outcomes.push({ instanceId: instance.id, ok: true, latencyMs: result.latencyMs });
       instanceAnswered(state, instance.id);
       return;

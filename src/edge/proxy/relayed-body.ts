@@ -10,13 +10,14 @@ import { BodyFailed, failedBody, logBodyFailed, mayHaveBody, watchBody, type Bod
  * failure half-way. A small sized body was already read whole by the try
  * (try-origin.ts): its bytes are relayed as they are, and a failure to read
  * them that did not fail over (failover.ts: a POST, the last attempt) is
- * relayed as a stream that errors. Any other body goes through the
- * body watcher (body-watch.ts). A body that breaks or stalls after a
- * successful try is the origin's failure too: it is marked down in this
- * isolate and reported to the coordinator as one more failed try (the record
- * stage has run by the time a streamed body fails). A relayed failed answer
- * (a 5xx) was counted already, so only its truncation is made visible. A
- * client that goes away cancels the stream and reports nothing.
+ * relayed as a stream that errors; the try stage counted that try as failed.
+ * Any other body goes through the body watcher (body-watch.ts). A streamed
+ * body that breaks or stalls after a successful try is the origin's failure
+ * too: it is marked down in this isolate, and the try, reported as a success
+ * by the record stage (which has run by the time a streamed body fails), is
+ * turned into a failure at the coordinator (`afterAnswer`: not a second try).
+ * A relayed failed answer (a 5xx) was counted already, so only its truncation
+ * is made visible. A client that goes away cancels the stream and reports nothing.
  */
 export function watchRelayedBody(state: RequestState, env: Env, ctx: ExecutionContext): void {
   const last = state.last;
@@ -30,11 +31,12 @@ export function watchRelayedBody(state: RequestState, env: Env, ctx: ExecutionCo
     // A client whose upload failed after the answer began is not the origin's doing.
     if (!blame || state.clientFailed) return;
     instanceFailed(state, instanceId);
-    recordOutcomes(env, ctx, svc.name, [{ instanceId, ok: false, failure: why, latencyMs: last.latencyMs }]);
+    recordOutcomes(env, ctx, svc.name, [{ instanceId, ok: false, failure: why, latencyMs: last.latencyMs, afterAnswer: true }]);
   };
   if (last.ok && last.body !== null) {
     if (last.body instanceof BodyFailed) {
-      failed(last.body.why, last.body);
+      // Counted and marked by the try stage (failover.ts); only the line and the client's error are left.
+      logBodyFailed(svc.name, instanceId, last.body.why, last.body);
       state.relayBody = failedBody(last.body, relayedBodyLength(response.headers));
     } else {
       state.relayBody = last.body;

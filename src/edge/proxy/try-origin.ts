@@ -12,6 +12,23 @@ export type TryResult =
   | { ok: true; response: Response; latencyMs: number; body: ArrayBuffer | BodyFailed | null }
   | { ok: false; failure: TryFailure; response: Response | null; latencyMs: number };
 
+/** What one try sends; the request state is one (failover.ts), so no object is made per try. */
+export interface TryInit {
+  method: string;
+  headers: Headers;
+  body: ArrayBuffer | ReadableStream | null;
+  clientAbort?: AbortController | null;
+  /** Time spent waiting for a streamed body's client (proxy/client-body.ts): not the origin's, so not timed. */
+  clientWaitMs?: number;
+  clientWaitingSince?: number | null;
+}
+
+/** How long, up to `now`, the try has waited for the client's streamed body so far. */
+function clientWaited(init: TryInit, now: number): number {
+  const since = init.clientWaitingSince ?? null;
+  return (init.clientWaitMs ?? 0) + (since === null ? 0 : now - since);
+}
+
 function classifyThrow(err: unknown, target: string): TryFailure {
   const message = err instanceof Error ? err.message : String(err);
   const retryable = typeof err === "object" && err !== null && "retryable" in err ? err.retryable === true : undefined;
@@ -28,7 +45,7 @@ function classifyThrow(err: unknown, target: string): TryFailure {
  */
 export async function tryOrigin(
   target: string,
-  init: { method: string; headers: Headers; body: ArrayBuffer | ReadableStream | null; clientAbort?: AbortController | null },
+  init: TryInit,
   timeoutMs: number,
   /** An mtls_certificates binding's fetch for services with `mtls`; the global fetch otherwise. */
   send: (input: string, init: RequestInit) => Promise<Response> = fetch,
@@ -39,10 +56,16 @@ export async function tryOrigin(
   const controller = new AbortController();
   // One timer serves the try: the wait for headers, then a buffered body's
   // read. Moving `deadline` re-aims it without a clearTimeout/setTimeout pair;
-  // when it fires early it re-arms for what is left.
+  // when it fires early it re-arms for what is left. Until the headers come,
+  // time spent waiting for a slow client's upload moves the deadline on
+  // (as Envoy starts its timeout once the downstream request is in): a
+  // stalled client is ended by its own idle limit instead (client-body.ts).
   let deadline = started + timeoutMs;
+  const waitedBefore = clientWaited(init, started);
+  let headersIn = false;
   const onTimer = (): void => {
-    const left = deadline - Date.now();
+    const now = Date.now();
+    const left = deadline - now + (headersIn ? 0 : clientWaited(init, now) - waitedBefore);
     if (left > 0) timer = setTimeout(onTimer, left);
     else controller.abort();
   };
@@ -70,12 +93,15 @@ export async function tryOrigin(
   } finally {
     if (clientAbort !== undefined && onClientAbort !== null) clientAbort.removeEventListener("abort", onClientAbort);
   }
+  headersIn = true;
   const latencyMs = Date.now() - started;
   const status = response.status;
-  if (status < 200) {
+  if (status < 200 || status > 599) {
     clearTimeout(timer);
-    // A 1xx as the final answer (e.g. an unasked-for 100 Continue) cannot be
-    // relayed (Response allows 200..599) and breaks HTTP: a failed try, answered 502.
+    // A 1xx as the final answer (e.g. an unasked-for 100 Continue, or 103 Early
+    // Hints, which workerd's fetch hands back as the answer) or a status past 599
+    // (fetch passes up to 999 through) cannot be relayed: a Response allows only
+    // 200..599, so relaying one threw a mesh_error. A failed try, answered 502.
     await response.body?.cancel();
     return { ok: false, failure: { kind: "reset" }, response: null, latencyMs };
   }

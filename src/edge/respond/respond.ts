@@ -75,12 +75,13 @@ function overloaded(state: RequestState, name: string): Response {
 }
 
 /**
- * The client's streamed body failed while a try was sending it (it hung up, or
- * sent less than it declared): the client's doing, so no origin was blamed and
- * the answer is a 4xx, which a client that is still there can read.
+ * The client's streamed body failed while a try was sending it (it hung up,
+ * sent less than it declared, or sent nothing for retry.bodyIdleTimeoutMs):
+ * the client's doing, so no origin was blamed and the answer is a 4xx, which
+ * a client that is still there can read.
  */
 function clientBodyFailed(state: RequestState): Response {
-  const error = new MeshError(400, "client_error", "the request body ended before it was complete");
+  const error = new MeshError(400, "client_error", "the request body stopped before it was complete");
   return answered(state, error.toResponse(), "client_error");
 }
 

@@ -148,6 +148,18 @@ describe("applyPassive (outlier ejection)", () => {
     expect(s3.passiveFailures).toBe(0);
   });
 
+  // A try whose body broke after a success was reported is folded in as a failure only (core/snapshot.ts, afterAnswer).
+  it("counts a batch of such late failures alone as all failed, continuing the run", () => {
+    const s1 = applyPassive(initialHealth(), allFailed(2), outlier, T0, true);
+    const s2 = applyPassive(s1, batch(0, 1, 1), outlier, T0 + 1000, true);
+    expect(s2.passiveFailures).toBe(0);
+    expect(isEjected(s2, T0 + 1000)).toBe(true);
+    // A late failure followed by a success still ends the run.
+    const s3 = applyPassive(s1, batch(1, 1, 0), outlier, T0 + 1000, true);
+    expect(s3.passiveFailures).toBe(0);
+    expect(isEjected(s3, T0 + 1000)).toBe(false);
+  });
+
   it("ejects on the trailing failures of a mixed batch when they reach the threshold", () => {
     const s = applyPassive(initialHealth(), batch(10, 4, 3), outlier, T0, true);
     expect(isEjected(s, T0)).toBe(true);

@@ -111,6 +111,55 @@ describe("an upload the client abandons", () => {
   }
 });
 
+/** A streamed upload of `chunks` chunks of "x" declared at their total length, one every `gapMs`; `stallAfter` chunks, then nothing. */
+function trickle(chunks: number, gapMs: number, stallAfter = chunks): ReadableStream<Uint8Array> {
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (sent === stallAfter) return new Promise<void>(() => undefined);
+      if (sent > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+      sent++;
+      controller.enqueue(new TextEncoder().encode("x"));
+      if (sent === chunks) controller.close();
+    },
+  });
+}
+
+describe("an upload the client sends slowly", () => {
+  // Over the retry cap, so it streams; the declared length is never reached.
+  const stalledHeaders = { "content-length": "2000000" };
+
+  it("that stalls is a 400 client_error after retry.bodyIdleTimeoutMs, not a timeout charged to the origin", async () => {
+    const { name } = await serviceWith(1, { retry: { perTryTimeoutMs: 300, bodyIdleTimeoutMs: 1_000 } });
+    const started = Date.now();
+    const { res, read, logs } = await exchange(`http://mesh.test/${name}/up`, { method: "POST", body: trickle(3, 10, 1), headers: stalledHeaders }, readText);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(read)).toMatchObject({ error: "client_error" });
+    expect(logs.find((e) => e.event === "request")).toMatchObject({ outcome: "client_error", failures: [] });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(await failuresOf(name)).toEqual([0]);
+  });
+
+  // Chunked, so it streams to the origin while it arrives.
+  it("that keeps coming for longer than retry.perTryTimeoutMs reaches the origin whole", async () => {
+    const { name } = await serviceWith(1, { retry: { perTryTimeoutMs: 300 } });
+    const { res, read } = await exchange(`http://mesh.test/${name}/up`, { method: "POST", body: trickle(8, 100) }, readText);
+    expect(res.status).toBe(200);
+    expect((JSON.parse(read) as Echo).body).toBe("xxxxxxxx");
+    expect(await failuresOf(name)).toEqual([0]);
+  });
+
+  it("still times out an origin that takes the whole body and then does not answer", async () => {
+    const { name } = await serviceWith(1, { retry: { perTryTimeoutMs: 300 } });
+    await control(originUrls()[0] ?? "", { delayMs: 2_000 });
+    const started = Date.now();
+    const { res } = await exchange(`http://mesh.test/${name}/up`, { method: "POST", body: trickle(2, 50) }, readText);
+    expect(res.status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(await failuresOf(name)).toEqual([1]);
+  });
+});
+
 describe("an origin body that breaks or stalls half-way", () => {
   for (const fault of ["reset-mid-body", "reset-mid-sized-body"]) {
     it(`(${fault}) errors the client's stream and counts against the origin`, async () => {
@@ -173,6 +222,31 @@ describe("an origin body that breaks or stalls half-way", () => {
     expect(res.status).toBe(200);
     expect(read).toMatch(/^error: /);
     expect((await failuresOf(name)).reduce((a, b) => a + b, 0)).toBe(1);
+  });
+
+  // The try had been counted a success when its headers came; the broken body turns it into one failure, not a second try.
+  for (const [fault, method] of [
+    ["reset-mid-body", "GET"],
+    ["reset-mid-sized-body", "POST"],
+  ] as const) {
+    it(`(${fault}, ${method}) counts the try once, as a failure`, async () => {
+      const { name } = await serviceWith(1);
+      await control(originUrls()[0] ?? "", { fault });
+      const { read } = await exchange(`http://mesh.test/${name}/once`, { method, ...(method === "POST" ? { body: "{}" } : {}) }, readError);
+      expect(read).toMatch(/^error: /);
+      const [instance] = (await stubFor(name).describe()).instances;
+      expect([instance?.requests, instance?.failures]).toEqual([1, 1]);
+    });
+  }
+
+  it("ejects an origin whose small bodies break at outlier.consecutiveFailures, though its headers came", async () => {
+    const { name } = await serviceWith(2, { outlier: { consecutiveFailures: 1 } });
+    for (const url of originUrls().slice(0, 2)) await control(url, { fault: "reset-mid-sized-body" });
+    const { res } = await exchange(`http://mesh.test/${name}/order`, { method: "POST", body: "{}" }, readError);
+    const tried = res.headers.get("x-mesh-instance");
+    const instance = (await stubFor(name).describe()).instances.find((i) => i.id === tried);
+    expect(instance?.failures).toBe(1);
+    expect(instance?.ejectedUntil).not.toBeNull();
   });
 
   it("does not blame the origin for a client that reads slowly or not at all", async () => {

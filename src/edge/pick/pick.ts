@@ -167,6 +167,11 @@ export function allUnhealthy(state: RequestState): boolean {
   return state.local.snapshot.allUnhealthy;
 }
 
+/** Snapshot mode only: the snapshot has routable instances, so a pick that found none was held back here, not left without any. */
+export function routableButNonePicked(state: RequestState): boolean {
+  return !state.strict && state.local !== null && state.local.snapshot.instances.length > 0;
+}
+
 export function snapshotVersion(state: RequestState): number | null {
   if (state.strict || state.local === null) return state.strictVersion;
   return state.local.snapshot.version;

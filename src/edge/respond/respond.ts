@@ -1,6 +1,6 @@
 import { MeshError } from "../../core/errors.js";
 import { downstreamHeaders, hasHopByHop } from "../../core/proxy/forward-headers.js";
-import { allUnhealthy } from "../pick/pick.js";
+import { allUnhealthy, routableButNonePicked } from "../pick/pick.js";
 import { OVERLOADED_RETRY_AFTER_SECONDS } from "../proxy/flow-control.js";
 import { addPin } from "../pick/session-pin.js";
 import type { RequestState } from "../request-state.js";
@@ -44,7 +44,11 @@ export function respond(state: RequestState): Response {
   const attempts = state.outcomes.length;
   if (last === null) {
     if (state.overloaded) return overloaded(state, name);
-    const why = allUnhealthy(state) ? "every instance is unhealthy" : "no instance is registered";
+    const why = allUnhealthy(state)
+      ? "every instance is unhealthy"
+      : routableButNonePicked(state)
+        ? "no instance can take the request now (held back by an origin's Retry-After, or left out by the service's traffic policy)"
+        : "no instance is registered";
     const error = new MeshError(503, "no_healthy_instance", `service '${name}': ${why}`, {
       headers: { "retry-after": String(RETRY_AFTER_SECONDS) },
     });

@@ -134,6 +134,22 @@ describe("an origin's Retry-After on 503", { timeout: 30_000 }, () => {
   });
 });
 
+describe("a lone instance held back by its Retry-After", { timeout: 30_000 }, () => {
+  it("answers 503 no_healthy_instance saying why, not that no instance is registered", async () => {
+    const { name } = await serviceWith(1, { retry: { attempts: 1 }, outlier: { consecutiveFailures: 100 } });
+    await mesh(`/${name}/warm`).then((r) => r.text());
+    const held = await mesh(`/${name}/x`, { headers: { "x-origin-retry-after": "30" } });
+    expect(held.status).toBe(503);
+    await held.arrayBuffer();
+    const res = await mesh(`/${name}/y`);
+    expect(res.status).toBe(503);
+    const body = await res.json<{ error: string; message: string }>();
+    expect(body.error).toBe("no_healthy_instance");
+    expect(body.message).toMatch(/Retry-After/);
+    expect(body.message).not.toMatch(/no instance is registered/);
+  });
+});
+
 describe("retry.budget", { timeout: 30_000 }, () => {
   /** Total tries (x-mesh-attempts) for `n` GETs to a service whose two origins both answer 503. */
   async function triesFor(budget: unknown, n: number): Promise<number> {

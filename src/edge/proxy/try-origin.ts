@@ -29,6 +29,16 @@ function clientWaited(init: TryInit, now: number): number {
   return (init.clientWaitMs ?? 0) + (since === null ? 0 : now - since);
 }
 
+/**
+ * The try's wait for headers, less the time it spent waiting for the client's
+ * upload: the origin's own time, which the latency-aware balancers and the
+ * coordinator's latency figures are about (a slow client is not a slow origin).
+ */
+function originTime(init: TryInit, started: number, waitedBefore: number): number {
+  const now = Date.now();
+  return now - started - (clientWaited(init, now) - waitedBefore);
+}
+
 function classifyThrow(err: unknown, target: string): TryFailure {
   const message = err instanceof Error ? err.message : String(err);
   const retryable = typeof err === "object" && err !== null && "retryable" in err ? err.retryable === true : undefined;
@@ -87,14 +97,14 @@ export async function tryOrigin(
     });
   } catch (err) {
     clearTimeout(timer);
-    const latencyMs = Date.now() - started;
+    const latencyMs = originTime(init, started, waitedBefore);
     const failure: TryFailure = controller.signal.aborted ? { kind: "timeout" } : classifyThrow(err, target);
     return { ok: false, failure, response: null, latencyMs };
   } finally {
     if (clientAbort !== undefined && onClientAbort !== null) clientAbort.removeEventListener("abort", onClientAbort);
   }
   headersIn = true;
-  const latencyMs = Date.now() - started;
+  const latencyMs = originTime(init, started, waitedBefore);
   const status = response.status;
   if (status < 200 || status > 599) {
     clearTimeout(timer);

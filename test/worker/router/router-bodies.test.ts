@@ -149,6 +149,18 @@ describe("an upload the client sends slowly", () => {
     expect(await failuresOf(name)).toEqual([0]);
   });
 
+  it("reports the origin's own time as the try's latency, not the upload's, to the balancers and the coordinator", async () => {
+    const { name } = await serviceWith(1, { retry: { perTryTimeoutMs: 300 } });
+    const started = Date.now();
+    const { res } = await exchange(`http://mesh.test/${name}/up`, { method: "POST", body: trickle(8, 100) }, readText);
+    expect(res.status).toBe(200);
+    // The upload took about 700 ms; the loopback origin answers as soon as it has the body.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+    const shown = (await stubFor(name).describe()).instances[0];
+    expect(shown?.requests).toBe(1);
+    expect(shown?.meanLatencyMs).toBeLessThan(300);
+  });
+
   it("still times out an origin that takes the whole body and then does not answer", async () => {
     const { name } = await serviceWith(1, { retry: { perTryTimeoutMs: 300 } });
     await control(originUrls()[0] ?? "", { delayMs: 2_000 });

@@ -99,6 +99,21 @@ describe("maxConcurrentRequestsPerInstance and maxPendingRequests", { timeout: 3
     expect((await waited.json<Echo>()).path).toBe(`/${name}/b`);
   });
 
+  it("frees the slot of a client that hung up mid-try, so the instance is not left out for good", async () => {
+    const { name } = await serviceWith(1, { maxConcurrentRequestsPerInstance: 1 });
+    await mesh(`/${name}/warm`).then((r) => r.text());
+    await control(first(), { delayMs: 500 });
+    const hangUp = new AbortController();
+    const gone = mesh(`/${name}/gone`, { signal: hangUp.signal }).catch(() => null);
+    await new Promise((r) => setTimeout(r, 150));
+    hangUp.abort();
+    await gone;
+    await control(first(), { delayMs: 0 });
+    // The origin answers the abandoned try at 500 ms; from then on its slot is free again.
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await mesh(`/${name}/after`)).status).toBe(200);
+  });
+
   it("skips a saturated instance while another has room", async () => {
     const { name } = await serviceWith(2, { maxConcurrentRequestsPerInstance: 1 });
     await mesh(`/${name}/warm`).then((r) => r.text());

@@ -66,7 +66,7 @@ async function failOver(
   for (let attempt = 1; attempt <= svc.retry.attempts; attempt++) {
     let instance = state.strict ? await pickFromCoordinator(state, env, ctx) : pickFromLocal(state);
     // Every instance at its concurrency cap: wait for a slot (bounded), or answer 503 overloaded.
-    if (instance === undefined && attempt === 1 && svc.maxConcurrentRequestsPerInstance !== undefined) instance = await pickWhenSaturated(state, svc);
+    if (instance === undefined && attempt === 1 && svc.maxConcurrentRequestsPerInstance !== undefined) instance = await pickWhenSaturated(state, svc, ctx);
     if (instance === undefined) break;
     // Only now that another try will happen is the previous failed answer thrown away.
     const previous = state.last;

@@ -16,12 +16,21 @@ export interface KeySource {
 }
 
 // Import once per JWK object; a refetched JWKS brings new objects, and the old ones are collected.
-const imported = new WeakMap<PublicJwk, Promise<VerifyingKey>>();
+const imported = new WeakMap<PublicJwk, Promise<VerifyingKey | undefined>>();
 
-function importOnce(jwk: PublicJwk, alg: JwtAlg): Promise<VerifyingKey> {
+/**
+ * A key WebCrypto refuses (a point off the curve, a truncated modulus: the
+ * schema and parseJwks check shapes, not maths) verifies nothing: the token is
+ * refused as if no key matched (401), never a 500 for every token naming it.
+ * The refusal is remembered with the JWK object, so it is logged once per key set.
+ */
+function importOnce(jwk: PublicJwk, alg: JwtAlg): Promise<VerifyingKey | undefined> {
   let key = imported.get(jwk);
   if (key === undefined) {
-    key = importVerifyingKey(jwk, alg);
+    key = importVerifyingKey(jwk, alg).catch((err: unknown) => {
+      console.error(JSON.stringify({ event: "jwk_import_failed", kid: jwk.kid ?? null, kty: jwk.kty, message: String(err) }));
+      return undefined;
+    });
     imported.set(jwk, key);
   }
   return key;

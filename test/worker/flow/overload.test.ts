@@ -99,6 +99,42 @@ describe("maxConcurrentRequestsPerInstance and maxPendingRequests", { timeout: 3
     expect((await waited.json<Echo>()).path).toBe(`/${name}/b`);
   });
 
+  it("frees the slot of a client that hung up mid-try, so the instance is not left out for good", async () => {
+    const { name } = await serviceWith(1, { maxConcurrentRequestsPerInstance: 1 });
+    await mesh(`/${name}/warm`).then((r) => r.text());
+    await control(first(), { delayMs: 500 });
+    const hangUp = new AbortController();
+    const gone = mesh(`/${name}/gone`, { signal: hangUp.signal }).catch(() => null);
+    await new Promise((r) => setTimeout(r, 150));
+    hangUp.abort();
+    await gone;
+    await control(first(), { delayMs: 0 });
+    // The origin answers the abandoned try at 500 ms; from then on its slot is free again.
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await mesh(`/${name}/after`)).status).toBe(200);
+  });
+
+  it("frees the waiting place of a client that hung up while waiting for a slot", async () => {
+    const { name } = await serviceWith(1, { maxConcurrentRequestsPerInstance: 1, maxPendingRequests: 1 });
+    await mesh(`/${name}/warm`).then((r) => r.text());
+    await control(first(), { delayMs: 400 });
+    const slow = mesh(`/${name}/a`);
+    await new Promise((r) => setTimeout(r, 100));
+    const hangUp = new AbortController();
+    const gone = mesh(`/${name}/gone`, { signal: hangUp.signal }).catch(() => null);
+    await new Promise((r) => setTimeout(r, 50));
+    hangUp.abort();
+    await gone;
+    expect((await slow).status).toBe(200);
+    // The abandoned wait ends within 1 s; then the one waiting place is free again.
+    await new Promise((r) => setTimeout(r, 1_100));
+    const again = mesh(`/${name}/again`);
+    await new Promise((r) => setTimeout(r, 100));
+    const waiter = await mesh(`/${name}/waits`);
+    expect(waiter.status).toBe(200);
+    expect((await again).status).toBe(200);
+  });
+
   it("skips a saturated instance while another has room", async () => {
     const { name } = await serviceWith(2, { maxConcurrentRequestsPerInstance: 1 });
     await mesh(`/${name}/warm`).then((r) => r.text());

@@ -144,6 +144,26 @@ describe("JWT at the admit stage (inline keys)", () => {
   });
 });
 
+describe("JWT with a key WebCrypto cannot import", () => {
+  it("answers 401 invalid_token, never a 500 mesh_error, and still accepts tokens from the other keys", async () => {
+    const good = await generateTestKey("ES256", "good-1");
+    // Schema-valid (base64url x and y), yet not a point on P-256: importKey throws.
+    const broken = { kty: "EC", crv: "P-256", kid: "broken-1", use: "sig", x: "AAAA", y: "AAAA" };
+    const name = await service({
+      auth: { jwt: { issuer: "https://issuer.test", audiences: ["orders-api"], jwks: { keys: [broken, good.jwk] } } },
+    });
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const forged = await mint(good, { iss: "https://issuer.test", aud: "orders-api", exp }, { alg: "ES256", kid: "broken-1" });
+    for (let i = 0; i < 2; i++) {
+      const res = await call(`/${name}/items`, { headers: { authorization: `Bearer ${forged}` } });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ error: "invalid_token" });
+    }
+    const ok = await call(`/${name}/items`, { headers: { authorization: `Bearer ${await mint(good, { iss: "https://issuer.test", aud: "orders-api", exp })}` } });
+    expect(ok.status).toBe(200);
+  });
+});
+
 describe("signing in the try stage", () => {
   it("signs each request over the path the origin received and the buffered body, replacing a client's own headers", async () => {
     const name = await service({ signing: { secretRef: "WIRING_SIGNING_SECRET" } });

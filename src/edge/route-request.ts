@@ -17,7 +17,19 @@ import { route } from "./route/route.js";
  * a SecurityError keeps its status and code; an exception no stage expected
  * is a mesh bug, answered as 500 mesh_error.
  */
-export async function routeRequest(request: Request, url: URL, env: Env, ctx: ExecutionContext): Promise<Response> {
+export function routeRequest(request: Request, url: URL, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const answered = handle(request, url, env, ctx);
+  // A client that hangs up cancels its request, and with it every continuation
+  // of the request's own promises: without this, the `finally` that ends a try
+  // (its concurrency slot, its stall and least_request bookkeeping), a wait for
+  // a slot, and the record stage never ran, leaving a slot taken for the
+  // isolate's life. Held by waitUntil, the request runs to its end, within its
+  // timeouts (up to 30 s after the client left). `handle` never rejects.
+  ctx.waitUntil(answered);
+  return answered;
+}
+
+async function handle(request: Request, url: URL, env: Env, ctx: ExecutionContext): Promise<Response> {
   const state = newRequestState(request, Date.now());
   let response: Response;
   try {

@@ -66,7 +66,7 @@ async function failOver(
   for (let attempt = 1; attempt <= svc.retry.attempts; attempt++) {
     let instance = state.strict ? await pickFromCoordinator(state, env, ctx) : pickFromLocal(state);
     // Every instance at its concurrency cap: wait for a slot (bounded), or answer 503 overloaded.
-    if (instance === undefined && attempt === 1 && svc.maxConcurrentRequestsPerInstance !== undefined) instance = await pickWhenSaturated(state, svc, ctx);
+    if (instance === undefined && attempt === 1 && svc.maxConcurrentRequestsPerInstance !== undefined) instance = await pickWhenSaturated(state, svc);
     if (instance === undefined) break;
     // Only now that another try will happen is the previous failed answer thrown away.
     const previous = state.last;
@@ -74,7 +74,14 @@ async function failOver(
     // Last header change of the try: signing must see the final headers and URL.
     if (security !== null) await secureAttempt(security, state, instance.url + target);
     state.lastInstance = instance.id;
-    const tried = await bracketedTry(state, instance.id, instance.url + target, svc, security, bodyIdleMs, ctx);
+    const token = tryBegan(state, instance.id);
+    try {
+      // The state is the try's { method, headers, body } init: no object per try.
+      state.last = await tryOrigin(instance.url + target, state, svc.retry.perTryTimeoutMs, security?.send, bodyIdleMs);
+    } finally {
+      tryEnded(state, instance.id, token);
+    }
+    const tried = state.last;
     // A small answer whose body broke or stalled while the try read it whole has sent the client
     // nothing yet: where the policy would retry a reset or a timeout before the headers, it is that
     // failed try and fails over. Otherwise it is relayed as it came, a stream that errors (relayed-body.ts).
@@ -109,42 +116,6 @@ async function failOver(
     if (!decision.retry || !retryAllowed(state, svc, budget)) return;
   }
 }
-
-/**
- * One try, counted in this isolate's in-flight tries (maxConcurrentRequestsPerInstance,
- * stall avoidance) from start to end. The end is kept alive with waitUntil: a client
- * that hangs up cancels its request, and with it every continuation of the request's
- * own promises, so an `await` + `finally` here never ran and the slot stayed taken
- * for the isolate's life. A waitUntil task outlives the client (up to 30 s after the
- * request ends), and tryOrigin always settles within its per-try timeout.
- */
-function bracketedTry(
-  state: RequestState,
-  id: string,
-  url: string,
-  svc: RoutedService,
-  security: UpstreamSecurity | null,
-  bodyIdleMs: number,
-  ctx: ExecutionContext,
-): Promise<TryResult> {
-  const token = tryBegan(state, id);
-  // The state is the try's { method, headers, body } init: no object per try.
-  const done = tryOrigin(url, state, svc.retry.perTryTimeoutMs, security?.send, bodyIdleMs).then(
-    (result) => {
-      state.last = result;
-      tryEnded(state, id, token);
-      return result;
-    },
-    (err: unknown) => {
-      tryEnded(state, id, token);
-      throw err;
-    },
-  );
-  ctx.waitUntil(done.then(noop, noop));
-  return done;
-}
-
-function noop(): void {}
 
 function bodyFailureRetries(state: RequestState, svc: RoutedService, attempt: number, body: BodyFailed): boolean {
   const decision = decideRetry({

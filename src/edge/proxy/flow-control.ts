@@ -81,34 +81,23 @@ export const SLOT_POLL_MS = 5;
  * out, are answered 503 overloaded. Anything else (no instance at all, all
  * held back) takes the usual 503 path.
  */
-export async function pickWhenSaturated(state: RequestState, svc: RoutedService, ctx: ExecutionContext): Promise<SnapshotInstance | undefined> {
+export async function pickWhenSaturated(state: RequestState, svc: RoutedService): Promise<SnapshotInstance | undefined> {
   const cap = svc.maxConcurrentRequestsPerInstance;
   const local = state.local;
   if (cap === undefined || local === null || state.strict || !anyAtCapacity(local, cap)) return undefined;
   if (local.slotWaiters < (svc.maxPendingRequests ?? 0)) {
     local.slotWaiters++;
-    // Kept alive with waitUntil: a client that hangs up cancels its request and every continuation
-    // of its own promises, so a bare finally never ran and the waiting place stayed taken for good.
-    const waited = waitForSlot(state, svc).finally(() => {
+    try {
+      const deadline = Date.now() + Math.min(SLOT_WAIT_MS, svc.retry.perTryTimeoutMs);
+      while (Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, SLOT_POLL_MS));
+        const instance = pickFromLocal(state);
+        if (instance !== undefined) return instance;
+      }
+    } finally {
       local.slotWaiters--;
-    });
-    ctx.waitUntil(waited.then(noop, noop));
-    const instance = await waited;
-    if (instance !== undefined) return instance;
+    }
   }
   state.overloaded = true;
   return undefined;
 }
-
-/** Picks again every SLOT_POLL_MS until one finds a free slot or the wait is up. */
-async function waitForSlot(state: RequestState, svc: RoutedService): Promise<SnapshotInstance | undefined> {
-  const deadline = Date.now() + Math.min(SLOT_WAIT_MS, svc.retry.perTryTimeoutMs);
-  while (Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, SLOT_POLL_MS));
-    const instance = pickFromLocal(state);
-    if (instance !== undefined) return instance;
-  }
-  return undefined;
-}
-
-function noop(): void {}

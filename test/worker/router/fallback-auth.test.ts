@@ -18,10 +18,12 @@ describe("fallbackService into a JWT-protected service", { timeout: 30_000 }, ()
   beforeAll(async () => {
     key = await generateTestKey("ES256", "fallback-1");
     const protectedDr = uniqueName("fb-jwt");
-    const { token } = await createService(protectedDr, {
+    // As sent over the API: the test key's JWK is typed loosely (kty: string), as a client's JSON would be.
+    const config: Record<string, unknown> = {
       routes: { pathPrefixes: [`/${protectedDr}`] },
       auth: { jwt: { issuer: "https://issuer.test", audiences: ["dr-api"], jwks: { keys: [key.jwk] }, forwardClaimsHeader: "x-verified-claims" } },
-    });
+    };
+    const { token } = await createService(protectedDr, { routes: { pathPrefixes: [`/${protectedDr}`] }, ...config });
     await register(protectedDr, token, originUrls()[2] ?? "");
     // The primary has no auth and no instance, so every request would hop.
     primary = uniqueName("fb-open");

@@ -8,7 +8,7 @@ import { meshFailed, noRoute, refused, securityFailed } from "./respond/refuse.j
 import { respond } from "./respond/respond.js";
 import { newRequestState, type RequestState } from "./request-state.js";
 import { getRoutes } from "./cache/route-cache.js";
-import { fallbackFor, hopTo } from "./route/fallback.js";
+import { fallbackAdmits, fallbackFor, hopTo } from "./route/fallback.js";
 import { route } from "./route/route.js";
 
 /**
@@ -55,7 +55,7 @@ async function proxy(state: RequestState, request: Request, url: URL, env: Env, 
   await tryInstances(state, url, env, ctx);
   // A service that could not answer hands the request to its fallbackService, once (route/fallback.ts).
   const fallback = state.service?.fallbackService === undefined ? null : fallbackFor(state, routes);
-  if (fallback !== null) {
+  if (fallback !== null && (await fallbackAdmits(state, request, fallback))) {
     hopTo(state, fallback, env, ctx);
     // The first service's traffic policies do not follow the request; the fallback's own apply.
     state.traffic = null;

@@ -1,5 +1,5 @@
 import { MeshError } from "../core/errors.js";
-import { KV_METADATA_LIMIT_BYTES } from "../core/schema/instance.js";
+import { KV_METADATA_LIMIT_BYTES, MAX_PRIORITY, MAX_WEIGHT } from "../core/schema/instance.js";
 import type { ServiceRecord } from "../core/schema/service.js";
 import type { SnapshotInstance } from "../core/snapshot.js";
 import { KEY } from "./keys.js";
@@ -128,6 +128,30 @@ export async function deleteInstance(kv: KVNamespace, service: string, id: strin
 }
 
 /** Active members as mirrored in KV: the router's fallback when the Durable Object cannot be reached. */
+const isHttpUrl = (url: unknown): url is string => typeof url === "string" && URL.canParse(url) && /^https?:$/.test(new URL(url).protocol);
+
+/**
+ * One key's metadata as the KV fallback routes on it. Metadata the mesh did not
+ * write (a hand edit, a damaged or older key) is read field by field, as the
+ * coordinator reads its stored rows: no usable http(s) url leaves the key out
+ * (the router would build "undefined/path"), and a weight, zone or priority out
+ * of the registration schema's range becomes its default (a string weight made
+ * weighted_round_robin's scores strings).
+ */
+function mirroredInstance(id: string, metadata: unknown): SnapshotInstance | null {
+  if (typeof metadata !== "object" || metadata === null) return null;
+  const field = (key: keyof InstanceKeyMetadata): unknown => Reflect.get(metadata, key);
+  const url = field("url");
+  if (!isHttpUrl(url)) return null;
+  const w = field("weight");
+  const weight = typeof w === "number" && Number.isInteger(w) && w >= 1 && w <= MAX_WEIGHT ? w : 1;
+  const zone = field("zone");
+  const i: SnapshotInstance = { id, url, weight, zone: typeof zone === "string" ? zone : null };
+  const p = field("priority");
+  if (typeof p === "number" && Number.isInteger(p) && p > 0 && p <= MAX_PRIORITY) i.priority = p;
+  return i;
+}
+
 export async function listInstances(kv: KVNamespace, service: string): Promise<SnapshotInstance[]> {
   const prefix = KEY.instancePrefix(service);
   const out: SnapshotInstance[] = [];
@@ -135,10 +159,8 @@ export async function listInstances(kv: KVNamespace, service: string): Promise<S
   for (;;) {
     const page = await kv.list<InstanceKeyMetadata>({ prefix, ...(cursor === undefined ? {} : { cursor }) });
     for (const k of page.keys) {
-      if (k.metadata === undefined || k.metadata === null) continue;
-      const i: SnapshotInstance = { id: k.name.slice(prefix.length), url: k.metadata.url, weight: k.metadata.weight, zone: k.metadata.zone };
-      if (typeof k.metadata.priority === "number" && k.metadata.priority !== 0) i.priority = k.metadata.priority;
-      out.push(i);
+      const i = mirroredInstance(k.name.slice(prefix.length), k.metadata);
+      if (i !== null) out.push(i);
     }
     if (page.list_complete) return out;
     cursor = page.cursor;

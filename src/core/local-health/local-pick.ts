@@ -57,12 +57,13 @@ export function pickLocal(
     const oldest = starts[0];
     if (oldest !== undefined && now - oldest > stallMs) (avoid ??= new Set()).add(id);
   }
-  if (outside !== null) return pickHashedWithin(state, all, outside, avoid, tried, key);
   // Traffic policies: a service with neither priority levels nor locality pays these two checks and nothing more.
+  // They narrow after the split group (and its outsiders, for a hash kind), never instead of it.
   if (target !== null || state.levels) {
-    const picked = pickInPolicyPool(state, all, avoid, tried, key, target, random);
+    const picked = pickInPolicyPool(state, all, outside, avoid, tried, key, target, random);
     if (picked !== undefined) return picked;
   }
+  if (outside !== null) return pickHashedWithin(state, all, outside, avoid, tried, key);
   return pickAvoiding(state, all, avoid, tried, key);
 }
 
@@ -75,6 +76,7 @@ export function pickLocal(
 function pickInPolicyPool(
   state: LocalServiceState,
   all: readonly SnapshotInstance[],
+  outside: ReadonlySet<string> | null,
   avoid: Set<string> | null,
   tried: ReadonlySet<string> | undefined,
   key: string | undefined,
@@ -84,11 +86,20 @@ function pickInPolicyPool(
   let pool = choosePool((state.policy ??= buildPolicyIndex(state.snapshot)), target, avoid, random());
   if (pool === null || pool === all) return undefined;
   if (all !== state.snapshot.instances) {
-    // A split group narrowed the list first: the pool keeps only the group's members.
-    const inGroup = new Set(all.map((i) => i.id));
-    pool = pool.filter((i) => inGroup.has(i.id));
-    if (pool.length === 0) return undefined;
+    // A split group or slow start replaced the list: the pool takes the list's own entries (the group's members,
+    // with their ramped weights), not the snapshot's, which the policy index was built from.
+    const byId = new Map(all.map((i) => [i.id, i]));
+    const narrowed: SnapshotInstance[] = [];
+    for (const i of pool) {
+      const own = byId.get(i.id);
+      if (own !== undefined) narrowed.push(own);
+    }
+    pool = narrowed;
+  } else if (outside !== null) {
+    // A hash kind in a split group: the pool keeps only the group's members.
+    pool = pool.filter((i) => !outside.has(i.id));
   }
+  if (pool.length === 0) return undefined;
   if (state.hashed) {
     // A hash kind keeps the snapshot's own list (its table is cached per list) and leaves the rest out by exclusion.
     const skip = new Set<string>();

@@ -1,4 +1,6 @@
 import { isIdempotent } from "../../core/retry/retry-policy.js";
+import { keySourceFor } from "../../security/jwt/jwks-cache.js";
+import { authenticate } from "../../security/jwt/validator.js";
 import type { RoutedService } from "../../registry/route-index.js";
 import type { LoadedRoutes } from "../cache/route-cache.js";
 import { recordOutcomes } from "../report/outcome-reporter.js";
@@ -24,8 +26,8 @@ import type { RequestState } from "../request-state.js";
  *   another service's origins.
  *
  * The fallback service's instances, balancer, retries and upstream security
- * apply; the primary's admission (auth.jwt) already let the request in and is
- * not run again, and the upstream path is the one the primary would have sent.
+ * apply, and so does its own `auth.jwt` (fallbackAdmits): the hop is not a way
+ * around it. The upstream path is the one the primary would have sent.
  */
 export function fallbackFor(state: RequestState, routes: LoadedRoutes): RoutedService | null {
   const svc = state.service;
@@ -37,6 +39,23 @@ export function fallbackFor(state: RequestState, routes: LoadedRoutes): RoutedSe
     if (svc.upstreamAuth !== undefined || svc.signing !== undefined) return null;
   }
   return routes.services.get(svc.fallbackService) ?? null;
+}
+
+/**
+ * The fallback's own `auth.jwt`, checked before the hop: a request the
+ * fallback would refuse if sent to it directly (no token, or one it does not
+ * accept) is not handed on, and gets the first service's own answer. Without
+ * this, a service with no auth naming a protected one as its fallback let any
+ * client reach the protected origins, with a client-chosen claims header.
+ * The claims verified here are the ones the fallback's forwardClaimsHeader carries.
+ */
+export async function fallbackAdmits(state: RequestState, request: Request, next: RoutedService): Promise<boolean> {
+  const jwt = next.jwt;
+  if (jwt === undefined) return true;
+  const result = await authenticate(request.headers.get("authorization"), jwt, { keys: keySourceFor(jwt), now: Date.now(), realm: next.name });
+  if (!result.ok) return false;
+  state.claims = result.claims;
+  return true;
 }
 
 /**

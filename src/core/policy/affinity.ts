@@ -74,11 +74,24 @@ export function readPin(affinity: AffinityConfig, headers: HeaderReader): string
 }
 
 /**
- * The Set-Cookie value for a pin. HttpOnly: scripts have no business with it;
+ * The Set-Cookie value for a pin, scoped to the route prefix that matched. HttpOnly: scripts have no business with it;
  * SameSite=Lax: sent on top-level navigation, not by third-party subrequests;
  * Secure only over https, since a Secure cookie is dropped by clients on
  * plain http (local development, the loopback tests).
  */
-export function pinCookie(affinity: AffinityConfig, value: string, secure: boolean): string {
-  return `${affinity.name}=${value}; Max-Age=${affinity.ttlSeconds}; Path=/; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
+export function pinCookie(affinity: AffinityConfig, value: string, secure: boolean, path = "/"): string {
+  return `${affinity.name}=${value}; Max-Age=${affinity.ttlSeconds}; Path=${cookiePath(path)}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
+}
+
+/**
+ * The cookie's Path: the route prefix that matched, so two services with
+ * affinity on one host (say `/api` and `/cart`) each keep their own cookie of
+ * the same name instead of overwriting each other's on every switch, and a
+ * service's pin is not sent to the other. Where services nest (`/` and
+ * `/api`), clients send the longer path's cookie first (RFC 6265 §5.4),
+ * which is the one `readPin` takes. A prefix the attribute cannot carry
+ * (`;`, a control or non-ASCII character) falls back to `/`.
+ */
+function cookiePath(prefix: string): string {
+  return /^\/[\x21-\x3a\x3c-\x7e]*$/.test(prefix) ? prefix : "/";
 }

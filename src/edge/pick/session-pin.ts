@@ -85,7 +85,7 @@ export function preparePinAnswer(state: RequestState, env: Env, secure: boolean)
   const signing = affinityKeyFor(env);
   const at = `${svc.name}\n${id}`;
   const set = (value: string): void => {
-    state.pinHeader = affinity.mode === "cookie" ? pinCookie(affinity, value, secure) : value;
+    state.pinHeader = affinity.mode === "cookie" ? pinCookie(affinity, value, secure, state.match?.prefix) : value;
   };
   const known = genuine.get(at);
   if (known !== undefined) {

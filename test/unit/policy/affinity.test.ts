@@ -57,4 +57,13 @@ describe("affinity values", () => {
     expect(pinCookie(COOKIE, "v", false)).toBe("__mesh_affinity=v; Max-Age=600; Path=/; HttpOnly; SameSite=Lax");
     expect(pinCookie(COOKIE, "v", true)).toBe("__mesh_affinity=v; Max-Age=600; Path=/; HttpOnly; SameSite=Lax; Secure");
   });
+
+  it("scopes the cookie to the route prefix that matched, and falls back to / for one the attribute cannot carry", () => {
+    expect(pinCookie(COOKIE, "v", false, "/cart")).toBe("__mesh_affinity=v; Max-Age=600; Path=/cart; HttpOnly; SameSite=Lax");
+    expect(pinCookie(COOKIE, "v", false, "/")).toContain("; Path=/; ");
+    // A ';' would start an attribute of its own (Domain=…): never written into the header.
+    expect(pinCookie(COOKIE, "v", false, "/a;Domain=evil.example")).toContain("; Path=/; ");
+    expect(pinCookie(COOKIE, "v", false, "/caf\u00e9")).toContain("; Path=/; ");
+    expect(pinCookie(COOKIE, "v", false, "/a\u0001")).toContain("; Path=/; ");
+  });
 });

@@ -70,7 +70,8 @@ describe("session affinity at the router", { timeout: 30_000 }, () => {
   it("cookie mode: the first answer pins, the cookie holds the session, and no new cookie is sent while it holds", async () => {
     const { name } = await service({ affinity: { mode: "cookie" } });
     const first = await get(`/${name}/cart`);
-    expect(first.setCookie).toMatch(/^__mesh_affinity=[0-9a-f]{16}\.[A-Za-z0-9_-]{22}; Max-Age=3600; Path=\/; HttpOnly; SameSite=Lax$/);
+    // Scoped to the service's route prefix: another service with affinity on this host keeps its own cookie.
+    expect(first.setCookie).toMatch(new RegExp(`^__mesh_affinity=[0-9a-f]{16}\\.[A-Za-z0-9_-]{22}; Max-Age=3600; Path=/${name}; HttpOnly; SameSite=Lax$`));
     const cookie = `theme=dark; __mesh_affinity=${pinOf(first.setCookie)}`;
     for (let i = 0; i < 20; i++) {
       const next = await get(`/${name}/cart`, { cookie });

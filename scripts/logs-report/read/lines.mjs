@@ -16,6 +16,16 @@ const DECODE_BYTES = 64 * 1024;
 export function lineSplitter(onLine) {
   /** The start of a line whose end has not arrived yet. @type {Buffer[]} */
   let pending = [];
+  /** Until the first line is out: a byte order mark before it (editors on Windows write one) is not part of it. */
+  let first = true;
+  /** @param {string} line */
+  const emit = (line) => {
+    if (first) {
+      first = false;
+      if (line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+    }
+    onLine(line);
+  };
 
   /** Every line of `text`, which ends where a line ends (its last newline already cut off). @param {string} text */
   const lines = (text) => {
@@ -23,7 +33,7 @@ export function lineSplitter(onLine) {
     let nl = text.indexOf("\n");
     for (;;) {
       const end = nl === -1 ? text.length : nl;
-      onLine(end > start && text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end));
+      emit(end > start && text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end));
       if (nl === -1) return;
       start = nl + 1;
       nl = text.indexOf("\n", start);

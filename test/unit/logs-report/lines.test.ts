@@ -35,6 +35,14 @@ describe("lineSplitter", () => {
     );
   });
 
+  it("drops a UTF-8 byte order mark at the start of the input, wherever the chunks are cut, and only there", () => {
+    const text = '\ufeff{"event":"request"}\n\ufeffsecond\n';
+    const bytes = Buffer.from(text);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      expect(split(bytes, [cut])).toEqual(['{"event":"request"}', "\ufeffsecond"]);
+    }
+  });
+
   it("reads lines longer than its decode window, and many short ones in one chunk", () => {
     const long = "x".repeat(200_000) + "€";
     const short = Array.from({ length: 20_000 }, (_, i) => `line ${i}`);

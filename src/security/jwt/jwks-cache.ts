@@ -161,13 +161,19 @@ export class RemoteJwks implements KeySource {
 const MAX_REMOTE = 128;
 const remotes = new Map<string, RemoteJwks>();
 
-/** The isolate's cache for a JWKS URL, created on first use. */
+/**
+ * The isolate's cache for a JWKS URL and lifetime, created on first use.
+ * Keyed by both: services that name one URL with different `jwksCacheSeconds`
+ * (or a PUT that changes it) each get the lifetime they asked for, at the
+ * price of one fetch per lifetime instead of one per URL.
+ */
 export function remoteJwks(url: string, options: RemoteJwksOptions = {}): RemoteJwks {
-  let source = remotes.get(url);
+  const key = `${options.ttlMs ?? ""} ${url}`;
+  let source = remotes.get(key);
   if (source === undefined) {
     if (remotes.size >= MAX_REMOTE) remotes.clear();
     source = new RemoteJwks(url, options);
-    remotes.set(url, source);
+    remotes.set(key, source);
   }
   return source;
 }

@@ -106,6 +106,8 @@ describe("RemoteJwks", () => {
     const fromUrl = keySourceFor({ jwksUrl: url, jwksCacheSeconds: 300 });
     expect(fromUrl).toBeInstanceOf(RemoteJwks);
     expect(keySourceFor({ jwksUrl: url, jwksCacheSeconds: 300 })).toBe(fromUrl);
+    // A service naming the same URL with another lifetime (or a PUT changing it) gets that lifetime, not the first one's.
+    expect(keySourceFor({ jwksUrl: url, jwksCacheSeconds: 30 })).not.toBe(fromUrl);
     const inline = keySourceFor({ jwks: { keys: [k1.jwk] }, jwksCacheSeconds: 300 });
     expect(await verifyJwt(await mint(k1, claims()), POLICY, { keys: inline, now: clock, realm: "r" })).toMatchObject({ aud: "api" });
     expect(hits).toBe(0);

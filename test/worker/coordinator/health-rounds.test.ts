@@ -1,0 +1,49 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { control, createService, json, mesh, originUrls, register, resetOrigins, stubFor, uniqueName, ADMIN } from "../helpers.js";
+
+/** Moves the clock the Durable Object sees (it runs in the test isolate). */
+function advance(ms: number): void {
+  vi.setSystemTime(Date.now() + ms);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function nextCheckAt(name: string): Promise<number> {
+  return await runInDurableObject(stubFor(name), (_i, state) => {
+    const rows = state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'next_check_at'").toArray();
+    return Number(rows[0]?.value ?? "NaN");
+  });
+}
+
+afterEach(async () => {
+  vi.useRealTimers();
+  await resetOrigins();
+});
+
+describe("ServiceCoordinator health rounds", () => {
+  it("a config that shortens intervalSeconds while a round is in flight still brings the next round in", async () => {
+    const name = uniqueName("hr");
+    // The probe path is not /healthz, so the origin's delayMs holds every probe for a while.
+    const config = {
+      routes: { pathPrefixes: [`/${name}`] },
+      healthCheck: { intervalSeconds: 3600, path: "/slow-check", timeoutMs: 3000 },
+      lease: { ttlSeconds: 86_400 },
+    };
+    const { token } = await createService(name, config);
+    const [a = ""] = originUrls();
+    await register(name, token, a);
+    await control(a, { delayMs: 800 });
+    const stub = stubFor(name);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    advance(3_601_000);
+    const round = runDurableObjectAlarm(stub);
+    await sleep(200);
+    const put = await mesh(`/_mesh/v1/services/${name}`, json("PUT", { ...config, healthCheck: { ...config.healthCheck, intervalSeconds: 5 } }, ADMIN));
+    expect(put.status).toBe(200);
+    expect(await round).toBe(true);
+    expect((await stub.describe()).instances[0]?.lastCheckAt).not.toBeNull();
+    // The next round is at most the new interval away, not the old one.
+    expect(await nextCheckAt(name)).toBeLessThanOrEqual(Date.now() + 5_000);
+  });
+});

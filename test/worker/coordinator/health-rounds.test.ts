@@ -46,4 +46,39 @@ describe("ServiceCoordinator health rounds", () => {
     // The next round is at most the new interval away, not the old one.
     expect(await nextCheckAt(name)).toBeLessThanOrEqual(Date.now() + 5_000);
   });
+
+  it("thresholds of 1 flip on one probe, a query in the path reaches the origin, and 3xx or a timeout fails", async () => {
+    const name = uniqueName("hr");
+    const { token } = await createService(name, {
+      routes: { pathPrefixes: [`/${name}`] },
+      healthCheck: { intervalSeconds: 5, timeoutMs: 300, healthyThreshold: 1, unhealthyThreshold: 1, path: "/healthz?deep=1" },
+      lease: { ttlSeconds: 86_400 },
+    });
+    const [a = ""] = originUrls();
+    await register(name, token, a);
+    const stub = stubFor(name);
+    const round = async () => {
+      advance(6_000);
+      await runDurableObjectAlarm(stub);
+      const i = (await stub.describe()).instances[0];
+      return `${i?.state ?? ""} ${i?.lastCheckResult ?? ""}`;
+    };
+    vi.useFakeTimers({ toFake: ["Date"] });
+    expect(await round()).toMatch(/^healthy HTTP 200 /);
+    await control(a, { healthy: false });
+    expect(await round()).toMatch(/^unhealthy HTTP 503 /);
+    await control(a, { healthy: true });
+    expect(await round()).toMatch(/^healthy HTTP 200 /);
+
+    // A path the origin echoes: a forced 302 is not followed and is not an expected status.
+    const other = { routes: { pathPrefixes: [`/${name}`] }, lease: { ttlSeconds: 86_400 } };
+    const hc = { intervalSeconds: 5, timeoutMs: 300, healthyThreshold: 1, unhealthyThreshold: 1, path: "/probe" };
+    expect((await mesh(`/_mesh/v1/services/${name}`, json("PUT", { ...other, healthCheck: hc }, ADMIN))).status).toBe(200);
+    await control(a, { status: 302 });
+    expect(await round()).toMatch(/^unhealthy HTTP 302 /);
+    await control(a, { status: null, delayMs: 600 });
+    expect(await round()).toBe("unhealthy timeout after 300 ms");
+    await control(a, { delayMs: 0 });
+    expect(await round()).toMatch(/^healthy HTTP 200 /);
+  });
 });

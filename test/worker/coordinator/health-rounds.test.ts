@@ -81,4 +81,30 @@ describe("ServiceCoordinator health rounds", () => {
     await control(a, { delayMs: 0 });
     expect(await round()).toMatch(/^healthy HTTP 200 /);
   });
+
+  it("a probe that was in flight when the instance left and came back is not held against the new registration", async () => {
+    const name = uniqueName("hr");
+    const { token } = await createService(name, {
+      routes: { pathPrefixes: [`/${name}`] },
+      healthCheck: { intervalSeconds: 5, timeoutMs: 3000, unhealthyThreshold: 1, path: "/slow-check" },
+      lease: { ttlSeconds: 86_400 },
+    });
+    const [a = ""] = originUrls();
+    const reg = await register(name, token, a);
+    // The probe answers 503 (not an expected status) after 800 ms.
+    await control(a, { delayMs: 800, status: 503 });
+    const stub = stubFor(name);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    advance(6_000);
+    const round = runDurableObjectAlarm(stub);
+    await sleep(200);
+    const auth = { authorization: `Bearer ${token}` };
+    expect((await mesh(`/_mesh/v1/services/${name}/instances/${reg.id}`, { method: "DELETE", headers: auth })).status).toBe(200);
+    await register(name, token, a);
+    expect(await round).toBe(true);
+    const view = (await stub.describe()).instances[0];
+    // The fresh registration starts healthy; the old incarnation's failed probe does not count.
+    expect(view?.state).toBe("healthy");
+    expect(view?.consecutiveFailures).toBe(0);
+  });
 });

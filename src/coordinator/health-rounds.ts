@@ -38,7 +38,9 @@ export class HealthRounds {
     const roundStart = Date.now();
     const targets = [...state.members.values()].filter((m) => m.membership === "active").map((m) => m.id);
     await mapPool(targets, PROBE_CONCURRENCY, (id) => this.#check(id, config));
-    const interval = config.healthCheck.intervalSeconds * 1000;
+    // The interval in force now, not at the round's start: a configure during the round re-aimed
+    // nextCheckAt for its interval, and the old one would overwrite that (3600 → 5 s waited an hour).
+    const interval = (state.config ?? config).healthCheck.intervalSeconds * 1000;
     // Rounds start every interval from the previous start, so a probe that waits out its
     // timeout does not push the next round back. Jitter only shortens the interval (up to
     // 10%), which spreads many services' probes without ever checking later than configured.
@@ -70,8 +72,10 @@ export class HealthRounds {
     const result = await probe(before.url, config.healthCheck);
     this.#counted(result.ok);
     // Look the member up again: it may have been removed or replaced while the probe was in flight.
+    // A new membershipSince is a new incarnation (it drained or expired and registered again): it
+    // starts with fresh health, and a probe sent to the one before says nothing about it.
     const m = this.#state.members.get(id);
-    if (m === undefined || m.membership !== "active") return;
+    if (m === undefined || m.membership !== "active" || m.membershipSince !== before.membershipSince) return;
     this.#state.setHealth(m, applyCheck(m.health, result, config.healthCheck, Date.now()));
   }
 }

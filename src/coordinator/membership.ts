@@ -34,6 +34,8 @@ export class Registrations {
   readonly #inFlight = new Map<string, Promise<RegisterResult>>();
   /** New ids whose mirror write is in flight; they count towards the bounds. */
   #pendingNew = 0;
+  /** Draining or expired ids coming back whose mirror write is in flight: each will be one more active member. */
+  #pendingReturning = 0;
 
   async register(
     state: CoordinatorState,
@@ -63,17 +65,22 @@ export class Registrations {
     const ttlMs = (req.ttlSeconds ?? config.lease.ttlSeconds) * 1000;
     const existing = state.members.get(id);
     const isNew = existing === undefined;
+    const returning = existing !== undefined && existing.membership !== "active";
+    // A draining or expired member coming back is one more active member too, and so is every
+    // registration (new or returning) still writing its mirror: without counting the returning
+    // ones, two of them at 999 active both passed and made 1,001.
+    if ((isNew || returning) && state.activeCount() + this.#pendingNew + this.#pendingReturning >= MAX_ACTIVE_INSTANCES) {
+      return { ok: false, error: "too_many_instances" };
+    }
     if (isNew) {
       const admission = admitNew(state.members.values(), this.#pendingNew, removalRule(config), Date.now());
       if (!admission.ok) return admission;
       if (admission.evict !== null) state.remove(admission.evict);
-    } else if (existing.membership !== "active" && state.activeCount() + this.#pendingNew >= MAX_ACTIVE_INSTANCES) {
-      // A draining or expired member coming back is one more active member too.
-      return { ok: false, error: "too_many_instances" };
     }
     const { mirrorChanged } = registerMember(existing, id, req, Date.now(), ttlMs);
     if (mirrorChanged) {
       if (isNew) this.#pendingNew++;
+      if (returning) this.#pendingReturning++;
       try {
         // The mirror's content comes from the request alone, so it is right whatever happens to the member meanwhile.
         const mirrored: SnapshotInstance = { id, url: req.url, weight: req.weight, zone: req.zone };
@@ -85,6 +92,7 @@ export class Registrations {
         return { ok: false, error: "mirror_unavailable" };
       } finally {
         if (isNew) this.#pendingNew--;
+        if (returning) this.#pendingReturning--;
       }
     }
     // Looked up again after the write: a deregister, a lease expiry or a destroy may have run meanwhile.

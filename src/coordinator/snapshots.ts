@@ -39,7 +39,8 @@ export class SnapshotKeeper {
 
   current(members: ReadonlyMap<string, Member>, service: string, panicEnabled: boolean, now: number, config: ServiceConfig | null = null): Snapshot {
     if (this.#last !== null && this.isCurrent(now)) return this.#last;
-    const snap = buildSnapshot(members.values(), service, this.#version, panicEnabled, now, snapshotPolicy(config));
+    const policy = snapshotPolicy(config);
+    const snap = buildSnapshot(members.values(), service, this.#version, panicEnabled, now, policy);
     const signature = snapshotSignature(snap);
     if (signature !== this.#signature) {
       this.#signature = signature;
@@ -49,7 +50,7 @@ export class SnapshotKeeper {
     }
     this.#last = snap;
     this.#dirty = false;
-    this.#validUntil = snapshotValidUntil(members.values(), now);
+    this.#validUntil = snapshotValidUntil(members.values(), now, policy);
     return snap;
   }
 }

@@ -61,9 +61,11 @@ export function applyCheck(
     if (state.status === "unhealthy" && next.consecutiveSuccesses >= config.healthyThreshold) {
       next.status = "healthy";
       next.healthySince = now;
-      // A host that passes active checks again starts with a clean passive record.
+      // A host that passes active checks again starts with a clean passive record: any
+      // ejection ends now. The end is kept (not nulled) because forgiveness of past
+      // ejections (applyPassive) counts from it; with null, `ejections` never ages out.
       next.passiveFailures = 0;
-      next.ejectedUntil = null;
+      if (state.ejectedUntil !== null) next.ejectedUntil = Math.min(state.ejectedUntil, now);
     }
   } else {
     next.consecutiveFailures = state.consecutiveFailures + 1;

@@ -104,13 +104,22 @@ export function snapshotSignature(s: Snapshot): string {
 /**
  * Until when a snapshot built at `now` stays right with no state change: the
  * earliest end of an ejection among active members, since an ejection ends with
- * time alone and nothing else in the routable set does. Infinity when none.
+ * time alone and nothing else in the routable set does. With affinity the
+ * draining list also changes with time alone, when a draining member's
+ * ejection or pin ends (buildSnapshot's test), so those count too. Infinity
+ * when none.
  */
-export function snapshotValidUntil(members: Iterable<Member>, now: number): number {
+export function snapshotValidUntil(members: Iterable<Member>, now: number, policy?: SnapshotPolicy): number {
   let until = Number.POSITIVE_INFINITY;
+  const sooner = (t: number | null) => {
+    if (t !== null && t > now && t < until) until = t;
+  };
   for (const m of members) {
-    const end = m.health.ejectedUntil;
-    if (m.membership === "active" && end !== null && end > now && end < until) until = end;
+    if (m.membership === "active") sooner(m.health.ejectedUntil);
+    else if (m.membership === "draining" && policy?.affinity === true) {
+      sooner(m.health.ejectedUntil);
+      sooner(pinUntil(m));
+    }
   }
   return until;
 }

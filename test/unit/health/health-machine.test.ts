@@ -100,7 +100,10 @@ describe("applyCheck (active checks)", () => {
     const down = runChecks(ejected, [fail, fail, fail]);
     const up = runChecks(down, [pass, pass]);
     expect(up.status).toBe("healthy");
-    expect(up.ejectedUntil).toBeNull();
+    // Ended at the recovery (runChecks restarts at T0, so the second pass is at T0 + 1 s),
+    // not erased: forgiveness of past ejections counts from it.
+    expect(up.ejectedUntil).toBe(T0 + 1_000);
+    expect(isEjected(up, T0 + 1_000)).toBe(false);
     expect(up.passiveFailures).toBe(0);
     expect(isRoutable(up, T0 + 5_000)).toBe(true);
   });
@@ -211,6 +214,31 @@ describe("applyPassive (outlier ejection)", () => {
     expect(applyPassive(once, batch(5, 0, 0), outlier, later + 1, true).ejections).toBe(0);
     // A batch with failures forgives nothing.
     expect(applyPassive(s, batch(5, 1, 0), outlier, later, true).ejections).toBe(2);
+  });
+
+  it("still forgives past ejections after active checks brought the host back", () => {
+    // Ejected twice, then down by active checks, then recovered: the recovery ends any
+    // ejection, but the ejection history must still age out like any other.
+    let s = applyPassive(initialHealth(), allFailed(3), outlier, T0, true);
+    s = applyPassive(s, allFailed(3), outlier, (s.ejectedUntil ?? 0) + 1, true);
+    const end = s.ejectedUntil ?? 0;
+    const checks = [fail, fail, fail, pass, pass];
+    s = checks.reduce((h, r, i) => applyCheck(h, r, thresholds, end + i * 1000), s);
+    expect(s.status).toBe("healthy");
+    expect(isEjected(s, end + 5000)).toBe(false);
+    const later = end + 400_000;
+    const once = applyPassive(s, batch(5, 0, 0), outlier, later, true);
+    expect(once.ejections).toBe(1);
+    expect(applyPassive(once, batch(5, 0, 0), outlier, later + 1, true).ejections).toBe(0);
+  });
+
+  it("a recovery in the middle of an ejection ends it, and the forgiveness clock starts then", () => {
+    let s = applyPassive(initialHealth(), allFailed(3), outlier, T0, true);
+    s = runChecks(s, [fail, fail, fail, pass, pass]);
+    const recovered = T0 + 4000;
+    expect(isRoutable(s, recovered)).toBe(true);
+    expect(applyPassive(s, batch(5, 0, 0), outlier, recovered + 300_000, true).ejections).toBe(1);
+    expect(applyPassive(s, batch(5, 0, 0), outlier, recovered + 300_001, true).ejections).toBe(0);
   });
 
   it("does not change active-check status", () => {

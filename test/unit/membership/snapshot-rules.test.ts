@@ -96,6 +96,22 @@ describe("snapshotValidUntil", () => {
     ];
     expect(snapshotValidUntil(members, T0)).toBe(T0 + 4_000);
   });
+
+  it("with affinity, also ends when a draining member's ejection or pin ends (its draining list changes)", () => {
+    const affinity = { labelKeys: null, healthySince: false, affinity: true };
+    const drainingEjected = member("c", { health: ejectedUntil(T0 + 1_000), membership: "draining", leaseExpiresAt: T0 + 60_000 });
+    const members = [member("a"), drainingEjected];
+    const until = snapshotValidUntil(members, T0, affinity);
+    const signatureAt = (t: number) => snapshotSignature(buildSnapshot(members, "svc", 1, false, t, affinity));
+    // The draining list changes at T0 + 1 s (the ejection ends), so the snapshot built at T0 is stale then.
+    expect(signatureAt(T0 + 1_000)).not.toBe(signatureAt(T0));
+    expect(until).toBeLessThanOrEqual(T0 + 1_000);
+    // ...and again when its pin ends.
+    const pinned = [member("a"), member("d", { membership: "draining", leaseExpiresAt: T0 + 5_000 })];
+    expect(snapshotValidUntil(pinned, T0, affinity)).toBe(T0 + 5_000);
+    // Without affinity there is no draining list, so neither matters.
+    expect(snapshotValidUntil(members, T0)).toBe(Number.POSITIVE_INFINITY);
+  });
 });
 
 describe("snapshot policy (split labels, slow start, affinity's draining list)", () => {

@@ -5,33 +5,35 @@ import { DEFAULT_INPUTS } from "../model/model.mjs";
 
 /**
  * @typedef {import("../model/model.mjs").ScaleInputs} ScaleInputs
- * @typedef {{ flag: string, key: keyof ScaleInputs | "cpuMsPerRequest", min: number, integer?: boolean,
+ * @typedef {{ flag: string, key: keyof ScaleInputs | "cpuMsPerRequest", min: number, max: number, integer?: boolean,
  *             below?: number, help: string }} FlagSpec
  * @typedef {{ help: true } | { help: false, json: boolean, inputs: ScaleInputs, cpuMsPerRequest: number }} ParsedArgs
  */
 
 /**
- * Every input flag: the model field it sets, what it means, and the smallest value that makes sense.
- * `integer` flags are counts; `below` bounds a fraction.
+ * Every input flag: the model field it sets, what it means, and the smallest and largest values that make sense.
+ * `integer` flags are counts; `below` bounds a fraction. `max` is the service schema's bound where the flag is a
+ * config field (src/core/schema/service.ts), else far past any deployment: a finite but huge value (1e308) made
+ * the report print Infinity and "$∞", and --attempts 1e300 looped 1e300 times in triesPerRequest.
  * @type {readonly FlagSpec[]}
  */
 export const FLAGS = Object.freeze([
-  { flag: "locations", key: "locations", min: 1, integer: true, help: "Cloudflare locations serving traffic" },
-  { flag: "isolates", key: "isolatesPerLocation", min: 1, integer: true, help: "busy isolates per location" },
-  { flag: "rps", key: "rps", min: 0, help: "client requests per second, whole mesh" },
-  { flag: "services", key: "services", min: 1, integer: true, help: "services (traffic is split evenly)" },
-  { flag: "instances", key: "instancesPerService", min: 1, integer: true, help: "instances per service" },
-  { flag: "health-interval", key: "healthIntervalS", min: 1, help: "health-check interval, seconds" },
-  { flag: "lease-ttl", key: "leaseTtlS", min: 5, help: "instance lease TTL, seconds (heartbeat every third)" },
-  { flag: "do-rtt-ms", key: "doRttMs", min: 0, help: "router to coordinator round trip, ms" },
-  { flag: "instance-lifetime-h", key: "instanceLifetimeH", min: 0.001, help: "mean instance lifetime, hours (register + deregister once)" },
-  { flag: "failure-rate", key: "failureRate", min: 0, below: 1, help: "share of tries that fail" },
-  { flag: "attempts", key: "attempts", min: 1, integer: true, help: "retry.attempts" },
-  { flag: "per-try-timeout-ms", key: "perTryTimeoutMs", min: 1, help: "retry.perTryTimeoutMs" },
-  { flag: "probe-timeout-ms", key: "probeTimeoutMs", min: 1, help: "healthCheck.timeoutMs" },
-  { flag: "unhealthy-threshold", key: "unhealthyThreshold", min: 1, integer: true, help: "healthCheck.unhealthyThreshold" },
-  { flag: "consecutive-failures", key: "consecutiveFailures", min: 1, integer: true, help: "outlier.consecutiveFailures" },
-  { flag: "cpu-ms", key: "cpuMsPerRequest", min: 0, help: "Worker CPU ms per client request (cost)" },
+  { flag: "locations", key: "locations", min: 1, max: 10_000, integer: true, help: "Cloudflare locations serving traffic" },
+  { flag: "isolates", key: "isolatesPerLocation", min: 1, max: 100_000, integer: true, help: "busy isolates per location" },
+  { flag: "rps", key: "rps", min: 0, max: 1_000_000_000, help: "client requests per second, whole mesh" },
+  { flag: "services", key: "services", min: 1, max: 1_000_000, integer: true, help: "services (traffic is split evenly)" },
+  { flag: "instances", key: "instancesPerService", min: 1, max: 100_000, integer: true, help: "instances per service" },
+  { flag: "health-interval", key: "healthIntervalS", min: 1, max: 3_600, help: "health-check interval, seconds" },
+  { flag: "lease-ttl", key: "leaseTtlS", min: 5, max: 86_400, help: "instance lease TTL, seconds (heartbeat every third)" },
+  { flag: "do-rtt-ms", key: "doRttMs", min: 0, max: 60_000, help: "router to coordinator round trip, ms" },
+  { flag: "instance-lifetime-h", key: "instanceLifetimeH", min: 0.001, max: 87_600, help: "mean instance lifetime, hours (register + deregister once)" },
+  { flag: "failure-rate", key: "failureRate", min: 0, max: 1, below: 1, help: "share of tries that fail" },
+  { flag: "attempts", key: "attempts", min: 1, max: 10, integer: true, help: "retry.attempts" },
+  { flag: "per-try-timeout-ms", key: "perTryTimeoutMs", min: 1, max: 60_000, help: "retry.perTryTimeoutMs" },
+  { flag: "probe-timeout-ms", key: "probeTimeoutMs", min: 1, max: 30_000, help: "healthCheck.timeoutMs" },
+  { flag: "unhealthy-threshold", key: "unhealthyThreshold", min: 1, max: 100, integer: true, help: "healthCheck.unhealthyThreshold" },
+  { flag: "consecutive-failures", key: "consecutiveFailures", min: 1, max: 1_000, integer: true, help: "outlier.consecutiveFailures" },
+  { flag: "cpu-ms", key: "cpuMsPerRequest", min: 0, max: 300_000, help: "Worker CPU ms per client request (cost)" },
 ]);
 
 /**
@@ -87,6 +89,7 @@ function checkValue(spec, raw) {
   const n = Number(raw);
   if (!Number.isFinite(n)) throw new UsageError(`--${spec.flag} must be a finite number, got '${raw}'`);
   if (n < spec.min) throw new UsageError(`--${spec.flag} must be at least ${spec.min}, got ${raw}`);
+  if (n > spec.max) throw new UsageError(`--${spec.flag} must be at most ${spec.max}, got ${raw}`);
   if (spec.below !== undefined && n >= spec.below) throw new UsageError(`--${spec.flag} must be below ${spec.below}, got ${raw}`);
   if (spec.integer === true && !Number.isInteger(n)) throw new UsageError(`--${spec.flag} must be a whole number, got ${raw}`);
   return n;

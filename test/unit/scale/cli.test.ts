@@ -1,13 +1,14 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CPU_MS, parseArgs, UsageError } from "../../../scripts/scale/cli/args.mjs";
+import { DEFAULT_CPU_MS, FLAGS, parseArgs, UsageError } from "../../../scripts/scale/cli/args.mjs";
 import { DEFAULT_INPUTS } from "../../../scripts/scale/model/model.mjs";
 
 const RUN = path.resolve(import.meta.dirname, "../../../scripts/scale/cli/run.mjs");
 
 function cli(...args: string[]) {
-  return spawnSync(process.execPath, [RUN, ...args], { encoding: "utf8" });
+  // A timeout, so a run that loops fails the test instead of hanging it.
+  return spawnSync(process.execPath, [RUN, ...args], { encoding: "utf8", timeout: 20_000 });
 }
 
 describe("scale-model arguments", () => {
@@ -33,6 +34,12 @@ describe("scale-model arguments", () => {
     [["--services"], /--services needs a value/],
     [["--bogus", "1"], /unknown argument '--bogus'/],
     [["--rps", "1e999"], /--rps must be a finite number/],
+    // Finite but past what the model's arithmetic holds: Infinity and "$∞" in the report, or a
+    // loop of 1e300 turns (attempts). Bounded by the service schema where the flag is a config field.
+    [["--rps", "1e308"], /--rps must be at most 1000000000, got 1e308/],
+    [["--attempts", "1e300"], /--attempts must be at most 10/],
+    [["--locations", "1e300"], /--locations must be at most/],
+    [["--health-interval", "1e308"], /--health-interval must be at most 3600/],
     // The planned design's knobs: the built rule sizes and ages blocks itself.
     [["--slots-per-lease", "64"], /--slots-per-lease was retired: .*250 ms/],
     [["--slot-lease-ms=1000"], /--slot-lease-ms was retired/],
@@ -42,7 +49,26 @@ describe("scale-model arguments", () => {
   });
 });
 
+/** Every number in a parsed --json body, with its path. */
+function numbersIn(value: unknown, at = "$"): [string, unknown][] {
+  if (value === null) return [[at, null]];
+  if (typeof value === "number") return [[at, value]];
+  if (typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([k, v]) => numbersIn(v, `${at}.${k}`));
+}
+
 describe("scale-model CLI", () => {
+  it("gives only finite numbers with every flag at its largest accepted value", () => {
+    const largest = FLAGS.flatMap((f) => [`--${f.flag}`, String(f.below === undefined ? f.max : 0.999)]);
+    const r = cli("--json", ...largest);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    // JSON.stringify writes Infinity and NaN as null: no null may appear where a number belongs.
+    const bad = numbersIn(JSON.parse(r.stdout)).filter(([, v]) => typeof v !== "number" || !Number.isFinite(v));
+    expect(bad).toEqual([]);
+    expect(cli(...largest).stdout).not.toMatch(/∞|NaN|Infinity/);
+  });
+
   it("prints a table by default and JSON with --json", () => {
     const table = cli("--services", "1", "--rps", "100000");
     expect(table.status).toBe(0);
@@ -59,7 +85,7 @@ describe("scale-model CLI", () => {
   });
 
   it("exits 2 with one clear line, no stack trace, on bad input", () => {
-    for (const bad of [["--isolates", "-1"], ["--lease-ttl", "soon"], ["--no-such-flag", "1"], ["--slots-per-lease", "64"]]) {
+    for (const bad of [["--isolates", "-1"], ["--lease-ttl", "soon"], ["--no-such-flag", "1"], ["--slots-per-lease", "64"], ["--attempts", "1e300"]]) {
       const r = cli(...bad);
       expect(r.status).toBe(2);
       expect(r.stdout).toBe("");

@@ -94,9 +94,10 @@ export class RouteTable {
     return index;
   }
 
-  /** `host` is the Host header without port, any case. */
+  /** `host` is the Host header without port, any case; a fully qualified name's one trailing dot is the same host. */
   match(host: string, path: string): RouteMatch | undefined {
-    const h = host.toLowerCase();
+    const lower = host.toLowerCase();
+    const h = lower.charCodeAt(lower.length - 1) === 46 /* . */ ? lower.slice(0, -1) : lower;
     const exact = lookupPrefix(this.#byHost.get(h), path);
     if (exact !== undefined) return exact;
     if (this.#wildcard.size > 0) {

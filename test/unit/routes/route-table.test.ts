@@ -90,6 +90,13 @@ describe("RouteTable.match", () => {
     expect(serviceFor(table, "www.example.COM", "/")).toBe("web");
   });
 
+  it("matches a fully qualified Host with its trailing dot as the same host (RFC 1034), exact and wildcard alike", () => {
+    const table = new RouteTable([svc("web", ["www.example.com"], []), svc("wild", ["*.example.net"], [])]);
+    expect(serviceFor(table, "www.example.com.", "/")).toBe("web");
+    expect(serviceFor(table, "a.example.net.", "/")).toBe("wild");
+    expect(serviceFor(table, "www.example.com..", "/")).toBeUndefined();
+  });
+
   it("keeps paths case-sensitive", () => {
     const table = new RouteTable([svc("api", [], ["/api"])]);
     expect(serviceFor(table, "h", "/API/x")).toBeUndefined();

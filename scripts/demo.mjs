@@ -16,13 +16,14 @@ import { createOrigin } from "./lib/origin.mjs";
 import { registration } from "./lib/registration-client.mjs";
 import { ROOT } from "./lib/mesh-runtime.mjs";
 import { takenPorts } from "./lib/ports.mjs";
+import { devVar } from "./lib/dev-vars.mjs";
 
 const MESH_PORT = Number(process.env.MESH_PORT ?? 8787);
 const CONTROL_PORT = Number(process.env.DEMO_CONTROL_PORT ?? 8790);
 const MESH = `http://127.0.0.1:${MESH_PORT}`;
 const SERVICE = "shop";
 const devVars = readFileSync(path.join(ROOT, ".dev.vars"), "utf8");
-const ADMIN_TOKEN = /^MESH_ADMIN_TOKEN=(.*)$/m.exec(devVars)?.[1]?.trim() ?? "";
+const ADMIN_TOKEN = devVar(devVars, "MESH_ADMIN_TOKEN") ?? "";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
 const say = (line = "") => process.stdout.write(`${line}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -15,18 +15,31 @@ import { readFileSync } from "node:fs";
 import { createOrigin } from "./lib/origin.mjs";
 import { registration } from "./lib/registration-client.mjs";
 import { ROOT } from "./lib/mesh-runtime.mjs";
+import { takenPorts } from "./lib/ports.mjs";
+import { devVar } from "./lib/dev-vars.mjs";
 
 const MESH_PORT = Number(process.env.MESH_PORT ?? 8787);
 const CONTROL_PORT = Number(process.env.DEMO_CONTROL_PORT ?? 8790);
 const MESH = `http://127.0.0.1:${MESH_PORT}`;
 const SERVICE = "shop";
 const devVars = readFileSync(path.join(ROOT, ".dev.vars"), "utf8");
-const ADMIN_TOKEN = /^MESH_ADMIN_TOKEN=(.*)$/m.exec(devVars)?.[1]?.trim() ?? "";
+const ADMIN_TOKEN = devVar(devVars, "MESH_ADMIN_TOKEN") ?? "";
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
 const say = (line = "") => process.stdout.write(`${line}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const ORIGIN_PORTS = (process.env.DEMO_ORIGIN_PORTS ?? "9101,9102,9103").split(",").map(Number);
+// Before anything starts: a taken port would otherwise route the demo to whatever holds it (scripts/lib/ports.mjs).
+const taken = await takenPorts([
+  { name: "MESH_PORT", port: MESH_PORT },
+  { name: "DEMO_CONTROL_PORT", port: CONTROL_PORT },
+  ...ORIGIN_PORTS.map((port) => ({ name: "DEMO_ORIGIN_PORTS", port })),
+  ...(process.env.DEMO_INSPECTOR_PORT === undefined ? [] : [{ name: "DEMO_INSPECTOR_PORT", port: Number(process.env.DEMO_INSPECTOR_PORT) }]),
+]);
+if (taken.length > 0) {
+  process.stderr.write(`npm start: cannot start, ${taken.length === 1 ? "a port is" : "ports are"} not available:\n${taken.map((l) => `  ${l}\n`).join("")}Stop what holds ${taken.length === 1 ? "it" : "them"}, or choose others with MESH_PORT, DEMO_CONTROL_PORT, DEMO_ORIGIN_PORTS.\n`);
+  process.exit(1);
+}
 const origins = ORIGIN_PORTS.map((port, i) => createOrigin({ name: `origin-${i + 1}`, port }));
 await Promise.all(origins.map((o) => o.start()));
 say(`demo origins: ${origins.map((o) => `${o.name}=${o.url}`).join("  ")}`);

@@ -3,14 +3,21 @@
 // renew the lease by heartbeat at a third of its length, re-register when the
 // mesh answers 404 (lease expired or state lost), deregister on shutdown.
 // Origins written in other languages follow the same four calls (docs/api.md).
+//
+// Every call is bounded by `timeoutMs` (5 s): a mesh that accepts a connection
+// and never answers must not wedge the origin's shutdown. At most one heartbeat
+// is in flight (a hung one is not joined by another each tick), and stop()
+// waits for it, so a heartbeat's 404 cannot re-register an origin that stop()
+// has just deregistered.
 
 /**
  * @param {{ mesh: string, service: string, token: string, url: string, weight?: number, zone?: string,
- *           ttlSeconds?: number, log?: (line: string) => void }} opts
+ *           ttlSeconds?: number, timeoutMs?: number, log?: (line: string) => void }} opts
  */
 export function registration(opts) {
   const ttl = opts.ttlSeconds ?? 30;
   const log = opts.log ?? (() => {});
+  const timeoutMs = opts.timeoutMs ?? 5000;
   const headers = { authorization: `Bearer ${opts.token}`, "content-type": "application/json" };
   /** @type {string | null} */
   let id = null;
@@ -19,11 +26,15 @@ export function registration(opts) {
   /** The registration in flight, if any: stop() waits for it, so a Ctrl-C during start-up cannot leave a member behind. */
   /** @type {Promise<unknown> | null} */
   let starting = null;
+  /** The heartbeat in flight, if any. @type {Promise<unknown> | null} */
+  let beating = null;
+  let stopped = false;
 
   async function register() {
     const res = await fetch(`${opts.mesh}/_mesh/v1/services/${opts.service}/instances`, {
       method: "POST",
       headers,
+      signal: AbortSignal.timeout(timeoutMs),
       body: JSON.stringify({ url: opts.url, weight: opts.weight, zone: opts.zone, ttlSeconds: ttl }),
     });
     /** @type {unknown} */
@@ -40,9 +51,14 @@ export function registration(opts) {
 
   async function heartbeat() {
     if (id === null) return register();
-    const res = await fetch(`${opts.mesh}/_mesh/v1/services/${opts.service}/instances/${id}/heartbeat`, { method: "PUT", headers });
+    const res = await fetch(`${opts.mesh}/_mesh/v1/services/${opts.service}/instances/${id}/heartbeat`, {
+      method: "PUT",
+      headers,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     await res.arrayBuffer();
     if (res.status === 404) {
+      if (stopped) return undefined;
       log(`lease for ${opts.url} was gone; registering again`);
       return register();
     }
@@ -58,8 +74,12 @@ export function registration(opts) {
       const pending = register();
       starting = pending;
       const body = await pending;
+      if (stopped) return body;
       timer = setInterval(() => {
-        heartbeat().catch((/** @type {unknown} */ err) => log(`heartbeat failed: ${String(err)}`));
+        if (beating !== null) return;
+        beating = heartbeat()
+          .catch((/** @type {unknown} */ err) => log(`heartbeat failed: ${String(err)}`))
+          .finally(() => (beating = null));
       }, (ttl * 1000) / 3);
       timer.unref?.();
       return body;
@@ -68,9 +88,17 @@ export function registration(opts) {
     async stop() {
       if (timer !== null) clearInterval(timer);
       timer = null;
+      stopped = true;
       await starting?.catch(() => {});
+      await beating;
       if (id === null) return;
-      const res = await fetch(`${opts.mesh}/_mesh/v1/services/${opts.service}/instances/${id}`, { method: "DELETE", headers });
+      const res = await fetch(`${opts.mesh}/_mesh/v1/services/${opts.service}/instances/${id}`, {
+        method: "DELETE",
+        headers,
+        signal: AbortSignal.timeout(timeoutMs),
+      }).catch((/** @type {unknown} */ err) => {
+        throw new Error(`deregister ${opts.url}: ${String(err)}`);
+      });
       const text = await res.text();
       // 404: the lease had already gone, which is the state deregistering asks for.
       if (res.status === 404) log(`${opts.url} was no longer registered`);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -138,5 +139,49 @@ describe("npm start (scripts/demo.mjs)", () => {
     expect(seen.filter((p) => alive(p.pid))).toEqual([]);
     expect(await refusesConnections(meshPort)).toBe(true);
     expect(await refusesConnections(inspectorPort)).toBe(true);
+  });
+
+  it("stops at once, naming the port, when MESH_PORT already answers /_mesh/v1/healthz (an earlier mesh), and never talks to it", { timeout: 60_000 }, async () => {
+    const [controlPort, inspectorPort, ...originPorts] = await Promise.all(Array.from({ length: 5 }, freePort));
+    if (controlPort === undefined || inspectorPort === undefined) throw new Error("no free ports");
+    // A stand-in for a mesh left running: answers everything with 200, as a real one answers healthz.
+    const requests: string[] = [];
+    const earlier = http.createServer((req, res) => {
+      requests.push(`${req.method ?? ""} ${req.url ?? ""}`);
+      res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true,"registrationToken":"sy_x","id":"0123456789abcdef"}');
+    });
+    await new Promise<void>((r) => earlier.listen(0, "127.0.0.1", r));
+    const addr = earlier.address();
+    const meshPort = addr !== null && typeof addr === "object" ? addr.port : 0;
+    try {
+      const child = spawn(process.execPath, [path.join(ROOT, "scripts/demo.mjs")], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          MESH_PORT: String(meshPort),
+          DEMO_CONTROL_PORT: String(controlPort),
+          DEMO_INSPECTOR_PORT: String(inspectorPort),
+          DEMO_ORIGIN_PORTS: originPorts.join(","),
+          DEMO_SKIP_WALKTHROUGH: "1",
+          DEMO_EXIT_AFTER_WALKTHROUGH: "1",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      demo = child;
+      let output = "";
+      child.stdout.on("data", (d: Buffer) => (output += String(d)));
+      child.stderr.on("data", (d: Buffer) => (output += String(d)));
+      let exitCode: number | null | undefined;
+      child.once("exit", (code) => (exitCode = code));
+      await waitFor("the demo to exit", () => exitCode !== undefined, 45_000, () => output);
+
+      expect(exitCode).toBe(1);
+      expect(output).toContain(`MESH_PORT: 127.0.0.1:${meshPort} is already in use`);
+      expect(requests).toEqual([]);
+      // Nothing it would have started is left listening.
+      for (const port of [controlPort, ...originPorts]) expect(await refusesConnections(port)).toBe(true);
+    } finally {
+      await new Promise((r) => earlier.close(r));
+    }
   });
 });

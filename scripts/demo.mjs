@@ -149,7 +149,13 @@ const created = await fetch(`${MESH}/_mesh/v1/services/${SERVICE}`, {
     lease: { ttlSeconds: 30, deregisterAfterSeconds: 120 },
   }),
 });
-const { registrationToken } = await created.json();
+const answer = await created.json().catch(() => ({}));
+if (!created.ok || typeof answer.registrationToken !== "string") {
+  // Most often MESH_ADMIN_TOKEN in .dev.vars (401) or ALLOW_PRIVATE_ORIGINS unset (the loopback origins refused).
+  say(`creating service '${SERVICE}' failed: HTTP ${created.status} ${JSON.stringify(answer)}\ncheck MESH_ADMIN_TOKEN and ALLOW_PRIVATE_ORIGINS="true" in .dev.vars`);
+  process.exit(1);
+}
+const registrationToken = answer.registrationToken;
 say(`service '${SERVICE}' created; registration token ${registrationToken}`);
 
 regs = origins.map((o) =>

@@ -87,6 +87,27 @@ describe("dashboard edges, in headless Chromium", () => {
     expect(page.url()).not.toContain(wrong);
   });
 
+  it("a service whose coordinator fails: the others still show, that one says why", async () => {
+    for (const name of ["alpha", "beta"]) expect((await api(h, "PUT", `/_mesh/v1/services/${name}`, { routes: { pathPrefixes: [`/${name}`] } })).status).toBe(201);
+    expectedFailures = /\/_mesh\/v1\/services\/beta$/;
+    intercept = (r) => {
+      if (!r.url().endsWith("/_mesh/v1/services/beta")) return false;
+      // What the API answers when the coordinator is down (src/api/coordinator-call.ts).
+      void r.respond({
+        status: 503,
+        contentType: "application/json",
+        headers: { "retry-after": "1" },
+        body: JSON.stringify({ error: "coordinator_unavailable", message: "the coordinator for service 'beta' is unavailable; retry shortly" }),
+      });
+      return true;
+    };
+    await signIn();
+    await page.waitForSelector('section[data-service="alpha"] h2', { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('section[data-service="beta"]')?.textContent?.includes("503 coordinator_unavailable") === true, { timeout: 10_000 });
+    expect(await statusText()).toMatch(/^Updated/);
+    for (const name of ["alpha", "beta"]) await api(h, "DELETE", `/_mesh/v1/services/${name}`);
+  });
+
   it("a stats call that errors: an honest note, the instance table still there", async () => {
     expect((await api(h, "PUT", "/_mesh/v1/services/alpha", { routes: { pathPrefixes: ["/alpha"] } })).status).toBe(201);
     expectedFailures = /\/stats\?window=/;

@@ -221,6 +221,14 @@ form.addEventListener("submit", (e) => {
     loginError.textContent = "Enter the admin token (MESH_ADMIN_TOKEN).";
     return;
   }
+  // fetch throws on a header value outside Latin-1 (a pasted zero-width space,
+  // say), and bearerToken on the mesh refuses inner whitespace: such a token
+  // could never work, so it is refused here rather than retried every poll.
+  if (/[^\x21-\x7e\x80-\xff]/.test(token)) {
+    tokenInput.value = "";
+    loginError.textContent = "That token has a character an HTTP header cannot carry (a space, or an invisible character picked up when pasting). Enter the admin token again.";
+    return;
+  }
   sessionStorage.setItem(TOKEN_KEY, token);
   tokenInput.value = "";
   loginError.textContent = "";

@@ -154,4 +154,11 @@ describe("dashboard edges, in headless Chromium", () => {
     expect(wide.doc).toBeLessThanOrEqual(wide.view);
   });
 
+  it("a token that cannot be sent in a header (a pasted non-Latin-1 character): asked again, clearly", async () => {
+    await signIn(`${ADMIN_TOKEN}\u200b`);
+    await page.waitForFunction(() => document.getElementById("login-error")?.textContent?.includes("character") === true, { timeout: 5000 });
+    expect(await page.$eval("#login", (e) => e.hasAttribute("hidden"))).toBe(false);
+    expect(await page.evaluate(() => sessionStorage.getItem("switchyard.adminToken"))).toBeNull();
+    expect(await page.content()).not.toContain(ADMIN_TOKEN);
+  });
 });

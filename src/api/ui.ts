@@ -30,6 +30,13 @@ interface Asset {
   etag: string | null;
 }
 
+/**
+ * Without an icon of its own the browser asks for /favicon.ico, which is not
+ * the mesh's to answer: it is a 404 in the page's console on every load, or,
+ * under a service that routes "/", a request sent to that service's origins.
+ */
+const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1f5fd1"/><path d="M4 11h8M4 5h8M8 5v6" stroke="#fff" stroke-width="2"/></svg>';
+
 const HTML = "text/html; charset=utf-8";
 const JS = "text/javascript; charset=utf-8";
 
@@ -42,6 +49,7 @@ const assets = new Map<string, Asset>([
   [`${UI_PATH}/model.client.js`, { body: modelScript, type: JS, etag: null }],
   [`${UI_PATH}/render.client.js`, { body: renderScript, type: JS, etag: null }],
   [`${UI_PATH}/chart.client.js`, { body: chartScript, type: JS, etag: null }],
+  [`${UI_PATH}/favicon.svg`, { body: FAVICON, type: "image/svg+xml", etag: null }],
 ]);
 
 /** Hashed once per isolate on first use, not at start-up: most isolates never serve the page. */

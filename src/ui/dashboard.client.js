@@ -87,23 +87,40 @@ function showLogin(message) {
 }
 
 /**
+ * What a failed call says on the page. A 401 (the token is wrong for every
+ * service) and a 429 (the token's whole budget is spent) are the poll's
+ * business, so they are thrown on; anything else is about this one service.
+ * @param {unknown} err
+ */
+function problemOf(err) {
+  if (err instanceof ApiError && (err.status === 401 || err.status === 429)) throw err;
+  return err instanceof ApiError ? `${err.status} ${err.code}` : String(err);
+}
+
+/**
  * One service's view and stats. The stats are optional: a mesh without them,
- * or a stats call that fails, still shows the live instance states.
+ * or a stats call that fails, still shows the live instance states. A view
+ * that fails (its coordinator is down, say) is shown as that service's
+ * problem: it must not take the other services off the page.
  * @param {string} name
  */
 async function loadService(name) {
   const path = `/_mesh/v1/services/${encodeURIComponent(name)}`;
   const [detail, stats] = await Promise.all([
-    /** @type {Promise<ServiceDetail>} */ (call(path)),
+    call(path).then(
+      (d) => ({ detail: /** @type {ServiceDetail} */ (d), problem: /** @type {string | null} */ (null) }),
+      (/** @type {unknown} */ err) => ({ detail: null, problem: problemOf(err) }),
+    ),
     call(`${path}/stats?window=${encodeURIComponent(windowSelect.value)}`).then(
       (s) => ({ stats: /** @type {ServiceStats} */ (s), problem: /** @type {string | null} */ (null) }),
       (/** @type {unknown} */ err) => {
-        if (err instanceof ApiError && err.status === 401) throw err;
-        return { stats: null, problem: err instanceof ApiError ? `${err.status} ${err.code}` : String(err) };
+        // A 429 here only costs this service its statistics (as before): the instance states still show.
+        if (err instanceof ApiError && err.status === 429) return { stats: null, problem: `${err.status} ${err.code}` };
+        return { stats: null, problem: problemOf(err) };
       },
     ),
   ]);
-  return { name, detail, stats: stats.stats, statsProblem: stats.problem };
+  return { name, detail: detail.detail, detailProblem: detail.problem, stats: stats.stats, statsProblem: stats.problem };
 }
 
 /**
@@ -158,7 +175,10 @@ async function poll() {
         tracks.set(v.name, fresh);
         t = fresh;
       }
-      for (const { id, transition } of observeInstances(t, v.detail.instances, now)) news.push(`${v.name} ${id}: ${transition.from} → ${transition.to}`);
+      // No view this poll: the page keeps what it saw (the next good poll measures across the gap).
+      if (v.detail !== null) {
+        for (const { id, transition } of observeInstances(t, v.detail.instances, now)) news.push(`${v.name} ${id}: ${transition.from} → ${transition.to}`);
+      }
       const section = sectionFor(v.name);
       renderService(section, { ...v, tracks: t, now });
       sections.push(section);
@@ -199,6 +219,14 @@ form.addEventListener("submit", (e) => {
   const token = tokenInput.value.trim();
   if (token === "") {
     loginError.textContent = "Enter the admin token (MESH_ADMIN_TOKEN).";
+    return;
+  }
+  // fetch throws on a header value outside Latin-1 (a pasted zero-width space,
+  // say), and bearerToken on the mesh refuses inner whitespace: such a token
+  // could never work, so it is refused here rather than retried every poll.
+  if (/[^\x21-\x7e\x80-\xff]/.test(token)) {
+    tokenInput.value = "";
+    loginError.textContent = "That token has a character an HTTP header cannot carry (a space, or an invisible character picked up when pasting). Enter the admin token again.";
     return;
   }
   sessionStorage.setItem(TOKEN_KEY, token);

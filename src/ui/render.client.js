@@ -125,14 +125,18 @@ const COLUMNS = ["Instance", "State", "Last check", "Lease expires", "Recent tra
 /**
  * Fills `section` with the service as of this poll.
  * @param {HTMLElement} section
- * @param {{ name: string, detail: ServiceDetail, stats: ServiceStats | null, statsProblem: string | null,
- *   tracks: Map<string, InstanceTrack>, now: number }} view
+ * @param {{ name: string, detail: ServiceDetail | null, detailProblem: string | null, stats: ServiceStats | null,
+ *   statsProblem: string | null, tracks: Map<string, InstanceTrack>, now: number }} view
  */
-export function renderService(section, { name, detail, stats, statsProblem, tracks, now }) {
+export function renderService(section, { name, detail, detailProblem, stats, statsProblem, tracks, now }) {
   const headingId = `svc-${name}-h`;
   section.setAttribute("aria-labelledby", headingId);
   const h2 = el("h2", "", name);
   h2.id = headingId;
+  if (detail === null) {
+    section.replaceChildren(h2, el("p", "note problem", `This service's instances are unavailable: ${detailProblem ?? "no answer"}. Retrying at the next refresh.`));
+    return;
+  }
   const counts = new Map();
   for (const i of detail.instances) counts.set(i.state, (counts.get(i.state) ?? 0) + 1);
   const summary = [...counts].map(([s, n]) => `${n} ${s}`).join(", ");

@@ -1,0 +1,164 @@
+import { existsSync } from "node:fs";
+import puppeteer, { type Browser, type HTTPRequest, type Page } from "puppeteer-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, api, startHarness, type Harness } from "./harness.js";
+
+/**
+ * The dashboard's edges in headless Chromium: no services, a service whose
+ * coordinator or stats call fails, many instances, names at the schema's
+ * limits, wrong tokens. Every test fails on any console error or uncaught
+ * exception in the page.
+ */
+const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
+
+let h: Harness;
+let browser: Browser;
+let page: Page;
+let problems: string[] = [];
+/**
+ * Chromium logs every fetch answered 4xx/5xx as "Failed to load resource";
+ * a test that provokes one on purpose names the API path it expects it from.
+ */
+let expectedFailures: RegExp | null = null;
+const requested: string[] = [];
+/** Per-test rewrites of the page's API answers (see "a service whose coordinator fails"). */
+let intercept: ((r: HTTPRequest) => boolean) | null = null;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install it or set CHROMIUM_PATH`);
+  h = await startHarness(1);
+  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+  page = await browser.newPage();
+  page.on("console", (m) => {
+    const where = m.location().url ?? "";
+    if (m.text().startsWith("Failed to load resource") && expectedFailures?.test(where) === true) return;
+    if (m.type() === "error" || m.type() === "warn") problems.push(`console.${m.type()}: ${m.text()} ${m.location().url ?? ""}`);
+  });
+  page.on("pageerror", (e) => problems.push(`pageerror: ${String(e)}`));
+  page.on("request", (r) => requested.push(r.url()));
+  await page.setRequestInterception(true);
+  page.on("request", (r) => {
+    if (r.isInterceptResolutionHandled()) return;
+    if (intercept?.(r) === true) return;
+    void r.continue();
+  });
+});
+
+afterEach(() => {
+  intercept = null;
+  expectedFailures = null;
+  const seen = problems;
+  problems = [];
+  expect(seen).toEqual([]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await h?.close();
+});
+
+async function signIn(token = ADMIN_TOKEN): Promise<void> {
+  await page.goto(`${h.mesh.url}/_mesh/ui`);
+  await page.evaluate(() => sessionStorage.clear());
+  await page.goto(`${h.mesh.url}/_mesh/ui`);
+  await page.waitForSelector("#token", { visible: true });
+  await page.type("#token", token);
+  await page.keyboard.press("Enter");
+}
+
+const statusText = () => page.$eval("#status", (e) => e.textContent ?? "");
+
+describe("dashboard edges, in headless Chromium", () => {
+  it("with zero services: says so, no console errors", async () => {
+    await signIn();
+    await page.waitForFunction(() => document.getElementById("status")?.textContent?.startsWith("Updated") === true);
+    expect(await page.$eval("#services", (e) => e.textContent)).toBe("No services yet.");
+    expect(await statusText()).toContain("0 services");
+  });
+
+  it("a wrong token: a clear message, the token never in the page or a URL", async () => {
+    const wrong = "wrong-token-xyzzy";
+    expectedFailures = /\/_mesh\/v1\/services$/;
+    await signIn(wrong);
+    await page.waitForFunction(() => document.getElementById("login-error")?.textContent?.includes("401") === true);
+    const html = await page.content();
+    expect(html).not.toContain(wrong);
+    for (const u of requested) expect(u).not.toContain(wrong);
+    expect(page.url()).not.toContain(wrong);
+  });
+
+  it("a service whose coordinator fails: the others still show, that one says why", async () => {
+    for (const name of ["alpha", "beta"]) expect((await api(h, "PUT", `/_mesh/v1/services/${name}`, { routes: { pathPrefixes: [`/${name}`] } })).status).toBe(201);
+    expectedFailures = /\/_mesh\/v1\/services\/beta$/;
+    intercept = (r) => {
+      if (!r.url().endsWith("/_mesh/v1/services/beta")) return false;
+      // What the API answers when the coordinator is down (src/api/coordinator-call.ts).
+      void r.respond({
+        status: 503,
+        contentType: "application/json",
+        headers: { "retry-after": "1" },
+        body: JSON.stringify({ error: "coordinator_unavailable", message: "the coordinator for service 'beta' is unavailable; retry shortly" }),
+      });
+      return true;
+    };
+    await signIn();
+    await page.waitForSelector('section[data-service="alpha"] h2', { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('section[data-service="beta"]')?.textContent?.includes("503 coordinator_unavailable") === true, { timeout: 10_000 });
+    expect(await statusText()).toMatch(/^Updated/);
+    for (const name of ["alpha", "beta"]) await api(h, "DELETE", `/_mesh/v1/services/${name}`);
+  });
+
+  it("a stats call that errors: an honest note, the instance table still there", async () => {
+    expect((await api(h, "PUT", "/_mesh/v1/services/alpha", { routes: { pathPrefixes: ["/alpha"] } })).status).toBe(201);
+    expectedFailures = /\/stats\?window=/;
+    intercept = (r) => {
+      if (!r.url().includes("/alpha/stats")) return false;
+      void r.respond({ status: 500, contentType: "application/json", body: JSON.stringify({ error: "internal", message: "internal error" }) });
+      return true;
+    };
+    await signIn();
+    await page.waitForFunction(() => document.querySelector('section[data-service="alpha"] .problem')?.textContent?.includes("500 internal") === true, { timeout: 10_000 });
+    expect(await page.$eval('section[data-service="alpha"]', (s) => s.querySelector("table.instances") !== null)).toBe(true);
+    await api(h, "DELETE", "/_mesh/v1/services/alpha");
+  });
+
+  it("50 instances and names at the schema's limits: all listed, nothing overflows a phone", async () => {
+    const name = `a${"b".repeat(61)}c`;
+    const created = await api<{ registrationToken: string }>(h, "PUT", `/_mesh/v1/services/${name}`, { routes: { pathPrefixes: ["/long"] } });
+    expect(created.status).toBe(201);
+    const origin = h.origins[0];
+    if (origin === undefined) throw new Error("no origin");
+    // Longest url the schema takes: grow the path until the API says 400.
+    let long = "";
+    for (let n = 1000; n > 0; n -= 10) {
+      const url = `${origin.url}/${"p".repeat(n)}`;
+      const r = await api(h, "POST", `/_mesh/v1/services/${name}/instances`, { url }, created.body.registrationToken);
+      if (r.status === 201) {
+        long = url;
+        break;
+      }
+    }
+    expect(long.length).toBeGreaterThan(500);
+    for (let i = 1; i < 50; i++) {
+      const r = await api(h, "POST", `/_mesh/v1/services/${name}/instances`, { url: `${origin.url}/i${i}` }, created.body.registrationToken);
+      expect(r.status).toBe(201);
+    }
+    await page.setViewport({ width: 375, height: 812, deviceScaleFactor: 1, isMobile: true });
+    await signIn();
+    await page.waitForFunction((n) => document.querySelectorAll(`section[data-service="${n}"] tbody tr`).length === 50, { timeout: 15_000 }, name);
+    expect(await page.$eval(`section[data-service="${name}"] .summary`, (e) => e.textContent)).toMatch(/^50 instances/);
+    const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, view: window.innerWidth }));
+    expect(widths.doc).toBeLessThanOrEqual(widths.view);
+    await page.setViewport({ width: 1280, height: 900 });
+    const wide = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, view: window.innerWidth }));
+    expect(wide.doc).toBeLessThanOrEqual(wide.view);
+  });
+
+  it("a token that cannot be sent in a header (a pasted non-Latin-1 character): asked again, clearly", async () => {
+    await signIn(`${ADMIN_TOKEN}\u200b`);
+    await page.waitForFunction(() => document.getElementById("login-error")?.textContent?.includes("character") === true, { timeout: 5000 });
+    expect(await page.$eval("#login", (e) => e.hasAttribute("hidden"))).toBe(false);
+    expect(await page.evaluate(() => sessionStorage.getItem("switchyard.adminToken"))).toBeNull();
+    expect(await page.content()).not.toContain(ADMIN_TOKEN);
+  });
+});

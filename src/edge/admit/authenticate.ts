@@ -22,10 +22,11 @@ export interface AuthRefusal {
 export function requireJwt(state: RequestState, request: Request): AuthRefusal | null | Promise<AuthRefusal | null> {
   const jwt = state.service?.jwt;
   if (jwt === undefined || state.service === null) return null;
-  return check(state, request, state.service.name, jwt);
+  return checkJwt(state, request, state.service.name, jwt);
 }
 
-async function check(
+/** The JWT check itself: on success the verified claims go into the request state. Also run for a fallback hop (route/fallback.ts). */
+export async function checkJwt(
   state: RequestState,
   request: Request,
   service: string,

@@ -1,6 +1,5 @@
 import { isIdempotent } from "../../core/retry/retry-policy.js";
-import { keySourceFor } from "../../security/jwt/jwks-cache.js";
-import { authenticate } from "../../security/jwt/validator.js";
+import { checkJwt } from "../admit/authenticate.js";
 import type { RoutedService } from "../../registry/route-index.js";
 import type { LoadedRoutes } from "../cache/route-cache.js";
 import { recordOutcomes } from "../report/outcome-reporter.js";
@@ -50,12 +49,7 @@ export function fallbackFor(state: RequestState, routes: LoadedRoutes): RoutedSe
  * The claims verified here are the ones the fallback's forwardClaimsHeader carries.
  */
 export async function fallbackAdmits(state: RequestState, request: Request, next: RoutedService): Promise<boolean> {
-  const jwt = next.jwt;
-  if (jwt === undefined) return true;
-  const result = await authenticate(request.headers.get("authorization"), jwt, { keys: keySourceFor(jwt), now: Date.now(), realm: next.name });
-  if (!result.ok) return false;
-  state.claims = result.claims;
-  return true;
+  return next.jwt === undefined || (await checkJwt(state, request, next.name, next.jwt)) === null;
 }
 
 /**

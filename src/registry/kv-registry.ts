@@ -127,8 +127,15 @@ export async function deleteInstance(kv: KVNamespace, service: string, id: strin
   await kv.delete(KEY.instance(service, id));
 }
 
-/** Active members as mirrored in KV: the router's fallback when the Durable Object cannot be reached. */
-const isHttpUrl = (url: unknown): url is string => typeof url === "string" && URL.canParse(url) && /^https?:$/.test(new URL(url).protocol);
+function isHttpUrl(url: unknown): url is string {
+  if (typeof url !== "string") return false;
+  try {
+    const { protocol } = new URL(url);
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
+}
 
 /**
  * One key's metadata as the KV fallback routes on it. Metadata the mesh did not
@@ -152,6 +159,7 @@ function mirroredInstance(id: string, metadata: unknown): SnapshotInstance | nul
   return i;
 }
 
+/** Active members as mirrored in KV: the router's fallback when the Durable Object cannot be reached. */
 export async function listInstances(kv: KVNamespace, service: string): Promise<SnapshotInstance[]> {
   const prefix = KEY.instancePrefix(service);
   const out: SnapshotInstance[] = [];

@@ -95,47 +95,58 @@ afterAll(() => {
   if (demo?.pid !== undefined && alive(demo.pid)) demo.kill("SIGKILL");
 });
 
+/** Starts scripts/demo.mjs on the given ports (walkthrough skipped), collecting its output and exit code. */
+function startDemo(
+  ports: { mesh: number; control: number; inspector: number; origins: number[] },
+  extraEnv: Record<string, string> = {},
+): { child: ChildProcess; output: () => string; exitCode: () => number | null | undefined } {
+  const child = spawn(process.execPath, [path.join(ROOT, "scripts/demo.mjs")], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      MESH_PORT: String(ports.mesh),
+      DEMO_CONTROL_PORT: String(ports.control),
+      DEMO_INSPECTOR_PORT: String(ports.inspector),
+      DEMO_ORIGIN_PORTS: ports.origins.join(","),
+      DEMO_SKIP_WALKTHROUGH: "1",
+      ...extraEnv,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  demo = child;
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => (output += String(d)));
+  child.stderr?.on("data", (d: Buffer) => (output += String(d)));
+  let exitCode: number | null | undefined;
+  child.once("exit", (code) => (exitCode = code));
+  return { child, output: () => output, exitCode: () => exitCode };
+}
+
 describe("npm start (scripts/demo.mjs)", () => {
   it("on SIGINT deregisters every origin through the mesh, then leaves no wrangler or workerd running", { timeout: 90_000 }, async () => {
     const [meshPort, controlPort, inspectorPort, ...originPorts] = await Promise.all(Array.from({ length: 6 }, freePort));
     if (meshPort === undefined || controlPort === undefined || inspectorPort === undefined) throw new Error("no free ports");
-    const child = spawn(process.execPath, [path.join(ROOT, "scripts/demo.mjs")], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        MESH_PORT: String(meshPort),
-        DEMO_CONTROL_PORT: String(controlPort),
-        DEMO_INSPECTOR_PORT: String(inspectorPort),
-        DEMO_ORIGIN_PORTS: originPorts.join(","),
-        DEMO_SKIP_WALKTHROUGH: "1",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    demo = child;
+    const run = startDemo({ mesh: meshPort, control: controlPort, inspector: inspectorPort, origins: originPorts });
+    const child = run.child;
     const pid = child.pid;
     if (pid === undefined) throw new Error("the demo did not start");
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += String(d)));
-    child.stderr.on("data", (d: Buffer) => (output += String(d)));
-    let exitCode: number | null | undefined;
-    child.once("exit", (code) => (exitCode = code));
 
-    await waitFor("the demo to be ready", () => output.includes("Try it") || exitCode !== undefined, 60_000, () => output);
-    expect(exitCode).toBeUndefined();
+    await waitFor("the demo to be ready", () => run.output().includes("Try it") || run.exitCode() !== undefined, 60_000, run.output);
+    expect(run.exitCode()).toBeUndefined();
     seen = descendantsOf(pid);
     // The test only means something if the mesh really runs under the demo.
     expect(seen.map((p) => p.comm)).toContain("workerd");
-    expect(output.match(/registered http:\/\/127\.0\.0\.1:\d+ as [0-9a-f]{16}/g)).toHaveLength(3);
+    expect(run.output().match(/registered http:\/\/127\.0\.0\.1:\d+ as [0-9a-f]{16}/g)).toHaveLength(3);
 
     child.kill("SIGINT");
-    await waitFor("the demo to exit", () => exitCode !== undefined, 20_000, () => output);
+    await waitFor("the demo to exit", () => run.exitCode() !== undefined, 20_000, run.output);
 
-    expect(exitCode).toBe(0);
-    for (const port of originPorts) expect(output).toContain(`deregistered http://127.0.0.1:${port}`);
+    expect(run.exitCode()).toBe(0);
+    for (const port of originPorts) expect(run.output()).toContain(`deregistered http://127.0.0.1:${port}`);
     // Read back through the mesh API before the demo stopped it.
-    expect(output).toMatch(/instance states after deregistering: origin-1=draining {2}origin-2=draining {2}origin-3=draining/);
-    expect(output).toContain("stopped");
-    await waitFor("the mesh's processes to end", () => seen.every((p) => !alive(p.pid)), 5_000, () => output);
+    expect(run.output()).toMatch(/instance states after deregistering: origin-1=draining {2}origin-2=draining {2}origin-3=draining/);
+    expect(run.output()).toContain("stopped");
+    await waitFor("the mesh's processes to end", () => seen.every((p) => !alive(p.pid)), 5_000, run.output);
     expect(seen.filter((p) => alive(p.pid))).toEqual([]);
     expect(await refusesConnections(meshPort)).toBe(true);
     expect(await refusesConnections(inspectorPort)).toBe(true);
@@ -154,29 +165,11 @@ describe("npm start (scripts/demo.mjs)", () => {
     const addr = earlier.address();
     const meshPort = addr !== null && typeof addr === "object" ? addr.port : 0;
     try {
-      const child = spawn(process.execPath, [path.join(ROOT, "scripts/demo.mjs")], {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          MESH_PORT: String(meshPort),
-          DEMO_CONTROL_PORT: String(controlPort),
-          DEMO_INSPECTOR_PORT: String(inspectorPort),
-          DEMO_ORIGIN_PORTS: originPorts.join(","),
-          DEMO_SKIP_WALKTHROUGH: "1",
-          DEMO_EXIT_AFTER_WALKTHROUGH: "1",
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      demo = child;
-      let output = "";
-      child.stdout.on("data", (d: Buffer) => (output += String(d)));
-      child.stderr.on("data", (d: Buffer) => (output += String(d)));
-      let exitCode: number | null | undefined;
-      child.once("exit", (code) => (exitCode = code));
-      await waitFor("the demo to exit", () => exitCode !== undefined, 45_000, () => output);
+      const run = startDemo({ mesh: meshPort, control: controlPort, inspector: inspectorPort, origins: originPorts }, { DEMO_EXIT_AFTER_WALKTHROUGH: "1" });
+      await waitFor("the demo to exit", () => run.exitCode() !== undefined, 45_000, run.output);
 
-      expect(exitCode).toBe(1);
-      expect(output).toContain(`MESH_PORT: 127.0.0.1:${meshPort} is already in use`);
+      expect(run.exitCode()).toBe(1);
+      expect(run.output()).toContain(`MESH_PORT: 127.0.0.1:${meshPort} is already in use`);
       expect(requests).toEqual([]);
       // Nothing it would have started is left listening.
       for (const port of [controlPort, ...originPorts]) expect(await refusesConnections(port)).toBe(true);

@@ -73,4 +73,17 @@ describe("a lease that lapses while a health round is held", () => {
     expect(await env.REGISTRY.get(`instance:${s.name}:${s.lapsingId}`)).toBeNull();
   });
 
+  it("a lease that lapsed before a round starts is reaped (KV mirror too) before the round's probes, and not probed", async () => {
+    const s = await heldRound(40, 2_500);
+    advance(41_000); // round due and B's lease lapsed: one alarm for both
+    const round = startRound(s.stub);
+    await sleep(500);
+    expect(round.ended()).toBe(false);
+    // The fallback mirror no longer names B while A's probe still holds the round.
+    expect(await env.REGISTRY.get(`instance:${s.name}:${s.lapsingId}`)).toBeNull();
+    await round.done;
+    const b = (await s.stub.describe()).instances.find((i) => i.id === s.lapsingId);
+    expect(b?.state).toBe("expired");
+    expect(b?.lastCheckAt).toBeNull();
+  });
 });

@@ -61,6 +61,8 @@ describe("a lease that lapses while a health round is held", () => {
     const grant = await s.stub.leaseSlots(4);
     expect(grant.ok && grant.instances.map((i) => i.id)).toEqual([s.heldId]);
     expect((await s.stub.describe()).instances.find((i) => i.id === s.lapsingId)?.state).toBe("expired");
+    // ...and the scrape's switchyard_instance_healthy says 0 for it.
+    expect((await s.stub.metrics())?.instances.find((i) => i.id === s.lapsingId)?.healthy).toBe(false);
 
     // Routed requests (round robin over what the snapshot holds) all go to A, none to B.
     const answers = await Promise.all([1, 2, 3].map(() => mesh(`/${s.name}/x`)));

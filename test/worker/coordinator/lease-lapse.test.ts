@@ -88,4 +88,16 @@ describe("a lease that lapses while a health round is held", () => {
     expect(b?.state).toBe("expired");
     expect(b?.lastCheckAt).toBeNull();
   });
+
+  it("the cron sweep, arriving between the round's probes, unmirrors a lease that lapsed mid-round", async () => {
+    const s = await heldRound(40, 2_500);
+    advance(31_000);
+    const round = startRound(s.stub);
+    await sleep(300);
+    advance(10_000);
+    expect((await s.stub.sweep()).expired).toBe(1);
+    expect(round.ended()).toBe(false);
+    expect(await env.REGISTRY.get(`instance:${s.name}:${s.lapsingId}`)).toBeNull();
+    await round.done;
+  });
 });

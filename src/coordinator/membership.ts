@@ -1,4 +1,4 @@
-import { leaseAction, removalRule } from "../core/lease/lease.js";
+import { leaseAction, leaseLapsed, removalRule } from "../core/lease/lease.js";
 import { admitNew, MAX_ACTIVE_INSTANCES } from "../core/membership/admission.js";
 import { registerMember, type RegisterRequest } from "../core/membership/member.js";
 import type { ServiceConfig } from "../core/schema/service.js";
@@ -115,8 +115,9 @@ export class Registrations {
 /** Renews a lease. Null when unknown, expired or draining: the origin must register again. */
 export function heartbeat(state: CoordinatorState, id: string, now: number): { leaseExpiresAt: number } | null {
   const m = state.members.get(id);
-  if (m === undefined || m.membership !== "active" || m.leaseExpiresAt <= now || state.config === null) return null;
-  // A renewal cannot change the routable set, so it leaves the snapshot clean.
+  if (m === undefined || m.membership !== "active" || leaseLapsed(m, now) || state.config === null) return null;
+  // A renewal cannot change the routable set, so it leaves the snapshot clean: the kept one ends at
+  // the old lease end (snapshotValidUntil) and the build then gives the same signature and version.
   m.leaseExpiresAt = now + (m.ttlSeconds ?? state.config.lease.ttlSeconds) * 1000;
   state.table.saveLease(id, m.leaseExpiresAt);
   return { leaseExpiresAt: m.leaseExpiresAt };

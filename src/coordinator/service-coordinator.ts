@@ -247,6 +247,9 @@ export class ServiceCoordinator extends DurableObject<Env> {
       await this.#arm();
       return;
     }
+    // Leases first as well: a round may take as long as its slowest probes, and a member whose
+    // lease already ran out should leave the KV mirror now, not after them (and costs no probe).
+    await this.#applyLeases();
     await this.#health.runIfDue(config);
     await this.#applyLeases();
     this.#state.snapshot(Date.now());

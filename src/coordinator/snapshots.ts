@@ -8,7 +8,7 @@ import type { Snapshot } from "../core/snapshot.js";
  * routers ask for it many times per second while it rarely changes, so the
  * last one is kept until either a state change marks it dirty (membership,
  * health, weight, zone, url, config) or time alone could change it (the
- * earliest ejection end). The version bumps only when the signature changes.
+ * earliest ejection end or lease end, core snapshotValidUntil). The version bumps only when the signature changes.
  */
 export class SnapshotKeeper {
   #version: number;

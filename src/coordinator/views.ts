@@ -1,4 +1,5 @@
 import { isEjected, isRoutable } from "../core/health/health-machine.js";
+import { leaseLapsed } from "../core/lease/lease.js";
 import type { PublicState } from "../core/schema/instance.js";
 import type { Member } from "../core/membership/member.js";
 import type { GeoPoint } from "../core/policy/geo.js";
@@ -38,6 +39,8 @@ export interface InstanceView {
 
 function publicState(m: Member, now: number): PublicState {
   if (m.membership !== "active") return m.membership;
+  // Not routed any more (snapshot-rules), though the alarm has not marked it yet.
+  if (leaseLapsed(m, now)) return "expired";
   return isRoutable(m.health, now) ? "healthy" : "unhealthy";
 }
 

@@ -1,4 +1,5 @@
 import { isRoutable } from "../../core/health/health-machine.js";
+import { leaseLapsed } from "../../core/lease/lease.js";
 import type { ServiceMetrics } from "../../core/metrics/prometheus.js";
 import { computeStats, type ServiceStats, type StatsWindow } from "../../core/metrics/stats.js";
 import type { CoordinatorState } from "../state.js";
@@ -10,7 +11,8 @@ export function serviceMetrics(state: CoordinatorState, store: MetricsStore, now
   return {
     service: state.name,
     totals: store.totals(),
-    instances: [...state.members.values()].map((m) => ({ id: m.id, healthy: m.membership === "active" && isRoutable(m.health, now) })),
+    // A lapsed lease is out of the snapshots already (core snapshot-rules), reaped by the alarm or not.
+    instances: [...state.members.values()].map((m) => ({ id: m.id, healthy: m.membership === "active" && !leaseLapsed(m, now) && isRoutable(m.health, now) })),
     counters: store.counters(),
   };
 }

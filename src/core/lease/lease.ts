@@ -54,8 +54,18 @@ export function removalAt(m: LeaseView, rule: RemovalRule): number {
   return m.membershipSince + (m.membership === "draining" ? rule.drainingMs : rule.expiredMs);
 }
 
+/**
+ * Whether an active member's lease has run out at `now`. From that moment it
+ * routes nothing (snapshot-rules buildSnapshot) and its heartbeat gets 404,
+ * even before the alarm's leaseAction turns it `expired`: that waits for the
+ * health round, which may run for as long as its probes take to time out.
+ */
+export function leaseLapsed(m: Pick<LeaseView, "leaseExpiresAt">, now: number): boolean {
+  return m.leaseExpiresAt <= now;
+}
+
 export function leaseAction(m: LeaseView, now: number, rule: RemovalRule): LeaseAction {
-  if (m.membership === "active") return m.leaseExpiresAt <= now ? "expire" : "none";
+  if (m.membership === "active") return leaseLapsed(m, now) ? "expire" : "none";
   return removalAt(m, rule) <= now ? "remove" : "none";
 }
 

@@ -1,5 +1,5 @@
 import { isRoutable } from "../health/health-machine.js";
-import { ROUTER_SNAPSHOT_MAX_AGE_MS } from "../lease/lease.js";
+import { leaseLapsed, ROUTER_SNAPSHOT_MAX_AGE_MS } from "../lease/lease.js";
 import type { ServiceConfig } from "../schema/service.js";
 import type { DrainingInstance, Snapshot, SnapshotGroup } from "../snapshot.js";
 import { toSnapshotInstance, type Member, type SnapshotExtras } from "./member.js";
@@ -34,6 +34,10 @@ export function pinUntil(m: Member): number {
 /**
  * The routable set. When members exist but none is routable, `panic` decides
  * between routing to every active member and routing to none (router: 503).
+ * An active member whose lease ran out by `now` counts as gone (not routed,
+ * not in panic, not in `groups`) although its row is still `active`: the
+ * alarm marks it expired only after its health round, which may take as long
+ * as its slowest probes, and routers must stop at their next refresh.
  */
 export function buildSnapshot(
   members: Iterable<Member>,
@@ -50,7 +54,7 @@ export function buildSnapshot(
     if (m.membership === "draining" && policy?.affinity === true && isRoutable(m.health, now) && pinUntil(m) > now) {
       draining.push({ ...toSnapshotInstance(m, policy), pinUntil: pinUntil(m) });
     }
-    if (m.membership !== "active") continue;
+    if (m.membership !== "active" || leaseLapsed(m, now)) continue;
     active.push(m);
     if (isRoutable(m.health, now)) routable.push(m);
   }
@@ -103,8 +107,10 @@ export function snapshotSignature(s: Snapshot): string {
 
 /**
  * Until when a snapshot built at `now` stays right with no state change: the
- * earliest end of an ejection among active members, since an ejection ends with
- * time alone and nothing else in the routable set does. With affinity the
+ * earliest end of an ejection or of a lease among active members, since those
+ * end with time alone and nothing else in the routable set does (a heartbeat
+ * that renews a lease only makes the next build come early, with the same
+ * signature, so it need not mark the snapshot dirty). With affinity the
  * draining list also changes with time alone, when a draining member's
  * ejection or pin ends (buildSnapshot's test), so those count too. Infinity
  * when none.
@@ -115,8 +121,10 @@ export function snapshotValidUntil(members: Iterable<Member>, now: number, polic
     if (t !== null && t > now && t < until) until = t;
   };
   for (const m of members) {
-    if (m.membership === "active") sooner(m.health.ejectedUntil);
-    else if (m.membership === "draining" && policy?.affinity === true) {
+    if (m.membership === "active") {
+      sooner(m.health.ejectedUntil);
+      sooner(m.leaseExpiresAt);
+    } else if (m.membership === "draining" && policy?.affinity === true) {
       sooner(m.health.ejectedUntil);
       sooner(pinUntil(m));
     }

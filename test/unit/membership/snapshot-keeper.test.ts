@@ -25,7 +25,7 @@ describe("SnapshotKeeper", () => {
     expect(later.version).toBeGreaterThan(first.version);
   });
 
-  it("a kept snapshot is always what a fresh build would give at that time (no state change in between)", () => {
+  it("a kept snapshot is always what a fresh build would give at that time (no state change but heartbeats in between)", () => {
     const configs = [
       serviceConfigSchema.parse({ routes: { pathPrefixes: ["/x"] } }),
       serviceConfigSchema.parse({ routes: { pathPrefixes: ["/x"] }, affinity: { mode: "cookie" }, slowStartSeconds: 30 }),
@@ -37,21 +37,29 @@ describe("SnapshotKeeper", () => {
       lease: at,
       unhealthy: fc.boolean(),
       ejectedUntil: fc.option(at),
+      // A zone or a standby level puts `groups` in the snapshot, whose totals count active members.
+      zone: fc.constantFrom(null, "eu"),
+      priority: fc.constantFrom(0, 1),
     });
+    // A step moves the clock; `renew` is a heartbeat first (as coordinator/membership.ts heartbeat does it:
+    // only for an active member whose lease still runs, and without marking the snapshot dirty).
+    const arbStep = fc.record({ ms: fc.integer({ min: 0, max: 90_000 }), renew: fc.option(fc.nat({ max: 5 })), ttl: fc.integer({ min: 5_000, max: 60_000 }) });
     fc.assert(
-      fc.property(fc.array(arbMember, { maxLength: 6 }), fc.integer({ min: 0, max: 1 }), fc.array(fc.integer({ min: 0, max: 90_000 }), { minLength: 1, maxLength: 5 }), (specs, c, steps) => {
+      fc.property(fc.array(arbMember, { maxLength: 6 }), fc.integer({ min: 0, max: 1 }), fc.boolean(), fc.array(arbStep, { minLength: 1, maxLength: 5 }), (specs, c, panic, steps) => {
         const config = configs[c] ?? null;
         const members = new Map<string, Member>();
         specs.forEach((sp, i) => {
           const health = { ...initialHealth(), status: sp.unhealthy ? ("unhealthy" as const) : ("healthy" as const), ejectedUntil: sp.ejectedUntil, ejections: sp.ejectedUntil === null ? 0 : 1 };
-          members.set(`m${i}`, member(`m${i}`, { membership: sp.membership, membershipSince: sp.since, leaseExpiresAt: sp.lease, health }));
+          members.set(`m${i}`, member(`m${i}`, { membership: sp.membership, membershipSince: sp.since, leaseExpiresAt: sp.lease, health, zone: sp.zone, priority: sp.priority }));
         });
         const keeper = new SnapshotKeeper(0, () => undefined);
         let now = T0;
         for (const step of steps) {
-          now += step;
-          const kept = keeper.current(members, "svc", false, now, config);
-          const fresh = buildSnapshot(members.values(), "svc", kept.version, false, now, snapshotPolicy(config));
+          now += step.ms;
+          const renewed = step.renew === null ? undefined : members.get(`m${step.renew}`);
+          if (renewed !== undefined && renewed.membership === "active" && renewed.leaseExpiresAt > now) renewed.leaseExpiresAt = now + step.ttl;
+          const kept = keeper.current(members, "svc", panic, now, config);
+          const fresh = buildSnapshot(members.values(), "svc", kept.version, panic, now, snapshotPolicy(config));
           expect(snapshotSignature(kept)).toBe(snapshotSignature(fresh));
         }
       }),

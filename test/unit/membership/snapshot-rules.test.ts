@@ -38,6 +38,18 @@ describe("buildSnapshot", () => {
     expect([on.allUnhealthy, on.panic, on.instances.map((i) => i.id)]).toEqual([true, true, ["a", "b"]]);
   });
 
+  it("treats an active member whose lease ran out by now as gone: not routed, not in panic, not in groups", () => {
+    const lapsed = member("b", { leaseExpiresAt: T0, zone: "eu" });
+    const snap = buildSnapshot([member("a", { leaseExpiresAt: T0 + 1 }), lapsed], "s", 1, false, T0);
+    expect(snap.instances.map((i) => i.id)).toEqual(["a"]);
+    expect(snap.groups).toBeUndefined();
+    // One millisecond earlier its lease still runs.
+    expect(buildSnapshot([lapsed], "s", 1, false, T0 - 1).instances.map((i) => i.id)).toEqual(["b"]);
+    // With every active lease run out the service has no active member: no panic, nothing routed.
+    const none = buildSnapshot([member("c", { leaseExpiresAt: T0, health: unhealthy })], "s", 1, true, T0);
+    expect([none.allUnhealthy, none.panic, none.instances]).toEqual([false, false, []]);
+  });
+
   it("is not all-unhealthy for a service with no active members", () => {
     expect(buildSnapshot([member("a", { membership: "draining" })], "s", 1, true, T0).allUnhealthy).toBe(false);
   });
@@ -86,15 +98,21 @@ describe("snapshotSignature", () => {
 });
 
 describe("snapshotValidUntil", () => {
-  it("is the earliest ejection end still ahead among active members, Infinity when none", () => {
-    expect(snapshotValidUntil([member("a")], T0)).toBe(Number.POSITIVE_INFINITY);
+  it("is the earliest ejection or lease end still ahead among active members, Infinity when none", () => {
+    const notActive = [member("c", { membership: "draining" }), member("e", { membership: "expired", leaseExpiresAt: T0 + 1_000 })];
+    expect(snapshotValidUntil(notActive, T0)).toBe(Number.POSITIVE_INFINITY);
+    const lease = T0 + 60_000;
     const members = [
-      member("a", { health: ejectedUntil(T0 + 9_000) }),
-      member("b", { health: ejectedUntil(T0 + 4_000) }),
-      member("c", { health: ejectedUntil(T0 + 1_000), membership: "draining" }),
-      member("d", { health: ejectedUntil(T0 - 1) }),
+      member("a", { health: ejectedUntil(T0 + 9_000), leaseExpiresAt: lease }),
+      member("b", { health: ejectedUntil(T0 + 4_000), leaseExpiresAt: lease }),
+      member("c", { health: ejectedUntil(T0 + 1_000), membership: "draining", leaseExpiresAt: lease }),
+      member("d", { health: ejectedUntil(T0 - 1), leaseExpiresAt: lease }),
     ];
     expect(snapshotValidUntil(members, T0)).toBe(T0 + 4_000);
+    // A lease end counts like an ejection end: the member leaves the routable set then.
+    expect(snapshotValidUntil([...members, member("f", { leaseExpiresAt: T0 + 2_000 })], T0)).toBe(T0 + 2_000);
+    // A lease that already ran out changes nothing more.
+    expect(snapshotValidUntil([member("g", { leaseExpiresAt: T0 })], T0)).toBe(Number.POSITIVE_INFINITY);
   });
 
   it("with affinity, also ends when a draining member's ejection or pin ends (its draining list changes)", () => {
@@ -109,8 +127,8 @@ describe("snapshotValidUntil", () => {
     // ...and again when its pin ends.
     const pinned = [member("a"), member("d", { membership: "draining", leaseExpiresAt: T0 + 5_000 })];
     expect(snapshotValidUntil(pinned, T0, affinity)).toBe(T0 + 5_000);
-    // Without affinity there is no draining list, so neither matters.
-    expect(snapshotValidUntil(members, T0)).toBe(Number.POSITIVE_INFINITY);
+    // Without affinity there is no draining list, so neither matters: only active "a"'s lease end does.
+    expect(snapshotValidUntil(members, T0)).toBe(T0 + 30_000);
   });
 });
 

@@ -11,6 +11,7 @@ import type { ServiceMetrics } from "../core/metrics/prometheus.js";
 import type { ServiceStats, StatsWindow } from "../core/metrics/stats.js";
 import { HealthRounds } from "./health-rounds.js";
 import { MetricsStore } from "./metrics/metrics-store.js";
+import { STATS_FLUSH_MS, WriteBehind } from "./storage/write-behind.js";
 import { serviceMetrics, serviceStats } from "./metrics/metrics-views.js";
 import { applyLeases, deregister, heartbeat, Registrations, type RegisterResult } from "./membership.js";
 import { repairMirror } from "./outbound/mirror.js";
@@ -56,6 +57,8 @@ export class ServiceCoordinator extends DurableObject<Env> {
   readonly #metrics: MetricsStore;
   readonly #registrations = new Registrations();
   readonly #purge: MirrorPurge;
+  /** Passive counters and metrics records, written at most once per STATS_FLUSH_MS (storage/write-behind.ts). */
+  readonly #statsWrites: WriteBehind;
   /** Strict-mode RPCs: pickBatch calls and their picks, leaseSlots calls and the slots they granted. */
   readonly #strictPicks = { rpcs: 0, picks: 0, leases: 0, slots: 0 };
   readonly #routerRpcs = { snapshots: 0, unchanged: 0, reports: 0 };
@@ -72,6 +75,10 @@ export class ServiceCoordinator extends DurableObject<Env> {
     this.#metrics = new MetricsStore(ctx.storage.sql);
     this.#health = new HealthRounds(this.#state, (p) => ctx.waitUntil(p), (ok) => this.#metrics.count(ok ? "healthChecksPassed" : "healthChecksFailed"));
     this.#purge = new MirrorPurge(this.#state.table);
+    this.#statsWrites = new WriteBehind(STATS_FLUSH_MS, () => {
+      this.#state.flushCounters();
+      this.#metrics.flush();
+    });
   }
 
   /**
@@ -183,6 +190,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
     const ejections = applyReports(this.#state, reports, now, (id) => this.#health.suspect(id, now));
     this.#metrics.count("ejections", ejections);
     if (metrics !== undefined) this.#metrics.apply(metrics, now, (id) => this.#state.members.has(id));
+    this.#statsWrites.due();
     const { version } = this.#state.snapshot(now);
     await this.#arm();
     return { version };
@@ -251,6 +259,8 @@ export class ServiceCoordinator extends DurableObject<Env> {
     // lease already ran out should leave the KV mirror now, not after them (and costs no probe).
     await this.#applyLeases();
     await this.#health.runIfDue(config);
+    // A round's end leaves no statistics waiting, even if the object is evicted before the timer.
+    this.#statsWrites.flushNow();
     await this.#applyLeases();
     this.#state.snapshot(Date.now());
     await this.#arm();

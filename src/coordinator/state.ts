@@ -20,6 +20,8 @@ export class CoordinatorState {
   readonly members = new Map<string, Member>();
   /** Rows that failed validation at load, by id, with the reason; the sweep repairs or removes them. */
   readonly corrupt = new Map<string, string>();
+  /** Members whose passive counters in memory are ahead of their row (addCounters, flushCounters). */
+  readonly #countersWaiting = new Set<string>();
   readonly table: InstanceTable;
   readonly snapshots: SnapshotKeeper;
   name: string | null;
@@ -74,6 +76,8 @@ export class CoordinatorState {
   put(m: Member): void {
     this.members.set(m.id, m);
     this.corrupt.delete(m.id);
+    // The whole row, counters included: nothing of this member waits any more.
+    this.#countersWaiting.delete(m.id);
     this.table.save(m);
     this.snapshots.markDirty();
   }
@@ -81,6 +85,7 @@ export class CoordinatorState {
   remove(id: string): void {
     this.members.delete(id);
     this.corrupt.delete(id);
+    this.#countersWaiting.delete(id);
     this.table.delete(id);
     this.snapshots.markDirty();
   }
@@ -93,12 +98,25 @@ export class CoordinatorState {
     this.snapshots.markDirty();
   }
 
-  /** Counters never change the routable set, so they leave the snapshot alone. */
+  /**
+   * Counters never change the routable set, so they leave the snapshot alone.
+   * They reach SQLite with the next coalesced flush (flushCounters), not per
+   * report: the caller arms it (storage/write-behind.ts).
+   */
   addCounters(m: Member, r: InstanceReport): void {
     m.requests += r.requests;
     m.failures += r.failures;
     m.latencyMsTotal += r.latencyMsTotal;
-    this.table.addCounters(r);
+    this.#countersWaiting.add(m.id);
+  }
+
+  /** Writes the counters added since the last flush, one row per instance however many reports named it. */
+  flushCounters(): void {
+    for (const id of this.#countersWaiting) {
+      const m = this.members.get(id);
+      if (m !== undefined) this.table.saveCounters(m);
+    }
+    this.#countersWaiting.clear();
   }
 
   /** Persists first, then adopts: a failed write must not leave memory ahead of storage. */
@@ -131,6 +149,7 @@ export class CoordinatorState {
   clear(deletedVersion: number): void {
     this.table.clear();
     this.members.clear();
+    this.#countersWaiting.clear();
     this.corrupt.clear();
     this.name = null;
     this.config = null;

@@ -55,7 +55,7 @@ export function formatReport(m, costs) {
   const loadRows = kinds.map(([label, key]) => [label, ...DESIGNS.map((d) => num(m.load.byDesign[d][key]))]);
   loadRows.push(["coordinators needed (≤1,000 req/s)", ...DESIGNS.map((d) => String(m.shards[d]))]);
   loadRows.push(["subrequests per client request (mean)", ...DESIGNS.map((d) => num(m.subrequests[d].mean))]);
-  const costLines = /** @type {const} */ (["workers", "doRequests", "doDuration", "doRowsWritten", "kv", "total"]);
+  const costLines = /** @type {const} */ (["workers", "doRequests", "doDuration", "doRowsWritten", "kv", "workersLogs", "logpush", "total"]);
   const costRows = costLines.map((k) => [k, ...DESIGNS.map((d) => usd(costs[d][k]))]);
   const flags = m.flags.length === 0 ? ["  none"] : m.flags.map((f) => `  ! ${f.limit}${f.design === undefined ? "" : ` (${DESIGN_LABELS[/** @type {Design} */ (f.design)]})`}: ${num(f.value)} > ${num(f.max)}: ${f.note}`);
   const d = m.deadOrigin;

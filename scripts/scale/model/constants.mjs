@@ -28,6 +28,13 @@ export const MESH = Object.freeze({
   leaseTargetMs: 250,
   maxLeaseSlots: 256,
   leaseMaxAgeMs: 1_000,
+  /**
+   * src/coordinator/storage/write-behind.ts STATS_FLUSH_MS: reports' counters and metrics records reach SQLite at
+   * most once per this period, one row per instance for its counters and, with METRICS = "on" (the default), two
+   * for its metrics (its total and its minute record).
+   */
+  statsFlushMs: 1_000,
+  statsRowsPerInstance: 3,
   /** scripts/lib/registration-client.mjs: heartbeats at a third of the lease. */
   heartbeatsPerLease: 3,
   /** wrangler.toml cron: the sweep runs each minute and calls configure() and sweep() on every coordinator. */

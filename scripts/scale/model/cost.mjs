@@ -1,19 +1,21 @@
 // @ts-check
-// Monthly cost at Cloudflare's published prices. There is no internet here: the
-// prices below are the ones published on the Workers, Durable Objects and KV
-// pricing pages as this author knows them (Workers Paid plan, standard usage
-// model, read 2025). Update PRICES (and PRICES_READ) when they change.
+// Monthly cost at Cloudflare's published prices (Workers Paid plan, standard
+// usage model). There is no live internet here: PRICES_READ says where they
+// were read. Update PRICES (and PRICES_READ) when they change.
 
 /**
  * @typedef {{ included: number, perMillion: number }} PriceLine
- * @typedef {{ workers: number, doRequests: number, doDuration: number, doRowsWritten: number, kv: number, total: number,
- *             usage: { requests: number, doRequests: number, doGbS: number, doRowsWritten: number } }} MonthlyCost
+ * @typedef {{ workers: number, doRequests: number, doDuration: number, doRowsWritten: number, kv: number,
+ *             workersLogs: number, logpush: number, total: number,
+ *             usage: { requests: number, doRequests: number, doGbS: number, doRowsWritten: number, logEvents: number,
+ *                      logpushRecords: number } }} MonthlyCost
  * @typedef {import("./model.mjs").Design} Design
  * @typedef {import("./model.mjs").ScaleModel} ScaleModel
  */
 
 /** @type {string} */
-export const PRICES_READ = "2025 (Workers Paid plan pages on developers.cloudflare.com, from memory: not re-read online)";
+export const PRICES_READ =
+  "2026-12-01 from a stored copy of developers.cloudflare.com/workers/platform/pricing/ (no live internet here: check before relying on a figure)";
 
 /** One table: what is included in the plan each month (each entry a PriceLine), and the price beyond it. */
 export const PRICES = Object.freeze({
@@ -27,7 +29,13 @@ export const PRICES = Object.freeze({
   kvWrites: { included: 1e6, perMillion: 5 },
   kvDeletes: { included: 1e6, perMillion: 5 },
   kvLists: { included: 1e6, perMillion: 5 },
+  // Each invocation log and each console line is one event (the Workers Logs page's own example counts 2 per request).
+  workersLogEvents: { included: 20e6, perMillion: 0.6 },
+  // Workers Trace Events Logpush: each request log that reaches the destination, after the job's filters and sampling.
+  logpushRequests: { included: 10e6, perMillion: 0.05 },
 });
+
+import { MESH } from "./constants.mjs";
 
 /** A Durable Object is billed for 128 MB while it is in memory; a coordinator polled every second never leaves. */
 const DO_GB = 0.128;
@@ -54,13 +62,20 @@ export function monthlyCost(m, design, cpuMsPerRequest) {
   const doRequests = (load.total * c.services + alarmsPerS) * MONTH_S;
   // Coordinators with any traffic stay in memory all month (they are asked at least every few seconds).
   const doGbS = c.services * DO_GB * MONTH_S;
-  // SQLite rows written: one per probe result, heartbeat, registration, and per instance in a report.
+  // SQLite rows written: one per probe result, heartbeat and registration, and the reports' statistics,
+  // written behind (src/coordinator/storage/write-behind.ts): at most one flush per period, however many
+  // reports came in it, rewriting the rows of each instance the period's tries named.
+  const flushS = MESH.statsFlushMs / 1000;
+  const flushesPerS = Math.min(load.reports, 1 / flushS);
+  const namedPerFlush = Math.min(c.instancesPerService, Math.max(1, m.load.serviceRps * m.load.triesPerRequest * flushS));
   const rowsPerS =
     c.services *
-    (c.instancesPerService / c.healthIntervalS +
-      load.heartbeats +
-      load.registrations +
-      load.reports * Math.min(c.instancesPerService, Math.max(1, m.load.perIsolateServiceRps * m.load.triesPerRequest * m.load.report.windowS)));
+    (c.instancesPerService / c.healthIntervalS + load.heartbeats + load.registrations + flushesPerS * namedPerFlush * MESH.statsRowsPerInstance);
+  // Logs of client requests only: an invocation log and the request line (REQUEST_LOG=json) per request in
+  // Workers Logs, sampled by head_sampling_rate; one trace-event record per request through Logpush. The
+  // coordinators' own invocations (RPCs, alarms) may add records of their own, which this does not count.
+  const logEvents = c.workersLogs * c.logSampling * requests * (1 + c.requestLogLines);
+  const logpushRecords = c.logpush * requests;
   const lines = {
     workers: PRICES.workersBasePerMonth + overage(PRICES.workersRequests, requests) + overage(PRICES.workersCpuMs, requests * cpuMsPerRequest),
     doRequests: overage(PRICES.doRequests, doRequests),
@@ -71,7 +86,9 @@ export function monthlyCost(m, design, cpuMsPerRequest) {
       overage(PRICES.kvWrites, m.kv.writes * days) +
       overage(PRICES.kvDeletes, m.kv.deletes * days) +
       overage(PRICES.kvLists, m.kv.lists * days),
+    workersLogs: overage(PRICES.workersLogEvents, logEvents),
+    logpush: overage(PRICES.logpushRequests, logpushRecords),
   };
-  const total = lines.workers + lines.doRequests + lines.doDuration + lines.doRowsWritten + lines.kv;
-  return { ...lines, total, usage: { requests, doRequests, doGbS, doRowsWritten: rowsPerS * MONTH_S } };
+  const total = lines.workers + lines.doRequests + lines.doDuration + lines.doRowsWritten + lines.kv + lines.workersLogs + lines.logpush;
+  return { ...lines, total, usage: { requests, doRequests, doGbS, doRowsWritten: rowsPerS * MONTH_S, logEvents, logpushRecords } };
 }

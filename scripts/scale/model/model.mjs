@@ -14,7 +14,8 @@ export { sharedRefreshRate } from "./shared-refresh.mjs";
  * @typedef {{ locations: number, isolatesPerLocation: number, rps: number, services: number,
  *             instancesPerService: number, healthIntervalS: number, leaseTtlS: number, doRttMs: number,
  *             instanceLifetimeH: number, failureRate: number, attempts: number, perTryTimeoutMs: number,
- *             probeTimeoutMs: number, unhealthyThreshold: number, consecutiveFailures: number }} ScaleInputs
+ *             probeTimeoutMs: number, unhealthyThreshold: number, consecutiveFailures: number,
+ *             requestLogLines: number, workersLogs: number, logSampling: number, logpush: number }} ScaleInputs
  * @typedef {"snapshot" | "strict" | "sharedRefresh" | "leasedSlots"} Design
  * @typedef {{ snapshotRefresh: number, strictLeases: number, reports: number, heartbeats: number,
  *             registrations: number, sweep: number, total: number }} LoadByKind
@@ -52,6 +53,12 @@ export const DEFAULT_INPUTS = Object.freeze({
   probeTimeoutMs: 2_000,
   unhealthyThreshold: 2,
   consecutiveFailures: 5,
+  // As wrangler.toml ships: REQUEST_LOG = "json" (one line per proxied request), [observability] enabled with
+  // head_sampling_rate unset (1), and logpush = true, which the analytics path (docs/analytics.md) assumes a job for.
+  requestLogLines: 1,
+  workersLogs: 1,
+  logSampling: 1,
+  logpush: 1,
 });
 
 /**

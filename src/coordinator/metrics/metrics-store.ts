@@ -14,13 +14,16 @@ const COUNTER_NAMES: readonly (keyof CoordinatorCounters)[] = [
 ];
 
 /**
- * The service's metrics, in memory and written through to SQLite
+ * The service's metrics, in memory and written behind to SQLite
  * (metrics_totals, metrics_minutes, metrics_counters; docs/storage.md):
  * running totals per instance, one record per instance and minute for the
- * last hour, and the counts the coordinator makes itself. Every router delta
- * is written as it arrives, so a restart or eviction loses only what routers
- * had not flushed yet. Loaded on first use, not in the constructor, so an
- * object that is only asked for snapshots never reads these tables.
+ * last hour, and the counts the coordinator makes itself. Router deltas are
+ * folded into memory as they arrive and their records written by `flush`,
+ * at most once per STATS_FLUSH_MS whatever the report rate
+ * (storage/write-behind.ts), so a restart or eviction loses what routers had
+ * not sent yet plus at most that last second. The coordinator's own counts
+ * are rare and written at once. Loaded on first use, not in the constructor,
+ * so an object that is only asked for snapshots never reads these tables.
  */
 export class MetricsStore {
   readonly #sql: SqlStorage;
@@ -36,6 +39,9 @@ export class MetricsStore {
     retiredFailovers: 0,
   };
   #prunedMinute = 0;
+  /** Records changed in memory since the last flush: totals by instance, minutes by minute then instance. */
+  readonly #totalsWaiting = new Set<string>();
+  readonly #minutesWaiting = new Map<number, Set<string>>();
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -87,10 +93,30 @@ export class MetricsStore {
       this.#totals.set(instance, total);
       const perMinute = mergeRecord(byInstance.get(instance) ?? emptyRecord(), record);
       byInstance.set(instance, perMinute);
-      this.#sql.exec("INSERT OR REPLACE INTO metrics_totals (instance, record) VALUES (?, ?)", instance, JSON.stringify(total));
-      this.#sql.exec("INSERT OR REPLACE INTO metrics_minutes (minute, instance, record) VALUES (?, ?, ?)", minute, instance, JSON.stringify(perMinute));
+      this.#totalsWaiting.add(instance);
+      let waiting = this.#minutesWaiting.get(minute);
+      if (waiting === undefined) this.#minutesWaiting.set(minute, (waiting = new Set()));
+      waiting.add(instance);
     }
     this.#prune(now, isMember);
+  }
+
+  /** Writes the records changed since the last flush, each once, as memory holds them now. */
+  flush(): void {
+    for (const instance of this.#totalsWaiting) {
+      const total = this.#totals.get(instance);
+      if (total !== undefined) this.#sql.exec("INSERT OR REPLACE INTO metrics_totals (instance, record) VALUES (?, ?)", instance, JSON.stringify(total));
+    }
+    this.#totalsWaiting.clear();
+    for (const [minute, instances] of this.#minutesWaiting) {
+      const byInstance = this.#minutes.get(minute);
+      if (byInstance === undefined) continue;
+      for (const instance of instances) {
+        const record = byInstance.get(instance);
+        if (record !== undefined) this.#sql.exec("INSERT OR REPLACE INTO metrics_minutes (minute, instance, record) VALUES (?, ?, ?)", minute, instance, JSON.stringify(record));
+      }
+    }
+    this.#minutesWaiting.clear();
   }
 
   /**
@@ -104,12 +130,14 @@ export class MetricsStore {
     this.#prunedMinute = minute;
     const oldest = minute - RETAINED_MINUTES;
     for (const m of this.#minutes.keys()) if (m < oldest) this.#minutes.delete(m);
+    for (const m of this.#minutesWaiting.keys()) if (m < oldest) this.#minutesWaiting.delete(m);
     this.#sql.exec("DELETE FROM metrics_minutes WHERE minute < ?", oldest);
     for (const [id, total] of this.#totals) {
       if (id === NO_INSTANCE || isMember(id)) continue;
       this.count("retiredRetries", total.retries);
       this.count("retiredFailovers", total.failovers);
       this.#totals.delete(id);
+      this.#totalsWaiting.delete(id);
       this.#sql.exec("DELETE FROM metrics_totals WHERE instance = ?", id);
     }
   }
@@ -145,6 +173,8 @@ export class MetricsStore {
     this.#sql.exec("DELETE FROM metrics_totals; DELETE FROM metrics_minutes; DELETE FROM metrics_counters");
     this.#totals.clear();
     this.#minutes.clear();
+    this.#totalsWaiting.clear();
+    this.#minutesWaiting.clear();
     for (const name of COUNTER_NAMES) this.#counters[name] = 0;
     this.#loaded = true;
   }

@@ -1,7 +1,6 @@
 import type { HealthState } from "../../core/health/health-machine.js";
 import type { Member } from "../../core/membership/member.js";
 import type { StoredRow } from "../../core/membership/stored.js";
-import type { InstanceReport } from "../../core/snapshot.js";
 
 /**
  * Reads and writes of the coordinator's two tables (layout: migrations.ts,
@@ -58,15 +57,13 @@ export class InstanceTable {
     this.#sql.exec("UPDATE instances SET lease_expires_at = ? WHERE id = ?", leaseExpiresAt, id);
   }
 
-  /** Reports arrive many times a second; add to the counters where they are instead of rewriting the row. */
-  addCounters(r: Pick<InstanceReport, "instanceId" | "requests" | "failures" | "latencyMsTotal">): void {
-    this.#sql.exec(
-      "UPDATE instances SET requests = requests + ?, failures = failures + ?, latency_ms_total = latency_ms_total + ? WHERE id = ?",
-      r.requests,
-      r.failures,
-      r.latencyMsTotal,
-      r.instanceId,
-    );
+  /**
+   * The passive counters as memory holds them, written by the state's
+   * coalesced flush (storage/write-behind.ts): absolute values, so a flush
+   * repeated or skipped never double-counts. A removed row is left removed.
+   */
+  saveCounters(m: Pick<Member, "id" | "requests" | "failures" | "latencyMsTotal">): void {
+    this.#sql.exec("UPDATE instances SET requests = ?, failures = ?, latency_ms_total = ? WHERE id = ?", m.requests, m.failures, m.latencyMsTotal, m.id);
   }
 
   saveHealth(id: string, health: HealthState): void {

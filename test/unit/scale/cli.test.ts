@@ -25,6 +25,15 @@ describe("scale-model arguments", () => {
     expect(parsed.inputs.failureRate).toBe(0.01);
   });
 
+  it("reads the logging switches, defaulting to what wrangler.toml ships", () => {
+    const shipped = parseArgs([]);
+    if (shipped.help) throw new Error("expected a model run");
+    expect([shipped.inputs.requestLogLines, shipped.inputs.workersLogs, shipped.inputs.logSampling, shipped.inputs.logpush]).toEqual([1, 1, 1, 1]);
+    const tuned = parseArgs(["--request-log-lines", "0", "--log-sampling=0.01", "--workers-logs", "1", "--logpush", "0"]);
+    if (tuned.help) throw new Error("expected a model run");
+    expect([tuned.inputs.requestLogLines, tuned.inputs.workersLogs, tuned.inputs.logSampling, tuned.inputs.logpush]).toEqual([0, 1, 0.01, 0]);
+  });
+
   it.each([
     [["--rps", "-5"], /--rps must be at least 0/],
     [["--rps", "abc"], /--rps must be a number/],
@@ -43,6 +52,11 @@ describe("scale-model arguments", () => {
     // The planned design's knobs: the built rule sizes and ages blocks itself.
     [["--slots-per-lease", "64"], /--slots-per-lease was retired: .*250 ms/],
     [["--slot-lease-ms=1000"], /--slot-lease-ms was retired/],
+    // The logging switches: a line or none, Workers Logs and a Logpush job on or off, a sampling rate.
+    [["--request-log-lines", "2"], /--request-log-lines must be at most 1/],
+    [["--workers-logs", "0.5"], /--workers-logs must be a whole number/],
+    [["--log-sampling", "1.5"], /--log-sampling must be at most 1/],
+    [["--logpush", "-1"], /--logpush must be at least 0/],
   ])("rejects %j", (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);
     expect(() => parseArgs(argv)).toThrow(message);

@@ -38,6 +38,35 @@ describe("monthly cost", () => {
     expect(shared.doRequests).toBeLessThan(today.doRequests);
   });
 
+  it("bills the reports' statistics by flush, not by report: ten times the reports add no SQLite rows", () => {
+    // Written behind (src/coordinator/storage/write-behind.ts): each instance's rows at most once a second.
+    const at = (rps: number) => scaleModel({ ...DEFAULT_INPUTS, rps });
+    expect(at(10_000_000).load.byDesign.sharedRefresh.reports).toBeGreaterThan(5 * at(1_000_000).load.byDesign.sharedRefresh.reports);
+    const few = monthlyCost(at(1_000_000), "sharedRefresh", 0.55);
+    const many = monthlyCost(at(10_000_000), "sharedRefresh", 0.55);
+    expect(many.usage.doRowsWritten).toBeCloseTo(few.usage.doRowsWritten, 0);
+    // Per service and second: 1 probe result (10 instances every 10 s), 1 heartbeat row (30 s leases, a heartbeat
+    // every 10 s), and one flush of 10 instances × 3 rows; registrations are 0.0002/s.
+    const perServicePerS = few.usage.doRowsWritten / MONTH_S / DEFAULT_INPUTS.services;
+    expect(perServicePerS).toBeGreaterThan(1 + 1 + 30);
+    expect(perServicePerS).toBeLessThan(1 + 1 + 30 + 0.01);
+  });
+
+  it("bills Workers Logs per event (an invocation log and the request line per request, sampled) and Logpush per request", () => {
+    const m = (over: Partial<typeof DEFAULT_INPUTS>) => scaleModel({ ...DEFAULT_INPUTS, locations: 1, isolatesPerLocation: 1, rps: 100, services: 1, ...over });
+    // 100 req/s for 30 days: 259.2M requests, so 518.4M events as shipped (REQUEST_LOG=json, observability on, sampling 1).
+    const shipped = monthlyCost(m({}), "snapshot", 0.55);
+    expect(shipped.usage.logEvents).toBeCloseTo(518.4e6, 0);
+    expect(shipped.workersLogs).toBeCloseTo((518.4 - 20) * 0.6, 6);
+    expect(shipped.logpush).toBeCloseTo((259.2 - 10) * 0.05, 6);
+    expect(monthlyCost(m({ requestLogLines: 0 }), "snapshot", 0.55).workersLogs).toBeCloseTo((259.2 - 20) * 0.6, 6);
+    // One request in a hundred logged: 5.18M events, inside the 20M included.
+    expect(monthlyCost(m({ logSampling: 0.01 }), "snapshot", 0.55).workersLogs).toBe(0);
+    const none = monthlyCost(m({ workersLogs: 0, logpush: 0 }), "snapshot", 0.55);
+    expect([none.workersLogs, none.logpush]).toEqual([0, 0]);
+    expect(shipped.total - none.total).toBeCloseTo(shipped.workersLogs + shipped.logpush, 6);
+  });
+
   it("says when the prices were read", () => {
     expect(PRICES_READ).toMatch(/20\d\d/);
   });

@@ -3,6 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ServiceCoordinator } from "../../../src/coordinator/service-coordinator.js";
 import { MIGRATIONS, migrate, SCHEMA_VERSION, storedSchemaVersion } from "../../../src/coordinator/storage/migrations.js";
+import { STATS_FLUSH_MS } from "../../../src/coordinator/storage/write-behind.js";
 import { initialHealth } from "../../../src/core/health/health-machine.js";
 import { serviceConfigSchema } from "../../../src/core/schema/service.js";
 import { ADMIN, createService, mesh, originUrls, register, stubFor, uniqueName } from "../helpers.js";
@@ -132,7 +133,7 @@ describe("coordinator storage", () => {
     expect(await env.REGISTRY.get(`instance:${name}:${rc.id}`)).toBeNull();
   });
 
-  it("adds report counters in place and writes health only when it changed", async () => {
+  it("keeps report counters in memory and writes each instance's row once per flush; health at once, only when it changed", async () => {
     const name = uniqueName("counters");
     const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] } });
     const reg = await register(name, token, originUrls()[0] ?? "");
@@ -141,17 +142,50 @@ describe("coordinator storage", () => {
     const spaced = JSON.stringify(initialHealth(), null, 1);
     await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("UPDATE instances SET health = ? WHERE id = ?", spaced, reg.id));
     const ok = { instanceId: reg.id, requests: 2, failures: 0, trailingFailures: 0, latencyMsTotal: 10.5, lastFailure: null };
-    await stub.report([ok]);
-    await stub.report([ok]);
     const stored = () => runInDurableObject(stub, (_i, state) => row(state.storage.sql, reg.id));
-    expect(await stored()).toMatchObject({ requests: 4, failures: 0, latency_ms_total: 21, health: spaced });
+    const started = Date.now();
+    await stub.report([ok]);
+    await stub.report([ok]);
+    // Served from memory at once; the row waits for the coalesced flush (coordinator/storage/write-behind.ts).
+    expect((await stub.describe()).instances[0]?.requests).toBe(4);
+    const early = await stored();
+    if (Date.now() - started < STATS_FLUSH_MS) expect(early).toMatchObject({ requests: 0, failures: 0, latency_ms_total: 0, health: spaced });
+    await vi.waitFor(async () => expect(await stored()).toMatchObject({ requests: 4, failures: 0, latency_ms_total: 21, health: spaced }), {
+      timeout: 5 * STATS_FLUSH_MS,
+      interval: 50,
+    });
 
     await stub.report([{ ...ok, requests: 1, failures: 1, trailingFailures: 1, latencyMsTotal: 3, lastFailure: "status" }]);
+    // Health is not a statistic: its change is in the row before the report returns.
     const after = await stored();
-    expect(after).toMatchObject({ requests: 5, failures: 1, latency_ms_total: 24 });
     expect(JSON.parse(healthText(after))).toMatchObject({ passiveFailures: 1 });
     expect(after?.health).not.toBe(spaced);
+    await vi.waitFor(async () => expect(await stored()).toMatchObject({ requests: 5, failures: 1, latency_ms_total: 24 }), {
+      timeout: 5 * STATS_FLUSH_MS,
+      interval: 50,
+    });
     const shown = (await stub.describe()).instances[0];
     expect([shown?.requests, shown?.failures, shown?.meanLatencyMs]).toEqual([5, 1, 4.8]);
+  });
+});
+
+describe("statistics written behind", () => {
+  it("fifty reports within a flush period cost one row write per instance, not fifty", async () => {
+    const name = uniqueName("coalesce");
+    // No health round during the test: its writes would be counted too.
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, healthCheck: { intervalSeconds: 3600 } });
+    const reg = await register(name, token, originUrls()[0] ?? "");
+    const stub = stubFor(name);
+    // SQLite's own count of rows changed by this object's connection.
+    const changes = () => runInDurableObject(stub, (_i, state) => Number(state.storage.sql.exec<{ n: number }>("SELECT total_changes() AS n").one().n));
+    const ok = { instanceId: reg.id, requests: 1, failures: 0, trailingFailures: 0, latencyMsTotal: 2, lastFailure: null };
+    const row = () => runInDurableObject(stub, (_i, state) => state.storage.sql.exec<{ requests: number }>("SELECT requests FROM instances WHERE id = ?", reg.id).one().requests);
+    // A first report and its flush, so the object's one-off writes (its first snapshot version) are behind us.
+    await stub.report([ok]);
+    await vi.waitFor(async () => expect(await row()).toBe(1), { timeout: 5 * STATS_FLUSH_MS, interval: 50 });
+    const before = await changes();
+    await Promise.all(Array.from({ length: 50 }, () => stub.report([ok])));
+    await vi.waitFor(async () => expect(await row()).toBe(51), { timeout: 5 * STATS_FLUSH_MS, interval: 50 });
+    expect((await changes()) - before).toBe(1);
   });
 });

@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { MetricsStore } from "../../../src/coordinator/metrics/metrics-store.js";
+import { STATS_FLUSH_MS } from "../../../src/coordinator/storage/write-behind.js";
 import { MetricsAccumulator } from "../../../src/core/metrics/accumulator.js";
 import { ADMIN, createService, mesh, serviceWith, stubFor } from "../helpers.js";
 
@@ -13,18 +14,26 @@ function delta(service: string, instance: string, n: number) {
 }
 
 describe("coordinator metrics storage", () => {
-  it("keeps totals and minute records in SQLite, so a fresh load (after eviction) reads what was reported", async () => {
+  it("writes totals and minute records to SQLite within a flush period, so a fresh load (after eviction) reads what was reported", async () => {
     const { name, ids } = await serviceWith(1);
     const [a = ""] = ids;
     const stub = stubFor(name);
     await stub.report([], delta(name, a, 7));
     await stub.report([], delta(name, a, 5));
-    const reloaded = await runInDurableObject(stub, (_i, state) => {
-      const store = new MetricsStore(state.storage.sql);
-      return { totals: store.totals(), minutes: [...store.minutes().values()].map((m) => m.get(a)?.requests) };
-    });
-    expect(reloaded.totals.find((t) => t.instance === a)?.record.requests).toEqual({ "ok 2xx": 12 });
-    expect(reloaded.minutes.reduce((n, r) => n + (r?.["ok 2xx"] ?? 0), 0)).toBe(12);
+    const reload = () =>
+      runInDurableObject(stub, (_i, state) => {
+        const store = new MetricsStore(state.storage.sql);
+        return { totals: store.totals(), minutes: [...store.minutes().values()].map((m) => m.get(a)?.requests) };
+      });
+    // Both deltas reach SQLite in one coalesced flush (coordinator/storage/write-behind.ts), without another event.
+    await vi.waitFor(
+      async () => {
+        const reloaded = await reload();
+        expect(reloaded.totals.find((t) => t.instance === a)?.record.requests).toEqual({ "ok 2xx": 12 });
+        expect(reloaded.minutes.reduce((n, r) => n + (r?.["ok 2xx"] ?? 0), 0)).toBe(12);
+      },
+      { timeout: 5 * STATS_FLUSH_MS, interval: 50 },
+    );
   });
 
   it("drops a malformed delta whole and deltas for instances that are not members", async () => {
@@ -49,5 +58,24 @@ describe("coordinator metrics storage", () => {
     const text = await (await mesh("/_mesh/v1/metrics", { headers: READER })).text();
     expect(text).not.toContain(`switchyard_requests_total{service="${name}"`);
     expect(text).toContain(`switchyard_health_checks_total{service="${name}",result="pass"} 0`);
+  });
+});
+
+describe("coordinator metrics, written behind", () => {
+  it("fifty deltas within a flush period cost two row writes per instance (its total and its minute), not a hundred", async () => {
+    const { name, ids } = await serviceWith(1);
+    const [a = ""] = ids;
+    const stub = stubFor(name);
+    const changes = () => runInDurableObject(stub, (_i, state) => Number(state.storage.sql.exec<{ n: number }>("SELECT total_changes() AS n").one().n));
+    const stored = () => runInDurableObject(stub, (_i, state) => new MetricsStore(state.storage.sql).totals().find((t) => t.instance === a)?.record.requests["ok 2xx"] ?? 0);
+    // A first delta and its flush, so the object's one-off writes are behind us.
+    await stub.report([], delta(name, a, 1));
+    await vi.waitFor(async () => expect(await stored()).toBe(1), { timeout: 5 * STATS_FLUSH_MS, interval: 50 });
+    const before = await changes();
+    await Promise.all(Array.from({ length: 50 }, () => stub.report([], delta(name, a, 1))));
+    await vi.waitFor(async () => expect(await stored()).toBe(51), { timeout: 5 * STATS_FLUSH_MS, interval: 50 });
+    // Two rows; three if the deltas straddled a minute boundary (two minute records).
+    expect((await changes()) - before).toBeLessThanOrEqual(3);
+    expect((await changes()) - before).toBeGreaterThanOrEqual(2);
   });
 });

@@ -3,14 +3,48 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { MetricsAccumulator } from "../../../src/core/metrics/accumulator.js";
 import { renderPrometheus } from "../../../src/core/metrics/prometheus.js";
 
 interface Panel {
   title: string;
   targets: { expr: string }[];
 }
-const dashboard = JSON.parse(readFileSync(path.join(import.meta.dirname, "../../../docs/grafana/switchyard.json"), "utf8")) as { panels: Panel[] };
+const dashboard = JSON.parse(readFileSync(path.join(import.meta.dirname, "../../../docs/grafana/switchyard.json"), "utf8")) as {
+  panels: Panel[];
+  templating: { list: { name: string; query?: unknown }[] };
+};
 const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+/** The `service` variable's query: it must name a family and a label the endpoint exposes, like the panels. */
+const variableQueries = dashboard.templating.list.flatMap((v) =>
+  typeof v.query === "object" && v.query !== null && "query" in v.query && typeof v.query.query === "string" ? [v.query.query] : [],
+);
+
+/** Label names per series name (`_bucket` etc. included) in an exposition with one service that has a request. */
+function exposedLabels(): Map<string, Set<string>> {
+  const acc = new MetricsAccumulator();
+  acc.recordRequest("shop", "a", "ok", 200, 12, [{ instanceId: "a", ok: true, latencyMs: 10 }]);
+  const text = renderPrometheus(
+    [
+      {
+        service: "shop",
+        totals: acc.take("shop")?.instances ?? [],
+        instances: [{ id: "a", healthy: true }],
+        counters: { healthChecksPassed: 1, healthChecksFailed: 1, ejections: 1, leaseExpirations: 1, retiredRetries: 0, retiredFailovers: 0 },
+      },
+    ],
+    [],
+  );
+  const labels = new Map<string, Set<string>>();
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_]+)(?:\{([^}]*)\})? /.exec(line);
+    if (m?.[1] === undefined) continue;
+    const set = labels.get(m[1]) ?? new Set<string>();
+    for (const l of (m[2] ?? "").matchAll(/([a-z_]+)="/g)) if (l[1] !== undefined) set.add(l[1]);
+    labels.set(m[1], set);
+  }
+  return labels;
+}
 
 describe("docs/grafana/switchyard.json", () => {
   it("has request rate, error rate, p99 and healthy instances panels", () => {
@@ -28,6 +62,25 @@ describe("docs/grafana/switchyard.json", () => {
     const used = new Set(exprs.flatMap((e) => e.match(/switchyard_[a-z_]+/g) ?? []).map((n) => n.replace(/_(bucket|sum|count)$/, "")));
     expect(used.size).toBeGreaterThan(5);
     for (const name of used) expect(exposed).toContain(name);
+  });
+
+  it("selects, groups and lists values only by labels the series it names carry", () => {
+    const labels = exposedLabels();
+    const problems: string[] = [];
+    for (const e of [...exprs, ...variableQueries]) {
+      const names = e.match(/switchyard_[a-z_]+/g) ?? [];
+      for (const n of names) if (!labels.has(n)) problems.push(`${n} is not a series the endpoint writes (${e})`);
+      const carried = (l: string) => l === "le" || names.some((n) => labels.get(n)?.has(l) === true);
+      for (const sel of e.matchAll(/(switchyard_[a-z_]+)\{([^}]*)\}/g)) {
+        for (const m of (sel[2] ?? "").matchAll(/([a-z_]+)\s*(?:=~|!~|!=|=)/g)) {
+          if (m[1] !== undefined && labels.get(sel[1] ?? "")?.has(m[1]) !== true) problems.push(`${sel[1] ?? ""} has no label ${m[1]} (${e})`);
+        }
+      }
+      for (const by of e.matchAll(/by \(([^)]*)\)/g)) for (const l of (by[1] ?? "").split(",").map((x) => x.trim())) if (!carried(l)) problems.push(`by (${l}): no such label (${e})`);
+      for (const lv of e.matchAll(/label_values\((switchyard_[a-z_]+), *([a-z_]+)\)/g)) if (!carried(lv[2] ?? "")) problems.push(`label_values: no label ${lv[2] ?? ""} (${e})`);
+    }
+    expect(variableQueries.length).toBeGreaterThan(0);
+    expect(problems).toEqual([]);
   });
 
   it("has PromQL that promtool accepts (Grafana's variables replaced), when promtool is installed", (ctx) => {

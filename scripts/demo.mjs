@@ -104,7 +104,8 @@ wrangler.on("exit", (code) => {
   }
 });
 
-async function shutdown() {
+/** @param {boolean} failed a step before it failed: exit 1 even if every origin deregistered */
+async function shutdown(failed = false) {
   if (shuttingDown) return;
   shuttingDown = true;
   say("\nshutting down: deregistering origins…");
@@ -116,7 +117,7 @@ async function shutdown() {
   await Promise.all(origins.map((o) => o.stop()));
   control?.close();
   say("stopped");
-  process.exit(results.some((r) => r.status === "rejected") ? 1 : 0);
+  process.exit(failed || results.some((r) => r.status === "rejected") ? 1 : 0);
 }
 process.on("SIGINT", () => void shutdown());
 process.on("SIGTERM", () => void shutdown());
@@ -164,7 +165,14 @@ regs = origins.map((o) =>
 // A Ctrl-C between two registrations must not be followed by another one; stop() waits for one in flight.
 for (const r of regs) {
   if (shuttingDown) break;
-  await r.start();
+  try {
+    await r.start();
+  } catch (err) {
+    // stop() ends a start() still trying; shutdown() owns the exit then.
+    if (shuttingDown) await new Promise(() => {});
+    say(`registering an origin failed: ${err instanceof Error ? err.message : String(err)}`);
+    await shutdown(true);
+  }
 }
 
 async function show(n, label) {

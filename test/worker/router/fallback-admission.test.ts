@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../../workers/mesh/index.js";
+import { isShed } from "../../../src/core/flow/shed.js";
 import { generateTestKey, mint } from "../../unit/security/jwt-keys.js";
 import { createService, type Echo, originUrls, register, uniqueName } from "../helpers.js";
 
@@ -42,13 +43,17 @@ async function send(path: string, headers: Record<string, string> = {}): Promise
   }
 }
 
-/** A fallback with `config` and one instance, and a primary with no instance that names it. */
-async function primaryFallingBackTo(config: Record<string, unknown>): Promise<{ primary: string; fallback: string }> {
+/**
+ * A fallback with `config` and one instance, and a primary that names it: with
+ * no instance, or with `primaryInstance` (a URL) registered.
+ */
+async function primaryFallingBackTo(config: Record<string, unknown>, primaryInstance?: string): Promise<{ primary: string; fallback: string }> {
   const fallback = uniqueName("fb-adm");
   const { token } = await createService(fallback, { routes: { pathPrefixes: [`/${fallback}`] }, ...config });
   await register(fallback, token, originUrls()[1] ?? "");
   const primary = uniqueName("fb-pri");
-  await createService(primary, { routes: { pathPrefixes: [`/${primary}`] }, fallbackService: fallback });
+  const created = await createService(primary, { routes: { pathPrefixes: [`/${primary}`] }, fallbackService: fallback });
+  if (primaryInstance !== undefined) await register(primary, created.token, primaryInstance);
   return { primary, fallback };
 }
 
@@ -87,6 +92,21 @@ describe("fallbackService into a service with rate limits and shedding", { timeo
     expect(shed.retryAfter).toBe("10");
     expect(JSON.parse(shed.body)).toMatchObject({ error: "overloaded" });
     expect(shed.event).toMatchObject({ service: fallback, fallbackFrom: primary, outcome: "shed", status: 503 });
+  });
+
+  it("after the first service's tries all failed, still sheds by the fallback's shedPercent and the client's address", async () => {
+    // Nothing listens on port 1: every try of the primary is a refused connection, and the GET hops.
+    const { primary, fallback } = await primaryFallingBackTo({ shedPercent: 50 }, "http://127.0.0.1:1");
+    const ips = Array.from({ length: 64 }, (_, i) => `198.51.100.${i + 1}`);
+    const shedIp = ips.find((ip) => isShed(fallback, ip, 50)) ?? "";
+    const keptIp = ips.find((ip) => !isShed(fallback, ip, 50)) ?? "";
+    const shed = await send(`/${primary}/x`, { "cf-connecting-ip": shedIp });
+    expect(shed.status).toBe(503);
+    expect(JSON.parse(shed.body)).toMatchObject({ error: "overloaded" });
+    expect(shed.event).toMatchObject({ service: fallback, fallbackFrom: primary, outcome: "shed", attempts: 0 });
+    const kept = await send(`/${primary}/x`, { "cf-connecting-ip": keptIp });
+    expect(kept.status).toBe(200);
+    expect(kept.event).toMatchObject({ service: fallback, fallbackFrom: primary, outcome: "ok" });
   });
 
   it("checks the fallback's JWT first: a request it would refuse gets the first service's 503 and spends none of its tokens", async () => {

@@ -135,7 +135,8 @@ export function registration(opts) {
         if (left <= 0) throw new RegistrationError(giveUp, false);
         // The mesh said when; asking earlier would only be refused again.
         if (err.retryAfterMs !== null && err.retryAfterMs > left) throw new RegistrationError(`${giveUp}; it asked to wait ${err.retryAfterMs} ms`, false);
-        const wait = err.retryAfterMs ?? Math.min(left, backoffMs(attempt, retry, Math.random()));
+        // Never sooner than the backoff either: a "Retry-After: 0" answered every time must not become a tight loop.
+        const wait = Math.max(err.retryAfterMs ?? 0, Math.min(left, backoffMs(attempt, retry, Math.random())));
         if (stopped) continue;
         log(`${err.message}; trying again in ${wait} ms`);
         await pause(wait);

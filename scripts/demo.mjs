@@ -13,6 +13,7 @@ import http from "node:http";
 import path from "node:path";
 import { readFileSync } from "node:fs";
 import { createOrigin } from "./lib/origin.mjs";
+import { readJson } from "./lib/read-json.mjs";
 import { registration } from "./lib/registration-client.mjs";
 import { ROOT } from "./lib/mesh-runtime.mjs";
 import { takenPorts } from "./lib/ports.mjs";
@@ -104,19 +105,20 @@ wrangler.on("exit", (code) => {
   }
 });
 
-async function shutdown() {
+/** @param {boolean} failed a step before it failed: exit 1 even if every origin deregistered */
+async function shutdown(failed = false) {
   if (shuttingDown) return;
   shuttingDown = true;
   say("\nshutting down: deregistering origins…");
   const results = await Promise.allSettled(regs.map((r) => r.stop()));
   for (const r of results) if (r.status === "rejected") say(`  ${r.reason}`);
   // Read back through the mesh API, while it still runs, what deregistering left.
-  if (regs.length > 0) say(`  instance states after deregistering: ${await states().catch((err) => `unavailable (${err})`)}`);
+  if (regs.length > 0) say(`  instance states after deregistering: ${await states()}`);
   await stopMesh();
   await Promise.all(origins.map((o) => o.stop()));
   control?.close();
   say("stopped");
-  process.exit(results.some((r) => r.status === "rejected") ? 1 : 0);
+  process.exit(failed || results.some((r) => r.status === "rejected") ? 1 : 0);
 }
 process.on("SIGINT", () => void shutdown());
 process.on("SIGTERM", () => void shutdown());
@@ -164,7 +166,14 @@ regs = origins.map((o) =>
 // A Ctrl-C between two registrations must not be followed by another one; stop() waits for one in flight.
 for (const r of regs) {
   if (shuttingDown) break;
-  await r.start();
+  try {
+    await r.start();
+  } catch (err) {
+    // stop() ends a start() still trying; shutdown() owns the exit then.
+    if (shuttingDown) await new Promise(() => {});
+    say(`registering an origin failed: ${err instanceof Error ? err.message : String(err)}`);
+    await shutdown(true);
+  }
 }
 
 async function show(n, label) {
@@ -176,10 +185,14 @@ async function show(n, label) {
   }
   say(`  ${label.padEnd(34)} ${seen.join("  ")}`);
 }
+/** Each origin's state, read back through the mesh API; bounded, so a wedged mesh gets a message, not a silent wait. */
 async function states() {
-  const res = await fetch(`${MESH}/_mesh/v1/services/${SERVICE}`, { headers: admin });
-  const body = await res.json();
-  return body.instances.map((i) => `${origins.find((o) => o.url === i.url)?.name ?? i.url}=${i.state}`).join("  ");
+  try {
+    const body = await readJson(`${MESH}/_mesh/v1/services/${SERVICE}`, { what: "reading the instance states", headers: admin });
+    return body.instances.map((i) => `${origins.find((o) => o.url === i.url)?.name ?? i.url}=${i.state}`).join("  ");
+  } catch (err) {
+    return `unavailable (${err instanceof Error ? err.message : String(err)})`;
+  }
 }
 
 if (process.env.DEMO_SKIP_WALKTHROUGH !== "1") {

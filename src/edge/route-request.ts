@@ -8,7 +8,7 @@ import { meshFailed, noRoute, refused, securityFailed } from "./respond/refuse.j
 import { respond } from "./respond/respond.js";
 import { newRequestState, type RequestState } from "./request-state.js";
 import { getRoutes } from "./cache/route-cache.js";
-import { fallbackAdmits, fallbackFor, hopTo } from "./route/fallback.js";
+import { admitFallback, fallbackFor, hopTo } from "./route/fallback.js";
 import { route } from "./route/route.js";
 
 /**
@@ -55,13 +55,16 @@ async function proxy(state: RequestState, request: Request, url: URL, env: Env, 
   await tryInstances(state, url, env, ctx);
   // A service that could not answer hands the request to its fallbackService, once (route/fallback.ts).
   const fallback = state.service?.fallbackService === undefined ? null : fallbackFor(state, routes);
-  if (fallback !== null && (await fallbackAdmits(state, request, fallback))) {
-    hopTo(state, fallback, env, ctx);
-    // The first service's traffic policies do not follow the request; the fallback's own apply.
-    state.traffic = null;
-    const reloading = preparePick(state, env, ctx, url);
-    if (reloading !== undefined) await reloading;
-    await tryFallback(state, url, env, ctx);
+  if (fallback !== null) {
+    // The fallback's admission: "stay" keeps the first service's answer; a refusal is the fallback's, after the hop.
+    const verdict = await admitFallback(state, request, env, fallback);
+    if (verdict !== "stay") {
+      hopTo(state, fallback, env, ctx);
+      if (verdict !== "hop") return refused(state, verdict);
+      const reloading = preparePick(state, env, ctx, url);
+      if (reloading !== undefined) await reloading;
+      await tryFallback(state, url, env, ctx);
+    }
   }
   if (state.traffic !== null) {
     // Session affinity: the value naming the answering instance, for respond to send back.

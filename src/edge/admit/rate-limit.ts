@@ -47,7 +47,22 @@ function limitsOf(service: RoutedService, configured: NonNullable<RoutedService[
 export function enforceRateLimits(state: RequestState, request: Request, env: Env): Verdict | Promise<Verdict> {
   const configured = state.service?.rateLimits;
   if (configured === undefined || state.service === null) return null;
-  const limits = limitsOf(state.service, configured);
+  return checkRateLimits(state, request, env, state.service, configured);
+}
+
+/**
+ * The limits of `service`, which is the request's own service at admission
+ * and the fallback before a hop (route/fallback.ts): the hop spends the
+ * fallback's tokens, in its buckets and limiter objects.
+ */
+export function checkRateLimits(
+  state: RequestState,
+  request: Request,
+  env: Env,
+  service: RoutedService,
+  configured: NonNullable<RoutedService["rateLimits"]>,
+): Verdict | Promise<Verdict> {
+  const limits = limitsOf(service, configured);
   const now = state.started;
   const source = { headers: request.headers, claims: state.claims, url: request.url };
   for (const limit of limits.isolate) {
@@ -62,7 +77,7 @@ export function enforceRateLimits(state: RequestState, request: Request, env: En
     const over = knownOverFor(limit, key, now);
     if (over > 0) return { outcome: "rate_limited", limit, retryAfterMs: over };
     if (failingOpen(now)) continue;
-    return askFrom(i, key, limits.global, state, source, env);
+    return askFrom(i, key, limits.global, service.name, state.method, source, env);
   }
   return null;
 }
@@ -72,15 +87,15 @@ async function askFrom(
   first: number,
   firstKey: string,
   global: readonly CompiledLimit[],
-  state: RequestState,
+  service: string,
+  method: string,
   source: Parameters<typeof limitKey>[1],
   env: Env,
 ): Promise<Verdict> {
-  const service = state.service?.name ?? "";
   for (let i = first; i < global.length; i++) {
     const limit = global[i];
     if (limit === undefined) continue;
-    if (i !== first && !limitApplies(limit, state.method, source.url)) continue;
+    if (i !== first && !limitApplies(limit, method, source.url)) continue;
     const key = i === first ? firstKey : limitKey(limit, source);
     const now = Date.now();
     const over = knownOverFor(limit, key, now);

@@ -28,8 +28,17 @@ export const SHED_RETRY_AFTER_SECONDS = 10;
 export function shedLoad(state: RequestState): ShedRefusal | null {
   const percent = state.service?.shedPercent;
   if (percent === undefined || state.service === null) return null;
-  if (!isShed(state.service.name, state.headers.get("cf-connecting-ip") ?? "", percent)) return null;
-  const error = new MeshError(503, "overloaded", `service '${state.service.name}' is shedding load; this client is in the shed share`, {
+  return shedFor(state.headers, state.service.name, percent);
+}
+
+/**
+ * Whether `service` sheds the client whose request carries `headers`: the
+ * request's own service, or the fallback before a hop (route/fallback.ts),
+ * which passes the client's headers since a try may have replaced state.headers.
+ */
+export function shedFor(headers: Headers, service: string, percent: number): ShedRefusal | null {
+  if (!isShed(service, headers.get("cf-connecting-ip") ?? "", percent)) return null;
+  const error = new MeshError(503, "overloaded", `service '${service}' is shedding load; this client is in the shed share`, {
     headers: { "retry-after": String(SHED_RETRY_AFTER_SECONDS) },
   });
   return { outcome: "shed", error };

@@ -1,5 +1,7 @@
 import { isIdempotent } from "../../core/retry/retry-policy.js";
 import { checkJwt } from "../admit/authenticate.js";
+import { checkRateLimits, type RateLimitRefusal } from "../admit/rate-limit.js";
+import { shedFor, type ShedRefusal } from "../admit/shed.js";
 import type { RoutedService } from "../../registry/route-index.js";
 import type { LoadedRoutes } from "../cache/route-cache.js";
 import { recordOutcomes } from "../report/outcome-reporter.js";
@@ -25,8 +27,9 @@ import type { RequestState } from "../request-state.js";
  *   another service's origins.
  *
  * The fallback service's instances, balancer, retries and upstream security
- * apply, and so does its own `auth.jwt` (fallbackAdmits): the hop is not a way
- * around it. The upstream path is the one the primary would have sent.
+ * apply, and so does its own admission (admitFallback): the hop is not a way
+ * around its auth, rate limits or shedding. The upstream path is the one the
+ * primary would have sent.
  */
 export function fallbackFor(state: RequestState, routes: LoadedRoutes): RoutedService | null {
   const svc = state.service;
@@ -41,21 +44,47 @@ export function fallbackFor(state: RequestState, routes: LoadedRoutes): RoutedSe
 }
 
 /**
- * The fallback's own `auth.jwt`, checked before the hop: a request the
- * fallback would refuse if sent to it directly (no token, or one it does not
- * accept) is not handed on, and gets the first service's own answer. Without
- * this, a service with no auth naming a protected one as its fallback let any
- * client reach the protected origins, with a client-chosen claims header.
- * The claims verified here are the ones the fallback's forwardClaimsHeader carries.
+ * What the fallback's admission says about the hop: hand the request on,
+ * keep it (the first service answers as if it had no fallback), or hand it
+ * on to be refused by the fallback's rate limit or shedding.
  */
-export async function fallbackAdmits(state: RequestState, request: Request, next: RoutedService): Promise<boolean> {
-  return next.jwt === undefined || (await checkJwt(state, request, next.name, next.jwt)) === null;
+export type HopVerdict = "hop" | "stay" | RateLimitRefusal | ShedRefusal;
+
+/**
+ * The fallback's own admission, run before the hop with the admit stage's
+ * functions; the first service's admission ran once, at the admit stage, and
+ * does not run again. Its body is already taken.
+ *
+ * - `auth.jwt` first: a request the fallback would refuse if sent to it
+ *   directly (no token, or one it does not accept) is not handed on, and gets
+ *   the first service's own answer ("stay"). Without this, a service with no
+ *   auth naming a protected one as its fallback let any client reach the
+ *   protected origins, with a client-chosen claims header. The claims
+ *   verified here are the ones the fallback's forwardClaimsHeader carries and
+ *   its `jwtClaim` limits key on. Checked before shedding and limits, so a
+ *   client the fallback does not accept learns nothing of it and spends none
+ *   of its tokens.
+ * - Then `shedPercent`, then `rateLimits` (isolate and global), in the admit
+ *   stage's order, so a shed request spends no token. These exist to protect
+ *   the fallback, typically a smaller standby; their refusal is its own
+ *   answer (429 with Retry-After, or 503 overloaded), given after the hop
+ *   (docs/api.md, "Priority pools and fallback").
+ */
+export async function admitFallback(state: RequestState, request: Request, env: Env, next: RoutedService): Promise<HopVerdict> {
+  if (next.jwt !== undefined && (await checkJwt(state, request, next.name, next.jwt)) !== null) return "stay";
+  if (next.shedPercent !== undefined) {
+    const shed = shedFor(request.headers, next.name, next.shedPercent);
+    if (shed !== null) return shed;
+  }
+  if (next.rateLimits === undefined) return "hop";
+  return (await checkRateLimits(state, request, env, next, next.rateLimits)) ?? "hop";
 }
 
 /**
  * Moves the request to `next`: the primary's try outcomes go to the
  * primary's coordinator now (the record stage reports the fallback's), and
- * every per-service field of the request state starts over.
+ * every per-service field of the request state starts over. The first
+ * service's traffic policies do not follow the request; pick sets the fallback's.
  */
 export function hopTo(state: RequestState, next: RoutedService, env: Env, ctx: ExecutionContext): void {
   const from = state.service;
@@ -73,4 +102,5 @@ export function hopTo(state: RequestState, next: RoutedService, env: Env, ctx: E
   state.strictAllUnhealthy = false;
   state.hashKey = undefined;
   state.near = null;
+  state.traffic = null;
 }

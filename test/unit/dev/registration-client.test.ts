@@ -15,14 +15,14 @@ afterEach(async () => {
   }
 });
 
-async function mesh(handle: Handler): Promise<{ url: string; log: string[] }> {
+async function mesh(handle: Handler, port = 0): Promise<{ url: string; log: string[] }> {
   const log: string[] = [];
   const s = http.createServer((req, res) => {
     log.push(`${req.method ?? ""} ${req.url ?? ""}`);
     handle(req, res);
   });
   servers.push(s);
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => s.listen(port, "127.0.0.1", r));
   const addr = s.address();
   return { url: `http://127.0.0.1:${addr !== null && typeof addr === "object" ? addr.port : 0}`, log };
 }
@@ -70,6 +70,100 @@ describe("registration client (scripts/lib/registration-client.mjs)", () => {
     await sleep(500);
     const last = m.log.at(-1) ?? "";
     expect(last).toMatch(/^DELETE /);
+    expect(reg.id).toBeNull();
+  });
+});
+
+/** A loopback port nothing listens on (yet): connections to it are refused. */
+async function closedPort(): Promise<number> {
+  const s = http.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const addr = s.address();
+  await new Promise((r) => s.close(r));
+  return addr !== null && typeof addr === "object" ? addr.port : 0;
+}
+
+const FAST = { baseDelayMs: 20, maxDelayMs: 100, deadlineMs: 5_000 };
+const posts = (log: string[]) => log.filter((l) => l.startsWith("POST")).length;
+
+describe("registration client: start() before the mesh is there", () => {
+  it("tries again while the mesh refuses connections, and registers once it listens", { timeout: 10_000 }, async () => {
+    const port = await closedPort();
+    const lines: string[] = [];
+    const reg = registration({ mesh: `http://127.0.0.1:${port}`, service: "shop", token: "sy_t", url: "http://127.0.0.1:1", retry: FAST, log: (l) => lines.push(l) });
+    const starting = reg.start();
+    await sleep(300);
+    const m = await mesh((req, res) => (req.method === "POST" ? registered(res) : res.writeHead(200).end("{}")), port);
+    await expect(starting).resolves.toMatchObject({ id: "0123456789abcdef" });
+    expect(reg.id).toBe("0123456789abcdef");
+    expect(posts(m.log)).toBe(1);
+    expect(lines.some((l) => /not reachable.*trying again in \d+ ms/.test(l))).toBe(true);
+    await reg.stop();
+  });
+
+  it("tries again after a 5xx, whatever its body (a proxy's error page)", { timeout: 10_000 }, async () => {
+    let n = 0;
+    const m = await mesh((req, res) => {
+      if (req.method === "POST" && ++n <= 2) res.writeHead(502, { "content-type": "text/html" }).end("<html>bad gateway</html>");
+      else if (req.method === "POST") registered(res);
+      else res.writeHead(200).end("{}");
+    });
+    const reg = registration({ mesh: m.url, service: "shop", token: "sy_t", url: "http://127.0.0.1:1", retry: FAST });
+    await expect(reg.start()).resolves.toMatchObject({ id: "0123456789abcdef" });
+    expect(posts(m.log)).toBe(3);
+    await reg.stop();
+  });
+
+  it("waits out a 429's Retry-After before asking again", { timeout: 10_000 }, async () => {
+    let n = 0;
+    const m = await mesh((req, res) => {
+      if (req.method === "POST" && ++n === 1) res.writeHead(429, { "retry-after": "1", "content-type": "application/json" }).end('{"error":"rate_limited"}');
+      else if (req.method === "POST") registered(res);
+      else res.writeHead(200).end("{}");
+    });
+    const reg = registration({ mesh: m.url, service: "shop", token: "sy_t", url: "http://127.0.0.1:1", retry: FAST });
+    const started = Date.now();
+    await reg.start();
+    // The backoff alone would have waited at most 20 ms.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(posts(m.log)).toBe(2);
+    await reg.stop();
+  });
+
+  it("fails at once on a 4xx other than 429, saying what to check", { timeout: 10_000 }, async () => {
+    const m = await mesh((_req, res) => res.writeHead(401, { "content-type": "application/json" }).end('{"error":"unauthorized"}'));
+    const reg = registration({ mesh: m.url, service: "shop", token: "sy_wrong", url: "http://127.0.0.1:1", retry: FAST });
+    const started = Date.now();
+    await expect(reg.start()).rejects.toThrow(/register http:\/\/127\.0\.0\.1:1: 401 .*not retried: check the registration token/);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(posts(m.log)).toBe(1);
+  });
+
+  it("gives up at retry.deadlineMs with the last failure", { timeout: 10_000 }, async () => {
+    const m = await mesh((_req, res) => res.writeHead(503).end("down"));
+    const reg = registration({ mesh: m.url, service: "shop", token: "sy_t", url: "http://127.0.0.1:1", retry: { ...FAST, deadlineMs: 300 } });
+    const started = Date.now();
+    await expect(reg.start()).rejects.toThrow(/gave up after \d+ attempt\(s\) .*retry\.deadlineMs 300.*503/);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(posts(m.log)).toBeGreaterThan(1);
+  });
+
+  it("stops waiting at once when stop() is called between two attempts, and registers nothing", { timeout: 10_000 }, async () => {
+    const m = await mesh((req, res) => {
+      if (req.method === "POST") res.writeHead(503, { "retry-after": "30" }).end("{}");
+      else res.writeHead(200).end("{}");
+    });
+    const reg = registration({ mesh: m.url, service: "shop", token: "sy_t", url: "http://127.0.0.1:1", retry: { ...FAST, deadlineMs: 60_000 } });
+    const starting = reg.start().then(
+      () => null,
+      (err: unknown) => err,
+    );
+    await sleep(200); // the first attempt was answered; start() now waits 30 s
+    const stopped = Date.now();
+    await reg.stop();
+    expect(String(await starting)).toMatch(/stopped before the mesh accepted the registration/);
+    expect(Date.now() - stopped).toBeLessThan(1_000);
+    expect(m.log).toEqual(["POST /_mesh/v1/services/shop/instances"]);
     expect(reg.id).toBeNull();
   });
 });

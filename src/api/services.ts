@@ -3,7 +3,7 @@ import { MeshError } from "../core/errors.js";
 import * as z from "../core/schema/zod.js";
 import { serviceConfigSchema, type ServiceRecord } from "../core/schema/service.js";
 import { noteRouteChange } from "../edge/cache/route-cache.js";
-import { deleteService, getService, listServiceNames, putService, readService, RecordUnreadable } from "../registry/kv-registry.js";
+import { deleteService, getService, listServiceNames, putService, readService, readServices, RecordUnreadable } from "../registry/kv-registry.js";
 import { routedService } from "../registry/route-index.js";
 import { claimRoutes, releaseRoutes } from "./route-claims.js";
 import { sha256Hex } from "../core/sha256.js";
@@ -32,7 +32,7 @@ services.use("/:name", adminOnly);
 
 services.get("/", async (c) => {
   const names = await listServiceNames(c.env.REGISTRY);
-  const reads = await Promise.all(names.map((n) => readService(c.env.REGISTRY, n)));
+  const reads = await readServices(c.env.REGISTRY, names);
   // One damaged record must not hide every other service: it is named apart instead.
   const unreadable = reads.flatMap((r) => (r instanceof RecordUnreadable ? [r.service] : [])).sort();
   const listed = reads.filter((r): r is ServiceRecord => r !== null && !(r instanceof RecordUnreadable)).map(publicService);

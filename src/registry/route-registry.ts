@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { RouteClaims } from "../core/routes/route-claims.js";
 import type { ServiceRecord } from "../core/schema/service.js";
 import { KEY } from "./keys.js";
-import { getService, listServiceNames } from "./kv-registry.js";
+import { listServiceNames, readServices, RecordUnreadable } from "./kv-registry.js";
 import { routedService, type RoutedService } from "./route-index.js";
 import { ROUTE_SHARDS, ROUTE_VERSION_KEY, routeShardKey, shardOf, type RouteShard, type RouteVersions } from "./route-shards.js";
 
@@ -207,9 +207,13 @@ export class RouteRegistry extends DurableObject<Env> {
     if (this.#bootstrapped) return;
     this.#bootstrapping ??= (async () => {
       const names = await listServiceNames(this.env.REGISTRY);
-      const records = await Promise.all(names.map((n) => getService(this.env.REGISTRY, n)));
+      const records = await readServices(this.env.REGISTRY, names);
       if (this.#bootstrapped) return;
+      // A damaged record fails the load, as one unreadable get did: its routes must not be dropped unseen.
+      const damaged = records.find((r) => r instanceof RecordUnreadable);
+      if (damaged !== undefined) throw damaged;
       for (const r of records) {
+        if (r instanceof RecordUnreadable) continue;
         if (r === null || this.#rows.has(r.name)) continue;
         const routed = routedService(r.name, r.config);
         if (this.#claims.conflictFor(r.name, routed.routes) === null) this.#apply(r.name, routed);

@@ -1,7 +1,7 @@
 import { callCoordinator } from "../coordinator/stub.js";
 import { KEY } from "../registry/keys.js";
 import { mapPool } from "../core/map-pool.js";
-import { getService, listServiceNames } from "../registry/kv-registry.js";
+import { listServiceNames, readServices, RecordUnreadable } from "../registry/kv-registry.js";
 import { routeRegistry } from "../registry/route-registry.js";
 import type { ServiceRecord } from "../core/schema/service.js";
 
@@ -43,31 +43,29 @@ export async function sweepAll(env: Env, now: number): Promise<SweepRecord> {
     errors: [],
     routeIndexVersion: 0,
   };
+  // Every record in bulk reads (⌈n/100⌉ KV operations): one get per service passed the 1,000 KV
+  // operations an invocation may make at about a thousand services.
+  // A failed bulk read is every service's read failing: none is swept or configured from a record it lacks.
+  let reads: (ServiceRecord | RecordUnreadable | Error | null)[];
+  try {
+    reads = await readServices(env.REGISTRY, names);
+  } catch (err) {
+    const failed = err instanceof Error ? err : new Error(String(err));
+    reads = names.map(() => failed);
+  }
   let allRead = true;
-  const services = await mapPool(names, SWEEP_CONCURRENCY, async (name) => {
-    let service: ServiceRecord | null;
-    try {
-      service = await getService(env.REGISTRY, name);
-    } catch (err) {
-      allRead = false;
-      record.errors.push({ service: name, message: String(err) });
-      return null;
-    }
-    try {
-      // A coordinator that lost its storage (or whose stored config failed validation) gets its config back before sweeping.
-      const svc = service;
-      if (svc !== null) await callCoordinator(env, name, (s) => s.configure(name, svc.config, svc.updatedAt));
-      const result = await callCoordinator(env, name, (s) => s.sweep());
-      record.expired += result.expired;
-      record.removed += result.removed;
-      record.mirrorRepaired += result.mirrorRepaired;
-      record.corruptRepaired += result.corruptRepaired;
-      record.corruptRemoved += result.corruptRemoved;
-    } catch (err) {
-      record.errors.push({ service: name, message: String(err) });
-    }
-    return service;
-  });
+  const services = await mapPool(
+    names.map((name, i) => ({ name, read: reads[i] ?? null })),
+    SWEEP_CONCURRENCY,
+    async ({ name, read }) => {
+      if (read instanceof Error) {
+        allRead = false;
+        record.errors.push({ service: name, message: String(read) });
+        return null;
+      }
+      return sweepOne(env, name, read, record);
+    },
+  );
   // The route registry is rebuilt from the records just read, unless a read failed: a missing record must not drop its routes.
   try {
     const registry = routeRegistry(env);
@@ -79,4 +77,20 @@ export async function sweepAll(env: Env, now: number): Promise<SweepRecord> {
   record.durationMs = Date.now() - now;
   await env.REGISTRY.put(KEY.lastSweep, JSON.stringify(record));
   return record;
+}
+
+/** One coordinator: its config back first if it lost it (or it failed validation), then its sweep; totals into `record`. */
+async function sweepOne(env: Env, name: string, service: ServiceRecord | null, record: SweepRecord): Promise<ServiceRecord | null> {
+  try {
+    if (service !== null) await callCoordinator(env, name, (s) => s.configure(name, service.config, service.updatedAt));
+    const result = await callCoordinator(env, name, (s) => s.sweep());
+    record.expired += result.expired;
+    record.removed += result.removed;
+    record.mirrorRepaired += result.mirrorRepaired;
+    record.corruptRepaired += result.corruptRepaired;
+    record.corruptRemoved += result.corruptRemoved;
+  } catch (err) {
+    record.errors.push({ service: name, message: String(err) });
+  }
+  return service;
 }

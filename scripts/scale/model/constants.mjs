@@ -37,6 +37,11 @@ export const MESH = Object.freeze({
    */
   statsFlushMs: 1_000,
   statsRowsPerInstance: 5,
+  /**
+   * A health probe's result: its instance's health column (1 row written) and the coordinator's own counter of
+   * passed or failed checks in metrics_counters (an upsert, 1 once the counter exists).
+   */
+  probeRowsPerResult: 2,
   /** scripts/lib/registration-client.mjs: heartbeats at a third of the lease. */
   heartbeatsPerLease: 3,
   /** wrangler.toml cron: the sweep runs each minute and calls configure() and sweep() on every coordinator. */

@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { MetricsStore } from "../../../src/coordinator/metrics/metrics-store.js";
 import { InstanceTable } from "../../../src/coordinator/storage/instance-table.js";
 import { STATS_FLUSH_MS } from "../../../src/coordinator/storage/write-behind.js";
+import { initialHealth } from "../../../src/core/health/health-machine.js";
 import { MetricsAccumulator } from "../../../src/core/metrics/accumulator.js";
 import { ADMIN, createService, mesh, serviceWith, stubFor } from "../helpers.js";
 import { MESH } from "../../../scripts/scale/model/constants.mjs";
@@ -83,7 +84,7 @@ describe("coordinator metrics, written behind", () => {
 });
 
 describe("rows written by a flush, as Durable Objects bill them", () => {
-  it("one instance's flush (its counters, its total, its minute) costs what the scale model bills, MESH.statsRowsPerInstance", async () => {
+  it("one instance's flush (its counters, its total, its minute) and one probe result cost what the scale model bills for them", async () => {
     const { name, ids } = await serviceWith(1);
     const [a = ""] = ids;
     const stub = stubFor(name);
@@ -117,8 +118,14 @@ describe("rows written by a flush, as Durable Objects bill them", () => {
       counting = true;
       store.flush();
       new InstanceTable(view).saveCounters({ id: a, requests: 2, failures: 0, latencyMsTotal: 20 });
-      return rows;
+      const flush = rows;
+      // A probe result, as health-rounds.ts records it once the counter exists: the health column and the checks counter.
+      store.count("healthChecksPassed");
+      rows = 0;
+      new InstanceTable(view).saveHealth(a, initialHealth());
+      store.count("healthChecksPassed");
+      return { flush, probe: rows };
     });
-    expect(billed).toBe(MESH.statsRowsPerInstance);
+    expect(billed).toEqual({ flush: MESH.statsRowsPerInstance, probe: MESH.probeRowsPerResult });
   });
 });

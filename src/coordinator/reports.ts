@@ -5,9 +5,9 @@ import type { InstanceReport } from "../core/snapshot.js";
 import type { CoordinatorState } from "./state.js";
 
 /**
- * Folds routers' passive outcomes in. Counters are added in place (one UPDATE
- * per instance, no row rewrite); the health column is written only when the
- * state machine moved. Calls `suspect` for instances whose last failure was a
+ * Folds routers' passive outcomes in. Counters are added in memory and
+ * written behind (state.addCounters, storage/write-behind.ts); the health
+ * column is written at once, only when the state machine moved. Calls `suspect` for instances whose last failure was a
  * broken connection rather than a status, so a probe can confirm it.
  * Returns how many instances it ejected (for the metrics).
  */

@@ -70,11 +70,13 @@ export class HealthRounds {
     const before = this.#state.members.get(id);
     if (before === undefined) return;
     const result = await probe(before.url, config.healthCheck);
-    this.#counted(result.ok);
     // Look the member up again: it may have been removed or replaced while the probe was in flight.
     // A new membershipSince is a new incarnation (it drained or expired and registered again): it
     // starts with fresh health, and a probe sent to the one before says nothing about it.
     const m = this.#state.members.get(id);
+    // Not counted once the member is gone: after a service DELETE (destroy cleared the metrics) the
+    // count would land in the metrics of the service created again under the name.
+    if (m !== undefined) this.#counted(result.ok);
     if (m === undefined || m.membership !== "active" || m.membershipSince !== before.membershipSince) return;
     this.#state.setHealth(m, applyCheck(m.health, result, config.healthCheck, Date.now()));
   }

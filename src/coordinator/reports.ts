@@ -1,12 +1,13 @@
 import { applyPassive, isRoutable } from "../core/health/health-machine.js";
-import { sameHealth } from "../core/membership/member.js";
+import { leaseLapsed } from "../core/lease/lease.js";
+import { sameHealth, type Member } from "../core/membership/member.js";
 import type { InstanceReport } from "../core/snapshot.js";
 import type { CoordinatorState } from "./state.js";
 
 /**
- * Folds routers' passive outcomes in. Counters are added in place (one UPDATE
- * per instance, no row rewrite); the health column is written only when the
- * state machine moved. Calls `suspect` for instances whose last failure was a
+ * Folds routers' passive outcomes in. Counters are added in memory and
+ * written behind (state.addCounters, storage/write-behind.ts); the health
+ * column is written at once, only when the state machine moved. Calls `suspect` for instances whose last failure was a
  * broken connection rather than a status, so a probe can confirm it.
  * Returns how many instances it ejected (for the metrics).
  */
@@ -24,7 +25,7 @@ export function applyReports(
     const m = state.members.get(r.instanceId);
     if (m === undefined) continue;
     state.addCounters(m, r);
-    const wasRoutable = m.membership === "active" && isRoutable(m.health, now);
+    const wasRoutable = routed(m, now);
     // Never eject the last routable instance: a degraded answer beats a guaranteed 503.
     const health = applyPassive(m.health, r, outlier, now, routable - (wasRoutable ? 1 : 0) > 0);
     if (health.ejections > m.health.ejections) ejections++;
@@ -35,8 +36,13 @@ export function applyReports(
   return ejections;
 }
 
+/** In the snapshot's routable set: a member whose lease lapsed is not, though the alarm has not expired it yet (snapshot-rules). */
+function routed(m: Member, now: number): boolean {
+  return m.membership === "active" && !leaseLapsed(m, now) && isRoutable(m.health, now);
+}
+
 function routableCount(state: CoordinatorState, now: number): number {
   let n = 0;
-  for (const m of state.members.values()) if (m.membership === "active" && isRoutable(m.health, now)) n++;
+  for (const m of state.members.values()) if (routed(m, now)) n++;
   return n;
 }

@@ -10,7 +10,8 @@ import { InstanceTable } from "./storage/instance-table.js";
 import { migrate } from "./storage/migrations.js";
 
 /**
- * Everything one coordinator knows, in memory, written through to SQLite.
+ * Everything one coordinator knows, in memory, written through to SQLite
+ * (the passive counters behind, by flushCounters: storage/write-behind.ts).
  * Loaded synchronously in the constructor (migrations first), so it is whole
  * before the object receives any event. Every write that can change the
  * routable set goes through a method here that also marks the snapshot dirty,

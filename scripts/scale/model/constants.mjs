@@ -31,10 +31,17 @@ export const MESH = Object.freeze({
   /**
    * src/coordinator/storage/write-behind.ts STATS_FLUSH_MS: reports' counters and metrics records reach SQLite at
    * most once per this period, one row per instance for its counters and, with METRICS = "on" (the default), two
-   * for its metrics (its total and its minute record).
+   * for its metrics (its total and its minute record). Billed as rows written (cursor.rowsWritten): the counters'
+   * UPDATE touches no indexed column (1), while each metrics INSERT OR REPLACE also writes its PRIMARY KEY's index
+   * (2 each), so 5 (test/worker/metrics/metrics-store.test.ts measures it).
    */
   statsFlushMs: 1_000,
-  statsRowsPerInstance: 3,
+  statsRowsPerInstance: 5,
+  /**
+   * A health probe's result: its instance's health column (1 row written) and the coordinator's own counter of
+   * passed or failed checks in metrics_counters (an upsert, 1 once the counter exists).
+   */
+  probeRowsPerResult: 2,
   /** scripts/lib/registration-client.mjs: heartbeats at a third of the lease. */
   heartbeatsPerLease: 3,
   /** wrangler.toml cron: the sweep runs each minute and calls configure() and sweep() on every coordinator. */

@@ -62,7 +62,8 @@ export function monthlyCost(m, design, cpuMsPerRequest) {
   const doRequests = (load.total * c.services + alarmsPerS) * MONTH_S;
   // Coordinators with any traffic stay in memory all month (they are asked at least every few seconds).
   const doGbS = c.services * DO_GB * MONTH_S;
-  // SQLite rows written: one per probe result, heartbeat and registration, and the reports' statistics,
+  // SQLite rows written: two per probe result (health and the checks counter), one per heartbeat and
+  // registration, and the reports' statistics,
   // written behind (src/coordinator/storage/write-behind.ts): at most one flush per period, however many
   // reports came in it, rewriting the rows of each instance the period's tries named.
   const flushS = MESH.statsFlushMs / 1000;
@@ -70,7 +71,7 @@ export function monthlyCost(m, design, cpuMsPerRequest) {
   const namedPerFlush = Math.min(c.instancesPerService, Math.max(1, m.load.serviceRps * m.load.triesPerRequest * flushS));
   const rowsPerS =
     c.services *
-    (c.instancesPerService / c.healthIntervalS + load.heartbeats + load.registrations + flushesPerS * namedPerFlush * MESH.statsRowsPerInstance);
+    ((c.instancesPerService / c.healthIntervalS) * MESH.probeRowsPerResult + load.heartbeats + load.registrations + flushesPerS * namedPerFlush * MESH.statsRowsPerInstance);
   // Logs of client requests only: an invocation log and the request line (REQUEST_LOG=json) per request in
   // Workers Logs, sampled by head_sampling_rate; one trace-event record per request through Logpush. The
   // coordinators' own invocations (RPCs, alarms) may add records of their own, which this does not count.

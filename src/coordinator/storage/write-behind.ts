@@ -5,7 +5,8 @@
  * service hears from hundreds of isolates a second; writing each report's
  * rows as it came made SQLite rows written the largest item of the monthly
  * bill (docs/scale.md, *Monthly cost*). Coalesced, each row is written at
- * most once per this period, whatever the report rate.
+ * most once per this period, whatever the report rate (plus the alarm's
+ * own flush, service-coordinator.ts, at most once per alarm).
  */
 export const STATS_FLUSH_MS = 1_000;
 

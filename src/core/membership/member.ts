@@ -6,7 +6,8 @@ import type { SnapshotInstance } from "../snapshot.js";
 /**
  * One member of a service, as the coordinator holds it in memory. Every change
  * is written through to the Durable Object's SQLite (docs/storage.md), so an
- * evicted object reloads exactly what it had.
+ * evicted object reloads what it had, except the passive counters (requests,
+ * failures, latency), written behind by up to a second (*Writes that wait*).
  */
 export interface Member {
   id: string;

@@ -45,11 +45,12 @@ describe("monthly cost", () => {
     const few = monthlyCost(at(1_000_000), "sharedRefresh", 0.55);
     const many = monthlyCost(at(10_000_000), "sharedRefresh", 0.55);
     expect(many.usage.doRowsWritten).toBeCloseTo(few.usage.doRowsWritten, 0);
-    // Per service and second: 1 probe result (10 instances every 10 s), 1 heartbeat row (30 s leases, a heartbeat
-    // every 10 s), and one flush of 10 instances × 3 rows; registrations are 0.0002/s.
+    // Per service and second: 1 probe result × 2 rows (10 instances every 10 s; health and the checks counter), 1 heartbeat row (30 s leases, a heartbeat
+    // every 10 s), and one flush of 10 instances × 5 rows written (1 counters, 2 + 2 metrics with their key indexes);
+    // registrations are 0.0002/s.
     const perServicePerS = few.usage.doRowsWritten / MONTH_S / DEFAULT_INPUTS.services;
-    expect(perServicePerS).toBeGreaterThan(1 + 1 + 30);
-    expect(perServicePerS).toBeLessThan(1 + 1 + 30 + 0.01);
+    expect(perServicePerS).toBeGreaterThan(2 + 1 + 50);
+    expect(perServicePerS).toBeLessThan(2 + 1 + 50 + 0.01);
   });
 
   it("bills Workers Logs per event (an invocation log and the request line per request, sampled) and Logpush per request", () => {

@@ -108,3 +108,29 @@ describe("ServiceCoordinator health rounds", () => {
     expect(view?.consecutiveFailures).toBe(0);
   });
 });
+
+describe("a service deleted while a health round is in flight", () => {
+  it("counts none of that round's probes in the metrics of the service created again under its name", async () => {
+    const name = uniqueName("hr-del");
+    // The probe path is not /healthz, so the origin's delayMs holds the probe past the DELETE.
+    const config = {
+      routes: { pathPrefixes: [`/${name}`] },
+      healthCheck: { intervalSeconds: 3600, path: "/slow-check", timeoutMs: 3000 },
+      lease: { ttlSeconds: 86_400 },
+    };
+    const { token } = await createService(name, config);
+    await register(name, token, originUrls()[0] ?? "");
+    await control(originUrls()[0] ?? "", { delayMs: 800 });
+    const stub = stubFor(name);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    advance(3_601_000);
+    const round = runDurableObjectAlarm(stub);
+    await sleep(200); // the probe is in flight
+    expect((await mesh(`/_mesh/v1/services/${name}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
+    await round;
+    // "A service created again under the name starts from zero" (metrics-store.ts clear).
+    await createService(name, config);
+    const counters = (await stub.metrics())?.counters;
+    expect([counters?.healthChecksPassed, counters?.healthChecksFailed]).toEqual([0, 0]);
+  });
+});

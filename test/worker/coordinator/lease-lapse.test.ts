@@ -101,3 +101,33 @@ describe("a lease that lapses while a health round is held", () => {
     await round.done;
   });
 });
+
+describe("a lapsed lease and passive ejection", () => {
+  it("a member whose lease lapsed does not count as the routable one that keeps the last instance from ejection", async () => {
+    const name = uniqueName("lapse-eject");
+    // Health every hour and A's lease a day, so neither the runtime's (real-time) alarm nor a round runs meanwhile.
+    const { token } = await createService(name, {
+      routes: { pathPrefixes: [`/${name}`] },
+      healthCheck: { intervalSeconds: 3600 },
+      lease: { ttlSeconds: 86_400 },
+      outlier: { consecutiveFailures: 3, baseEjectionSeconds: 10, maxEjectionSeconds: 60 },
+    });
+    const [a = "", b = ""] = originUrls();
+    const kept = await register(name, token, a);
+    const lapsing = await register(name, token, b, { ttlSeconds: 60 });
+    const stub = stubFor(name);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    advance(61_000); // B's lease lapsed: out of the snapshot, not yet reaped by the alarm
+    expect((await stub.snapshot())?.instances.map((i) => i.id)).toEqual([kept.id]);
+
+    const failures = { instanceId: kept.id, requests: 3, failures: 3, trailingFailures: 3, latencyMsTotal: 3, lastFailure: "status" as const };
+    await stub.report([failures]);
+    // A is the last instance routers have: it stays, as it would if B had been reaped already.
+    const snap = await stub.snapshot();
+    expect(snap?.instances.map((i) => i.id)).toEqual([kept.id]);
+    expect(snap?.allUnhealthy).toBe(false);
+    const view = await stub.describe();
+    expect(view.instances.find((i) => i.id === kept.id)?.ejectedUntil).toBeNull();
+    expect(view.instances.find((i) => i.id === lapsing.id)?.state).toBe("expired");
+  });
+});

@@ -1,9 +1,12 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { MetricsStore } from "../../../src/coordinator/metrics/metrics-store.js";
+import { InstanceTable } from "../../../src/coordinator/storage/instance-table.js";
 import { STATS_FLUSH_MS } from "../../../src/coordinator/storage/write-behind.js";
+import { initialHealth } from "../../../src/core/health/health-machine.js";
 import { MetricsAccumulator } from "../../../src/core/metrics/accumulator.js";
 import { ADMIN, createService, mesh, serviceWith, stubFor } from "../helpers.js";
+import { MESH } from "../../../scripts/scale/model/constants.mjs";
 
 const READER = { authorization: "Bearer test-metrics-token" };
 
@@ -77,5 +80,52 @@ describe("coordinator metrics, written behind", () => {
     // Two rows; three if the deltas straddled a minute boundary (two minute records).
     expect((await changes()) - before).toBeLessThanOrEqual(3);
     expect((await changes()) - before).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("rows written by a flush, as Durable Objects bill them", () => {
+  it("one instance's flush (its counters, its total, its minute) and one probe result cost what the scale model bills for them", async () => {
+    const { name, ids } = await serviceWith(1);
+    const [a = ""] = ids;
+    const stub = stubFor(name);
+    // Its rows exist already, as in the steady state, where every flush rewrites them.
+    await stub.report([], delta(name, a, 1));
+    await vi.waitFor(async () => expect(await runInDurableObject(stub, (_i, state) => new MetricsStore(state.storage.sql).totals().length)).toBeGreaterThan(0), {
+      timeout: 5 * STATS_FLUSH_MS,
+      interval: 50,
+    });
+    const next = delta(name, a, 1);
+    const billed = await runInDurableObject(stub, (_i, state) => {
+      const sql = state.storage.sql;
+      let counting = false;
+      let rows = 0;
+      // The object's own SQLite; while counting, each statement runs to the end and its rowsWritten (the billed figure) is summed.
+      const view = new Proxy(sql, {
+        get(target, prop) {
+          if (prop !== "exec") return Reflect.get(target, prop) as unknown;
+          return (query: string, ...bindings: SqlStorageValue[]) => {
+            const cursor = target.exec(query, ...bindings);
+            if (counting) {
+              cursor.toArray();
+              rows += cursor.rowsWritten;
+            }
+            return cursor;
+          };
+        },
+      });
+      const store = new MetricsStore(view);
+      store.apply(next, Date.now(), (id) => id === a);
+      counting = true;
+      store.flush();
+      new InstanceTable(view).saveCounters({ id: a, requests: 2, failures: 0, latencyMsTotal: 20 });
+      const flush = rows;
+      // A probe result, as health-rounds.ts records it once the counter exists: the health column and the checks counter.
+      store.count("healthChecksPassed");
+      rows = 0;
+      new InstanceTable(view).saveHealth(a, initialHealth());
+      store.count("healthChecksPassed");
+      return { flush, probe: rows };
+    });
+    expect(billed).toEqual({ flush: MESH.statsRowsPerInstance, probe: MESH.probeRowsPerResult });
   });
 });

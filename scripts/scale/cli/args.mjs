@@ -35,6 +35,7 @@ export const FLAGS = Object.freeze([
   { flag: "consecutive-failures", key: "consecutiveFailures", min: 1, max: 1_000, integer: true, help: "outlier.consecutiveFailures" },
   { flag: "request-log-lines", key: "requestLogLines", min: 0, max: 1, integer: true, help: "lines per proxied request: 1 with REQUEST_LOG=json, 0 with off" },
   { flag: "workers-logs", key: "workersLogs", min: 0, max: 1, integer: true, help: "1 with wrangler.toml's [observability] enabled, 0 without" },
+  { flag: "invocation-logs", key: "invocationLogs", min: 0, max: 1, integer: true, help: "1 with [observability.logs] invocation_logs on (Cloudflare's default), 0 off (as shipped)" },
   { flag: "log-sampling", key: "logSampling", min: 0, max: 1, help: "[observability] head_sampling_rate, 0 to 1" },
   { flag: "logpush", key: "logpush", min: 0, max: 1, integer: true, help: "1 with a Workers Trace Events Logpush job, 0 without" },
   { flag: "cpu-ms", key: "cpuMsPerRequest", min: 0, max: 300_000, help: "Worker CPU ms per client request (cost)" },

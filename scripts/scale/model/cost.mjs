@@ -72,10 +72,11 @@ export function monthlyCost(m, design, cpuMsPerRequest) {
   const rowsPerS =
     c.services *
     ((c.instancesPerService / c.healthIntervalS) * MESH.probeRowsPerResult + load.heartbeats + load.registrations + flushesPerS * namedPerFlush * MESH.statsRowsPerInstance);
-  // Logs of client requests only: an invocation log and the request line (REQUEST_LOG=json) per request in
-  // Workers Logs, sampled by head_sampling_rate; one trace-event record per request through Logpush. The
-  // coordinators' own invocations (RPCs, alarms) may add records of their own, which this does not count.
-  const logEvents = c.workersLogs * c.logSampling * requests * (1 + c.requestLogLines);
+  // Workers Logs, sampled by head_sampling_rate: the request line (REQUEST_LOG=json) per client request and,
+  // with invocation logs on, an invocation log per invocation, the coordinators' (every RPC and alarm) as
+  // well as the routers'; Cloudflare logs Durable Object requests too. Logpush: one trace-event record per
+  // client request; the coordinators' invocations may add records of their own, which this does not count.
+  const logEvents = c.workersLogs * c.logSampling * (requests * (c.requestLogLines + c.invocationLogs) + doRequests * c.invocationLogs);
   const logpushRecords = c.logpush * requests;
   const lines = {
     workers: PRICES.workersBasePerMonth + overage(PRICES.workersRequests, requests) + overage(PRICES.workersCpuMs, requests * cpuMsPerRequest),

@@ -15,7 +15,8 @@ export { sharedRefreshRate } from "./shared-refresh.mjs";
  *             instancesPerService: number, healthIntervalS: number, leaseTtlS: number, doRttMs: number,
  *             instanceLifetimeH: number, failureRate: number, attempts: number, perTryTimeoutMs: number,
  *             probeTimeoutMs: number, unhealthyThreshold: number, consecutiveFailures: number,
- *             requestLogLines: number, workersLogs: number, logSampling: number, logpush: number }} ScaleInputs
+ *             requestLogLines: number, workersLogs: number, invocationLogs: number, logSampling: number,
+ *             logpush: number }} ScaleInputs
  * @typedef {"snapshot" | "strict" | "sharedRefresh" | "leasedSlots"} Design
  * @typedef {{ snapshotRefresh: number, strictLeases: number, reports: number, heartbeats: number,
  *             registrations: number, sweep: number, total: number }} LoadByKind
@@ -57,6 +58,8 @@ export const DEFAULT_INPUTS = Object.freeze({
   // head_sampling_rate unset (1), and logpush = true, which the analytics path (docs/analytics.md) assumes a job for.
   requestLogLines: 1,
   workersLogs: 1,
+  // [observability.logs] invocation_logs = false: the request line already says what an invocation log would.
+  invocationLogs: 0,
   logSampling: 1,
   logpush: 1,
 });

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { unstable_readConfig } from "wrangler";
 import { DEFAULT_CPU_MS, FLAGS, parseArgs, UsageError } from "../../../scripts/scale/cli/args.mjs";
 import { DEFAULT_INPUTS } from "../../../scripts/scale/model/model.mjs";
 
@@ -25,13 +26,23 @@ describe("scale-model arguments", () => {
     expect(parsed.inputs.failureRate).toBe(0.01);
   });
 
+  it("defaults the logging switches to what wrangler.toml really sets", () => {
+    const config = unstable_readConfig({ config: "wrangler.toml" });
+    const logs = config.observability?.logs;
+    expect(DEFAULT_INPUTS.requestLogLines).toBe(config.vars.REQUEST_LOG === "off" ? 0 : 1);
+    expect(DEFAULT_INPUTS.workersLogs).toBe(config.observability?.enabled === true && logs?.enabled !== false ? 1 : 0);
+    expect(DEFAULT_INPUTS.invocationLogs).toBe(logs?.invocation_logs === false ? 0 : 1);
+    expect(DEFAULT_INPUTS.logSampling).toBe(logs?.head_sampling_rate ?? config.observability?.head_sampling_rate ?? 1);
+    expect(DEFAULT_INPUTS.logpush).toBe(config.logpush === true ? 1 : 0);
+  });
+
   it("reads the logging switches, defaulting to what wrangler.toml ships", () => {
     const shipped = parseArgs([]);
     if (shipped.help) throw new Error("expected a model run");
-    expect([shipped.inputs.requestLogLines, shipped.inputs.workersLogs, shipped.inputs.logSampling, shipped.inputs.logpush]).toEqual([1, 1, 1, 1]);
-    const tuned = parseArgs(["--request-log-lines", "0", "--log-sampling=0.01", "--workers-logs", "1", "--logpush", "0"]);
+    expect([shipped.inputs.requestLogLines, shipped.inputs.workersLogs, shipped.inputs.invocationLogs, shipped.inputs.logSampling, shipped.inputs.logpush]).toEqual([1, 1, 0, 1, 1]);
+    const tuned = parseArgs(["--request-log-lines", "0", "--log-sampling=0.01", "--workers-logs", "1", "--invocation-logs", "1", "--logpush", "0"]);
     if (tuned.help) throw new Error("expected a model run");
-    expect([tuned.inputs.requestLogLines, tuned.inputs.workersLogs, tuned.inputs.logSampling, tuned.inputs.logpush]).toEqual([0, 1, 0.01, 0]);
+    expect([tuned.inputs.requestLogLines, tuned.inputs.workersLogs, tuned.inputs.invocationLogs, tuned.inputs.logSampling, tuned.inputs.logpush]).toEqual([0, 1, 1, 0.01, 0]);
   });
 
   it.each([
@@ -57,6 +68,7 @@ describe("scale-model arguments", () => {
     [["--workers-logs", "0.5"], /--workers-logs must be a whole number/],
     [["--log-sampling", "1.5"], /--log-sampling must be at most 1/],
     [["--logpush", "-1"], /--logpush must be at least 0/],
+    [["--invocation-logs", "2"], /--invocation-logs must be at most 1/],
   ])("rejects %j", (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);
     expect(() => parseArgs(argv)).toThrow(message);

@@ -53,15 +53,18 @@ describe("monthly cost", () => {
     expect(perServicePerS).toBeLessThan(2 + 1 + 50 + 0.01);
   });
 
-  it("bills Workers Logs per event (an invocation log and the request line per request, sampled) and Logpush per request", () => {
+  it("bills Workers Logs per event (the request line; with invocation logs on, one per invocation, coordinators' too), and Logpush per request", () => {
     const m = (over: Partial<typeof DEFAULT_INPUTS>) => scaleModel({ ...DEFAULT_INPUTS, locations: 1, isolatesPerLocation: 1, rps: 100, services: 1, ...over });
-    // 100 req/s for 30 days: 259.2M requests, so 518.4M events as shipped (REQUEST_LOG=json, observability on, sampling 1).
+    // 100 req/s for 30 days: 259.2M requests, so 259.2M events as shipped (REQUEST_LOG=json, invocation logs off, sampling 1).
     const shipped = monthlyCost(m({}), "snapshot", 0.55);
-    expect(shipped.usage.logEvents).toBeCloseTo(518.4e6, 0);
-    expect(shipped.workersLogs).toBeCloseTo((518.4 - 20) * 0.6, 6);
+    expect(shipped.usage.logEvents).toBeCloseTo(259.2e6, 0);
+    expect(shipped.workersLogs).toBeCloseTo((259.2 - 20) * 0.6, 6);
     expect(shipped.logpush).toBeCloseTo((259.2 - 10) * 0.05, 6);
-    expect(monthlyCost(m({ requestLogLines: 0 }), "snapshot", 0.55).workersLogs).toBeCloseTo((259.2 - 20) * 0.6, 6);
-    // One request in a hundred logged: 5.18M events, inside the 20M included.
+    // Invocation logs on (Cloudflare's default): one more event per request, and one per coordinator request.
+    const invocations = monthlyCost(m({ invocationLogs: 1 }), "snapshot", 0.55);
+    expect(invocations.usage.logEvents).toBeCloseTo(2 * 259.2e6 + invocations.usage.doRequests, 0);
+    expect(monthlyCost(m({ requestLogLines: 0 }), "snapshot", 0.55).workersLogs).toBe(0);
+    // One request in a hundred logged: 2.6M events, inside the 20M included.
     expect(monthlyCost(m({ logSampling: 0.01 }), "snapshot", 0.55).workersLogs).toBe(0);
     const none = monthlyCost(m({ workersLogs: 0, logpush: 0 }), "snapshot", 0.55);
     expect([none.workersLogs, none.logpush]).toEqual([0, 0]);

@@ -73,6 +73,7 @@ export function formatReport(m, costs) {
     `Snapshot staleness, shared refresh on or off: ${num(s.busyMs)} ms (busy isolate), ${num(s.slowCoordinatorMs)} ms (slow coordinator), ${num(s.unreachableMs)} ms then KV mirror (unreachable)`,
     `Dead origin, traffic stops: this isolate ${num(d.localKillMs)} ms after the first failed try (kill) / ${num(d.localHangMs)} ms (hang); every location ${num(d.everywhereKillMs)} ms (kill) / ${num(d.everywhereHangMs)} ms (hang) via ${d.passiveEjection ? "passive ejection" : "confirming probe + health rounds"}, shared refresh on or off; idle service ${num(d.idleServiceMs)} ms`,
     `Isolate memory: ${num(m.isolateMemoryBytes / 1048576)} MiB of 128 MiB`,
+    `Cron sweep, one invocation: ${num(m.sweep.subrequests)} coordinator RPCs, ${num(m.sweep.kvOps)} KV operations`,
     "",
     `Monthly cost (30 days; prices as published, read ${PRICES_READ}):`,
     table(["USD / month", ...DESIGNS.map(column)], costRows),

@@ -49,6 +49,8 @@ export const MESH = Object.freeze({
   sweepRpcsPerService: 2,
   /** src/sweep/sweep.ts: route index and last-sweep record, rewritten every sweep. */
   sweepKvWrites: 2,
+  /** src/registry/kv-registry.ts KV_BULK_GET_MAX: the sweep reads service records 100 keys per KV operation. */
+  kvBulkGetMax: 100,
   /** KV list() pages hold at most 1,000 keys (Workers KV docs). */
   kvListPage: 1_000,
   /**
@@ -69,6 +71,8 @@ export const LIMITS = Object.freeze({
   kvWritesPerKeyPerSecond: 1,
   /** Workers (paid): 1,000 subrequests per request. */
   subrequestsPerRequest: 1_000,
+  /** Workers KV: at most 1,000 operations per Worker invocation; a bulk read of up to 100 keys is one. */
+  kvOpsPerInvocation: 1_000,
   /** Workers: 6 simultaneous open outbound connections per invocation; more wait their turn. */
   simultaneousConnections: 6,
   /** Workers: 128 MB of memory per isolate. */

@@ -6,8 +6,9 @@ import { LIMITS, MESH } from "./constants.mjs";
 /**
  * What limitFlags checks: the loads model.mjs computed for one configuration.
  * @typedef {{ coordinatorRpsByDesign: Partial<Record<Design, number>>, kvMaxWritesPerKeyPerS: number,
- *             worstSubrequests: number, servicesPerFlush: number, isolateMemoryBytes: number }} LimitInputs
- * @typedef {"do-requests" | "kv-write-per-key" | "subrequests" | "connections" | "isolate-memory"} LimitName
+ *             worstSubrequests: number, servicesPerFlush: number, isolateMemoryBytes: number,
+ *             sweepSubrequests: number, sweepKvOps: number }} LimitInputs
+ * @typedef {"do-requests" | "kv-write-per-key" | "subrequests" | "connections" | "isolate-memory" | "sweep-subrequests" | "sweep-kv-ops"} LimitName
  * @typedef {{ limit: LimitName, design?: string, value: number, max: number, note: string }} LimitFlag
  * @typedef {import("./model.mjs").Design} Design
  * @typedef {import("./model.mjs").ScaleInputs} ScaleInputs
@@ -47,6 +48,17 @@ export function limitFlags(m) {
   }
   if (m.worstSubrequests > LIMITS.subrequestsPerRequest) {
     flags.push({ limit: "subrequests", value: m.worstSubrequests, max: LIMITS.subrequestsPerRequest, note: "one request's report flush can exceed 1,000 subrequests" });
+  }
+  if (m.sweepSubrequests > LIMITS.subrequestsPerRequest) {
+    flags.push({
+      limit: "sweep-subrequests",
+      value: m.sweepSubrequests,
+      max: LIMITS.subrequestsPerRequest,
+      note: "one cron sweep calls every coordinator twice in one invocation: sweep a slice of the services per run",
+    });
+  }
+  if (m.sweepKvOps > LIMITS.kvOpsPerInvocation) {
+    flags.push({ limit: "sweep-kv-ops", value: m.sweepKvOps, max: LIMITS.kvOpsPerInvocation, note: "one cron sweep's KV reads pass 1,000 operations: sweep a slice per run" });
   }
   if (m.servicesPerFlush > LIMITS.simultaneousConnections) {
     flags.push({ limit: "connections", value: m.servicesPerFlush, max: LIMITS.simultaneousConnections, note: "a report flush fans out to more than 6 coordinators at once; the rest queue" });

@@ -26,11 +26,12 @@ export { sharedRefreshRate } from "./shared-refresh.mjs";
  * @typedef {{ reads: number, writes: number, deletes: number, lists: number, maxWritesPerKeyPerS: number,
  *             readsByKind: { routeIndex: number, auth: number, sweep: number } }} KvPerDay
  * @typedef {{ mean: number, servicesPerFlush: number, worst: number }} Subrequests
+ * @typedef {{ subrequests: number, kvOps: number }} SweepCalls
  * @typedef {{ busyMs: number, slowCoordinatorMs: number, unreachableMs: number }} Staleness
  * @typedef {{ localKillMs: number, localHangMs: number, passiveEjection: boolean, everywhereKillMs: number,
  *             everywhereHangMs: number, idleServiceMs: number }} DeadOriginTimes
  * @typedef {{ inputs: ScaleInputs, load: CoordinatorLoad, kv: KvPerDay, subrequests: Record<Design, Subrequests>,
- *             staleness: Staleness, deadOrigin: DeadOriginTimes, isolateMemoryBytes: number, flags: LimitFlag[],
+ *             staleness: Staleness, deadOrigin: DeadOriginTimes, isolateMemoryBytes: number, sweep: SweepCalls, flags: LimitFlag[],
  *             shards: Record<Design, number> }} ScaleModel
  * @typedef {import("./limits.mjs").LimitFlag} LimitFlag
  * @typedef {import("./limits.mjs").LimitInputs} LimitInputs
@@ -295,6 +296,21 @@ export function deadOriginTimes(c) {
 }
 
 /**
+ * What one cron sweep makes in its one invocation (src/sweep/sweep.ts): a
+ * `configure` and a `sweep` RPC per coordinator and the route registry's
+ * rebuild (subrequests); the service list, the records in bulk reads and the
+ * `sweep:last` write (KV operations).
+ * @param {ScaleInputs} c
+ * @returns {SweepCalls}
+ */
+export function sweepCalls(c) {
+  return {
+    subrequests: MESH.sweepRpcsPerService * c.services + 1,
+    kvOps: Math.ceil(c.services / MESH.kvListPage) + Math.ceil(c.services / MESH.kvBulkGetMax) + 1,
+  };
+}
+
+/**
  * The whole model for one configuration.
  * @param {ScaleInputs} c
  * @returns {ScaleModel}
@@ -306,7 +322,10 @@ export function scaleModel(c) {
   const memory = isolateMemoryBytes(c, (c.rps / (c.locations * c.isolatesPerLocation)) * load.triesPerRequest);
   const coordinatorRpsByDesign = perDesign((d) => load.byDesign[d].total);
   const worst = sub.snapshot;
+  const sweep = sweepCalls(c);
   const flags = limitFlags({
+    sweepSubrequests: sweep.subrequests,
+    sweepKvOps: sweep.kvOps,
     coordinatorRpsByDesign,
     kvMaxWritesPerKeyPerS: kv.maxWritesPerKeyPerS,
     worstSubrequests: worst.worst,
@@ -314,5 +333,5 @@ export function scaleModel(c) {
     isolateMemoryBytes: memory,
   });
   const shards = perDesign((d) => shardsNeeded(coordinatorRpsByDesign[d]));
-  return { inputs: c, load, kv, subrequests: sub, staleness: staleness(c), deadOrigin: deadOriginTimes(c), isolateMemoryBytes: memory, flags, shards };
+  return { inputs: c, load, kv, subrequests: sub, staleness: staleness(c), deadOrigin: deadOriginTimes(c), isolateMemoryBytes: memory, sweep, flags, shards };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../../scripts/scale/model/constants.mjs";
 import { limitFlags, shardsNeeded, type LimitInputs } from "../../../scripts/scale/model/limits.mjs";
-import { DEFAULT_INPUTS, coordinatorLoad, scaleModel } from "../../../scripts/scale/model/model.mjs";
+import { DEFAULT_INPUTS, coordinatorLoad, scaleModel, sweepCalls } from "../../../scripts/scale/model/model.mjs";
 
 const UNDER: LimitInputs = {
   coordinatorRpsByDesign: { snapshot: 10 },
@@ -9,6 +9,8 @@ const UNDER: LimitInputs = {
   worstSubrequests: 10,
   servicesPerFlush: 1,
   isolateMemoryBytes: 1_000_000,
+  sweepSubrequests: 21,
+  sweepKvOps: 3,
 };
 
 describe("limit flags at their boundaries", () => {
@@ -22,6 +24,8 @@ describe("limit flags at their boundaries", () => {
     ["subrequests", (v) => ({ ...UNDER, worstSubrequests: v }), LIMITS.subrequestsPerRequest],
     ["connections", (v) => ({ ...UNDER, servicesPerFlush: v }), LIMITS.simultaneousConnections],
     ["isolate-memory", (v) => ({ ...UNDER, isolateMemoryBytes: v }), LIMITS.isolateMemoryBytes],
+    ["sweep-subrequests", (v) => ({ ...UNDER, sweepSubrequests: v }), LIMITS.subrequestsPerRequest],
+    ["sweep-kv-ops", (v) => ({ ...UNDER, sweepKvOps: v }), LIMITS.kvOpsPerInvocation],
   ];
   for (const [limit, at, max] of cases) {
     it(`${limit}: at the limit is fine, just past it is flagged`, () => {
@@ -52,6 +56,17 @@ describe("limit flags at their boundaries", () => {
     expect(limits.has("connections")).toBe(true);
     expect(limits.has("isolate-memory")).toBe(false);
     expect(limits.has("kv-write-per-key")).toBe(false);
+    // The cron sweep: 2 RPCs per coordinator (2,001 with the registry's rebuild) in one invocation; its KV reads, in bulk, are 12.
+    expect(m.sweep).toEqual({ subrequests: 2_001, kvOps: 12 });
+    expect(limits.has("sweep-subrequests")).toBe(true);
+    expect(limits.has("sweep-kv-ops")).toBe(false);
+  });
+
+  it("the sweep's KV operations stay inside 1,000 up to about 90,000 services read in bulk; its RPCs cross 1,000 past 499 services", () => {
+    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 499 }).subrequests).toBe(999);
+    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 500 }).subrequests).toBe(1_001);
+    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 90_000 }).kvOps).toBe(90 + 900 + 1);
+    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 91_000 }).kvOps).toBe(91 + 910 + 1);
   });
 });
 

@@ -4,6 +4,7 @@ import { mapPool } from "../core/map-pool.js";
 import { listServiceNames, readServices, RecordUnreadable } from "../registry/kv-registry.js";
 import { routeRegistry } from "../registry/route-registry.js";
 import type { ServiceRecord } from "../core/schema/service.js";
+import { sweepSlice } from "../core/sweep/slice.js";
 
 /**
  * The cron safety net (every minute; cron cannot run more often). Each
@@ -24,13 +25,27 @@ export interface SweepRecord {
   corruptRemoved: number;
   errors: { service: string; message: string }[];
   routeIndexVersion: number;
+  /** Coordinators this run swept: every service, or a slice of SWEEP_SLICE once there are more. */
+  swept: number;
+  /** The service the next run starts from; null when this run took every service (core/sweep/slice.ts). */
+  nextFrom: string | null;
 }
+
+/**
+ * Coordinators one run sweeps at most. Each takes two RPCs (configure,
+ * sweep), and an invocation may make 1,000 subrequests (the limit issue 13
+ * names; Cloudflare's limits page gives Workers Paid 10,000 today), so a run
+ * stays at 901 with the route registry's rebuild; past 450 services each is
+ * swept every ⌈n / 450⌉ minutes. Every coordinator's own alarm does the real
+ * work each health interval: the sweep is the net under a lost alarm or config.
+ */
+export const SWEEP_SLICE = 450;
 
 /** Coordinators swept at once; each is one RPC, and a Worker invocation keeps 6 connections open at a time. */
 const SWEEP_CONCURRENCY = 6;
 
-export async function sweepAll(env: Env, now: number): Promise<SweepRecord> {
-  const names = await listServiceNames(env.REGISTRY);
+export async function sweepAll(env: Env, now: number, slice = SWEEP_SLICE): Promise<SweepRecord> {
+  const [names, last] = await Promise.all([listServiceNames(env.REGISTRY), lastCursor(env.REGISTRY)]);
   const record: SweepRecord = {
     at: new Date(now).toISOString(),
     durationMs: 0,
@@ -42,6 +57,8 @@ export async function sweepAll(env: Env, now: number): Promise<SweepRecord> {
     corruptRemoved: 0,
     errors: [],
     routeIndexVersion: 0,
+    swept: 0,
+    nextFrom: null,
   };
   // Every record in bulk reads (⌈n/100⌉ KV operations): one get per service passed the 1,000 KV
   // operations an invocation may make at about a thousand services.
@@ -53,23 +70,28 @@ export async function sweepAll(env: Env, now: number): Promise<SweepRecord> {
     const failed = err instanceof Error ? err : new Error(String(err));
     reads = names.map(() => failed);
   }
+  // Every record is read, and an unreadable one named, each run; only this run's slice of coordinators is swept.
   let allRead = true;
-  const services = await mapPool(
-    names.map((name, i) => ({ name, read: reads[i] ?? null })),
-    SWEEP_CONCURRENCY,
-    async ({ name, read }) => {
-      if (read instanceof Error) {
-        allRead = false;
-        record.errors.push({ service: name, message: String(read) });
-        return null;
-      }
-      return sweepOne(env, name, read, record);
-    },
-  );
+  const live: ServiceRecord[] = [];
+  names.forEach((name, i) => {
+    const read = reads[i] ?? null;
+    if (read instanceof Error) {
+      allRead = false;
+      record.errors.push({ service: name, message: String(read) });
+    } else if (read !== null) live.push(read);
+  });
+  const chosen = sweepSlice(names, last, slice);
+  record.nextFrom = chosen.nextFrom;
+  await mapPool(chosen.indices, SWEEP_CONCURRENCY, async (i) => {
+    const name = names[i];
+    const read = reads[i] ?? null;
+    if (name === undefined || read instanceof Error) return;
+    record.swept++;
+    await sweepOne(env, name, read, record);
+  });
   // The route registry is rebuilt from the records just read, unless a read failed: a missing record must not drop its routes.
   try {
     const registry = routeRegistry(env);
-    const live = services.filter((r): r is ServiceRecord => r !== null);
     record.routeIndexVersion = allRead ? (await registry.replaceAll(live)).version : (await registry.state()).version;
   } catch (err) {
     record.errors.push({ service: "(route registry)", message: String(err) });
@@ -79,8 +101,18 @@ export async function sweepAll(env: Env, now: number): Promise<SweepRecord> {
   return record;
 }
 
+/** Where the last run stopped; a record from before slices, or a damaged one, starts from the first service. */
+async function lastCursor(kv: KVNamespace): Promise<string | null> {
+  try {
+    const last = await kv.get<{ nextFrom?: unknown }>(KEY.lastSweep, "json");
+    return typeof last?.nextFrom === "string" ? last.nextFrom : null;
+  } catch {
+    return null;
+  }
+}
+
 /** One coordinator: its config back first if it lost it (or it failed validation), then its sweep; totals into `record`. */
-async function sweepOne(env: Env, name: string, service: ServiceRecord | null, record: SweepRecord): Promise<ServiceRecord | null> {
+async function sweepOne(env: Env, name: string, service: ServiceRecord | null, record: SweepRecord): Promise<void> {
   try {
     if (service !== null) await callCoordinator(env, name, (s) => s.configure(name, service.config, service.updatedAt));
     const result = await callCoordinator(env, name, (s) => s.sweep());
@@ -92,5 +124,4 @@ async function sweepOne(env: Env, name: string, service: ServiceRecord | null, r
   } catch (err) {
     record.errors.push({ service: name, message: String(err) });
   }
-  return service;
 }

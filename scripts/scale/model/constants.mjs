@@ -49,6 +49,8 @@ export const MESH = Object.freeze({
   sweepRpcsPerService: 2,
   /** src/sweep/sweep.ts: route index and last-sweep record, rewritten every sweep. */
   sweepKvWrites: 2,
+  /** src/sweep/sweep.ts SWEEP_SLICE: coordinators one cron run sweeps; past it, each every ⌈services / slice⌉ runs. */
+  sweepSlice: 450,
   /** src/registry/kv-registry.ts KV_BULK_GET_MAX: the sweep reads service records 100 keys per KV operation. */
   kvBulkGetMax: 100,
   /** KV list() pages hold at most 1,000 keys (Workers KV docs). */

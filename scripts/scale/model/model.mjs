@@ -154,7 +154,8 @@ export function coordinatorLoad(c) {
   const heartbeats = (c.instancesPerService * MESH.heartbeatsPerLease) / c.leaseTtlS;
   // Each instance registers once and deregisters once per lifetime.
   const registrations = (2 * c.instancesPerService) / (c.instanceLifetimeH * 3600);
-  const sweep = MESH.sweepRpcsPerService / MESH.sweepPeriodS;
+  // Past one run's slice, each coordinator is swept every ⌈services / slice⌉ runs (src/sweep/sweep.ts).
+  const sweep = MESH.sweepRpcsPerService / (MESH.sweepPeriodS * Math.ceil(c.services / MESH.sweepSlice));
   const snapshotRefresh = isolates * requestDrivenRefreshRate(ttlS, rttS, perIsolate);
   // Mostly one isolate per location asks and leaves a Cache API copy; the others adopt it (shared-refresh.mjs).
   // The copy is readable a round trip and a cache put after the asker's refresh started.
@@ -297,16 +298,16 @@ export function deadOriginTimes(c) {
 
 /**
  * What one cron sweep makes in its one invocation (src/sweep/sweep.ts): a
- * `configure` and a `sweep` RPC per coordinator and the route registry's
- * rebuild (subrequests); the service list, the records in bulk reads and the
- * `sweep:last` write (KV operations).
+ * `configure` and a `sweep` RPC per coordinator of its slice and the route
+ * registry's rebuild (subrequests); the service list, every record in bulk
+ * reads, `sweep:last` read (the cursor) and written (KV operations).
  * @param {ScaleInputs} c
  * @returns {SweepCalls}
  */
 export function sweepCalls(c) {
   return {
-    subrequests: MESH.sweepRpcsPerService * c.services + 1,
-    kvOps: Math.ceil(c.services / MESH.kvListPage) + Math.ceil(c.services / MESH.kvBulkGetMax) + 1,
+    subrequests: MESH.sweepRpcsPerService * Math.min(c.services, MESH.sweepSlice) + 1,
+    kvOps: Math.ceil(c.services / MESH.kvListPage) + Math.ceil(c.services / MESH.kvBulkGetMax) + 2,
   };
 }
 

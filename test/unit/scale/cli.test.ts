@@ -1,7 +1,6 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { unstable_readConfig } from "wrangler";
 import { DEFAULT_CPU_MS, FLAGS, parseArgs, UsageError } from "../../../scripts/scale/cli/args.mjs";
 import { DEFAULT_INPUTS } from "../../../scripts/scale/model/model.mjs";
 
@@ -26,7 +25,9 @@ describe("scale-model arguments", () => {
     expect(parsed.inputs.failureRate).toBe(0.01);
   });
 
-  it("defaults the logging switches to what wrangler.toml really sets", () => {
+  it("defaults the logging switches to what wrangler.toml really sets", async () => {
+    // wrangler's own reader, so the test reads the file as a deploy would; typed here for the fields it checks.
+    const { unstable_readConfig } = (await import("wrangler")) as unknown as { unstable_readConfig: (args: { config: string }) => ShippedConfig };
     const config = unstable_readConfig({ config: "wrangler.toml" });
     const logs = config.observability?.logs;
     expect(DEFAULT_INPUTS.requestLogLines).toBe(config.vars.REQUEST_LOG === "off" ? 0 : 1);
@@ -74,6 +75,13 @@ describe("scale-model arguments", () => {
     expect(() => parseArgs(argv)).toThrow(message);
   });
 });
+
+/** The parts of wrangler.toml, as wrangler reads it, that the scale model's logging defaults mirror. */
+interface ShippedConfig {
+  vars: Record<string, unknown>;
+  logpush?: boolean;
+  observability?: { enabled?: boolean; head_sampling_rate?: number; logs?: { enabled?: boolean; head_sampling_rate?: number; invocation_logs?: boolean } };
+}
 
 /** Every number in a parsed --json body, with its path. */
 function numbersIn(value: unknown, at = "$"): [string, unknown][] {

@@ -56,17 +56,20 @@ describe("limit flags at their boundaries", () => {
     expect(limits.has("connections")).toBe(true);
     expect(limits.has("isolate-memory")).toBe(false);
     expect(limits.has("kv-write-per-key")).toBe(false);
-    // The cron sweep: 2 RPCs per coordinator (2,001 with the registry's rebuild) in one invocation; its KV reads, in bulk, are 12.
-    expect(m.sweep).toEqual({ subrequests: 2_001, kvOps: 12 });
-    expect(limits.has("sweep-subrequests")).toBe(true);
+    // The cron sweep: 2 RPCs per coordinator of its 450-service slice (901 with the registry's rebuild); its KV reads, in bulk, are 13.
+    expect(m.sweep).toEqual({ subrequests: 901, kvOps: 13 });
+    expect(limits.has("sweep-subrequests")).toBe(false);
     expect(limits.has("sweep-kv-ops")).toBe(false);
   });
 
-  it("the sweep's KV operations stay inside 1,000 up to about 90,000 services read in bulk; its RPCs cross 1,000 past 499 services", () => {
-    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 499 }).subrequests).toBe(999);
-    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 500 }).subrequests).toBe(1_001);
-    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 90_000 }).kvOps).toBe(90 + 900 + 1);
-    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 91_000 }).kvOps).toBe(91 + 910 + 1);
+  it("the sweep's RPCs stop at its slice (901); its KV operations stay inside 1,000 up to about 90,000 services", () => {
+    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 449 }).subrequests).toBe(899);
+    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 100_000 }).subrequests).toBe(901);
+    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 90_000 }).kvOps).toBe(90 + 900 + 2);
+    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 91_000 }).kvOps).toBe(91 + 910 + 2);
+    // Past one slice, each coordinator is swept every ⌈n / 450⌉ minutes: its share of the sweep's RPCs falls with it.
+    expect(coordinatorLoad({ ...DEFAULT_INPUTS, services: 450 }).byDesign.snapshot.sweep).toBeCloseTo(2 / 60, 12);
+    expect(coordinatorLoad({ ...DEFAULT_INPUTS, services: 1_000 }).byDesign.snapshot.sweep).toBeCloseTo(2 / 180, 12);
   });
 });
 

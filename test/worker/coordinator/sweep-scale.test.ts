@@ -4,7 +4,7 @@ import { sweepAll } from "../../../src/sweep/sweep.js";
 import { putService } from "../../../src/registry/kv-registry.js";
 import { routeRegistry } from "../../../src/registry/route-registry.js";
 import { serviceConfigSchema } from "../../../src/core/schema/service.js";
-import { ADMIN, mesh, uniqueName } from "../helpers.js";
+import { ADMIN, flushRouteIndex, mesh, uniqueName } from "../helpers.js";
 
 /**
  * Records as `PUT /services/{name}` writes them, put straight into KV: creating
@@ -37,9 +37,9 @@ function countingKv(kv: KVNamespace): { kv: KVNamespace; reads: () => number } {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
+      return (...args: unknown[]): unknown => {
         if (prop === "get" || prop === "getWithMetadata") reads++;
-        return Reflect.apply(value, target, args);
+        return Reflect.apply(value as (...a: unknown[]) => unknown, target, args);
       };
     },
   });
@@ -55,8 +55,8 @@ describe("sweep of many services", () => {
     const record = await sweepAll({ ...env, REGISTRY: counted.kv }, Date.now());
     expect(record.errors).toEqual([]);
     expect(record.services).toBeGreaterThanOrEqual(150);
-    // One bulk read per 100 records (the services of this file's other tests included).
-    expect(counted.reads()).toBe(Math.ceil(record.services / 100));
+    // One bulk read per 100 records (the services of this file's other tests included), and sweep:last for where to start.
+    expect(counted.reads()).toBe(Math.ceil(record.services / 100) + 1);
     // Every service's coordinator was configured from its record and swept, and every service is listed.
     const described = await (await mesh(`/_mesh/v1/services/${names[149] ?? ""}`, { headers: ADMIN })).json<{ snapshotVersion: number }>();
     expect(described.snapshotVersion).toBeGreaterThan(0);
@@ -71,6 +71,8 @@ describe("sweep of many services", () => {
     await seedRecords(names);
     const damaged = names[115] ?? "";
     await env.REGISTRY.put(`service:${damaged}`, "{not json");
+    // Any group commit left from earlier calls lands first, so the version read here is the settled one.
+    await flushRouteIndex();
     const before = (await routeRegistry(env).state()).version;
     const record = await sweepAll(env, Date.now());
     // Not rebuilt without that record: it would drop the damaged service's routes unseen.

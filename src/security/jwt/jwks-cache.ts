@@ -1,3 +1,4 @@
+import { boundedText } from "../bounded-body.js";
 import { waitAtMost } from "../bounded-wait.js";
 import { parseJsonObject } from "../encoding.js";
 import { SecurityError } from "../errors.js";
@@ -149,8 +150,10 @@ export class RemoteJwks implements KeySource {
       redirect: "manual",
       signal: AbortSignal.timeout(this.#requestTimeoutMs),
     });
-    const text = await res.text();
-    const keys = res.ok ? parseJwks(text) : undefined;
+    // Read at most the cap: a hostile server's endless or 10 MB body is cut off there, not buffered.
+    const text = res.ok ? await boundedText(res, MAX_JWKS_BYTES) : undefined;
+    if (!res.ok) await res.body?.cancel();
+    const keys = text === undefined ? undefined : parseJwks(text);
     if (keys === undefined) throw new Error(`JWKS fetch answered ${res.status} or an invalid key set`);
     this.#keys = keys;
     this.#fetchedAt = this.#now();

@@ -1,3 +1,4 @@
+import { boundedText } from "../bounded-body.js";
 import { waitAtMost } from "../bounded-wait.js";
 import { SecurityError } from "../errors.js";
 import { basicAuthorization, type IssuedToken, parseTokenResponse, tokenRequestBody } from "./token-response.js";
@@ -38,6 +39,9 @@ interface Entry {
   inflight?: { promise: Promise<IssuedToken>; startedAt: number };
   failure?: { error: SecurityError; until: number };
 }
+
+/** A token response is a few hundred bytes; the cap bounds what a hostile endpoint can make the isolate buffer. */
+export const MAX_TOKEN_RESPONSE_BYTES = 65_536;
 
 // Bounded: the key set is the set of configured services, but configs change.
 const MAX_ENTRIES = 256;
@@ -158,10 +162,20 @@ export class TokenSource {
         timedOut ? "token endpoint did not answer in time" : "token endpoint could not be reached",
       );
     }
-    const text = await res.text();
     if (!res.ok) {
+      await res.body?.cancel();
       // The status is safe to show; the body may echo credentials, so it stays out of the message.
       throw new SecurityError(502, "upstream_auth_failed", `token endpoint answered ${res.status}`);
+    }
+    let text: string | undefined;
+    try {
+      text = await boundedText(res, MAX_TOKEN_RESPONSE_BYTES);
+    } catch {
+      // The body broke or stalled past the request's timeout (the signal covers the body too).
+      throw new SecurityError(503, "upstream_auth_unavailable", "token endpoint did not send its whole answer in time");
+    }
+    if (text === undefined) {
+      throw new SecurityError(502, "upstream_auth_failed", `token endpoint response is larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes`);
     }
     const parsed = parseTokenResponse(text, this.#now());
     if (!parsed.ok) throw new SecurityError(502, "upstream_auth_failed", parsed.message);

@@ -102,6 +102,24 @@ describe("RemoteJwks", () => {
     );
   });
 
+  it("gives up on a key set past 64 KiB as soon as it passes the cap, not when the fetch times out", async () => {
+    // A hostile JWKS server: a valid-looking start, then padding that never ends.
+    const endless = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write(`{"keys":[],"pad":"${"x".repeat(70_000)}`);
+    });
+    await new Promise<void>((resolve) => endless.listen(0, "127.0.0.1", resolve));
+    try {
+      const source = new RemoteJwks(`http://127.0.0.1:${(endless.address() as AddressInfo).port}/jwks`, { now, requestTimeoutMs: 3_000 });
+      const started = Date.now();
+      expect(await outcome(source, await mint(k1, claims()))).toBe("503 the keys to check the token could not be fetched");
+      expect(Date.now() - started).toBeLessThan(1_500);
+    } finally {
+      endless.closeAllConnections();
+      await new Promise<void>((resolve) => endless.close(() => resolve()));
+    }
+  });
+
   it("is what keySourceFor returns for a jwksUrl config; inline keys need no server", async () => {
     const fromUrl = keySourceFor({ jwksUrl: url, jwksCacheSeconds: 300 });
     expect(fromUrl).toBeInstanceOf(RemoteJwks);

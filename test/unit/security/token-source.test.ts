@@ -134,6 +134,16 @@ describe("TokenSource", () => {
     expect(await source.accessToken(creds)).toBe("recovered");
   });
 
+  it("refuses a token response over 64 KiB without holding it whole, whatever it carries", async () => {
+    // A hostile or broken endpoint answering 10 MB must not make every isolate buffer 10 MB per refresh.
+    server.script({ status: 200, body: JSON.stringify({ access_token: "padded", token_type: "Bearer", pad: "x".repeat(10 * 1024 * 1024) }) });
+    expect(await failure(new TokenSource({ now }).accessToken(creds))).toEqual({
+      status: 502,
+      code: "upstream_auth_failed",
+      message: "token endpoint response is larger than 65536 bytes",
+    });
+  });
+
   it("does not hang on a peer's refresh that never settles: it waits a bounded time, then fetches itself", async () => {
     server.script("hang", tokenJson("own", 60));
     const source = new TokenSource({ now, peerWaitMs: 50, requestTimeoutMs: 10_000 });

@@ -144,6 +144,15 @@ describe("TokenSource", () => {
     });
   });
 
+  it("refreshes a token with an absurd expires_in at least daily, never keeping it for the isolate's life", async () => {
+    server.script({ status: 200, body: '{"access_token":"forever","expires_in":1e308}' }, tokenJson("next", 3600));
+    const source = new TokenSource({ now });
+    expect(await source.accessToken(creds)).toBe("forever");
+    clock += 24 * 3600 * 1000;
+    expect(await source.accessToken(creds)).toBe("next");
+    expect(server.seen).toHaveLength(2);
+  });
+
   it("does not hang on a peer's refresh that never settles: it waits a bounded time, then fetches itself", async () => {
     server.script("hang", tokenJson("own", 60));
     const source = new TokenSource({ now, peerWaitMs: 50, requestTimeoutMs: 10_000 });

@@ -88,10 +88,17 @@ export class TokenSource {
       throw entry.failure.error;
     }
 
-    if (inflight !== undefined) {
-      const peer = await this.#waitForPeer(inflight);
+    // A peer's refresh that did not settle in time may be dead, but if another waiter has
+    // meanwhile started a newer one, join that: otherwise every caller waiting on a slow
+    // endpoint would start its own request at the same moment (one per caller, not one).
+    // Joins at most 3 refreshes, so no caller waits more than 3 × peerWaitMs before fetching itself.
+    let waitingOn = inflight;
+    for (let joined = 0; waitingOn !== undefined && joined < 3; joined++) {
+      const peer = await this.#waitForPeer(waitingOn);
       if (peer instanceof SecurityError) throw peer;
       if (peer !== undefined) return peer.accessToken;
+      const newer = entry.inflight?.promise;
+      waitingOn = newer !== waitingOn ? newer : undefined;
     }
     try {
       return (await this.#refresh(entry, creds)).accessToken;

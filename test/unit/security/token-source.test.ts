@@ -153,6 +153,18 @@ describe("TokenSource", () => {
     expect(server.seen).toHaveLength(2);
   });
 
+  it("does not let every caller waiting on a slow refresh start its own: one more request, not one per caller", async () => {
+    server.script("hang", tokenJson("own", 60));
+    const source = new TokenSource({ now, peerWaitMs: 50, requestTimeoutMs: 10_000 });
+    const stuck = source.accessToken(creds);
+    await server.received(1);
+    const waiters = await Promise.all(Array.from({ length: 10 }, () => source.accessToken(creds)));
+    expect(new Set(waiters)).toEqual(new Set(["own"]));
+    expect(server.seen).toHaveLength(2);
+    server.release(tokenJson("late", 60));
+    expect(await stuck).toBe("late");
+  });
+
   it("does not hang on a peer's refresh that never settles: it waits a bounded time, then fetches itself", async () => {
     server.script("hang", tokenJson("own", 60));
     const source = new TokenSource({ now, peerWaitMs: 50, requestTimeoutMs: 10_000 });

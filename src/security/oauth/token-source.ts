@@ -88,17 +88,20 @@ export class TokenSource {
       throw entry.failure.error;
     }
 
-    // A peer's refresh that did not settle in time may be dead, but if another waiter has
-    // meanwhile started a newer one, join that: otherwise every caller waiting on a slow
-    // endpoint would start its own request at the same moment (one per caller, not one).
-    // Joins at most 3 refreshes, so no caller waits more than 3 × peerWaitMs before fetching itself.
-    let waitingOn = inflight;
-    for (let joined = 0; waitingOn !== undefined && joined < 3; joined++) {
-      const peer = await this.#waitForPeer(waitingOn);
+    if (inflight !== undefined) {
+      const peer = await this.#waitForPeer(inflight, this.#peerWaitMs);
       if (peer instanceof SecurityError) throw peer;
       if (peer !== undefined) return peer.accessToken;
-      const newer = entry.inflight?.promise;
-      waitingOn = newer !== waitingOn ? newer : undefined;
+      // The peer's refresh may be dead, but if another waiter has meanwhile started a newer
+      // one, join it for its whole timeout: otherwise every caller waiting on a slow endpoint
+      // would start its own request (one per caller, not one between them).
+      const newer = entry.inflight;
+      if (newer !== undefined && newer.promise !== inflight) {
+        const left = newer.startedAt + this.#requestTimeoutMs - this.#now();
+        const joined = await this.#waitForPeer(newer.promise, Math.max(left, this.#peerWaitMs));
+        if (joined instanceof SecurityError) throw joined;
+        if (joined !== undefined) return joined.accessToken;
+      }
     }
     try {
       return (await this.#refresh(entry, creds)).accessToken;
@@ -115,12 +118,12 @@ export class TokenSource {
   }
 
   /** The peer's token, its error, or undefined if it did not settle in time (it may have been cancelled). */
-  #waitForPeer(inflight: Promise<IssuedToken>): Promise<IssuedToken | SecurityError | undefined> {
+  #waitForPeer(inflight: Promise<IssuedToken>, ms: number): Promise<IssuedToken | SecurityError | undefined> {
     // #refresh only ever rejects with a SecurityError.
     const settled = inflight.catch((err: unknown) =>
       err instanceof SecurityError ? err : new SecurityError(503, "upstream_auth_unavailable", "token refresh failed"),
     );
-    return waitAtMost(settled, this.#peerWaitMs);
+    return waitAtMost(settled, ms);
   }
 
   #refresh(entry: Entry, creds: ClientCredentials): Promise<IssuedToken> {

@@ -12,6 +12,7 @@ let server: Server;
 let url = "";
 let hits = 0;
 let served: { status: number; body: string } = { status: 200, body: "" };
+let delayMs = 0;
 const serve = (keys: PublicJwk[]) => {
   served = { status: 200, body: JSON.stringify({ keys }) };
 };
@@ -39,7 +40,8 @@ beforeAll(async () => {
   k2 = await generateTestKey("RS256", "k2");
   server = createServer((_req, res) => {
     hits++;
-    res.writeHead(served.status, { "content-type": "application/json" }).end(served.body);
+    const { status, body } = served;
+    setTimeout(() => res.writeHead(status, { "content-type": "application/json" }).end(body), delayMs);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
@@ -47,6 +49,7 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 beforeEach(() => {
   hits = 0;
+  delayMs = 0;
   clock = NOW_S * 1000;
   serve([k1.jwk]);
 });
@@ -92,6 +95,21 @@ describe("RemoteJwks", () => {
     served = { status: 500, body: "down" };
     clock += 60_000;
     for (let i = 0; i < 5; i++) expect(await outcome(source, await mint(k1, claims()))).toBe("accepted");
+    expect(hits).toBe(2);
+  });
+
+  it("serves the cached keys while a refresh after the TTL is slow, instead of holding every request for it", async () => {
+    const source = new RemoteJwks(url, { now, ttlMs: 60_000, minRefreshIntervalMs: 30_000, requestTimeoutMs: 3_000 });
+    expect(await outcome(source, await mint(k1, claims()))).toBe("accepted");
+    delayMs = 1_500;
+    serve([k1.jwk, k2.jwk]);
+    clock += 60_000;
+    const started = Date.now();
+    expect(await outcome(source, await mint(k1, claims()))).toBe("accepted");
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // The refresh went on without the request: once it lands, the new set is in use (no refetch for k2 yet).
+    await new Promise((resolve) => setTimeout(resolve, 1_700));
+    expect(await outcome(source, await mint(k2, claims()))).toBe("accepted");
     expect(hits).toBe(2);
   });
 

@@ -13,6 +13,7 @@ import type { AddressInfo } from "node:net";
  *   /token/crlf            an access_token carrying CR/LF and a header line
  *   /token/slow-3000       a valid token after 3 s (any number of ms)
  *   /token/redirect        302 to /token/ok
+ *   /token/stall           200 and the start of a JSON body, then nothing
  *   /jwks/endless          200 and a key set that never ends
  *   /jwks/redirect         302 to http://10.0.0.1/jwks (a private address)
  */
@@ -38,6 +39,10 @@ function answer(path: string, res: ServerResponse): void {
       return json({ access_token: "hostile-huge", token_type: "Bearer", pad: "x".repeat(10 * 1024 * 1024) });
     case "token/crlf":
       return json({ access_token: "abc\r\nx-injected: yes", token_type: "Bearer" });
+    case "token/stall":
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('{"access_token":"hostile-stall",');
+      return;
     case "token/redirect":
       res.writeHead(302, { location: "/token/ok" }).end();
       return;

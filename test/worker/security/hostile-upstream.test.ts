@@ -74,6 +74,16 @@ describe("upstreamAuth against a hostile token endpoint", () => {
     expect(await res.json()).toEqual({ error: "upstream_auth_unavailable", message: "token endpoint did not answer in time" });
   });
 
+  it("answers 503 upstream_auth_unavailable when the endpoint stalls mid-body, within its 5 s timeout", { timeout: 15_000 }, async () => {
+    const { name } = await oauthService("stall");
+    const started = Date.now();
+    const res = await call(`/${name}/items`);
+    expect(res.status).toBe(503);
+    expect(Date.now() - started).toBeLessThan(7_000);
+    expect(res.headers.get("x-mesh-instance")).toBeNull();
+    expect(await res.json()).toEqual({ error: "upstream_auth_unavailable", message: "token endpoint did not send its whole answer in time" });
+  });
+
   it("sends one more token request, not one per caller, when callers outwait a slow refresh", { timeout: 15_000 }, async () => {
     // 3 s: past the 2 s a caller waits for another's refresh, within the 5 s timeout.
     const { name, tokenPath } = await oauthService("slow-3000");
@@ -129,5 +139,23 @@ describe("signing on failover", () => {
     }
     // Round robin sends one of the two to the refusing instance first.
     expect(attempts).toContain("2");
+  });
+
+  it("signs the path and query byte for byte as the origin receives them, odd characters included", async () => {
+    const [live] = originUrls();
+    if (live === undefined) throw new Error("a loopback origin is needed");
+    const name = await service({ signing: { secretRef: "HOSTILE_SIGNING_SECRET" } }, [live]);
+    for (const tail of ["/a%20b/{x}|y^z`~!$&'()*+,;=:@%2F%2e%2E/..%2f?q=a b&q=%41&r='\"<>|{}^`&&=&x=%zz#frag", "/%E2%82%AC/%e2%82%ac?%=%&a=\u00e9"]) {
+      const res = await call(`/${name}${tail}`);
+      expect(res.status).toBe(200);
+      const echo = await res.json<Echo>();
+      const parsed = parseSignatureHeader(echo.headers["x-mesh-signature"] ?? "");
+      if (parsed === undefined) throw new Error("no signature reached the origin");
+      const expected = await hmacSha256Hex(
+        SECRETS.HOSTILE_SIGNING_SECRET,
+        canonicalString({ timestamp: parsed.timestamp, method: "GET", pathWithQuery: echo.target, contentSha256: echo.headers["x-mesh-content-sha256"] ?? "" }),
+      );
+      expect(parsed.signatures, echo.target).toEqual([expected]);
+    }
   });
 });

@@ -16,10 +16,10 @@ import { createService, type Echo, originUrls, register, uniqueName } from "../h
 const idp = `http://127.0.0.1:${env.HOSTILE_IDP_PORT}`;
 const SECRETS = { HOSTILE_CLIENT_SECRET: "client-secret", HOSTILE_SIGNING_SECRET: "hostile-signing-secret" };
 
-async function call(path: string, init: RequestInit = {}): Promise<Response> {
+async function call(path: string, init: RequestInit = {}, extra: Record<string, unknown> = {}): Promise<Response> {
   const ctx = createExecutionContext();
   const req = new Request(`http://mesh.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>;
-  const res = await worker.fetch(req, { ...env, ...SECRETS }, ctx);
+  const res = await worker.fetch(req, { ...env, ...SECRETS, ...extra }, ctx);
   const body = await res.arrayBuffer();
   await waitOnExecutionContext(ctx);
   return new Response(body, res);
@@ -159,3 +159,34 @@ describe("signing on failover", () => {
     }
   });
 });
+
+describe("mtls with signing and failover", () => {
+  it("sends every try, the retry included, through the certificate binding, each signed for its own URL", async () => {
+    const [live] = originUrls();
+    if (live === undefined) throw new Error("a loopback origin is needed");
+    // The binding an [[mtls_certificates]] entry gives: an object with fetch. This one sends with the
+    // real fetch (there is no client certificate in tests) and notes what it was asked to send.
+    const sent: { url: string; signature: string | null; hasSignal: boolean }[] = [];
+    const binding = {
+      fetch: (input: string, init: RequestInit) => {
+        sent.push({ url: input, signature: new Headers(init.headers).get("x-mesh-signature"), hasSignal: init.signal instanceof AbortSignal });
+        return fetch(input, init);
+      },
+    };
+    const name = await service(
+      { mtls: { certificateBinding: "HOSTILE_CERT" }, signing: { secretRef: "HOSTILE_SIGNING_SECRET" }, balancer: "round_robin" },
+      ["http://127.0.0.1:9/dead", `${live}/live`],
+    );
+    const attempts: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const res = await call(`/${name}/m`, {}, { HOSTILE_CERT: binding });
+      expect(res.status).toBe(200);
+      attempts.push(res.headers.get("x-mesh-attempts") ?? "");
+    }
+    expect(attempts).toContain("2");
+    expect(sent).toHaveLength(3);
+    expect(sent.every((s) => s.hasSignal && s.signature !== null)).toBe(true);
+    expect(new Set(sent.map((s) => new URL(s.url).pathname))).toEqual(new Set([`/dead/${name}/m`, `/live/${name}/m`]));
+  });
+});
+

@@ -101,6 +101,16 @@ describe("TokenSource", () => {
     expect(server.seen).toHaveLength(2);
   });
 
+  it("stops using the old token at its expiry when the refresh keeps failing (401)", async () => {
+    server.script(tokenJson("first", 100), { status: 401, body: '{"error":"invalid_client"}' });
+    const source = new TokenSource({ now });
+    await source.accessToken(creds);
+    clock += 99_999;
+    expect(await source.accessToken(creds)).toBe("first");
+    clock += 1;
+    expect(await failure(source.accessToken(creds))).toEqual({ status: 502, code: "upstream_auth_failed", message: "token endpoint answered 401" });
+  });
+
   it.each([
     [{ status: 401, body: '{"error":"invalid_client"}' }, "token endpoint answered 401"],
     [{ status: 503, body: "down" }, "token endpoint answered 503"],

@@ -40,6 +40,7 @@ export default defineConfig({
                 ALLOW_PRIVATE_ORIGINS: "true",
                 REQUEST_LOG: "off",
                 ORIGIN_PORTS: inject("originPorts"),
+                HOSTILE_IDP_PORT: inject("hostileIdpPort"),
               },
             },
           })),

@@ -1,3 +1,4 @@
+import { boundedText } from "../bounded-body.js";
 import { waitAtMost } from "../bounded-wait.js";
 import { parseJsonObject } from "../encoding.js";
 import { SecurityError } from "../errors.js";
@@ -37,6 +38,13 @@ function importOnce(jwk: PublicJwk, alg: JwtAlg): Promise<VerifyingKey | undefin
 }
 
 const MAX_JWKS_BYTES = 65_536;
+/**
+ * How long a request waits for a refetch after the TTL when it already has
+ * keys: a fast server's set is seen by the request that asked, a slow or
+ * black-holed one does not hold every request for its whole timeout (the
+ * cached keys serve meanwhile, as they do when the refetch fails).
+ */
+const STALE_WAIT_MS = 500;
 const NO_KEYS_RETRY_MS = 1_000;
 
 function unavailable(): SecurityError {
@@ -113,7 +121,7 @@ export class RemoteJwks implements KeySource {
       keys = await this.#load(undefined);
     } else if (now >= this.#fetchedAt + this.#ttlMs && sinceAttempt >= this.#minRefreshIntervalMs) {
       // Expired: refetch, yet while the server fails keep serving the old set, fetching at most once per interval.
-      keys = await this.#load(keys);
+      keys = await this.#load(keys, STALE_WAIT_MS);
     }
     let jwk = selectKey(keys, alg, kid);
     if (jwk === undefined && typeof kid === "string" && now >= this.#lastAttemptAt + this.#minRefreshIntervalMs) {
@@ -122,8 +130,11 @@ export class RemoteJwks implements KeySource {
     return jwk === undefined ? undefined : importOnce(jwk, alg);
   }
 
-  /** Fetches (or joins a fetch in flight); on failure keeps serving `stale` if there is one. */
-  async #load(stale: PublicJwk[] | undefined): Promise<PublicJwk[]> {
+  /**
+   * Fetches (or joins a fetch in flight); on failure, or after `waitMs` without an answer,
+   * keeps serving `stale` if there is one. A fetch not waited for goes on and stores its set.
+   */
+  async #load(stale: PublicJwk[] | undefined, waitMs?: number): Promise<PublicJwk[]> {
     const bound = this.#requestTimeoutMs + 1_000;
     // The fetch carries its own timeout, so one older than that was cancelled with the request that started it.
     if (this.#inflight === undefined || this.#now() - this.#inflightStartedAt > bound) {
@@ -135,7 +146,7 @@ export class RemoteJwks implements KeySource {
     }
     const fresh = await waitAtMost(
       this.#inflight.catch(() => undefined),
-      bound,
+      waitMs ?? bound,
     );
     if (fresh !== undefined) return fresh;
     if (stale !== undefined) return stale;
@@ -149,8 +160,10 @@ export class RemoteJwks implements KeySource {
       redirect: "manual",
       signal: AbortSignal.timeout(this.#requestTimeoutMs),
     });
-    const text = await res.text();
-    const keys = res.ok ? parseJwks(text) : undefined;
+    // Read at most the cap: a hostile server's endless or 10 MB body is cut off there, not buffered.
+    const text = res.ok ? await boundedText(res, MAX_JWKS_BYTES) : undefined;
+    if (!res.ok) await res.body?.cancel();
+    const keys = text === undefined ? undefined : parseJwks(text);
     if (keys === undefined) throw new Error(`JWKS fetch answered ${res.status} or an invalid key set`);
     this.#keys = keys;
     this.#fetchedAt = this.#now();

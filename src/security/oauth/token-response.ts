@@ -9,6 +9,12 @@ import { parseJsonObject } from "../encoding.js";
 export const DEFAULT_EXPIRES_IN_SECONDS = 300;
 /** Refresh this long before expiry at the latest, so a token never expires mid-request. */
 export const REFRESH_MARGIN_SECONDS = 30;
+/**
+ * The longest a token is kept, whatever `expires_in` says: a server answering
+ * 1e308 (or a year) would otherwise have its token reused for the isolate's
+ * life, never refreshed even after the IdP revoked or rotated it.
+ */
+export const MAX_EXPIRES_IN_SECONDS = 86_400;
 // Bounds what a misbehaving server can make the isolate hold.
 const MAX_ACCESS_TOKEN_LENGTH = 16_384;
 
@@ -71,12 +77,13 @@ export function parseTokenResponse(text: string, now: number): ParsedTokenRespon
   if (typeof expiresIn !== "number" || !Number.isFinite(expiresIn) || expiresIn <= 0) {
     return { ok: false, message: "token endpoint returned an invalid expires_in" };
   }
+  const lifetime = Math.min(expiresIn, MAX_EXPIRES_IN_SECONDS);
   return {
     ok: true,
     token: {
       accessToken,
-      expiresAt: now + expiresIn * 1000,
-      refreshAt: now + refreshDelaySeconds(expiresIn) * 1000,
+      expiresAt: now + lifetime * 1000,
+      refreshAt: now + refreshDelaySeconds(lifetime) * 1000,
     },
   };
 }

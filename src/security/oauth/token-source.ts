@@ -1,3 +1,4 @@
+import { boundedText } from "../bounded-body.js";
 import { waitAtMost } from "../bounded-wait.js";
 import { SecurityError } from "../errors.js";
 import { basicAuthorization, type IssuedToken, parseTokenResponse, tokenRequestBody } from "./token-response.js";
@@ -38,6 +39,9 @@ interface Entry {
   inflight?: { promise: Promise<IssuedToken>; startedAt: number };
   failure?: { error: SecurityError; until: number };
 }
+
+/** A token response is a few hundred bytes; the cap bounds what a hostile endpoint can make the isolate buffer. */
+export const MAX_TOKEN_RESPONSE_BYTES = 65_536;
 
 // Bounded: the key set is the set of configured services, but configs change.
 const MAX_ENTRIES = 256;
@@ -85,9 +89,19 @@ export class TokenSource {
     }
 
     if (inflight !== undefined) {
-      const peer = await this.#waitForPeer(inflight);
+      const peer = await this.#waitForPeer(inflight, this.#peerWaitMs);
       if (peer instanceof SecurityError) throw peer;
       if (peer !== undefined) return peer.accessToken;
+      // The peer's refresh may be dead, but if another waiter has meanwhile started a newer
+      // one, join it for its whole timeout: otherwise every caller waiting on a slow endpoint
+      // would start its own request (one per caller, not one between them).
+      const newer = entry.inflight;
+      if (newer !== undefined && newer.promise !== inflight) {
+        const left = newer.startedAt + this.#requestTimeoutMs - this.#now();
+        const joined = await this.#waitForPeer(newer.promise, Math.max(left, this.#peerWaitMs));
+        if (joined instanceof SecurityError) throw joined;
+        if (joined !== undefined) return joined.accessToken;
+      }
     }
     try {
       return (await this.#refresh(entry, creds)).accessToken;
@@ -104,12 +118,12 @@ export class TokenSource {
   }
 
   /** The peer's token, its error, or undefined if it did not settle in time (it may have been cancelled). */
-  #waitForPeer(inflight: Promise<IssuedToken>): Promise<IssuedToken | SecurityError | undefined> {
+  #waitForPeer(inflight: Promise<IssuedToken>, ms: number): Promise<IssuedToken | SecurityError | undefined> {
     // #refresh only ever rejects with a SecurityError.
     const settled = inflight.catch((err: unknown) =>
       err instanceof SecurityError ? err : new SecurityError(503, "upstream_auth_unavailable", "token refresh failed"),
     );
-    return waitAtMost(settled, this.#peerWaitMs);
+    return waitAtMost(settled, ms);
   }
 
   #refresh(entry: Entry, creds: ClientCredentials): Promise<IssuedToken> {
@@ -158,10 +172,20 @@ export class TokenSource {
         timedOut ? "token endpoint did not answer in time" : "token endpoint could not be reached",
       );
     }
-    const text = await res.text();
     if (!res.ok) {
+      await res.body?.cancel();
       // The status is safe to show; the body may echo credentials, so it stays out of the message.
       throw new SecurityError(502, "upstream_auth_failed", `token endpoint answered ${res.status}`);
+    }
+    let text: string | undefined;
+    try {
+      text = await boundedText(res, MAX_TOKEN_RESPONSE_BYTES);
+    } catch {
+      // The body broke or stalled past the request's timeout (the signal covers the body too).
+      throw new SecurityError(503, "upstream_auth_unavailable", "token endpoint did not send its whole answer in time");
+    }
+    if (text === undefined) {
+      throw new SecurityError(502, "upstream_auth_failed", `token endpoint response is larger than ${MAX_TOKEN_RESPONSE_BYTES} bytes`);
     }
     const parsed = parseTokenResponse(text, this.#now());
     if (!parsed.ok) throw new SecurityError(502, "upstream_auth_failed", parsed.message);

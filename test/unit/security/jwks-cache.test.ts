@@ -12,6 +12,7 @@ let server: Server;
 let url = "";
 let hits = 0;
 let served: { status: number; body: string } = { status: 200, body: "" };
+let delayMs = 0;
 const serve = (keys: PublicJwk[]) => {
   served = { status: 200, body: JSON.stringify({ keys }) };
 };
@@ -39,7 +40,8 @@ beforeAll(async () => {
   k2 = await generateTestKey("RS256", "k2");
   server = createServer((_req, res) => {
     hits++;
-    res.writeHead(served.status, { "content-type": "application/json" }).end(served.body);
+    const { status, body } = served;
+    setTimeout(() => res.writeHead(status, { "content-type": "application/json" }).end(body), delayMs);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
@@ -47,6 +49,7 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 beforeEach(() => {
   hits = 0;
+  delayMs = 0;
   clock = NOW_S * 1000;
   serve([k1.jwk]);
 });
@@ -95,11 +98,44 @@ describe("RemoteJwks", () => {
     expect(hits).toBe(2);
   });
 
+  it("serves the cached keys while a refresh after the TTL is slow, instead of holding every request for it", async () => {
+    const source = new RemoteJwks(url, { now, ttlMs: 60_000, minRefreshIntervalMs: 30_000, requestTimeoutMs: 3_000 });
+    expect(await outcome(source, await mint(k1, claims()))).toBe("accepted");
+    delayMs = 1_500;
+    serve([k1.jwk, k2.jwk]);
+    clock += 60_000;
+    const started = Date.now();
+    expect(await outcome(source, await mint(k1, claims()))).toBe("accepted");
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // The refresh went on without the request: once it lands, the new set is in use (no refetch for k2 yet).
+    await new Promise((resolve) => setTimeout(resolve, 1_700));
+    expect(await outcome(source, await mint(k2, claims()))).toBe("accepted");
+    expect(hits).toBe(2);
+  });
+
   it("answers 503 when no key set could ever be fetched, or the set is invalid", async () => {
     served = { status: 200, body: "<html>" };
     expect(await outcome(new RemoteJwks(url, { now }), await mint(k1, claims()))).toBe(
       "503 the keys to check the token could not be fetched",
     );
+  });
+
+  it("gives up on a key set past 64 KiB as soon as it passes the cap, not when the fetch times out", async () => {
+    // A hostile JWKS server: a valid-looking start, then padding that never ends.
+    const endless = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write(`{"keys":[],"pad":"${"x".repeat(70_000)}`);
+    });
+    await new Promise<void>((resolve) => endless.listen(0, "127.0.0.1", resolve));
+    try {
+      const source = new RemoteJwks(`http://127.0.0.1:${(endless.address() as AddressInfo).port}/jwks`, { now, requestTimeoutMs: 3_000 });
+      const started = Date.now();
+      expect(await outcome(source, await mint(k1, claims()))).toBe("503 the keys to check the token could not be fetched");
+      expect(Date.now() - started).toBeLessThan(1_500);
+    } finally {
+      endless.closeAllConnections();
+      await new Promise<void>((resolve) => endless.close(() => resolve()));
+    }
   });
 
   it("is what keySourceFor returns for a jwksUrl config; inline keys need no server", async () => {

@@ -101,6 +101,16 @@ describe("TokenSource", () => {
     expect(server.seen).toHaveLength(2);
   });
 
+  it("stops using the old token at its expiry when the refresh keeps failing (401)", async () => {
+    server.script(tokenJson("first", 100), { status: 401, body: '{"error":"invalid_client"}' });
+    const source = new TokenSource({ now });
+    await source.accessToken(creds);
+    clock += 99_999;
+    expect(await source.accessToken(creds)).toBe("first");
+    clock += 1;
+    expect(await failure(source.accessToken(creds))).toEqual({ status: 502, code: "upstream_auth_failed", message: "token endpoint answered 401" });
+  });
+
   it.each([
     [{ status: 401, body: '{"error":"invalid_client"}' }, "token endpoint answered 401"],
     [{ status: 503, body: "down" }, "token endpoint answered 503"],
@@ -132,6 +142,37 @@ describe("TokenSource", () => {
     expect(server.seen).toHaveLength(1);
     clock += 1;
     expect(await source.accessToken(creds)).toBe("recovered");
+  });
+
+  it("refuses a token response over 64 KiB without holding it whole, whatever it carries", async () => {
+    // A hostile or broken endpoint answering 10 MB must not make every isolate buffer 10 MB per refresh.
+    server.script({ status: 200, body: JSON.stringify({ access_token: "padded", token_type: "Bearer", pad: "x".repeat(10 * 1024 * 1024) }) });
+    expect(await failure(new TokenSource({ now }).accessToken(creds))).toEqual({
+      status: 502,
+      code: "upstream_auth_failed",
+      message: "token endpoint response is larger than 65536 bytes",
+    });
+  });
+
+  it("refreshes a token with an absurd expires_in at least daily, never keeping it for the isolate's life", async () => {
+    server.script({ status: 200, body: '{"access_token":"forever","expires_in":1e308}' }, tokenJson("next", 3600));
+    const source = new TokenSource({ now });
+    expect(await source.accessToken(creds)).toBe("forever");
+    clock += 24 * 3600 * 1000;
+    expect(await source.accessToken(creds)).toBe("next");
+    expect(server.seen).toHaveLength(2);
+  });
+
+  it("does not let every caller waiting on a slow refresh start its own: one more request, not one per caller", async () => {
+    server.script("hang", tokenJson("own", 60));
+    const source = new TokenSource({ now, peerWaitMs: 50, requestTimeoutMs: 10_000 });
+    const stuck = source.accessToken(creds);
+    await server.received(1);
+    const waiters = await Promise.all(Array.from({ length: 10 }, () => source.accessToken(creds)));
+    expect(new Set(waiters)).toEqual(new Set(["own"]));
+    expect(server.seen).toHaveLength(2);
+    server.release(tokenJson("late", 60));
+    expect(await stuck).toBe("late");
   });
 
   it("does not hang on a peer's refresh that never settles: it waits a bounded time, then fetches itself", async () => {

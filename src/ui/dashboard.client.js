@@ -43,7 +43,14 @@ const signOutButton = byId("sign-out");
 const tracks = new Map();
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let timer;
-let polling = false;
+/**
+ * One per sign-in. Signing out (or a 401) aborts it: a poll still under way
+ * (seconds long on a mesh with many services) sends nothing more and renders
+ * nothing, instead of carrying on without a token into a false "refused" 401.
+ */
+let session = new AbortController();
+/** @type {AbortSignal | null} the session whose poll is under way */
+let pollingFor = null;
 
 class ApiError extends Error {
   /** @param {number} status @param {string} code @param {string} message @param {number} retryAfter */
@@ -58,11 +65,13 @@ class ApiError extends Error {
 /**
  * One API call with the token; the caller says what shape the JSON has.
  * @param {string} path
+ * @param {AbortSignal} signal the session's
  * @returns {Promise<unknown>}
  */
-async function call(path) {
+async function call(path, signal) {
+  signal.throwIfAborted();
   const token = sessionStorage.getItem(TOKEN_KEY) ?? "";
-  const res = await fetch(path, { headers: { authorization: `Bearer ${token}` }, cache: "no-store" });
+  const res = await fetch(path, { headers: { authorization: `Bearer ${token}` }, cache: "no-store", signal });
   /** @type {unknown} */
   let body = null;
   try {
@@ -78,7 +87,12 @@ async function call(path) {
 /** @param {string} message */
 function showLogin(message) {
   clearTimeout(timer);
+  session.abort();
+  session = new AbortController();
   sessionStorage.removeItem(TOKEN_KEY);
+  // The status line sits above the form too: "Loading…" or "Refreshes every 5 s" would be false here.
+  statusEl.textContent = "Not signed in.";
+  delete statusEl.dataset["state"];
   board.hidden = true;
   login.hidden = false;
   loginError.textContent = message;
@@ -103,15 +117,16 @@ function problemOf(err) {
  * that fails (its coordinator is down, say) is shown as that service's
  * problem: it must not take the other services off the page.
  * @param {string} name
+ * @param {AbortSignal} signal
  */
-async function loadService(name) {
+async function loadService(name, signal) {
   const path = `/_mesh/v1/services/${encodeURIComponent(name)}`;
   const [detail, stats] = await Promise.all([
-    call(path).then(
+    call(path, signal).then(
       (d) => ({ detail: /** @type {ServiceDetail} */ (d), problem: /** @type {string | null} */ (null) }),
       (/** @type {unknown} */ err) => ({ detail: null, problem: problemOf(err) }),
     ),
-    call(`${path}/stats?window=${encodeURIComponent(windowSelect.value)}`).then(
+    call(`${path}/stats?window=${encodeURIComponent(windowSelect.value)}`, signal).then(
       (s) => ({ stats: /** @type {ServiceStats} */ (s), problem: /** @type {string | null} */ (null) }),
       (/** @type {unknown} */ err) => {
         // A 429 here only costs this service its statistics (as before): the instance states still show.
@@ -132,12 +147,14 @@ async function loadService(name) {
  * @template T, R
  * @param {T[]} items
  * @param {(item: T) => Promise<R>} fn
+ * @param {AbortSignal} signal stops before the next batch
  * @returns {Promise<R[]>}
  */
-async function inBatches(items, fn) {
+async function inBatches(items, fn, signal) {
   /** @type {R[]} */
   const out = [];
   for (let i = 0, batch = 0; i < items.length; i += PARALLEL, batch++) {
+    signal.throwIfAborted();
     const started = Date.now();
     out.push(...(await Promise.all(items.slice(i, i + PARALLEL).map(fn))));
     const rest = PACED_BATCH_MS - (Date.now() - started);
@@ -156,14 +173,17 @@ function sectionFor(name) {
 }
 
 async function poll() {
-  if (polling) return;
-  polling = true;
+  const { signal } = session;
+  if (pollingFor === signal) return;
+  pollingFor = signal;
   clearTimeout(timer);
   let next = POLL_MS;
   try {
-    const list = /** @type {{ services: { name: string }[] }} */ (await call("/_mesh/v1/services"));
+    const list = /** @type {{ services: { name: string }[] }} */ (await call("/_mesh/v1/services", signal));
     const names = list.services.map((s) => s.name).sort();
-    const views = await inBatches(names, loadService);
+    const views = await inBatches(names, (name) => loadService(name, signal), signal);
+    // Signed out while the last batch was out: its answers are not shown.
+    signal.throwIfAborted();
     const now = Date.now();
     const news = [];
     const sections = [];
@@ -193,6 +213,7 @@ async function poll() {
     statusEl.textContent = `Updated ${new Date(now).toLocaleTimeString()}: ${names.length} service${names.length === 1 ? "" : "s"}. Refreshes every ${POLL_MS / 1000} s.`;
     statusEl.dataset["state"] = "ok";
   } catch (err) {
+    if (signal.aborted) return;
     if (err instanceof ApiError && err.status === 401) {
       showLogin("The mesh refused that token (401). Enter the admin token again.");
       return;
@@ -201,7 +222,7 @@ async function poll() {
     statusEl.textContent = `Update failed at ${new Date().toLocaleTimeString()}: ${err instanceof ApiError ? `${err.status} ${err.code}: ${err.message}` : String(err)}. Retrying in ${next / 1000} s.`;
     statusEl.dataset["state"] = "error";
   } finally {
-    polling = false;
+    if (pollingFor === signal) pollingFor = null;
   }
   if (!document.hidden && login.hidden) timer = setTimeout(() => void poll(), next);
 }

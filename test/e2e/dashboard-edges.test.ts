@@ -173,3 +173,33 @@ describe("dashboard edges, in headless Chromium", () => {
     expect(await page.content()).not.toContain(ADMIN_TOKEN);
   });
 });
+
+describe("signing out, in headless Chromium", () => {
+  it("mid-poll: nothing more is sent, nothing comes back, no false 401, no stale status", async () => {
+    // 30 services: the poll spends its burst on the first 16 and paces the rest (≥ 500 ms a batch of 4), so it runs for seconds.
+    const names = Array.from({ length: 30 }, (_, i) => `many-${String(i).padStart(2, "0")}`);
+    for (const name of names) expect((await api(h, "PUT", `/_mesh/v1/services/${name}`, { routes: { pathPrefixes: [`/${name}`] } })).status).toBe(201);
+    await signIn();
+    // The first poll is under way: its third batch has gone out, five more are to come.
+    await page.waitForRequest((r) => r.url().endsWith("/_mesh/v1/services/many-08"), { timeout: 10_000 });
+    await page.click("#sign-out");
+    const sentBefore = requested.length;
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(requested.slice(sentBefore).filter((u) => u.includes("/_mesh/v1/"))).toEqual([]);
+    expect(await page.$eval("#login", (e) => e.hidden)).toBe(false);
+    expect(await page.$eval("#login-error", (e) => e.textContent)).toBe("");
+    expect(await page.$eval("#services", (e) => e.childElementCount)).toBe(0);
+    expect(await page.evaluate(() => sessionStorage.getItem("switchyard.adminToken"))).toBeNull();
+    // The header's status line is on the sign-in screen too: it must not claim the page is loading or refreshing.
+    expect(await statusText()).not.toMatch(/Loading|Updated|Refreshes/);
+    for (const name of names) await api(h, "DELETE", `/_mesh/v1/services/${name}`);
+  });
+
+  it("a fresh page's sign-in prompt does not say it is loading", async () => {
+    await page.goto(`${h.mesh.url}/_mesh/ui`);
+    await page.evaluate(() => sessionStorage.clear());
+    await page.goto(`${h.mesh.url}/_mesh/ui`);
+    await page.waitForSelector("#token", { visible: true });
+    expect(await statusText()).not.toMatch(/Loading/);
+  });
+});

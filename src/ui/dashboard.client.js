@@ -179,8 +179,9 @@ async function poll() {
   clearTimeout(timer);
   let next = POLL_MS;
   try {
-    const list = /** @type {{ services: { name: string }[] }} */ (await call("/_mesh/v1/services", signal));
-    const names = list.services.map((s) => s.name).sort();
+    const list = /** @type {{ services: { name: string }[], unreadable?: string[] }} */ (await call("/_mesh/v1/services", signal));
+    // A damaged record is listed apart; its view then fails with 500 record_unreadable, which its section shows.
+    const names = [...list.services.map((s) => s.name), ...(list.unreadable ?? [])].sort();
     const views = await inBatches(names, (name) => loadService(name, signal), signal);
     // Signed out while the last batch was out: its answers are not shown.
     signal.throwIfAborted();

@@ -119,6 +119,20 @@ describe("dashboard edges, in headless Chromium", () => {
     for (const name of ["alpha", "beta"]) await api(h, "DELETE", `/_mesh/v1/services/${name}`);
   });
 
+  it("a service whose stored record is damaged: named, with the API's code, not silently left out", async () => {
+    expect((await api(h, "PUT", "/_mesh/v1/services/alpha", { routes: { pathPrefixes: ["/alpha"] } })).status).toBe(201);
+    // What a hand edit leaves behind; GET /_mesh/v1/services names it under "unreadable" (docs/api.md).
+    const kv = await h.mesh.mf.getKVNamespace("REGISTRY");
+    await kv.put("service:damaged", "{not json");
+    expectedFailures = /\/_mesh\/v1\/services\/damaged/;
+    await signIn();
+    await page.waitForSelector('section[data-service="alpha"] h2', { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('section[data-service="damaged"]')?.textContent?.includes("500 record_unreadable") === true, { timeout: 10_000 });
+    expect(await statusText()).toMatch(/^Updated.*: 2 services/);
+    await kv.delete("service:damaged");
+    await api(h, "DELETE", "/_mesh/v1/services/alpha");
+  });
+
   it("a stats call that errors: an honest note, the instance table still there", async () => {
     expect((await api(h, "PUT", "/_mesh/v1/services/alpha", { routes: { pathPrefixes: ["/alpha"] } })).status).toBe(201);
     expectedFailures = /\/stats\?window=/;

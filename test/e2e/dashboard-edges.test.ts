@@ -133,6 +133,35 @@ describe("dashboard edges, in headless Chromium", () => {
     await api(h, "DELETE", "/_mesh/v1/services/alpha");
   });
 
+  it("hostile error bodies (markup, bidi, control characters, 3,000 unbroken characters): text only, and a phone still fits the page", async () => {
+    for (const name of ["alpha", "beta"]) expect((await api(h, "PUT", `/_mesh/v1/services/${name}`, { routes: { pathPrefixes: [`/${name}`] } })).status).toBe(201);
+    // What a misbehaving proxy in front of the mesh might answer with; the page shows the code and message as given.
+    const evil = `<img src=x onerror="window.__pwned=1">\u202e"'\\\u0007${"W".repeat(3000)}`;
+    let listFails = false;
+    expectedFailures = /\/_mesh\/v1\/services(\/alpha)?$/;
+    intercept = (r) => {
+      const u = r.url();
+      if (u.endsWith("/_mesh/v1/services/alpha") || (listFails && u.endsWith("/_mesh/v1/services"))) {
+        void r.respond({ status: 503, contentType: "application/json", body: JSON.stringify({ error: evil, message: evil }) });
+        return true;
+      }
+      return false;
+    };
+    await page.setViewport({ width: 375, height: 812, deviceScaleFactor: 1, isMobile: true });
+    await signIn();
+    await page.waitForFunction(() => document.querySelector('section[data-service="alpha"] .problem')?.textContent?.includes("WWWW") === true, { timeout: 10_000 });
+    const fits = () => page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+    expect(await fits()).toBe(true);
+    listFails = true;
+    await page.click("#refresh");
+    await page.waitForFunction(() => document.getElementById("status")?.dataset["state"] === "error", { timeout: 10_000 });
+    expect(await fits()).toBe(true);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.$$eval("img", (i) => i.length)).toBe(0);
+    await page.setViewport({ width: 1280, height: 900 });
+    for (const name of ["alpha", "beta"]) await api(h, "DELETE", `/_mesh/v1/services/${name}`);
+  });
+
   it("a stats call that errors: an honest note, the instance table still there", async () => {
     expect((await api(h, "PUT", "/_mesh/v1/services/alpha", { routes: { pathPrefixes: ["/alpha"] } })).status).toBe(201);
     expectedFailures = /\/stats\?window=/;

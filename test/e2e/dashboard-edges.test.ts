@@ -238,6 +238,27 @@ describe("signing out, in headless Chromium", () => {
     for (const name of names) await api(h, "DELETE", `/_mesh/v1/services/${name}`);
   });
 
+  it("a 401 mid-session (token rotated): a clean sign-in prompt, polling stopped, no stale status", async () => {
+    expect((await api(h, "PUT", "/_mesh/v1/services/alpha", { routes: { pathPrefixes: ["/alpha"] } })).status).toBe(201);
+    await signIn();
+    await page.waitForFunction(() => document.getElementById("status")?.textContent?.startsWith("Updated") === true, { timeout: 10_000 });
+    expectedFailures = /\/_mesh\/v1\/services$/;
+    intercept = (r) => {
+      if (!r.url().endsWith("/_mesh/v1/services")) return false;
+      void r.respond({ status: 401, contentType: "application/json", body: JSON.stringify({ error: "unauthorized", message: "invalid admin token" }) });
+      return true;
+    };
+    await page.click("#refresh");
+    await page.waitForFunction(() => document.getElementById("login")?.hidden === false, { timeout: 10_000 });
+    const sentBefore = requested.length;
+    expect(await page.$eval("#login-error", (e) => e.textContent)).toContain("401");
+    expect(await page.evaluate(() => sessionStorage.getItem("switchyard.adminToken"))).toBeNull();
+    expect(await statusText()).not.toMatch(/Updated|Refreshes/);
+    await new Promise((r) => setTimeout(r, 6000));
+    expect(requested.slice(sentBefore).filter((u) => u.includes("/_mesh/v1/"))).toEqual([]);
+    await api(h, "DELETE", "/_mesh/v1/services/alpha");
+  });
+
   it("a fresh page's sign-in prompt does not say it is loading", async () => {
     await page.goto(`${h.mesh.url}/_mesh/ui`);
     await page.evaluate(() => sessionStorage.clear());

@@ -18,6 +18,8 @@ const TOKEN_KEY = "switchyard.adminToken";
 const PARALLEL = 4;
 const BURST_BATCHES = 4;
 const PACED_BATCH_MS = 500;
+// State changes read out one by one per poll; more are counted (announcement).
+const ANNOUNCED = 3;
 
 /** @param {string} id */
 function byId(id) {
@@ -172,6 +174,17 @@ function sectionFor(name) {
   return s;
 }
 
+/**
+ * A polite live region is read out in full: a mass change (a deploy, an
+ * outage) must not queue minutes of speech, so past ANNOUNCED it names a few
+ * and counts the rest; the table shows every one.
+ * @param {string[]} news
+ */
+function announcement(news) {
+  if (news.length <= ANNOUNCED) return news.join("; ");
+  return `${news.length} state changes, including ${news.slice(0, ANNOUNCED).join("; ")}.`;
+}
+
 async function poll() {
   const { signal } = session;
   if (pollingFor === signal) return;
@@ -207,7 +220,7 @@ async function poll() {
     for (const name of [...tracks.keys()]) if (!names.includes(name)) tracks.delete(name);
     servicesEl.replaceChildren(...sections);
     if (names.length === 0) servicesEl.append(Object.assign(document.createElement("p"), { textContent: "No services yet." }));
-    if (news.length > 0) announcer.textContent = news.join("; ");
+    if (news.length > 0) announcer.textContent = announcement(news);
     // The same sentence for every service (it follows from the bucket layout), so it is said once, under the controls.
     const precision = views.find((v) => v.stats?.percentileError !== undefined)?.stats?.percentileError;
     precisionEl.textContent = precision === undefined ? "" : `Percentiles are approximate. ${precision}`;

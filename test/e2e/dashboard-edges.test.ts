@@ -208,6 +208,29 @@ describe("dashboard edges, in headless Chromium", () => {
     expect(wide.doc).toBeLessThanOrEqual(wide.view);
   });
 
+  it("many instances changing state in one poll: the live region announces a few and a count, not every one", async () => {
+    const created = await api<{ registrationToken: string }>(h, "PUT", "/_mesh/v1/services/churn", { routes: { pathPrefixes: ["/churn"] } });
+    expect(created.status).toBe(201);
+    const origin = h.origins[0];
+    if (origin === undefined) throw new Error("no origin");
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await api<{ id: string }>(h, "POST", "/_mesh/v1/services/churn/instances", { url: `${origin.url}/c${i}` }, created.body.registrationToken);
+      expect(r.status).toBe(201);
+      ids.push(r.body.id);
+    }
+    await signIn();
+    await page.waitForFunction(() => document.querySelectorAll('section[data-service="churn"] tbody tr').length === 12, { timeout: 10_000 });
+    // All twelve deregistered at once (a deploy rolling every origin, say): twelve transitions in the next poll.
+    for (const id of ids) expect((await api(h, "DELETE", `/_mesh/v1/services/churn/instances/${id}`)).status).toBe(200);
+    await page.click("#refresh");
+    await page.waitForFunction(() => document.getElementById("announcer")?.textContent?.includes("draining") === true, { timeout: 10_000 });
+    const said = await page.$eval("#announcer", (e) => e.textContent ?? "");
+    expect(said.split("→").length - 1).toBeLessThanOrEqual(3);
+    expect(said).toContain("12 state changes");
+    await api(h, "DELETE", "/_mesh/v1/services/churn");
+  });
+
   it("a token that cannot be sent in a header (a pasted non-Latin-1 character): asked again, clearly", async () => {
     await signIn(`${ADMIN_TOKEN}\u200b`);
     await page.waitForFunction(() => document.getElementById("login-error")?.textContent?.includes("character") === true, { timeout: 5000 });

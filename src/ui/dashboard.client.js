@@ -45,6 +45,8 @@ const signOutButton = byId("sign-out");
 const tracks = new Map();
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let timer;
+/** When the next poll is due (ms): a tab coming back into view waits for it, so a 429's Retry-After holds. */
+let nextPollAt = 0;
 /**
  * One per sign-in. Signing out (or a 401) aborts it: a poll still under way
  * (seconds long on a mesh with many services) sends nothing more and renders
@@ -238,6 +240,7 @@ async function poll() {
   } finally {
     if (pollingFor === signal) pollingFor = null;
   }
+  nextPollAt = Date.now() + next;
   if (!document.hidden && login.hidden) timer = setTimeout(() => void poll(), next);
 }
 
@@ -277,8 +280,11 @@ signOutButton.addEventListener("click", () => {
   showLogin("");
 });
 document.addEventListener("visibilitychange", () => {
-  if (document.hidden) clearTimeout(timer);
-  else if (login.hidden) void poll();
+  clearTimeout(timer);
+  if (document.hidden || !login.hidden) return;
+  const wait = nextPollAt - Date.now();
+  if (wait <= 0) void poll();
+  else timer = setTimeout(() => void poll(), wait);
 });
 
 if (sessionStorage.getItem(TOKEN_KEY) === null) showLogin("");

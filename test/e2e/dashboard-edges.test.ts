@@ -231,6 +231,31 @@ describe("dashboard edges, in headless Chromium", () => {
     await api(h, "DELETE", "/_mesh/v1/services/churn");
   });
 
+  it("a 429's Retry-After holds across switching tabs: coming back does not poll early", async () => {
+    expectedFailures = /\/_mesh\/v1\/services$/;
+    let lists = 0;
+    intercept = (r) => {
+      if (!r.url().endsWith("/_mesh/v1/services")) return false;
+      lists++;
+      void r.respond({ status: 429, contentType: "application/json", headers: { "retry-after": "30" }, body: JSON.stringify({ error: "rate_limited", message: "too many requests" }) });
+      return true;
+    };
+    await signIn();
+    await page.waitForFunction(() => document.getElementById("status")?.textContent?.includes("Retrying in 30 s") === true, { timeout: 10_000 });
+    expect(lists).toBe(1);
+    // An operator glancing at another tab and back, three times: a real visibility change each time.
+    const other = await browser.newPage();
+    for (let i = 0; i < 3; i++) {
+      await other.bringToFront();
+      await page.waitForFunction(() => document.visibilityState === "hidden");
+      await page.bringToFront();
+      await page.waitForFunction(() => document.visibilityState === "visible");
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    await other.close();
+    expect(lists).toBe(1);
+  });
+
   it("a token that cannot be sent in a header (a pasted non-Latin-1 character): asked again, clearly", async () => {
     await signIn(`${ADMIN_TOKEN}\u200b`);
     await page.waitForFunction(() => document.getElementById("login-error")?.textContent?.includes("character") === true, { timeout: 5000 });

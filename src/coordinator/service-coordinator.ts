@@ -210,6 +210,10 @@ export class ServiceCoordinator extends DurableObject<Env> {
 
   /** Running totals for GET /_mesh/v1/metrics; null when the service does not exist here. */
   async metrics(): Promise<ServiceMetrics | null> {
+    // What a scrape shows must already be stored: a reset before the written-behind flush would
+    // otherwise take these counters backwards, which Prometheus reads as a reset to zero and
+    // rate() counts the whole total again. One flush per scrape (every 15 s or so) costs little.
+    this.#statsWrites.flushNow();
     return serviceMetrics(this.#state, this.#metrics, Date.now());
   }
 

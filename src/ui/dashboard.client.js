@@ -18,6 +18,8 @@ const TOKEN_KEY = "switchyard.adminToken";
 const PARALLEL = 4;
 const BURST_BATCHES = 4;
 const PACED_BATCH_MS = 500;
+// State changes read out one by one per poll; more are counted (announcement).
+const ANNOUNCED = 3;
 
 /** @param {string} id */
 function byId(id) {
@@ -43,7 +45,16 @@ const signOutButton = byId("sign-out");
 const tracks = new Map();
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let timer;
-let polling = false;
+/** When the next poll is due (ms): a tab coming back into view waits for it, so a 429's Retry-After holds. */
+let nextPollAt = 0;
+/**
+ * One per sign-in. Signing out (or a 401) aborts it: a poll still under way
+ * (seconds long on a mesh with many services) sends nothing more and renders
+ * nothing, instead of carrying on without a token into a false "refused" 401.
+ */
+let session = new AbortController();
+/** @type {AbortSignal | null} the session whose poll is under way */
+let pollingFor = null;
 
 class ApiError extends Error {
   /** @param {number} status @param {string} code @param {string} message @param {number} retryAfter */
@@ -58,11 +69,13 @@ class ApiError extends Error {
 /**
  * One API call with the token; the caller says what shape the JSON has.
  * @param {string} path
+ * @param {AbortSignal} signal the session's
  * @returns {Promise<unknown>}
  */
-async function call(path) {
+async function call(path, signal) {
+  signal.throwIfAborted();
   const token = sessionStorage.getItem(TOKEN_KEY) ?? "";
-  const res = await fetch(path, { headers: { authorization: `Bearer ${token}` }, cache: "no-store" });
+  const res = await fetch(path, { headers: { authorization: `Bearer ${token}` }, cache: "no-store", signal });
   /** @type {unknown} */
   let body = null;
   try {
@@ -78,7 +91,12 @@ async function call(path) {
 /** @param {string} message */
 function showLogin(message) {
   clearTimeout(timer);
+  session.abort();
+  session = new AbortController();
   sessionStorage.removeItem(TOKEN_KEY);
+  // The status line sits above the form too: "Loading…" or "Refreshes every 5 s" would be false here.
+  statusEl.textContent = "Not signed in.";
+  delete statusEl.dataset["state"];
   board.hidden = true;
   login.hidden = false;
   loginError.textContent = message;
@@ -103,15 +121,16 @@ function problemOf(err) {
  * that fails (its coordinator is down, say) is shown as that service's
  * problem: it must not take the other services off the page.
  * @param {string} name
+ * @param {AbortSignal} signal
  */
-async function loadService(name) {
+async function loadService(name, signal) {
   const path = `/_mesh/v1/services/${encodeURIComponent(name)}`;
   const [detail, stats] = await Promise.all([
-    call(path).then(
+    call(path, signal).then(
       (d) => ({ detail: /** @type {ServiceDetail} */ (d), problem: /** @type {string | null} */ (null) }),
       (/** @type {unknown} */ err) => ({ detail: null, problem: problemOf(err) }),
     ),
-    call(`${path}/stats?window=${encodeURIComponent(windowSelect.value)}`).then(
+    call(`${path}/stats?window=${encodeURIComponent(windowSelect.value)}`, signal).then(
       (s) => ({ stats: /** @type {ServiceStats} */ (s), problem: /** @type {string | null} */ (null) }),
       (/** @type {unknown} */ err) => {
         // A 429 here only costs this service its statistics (as before): the instance states still show.
@@ -132,12 +151,14 @@ async function loadService(name) {
  * @template T, R
  * @param {T[]} items
  * @param {(item: T) => Promise<R>} fn
+ * @param {AbortSignal} signal stops before the next batch
  * @returns {Promise<R[]>}
  */
-async function inBatches(items, fn) {
+async function inBatches(items, fn, signal) {
   /** @type {R[]} */
   const out = [];
   for (let i = 0, batch = 0; i < items.length; i += PARALLEL, batch++) {
+    signal.throwIfAborted();
     const started = Date.now();
     out.push(...(await Promise.all(items.slice(i, i + PARALLEL).map(fn))));
     const rest = PACED_BATCH_MS - (Date.now() - started);
@@ -155,15 +176,30 @@ function sectionFor(name) {
   return s;
 }
 
+/**
+ * A polite live region is read out in full: a mass change (a deploy, an
+ * outage) must not queue minutes of speech, so past ANNOUNCED it names a few
+ * and counts the rest; the table shows every one.
+ * @param {string[]} news
+ */
+function announcement(news) {
+  if (news.length <= ANNOUNCED) return news.join("; ");
+  return `${news.length} state changes, including ${news.slice(0, ANNOUNCED).join("; ")}.`;
+}
+
 async function poll() {
-  if (polling) return;
-  polling = true;
+  const { signal } = session;
+  if (pollingFor === signal) return;
+  pollingFor = signal;
   clearTimeout(timer);
   let next = POLL_MS;
   try {
-    const list = /** @type {{ services: { name: string }[] }} */ (await call("/_mesh/v1/services"));
-    const names = list.services.map((s) => s.name).sort();
-    const views = await inBatches(names, loadService);
+    const list = /** @type {{ services: { name: string }[], unreadable?: string[] }} */ (await call("/_mesh/v1/services", signal));
+    // A damaged record is listed apart; its view then fails with 500 record_unreadable, which its section shows.
+    const names = [...list.services.map((s) => s.name), ...(list.unreadable ?? [])].sort();
+    const views = await inBatches(names, (name) => loadService(name, signal), signal);
+    // Signed out while the last batch was out: its answers are not shown.
+    signal.throwIfAborted();
     const now = Date.now();
     const news = [];
     const sections = [];
@@ -186,13 +222,14 @@ async function poll() {
     for (const name of [...tracks.keys()]) if (!names.includes(name)) tracks.delete(name);
     servicesEl.replaceChildren(...sections);
     if (names.length === 0) servicesEl.append(Object.assign(document.createElement("p"), { textContent: "No services yet." }));
-    if (news.length > 0) announcer.textContent = news.join("; ");
+    if (news.length > 0) announcer.textContent = announcement(news);
     // The same sentence for every service (it follows from the bucket layout), so it is said once, under the controls.
     const precision = views.find((v) => v.stats?.percentileError !== undefined)?.stats?.percentileError;
     precisionEl.textContent = precision === undefined ? "" : `Percentiles are approximate. ${precision}`;
     statusEl.textContent = `Updated ${new Date(now).toLocaleTimeString()}: ${names.length} service${names.length === 1 ? "" : "s"}. Refreshes every ${POLL_MS / 1000} s.`;
     statusEl.dataset["state"] = "ok";
   } catch (err) {
+    if (signal.aborted) return;
     if (err instanceof ApiError && err.status === 401) {
       showLogin("The mesh refused that token (401). Enter the admin token again.");
       return;
@@ -201,8 +238,9 @@ async function poll() {
     statusEl.textContent = `Update failed at ${new Date().toLocaleTimeString()}: ${err instanceof ApiError ? `${err.status} ${err.code}: ${err.message}` : String(err)}. Retrying in ${next / 1000} s.`;
     statusEl.dataset["state"] = "error";
   } finally {
-    polling = false;
+    if (pollingFor === signal) pollingFor = null;
   }
+  nextPollAt = Date.now() + next;
   if (!document.hidden && login.hidden) timer = setTimeout(() => void poll(), next);
 }
 
@@ -242,8 +280,11 @@ signOutButton.addEventListener("click", () => {
   showLogin("");
 });
 document.addEventListener("visibilitychange", () => {
-  if (document.hidden) clearTimeout(timer);
-  else if (login.hidden) void poll();
+  clearTimeout(timer);
+  if (document.hidden || !login.hidden) return;
+  const wait = nextPollAt - Date.now();
+  if (wait <= 0) void poll();
+  else timer = setTimeout(() => void poll(), wait);
 });
 
 if (sessionStorage.getItem(TOKEN_KEY) === null) showLogin("");

@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { MetricsAccumulator } from "../../../src/core/metrics/accumulator.js";
 import { mesh, serviceWith, stubFor } from "../helpers.js";
@@ -51,5 +51,19 @@ describe("service-level counters across scrapes", () => {
     // 8 of each, never less than the 7 already scraped.
     expect(await sample(name, "switchyard_retries_total")).toBe(8);
     expect(await sample(name, "switchyard_failovers_total")).toBe(8);
+  });
+
+  it("never go backwards when the coordinator is reset within a second of the report a scrape has already shown", async () => {
+    const { name, ids } = await serviceWith(2, { retry: { attempts: 2, perTryTimeoutMs: 1000 } });
+    const [a = "", b = ""] = ids;
+    const stub = stubFor(name);
+    await stub.report([], failedOver(name, a, b, 5));
+    // Scraped at once, before the written-behind flush (STATS_FLUSH_MS) has run.
+    expect(await sample(name, "switchyard_retries_total")).toBe(5);
+    // Evicted or reset now: the next call constructs the object again from SQLite.
+    await runInDurableObject(stub, (_i, state) => state.abort("test: reset right after a scrape")).catch(() => undefined);
+    // A drop would be read by Prometheus as a counter reset: rate() would count all 5 again.
+    expect(await sample(name, "switchyard_retries_total")).toBe(5);
+    expect(await sample(name, "switchyard_failovers_total")).toBe(5);
   });
 });

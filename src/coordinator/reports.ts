@@ -1,6 +1,6 @@
 import { applyPassive, isRoutable } from "../core/health/health-machine.js";
-import { leaseLapsed } from "../core/lease/lease.js";
-import { sameHealth, type Member } from "../core/membership/member.js";
+import { sameHealth } from "../core/membership/member.js";
+import { isRoutableMember } from "../core/membership/snapshot-rules.js";
 import type { InstanceReport } from "../core/snapshot.js";
 import type { CoordinatorState } from "./state.js";
 
@@ -25,7 +25,7 @@ export function applyReports(
     const m = state.members.get(r.instanceId);
     if (m === undefined) continue;
     state.addCounters(m, r);
-    const wasRoutable = routed(m, now);
+    const wasRoutable = isRoutableMember(m, now);
     // Never eject the last routable instance: a degraded answer beats a guaranteed 503.
     const health = applyPassive(m.health, r, outlier, now, routable - (wasRoutable ? 1 : 0) > 0);
     if (health.ejections > m.health.ejections) ejections++;
@@ -36,13 +36,9 @@ export function applyReports(
   return ejections;
 }
 
-/** In the snapshot's routable set: a member whose lease lapsed is not, though the alarm has not expired it yet (snapshot-rules). */
-function routed(m: Member, now: number): boolean {
-  return m.membership === "active" && !leaseLapsed(m, now) && isRoutable(m.health, now);
-}
-
 function routableCount(state: CoordinatorState, now: number): number {
   let n = 0;
-  for (const m of state.members.values()) if (routed(m, now)) n++;
+  // The snapshot's own test: a member whose lease lapsed is not routable, though the alarm has not expired it yet.
+  for (const m of state.members.values()) if (isRoutableMember(m, now)) n++;
   return n;
 }

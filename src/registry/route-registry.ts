@@ -213,8 +213,7 @@ export class RouteRegistry extends DurableObject<Env> {
       const damaged = records.find((r) => r instanceof RecordUnreadable);
       if (damaged !== undefined) throw damaged;
       for (const r of records) {
-        if (r instanceof RecordUnreadable) continue;
-        if (r === null || this.#rows.has(r.name)) continue;
+        if (r === null || r instanceof RecordUnreadable || this.#rows.has(r.name)) continue;
         const routed = routedService(r.name, r.config);
         if (this.#claims.conflictFor(r.name, routed.routes) === null) this.#apply(r.name, routed);
       }

@@ -2,7 +2,8 @@ import { env, exports } from "cloudflare:workers";
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { routeRegistry } from "../../src/registry/route-registry.js";
 import type { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
-import type { ServiceConfigInput } from "../../src/core/schema/service.js";
+import { serviceConfigSchema, type ServiceConfigInput } from "../../src/core/schema/service.js";
+import { putService } from "../../src/registry/kv-registry.js";
 
 /** What the loopback origins (scripts/lib/origin.mjs) answer: the request as they received it. */
 export interface Echo {
@@ -100,4 +101,25 @@ export async function flushRouteIndex(): Promise<void> {
     if (waited >= 3_000) throw new Error(`the route registry still had unwritten shards after 3 s: ${JSON.stringify(s)}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * Service records as `PUT /services/{name}` writes them, put straight into KV,
+ * with no coordinator configured yet (the cron sweep configures each it
+ * reaches): creating a hundred or more through the API would run into the
+ * admin token's control-plane rate limit (20/s).
+ */
+export async function seedServiceRecords(names: readonly string[]): Promise<void> {
+  const now = Date.now();
+  await Promise.all(
+    names.map((name) =>
+      putService(env.REGISTRY, {
+        name,
+        config: serviceConfigSchema.parse({ routes: { pathPrefixes: [`/${name}`] }, healthCheck: { intervalSeconds: 3600, timeoutMs: 1000 } }),
+        tokenHash: "0".repeat(64),
+        createdAt: now,
+        updatedAt: now,
+      }),
+    ),
+  );
 }

@@ -1,5 +1,4 @@
-import { isRoutable } from "../../core/health/health-machine.js";
-import { leaseLapsed } from "../../core/lease/lease.js";
+import { isRoutableMember } from "../../core/membership/snapshot-rules.js";
 import type { ServiceMetrics } from "../../core/metrics/prometheus.js";
 import { computeStats, type ServiceStats, type StatsWindow } from "../../core/metrics/stats.js";
 import type { CoordinatorState } from "../state.js";
@@ -11,8 +10,8 @@ export function serviceMetrics(state: CoordinatorState, store: MetricsStore, now
   return {
     service: state.name,
     totals: store.totals(),
-    // A lapsed lease is out of the snapshots already (core snapshot-rules), reaped by the alarm or not.
-    instances: [...state.members.values()].map((m) => ({ id: m.id, healthy: m.membership === "active" && !leaseLapsed(m, now) && isRoutable(m.health, now) })),
+    // Healthy as the snapshot sees it: a lapsed lease is out already, reaped by the alarm or not.
+    instances: [...state.members.values()].map((m) => ({ id: m.id, healthy: isRoutableMember(m, now) })),
     counters: store.counters(),
   };
 }

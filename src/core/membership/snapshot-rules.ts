@@ -31,6 +31,16 @@ export function pinUntil(m: Member): number {
   return Math.min(m.leaseExpiresAt, m.membershipSince + ROUTER_SNAPSHOT_MAX_AGE_MS);
 }
 
+/** An active member whose lease has not run out at `now`: one the snapshot holds, routable or not. */
+export function isLive(m: Member, now: number): boolean {
+  return m.membership === "active" && !leaseLapsed(m, now);
+}
+
+/** In the snapshot's routable set at `now`: live and healthy (not ejected). */
+export function isRoutableMember(m: Member, now: number): boolean {
+  return isLive(m, now) && isRoutable(m.health, now);
+}
+
 /**
  * The routable set. When members exist but none is routable, `panic` decides
  * between routing to every active member and routing to none (router: 503).
@@ -54,7 +64,7 @@ export function buildSnapshot(
     if (m.membership === "draining" && policy?.affinity === true && isRoutable(m.health, now) && pinUntil(m) > now) {
       draining.push({ ...toSnapshotInstance(m, policy), pinUntil: pinUntil(m) });
     }
-    if (m.membership !== "active" || leaseLapsed(m, now)) continue;
+    if (!isLive(m, now)) continue;
     active.push(m);
     if (isRoutable(m.health, now)) routable.push(m);
   }

@@ -1,30 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sweepAll } from "../../../src/sweep/sweep.js";
-import { putService } from "../../../src/registry/kv-registry.js";
 import { routeRegistry } from "../../../src/registry/route-registry.js";
-import { serviceConfigSchema } from "../../../src/core/schema/service.js";
-import { ADMIN, flushRouteIndex, mesh, uniqueName } from "../helpers.js";
-
-/**
- * Records as `PUT /services/{name}` writes them, put straight into KV: creating
- * a hundred and more through the API would run into the admin token's
- * control-plane rate limit (20/s). The sweep configures each coordinator from them.
- */
-async function seedRecords(names: readonly string[]): Promise<void> {
-  const now = Date.now();
-  await Promise.all(
-    names.map((name) =>
-      putService(env.REGISTRY, {
-        name,
-        config: serviceConfigSchema.parse({ routes: { pathPrefixes: [`/${name}`] }, healthCheck: { intervalSeconds: 3600, timeoutMs: 1000 } }),
-        tokenHash: "0".repeat(64),
-        createdAt: now,
-        updatedAt: now,
-      }),
-    ),
-  );
-}
+import { ADMIN, flushRouteIndex, mesh, seedServiceRecords, uniqueName } from "../helpers.js";
 
 /**
  * Reads through the real REGISTRY binding, counted: a Worker invocation may
@@ -50,7 +28,7 @@ describe("sweep of many services", () => {
   it("reads 150 service records in two bulk KV reads, not 150 gets, and still sweeps each and lists each", async () => {
     const prefix = uniqueName("many");
     const names = Array.from({ length: 150 }, (_, i) => `${prefix}-${String(i).padStart(3, "0")}`);
-    await seedRecords(names);
+    await seedServiceRecords(names);
     const counted = countingKv(env.REGISTRY);
     const record = await sweepAll({ ...env, REGISTRY: counted.kv }, Date.now());
     expect(record.errors).toEqual([]);
@@ -68,7 +46,7 @@ describe("sweep of many services", () => {
   it("past the first hundred, a damaged record is still named by the sweep and the list, and the route index is left as it was", async () => {
     const prefix = uniqueName("dmg");
     const names = Array.from({ length: 120 }, (_, i) => `${prefix}-${String(i).padStart(3, "0")}`);
-    await seedRecords(names);
+    await seedServiceRecords(names);
     const damaged = names[115] ?? "";
     await env.REGISTRY.put(`service:${damaged}`, "{not json");
     // Any group commit left from earlier calls lands first, so the version read here is the settled one.

@@ -1,25 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { serviceConfigSchema } from "../../../src/core/schema/service.js";
-import { putService } from "../../../src/registry/kv-registry.js";
 import { sweepAll, type SweepRecord } from "../../../src/sweep/sweep.js";
-import { stubFor, uniqueName } from "../helpers.js";
-
-/** Records as PUT writes them, straight into KV, with no coordinator configured yet: the sweep configures each it reaches. */
-async function seedRecords(names: readonly string[]): Promise<void> {
-  const now = Date.now();
-  await Promise.all(
-    names.map((name) =>
-      putService(env.REGISTRY, {
-        name,
-        config: serviceConfigSchema.parse({ routes: { pathPrefixes: [`/${name}`] }, healthCheck: { intervalSeconds: 3600, timeoutMs: 1000 } }),
-        tokenHash: "0".repeat(64),
-        createdAt: now,
-        updatedAt: now,
-      }),
-    ),
-  );
-}
+import { seedServiceRecords, stubFor, uniqueName } from "../helpers.js";
 
 async function configured(names: readonly string[]): Promise<string[]> {
   const described = await Promise.all(names.map(async (name) => ((await stubFor(name).describe()).service === name ? name : null)));
@@ -30,7 +12,7 @@ describe("the cron sweep in slices", () => {
   it("past one run's slice, sweeps the services in turn, each within ⌈n / slice⌉ runs, and says where the next run starts", async () => {
     const prefix = uniqueName("slice");
     const names = Array.from({ length: 120 }, (_, i) => `${prefix}-${String(i).padStart(3, "0")}`);
-    await seedRecords(names);
+    await seedServiceRecords(names);
     const runs: SweepRecord[] = [];
     const counts: number[] = [];
     for (let r = 0; r < 3; r++) {
@@ -51,7 +33,7 @@ describe("the cron sweep in slices", () => {
   it("takes every service in one run while they fit, with no cursor", async () => {
     const prefix = uniqueName("fits");
     const names = Array.from({ length: 5 }, (_, i) => `${prefix}-${i}`);
-    await seedRecords(names);
+    await seedServiceRecords(names);
     const record = await sweepAll(env, Date.now());
     expect(record.swept).toBe(record.services);
     expect(record.nextFrom).toBeNull();

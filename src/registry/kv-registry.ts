@@ -60,12 +60,34 @@ export const KV_BULK_GET_MAX = 100;
  */
 export async function readServices(kv: KVNamespace, names: readonly string[]): Promise<(ServiceRecord | RecordUnreadable | null)[]> {
   const out: (ServiceRecord | RecordUnreadable | null)[] = [];
+  for (let i = 0; i < names.length; i += KV_BULK_GET_MAX) out.push(...(await readChunk(kv, names.slice(i, i + KV_BULK_GET_MAX))));
+  return out;
+}
+
+/**
+ * As readServices, but a bulk read that throws fails only the names it
+ * carried: each of them gets that error as its value, and the other reads go
+ * on. For the cron sweep, which goes on past a failed read; readServices
+ * throws instead, for the callers that cannot.
+ */
+export async function readServicesSettled(kv: KVNamespace, names: readonly string[]): Promise<(ServiceRecord | Error | null)[]> {
+  const out: (ServiceRecord | Error | null)[] = [];
   for (let i = 0; i < names.length; i += KV_BULK_GET_MAX) {
     const chunk = names.slice(i, i + KV_BULK_GET_MAX);
-    const texts = await kv.get(chunk.map(KEY.service), "text");
-    for (const name of chunk) out.push(parseRecord(name, texts.get(KEY.service(name)) ?? null));
+    try {
+      out.push(...(await readChunk(kv, chunk)));
+    } catch (err) {
+      const failed = err instanceof Error ? err : new Error(String(err));
+      out.push(...chunk.map(() => failed));
+    }
   }
   return out;
+}
+
+/** Up to KV_BULK_GET_MAX records in one bulk read (one KV operation). */
+async function readChunk(kv: KVNamespace, chunk: readonly string[]): Promise<(ServiceRecord | RecordUnreadable | null)[]> {
+  const texts = await kv.get(chunk.map(KEY.service), "text");
+  return chunk.map((name) => parseRecord(name, texts.get(KEY.service(name)) ?? null));
 }
 
 function parseRecord(name: string, text: string | null): ServiceRecord | RecordUnreadable | null {

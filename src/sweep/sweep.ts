@@ -1,7 +1,7 @@
 import { callCoordinator } from "../coordinator/stub.js";
 import { KEY } from "../registry/keys.js";
 import { mapPool } from "../core/map-pool.js";
-import { listServiceNames, readServices } from "../registry/kv-registry.js";
+import { listServiceNames, readServicesSettled } from "../registry/kv-registry.js";
 import { routeRegistry } from "../registry/route-registry.js";
 import type { ServiceRecord } from "../core/schema/service.js";
 import { sweepSlice } from "../core/sweep/slice.js";
@@ -62,15 +62,9 @@ export async function sweepAll(env: Env, now: number, slice = SWEEP_SLICE): Prom
   };
   // Every record in bulk reads (⌈n/100⌉ KV operations): one get per service passed the 1,000 KV
   // operations an invocation may make at about a thousand services.
-  // A failed bulk read is every service's read failing: none is swept or configured from a record it lacks.
-  // An unreadable record (RecordUnreadable) is an Error too: named, and its service not swept.
-  let reads: (ServiceRecord | Error | null)[];
-  try {
-    reads = await readServices(env.REGISTRY, names);
-  } catch (err) {
-    const failed = err instanceof Error ? err : new Error(String(err));
-    reads = names.map(() => failed);
-  }
+  // A bulk read that fails fails its own hundred names, not every service: none of those is configured
+  // from a record it lacks. An unreadable record (RecordUnreadable) is an Error too: named, and its service not swept.
+  const reads = await readServicesSettled(env.REGISTRY, names);
   // Every record is read, and an unreadable one named, each run; only this run's slice of coordinators is swept.
   let allRead = true;
   const live: ServiceRecord[] = [];

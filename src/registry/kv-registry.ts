@@ -1,6 +1,6 @@
 import { MeshError } from "../core/errors.js";
 import { KV_METADATA_LIMIT_BYTES, MAX_PRIORITY, MAX_WEIGHT } from "../core/schema/instance.js";
-import type { ServiceRecord } from "../core/schema/service.js";
+import { serviceConfigSchema, type ServiceRecord } from "../core/schema/service.js";
 import type { SnapshotInstance } from "../core/snapshot.js";
 import { KEY } from "./keys.js";
 
@@ -22,9 +22,9 @@ export interface InstanceKeyMetadata {
 const utf8 = new TextEncoder();
 
 /**
- * A `service:<name>` value that is not a record the mesh wrote: not JSON, or
- * without its config, token hash or version (someone edited KV by hand, or it
- * was damaged). Answered as a typed 500 that says how to get out of it. The
+ * A `service:<name>` value that is not a record the mesh wrote: not JSON,
+ * without its config, token hash or times, or with a config the service schema
+ * refuses (someone edited KV by hand, or it was damaged). Answered as a typed 500 that says how to get out of it. The
  * service list names it apart; PUT replaces it and DELETE removes it. The
  * sweep records it as an error and then leaves the route index alone, and the
  * route registry's first load (after an upgrade) refuses route claims until it
@@ -36,10 +36,31 @@ export class RecordUnreadable extends MeshError {
   }
 }
 
-function isServiceRecord(value: unknown): value is ServiceRecord {
-  if (typeof value !== "object" || value === null) return false;
+/** A time a Date can hold (ECMA-262: ±8.64e15 ms); publicService turns both into ISO strings. */
+function isTime(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value) && Math.abs(value) <= 8.64e15;
+}
+
+/**
+ * The record, with its config as the schema resolves it, or why it is not one. The config is checked
+ * whole, not only for being an object: one of the wrong shape was listed as a service, pushed into
+ * its coordinator by the sweep and broke the route index rebuild for every service; a time no Date
+ * can hold made the service list a 500. A config written before a field with a default existed gets
+ * that default, as the coordinator reads its stored copy (core/membership/stored.ts).
+ */
+function asServiceRecord(value: unknown): ServiceRecord | string {
+  if (typeof value !== "object" || value === null) return "lacks its name, config, token hash or version";
   const r = value as Record<string, unknown>;
-  return typeof r.name === "string" && typeof r.config === "object" && r.config !== null && typeof r.tokenHash === "string" && typeof r.updatedAt === "number";
+  if (typeof r.name !== "string" || typeof r.config !== "object" || r.config === null || typeof r.tokenHash !== "string" || typeof r.updatedAt !== "number") {
+    return "lacks its name, config, token hash or version";
+  }
+  if (!isTime(r.createdAt) || !isTime(r.updatedAt)) return "has a creation or update time that is not one";
+  const config = serviceConfigSchema.safeParse(r.config);
+  if (!config.success) {
+    const issue = config.error.issues[0];
+    return `has a config that fails the service schema (${issue === undefined ? "invalid" : `${issue.path.join(".") || "config"}: ${issue.message}`})`;
+  }
+  return { ...(value as ServiceRecord), config: config.data };
 }
 
 /** The service's record, null when there is none, or the damage as a value: for the calls that go on past it (list, PUT, DELETE). */
@@ -60,12 +81,34 @@ export const KV_BULK_GET_MAX = 100;
  */
 export async function readServices(kv: KVNamespace, names: readonly string[]): Promise<(ServiceRecord | RecordUnreadable | null)[]> {
   const out: (ServiceRecord | RecordUnreadable | null)[] = [];
+  for (let i = 0; i < names.length; i += KV_BULK_GET_MAX) out.push(...(await readChunk(kv, names.slice(i, i + KV_BULK_GET_MAX))));
+  return out;
+}
+
+/**
+ * As readServices, but a bulk read that throws fails only the names it
+ * carried: each of them gets that error as its value, and the other reads go
+ * on. For the cron sweep, which goes on past a failed read; readServices
+ * throws instead, for the callers that cannot.
+ */
+export async function readServicesSettled(kv: KVNamespace, names: readonly string[]): Promise<(ServiceRecord | Error | null)[]> {
+  const out: (ServiceRecord | Error | null)[] = [];
   for (let i = 0; i < names.length; i += KV_BULK_GET_MAX) {
     const chunk = names.slice(i, i + KV_BULK_GET_MAX);
-    const texts = await kv.get(chunk.map(KEY.service), "text");
-    for (const name of chunk) out.push(parseRecord(name, texts.get(KEY.service(name)) ?? null));
+    try {
+      out.push(...(await readChunk(kv, chunk)));
+    } catch (err) {
+      const failed = err instanceof Error ? err : new Error(String(err));
+      out.push(...chunk.map(() => failed));
+    }
   }
   return out;
+}
+
+/** Up to KV_BULK_GET_MAX records in one bulk read (one KV operation). */
+async function readChunk(kv: KVNamespace, chunk: readonly string[]): Promise<(ServiceRecord | RecordUnreadable | null)[]> {
+  const texts = await kv.get(chunk.map(KEY.service), "text");
+  return chunk.map((name) => parseRecord(name, texts.get(KEY.service(name)) ?? null));
 }
 
 function parseRecord(name: string, text: string | null): ServiceRecord | RecordUnreadable | null {
@@ -76,7 +119,8 @@ function parseRecord(name: string, text: string | null): ServiceRecord | RecordU
   } catch {
     return new RecordUnreadable(name, "is not JSON");
   }
-  return isServiceRecord(value) ? value : new RecordUnreadable(name, "lacks its name, config, token hash or version");
+  const record = asServiceRecord(value);
+  return typeof record === "string" ? new RecordUnreadable(name, record) : record;
 }
 
 /** The service's record, or null; a damaged one is thrown (a typed 500 record_unreadable). */

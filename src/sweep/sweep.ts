@@ -1,7 +1,7 @@
 import { callCoordinator } from "../coordinator/stub.js";
 import { KEY } from "../registry/keys.js";
 import { mapPool } from "../core/map-pool.js";
-import { listServiceNames, readServices } from "../registry/kv-registry.js";
+import { listServiceNames, readServicesSettled } from "../registry/kv-registry.js";
 import { routeRegistry } from "../registry/route-registry.js";
 import type { ServiceRecord } from "../core/schema/service.js";
 import { sweepSlice } from "../core/sweep/slice.js";
@@ -62,15 +62,12 @@ export async function sweepAll(env: Env, now: number, slice = SWEEP_SLICE): Prom
   };
   // Every record in bulk reads (⌈n/100⌉ KV operations): one get per service passed the 1,000 KV
   // operations an invocation may make at about a thousand services.
-  // A failed bulk read is every service's read failing: none is swept or configured from a record it lacks.
-  // An unreadable record (RecordUnreadable) is an Error too: named, and its service not swept.
-  let reads: (ServiceRecord | Error | null)[];
-  try {
-    reads = await readServices(env.REGISTRY, names);
-  } catch (err) {
-    const failed = err instanceof Error ? err : new Error(String(err));
-    reads = names.map(() => failed);
-  }
+  // A bulk read that fails fails its own hundred names, not every service. A service whose record
+  // could not be read (a failed read, or a RecordUnreadable) is named and not configured, but still
+  // swept: reaping leases and re-arming the alarm need no record, and skipping them left a damaged
+  // record's coordinator without the net under a lost alarm, and a slice past a failed read unswept
+  // for another ⌈n / SWEEP_SLICE⌉ runs.
+  const reads = await readServicesSettled(env.REGISTRY, names);
   // Every record is read, and an unreadable one named, each run; only this run's slice of coordinators is swept.
   let allRead = true;
   const live: ServiceRecord[] = [];
@@ -86,9 +83,9 @@ export async function sweepAll(env: Env, now: number, slice = SWEEP_SLICE): Prom
   await mapPool(chosen.indices, SWEEP_CONCURRENCY, async (i) => {
     const name = names[i];
     const read = reads[i] ?? null;
-    if (name === undefined || read instanceof Error) return;
+    if (name === undefined) return;
     record.swept++;
-    await sweepOne(env, name, read, record);
+    await sweepOne(env, name, read instanceof Error ? null : read, record);
   });
   // The route registry is rebuilt from the records just read, unless a read failed: a missing record must not drop its routes.
   try {
@@ -112,7 +109,7 @@ async function lastCursor(kv: KVNamespace): Promise<string | null> {
   }
 }
 
-/** One coordinator: its config back first if it lost it (or it failed validation), then its sweep; totals into `record`. */
+/** One coordinator: its config back first if it lost it (or it failed validation) and the record is at hand, then its sweep; totals into `record`. */
 async function sweepOne(env: Env, name: string, service: ServiceRecord | null, record: SweepRecord): Promise<void> {
   try {
     if (service !== null) await callCoordinator(env, name, (s) => s.configure(name, service.config, service.updatedAt));

@@ -34,6 +34,8 @@ describe("a damaged service record", () => {
     ["not JSON", "{not json"],
     ["JSON without a config", JSON.stringify({ name: "x", tokenHash: "ab", updatedAt: 1 })],
     ["a JSON string", JSON.stringify("service")],
+    ["a config that is not one", JSON.stringify({ name: "x", config: { routes: "everything" }, tokenHash: "ab", createdAt: 1, updatedAt: 1 })],
+    ["no creation time", JSON.stringify({ name: "x", config: { routes: { pathPrefixes: ["/x"] } }, tokenHash: "ab", updatedAt: 1 })],
   ])("is a typed 500 record_unreadable when read (%s), naming its key and the way out", async (_why, value) => {
     const name = await damage(value);
     const res = await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN });
@@ -52,12 +54,14 @@ describe("a damaged service record", () => {
     const intact = uniqueName("intact");
     await createService(intact, { routes: { pathPrefixes: [`/${intact}`] } });
     const name = await damage("{not json");
+    // Valid JSON with every field the shallow check looked for, but a time no Date can hold: the list answered 500.
+    const timeless = await damage(JSON.stringify({ name: "x", config: { routes: { pathPrefixes: ["/x"] } }, tokenHash: "ab", createdAt: 1e300, updatedAt: 1 }));
     const res = await mesh("/_mesh/v1/services", { headers: ADMIN });
     expect(res.status).toBe(200);
     const body = await res.json<{ services: { name: string }[]; unreadable?: string[] }>();
     expect(body.services.map((s) => s.name)).toContain(intact);
     expect(body.services.map((s) => s.name)).not.toContain(name);
-    expect(body.unreadable).toEqual([name]);
+    expect(body.unreadable).toEqual([name, timeless].sort());
   });
 
   it("is replaced by a PUT, with a new registration token that then works", async () => {

@@ -111,8 +111,32 @@ async function readChunk(kv: KVNamespace, chunk: readonly string[]): Promise<(Se
   return chunk.map((name) => parseRecord(name, texts.get(KEY.service(name)) ?? null));
 }
 
+/*
+ * Records already parsed in this isolate, by name, with the exact text they
+ * came from. KV is still read every time (a rotated token or a new config must
+ * reach every isolate at once); only the parse is skipped when the text is the
+ * same. The full schema check is what makes this worth it: it runs on every
+ * heartbeat and registration, the hottest calls of the control plane. Kept
+ * records are frozen, so a caller that tried to change one in place would
+ * throw instead of changing the next caller's copy. Bounded by clearing.
+ */
+const PARSED_MAX = 512;
+const parsed = new Map<string, { text: string; record: ServiceRecord }>();
+
 function parseRecord(name: string, text: string | null): ServiceRecord | RecordUnreadable | null {
   if (text === null) return null;
+  const kept = parsed.get(name);
+  if (kept !== undefined && kept.text === text) return kept.record;
+  const read = parseText(name, text);
+  if (!(read instanceof RecordUnreadable)) {
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    Object.freeze(read.config);
+    parsed.set(name, { text, record: Object.freeze(read) });
+  }
+  return read;
+}
+
+function parseText(name: string, text: string): ServiceRecord | RecordUnreadable {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -64,6 +64,26 @@ describe("a damaged service record", () => {
     expect(body.unreadable).toEqual([name, timeless].sort());
   });
 
+  it("is seen as soon as it is stored, after the same record was read intact (parsed records are kept per isolate by their text)", async () => {
+    const name = uniqueName("later");
+    await createService(name, { routes: { pathPrefixes: [`/${name}`] } });
+    const intact = await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN });
+    expect(intact.status).toBe(200);
+    await intact.arrayBuffer();
+    // Changed by hand to another valid config: the next read shows it, not the parsed copy of the old text.
+    const stored = await env.REGISTRY.get<{ config: { routes: { pathPrefixes: string[] } } }>(KEY.service(name), "json");
+    if (stored === null) throw new Error("record missing");
+    await env.REGISTRY.put(KEY.service(name), JSON.stringify({ ...stored, config: { ...stored.config, balancer: "random" } }));
+    damaged.push(name);
+    const changed = await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN });
+    expect((await changed.json<{ service: { config: { balancer: string } } }>()).service.config.balancer).toBe("random");
+    // Then damaged: the next read is the typed 500.
+    await env.REGISTRY.put(KEY.service(name), "{not json");
+    const broken = await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN });
+    expect(broken.status).toBe(500);
+    expect((await broken.json<{ error: string }>()).error).toBe("record_unreadable");
+  });
+
   it("is replaced by a PUT, with a new registration token that then works", async () => {
     const name = await damage("{not json");
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);

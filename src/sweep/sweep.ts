@@ -4,7 +4,7 @@ import { mapPool } from "../core/map-pool.js";
 import { listServiceNames, readServicesSettled } from "../registry/kv-registry.js";
 import { routeRegistry } from "../registry/route-registry.js";
 import type { ServiceRecord } from "../core/schema/service.js";
-import { sweepSlice } from "../core/sweep/slice.js";
+import { sliceSize, sweepSlice } from "../core/sweep/slice.js";
 
 /**
  * The cron safety net (every minute; cron cannot run more often). Each
@@ -33,11 +33,13 @@ export interface SweepRecord {
 
 /**
  * Coordinators one run sweeps at most. Each takes two RPCs (configure,
- * sweep), and an invocation may make 1,000 subrequests (the limit issue 13
- * names; Cloudflare's limits page gives Workers Paid 10,000 today), so a run
- * stays at 901 with the route registry's rebuild; past 450 services each is
- * swept every ⌈n / 450⌉ minutes. Every coordinator's own alarm does the real
- * work each health interval: the sweep is the net under a lost alarm or config.
+ * sweep), and an invocation may make 1,000 operations to other services,
+ * KV's included (core/sweep/slice.ts), so a run stays at 901 RPCs with the
+ * route registry's rebuild, plus its KV operations; past 450 services each is
+ * swept every ⌈n / 450⌉ minutes, and past about 9,000 the slice shrinks so
+ * that the bulk reads fit too (sliceSize). Every coordinator's own alarm does
+ * the real work each health interval: the sweep is the net under a lost alarm
+ * or config.
  */
 export const SWEEP_SLICE = 450;
 
@@ -78,7 +80,7 @@ export async function sweepAll(env: Env, now: number, slice = SWEEP_SLICE): Prom
       record.errors.push({ service: name, message: String(read) });
     } else if (read !== null) live.push(read);
   });
-  const chosen = sweepSlice(names, last, slice);
+  const chosen = sweepSlice(names, last, sliceSize(names.length, slice));
   record.nextFrom = chosen.nextFrom;
   await mapPool(chosen.indices, SWEEP_CONCURRENCY, async (i) => {
     const name = names[i];

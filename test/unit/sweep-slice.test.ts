@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { sweepSlice } from "../../src/core/sweep/slice.js";
+import { INVOCATION_OPERATIONS, sliceSize, sweepOverhead, sweepSlice } from "../../src/core/sweep/slice.js";
 
 const sorted = (names: string[]) => [...new Set(names)].sort();
 
@@ -41,5 +41,26 @@ describe("sweepSlice", () => {
         expect(seen.size).toBe(names.length);
       }),
     );
+  });
+});
+
+describe("sliceSize", () => {
+  it("keeps a run's RPCs and KV operations within one invocation's 1,000 while the reads leave room", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 89_000 }), fc.integer({ min: 1, max: 450 }), (n, max) => {
+        const size = sliceSize(n, max);
+        expect(size).toBeGreaterThanOrEqual(1);
+        expect(size).toBeLessThanOrEqual(max);
+        expect(2 * size + sweepOverhead(n)).toBeLessThanOrEqual(INVOCATION_OPERATIONS);
+      }),
+    );
+  });
+
+  it("is the whole 450 up to about 9,000 services, then shrinks; never below one", () => {
+    expect(sliceSize(1_000, 450)).toBe(450);
+    expect(sliceSize(8_800, 450)).toBe(450);
+    expect(sliceSize(10_000, 450)).toBe(443);
+    expect(sliceSize(50_000, 450)).toBe(223);
+    expect(sliceSize(200_000, 450)).toBe(1);
   });
 });

@@ -191,7 +191,8 @@ describe("requestAt", () => {
           return;
         }
         // A line from before the field stands for one request.
-        expect(events.map(asRead)).toEqual([asRead({ weight: 1, ...(JSON.parse(message) as Event) })]);
+        const parsed = JSON.parse(message) as Extract<Event, { event: "request" }>;
+        expect(events.map(asRead)).toEqual([asRead({ ...parsed, weight: when === "now" ? parsed.weight : 1 })]);
         expect(end).toBe(at + escaped.length); // just past the array's `"]`
       }),
       { numRuns: 1000 },

@@ -48,7 +48,7 @@ function event(i) {
     service: "bench-snapshot", fallbackFrom: null, method: "GET", host: "127.0.0.1:8787", path: "/bench-snapshot/item",
     status: 200, outcome: "ok", instance: id, attempts: 1, tried: [id], failures: [], latencyMs: i & 7,
     upstreamLatencyMs: 1 + (i & 3), bytesIn: 0, bytesOut: 312, colo: null, country: null, mode: "snapshot",
-    snapshotVersion: 12, retryBudgetExhausted: false,
+    snapshotVersion: 12, retryBudgetExhausted: false, weight: 1,
   };
 }
 export default {

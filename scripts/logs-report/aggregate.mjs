@@ -5,6 +5,13 @@
 // folded in with `merge()`: every figure is a sum, a min/max or a count per
 // value, so merging the files' partials in file order gives the report one
 // thread would have built, down to the order of equal counts.
+//
+// Every request figure is weighted: a request line counts `weight` requests
+// (1/p for a success written under REQUEST_LOG_SAMPLE = p, 1 otherwise and for
+// lines from before the field). Whole weights keep every figure exact; with a
+// fractional weight the sums are floating point (threads may add them in
+// another order, so the last digits can differ from one thread's), and the
+// report rounds the counts it shows to whole requests: they are estimates.
 import { EventClock } from "./event-clock.mjs";
 import { Latencies } from "./latencies.mjs";
 
@@ -21,17 +28,20 @@ import { Latencies } from "./latencies.mjs";
  */
 const own = (s) => /** @type {string} */ (JSON.parse(JSON.stringify(s)));
 
-/** @param {Map<string, number>} m @param {string} k */
-function bump(m, k) {
+/** @param {Map<string, number>} m @param {string} k @param {number} [by] */
+function bump(m, k, by = 1) {
   const n = m.get(k);
   // set() on a key already there keeps the key it holds, so only the first sight copies.
-  if (n === undefined) m.set(own(k), 1);
-  else m.set(k, n + 1);
+  if (n === undefined) m.set(own(k), by);
+  else m.set(k, n + by);
 }
+
+/** A weighted count as shown: whole requests (the identity for whole weights). @param {number} n */
+const whole = (n) => Math.round(n);
 
 /** @param {Map<string, number>} m @param {number} n */
 function top(m, n) {
-  return [...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n).map(([kind, count]) => ({ kind, count }));
+  return [...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n).map(([kind, count]) => ({ kind, count: whole(count) }));
 }
 
 /** @param {Map<string, number>} into @param {Map<string, number>} from */
@@ -94,6 +104,8 @@ export class Aggregator {
     /** @type {Map<string, ServiceStats>} */
     this.services = new Map();
     this.events = 0;
+    /** Request lines that stood for more than one request (written under REQUEST_LOG_SAMPLE). */
+    this.sampledLines = 0;
     this.first = Infinity;
     this.last = -Infinity;
     /** Reads event times (memoised per minute). */
@@ -121,39 +133,41 @@ export class Aggregator {
     }
     // Requests that matched no service (404 no_route) are reported under "(none)".
     const s = this.service(e.service ?? "(none)");
-    s.requests++;
+    const w = e.weight;
+    if (w !== 1) this.sampledLines++;
+    s.requests += w;
     const error = isError(e);
-    if (error) s.errors++;
-    if (e.attempts > 1) s.failovers++;
-    s.latency.push(e.latencyMs);
-    if (e.upstreamLatencyMs !== null) s.upstream.push(e.upstreamLatencyMs);
-    bump(s.outcomes, e.outcome);
+    if (error) s.errors += w;
+    if (e.attempts > 1) s.failovers += w;
+    s.latency.push(e.latencyMs, w);
+    if (e.upstreamLatencyMs !== null) s.upstream.push(e.upstreamLatencyMs, w);
+    bump(s.outcomes, e.outcome, w);
     if (!Number.isNaN(t)) {
       const sec = Math.floor(t / 1000);
       const point = s.perSecond.get(sec);
-      if (point === undefined) s.perSecond.set(sec, [1, error ? 1 : 0]);
+      if (point === undefined) s.perSecond.set(sec, [w, error ? w : 0]);
       else {
-        point[0]++;
-        if (error) point[1]++;
+        point[0] += w;
+        if (error) point[1] += w;
       }
     }
     // A failed try is always followed by the next one, so failures[i] is tried[i]'s.
     for (let i = 0; i < e.tried.length; i++) {
       const id = e.tried[i] ?? "";
       const inst = s.instance(id);
-      inst.tries++;
+      inst.tries += w;
       const kind = e.failures[i];
       if (kind !== undefined) {
-        inst.failedTries++;
-        bump(inst.failures, kind);
-        bump(s.failures, kind);
+        inst.failedTries += w;
+        bump(inst.failures, kind, w);
+        bump(s.failures, kind, w);
       }
     }
     if (e.instance !== null) {
       const inst = s.instance(e.instance);
-      inst.answered++;
-      if (error) inst.errors++;
-      inst.latency.push(e.latencyMs);
+      inst.answered += w;
+      if (error) inst.errors += w;
+      inst.latency.push(e.latencyMs, w);
     }
   }
 
@@ -192,12 +206,13 @@ export class Aggregator {
         coordinator: i.coordinator,
       })),
     }));
-    return { data: { events: this.events, first: this.first, last: this.last, services }, transfer };
+    return { data: { events: this.events, sampledLines: this.sampledLines, first: this.first, last: this.last, services }, transfer };
   }
 
   /** @param {Partial["data"]} p another aggregate's `partial().data` */
   merge(p) {
     this.events += p.events;
+    this.sampledLines += p.sampledLines;
     if (p.first < this.first) this.first = p.first;
     if (p.last > this.last) this.last = p.last;
     for (const o of p.services) {
@@ -256,12 +271,12 @@ export class Aggregator {
           b[1] += err;
         }
       }
-      const series = [...buckets].sort((a, b) => a[0] - b[0]).map(([at, [n, err]]) => ({ t: new Date(at * 1000).toISOString(), requests: n, errors: err }));
+      const series = [...buckets].sort((a, b) => a[0] - b[0]).map(([at, [n, err]]) => ({ t: new Date(at * 1000).toISOString(), requests: whole(n), errors: whole(err) }));
       const instances = [...s.instances].sort((a, b) => b[1].tries - a[1].tries || (a[0] < b[0] ? -1 : 1)).map(([id, i]) => ({
         instance: id,
-        answered: i.answered,
-        tries: i.tries,
-        failedTries: i.failedTries,
+        answered: whole(i.answered),
+        tries: whole(i.tries),
+        failedTries: whole(i.failedTries),
         errorRate: rate(i.errors, i.answered),
         tryFailureRate: rate(i.failedTries, i.tries),
         latencyMs: i.latency.percentiles(),
@@ -270,14 +285,14 @@ export class Aggregator {
       }));
       return {
         service: name,
-        requests: s.requests,
-        errors: s.errors,
+        requests: whole(s.requests),
+        errors: whole(s.errors),
         errorRate: rate(s.errors, s.requests),
-        failovers: s.failovers,
+        failovers: whole(s.failovers),
         failoverRate: rate(s.failovers, s.requests),
         latencyMs: s.latency.percentiles(),
         upstreamLatencyMs: s.upstream.percentiles(),
-        outcomes: Object.fromEntries([...s.outcomes].sort((a, b) => b[1] - a[1])),
+        outcomes: Object.fromEntries([...s.outcomes].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, whole(n)])),
         topFailures: top(s.failures, 5),
         coordinatorEvents: Object.fromEntries(s.coordinator),
         series,
@@ -285,7 +300,7 @@ export class Aggregator {
       };
     });
     return {
-      input: { ...input, events: this.events },
+      input: { ...input, events: this.events, sampledLines: this.sampledLines },
       from: this.events === 0 ? null : new Date(this.first).toISOString(),
       to: this.events === 0 ? null : new Date(this.last).toISOString(),
       bucketSeconds: bucket,

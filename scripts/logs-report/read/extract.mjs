@@ -9,11 +9,12 @@
 // A request line in the shape the mesh writes it is read without JSON.parse
 // (request-shape.mjs); every other message is parsed.
 import { requestAt } from "./request-shape.mjs";
+import { isWeight } from "./weight.mjs";
 
 /**
  * @typedef {{ event: "request", ts: string, service: string | null, instance: string | null, status: number,
  *             outcome: string, attempts: number, tried: string[], failures: string[], latencyMs: number,
- *             upstreamLatencyMs: number | null }} RequestLine
+ *             upstreamLatencyMs: number | null, weight: number }} RequestLine
  * @typedef {{ event: "health_transition" | "ejection" | "lease_expired", ts: string, service: string, instance: string }} CoordinatorLine
  * @typedef {RequestLine | CoordinatorLine} EventLine
  */
@@ -48,6 +49,9 @@ function asEvent(o) {
     if (typeof o.attempts !== "number" || !isStringArray(o.tried) || !isStringArray(o.failures)) return null;
     // Set on the parsed object itself: a copy of every field per event would cost more than the checks.
     if (typeof o.upstreamLatencyMs !== "number") o.upstreamLatencyMs = null;
+    // A line from before `weight` stands for one request; one that carries it must carry a real one.
+    if (o.weight === undefined) o.weight = 1;
+    else if (!isWeight(o.weight)) return null;
     return /** @type {RequestLine} */ (o);
   }
   if (typeof event === "string" && COORDINATOR_EVENTS.has(event)) {

@@ -19,6 +19,7 @@
 // Anything else (another field order, an escape in any string, a second
 // string in the array, a coordinator event) does not match, and the caller
 // reads the array with JSON.parse as before.
+import { isWeight } from "./weight.mjs";
 
 /** A JSON-escaped quote inside the Message string. */
 const Q = String.raw`\\"`;
@@ -59,8 +60,8 @@ const REQUEST = new RegExp(
     `${key("colo")}${nullableStr}`,
     `${key("country")}${nullableStr}`,
     `${key("mode")}${nullableStr}`,
-    // retryBudgetExhausted, like fallbackFrom, is missing from older lines.
-    `${key("snapshotVersion")}${nullableNumber}(?:,${key("retryBudgetExhausted")}(?:true|false))?\\}"\\]`,
+    // retryBudgetExhausted, like fallbackFrom, is missing from older lines; so is weight (REQUEST_LOG_SAMPLE), 13.
+    `${key("snapshotVersion")}${nullableNumber}(?:,${key("retryBudgetExhausted")}(?:true|false)(?:,${key("weight")}(${NUMBER}))?)?\\}"\\]`,
   ].join(","),
   "y",
 );
@@ -95,6 +96,9 @@ export function requestAt(line, at, events) {
   REQUEST.lastIndex = at;
   const m = REQUEST.exec(line);
   if (m === null) return -1;
+  const weight = m[13] === undefined ? 1 : Number(m[13]);
+  // A weight out of bounds makes the line malformed: the full path says so.
+  if (!isWeight(weight)) return -1;
   const upstream = m[12] ?? "null";
   events.push({
     event: "request",
@@ -108,6 +112,7 @@ export function requestAt(line, at, events) {
     failures: list(m[9], m[10]),
     latencyMs: Number(m[11]),
     upstreamLatencyMs: upstream === "null" ? null : Number(upstream),
+    weight,
   });
   return REQUEST.lastIndex;
 }

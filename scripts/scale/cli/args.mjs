@@ -34,6 +34,7 @@ export const FLAGS = Object.freeze([
   { flag: "unhealthy-threshold", key: "unhealthyThreshold", min: 1, max: 100, integer: true, help: "healthCheck.unhealthyThreshold" },
   { flag: "consecutive-failures", key: "consecutiveFailures", min: 1, max: 1_000, integer: true, help: "outlier.consecutiveFailures" },
   { flag: "request-log-lines", key: "requestLogLines", min: 0, max: 1, integer: true, help: "lines per proxied request: 1 with REQUEST_LOG=json, 0 with off" },
+  { flag: "request-log-sample", key: "requestLogSample", min: 0.000001, max: 1, help: "REQUEST_LOG_SAMPLE: share of plain successes whose line is written (failures always are), 0.000001 to 1" },
   { flag: "workers-logs", key: "workersLogs", min: 0, max: 1, integer: true, help: "1 with wrangler.toml's [observability] enabled, 0 without" },
   { flag: "invocation-logs", key: "invocationLogs", min: 0, max: 1, integer: true, help: "1 with [observability.logs] invocation_logs on (Cloudflare's default), 0 off (as shipped)" },
   { flag: "log-sampling", key: "logSampling", min: 0, max: 1, help: "[observability] head_sampling_rate, 0 to 1" },

@@ -36,6 +36,7 @@ export const PRICES = Object.freeze({
 });
 
 import { MESH } from "./constants.mjs";
+import { requestLinesPerRequest } from "./model.mjs";
 
 /** A Durable Object is billed for 128 MB while it is in memory; a coordinator polled every second never leaves. */
 const DO_GB = 0.128;
@@ -72,13 +73,17 @@ export function monthlyCost(m, design, cpuMsPerRequest) {
   const rowsPerS =
     c.services *
     ((c.instancesPerService / c.healthIntervalS) * MESH.probeRowsPerResult + load.heartbeats + load.registrations + flushesPerS * namedPerFlush * MESH.statsRowsPerInstance);
-  // Workers Logs, sampled by head_sampling_rate: the request line (REQUEST_LOG=json) per client request and,
-  // with invocation logs on, an invocation log per invocation, the coordinators' (every RPC and alarm) as
-  // well as the routers'; Cloudflare logs Durable Object requests too. Logpush: one trace-event record per
-  // client request; the coordinators' invocations may add records of their own, which this does not count.
-  const logEvents = c.workersLogs * c.logSampling * (requests * (c.requestLogLines + c.invocationLogs) + doRequests * c.invocationLogs);
+  // Workers Logs, sampled by head_sampling_rate (whole invocations): the request lines (REQUEST_LOG=json,
+  // thinned by REQUEST_LOG_SAMPLE to the successes drawn and every other request) and, with invocation logs
+  // on, an invocation log per invocation, the coordinators' (every RPC and alarm) as well as the routers';
+  // Cloudflare logs Durable Object requests too. Logpush: one trace-event record per client request,
+  // whatever either sampling does to the lines inside it (a request whose line was not drawn is still an
+  // invocation, its record's Logs empty); the coordinators' invocations may add records of their own,
+  // which this does not count.
+  const lines = requestLinesPerRequest(c);
+  const logEvents = c.workersLogs * c.logSampling * (requests * (lines + c.invocationLogs) + doRequests * c.invocationLogs);
   const logpushRecords = c.logpush * requests;
-  const lines = {
+  const bill = {
     workers: PRICES.workersBasePerMonth + overage(PRICES.workersRequests, requests) + overage(PRICES.workersCpuMs, requests * cpuMsPerRequest),
     doRequests: overage(PRICES.doRequests, doRequests),
     doDuration: overage(PRICES.doDurationGbS, doGbS),
@@ -91,6 +96,6 @@ export function monthlyCost(m, design, cpuMsPerRequest) {
     workersLogs: overage(PRICES.workersLogEvents, logEvents),
     logpush: overage(PRICES.logpushRequests, logpushRecords),
   };
-  const total = lines.workers + lines.doRequests + lines.doDuration + lines.doRowsWritten + lines.kv + lines.workersLogs + lines.logpush;
-  return { ...lines, total, usage: { requests, doRequests, doGbS, doRowsWritten: rowsPerS * MONTH_S, logEvents, logpushRecords } };
+  const total = bill.workers + bill.doRequests + bill.doDuration + bill.doRowsWritten + bill.kv + bill.workersLogs + bill.logpush;
+  return { ...bill, total, usage: { requests, doRequests, doGbS, doRowsWritten: rowsPerS * MONTH_S, logEvents, logpushRecords } };
 }

@@ -15,8 +15,8 @@ export { sharedRefreshRate } from "./shared-refresh.mjs";
  *             instancesPerService: number, healthIntervalS: number, leaseTtlS: number, doRttMs: number,
  *             instanceLifetimeH: number, failureRate: number, attempts: number, perTryTimeoutMs: number,
  *             probeTimeoutMs: number, unhealthyThreshold: number, consecutiveFailures: number,
- *             requestLogLines: number, workersLogs: number, invocationLogs: number, logSampling: number,
- *             logpush: number }} ScaleInputs
+ *             requestLogLines: number, requestLogSample: number, workersLogs: number, invocationLogs: number,
+ *             logSampling: number, logpush: number }} ScaleInputs
  * @typedef {"snapshot" | "strict" | "sharedRefresh" | "leasedSlots"} Design
  * @typedef {{ snapshotRefresh: number, strictLeases: number, reports: number, heartbeats: number,
  *             registrations: number, sweep: number, total: number }} LoadByKind
@@ -58,6 +58,8 @@ export const DEFAULT_INPUTS = Object.freeze({
   // As wrangler.toml ships: REQUEST_LOG = "json" (one line per proxied request), [observability] enabled with
   // head_sampling_rate unset (1), and logpush = true, which the analytics path (docs/analytics.md) assumes a job for.
   requestLogLines: 1,
+  // REQUEST_LOG_SAMPLE = "1": every request line written (requestLinesPerRequest below).
+  requestLogSample: 1,
   workersLogs: 1,
   // [observability.logs] invocation_logs = false: the request line already says what an invocation log would.
   invocationLogs: 0,
@@ -88,6 +90,20 @@ export const DESIGN_LABELS = Object.freeze({
  */
 export function perDesign(f) {
   return /** @type {Record<Design, T>} */ (Object.fromEntries(DESIGNS.map((d) => [d, f(d)])));
+}
+
+/**
+ * Request lines written per client request. REQUEST_LOG_SAMPLE = p writes a
+ * plain success's line with probability p and every other request's always
+ * (src/core/events/log-sample.ts). A request is not a plain success when its
+ * first try failed, which the model puts at `failureRate`; the mesh's own
+ * refusals (no route, rate limited, shed) are not modelled, and would add
+ * their share to the lines kept.
+ * @param {Pick<ScaleInputs, "requestLogLines" | "requestLogSample" | "failureRate">} c
+ */
+export function requestLinesPerRequest(c) {
+  const p = c.requestLogSample;
+  return c.requestLogLines * (p + (1 - p) * c.failureRate);
 }
 
 /**

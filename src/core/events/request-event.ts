@@ -1,4 +1,5 @@
 import * as z from "../schema/zod.js";
+import { MIN_LOG_SAMPLE } from "./log-sample.js";
 
 /**
  * The version every event line carries as `v`. A reader keys on it: a field
@@ -73,6 +74,12 @@ export const requestEventSchema = z.object({
   snapshotVersion: nullableCount,
   /** True when the retry budget refused a retry the retry policy allowed (docs/api.md, "Flow control"). */
   retryBudgetExhausted: z.boolean(),
+  /**
+   * How many requests this line stands for: 1, or 1/p for a plain success
+   * written with probability p under REQUEST_LOG_SAMPLE (core/events/log-sample.ts).
+   * Added within version 1: a line without it stands for one request.
+   */
+  weight: z.number().check(z.gte(1), z.lte(1 / MIN_LOG_SAMPLE)),
 });
 
 export type RequestEvent = z.infer<typeof requestEventSchema>;

@@ -25,7 +25,7 @@ function nullableStr(s: string | null): string {
   return s === null ? "null" : str(s);
 }
 
-/** JSON.stringify writes NaN and ±Infinity as null; the event's numbers are integers, so this never fires in practice. */
+/** JSON.stringify writes NaN and ±Infinity as null; the event's numbers are finite (`weight` may be fractional), so this never fires in practice. */
 function num(n: number): string {
   return Number.isFinite(n) ? String(n) : "null";
 }
@@ -52,6 +52,7 @@ export function requestEventLine(e: RequestEvent): string {
     `,"latencyMs":${num(e.latencyMs)},"upstreamLatencyMs":${nullableNum(e.upstreamLatencyMs)}` +
     `,"bytesIn":${nullableNum(e.bytesIn)},"bytesOut":${nullableNum(e.bytesOut)}` +
     `,"colo":${nullableStr(e.colo)},"country":${nullableStr(e.country)},"mode":${e.mode === null ? "null" : str(e.mode)}` +
-    `,"snapshotVersion":${nullableNum(e.snapshotVersion)},"retryBudgetExhausted":${e.retryBudgetExhausted ? "true" : "false"}}`
+    `,"snapshotVersion":${nullableNum(e.snapshotVersion)},"retryBudgetExhausted":${e.retryBudgetExhausted ? "true" : "false"}` +
+    `,"weight":${num(e.weight)}}`
   );
 }

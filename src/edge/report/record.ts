@@ -1,3 +1,4 @@
+import { lineWeight, parseLogSample } from "../../core/events/log-sample.js";
 import type { RequestState } from "../request-state.js";
 import { recordMetrics } from "./metrics-sink.js";
 import { recordOutcomes } from "./outcome-reporter.js";
@@ -13,7 +14,36 @@ export function record(state: RequestState, url: URL, env: Env, ctx: ExecutionCo
   if (env.METRICS !== "off") recordMetrics(state, Date.now());
   // Try outcomes feed the coordinator's passive health (batched, sent from waitUntil).
   if (state.service !== null) recordOutcomes(env, ctx, state.service.name, state.outcomes);
-  if (env.REQUEST_LOG !== "off") writeLine(requestEvent(state, url, Date.now()));
+  if (env.REQUEST_LOG === "off") return;
+  // Every line (REQUEST_LOG_SAMPLE unset, "1", or refused): one comparison per request, no draw.
+  if (env.REQUEST_LOG_SAMPLE === everyLine) writeLine(requestEvent(state, url, Date.now(), 1));
+  else sampleLine(state, url, env.REQUEST_LOG_SAMPLE);
+}
+
+/**
+ * REQUEST_LOG_SAMPLE is parsed once per isolate: the cache is keyed by the raw
+ * string because tests pass a different env per call. `everyLine` is the raw
+ * value last found to mean every line (unset, to start with), so that case
+ * costs record() one string comparison; any other value takes sampleLine.
+ */
+let everyLine: string | undefined = undefined;
+let sampled: { raw: string | undefined; rate: number } | null = null;
+
+function sampleRate(raw: string | undefined): number {
+  if (sampled === null || sampled.raw !== raw) {
+    const { rate, warning } = parseLogSample(raw);
+    // Said once per isolate and value (a refused value then takes record's every-line path), not per request.
+    if (warning !== null) console.warn(JSON.stringify({ event: "config_warning", name: "REQUEST_LOG_SAMPLE", message: warning }));
+    if (rate === 1) everyLine = raw;
+    sampled = { raw, rate };
+  }
+  return sampled.rate;
+}
+
+function sampleLine(state: RequestState, url: URL, raw: string | undefined): void {
+  // Math.random, not a 1-in-N counter: a counter's period can line up with the traffic's (core/events/log-sample.ts).
+  const weight = lineWeight(sampleRate(raw), state, Math.random);
+  if (weight !== 0) writeLine(requestEvent(state, url, Date.now(), weight));
 }
 
 /**

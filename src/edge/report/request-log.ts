@@ -71,7 +71,8 @@ function isoTime(ms: number): string {
   return lastTs;
 }
 
-export function requestEvent(state: RequestState, url: URL, now: number): RequestEvent {
+/** `weight`: how many requests the line stands for, 1 unless the line was sampled (record.ts). */
+export function requestEvent(state: RequestState, url: URL, now: number, weight: number): RequestEvent {
   // One pass over the tries for both lists; a request answered at once has no failure to list.
   const tried: string[] = [];
   const failures: string[] = [];
@@ -112,6 +113,7 @@ export function requestEvent(state: RequestState, url: URL, now: number): Reques
     mode: routingMode(state),
     snapshotVersion: state.service === null ? null : snapshotVersion(state),
     retryBudgetExhausted: state.budgetExhausted,
+    weight,
   };
 }
 

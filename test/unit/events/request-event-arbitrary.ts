@@ -14,6 +14,8 @@ export function requestEventArbitrary(opts: {
   status?: fc.Arbitrary<number>;
   ts?: fc.Arbitrary<string>;
   maxListLength?: number;
+  /** Default: 1 (an unsampled line) or a sampled success's 1/p, whole or fractional. */
+  weight?: fc.Arbitrary<number>;
 }): fc.Arbitrary<RequestEvent> {
   const { text, number } = opts;
   const nullableText = fc.option(text, { nil: null });
@@ -46,5 +48,6 @@ export function requestEventArbitrary(opts: {
     mode: fc.constantFrom("snapshot", "strict", "kv-fallback", null),
     snapshotVersion: nullableNumber,
     retryBudgetExhausted: fc.boolean(),
+    weight: opts.weight ?? fc.oneof(fc.constant(1), fc.constantFrom(0.5, 0.3, 0.01, 0.001, 0.000001).map((p) => 1 / p)),
   });
 }

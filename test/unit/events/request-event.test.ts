@@ -30,6 +30,7 @@ function event(over: Partial<Record<keyof RequestEvent, unknown>> = {}): Record<
     mode: "snapshot",
     snapshotVersion: 12,
     retryBudgetExhausted: false,
+    weight: 1,
   };
   return { ...base, ...over };
 }
@@ -54,7 +55,18 @@ describe("the request event, version 1", () => {
     expect(failingPath(event({ outcome: "rate_limited", status: 429 }))).toBeUndefined();
   });
 
+  it("accepts a sampled success's weight, whole or fractional (1/p)", () => {
+    expect(failingPath(event({ outcome: "ok", attempts: 1, failures: [], weight: 100 }))).toBeUndefined();
+    expect(failingPath(event({ outcome: "ok", attempts: 1, failures: [], weight: 1 / 0.3 }))).toBeUndefined();
+    expect(failingPath(event({ weight: 1 / 0.000001 }))).toBeUndefined();
+  });
+
   it.each([
+    ["weight", { weight: 0.5 }],
+    ["weight", { weight: 0 }],
+    ["weight", { weight: undefined }],
+    ["weight", { weight: Number.POSITIVE_INFINITY }],
+    ["weight", { weight: 2_000_000 }],
     ["v", { v: 2 }],
     ["v", { v: undefined }],
     ["traceId", { traceId: "4BF92F3577B34DA6A3CE929D0E0E4736" }],

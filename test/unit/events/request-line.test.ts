@@ -64,6 +64,7 @@ describe("requestEventLine", () => {
       mode: null,
       snapshotVersion: null,
       retryBudgetExhausted: true,
+      weight: 1,
     };
     const line = requestEventLine(e);
     expect(line).toContain('"requestId":"ray\\"with\\\\quote"');
@@ -77,7 +78,7 @@ describe("requestEventLine", () => {
     const anyNumber = fc.oneof(fc.double(), fc.integer({ min: -(2 ** 31), max: -1 }), fc.constantFrom(-0, -1, 1e21, 5e-7, Number.MAX_VALUE));
     fc.assert(
       fc.property(anyEvent, anyNumber, fc.option(anyNumber, { nil: null }), (e, n, m) => {
-        const odd: RequestEvent = { ...e, status: n, attempts: n, latencyMs: n, snapshotVersion: m, bytesIn: m, upstreamLatencyMs: m };
+        const odd: RequestEvent = { ...e, status: n, attempts: n, latencyMs: n, snapshotVersion: m, bytesIn: m, upstreamLatencyMs: m, weight: n };
         expect(requestEventLine(odd)).toBe(JSON.stringify(odd));
       }),
       { numRuns: 1000 },

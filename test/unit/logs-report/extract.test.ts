@@ -2,6 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { extract, extractParsed } from "../../../scripts/logs-report/read/extract.mjs";
 import { requestAt } from "../../../scripts/logs-report/read/request-shape.mjs";
+import { isWeight, MAX_WEIGHT } from "../../../scripts/logs-report/read/weight.mjs";
+import { MIN_LOG_SAMPLE } from "../../../src/core/events/log-sample.js";
 import type { RequestEvent } from "../../../src/core/events/request-event.js";
 import { requestEventLine } from "../../../src/core/events/request-line.js";
 import { requestEventArbitrary } from "../events/request-event-arbitrary.js";
@@ -48,20 +50,31 @@ const shapeText = fc.oneof({ weight: 4, arbitrary: plain }, { weight: 1, arbitra
 const number = fc.oneof(fc.nat({ max: 100_000 }), fc.constantFrom(-0, 0.5, 1e21, 1e-7, -3, 2 ** 53 + 2));
 
 /** A request event in the schema's field order, as requestEventLine writes it (the shape request-shape.mjs reads). */
+/** Weights: 1, a sampled success's 1/p (whole or not), and, now and then, one out of bounds (malformed). */
+const weight = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(1) },
+  { weight: 2, arbitrary: fc.constantFrom(2, 100, 1 / 0.3, 1 / 0.000001) },
+  { weight: 1, arbitrary: fc.constantFrom(0.5, 0, -1, 1e300, 2_000_000) },
+);
 const eventOf = (text: fc.Arbitrary<string>): fc.Arbitrary<RequestEvent> =>
-  requestEventArbitrary({ text, number, ts: fc.oneof(fc.constant("2026-11-30T10:00:00.123Z"), text) });
+  requestEventArbitrary({ text, number, ts: fc.oneof(fc.constant("2026-11-30T10:00:00.123Z"), text), weight });
 const meshEvent = eventOf(shapeText);
 
-/** The line as the mesh prints it now, or as it did before fallbackFrom and retryBudgetExhausted were added. */
-const meshLine = fc.tuple(meshEvent, fc.boolean()).map(([e, older]) => {
-  if (!older) return requestEventLine(e);
-  const { fallbackFrom: _f, retryBudgetExhausted: _r, ...before } = e;
+/** What a line looked like: as printed now, before `weight`, or before fallbackFrom and retryBudgetExhausted too. */
+type Era = "now" | "before-weight" | "before-v1-additions";
+const era = fc.constantFrom<Era>("now", "before-weight", "before-v1-additions");
+function lineOf(e: RequestEvent, when: Era): string {
+  if (when === "now") return requestEventLine(e);
+  const { weight: _w, ...beforeWeight } = e;
+  if (when === "before-weight") return JSON.stringify(beforeWeight);
+  const { fallbackFrom: _f, retryBudgetExhausted: _r, ...before } = beforeWeight;
   return JSON.stringify(before);
-});
+}
+const meshLine = fc.tuple(meshEvent, era).map(([e, when]) => lineOf(e, when));
 
 /** A mesh event with one of its fields taken away or replaced by the wrong type: malformed if it parses. */
 const brokenEvent = fc
-  .tuple(requestEvent, fc.constantFrom("ts", "status", "tried", "service", "latencyMs"), fc.constantFrom(undefined, 7, "x", [1], null))
+  .tuple(requestEvent, fc.constantFrom("ts", "status", "tried", "service", "latencyMs", "weight"), fc.constantFrom(undefined, 7, "x", [1], null))
   .map(([e, key, value]) => ({ ...e, [key]: value }));
 
 /** What a Worker may print: mesh events (as JSON text), other text, and (rarely) a non-string log argument. */
@@ -88,8 +101,8 @@ type Event = Extracted["events"][number];
 /** An event as the report reads it: the fields aggregate.mjs uses (a parsed event carries every field of the line). */
 function asRead(e: Event): Record<string, unknown> {
   if (e.event !== "request") return { event: e.event, ts: e.ts, service: e.service, instance: e.instance };
-  const { event, ts, service, instance, status, outcome, attempts, tried, failures, latencyMs, upstreamLatencyMs } = e;
-  return { event, ts, service, instance, status, outcome, attempts, tried, failures, latencyMs, upstreamLatencyMs };
+  const { event, ts, service, instance, status, outcome, attempts, tried, failures, latencyMs, upstreamLatencyMs, weight } = e;
+  return { event, ts, service, instance, status, outcome, attempts, tried, failures, latencyMs, upstreamLatencyMs, weight };
 }
 const read = (x: Extracted) => ({ ...x, events: x.events.map(asRead) });
 
@@ -139,6 +152,24 @@ describe("extract's quick path", () => {
   });
 });
 
+describe("request line weights", () => {
+  it("takes the bounds the schema takes", () => {
+    expect(MAX_WEIGHT).toBe(1 / MIN_LOG_SAMPLE);
+    expect([1, 2, 1 / 0.3, MAX_WEIGHT].every(isWeight)).toBe(true);
+    expect([0, 0.999, -1, MAX_WEIGHT * 2, Number.NaN, Number.POSITIVE_INFINITY, "2", null].some(isWeight)).toBe(false);
+  });
+
+  it("counts a line without weight as 1 and one with a weight out of bounds as malformed, on both paths", () => {
+    const base = { v: 1, event: "request", ts: "2026-11-30T10:00:00.000Z", service: "s", path: "/", status: 200, outcome: "ok", instance: "a", attempts: 1, tried: ["a"], failures: [], latencyMs: 1, upstreamLatencyMs: null };
+    expect(extractParsed(JSON.stringify(base)).events).toMatchObject([{ weight: 1 }]);
+    expect(extractParsed(JSON.stringify({ ...base, weight: 4 })).events).toMatchObject([{ weight: 4 }]);
+    for (const bad of [0.5, "4", null, 1e300]) {
+      const line = JSON.stringify({ Logs: [{ Message: [JSON.stringify({ ...base, weight: bad })] }] });
+      expect(extract(line)).toMatchObject({ events: [], malformed: 1 });
+    }
+  });
+});
+
 describe("requestAt", () => {
   /** Where the first Message string's text starts in a record holding `message` alone. */
   const inRecord = (message: string) => {
@@ -146,21 +177,22 @@ describe("requestAt", () => {
     return { line, at: line.indexOf('"Message":["') + '"Message":["'.length };
   };
 
-  it("reads the line the mesh writes, now and before its last two fields, without JSON.parse, as JSON.parse reads it", () => {
+  it("reads the line the mesh writes, now and before its later fields, without JSON.parse, as JSON.parse reads it", () => {
     fc.assert(
-      fc.property(fc.oneof(eventOf(plain), meshEvent), fc.boolean(), (e, older) => {
-        const { fallbackFrom: _f, retryBudgetExhausted: _r, ...before } = e;
-        const message = older ? JSON.stringify(before) : requestEventLine(e);
+      fc.property(fc.oneof(eventOf(plain), meshEvent), era, (e, when) => {
+        const message = lineOf(e, when);
         const { line, at } = inRecord(message);
         const events: Event[] = [];
         const end = requestAt(line, at, events);
-        // As it stands in the record: an escape other than a quote's is left to JSON.parse.
+        // As it stands in the record: an escape other than a quote's is left to JSON.parse, and so is a weight out of bounds.
         const escaped = JSON.stringify(message);
-        if (escaped.slice(1, -1).replaceAll('\\"', "").includes("\\")) {
+        if (escaped.slice(1, -1).replaceAll('\\"', "").includes("\\") || (when === "now" && !isWeight(e.weight))) {
           expect([end, events]).toEqual([-1, []]);
           return;
         }
-        expect(events.map(asRead)).toEqual([asRead(JSON.parse(message) as Event)]);
+        // A line from before the field stands for one request.
+        const parsed = JSON.parse(message) as Extract<Event, { event: "request" }>;
+        expect(events.map(asRead)).toEqual([asRead({ ...parsed, weight: when === "now" ? parsed.weight : 1 })]);
         expect(end).toBe(at + escaped.length); // just past the array's `"]`
       }),
       { numRuns: 1000 },

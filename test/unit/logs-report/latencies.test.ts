@@ -42,3 +42,62 @@ describe("Latencies", () => {
     );
   });
 });
+
+describe("Latencies with weights (sampled request lines)", () => {
+  const weighted = fc.array(fc.tuple(latency, fc.integer({ min: 1, max: 5 })), { maxLength: 100 });
+
+  it("with whole weights, gives exactly the percentiles of the list with each value repeated weight times", () => {
+    fc.assert(
+      fc.property(weighted, (pairs) => {
+        const l = new Latencies();
+        for (const [v, w] of pairs) l.push(v, w);
+        expect(JSON.stringify(l.percentiles())).toBe(JSON.stringify(bySorting(pairs.flatMap(([v, w]) => Array.from({ length: w }, () => v)))));
+      }),
+    );
+  });
+
+  /** The smallest value whose cumulative weight reaches p% of the total, by sorting. */
+  function weightedRank(pairs: [number, number][], p: number): number {
+    const sorted = [...pairs].sort((a, b) => a[0] - b[0]);
+    const total = sorted.reduce((n, [, w]) => n + w, 0);
+    let seen = 0;
+    for (const [v, w] of sorted) {
+      seen += w;
+      if (seen >= (p / 100) * total) return v;
+    }
+    return sorted.at(-1)?.[0] ?? 0;
+  }
+
+  it("with fractional weights, gives the smallest value whose cumulative weight reaches p% of the total", () => {
+    // Weights whose sums are exact in binary, so the property holds to the last bit; 1/p for p = 0.3 is not, and
+    // can then fall either way at a boundary (the module's comment says so).
+    const fractional = fc.array(fc.tuple(fc.nat({ max: 400 }), fc.constantFrom(1, 1.5, 2.25, 4, 1.125)), { minLength: 1, maxLength: 100 });
+    fc.assert(
+      fc.property(fractional, (pairs) => {
+        const l = new Latencies();
+        for (const [v, w] of pairs) l.push(v, w);
+        const got = l.percentiles();
+        expect(got).toEqual({ p50: weightedRank(pairs, 50), p95: weightedRank(pairs, 95), p99: weightedRank(pairs, 99), max: Math.max(...pairs.map(([v]) => v)) });
+      }),
+    );
+  });
+
+  it("is not the unweighted answer: nine sampled fast lines of weight 100 outweigh ten slow failures", () => {
+    const l = new Latencies();
+    for (let i = 0; i < 9; i++) l.push(5, 100);
+    for (let i = 0; i < 10; i++) l.push(900, 1);
+    // 910 requests: 900 at 5 ms, 10 at 900 ms. p99's rank is 901 of 910: still 900 ms; p95 (865) is 5 ms.
+    expect(l.percentiles()).toEqual({ p50: 5, p95: 5, p99: 900, max: 900 });
+  });
+
+  it("merges weighted sets, fractional ones included, into the set of all their values", () => {
+    const a = new Latencies();
+    const b = new Latencies();
+    a.push(10, 1 / 0.3);
+    b.push(20, 1);
+    b.push(30, 2);
+    a.merge(structuredClone(b.counts()));
+    expect(a.count).toBeCloseTo(1 / 0.3 + 3, 12);
+    expect(a.percentiles()).toEqual({ p50: 10, p95: 30, p99: 30, max: 30 });
+  });
+});

@@ -3,6 +3,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CPU_MS, FLAGS, parseArgs, UsageError } from "../../../scripts/scale/cli/args.mjs";
 import { DEFAULT_INPUTS } from "../../../scripts/scale/model/model.mjs";
+import { parseLogSample } from "../../../src/core/events/log-sample.js";
 
 const RUN = path.resolve(import.meta.dirname, "../../../scripts/scale/cli/run.mjs");
 
@@ -31,6 +32,8 @@ describe("scale-model arguments", () => {
     const config = unstable_readConfig({ config: "wrangler.toml" });
     const logs = config.observability?.logs;
     expect(DEFAULT_INPUTS.requestLogLines).toBe(config.vars.REQUEST_LOG === "off" ? 0 : 1);
+    const sample = config.vars.REQUEST_LOG_SAMPLE;
+    expect(DEFAULT_INPUTS.requestLogSample).toBe(typeof sample === "string" ? parseLogSample(sample).rate : 1);
     expect(DEFAULT_INPUTS.workersLogs).toBe(config.observability?.enabled === true && logs?.enabled !== false ? 1 : 0);
     expect(DEFAULT_INPUTS.invocationLogs).toBe(logs?.invocation_logs === false ? 0 : 1);
     expect(DEFAULT_INPUTS.logSampling).toBe(logs?.head_sampling_rate ?? config.observability?.head_sampling_rate ?? 1);
@@ -44,6 +47,9 @@ describe("scale-model arguments", () => {
     const tuned = parseArgs(["--request-log-lines", "0", "--log-sampling=0.01", "--workers-logs", "1", "--invocation-logs", "1", "--logpush", "0"]);
     if (tuned.help) throw new Error("expected a model run");
     expect([tuned.inputs.requestLogLines, tuned.inputs.workersLogs, tuned.inputs.invocationLogs, tuned.inputs.logSampling, tuned.inputs.logpush]).toEqual([0, 1, 1, 0.01, 0]);
+    const sampled = parseArgs(["--request-log-sample", "0.01"]);
+    if (sampled.help) throw new Error("expected a model run");
+    expect([shipped.inputs.requestLogSample, sampled.inputs.requestLogSample]).toEqual([1, 0.01]);
   });
 
   it.each([
@@ -70,6 +76,9 @@ describe("scale-model arguments", () => {
     [["--log-sampling", "1.5"], /--log-sampling must be at most 1/],
     [["--logpush", "-1"], /--logpush must be at least 0/],
     [["--invocation-logs", "2"], /--invocation-logs must be at most 1/],
+    // REQUEST_LOG_SAMPLE's own bounds (src/core/events/log-sample.ts): 0 would be "log nothing", which the var refuses.
+    [["--request-log-sample", "0"], /--request-log-sample must be at least 0.000001/],
+    [["--request-log-sample", "1.5"], /--request-log-sample must be at most 1/],
   ])("rejects %j", (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);
     expect(() => parseArgs(argv)).toThrow(message);

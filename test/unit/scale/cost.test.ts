@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MONTH_S, PRICES, PRICES_READ, monthlyCost, overage } from "../../../scripts/scale/model/cost.mjs";
-import { DEFAULT_INPUTS, scaleModel } from "../../../scripts/scale/model/model.mjs";
+import { DEFAULT_INPUTS, requestLinesPerRequest, scaleModel } from "../../../scripts/scale/model/model.mjs";
 
 describe("monthly cost", () => {
   it("charges only past what the plan includes", () => {
@@ -69,6 +69,28 @@ describe("monthly cost", () => {
     const none = monthlyCost(m({ workersLogs: 0, logpush: 0 }), "snapshot", 0.55);
     expect([none.workersLogs, none.logpush]).toEqual([0, 0]);
     expect(shipped.total - none.total).toBeCloseTo(shipped.workersLogs + shipped.logpush, 6);
+  });
+
+  it("bills REQUEST_LOG_SAMPLE's lines: the successes drawn and every failed request, while Logpush keeps one record per request", () => {
+    const m = (over: Partial<typeof DEFAULT_INPUTS>) => scaleModel({ ...DEFAULT_INPUTS, locations: 1, isolatesPerLocation: 1, rps: 100, services: 1, ...over });
+    // 259.2M requests; at p = 0.01 with 0.1 % of first tries failing: 1 % + 99 % × 0.1 % = 1.099 % of them have a line.
+    const sampled = monthlyCost(m({ requestLogSample: 0.01 }), "snapshot", 0.55);
+    expect(sampled.usage.logEvents).toBeCloseTo(259.2e6 * (0.01 + 0.99 * 0.001), 0);
+    expect(requestLinesPerRequest({ requestLogLines: 1, requestLogSample: 0.01, failureRate: 0.001 })).toBeCloseTo(0.01099, 12);
+    // Every request's line at p = 1; only the failures' at the smallest p; no line at all with REQUEST_LOG=off.
+    expect(requestLinesPerRequest({ requestLogLines: 1, requestLogSample: 1, failureRate: 0.2 })).toBe(1);
+    expect(requestLinesPerRequest({ requestLogLines: 1, requestLogSample: 0.000001, failureRate: 0.2 })).toBeCloseTo(0.2, 5);
+    expect(requestLinesPerRequest({ requestLogLines: 0, requestLogSample: 0.5, failureRate: 0.2 })).toBe(0);
+    // A sampled-out request is still an invocation with a trace event: Logpush bills the same records.
+    const shipped = monthlyCost(m({}), "snapshot", 0.55);
+    expect(sampled.usage.logpushRecords).toBe(shipped.usage.logpushRecords);
+    expect(sampled.logpush).toBe(shipped.logpush);
+    // Both samplings multiply: head sampling keeps 1 % of the invocations, each with its (sampled) line.
+    const both = monthlyCost(m({ requestLogSample: 0.01, logSampling: 0.01 }), "snapshot", 0.55);
+    expect(both.usage.logEvents).toBeCloseTo(sampled.usage.logEvents * 0.01, 0);
+    // With invocation logs on, the sampling thins the request line only, not the invocation logs.
+    const invocations = monthlyCost(m({ requestLogSample: 0.01, invocationLogs: 1 }), "snapshot", 0.55);
+    expect(invocations.usage.logEvents).toBeCloseTo(sampled.usage.logEvents + 259.2e6 + invocations.usage.doRequests, 0);
   });
 
   it("says when the prices were read", () => {

@@ -1,0 +1,20 @@
+// @ts-check
+// A request line's `weight` (docs/analytics.md, "Sampling the request line"),
+// checked the same way on the quick path (request-shape.mjs) and the parsed one
+// (extract.mjs).
+
+/**
+ * 1 / MIN_LOG_SAMPLE (src/core/events/log-sample.ts), computed as the schema
+ * computes it; this plain script cannot import the TypeScript, so a unit test
+ * holds the two together.
+ */
+export const MAX_WEIGHT = 1 / 0.000001;
+
+/**
+ * At least 1 and at most MAX_WEIGHT, as the schema says: a line that any
+ * Worker in the Logpush job can write must not count for 1e300 requests, nor
+ * for none.
+ * @param {unknown} v
+ * @returns {v is number}
+ */
+export const isWeight = (v) => typeof v === "number" && v >= 1 && v <= MAX_WEIGHT;

@@ -1,0 +1,83 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildReport } from "../../../scripts/logs-report/report.mjs";
+import { renderText } from "../../../scripts/logs-report/render-text.mjs";
+import { EVENT_VERSION, type RequestEvent } from "../../../src/core/events/request-event.js";
+import { requestEventLine } from "../../../src/core/events/request-line.js";
+
+/**
+ * logs:report over sampled request lines (REQUEST_LOG_SAMPLE): a line counts
+ * `weight` requests in every figure, and a line without the field counts 1.
+ */
+
+function line(over: Partial<RequestEvent> = {}): RequestEvent {
+  return {
+    v: EVENT_VERSION, event: "request", ts: "2026-11-30T10:00:00.000Z", requestId: "r", traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    spanId: "00f067aa0ba902b7", service: "shop", fallbackFrom: null, method: "GET", host: "h", path: "/shop/x", status: 200, outcome: "ok",
+    instance: "a", attempts: 1, tried: ["a"], failures: [], latencyMs: 5, upstreamLatencyMs: 4, bytesIn: 0, bytesOut: 0, colo: null,
+    country: null, mode: "snapshot", snapshotVersion: 1, retryBudgetExhausted: false, weight: 1, ...over,
+  };
+}
+
+/** A Logpush record around one message, as the quick path reads it. */
+const record = (message: string) => JSON.stringify({ Outcome: "ok", Logs: [{ Level: "log", Message: [message], TimestampMs: 1 }] });
+
+let dir = "";
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "weighted-report-"));
+});
+afterAll(async () => {
+  if (dir !== "") await rm(dir, { recursive: true, force: true });
+});
+
+async function report(name: string, lines: string[]) {
+  const file = path.join(dir, name);
+  await writeFile(file, lines.join("\n") + "\n");
+  return buildReport([file], { threads: 1, progress: { threshold: Infinity } });
+}
+
+describe("logs:report with sampled lines", () => {
+  it("counts each line as its weight: requests, error and failover rates, outcomes, instances, series and latency", async () => {
+    // As REQUEST_LOG_SAMPLE = 0.01 writes 1,000 plain successes (about 10 lines of weight 100) beside 10 failures.
+    const sampled = Array.from({ length: 10 }, (_, i) => record(requestEventLine(line({ requestId: `s${i}`, weight: 100 }))));
+    const failures = [
+      ...Array.from({ length: 5 }, (_, i) => line({ requestId: `e${i}`, status: 503, outcome: "upstream_error", failures: ["503"], latencyMs: 900 })),
+      ...Array.from({ length: 5 }, (_, i) => line({ requestId: `f${i}`, outcome: "failed_over", attempts: 2, tried: ["b", "a"], failures: ["reset"], latencyMs: 40 })),
+    ].map((e) => record(requestEventLine(e)));
+    const r = await report("sampled.ndjson", [...sampled, ...failures]);
+    const shop = r.services.find((s) => s.service === "shop");
+    expect(shop).toMatchObject({ requests: 1010, errors: 5, failovers: 5, outcomes: { ok: 1000, upstream_error: 5, failed_over: 5 } });
+    expect(shop?.errorRate).toBeCloseTo(5 / 1010, 12);
+    expect(shop?.failoverRate).toBeCloseTo(5 / 1010, 12);
+    // 1,010 requests: 1,000 at 5 ms, 5 at 40, 5 at 900. Unweighted, p50 would be 40 ms and p95 900 ms.
+    expect(shop?.latencyMs).toEqual({ p50: 5, p95: 5, p99: 5, max: 900 });
+    expect(shop?.series.reduce((n, p) => n + p.requests, 0)).toBe(1010);
+    expect(shop?.instances.find((i) => i.instance === "a")).toMatchObject({ tries: 1010, answered: 1010, failedTries: 5 });
+    expect(shop?.instances.find((i) => i.instance === "b")).toMatchObject({ tries: 5, failedTries: 5 });
+    expect(r.input).toMatchObject({ events: 20, sampledLines: 10, malformed: 0 });
+    expect(renderText(r)).toContain("10 sampled request line(s), each counted as its weight in requests");
+  });
+
+  it("counts lines without the field (written before it) as one request each, beside new ones", async () => {
+    const { weight: _w, ...old } = line();
+    const r = await report("mixed.ndjson", [JSON.stringify(old), record(JSON.stringify(old)), record(requestEventLine(line({ weight: 4 })))]);
+    expect(r.services[0]).toMatchObject({ service: "shop", requests: 6 });
+    expect(r.input).toMatchObject({ events: 3, sampledLines: 1 });
+  });
+
+  it("shows a fractional weight's sums as whole requests, and keeps the rates unrounded", async () => {
+    // p = 0.3: each sampled line stands for 3.33… requests.
+    const lines = [record(requestEventLine(line({ weight: 1 / 0.3 }))), record(requestEventLine(line({ weight: 1 / 0.3 }))), record(requestEventLine(line({ status: 500, outcome: "upstream_error" })))];
+    const r = await report("fractional.ndjson", lines);
+    expect(r.services[0]).toMatchObject({ requests: 8, errors: 1, outcomes: { ok: 7, upstream_error: 1 } });
+    expect(r.services[0]?.errorRate).toBeCloseTo(1 / (2 / 0.3 + 1), 12);
+  });
+
+  it("refuses a line whose weight is out of bounds, as malformed, rather than count it", async () => {
+    const r = await report("bad.ndjson", [record(requestEventLine(line({ weight: 1e300 }))), JSON.stringify(line({ weight: 0 })), record(requestEventLine(line()))]);
+    expect(r.input.malformed).toBe(2);
+    expect(r.services[0]?.requests).toBe(1);
+  });
+});

@@ -1,7 +1,7 @@
 // @ts-check
 // The scale model: pure arithmetic over the mesh's timings (constants.mjs) and
 // a configuration. No I/O, no clock; run.mjs prints it, docs/scale.md explains it.
-import { MESH } from "./constants.mjs";
+import { LIMITS, MESH } from "./constants.mjs";
 import { isolateMemoryBytes, limitFlags, shardsNeeded } from "./limits.mjs";
 import { sharedRefreshRate } from "./shared-refresh.mjs";
 import { leasedSlotRate, pickBatchRate } from "./strict.mjs";
@@ -171,7 +171,7 @@ export function coordinatorLoad(c) {
   // Each instance registers once and deregisters once per lifetime.
   const registrations = (2 * c.instancesPerService) / (c.instanceLifetimeH * 3600);
   // Past one run's slice, each coordinator is swept every ⌈services / slice⌉ runs (src/sweep/sweep.ts).
-  const sweep = MESH.sweepRpcsPerService / (MESH.sweepPeriodS * Math.ceil(c.services / MESH.sweepSlice));
+  const sweep = MESH.sweepRpcsPerService / (MESH.sweepPeriodS * Math.ceil(c.services / sweepSliceFor(c.services)));
   const snapshotRefresh = isolates * requestDrivenRefreshRate(ttlS, rttS, perIsolate);
   // Mostly one isolate per location asks and leaves a Cache API copy; the others adopt it (shared-refresh.mjs).
   // The copy is readable a round trip and a cache put after the asker's refresh started.
@@ -313,6 +313,20 @@ export function deadOriginTimes(c) {
 }
 
 /**
+ * Coordinators one cron run sweeps with this many services: src/core/sweep/slice.ts
+ * sliceSize, written again here because the model runs as plain JavaScript (a
+ * unit test checks the two agree). The slice is MESH.sweepSlice until the
+ * run's KV operations (listing, bulk reads, `sweep:last` read and write) and
+ * the registry's rebuild leave less than twice that of the invocation's 1,000
+ * operations, past about 9,000 services; never below one.
+ * @param {number} services
+ */
+export function sweepSliceFor(services) {
+  const overhead = Math.ceil(services / MESH.kvListPage) + Math.ceil(services / MESH.kvBulkGetMax) + 2 + 1;
+  return Math.max(1, Math.min(MESH.sweepSlice, Math.floor((LIMITS.kvOpsPerInvocation - overhead) / MESH.sweepRpcsPerService)));
+}
+
+/**
  * What one cron sweep makes in its one invocation (src/sweep/sweep.ts): a
  * `configure` and a `sweep` RPC per coordinator of its slice and the route
  * registry's rebuild (subrequests); the service list, every record in bulk
@@ -322,7 +336,7 @@ export function deadOriginTimes(c) {
  */
 export function sweepCalls(c) {
   return {
-    subrequests: MESH.sweepRpcsPerService * Math.min(c.services, MESH.sweepSlice) + 1,
+    subrequests: MESH.sweepRpcsPerService * Math.min(c.services, sweepSliceFor(c.services)) + 1,
     kvOps: Math.ceil(c.services / MESH.kvListPage) + Math.ceil(c.services / MESH.kvBulkGetMax) + 2,
   };
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { LIMITS } from "../../../scripts/scale/model/constants.mjs";
 import { limitFlags, shardsNeeded, type LimitInputs } from "../../../scripts/scale/model/limits.mjs";
-import { DEFAULT_INPUTS, coordinatorLoad, scaleModel, sweepCalls } from "../../../scripts/scale/model/model.mjs";
+import { DEFAULT_INPUTS, coordinatorLoad, scaleModel, sweepCalls, sweepSliceFor } from "../../../scripts/scale/model/model.mjs";
+import { sliceSize } from "../../../src/core/sweep/slice.js";
 
 const UNDER: LimitInputs = {
   coordinatorRpsByDesign: { snapshot: 10 },
@@ -24,8 +25,10 @@ describe("limit flags at their boundaries", () => {
     ["subrequests", (v) => ({ ...UNDER, worstSubrequests: v }), LIMITS.subrequestsPerRequest],
     ["connections", (v) => ({ ...UNDER, servicesPerFlush: v }), LIMITS.simultaneousConnections],
     ["isolate-memory", (v) => ({ ...UNDER, isolateMemoryBytes: v }), LIMITS.isolateMemoryBytes],
-    ["sweep-subrequests", (v) => ({ ...UNDER, sweepSubrequests: v }), LIMITS.subrequestsPerRequest],
-    ["sweep-kv-ops", (v) => ({ ...UNDER, sweepKvOps: v }), LIMITS.kvOpsPerInvocation],
+    // Each alone, so that the two together (sweep-operations) stay at the same total.
+    ["sweep-subrequests", (v) => ({ ...UNDER, sweepSubrequests: v, sweepKvOps: 0 }), LIMITS.subrequestsPerRequest],
+    ["sweep-kv-ops", (v) => ({ ...UNDER, sweepKvOps: v, sweepSubrequests: 0 }), LIMITS.kvOpsPerInvocation],
+    ["sweep-operations", (v) => ({ ...UNDER, sweepSubrequests: v - UNDER.sweepKvOps }), LIMITS.kvOpsPerInvocation],
   ];
   for (const [limit, at, max] of cases) {
     it(`${limit}: at the limit is fine, just past it is flagged`, () => {
@@ -62,9 +65,16 @@ describe("limit flags at their boundaries", () => {
     expect(limits.has("sweep-kv-ops")).toBe(false);
   });
 
-  it("the sweep's RPCs stop at its slice (901); its KV operations stay inside 1,000 up to about 90,000 services", () => {
+  it("the sweep's RPCs stop at its slice (901), which shrinks so RPCs and KV operations fit 1,000 together; the KV operations alone stay inside up to about 90,000 services", () => {
     expect(sweepCalls({ ...DEFAULT_INPUTS, services: 449 }).subrequests).toBe(899);
-    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 100_000 }).subrequests).toBe(901);
+    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 8_000 }).subrequests).toBe(901);
+    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 10_000 }).subrequests).toBe(2 * 443 + 1);
+    for (const services of [1_000, 9_000, 10_000, 50_000, 89_000]) {
+      const calls = sweepCalls({ ...DEFAULT_INPUTS, services });
+      expect(calls.subrequests + calls.kvOps).toBeLessThanOrEqual(1_000);
+      expect(sweepSliceFor(services)).toBe(sliceSize(services, 450));
+    }
+    expect(sweepCalls({ ...DEFAULT_INPUTS, services: 100_000 }).subrequests).toBe(3);
     expect(sweepCalls({ ...DEFAULT_INPUTS, services: 90_000 }).kvOps).toBe(90 + 900 + 2);
     expect(sweepCalls({ ...DEFAULT_INPUTS, services: 91_000 }).kvOps).toBe(91 + 910 + 2);
     // Past one slice, each coordinator is swept every ⌈n / 450⌉ minutes: its share of the sweep's RPCs falls with it.

@@ -39,6 +39,14 @@ export const FLAGS = Object.freeze([
   { flag: "invocation-logs", key: "invocationLogs", min: 0, max: 1, integer: true, help: "1 with [observability.logs] invocation_logs on (Cloudflare's default), 0 off (as shipped)" },
   { flag: "log-sampling", key: "logSampling", min: 0, max: 1, help: "[observability] head_sampling_rate, 0 to 1" },
   { flag: "logpush", key: "logpush", min: 0, max: 1, integer: true, help: "1 with a Workers Trace Events Logpush job, 0 without" },
+  {
+    flag: "coordinator-logpush",
+    key: "coordinatorLogpush",
+    min: 0,
+    max: 1,
+    integer: true,
+    help: "1 when the Logpush job also takes the coordinators' trace events (no filter, as a plain job does), 0 when a filter keeps them out",
+  },
   { flag: "cpu-ms", key: "cpuMsPerRequest", min: 0, max: 300_000, help: "Worker CPU ms per client request (cost)" },
 ]);
 

@@ -68,7 +68,9 @@ export function monthlyCost(m, design, cpuMsPerRequest) {
   // written behind (src/coordinator/storage/write-behind.ts): at most one flush per period, however many
   // reports came in it, rewriting the rows of each instance the period's tries named.
   const flushS = MESH.statsFlushMs / 1000;
-  const flushesPerS = Math.min(load.reports, 1 / flushS);
+  // Each alarm flushes too (once per health interval), so that a round's rows are not left waiting: an upper
+  // bound of one more flush per interval, when reports keep something pending.
+  const flushesPerS = Math.min(load.reports, 1 / flushS) + Math.min(load.reports, 1 / c.healthIntervalS);
   const namedPerFlush = Math.min(c.instancesPerService, Math.max(1, m.load.serviceRps * m.load.triesPerRequest * flushS));
   const rowsPerS =
     c.services *
@@ -78,11 +80,11 @@ export function monthlyCost(m, design, cpuMsPerRequest) {
   // on, an invocation log per invocation, the coordinators' (every RPC and alarm) as well as the routers';
   // Cloudflare logs Durable Object requests too. Logpush: one trace-event record per client request,
   // whatever either sampling does to the lines inside it (a request whose line was not drawn is still an
-  // invocation, its record's Logs empty); the coordinators' invocations may add records of their own,
-  // which this does not count.
+  // invocation, its record's Logs empty), and one per coordinator invocation (EventType worker_rpc or
+  // alarm) unless the job's filter keeps those out (coordinatorLogpush 0).
   const lines = requestLinesPerRequest(c);
   const logEvents = c.workersLogs * c.logSampling * (requests * (lines + c.invocationLogs) + doRequests * c.invocationLogs);
-  const logpushRecords = c.logpush * requests;
+  const logpushRecords = c.logpush * (requests + c.coordinatorLogpush * doRequests);
   const bill = {
     workers: PRICES.workersBasePerMonth + overage(PRICES.workersRequests, requests) + overage(PRICES.workersCpuMs, requests * cpuMsPerRequest),
     doRequests: overage(PRICES.doRequests, doRequests),

@@ -16,7 +16,7 @@ export { sharedRefreshRate } from "./shared-refresh.mjs";
  *             instanceLifetimeH: number, failureRate: number, attempts: number, perTryTimeoutMs: number,
  *             probeTimeoutMs: number, unhealthyThreshold: number, consecutiveFailures: number,
  *             requestLogLines: number, requestLogSample: number, workersLogs: number, invocationLogs: number,
- *             logSampling: number, logpush: number }} ScaleInputs
+ *             logSampling: number, logpush: number, coordinatorLogpush: number }} ScaleInputs
  * @typedef {"snapshot" | "strict" | "sharedRefresh" | "leasedSlots"} Design
  * @typedef {{ snapshotRefresh: number, strictLeases: number, reports: number, heartbeats: number,
  *             registrations: number, sweep: number, total: number }} LoadByKind
@@ -65,6 +65,8 @@ export const DEFAULT_INPUTS = Object.freeze({
   invocationLogs: 0,
   logSampling: 1,
   logpush: 1,
+  // A Logpush job with no filter takes every trace event of the script, the coordinators' RPCs and alarms too.
+  coordinatorLogpush: 1,
 });
 
 /**

@@ -46,11 +46,11 @@ describe("monthly cost", () => {
     const many = monthlyCost(at(10_000_000), "sharedRefresh", 0.55);
     expect(many.usage.doRowsWritten).toBeCloseTo(few.usage.doRowsWritten, 0);
     // Per service and second: 1 probe result × 2 rows (10 instances every 10 s; health and the checks counter), 1 heartbeat row (30 s leases, a heartbeat
-    // every 10 s), and one flush of 10 instances × 5 rows written (1 counters, 2 + 2 metrics with their key indexes);
-    // registrations are 0.0002/s.
+    // every 10 s), and 1.1 flushes of 10 instances × 5 rows written (1 counters, 2 + 2 metrics with their key indexes):
+    // one a second, and the alarm's each health interval (10 s); registrations are 0.0002/s.
     const perServicePerS = few.usage.doRowsWritten / MONTH_S / DEFAULT_INPUTS.services;
-    expect(perServicePerS).toBeGreaterThan(2 + 1 + 50);
-    expect(perServicePerS).toBeLessThan(2 + 1 + 50 + 0.01);
+    expect(perServicePerS).toBeGreaterThan(2 + 1 + 55);
+    expect(perServicePerS).toBeLessThan(2 + 1 + 55 + 0.01);
   });
 
   it("bills Workers Logs per event (the request line; with invocation logs on, one per invocation, coordinators' too), and Logpush per request", () => {
@@ -59,7 +59,11 @@ describe("monthly cost", () => {
     const shipped = monthlyCost(m({}), "snapshot", 0.55);
     expect(shipped.usage.logEvents).toBeCloseTo(259.2e6, 0);
     expect(shipped.workersLogs).toBeCloseTo((259.2 - 20) * 0.6, 6);
-    expect(shipped.logpush).toBeCloseTo((259.2 - 10) * 0.05, 6);
+    // Logpush: a record per request and, with no filter in the job, one per coordinator invocation (RPC or alarm).
+    expect(shipped.usage.logpushRecords).toBeCloseTo(259.2e6 + shipped.usage.doRequests, 0);
+    expect(shipped.logpush).toBeCloseTo((259.2 + shipped.usage.doRequests / 1e6 - 10) * 0.05, 6);
+    const filtered = monthlyCost(m({ coordinatorLogpush: 0 }), "snapshot", 0.55);
+    expect(filtered.logpush).toBeCloseTo((259.2 - 10) * 0.05, 6);
     // Invocation logs on (Cloudflare's default): one more event per request, and one per coordinator request.
     const invocations = monthlyCost(m({ invocationLogs: 1 }), "snapshot", 0.55);
     expect(invocations.usage.logEvents).toBeCloseTo(2 * 259.2e6 + invocations.usage.doRequests, 0);

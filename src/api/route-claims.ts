@@ -18,7 +18,8 @@ export async function claimRoutes(env: Env, name: string, routed: RoutedService 
     result = await putRoutes(env, name, routed);
   } catch (err) {
     // Not "nothing was changed": a claim whose answer was lost may have been applied. The record and the
-    // coordinator were not written, and the cron sweep rebuilds the registry from the records within a minute.
+    // coordinator were not written, and the cron sweep rebuilds the registry from the records once the claim
+    // is past ROUTE_CHANGE_HOLD_MS (2 min; until then the sweep's KV may not show it), within a minute after.
     console.error(JSON.stringify({ event: "route_registry_unavailable", service: name, message: String(err) }));
     throw new MeshError(503, "registry_unavailable", "the route registry could not be reached; the service was not written, retry shortly", {
       headers: { "retry-after": "1" },
@@ -34,7 +35,8 @@ export async function claimRoutes(env: Env, name: string, routed: RoutedService 
 /**
  * Puts back what a claim replaced, after a later write of the same change
  * failed. Best effort: if it fails too, the cron sweep rebuilds the registry
- * from the service records within a minute.
+ * from the service records once the claim is past ROUTE_CHANGE_HOLD_MS
+ * (2 min), within a minute after.
  */
 export async function releaseRoutes(env: Env, name: string, previous: RoutedService | null): Promise<void> {
   try {

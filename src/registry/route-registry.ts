@@ -15,6 +15,20 @@ import { ROUTE_SHARDS, ROUTE_VERSION_KEY, routeShardKey, shardOf, type RouteShar
 export const FLUSH_SPACING_MS = 1_000;
 /** After a failed KV write, the next flush waits this long. */
 const FLUSH_RETRY_MS = 5_000;
+/**
+ * How long after an admin change (`put`) the sweep's rebuild leaves that name
+ * alone. The rebuild follows records read from KV, and a KV write can take up
+ * to 60 s to show in another location's list and get (Workers KV docs); the
+ * cron runs anywhere. So within a minute of a change made elsewhere its old
+ * state can still be read, and following it would drop a new service, revert
+ * new routes or bring back a deleted one. The mark is taken before the PUT or
+ * DELETE writes KV (seconds later, after the coordinator), and the sweep's
+ * read time comes from another machine's clock: twice the 60 s covers both
+ * with room to spare. Past it, a record that still disagrees is KV's settled
+ * state (say a PUT whose record write and rollback both failed), repaired as
+ * before.
+ */
+export const ROUTE_CHANGE_HOLD_MS = 120_000;
 
 /** `conflict` set: refused, nothing changed. Otherwise `previous` is what the change replaced. One shape, not a union, so RPC types it plainly. */
 export interface PutRouteResult {
@@ -60,7 +74,8 @@ export class RouteRegistry extends DurableObject<Env> {
     this.#sql = ctx.storage.sql;
     this.#sql.exec(`
       CREATE TABLE IF NOT EXISTS routed (name TEXT PRIMARY KEY, shard INTEGER NOT NULL, body TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS route_changes (name TEXT PRIMARY KEY, at INTEGER NOT NULL);`);
     for (const row of this.#sql.exec<{ name: string; shard: number; body: string }>("SELECT name, shard, body FROM routed")) {
       const routed = JSON.parse(row.body) as RoutedService;
       this.#rows.set(row.name, { shard: row.shard, routed });
@@ -76,7 +91,9 @@ export class RouteRegistry extends DurableObject<Env> {
   /**
    * Sets (or with null removes) one service's routed entry. Refused, with the
    * rule another service owns, when its routes clash. `previous` lets the
-   * caller undo the change if its own later writes fail.
+   * caller undo the change if its own later writes fail. Every accepted call,
+   * one that changes nothing included, is marked for the sweep's hold
+   * (ROUTE_CHANGE_HOLD_MS): the caller writes KV after it.
    */
   async put(name: string, routed: RoutedService | null): Promise<PutRouteResult> {
     await this.#bootstrap();
@@ -88,6 +105,7 @@ export class RouteRegistry extends DurableObject<Env> {
         return { conflict: { host: conflict.host, prefix: conflict.prefix, owner: conflict.services[0] }, previous, shard, shardVersion: this.#versions[shard] ?? 0 };
       }
     }
+    this.#sql.exec("INSERT OR REPLACE INTO route_changes (name, at) VALUES (?, ?)", name, Date.now());
     if (JSON.stringify(previous) !== JSON.stringify(routed)) {
       this.#apply(name, routed);
       await this.#scheduleFlush();
@@ -99,12 +117,17 @@ export class RouteRegistry extends DurableObject<Env> {
    * Replaces every entry with those built from the service records (the cron
    * sweep's repair, after racing admin writes or a lost flush). A record whose
    * routes clash with one before it, by name, keeps its old entry, if any.
+   * A name `put` changed within ROUTE_CHANGE_HOLD_MS of `readAt` (when the
+   * sweep began reading KV) is left as it is, record or not: KV may not show
+   * that change yet. Its entry still holds its routes against other records.
    */
-  async replaceAll(records: readonly ServiceRecord[]): Promise<{ changed: number; version: number }> {
+  async replaceAll(records: readonly ServiceRecord[], readAt: number): Promise<{ changed: number; version: number }> {
     this.#markBootstrapped();
+    const held = this.#recentChanges(readAt);
     const wanted = new Map(records.map((r) => [r.name, routedService(r.name, r.config)]));
     let changed = 0;
     for (const name of [...this.#rows.keys()]) {
+      if (held.has(name)) continue;
       if (!wanted.has(name)) {
         this.#apply(name, null);
         changed++;
@@ -112,7 +135,7 @@ export class RouteRegistry extends DurableObject<Env> {
     }
     for (const name of [...wanted.keys()].sort()) {
       const routed = wanted.get(name);
-      if (routed === undefined || JSON.stringify(this.#rows.get(name)?.routed ?? null) === JSON.stringify(routed)) continue;
+      if (routed === undefined || held.has(name) || JSON.stringify(this.#rows.get(name)?.routed ?? null) === JSON.stringify(routed)) continue;
       const conflict = this.#claims.conflictFor(name, routed.routes);
       if (conflict !== null) {
         console.error(JSON.stringify({ event: "route_conflict_in_records", service: name, owner: conflict.services[0], prefix: conflict.prefix }));
@@ -132,6 +155,16 @@ export class RouteRegistry extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     await this.#flush();
+  }
+
+  /**
+   * Names `put` changed within the hold, counted back from the earlier of
+   * `readAt` and now; older marks are pruned (the hold no longer reads them).
+   */
+  #recentChanges(readAt: number): Set<string> {
+    const horizon = Math.min(readAt, Date.now()) - ROUTE_CHANGE_HOLD_MS;
+    this.#sql.exec("DELETE FROM route_changes WHERE at <= ?", horizon);
+    return new Set(this.#sql.exec<{ name: string }>("SELECT name FROM route_changes").toArray().map((r) => r.name));
   }
 
   #apply(name: string, routed: RoutedService | null): void {

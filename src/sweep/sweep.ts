@@ -10,7 +10,9 @@ import { sliceSize, sweepSlice } from "../core/sweep/slice.js";
  * The cron safety net (every minute; cron cannot run more often). Each
  * service's alarm does the real work every few seconds; the sweep makes sure
  * no coordinator was left without an alarm or a config, reaps leases even if
- * an alarm was lost, and repairs the route index after racing admin writes.
+ * an alarm was lost, and repairs the route index after racing admin writes
+ * (leaving alone, for ROUTE_CHANGE_HOLD_MS, a service an admin just changed:
+ * KV may not show that change here yet).
  */
 export interface SweepRecord {
   at: string;
@@ -90,9 +92,11 @@ export async function sweepAll(env: Env, now: number, slice = SWEEP_SLICE): Prom
     await sweepOne(env, name, read instanceof Error ? null : read, record);
   });
   // The route registry is rebuilt from the records just read, unless a read failed: a missing record must not drop its routes.
+  // `now` is when the reading began: names an admin changed shortly before it are left alone (ROUTE_CHANGE_HOLD_MS), as
+  // this location's KV may not show the change yet, and the coordinators swept in between can take a while.
   try {
     const registry = routeRegistry(env);
-    record.routeIndexVersion = allRead ? (await registry.replaceAll(live)).version : (await registry.state()).version;
+    record.routeIndexVersion = allRead ? (await registry.replaceAll(live, now)).version : (await registry.state()).version;
   } catch (err) {
     record.errors.push({ service: "(route registry)", message: String(err) });
   }

@@ -121,21 +121,30 @@ export class RouteRegistry extends DurableObject<Env> {
    * sweep began reading KV) is left as it is, record or not: KV may not show
    * that change yet. Its entry still holds its routes against other records.
    */
-  async replaceAll(records: readonly ServiceRecord[], readAt: number): Promise<{ changed: number; version: number }> {
+  async replaceAll(records: readonly ServiceRecord[], readAt: number): Promise<{ changed: number; held: number; version: number }> {
     this.#markBootstrapped();
-    const held = this.#recentChanges(readAt);
+    const recent = this.#recentChanges(readAt);
     const wanted = new Map(records.map((r) => [r.name, routedService(r.name, r.config)]));
     let changed = 0;
+    // Entries the records disagree with that the hold kept as they are: for the sweep record, so an
+    // operator can tell a rebuild that found nothing to repair from one that waited.
+    let held = 0;
     for (const name of [...this.#rows.keys()]) {
-      if (held.has(name)) continue;
-      if (!wanted.has(name)) {
-        this.#apply(name, null);
-        changed++;
+      if (wanted.has(name)) continue;
+      if (recent.has(name)) {
+        held++;
+        continue;
       }
+      this.#apply(name, null);
+      changed++;
     }
     for (const name of [...wanted.keys()].sort()) {
       const routed = wanted.get(name);
-      if (routed === undefined || held.has(name) || JSON.stringify(this.#rows.get(name)?.routed ?? null) === JSON.stringify(routed)) continue;
+      if (routed === undefined || JSON.stringify(this.#rows.get(name)?.routed ?? null) === JSON.stringify(routed)) continue;
+      if (recent.has(name)) {
+        held++;
+        continue;
+      }
       const conflict = this.#claims.conflictFor(name, routed.routes);
       if (conflict !== null) {
         console.error(JSON.stringify({ event: "route_conflict_in_records", service: name, owner: conflict.services[0], prefix: conflict.prefix }));
@@ -145,7 +154,7 @@ export class RouteRegistry extends DurableObject<Env> {
       changed++;
     }
     if (changed > 0) await this.#scheduleFlush();
-    return { changed, version: this.#flushVersion };
+    return { changed, held, version: this.#flushVersion };
   }
 
   /** The registry's own view, for the sweep record, tests and the bench. */

@@ -27,6 +27,8 @@ export interface SweepRecord {
   corruptRemoved: number;
   errors: { service: string; message: string }[];
   routeIndexVersion: number;
+  /** Route entries the records disagreed with, left as an admin set them less than ROUTE_CHANGE_HOLD_MS ago (docs/storage.md). */
+  routeHeld: number;
   /** Coordinators this run swept: every service, or a slice of SWEEP_SLICE once there are more. */
   swept: number;
   /** The service the next run starts from; null when this run took every service (core/sweep/slice.ts). */
@@ -61,6 +63,7 @@ export async function sweepAll(env: Env, now: number, slice = SWEEP_SLICE): Prom
     corruptRemoved: 0,
     errors: [],
     routeIndexVersion: 0,
+    routeHeld: 0,
     swept: 0,
     nextFrom: null,
   };
@@ -96,7 +99,13 @@ export async function sweepAll(env: Env, now: number, slice = SWEEP_SLICE): Prom
   // this location's KV may not show the change yet, and the coordinators swept in between can take a while.
   try {
     const registry = routeRegistry(env);
-    record.routeIndexVersion = allRead ? (await registry.replaceAll(live, now)).version : (await registry.state()).version;
+    if (allRead) {
+      const rebuilt = await registry.replaceAll(live, now);
+      record.routeIndexVersion = rebuilt.version;
+      record.routeHeld = rebuilt.held;
+    } else {
+      record.routeIndexVersion = (await registry.state()).version;
+    }
   } catch (err) {
     record.errors.push({ service: "(route registry)", message: String(err) });
   }

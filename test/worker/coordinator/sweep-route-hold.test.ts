@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { ROUTE_CHANGE_HOLD_MS, routeRegistry } from "../../../src/registry/route-registry.js";
 import type { RoutedService } from "../../../src/registry/route-index.js";
 import { routeShardKey, shardOf, type RouteShard } from "../../../src/registry/route-shards.js";
-import { sweepAll } from "../../../src/sweep/sweep.js";
+import { sweepAll, type SweepRecord } from "../../../src/sweep/sweep.js";
 import { ADMIN, createService, flushRouteIndex, json, mesh, uniqueName } from "../helpers.js";
 
 afterEach(() => {
@@ -19,9 +19,10 @@ async function indexed(name: string): Promise<RoutedService | undefined> {
 }
 
 /** A sweep from a location whose KV has not caught up: the caller has put KV into the state that location sees. */
-async function staleSweep(readAt = Date.now()): Promise<void> {
+async function staleSweep(readAt = Date.now()): Promise<SweepRecord> {
   const record = await sweepAll(env, readAt);
   expect(record.errors).toEqual([]);
+  return record;
 }
 
 /** A service created through the API whose record the sweep's list does not show yet. */
@@ -57,7 +58,8 @@ const prefixes = async (name: string) => (await indexed(name))?.routes.pathPrefi
 describe("the sweep's route repair leaves alone what an admin changed within the hold (KV lags up to 60 s)", () => {
   it("keeps a service created seconds ago that the sweep's list does not show yet", async () => {
     const name = await createdUnlisted();
-    await staleSweep();
+    // The sweep record says the rebuild waited, so an operator can tell it from one that found nothing to repair.
+    expect((await staleSweep()).routeHeld).toBeGreaterThanOrEqual(1);
     expect(await prefixes(name)).toEqual([`/${name}`]);
   });
 
@@ -80,7 +82,7 @@ describe("the sweep's route repair leaves alone what an admin changed within the
     const deleted = await deletedStale();
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + ROUTE_CHANGE_HOLD_MS + 1_000);
-    await staleSweep();
+    expect((await staleSweep()).routeHeld).toBe(0);
     expect(await indexed(created)).toBeUndefined();
     expect(await prefixes(replaced)).toEqual([`/${replaced}-old`]);
     expect(await prefixes(deleted)).toEqual([`/${deleted}`]);

@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { routeRegistry } from "../../src/registry/route-registry.js";
 import type { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
 import { serviceConfigSchema, type ServiceConfigInput } from "../../src/core/schema/service.js";
@@ -122,4 +122,22 @@ export async function seedServiceRecords(names: readonly string[]): Promise<void
       }),
     ),
   );
+}
+
+/**
+ * A service with one registered instance on a 10 s lease, removed 30 s after
+ * it lapses, whose coordinator has lost its alarm: what the cron sweep is the
+ * net under. Health checks are a minute apart so that no round runs meanwhile.
+ */
+export async function leasedServiceWithLostAlarm(prefix: string): Promise<{ name: string; id: string; stub: DurableObjectStub<ServiceCoordinator> }> {
+  const name = uniqueName(prefix);
+  const { token } = await createService(name, {
+    routes: { pathPrefixes: [`/${name}`] },
+    lease: { ttlSeconds: 10, deregisterAfterSeconds: 30 },
+    healthCheck: { intervalSeconds: 60, timeoutMs: 1000 },
+  });
+  const reg = await register(name, token, originUrls()[0] ?? "");
+  const stub = stubFor(name);
+  await runInDurableObject(stub, (_i, state) => state.storage.deleteAlarm());
+  return { name, id: reg.id, stub };
 }

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { sweepAll } from "../../../src/sweep/sweep.js";
-import { createService, originUrls, register, seedServiceRecords, stubFor, uniqueName } from "../helpers.js";
+import { leasedServiceWithLostAlarm, seedServiceRecords, stubFor, uniqueName } from "../helpers.js";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -34,23 +34,15 @@ describe("the cron sweep past a record read that fails", () => {
   }, 60_000);
 
   it("still reaps the leases of a service whose record cannot be read, and re-arms its lost alarm; only its configure waits", async () => {
-    const name = uniqueName("unread");
-    const { token } = await createService(name, {
-      routes: { pathPrefixes: [`/${name}`] },
-      lease: { ttlSeconds: 10, deregisterAfterSeconds: 30 },
-      healthCheck: { intervalSeconds: 60, timeoutMs: 1000 },
-    });
-    const reg = await register(name, token, originUrls()[0] ?? "");
-    const stub = stubFor(name);
     // A lost alarm, which the sweep is the net under, and a record someone damaged by hand.
-    await runInDurableObject(stub, (_i, state) => state.storage.deleteAlarm());
+    const { name, id, stub } = await leasedServiceWithLostAlarm("unread");
     await env.REGISTRY.put(`service:${name}`, "{not json");
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + 11_000);
     const record = await sweepAll(env, Date.now());
     expect(record.errors.map((e) => e.service)).toEqual([name]);
     expect(record.expired).toBe(1);
-    expect(await env.REGISTRY.get(`instance:${name}:${reg.id}`)).toBeNull();
+    expect(await env.REGISTRY.get(`instance:${name}:${id}`)).toBeNull();
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).not.toBeNull();
     await env.REGISTRY.delete(`service:${name}`);
   });

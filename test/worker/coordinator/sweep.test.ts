@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SweepRecord } from "../../../src/sweep/sweep.js";
 import { ROUTE_CHANGE_HOLD_MS, routeRegistry } from "../../../src/registry/route-registry.js";
 import { routeShardKey, shardOf, type RouteShard } from "../../../src/registry/route-shards.js";
-import { ADMIN, createService, flushRouteIndex, mesh, originUrls, register, stubFor, uniqueName } from "../helpers.js";
+import { ADMIN, createService, flushRouteIndex, leasedServiceWithLostAlarm, mesh, originUrls, register, stubFor, uniqueName } from "../helpers.js";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -22,16 +22,8 @@ async function runCron(): Promise<SweepRecord> {
 
 describe("scheduled sweep", () => {
   it("reaps expired leases across services, re-arms alarms and records the sweep", async () => {
-    const name = uniqueName("cron");
-    const { token } = await createService(name, {
-      routes: { pathPrefixes: [`/${name}`] },
-      lease: { ttlSeconds: 10, deregisterAfterSeconds: 30 },
-      healthCheck: { intervalSeconds: 60, timeoutMs: 1000 },
-    });
-    const reg = await register(name, token, originUrls()[0] ?? "");
-    const stub = stubFor(name);
-    // Simulate a lost alarm: the sweep must put it back.
-    await runInDurableObject(stub, (_i, state) => state.storage.deleteAlarm());
+    // A lost alarm: the sweep must put it back.
+    const { name, id, stub } = await leasedServiceWithLostAlarm("cron");
 
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + 11_000);
@@ -40,7 +32,7 @@ describe("scheduled sweep", () => {
     expect(first.expired).toBeGreaterThanOrEqual(1);
     expect(first.errors).toEqual([]);
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).not.toBeNull();
-    expect(await env.REGISTRY.get(`instance:${name}:${reg.id}`)).toBeNull();
+    expect(await env.REGISTRY.get(`instance:${name}:${id}`)).toBeNull();
 
     vi.setSystemTime(Date.now() + 31_000);
     const second = await runCron();

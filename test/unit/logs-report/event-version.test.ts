@@ -15,13 +15,13 @@ import { requestEventLine } from "../../../src/core/events/request-line.js";
  * `weight` with another meaning, would be miscounted without a word. They are counted and named.
  */
 
-function line(over: Record<string, unknown> = {}): RequestEvent {
+function line(over: Partial<RequestEvent> = {}): RequestEvent {
   return {
     v: EVENT_VERSION, event: "request", ts: "2026-11-30T10:00:00.000Z", requestId: "r", traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
     spanId: "00f067aa0ba902b7", service: "shop", fallbackFrom: null, method: "GET", host: "h", path: "/shop/x", status: 200, outcome: "ok",
     instance: "a", attempts: 1, tried: ["a"], failures: [], latencyMs: 5, upstreamLatencyMs: 4, bytesIn: 0, bytesOut: 0, colo: null,
     country: null, mode: "snapshot", snapshotVersion: 1, retryBudgetExhausted: false, weight: 1, ...over,
-  } as RequestEvent;
+  };
 }
 
 const record = (message: string) => JSON.stringify({ Outcome: "ok", Logs: [{ Level: "log", Message: [message], TimestampMs: 1 }] });

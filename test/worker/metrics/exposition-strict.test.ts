@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import worker from "../../../workers/mesh/index.js";
 import { control, createService, mesh, originUrls, resetOrigins, serviceWith, uniqueName } from "../helpers.js";
 import dashboard from "../../../docs/grafana/switchyard.json";
+import { renderPrometheus } from "../../../src/core/metrics/prometheus.js";
 import { parseStrict, seriesValues, type Family } from "./strict-exposition.js";
 
 const READER = { authorization: "Bearer test-metrics-token" };
@@ -94,6 +95,16 @@ describe("the strict exposition reader", () => {
     expect(bad(h('h_bucket{le="1"} 1\nh_bucket{le="+Inf"} 3\n'))).toEqual([expect.stringContaining("is not _count")]);
     expect(bad(h('h_bucket{le="2"} 1\nh_bucket{le="1"} 1\nh_bucket{le="+Inf"} 2\n'))).toEqual([expect.stringContaining("not above")]);
     expect(bad(h('h_bucket{le="1"} 2\n'))).toEqual([expect.stringContaining('end with le="+Inf"')]);
+  });
+});
+
+describe("renderPrometheus at its edges", () => {
+  it("is valid with no service, and with only skipped ones", () => {
+    for (const failed of [[], ["a", "b"]]) {
+      const { families, problems } = parseStrict(renderPrometheus([], failed));
+      expect(problems).toEqual([]);
+      expect(families.get("switchyard_scrape_errors")?.samples.map((x) => x.value)).toEqual([failed.length]);
+    }
   });
 });
 

@@ -66,5 +66,10 @@ describe("logs:report and event versions", () => {
     const notice = "3 event(s) of a version other than 1 skipped (this report reads version 1)";
     expect(renderText(r)).toContain(notice);
     expect(renderHtml(r)).toContain(notice);
+    // Worker threads (one file each) add their counts up the same.
+    const copy = path.join(dir, "mixed-2.ndjson");
+    await writeFile(copy, lines.join("\n") + "\n");
+    const parallel = await buildReport([file, copy], { threads: 2, progress: { threshold: Infinity } });
+    expect(parallel.input).toMatchObject({ lines: 10, events: 4, unknownVersion: 6 });
   });
 });

@@ -254,7 +254,7 @@ export class Aggregator {
 
   /**
    * The report as plain data (what `--json` prints, and what the text and HTML views render).
-   * @param {{ files: number, bytes: number, lines: number, malformed: number, other: number,
+   * @param {{ files: number, bytes: number, lines: number, malformed: number, unknownVersion: number, other: number,
    *           unreadable: { file: string, error: string }[] }} input
    */
   report(input) {

@@ -67,7 +67,7 @@ table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ddd;padding
 th{background:#f4f4f5}.chart text{font:11px system-ui,sans-serif;fill:#555}
 </style></head><body>
 <h1>Switchyard logs report</h1>
-<p>${i.events} events from ${i.lines} lines in ${i.files} file(s); ${i.malformed} malformed line(s) skipped${i.sampledLines === 0 ? "" : `; ${i.sampledLines} sampled request line(s), each counted as its weight in requests`}; ${esc(report.from ?? "-")} .. ${esc(report.to ?? "-")}</p>
+<p>${i.events} events from ${i.lines} lines in ${i.files} file(s); ${i.malformed} malformed line(s) skipped${i.unknownVersion === 0 ? "" : `; ${i.unknownVersion} event(s) of a version other than 1 skipped (this report reads version 1)`}${i.sampledLines === 0 ? "" : `; ${i.sampledLines} sampled request line(s), each counted as its weight in requests`}; ${esc(report.from ?? "-")} .. ${esc(report.to ?? "-")}</p>
 ${sections.join("\n")}
 </body></html>
 `;

@@ -47,7 +47,7 @@ function sparkline(values) {
 export function renderText(report) {
   const out = [];
   const i = report.input;
-  out.push(`${i.events} events from ${i.lines} lines in ${i.files} file(s); ${i.malformed} malformed line(s) skipped${i.unreadable.length === 0 ? "" : `; ${i.unreadable.length} file(s) cut short`}${i.sampledLines === 0 ? "" : `; ${i.sampledLines} sampled request line(s), each counted as its weight in requests`}; ${report.from ?? "-"} .. ${report.to ?? "-"}`);
+  out.push(`${i.events} events from ${i.lines} lines in ${i.files} file(s); ${i.malformed} malformed line(s) skipped${i.unknownVersion === 0 ? "" : `; ${i.unknownVersion} event(s) of a version other than 1 skipped (this report reads version 1)`}${i.unreadable.length === 0 ? "" : `; ${i.unreadable.length} file(s) cut short`}${i.sampledLines === 0 ? "" : `; ${i.sampledLines} sampled request line(s), each counted as its weight in requests`}; ${report.from ?? "-"} .. ${report.to ?? "-"}`);
   for (const s of report.services) {
     out.push("");
     out.push(`service ${shown(s.service)}`);

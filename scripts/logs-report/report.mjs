@@ -2,7 +2,7 @@
 // Reading inputs into a report: the part of the CLI that tests and the bench call.
 import { availableParallelism } from "node:os";
 import { Aggregator } from "./aggregate.mjs";
-import { readInto } from "./read/file.mjs";
+import { newTally, readInto } from "./read/file.mjs";
 import { findInputs, progressMeter } from "./read/input.mjs";
 import { readInParallel } from "./read/pool.mjs";
 
@@ -31,7 +31,7 @@ export function threadsFor(files, threads) {
  */
 async function readHere(files, progress) {
   const agg = new Aggregator();
-  const tally = { lines: 0, malformed: 0, other: 0, bytes: 0 };
+  const tally = newTally();
   /** @type {{ file: string, error: string }[]} */
   const unreadable = [];
   for (const f of files) {
@@ -55,5 +55,5 @@ export async function buildReport(paths, opts = {}) {
   const threads = threadsFor(files, opts.threads);
   const { agg, tally, unreadable } = threads > 1 ? await readInParallel(files, threads, progress) : await readHere(files, progress);
   progress.done();
-  return agg.report({ files: files.length, bytes: tally.bytes, lines: tally.lines, malformed: tally.malformed, other: tally.other, unreadable });
+  return agg.report({ files: files.length, bytes: tally.bytes, lines: tally.lines, malformed: tally.malformed, unknownVersion: tally.unknownVersion, other: tally.other, unreadable });
 }

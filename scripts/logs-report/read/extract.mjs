@@ -22,6 +22,12 @@ import { isWeight } from "./weight.mjs";
 const COORDINATOR_EVENTS = new Set(["health_transition", "ejection", "lease_expired"]);
 
 /**
+ * The event version this reader knows. A later version may rename a field or change its meaning
+ * (docs/analytics.md), so its lines are counted apart (`unknownVersion`), never read as this one.
+ */
+const KNOWN_VERSION = 1;
+
+/**
  * @param {unknown} v
  * @returns {v is Record<string, unknown>}
  */
@@ -62,33 +68,58 @@ function asEvent(o) {
 }
 
 /**
- * What one line held: its events, and whether the line (or an event in it
- * that claimed to be a mesh event) was malformed. Lines that are neither
- * (another Worker's record, a log message that is not the mesh's) are
- * `other`: not an error, and not counted as one.
- * @typedef {{ events: EventLine[], malformed: number, other: boolean }} Extracted
+ * What one line held: its events, how many of the mesh events in it were
+ * malformed, how many were of an event version this reader does not know, and
+ * whether it held none of these. Lines that are neither (another Worker's
+ * record, a log message that is not the mesh's) are `other`: not an error,
+ * and not counted as one.
+ * @typedef {{ events: EventLine[], malformed: number, unknownVersion: number, other: boolean }} Extracted
  */
+
+/** What fromMessage found besides events. @typedef {{ malformed: number, unknownVersion: number }} Skipped */
+
+/** @param {EventLine[]} events @param {Skipped} skipped @returns {Extracted} */
+const extracted = (events, skipped) => ({
+  events,
+  malformed: skipped.malformed,
+  unknownVersion: skipped.unknownVersion,
+  other: events.length === 0 && skipped.malformed === 0 && skipped.unknownVersion === 0,
+});
+
+/**
+ * A mesh event object (its `event` already checked) into `events`, or counted in `skipped`.
+ * @param {Record<string, unknown>} o
+ * @param {EventLine[]} events
+ * @param {Skipped} skipped
+ */
+function fromObject(o, events, skipped) {
+  // Lines without `v` are from before versioning (version 1's names); any other `v` is not ours to read.
+  if (o.v !== undefined && o.v !== KNOWN_VERSION) {
+    skipped.unknownVersion++;
+    return;
+  }
+  const e = asEvent(o);
+  if (e === null) skipped.malformed++;
+  else events.push(e);
+}
 
 /**
  * @param {unknown} message
  * @param {EventLine[]} events
- * @returns {number} 1 when the message claimed to be a mesh event but was not whole
+ * @param {Skipped} skipped  counted into when the message claimed to be a mesh event but was not whole, or not version 1
  */
-function fromMessage(message, events) {
-  if (typeof message !== "string" || message.charCodeAt(0) !== 123 /* { */) return 0;
+function fromMessage(message, events, skipped) {
+  if (typeof message !== "string" || message.charCodeAt(0) !== 123 /* { */) return;
   /** @type {unknown} */
   let o;
   try {
     o = JSON.parse(message);
   } catch {
-    return 0; // someone's console.log of a brace, not a mesh line
+    return; // someone's console.log of a brace, not a mesh line
   }
-  if (!isObject(o) || typeof o.event !== "string") return 0;
-  if (o.event !== "request" && !COORDINATOR_EVENTS.has(o.event)) return 0; // the mesh's operational lines (sweep, ...)
-  const e = asEvent(o);
-  if (e === null) return 1;
-  events.push(e);
-  return 0;
+  if (!isObject(o) || typeof o.event !== "string") return;
+  if (o.event !== "request" && !COORDINATOR_EVENTS.has(o.event)) return; // the mesh's operational lines (sweep, ...)
+  fromObject(o, events, skipped);
 }
 
 // The two keys the quick path looks for, each searched for without its
@@ -156,10 +187,10 @@ function stringsAt(line, from) {
  * @param {string} line
  * @param {number} logs  where the record's `Logs` array starts: the messages are looked for from there on
  * @param {EventLine[]} events
- * @returns {number | null} malformed mesh messages, or null to take the full path
+ * @param {Skipped} skipped  malformed and unknown-version mesh messages are counted into it
+ * @returns {boolean} false to take the full path
  */
-function quickRecord(line, logs, events) {
-  let malformed = 0;
+function quickRecord(line, logs, events, skipped) {
   let at = keyAt(line, MESSAGE, logs);
   while (at !== -1) {
     const i = at + 1 + MESSAGE.length;
@@ -169,15 +200,15 @@ function quickRecord(line, logs, events) {
       end = request;
     } else if (line.charCodeAt(i) === 34) {
       const strings = stringsAt(line, i);
-      if (strings === null) return null;
-      for (const m of strings.values) malformed += fromMessage(m, events);
+      if (strings === null) return false;
+      for (const m of strings.values) fromMessage(m, events, skipped);
       end = strings.end;
     } else if (line.charCodeAt(i) !== 93 /* ] */) {
-      return null;
+      return false;
     }
     at = keyAt(line, MESSAGE, end);
   }
-  return malformed;
+  return true;
 }
 
 /**
@@ -191,10 +222,10 @@ export function extract(line) {
   if (line.charCodeAt(0) === 123 && line.charCodeAt(line.length - 1) === 125) {
     const logs = keyAt(line, LOGS, 0);
     if (logs !== -1) {
-      const malformed = quickRecord(line, logs + 1 + LOGS.length, events);
-      if (malformed !== null) return { events, malformed, other: events.length === 0 && malformed === 0 };
+      const skipped = { malformed: 0, unknownVersion: 0 };
+      if (quickRecord(line, logs + 1 + LOGS.length, events, skipped)) return extracted(events, skipped);
     }
-  } else if (line.trim() === "") return { events, malformed: 0, other: true };
+  } else if (line.trim() === "") return { events, malformed: 0, unknownVersion: 0, other: true };
   return extractParsed(line);
 }
 
@@ -213,20 +244,20 @@ export function extractParsed(line) {
   try {
     o = JSON.parse(line);
   } catch {
-    return { events, malformed: 1, other: false };
+    return { events, malformed: 1, unknownVersion: 0, other: false };
   }
-  if (!isObject(o)) return { events, malformed: 1, other: false };
+  if (!isObject(o)) return { events, malformed: 1, unknownVersion: 0, other: false };
+  const skipped = { malformed: 0, unknownVersion: 0 };
   if (Array.isArray(o.Logs)) {
-    let malformed = 0;
     for (const log of o.Logs) {
       if (!isObject(log) || !Array.isArray(log.Message)) continue;
-      for (const m of log.Message) malformed += fromMessage(m, events);
+      for (const m of log.Message) fromMessage(m, events, skipped);
     }
-    return { events, malformed, other: events.length === 0 && malformed === 0 };
+    return extracted(events, skipped);
   }
   if (typeof o.event === "string" && (o.event === "request" || COORDINATOR_EVENTS.has(o.event))) {
-    const e = asEvent(o);
-    return e === null ? { events, malformed: 1, other: false } : { events: [e], malformed: 0, other: false };
+    fromObject(o, events, skipped);
+    return extracted(events, skipped);
   }
-  return { events, malformed: 0, other: true };
+  return { events, malformed: 0, unknownVersion: 0, other: true };
 }

@@ -6,8 +6,11 @@ import { readLines } from "./input.mjs";
 
 /**
  * What the report says about its input besides the events.
- * @typedef {{ lines: number, malformed: number, other: number, bytes: number }} Tally
+ * @typedef {{ lines: number, malformed: number, unknownVersion: number, other: number, bytes: number }} Tally
  */
+
+/** @returns {Tally} */
+export const newTally = () => ({ lines: 0, malformed: 0, unknownVersion: 0, other: 0, bytes: 0 });
 
 /** Lines between progress callbacks: rare enough to cost nothing, often enough for a once-a-second meter. */
 export const PROGRESS_LINES = 8192;
@@ -27,6 +30,7 @@ export function readInto(file, agg, tally, onBytes, onLines) {
       tally.lines++;
       const x = extract(line);
       tally.malformed += x.malformed;
+      tally.unknownVersion += x.unknownVersion;
       if (x.other) tally.other++;
       for (const e of x.events) agg.add(e);
       if (tally.lines % PROGRESS_LINES === 0) onLines();

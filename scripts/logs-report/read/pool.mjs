@@ -5,6 +5,7 @@
 // bound, so this scales with cores up to the number of files.
 import { Worker } from "node:worker_threads";
 import { Aggregator } from "../aggregate.mjs";
+import { newTally } from "./file.mjs";
 
 /**
  * @typedef {import("./worker.mjs").Reply} Reply
@@ -20,7 +21,7 @@ import { Aggregator } from "../aggregate.mjs";
  */
 export function readInParallel(files, threads, progress) {
   const agg = new Aggregator();
-  const tally = { lines: 0, malformed: 0, other: 0, bytes: 0 };
+  const tally = newTally();
   /** @type {{ file: string, error: string }[]} */
   const unreadable = [];
   /** Replies that came back before an earlier file's, held until that one is merged. @type {Map<number, FileReply>} */
@@ -35,6 +36,7 @@ export function readInParallel(files, threads, progress) {
     agg.merge(r.partial);
     tally.lines += r.tally.lines;
     tally.malformed += r.tally.malformed;
+    tally.unknownVersion += r.tally.unknownVersion;
     tally.other += r.tally.other;
     tally.bytes += r.tally.bytes;
     if (r.error !== null) unreadable.push({ file: files[r.index]?.path ?? "", error: r.error });

@@ -3,7 +3,7 @@
 // sent, one at a time, and posts back each file's partial aggregate.
 import { parentPort } from "node:worker_threads";
 import { Aggregator } from "../aggregate.mjs";
-import { readInto } from "./file.mjs";
+import { newTally, readInto } from "./file.mjs";
 
 /**
  * @typedef {{ index: number, path: string }} Job
@@ -22,7 +22,7 @@ const post = (reply, transfer = []) => port.postMessage(reply, transfer);
 /** @param {Job} job */
 async function read(job) {
   const agg = new Aggregator();
-  const tally = { lines: 0, malformed: 0, other: 0, bytes: 0 };
+  const tally = newTally();
   let bytes = 0;
   let events = 0;
   // Progress as deltas: the main thread adds up every worker's.

@@ -106,7 +106,26 @@ export class MetricsAccumulator {
       c.retries += n - 1;
       if (tries[n - 1]?.ok === true) c.failovers++;
     }
-    for (let i = 0; i < n; i++) {
+    this.#recordUpstream(service, instance, c, tries);
+  }
+
+  /**
+   * The tries a service made before it handed the request to its fallbackService: each in the
+   * tried instance's upstream histogram, and those beyond the first as this service's retries
+   * (under the last instance tried). The request itself is counted once, by recordRequest, under
+   * the service that answered it.
+   */
+  recordHandedOn(service: string, tries: readonly TriedInstance[]): void {
+    const n = tries.length;
+    const last = tries[n - 1];
+    if (last === undefined) return;
+    const c = this.#counters(service, last.instanceId);
+    c.retries += n - 1;
+    this.#recordUpstream(service, last.instanceId, c, tries);
+  }
+
+  #recordUpstream(service: string, instance: string | null, c: InstanceCounters, tries: readonly TriedInstance[]): void {
+    for (let i = 0; i < tries.length; i++) {
       const t = tries[i];
       if (t === undefined) continue;
       const u = t.instanceId === instance ? c : this.#counters(service, t.instanceId);

@@ -17,6 +17,11 @@ export function recordMetrics(state: RequestState, now: number): void {
   accumulator.recordRequest(service.name, state.lastInstance, state.outcome, state.status, now - state.started, state.outcomes);
 }
 
+/** The tries `service` made before a fallback hop took the request elsewhere (route/fallback.ts). */
+export function recordHandedOnMetrics(service: string, tries: RequestState["outcomes"]): void {
+  accumulator.recordHandedOn(service, tries);
+}
+
 /** Whether `service` has a delta waiting (so a request that made no try still gets a report sent). */
 export function metricsPending(service: string): boolean {
   return accumulator.has(service);

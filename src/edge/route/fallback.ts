@@ -4,6 +4,7 @@ import { checkRateLimits, type RateLimitRefusal } from "../admit/rate-limit.js";
 import { shedFor, type ShedRefusal } from "../admit/shed.js";
 import type { RoutedService } from "../../registry/route-index.js";
 import type { LoadedRoutes } from "../cache/route-cache.js";
+import { recordHandedOnMetrics } from "../report/metrics-sink.js";
 import { recordOutcomes } from "../report/outcome-reporter.js";
 import type { RequestState } from "../request-state.js";
 
@@ -82,14 +83,19 @@ export async function admitFallback(state: RequestState, request: Request, env: 
 
 /**
  * Moves the request to `next`: the primary's try outcomes go to the
- * primary's coordinator now (the record stage reports the fallback's), and
+ * primary's coordinator now, and its tries into its metrics (the record stage
+ * reports the fallback's and counts the request once, under the fallback), and
  * every per-service field of the request state starts over. The first
  * service's traffic policies do not follow the request; pick sets the fallback's.
  */
 export function hopTo(state: RequestState, next: RoutedService, env: Env, ctx: ExecutionContext): void {
   const from = state.service;
   if (from === null) return;
-  if (state.outcomes.length > 0) recordOutcomes(env, ctx, from.name, state.outcomes);
+  if (state.outcomes.length > 0) {
+    // Before the report is queued: its flush takes the service's metrics delta along.
+    if (env.METRICS !== "off") recordHandedOnMetrics(from.name, state.outcomes);
+    recordOutcomes(env, ctx, from.name, state.outcomes);
+  }
   state.fallbackFrom = from.name;
   state.service = next;
   state.outcomes = [];

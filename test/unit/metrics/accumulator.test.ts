@@ -35,6 +35,18 @@ describe("MetricsAccumulator", () => {
     expect(byInstance(acc, "shop").get("b")).toMatchObject({ retries: 2, failovers: 0, requests: { "upstream_error 5xx": 1 } });
   });
 
+  it("counts the tries a service made before a fallback hop as its tries and retries, and no request of its own", () => {
+    const acc = new MetricsAccumulator();
+    acc.recordHandedOn("shop", [bad("a", 2000), bad("b", 5)]);
+    acc.recordHandedOn("shop", []);
+    const got = byInstance(acc, "shop");
+    expect(got.get("b")).toMatchObject({ retries: 1, failovers: 0, requests: {} });
+    expect(got.get("a")).toMatchObject({ retries: 0, requests: {} });
+    expect(histogramCount(got.get("a")?.upstream ?? emptyRecord().upstream)).toBe(1);
+    expect(got.get("a")?.upstream.sumMs).toBe(2000);
+    expect(histogramCount(got.get("b")?.client ?? emptyRecord().client)).toBe(0);
+  });
+
   it("takes a delta once: the next take holds only what came after, and a service with nothing new gives null", () => {
     const acc = new MetricsAccumulator();
     acc.recordRequest("shop", "a", "ok", 200, 1, [ok("a", 1)]);

@@ -41,14 +41,14 @@ async function adminTokenDigest(token: string | undefined): Promise<string | nul
   return adminDigest.digest;
 }
 
-let settings: { raw: string | undefined; parsed: RateLimitSettings } | null = null;
+let settings: { raw: unknown; parsed: RateLimitSettings } | null = null;
 
 /**
  * The var is parsed once per isolate; the cache is keyed by the raw string
  * because tests pass a different env per call. A refused value is logged
  * once here, not on every request.
  */
-function rateLimitSettings(raw: string | undefined): RateLimitSettings {
+function rateLimitSettings(raw: unknown): RateLimitSettings {
   if (settings === null || settings.raw !== raw) {
     const { settings: parsed, warning } = parseRateLimits(raw);
     if (warning !== null) console.warn(JSON.stringify({ event: "config_warning", name: "CONTROL_PLANE_RATE_LIMITS", message: warning }));

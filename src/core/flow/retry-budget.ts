@@ -33,9 +33,21 @@ export function newRetryBudgetWindow(): RetryBudgetWindow {
   return { second, requests: new Float64Array(BUCKETS), retries: new Float64Array(BUCKETS) };
 }
 
-/** The slot for `now`, emptied first if it still holds an older second. */
-function slot(w: RetryBudgetWindow, now: number): number {
-  const sec = Math.floor(now / 1000);
+/**
+ * The second `now` counts in: its own, or the newest second the window holds
+ * when `now` is older than that. A late time is ordinary at the edge (a
+ * request's start, noted after its body took seconds to arrive); taken as
+ * it is, it would claim the slot of a second still in the window and empty
+ * it, erasing the retries counted there. Ten slots, so still O(1).
+ */
+function countingSecond(w: RetryBudgetWindow, now: number): number {
+  let sec = Math.floor(now / 1000);
+  for (let i = 0; i < BUCKETS; i++) sec = Math.max(sec, w.second[i] ?? sec);
+  return sec;
+}
+
+/** The slot for second `sec`, emptied first if it still holds an older second. */
+function slot(w: RetryBudgetWindow, sec: number): number {
   const i = ((sec % BUCKETS) + BUCKETS) % BUCKETS;
   if (w.second[i] !== sec) {
     w.second[i] = sec;
@@ -47,7 +59,7 @@ function slot(w: RetryBudgetWindow, now: number): number {
 
 /** Counts a new request (its first try). */
 export function noteRequest(w: RetryBudgetWindow, now: number): void {
-  const i = slot(w, now);
+  const i = slot(w, countingSecond(w, now));
   w.requests[i] = (w.requests[i] ?? 0) + 1;
 }
 
@@ -88,8 +100,8 @@ export function retryAllowanceCents(config: RetryBudgetConfig, requests: number)
  * allowance. Ten buckets, so still O(1).
  */
 export function spendRetry(w: RetryBudgetWindow, config: RetryBudgetConfig, now: number): boolean {
-  const i = slot(w, now);
-  const sec = Math.floor(now / 1000);
+  const sec = countingSecond(w, now);
+  const i = slot(w, sec);
   let requests = 0;
   let retries = 0;
   for (let back = 0; back < BUCKETS; back++) {

@@ -76,7 +76,16 @@ function defaults(warning: string | null): ParsedRateLimits {
   return { settings: { enabled: true, limits: DEFAULT_RATE_LIMITS }, warning };
 }
 
-export function parseRateLimits(raw: string | undefined): ParsedRateLimits {
+/**
+ * `raw` is whatever the var holds: the generated Env says string, but wrangler
+ * passes an unquoted [vars] value (`= 0`, `= false`, a table) through as
+ * that JSON value, and that must warn like any other bad value, not throw
+ * on every control-plane request.
+ */
+export function parseRateLimits(raw: unknown): ParsedRateLimits {
+  if (raw !== undefined && typeof raw !== "string") {
+    return defaults(`CONTROL_PLANE_RATE_LIMITS ignored, defaults apply: it is a ${raw === null ? "null" : typeof raw}, not a string`);
+  }
   const value = (raw ?? "").trim();
   if (value.toLowerCase() === "off") return { settings: { enabled: false }, warning: null };
   const limits: RateLimits = { ...DEFAULT_RATE_LIMITS };

@@ -63,7 +63,10 @@ export function checkRateLimits(
   configured: NonNullable<RoutedService["rateLimits"]>,
 ): Verdict | Promise<Verdict> {
   const limits = limitsOf(service, configured);
-  const now = state.started;
+  // The time of the check, not the request's start: a fallback hop comes after the first service's tries
+  // (seconds of timeouts), and a start time older than the key's last take reads as a clock gone back,
+  // which the store answers by pulling the key's state back to it, i.e. a refill of tokens never earned.
+  const now = Date.now();
   const source = { headers: request.headers, claims: state.claims, url: request.url };
   for (const limit of limits.isolate) {
     if (!limitApplies(limit, state.method, request.url)) continue;

@@ -55,7 +55,19 @@ describe("retry budget", () => {
     const w = newRetryBudgetWindow();
     noteRequest(w, T0);
     noteRequest(w, T0 - 60_000);
-    expect(windowTotals(w, T0 - 60_000).requests).toBe(1);
+    // The late one is counted with the newest second held, not in a slot of its own.
+    expect(windowTotals(w, T0)).toEqual({ requests: 2, retries: 0 });
+    expect(windowTotals(w, T0 - 60_000).requests).toBe(0);
+  });
+
+  it("a late time (a request that started long ago) does not empty the slot of a newer second", () => {
+    // The edge noted a request at its start; one whose body took 10 s to arrive lands in the slot of now.
+    const w = newRetryBudgetWindow();
+    const floorOnly = { percent: 0, minPerSecond: 1 };
+    for (let i = 0; i < 10; i++) expect(spendRetry(w, floorOnly, T0)).toBe(true);
+    noteRequest(w, T0 - 10_000);
+    expect(spendRetry(w, floorOnly, T0)).toBe(false);
+    expect(windowTotals(w, T0).retries).toBe(10);
   });
 
   it("a burst of requests does not pay for retries in a later window that does not hold it", () => {
@@ -115,6 +127,50 @@ describe("retry budget", () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+
+  it("property: the bound holds when requests are noted with a time that lags the clock", () => {
+    // As the edge may: a request's start time, noted after its body or a fallback hop took seconds.
+    const step = fc.record({
+      advanceMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 1500 })),
+      retry: fc.boolean(),
+      // Lags of 10-20 s land on the slot of a second still in the window.
+      lagMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 30_000 }), fc.integer({ min: 10_000, max: 20_000 })),
+    });
+    fc.assert(
+      fc.property(
+        fc.record({ percent: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 100 })), minPerSecond: fc.integer({ min: 0, max: 5 }) }),
+        // "large": the default size keeps runs to a dozen steps, too few to fill a budget.
+        fc.array(step, { minLength: 1, maxLength: 400, size: "large" }),
+        (config, steps) => {
+          const w = newRetryBudgetWindow();
+          let now = T0;
+          const log: { sec: number; retry: boolean }[] = [];
+          for (const s of steps) {
+            now += s.advanceMs;
+            if (!s.retry) {
+              noteRequest(w, now - s.lagMs);
+              // Counted (by the real clock) when it was noted: it cannot pay for a retry made before that.
+              log.push({ sec: Math.floor(now / 1000), retry: false });
+            } else if (spendRetry(w, config, now)) {
+              log.push({ sec: Math.floor(now / 1000), retry: true });
+            }
+          }
+          for (let end = Math.floor(T0 / 1000); end <= Math.floor(now / 1000); end++) {
+            let requests = 0;
+            let retries = 0;
+            for (const e of log) {
+              if (e.sec <= end - WINDOW_SECONDS || e.sec > end) continue;
+              if (e.retry) retries++;
+              else requests++;
+            }
+            if (retries * 100 > retryAllowanceCents(config, requests)) return false;
+          }
+          return true;
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RATE_LIMITS, MAX_CONFIGURED_LIMIT, parseRateLimits } from "../../../src/core/rate-limit/settings.js";
 
@@ -61,6 +62,25 @@ describe("parseRateLimits (CONTROL_PLANE_RATE_LIMITS)", () => {
     expect(settings).toEqual(DEFAULTS);
     expect(warning).toContain("CONTROL_PLANE_RATE_LIMITS ignored, defaults apply");
     expect(warning).toContain(why);
+  });
+
+  it("keeps the defaults with a warning for a var that is not a string (an unquoted [vars] value)", () => {
+    // wrangler passes a TOML number, boolean or table through as that JSON value, whatever the generated Env says.
+    for (const raw of [0, 5, false, true, null, { admin: "1/1" }, ["off"]]) {
+      const parsed = parseRateLimits(raw);
+      expect(parsed.settings).toEqual(DEFAULTS);
+      expect(parsed.warning).toMatch(/CONTROL_PLANE_RATE_LIMITS ignored/);
+    }
+  });
+
+  it("property: never throws, and only the word off turns the limiter off", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.anything(), fc.string()), (raw) => {
+        const { settings } = parseRateLimits(raw);
+        return settings.enabled || (typeof raw === "string" && raw.trim().toLowerCase() === "off");
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("accepts the bounds themselves", () => {

@@ -16,15 +16,17 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-async function call(limits: string, headers: Record<string, string>): Promise<Response> {
+/** `limits` is unknown: an unquoted [vars] value reaches the Worker as a number, boolean or object. */
+async function call(limits: unknown, headers: Record<string, string>): Promise<Response> {
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request("http://mesh.test/_mesh/v1/services", { headers }), { ...env, CONTROL_PLANE_RATE_LIMITS: limits }, ctx);
+  const vars = { ...env, CONTROL_PLANE_RATE_LIMITS: limits } as Env;
+  const res = await worker.fetch(new Request("http://mesh.test/_mesh/v1/services", { headers }), vars, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
 
 /** Statuses of `n` calls made at the same instant. */
-async function statuses(limits: string, headers: Record<string, string>, n: number): Promise<number[]> {
+async function statuses(limits: unknown, headers: Record<string, string>, n: number): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const res = await call(limits, headers);
@@ -71,6 +73,24 @@ describe("CONTROL_PLANE_RATE_LIMITS", () => {
     });
     try {
       const got = await statuses("admin=lots", ADMIN, 60);
+      expect(got.slice(0, RATE_LIMITS.admin.burst).every((s) => s === 200)).toBe(true);
+      expect(got.slice(RATE_LIMITS.admin.burst).every((s) => s === 429)).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0] ?? "{}")).toMatchObject({ event: "config_warning", name: "CONTROL_PLANE_RATE_LIMITS" });
+  });
+
+  it("a value that is not a string (an unquoted 0 in [vars]) keeps the defaults and warns, rather than failing every call", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 14_400_000);
+    const warnings: string[] = [];
+    const spy = vi.spyOn(console, "warn").mockImplementation((line: unknown) => {
+      warnings.push(String(line));
+    });
+    try {
+      const got = await statuses(0, ADMIN, RATE_LIMITS.admin.burst + 5);
       expect(got.slice(0, RATE_LIMITS.admin.burst).every((s) => s === 200)).toBe(true);
       expect(got.slice(RATE_LIMITS.admin.burst).every((s) => s === 429)).toBe(true);
     } finally {

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../../workers/mesh/index.js";
 import { isShed } from "../../../src/core/flow/shed.js";
 import { generateTestKey, mint } from "../../unit/security/jwt-keys.js";
-import { createService, type Echo, originUrls, register, uniqueName } from "../helpers.js";
+import { control, createService, type Echo, originUrls, register, resetOrigins, uniqueName } from "../helpers.js";
 
 /**
  * fallbackService into a service with its own rateLimits and shedPercent
@@ -47,12 +47,16 @@ async function send(path: string, headers: Record<string, string> = {}): Promise
  * A fallback with `config` and one instance, and a primary that names it: with
  * no instance, or with `primaryInstance` (a URL) registered.
  */
-async function primaryFallingBackTo(config: Record<string, unknown>, primaryInstance?: string): Promise<{ primary: string; fallback: string }> {
+async function primaryFallingBackTo(
+  config: Record<string, unknown>,
+  primaryInstance?: string,
+  primaryConfig: Record<string, unknown> = {},
+): Promise<{ primary: string; fallback: string }> {
   const fallback = uniqueName("fb-adm");
   const { token } = await createService(fallback, { routes: { pathPrefixes: [`/${fallback}`] }, ...config });
   await register(fallback, token, originUrls()[1] ?? "");
   const primary = uniqueName("fb-pri");
-  const created = await createService(primary, { routes: { pathPrefixes: [`/${primary}`] }, fallbackService: fallback });
+  const created = await createService(primary, { routes: { pathPrefixes: [`/${primary}`] }, fallbackService: fallback, ...primaryConfig });
   if (primaryInstance !== undefined) await register(primary, created.token, primaryInstance);
   return { primary, fallback };
 }
@@ -76,6 +80,30 @@ describe("fallbackService into a service with rate limits and shedding", { timeo
     expect(Number(refused.retryAfter)).toBeLessThanOrEqual(100);
     expect(JSON.parse(refused.body)).toMatchObject({ error: "rate_limited", limit: "standby" });
     expect(refused.event).toMatchObject({ service: fallback, fallbackFrom: primary, outcome: "rate_limited", status: 429, attempts: 0 });
+  });
+
+  it("counts a hop at the time of the hop, not the request's start: a slow first service does not refill the fallback's bucket", async () => {
+    // One request per 2 s. The primary's only try times out after 2 s, then the GET hops.
+    const { primary, fallback } = await primaryFallingBackTo(
+      { rateLimits: [{ name: "standby", key: "service", ratePerSecond: 0.5, burst: 1 }] },
+      originUrls()[0],
+      { retry: { attempts: 1, perTryTimeoutMs: 2_000 } },
+    );
+    await control(originUrls()[0] ?? "", { delayMs: 6_000 });
+    try {
+      const hopping = send(`/${primary}/x`);
+      await new Promise((r) => setTimeout(r, 1_000));
+      // The fallback's one token, taken directly while the primary's try waits; the next is 2 s away.
+      expect((await send(`/${fallback}/x`)).status).toBe(200);
+      const hopped = await hopping;
+      expect(hopped.status).toBe(429);
+      expect(JSON.parse(hopped.body)).toMatchObject({ error: "rate_limited", limit: "standby" });
+      // About 1 s after the direct request: still empty. Judged at the request's start, the hop had pulled
+      // the bucket's state back by the 2 s it waited, and this one got a token it does not have.
+      expect((await send(`/${fallback}/x`)).status).toBe(429);
+    } finally {
+      await resetOrigins();
+    }
   });
 
   it("spends the fallback's global-scope tokens on hopped requests", async () => {

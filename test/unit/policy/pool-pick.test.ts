@@ -48,6 +48,20 @@ describe("priority levels at the edge", () => {
     expect(pickLocal(s, new Set(["0-0"]), NOW, STALL_MS, undefined, undefined, undefined, null, () => 0)?.id).toBe("1-0");
   });
 
+  for (const kind of BALANCER_KINDS) {
+    it(`${kind}: a retry that used up the request's zone stays in its level while the level has an untried instance`, () => {
+      // Level 0: zone a (one instance), zone b (three); level 1: a standby of three. Both levels fully healthy.
+      const s = stateOf([{ priority: 0, zone: "a", healthy: 1 }, { priority: 0, zone: "b", healthy: 3 }, { priority: 1, zone: "b", healthy: 3 }], kind);
+      const target = { mode: "zone", zone: "a", minHealthyFraction: 0.5 } as const;
+      const random = seededRandom(13);
+      for (let i = 0; i < 200; i++) {
+        // The first try (zone a's only instance) answered 503: tried, not marked down.
+        const retry = pickLocal(s, new Set(["0-0"]), NOW, STALL_MS, `k${i}`, undefined, undefined, target, random);
+        expect(retry?.id).toMatch(/^1-/);
+      }
+    });
+  }
+
   it("a new snapshot version rebuilds the grouping", () => {
     const s = stateOf([{ priority: 0, healthy: 1 }, { priority: 1, healthy: 1 }]);
     expect(pickLocal(s, undefined, NOW, STALL_MS, undefined, undefined, undefined, null, () => 0.99)?.id).toBe("0-0");

@@ -69,7 +69,9 @@ export function healthyIn<I extends { id: string }>(group: LocalityGroup<I>, avo
 
 export function qualifies<I extends { id: string }>(group: LocalityGroup<I>, avoid: ReadonlySet<string> | null, minHealthyFraction: number): boolean {
   const healthy = healthyIn(group, avoid);
-  return healthy > 0 && group.total > 0 && healthy >= minHealthyFraction * group.total;
+  // A quotient, not fraction × total: 0.28 × 25 rounds to 7.000000000000001 and would refuse 7 of 25, while
+  // 7 / 25 rounds to the same double as 0.28 (each is the nearest double to the exact value).
+  return healthy > 0 && group.total > 0 && healthy / group.total >= minHealthyFraction;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { RoutedService } from "../../registry/route-index.js";
 import type { LoadedRoutes } from "../cache/route-cache.js";
 import { recordOutcomes } from "../report/outcome-reporter.js";
 import type { RequestState } from "../request-state.js";
+import { UNDECIDED } from "../../core/policy/traffic-view.js";
 
 /**
  * The fallback hop (`fallbackService`, docs/api.md "Priority pools and
@@ -84,7 +85,7 @@ export async function admitFallback(state: RequestState, request: Request, env: 
  * Moves the request to `next`: the primary's try outcomes go to the
  * primary's coordinator now (the record stage reports the fallback's), and
  * every per-service field of the request state starts over. The first
- * service's traffic policies do not follow the request; pick sets the fallback's.
+ * service's traffic policies, split group and pin do not follow the request; pick sets the fallback's.
  */
 export function hopTo(state: RequestState, next: RoutedService, env: Env, ctx: ExecutionContext): void {
   const from = state.service;
@@ -103,4 +104,9 @@ export function hopTo(state: RequestState, next: RoutedService, env: Env, ctx: E
   state.hashKey = undefined;
   state.near = null;
   state.traffic = null;
+  // The first service's split group and pin name its own rules and instances: a group index kept here
+  // would pick the fallback's rule of the same number (its 1 % canary would take every hopped request).
+  state.splitGroup = UNDECIDED;
+  state.pinned = null;
+  state.pinHeader = null;
 }

@@ -66,11 +66,13 @@ function add(levels: Map<number, Building>, g: Omit<SnapshotGroup, "total">, cou
 export function buildPolicyIndex(snapshot: Snapshot): PolicyIndex {
   const levels = new Map<number, Building>();
   const counted = snapshot.groups !== undefined;
+  // Panic routes to every member regardless of level (docs/api.md): one level, so locality may still narrow it.
+  const levelOfMember = (priority: number | undefined) => (snapshot.panic ? 0 : (priority ?? 0));
   for (const i of snapshot.instances) {
     // With groups, totals come from them (they include the unroutable members); without, each routable instance counts once.
-    add(levels, { priority: i.priority ?? 0, zone: i.zone, location: i.location ?? null }, counted ? 0 : 1, i);
+    add(levels, { priority: levelOfMember(i.priority), zone: i.zone, location: i.location ?? null }, counted ? 0 : 1, i);
   }
-  for (const g of snapshot.groups ?? []) add(levels, g, g.total, null);
+  for (const g of snapshot.groups ?? []) add(levels, { ...g, priority: levelOfMember(g.priority) }, g.total, null);
   const sorted = [...levels.values()]
     .sort((a, b) => a.priority - b.priority)
     .map((l) => ({ priority: l.priority, all: l.all, zones: l.zones, places: [...l.places.values()] }));

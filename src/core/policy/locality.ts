@@ -39,7 +39,8 @@ const field = (cf: CfFacts, key: string): unknown => Reflect.get(cf, key);
 
 /** Null when the request does not carry the fact (no `cf`, or not that field): it then prefers nothing. */
 export function localityTarget(config: LocalityConfig, cf: CfFacts | undefined): LocalityTarget | null {
-  if (cf === undefined) return null;
+  // The runtime's cf is an object or absent; anything else (a caller's own init) says nothing either.
+  if (typeof cf !== "object" || cf === null) return null;
   if (config.mode === "proximity") {
     const point = pointFrom(field(cf, "latitude"), field(cf, "longitude"));
     return point === null ? null : { mode: "proximity", point, at: toRadians(point), minHealthyFraction: config.minHealthyFraction };

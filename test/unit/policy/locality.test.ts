@@ -43,6 +43,19 @@ describe("localityTarget (what request.cf says)", () => {
     expect(pointFrom("north", "0")).toBeNull();
   });
 
+  it("takes no position from a blank, hex, exponent or otherwise non-decimal string, nor from a cf that is not an object", () => {
+    // Number(" ") is 0: a blank pair once read as a client at 0°, 0° (off West Africa) and steered it there.
+    for (const [lat, lon] of [[" ", " "], ["", "0"], ["0x10", "10"], ["1e1", "10"], ["10", "Infinity"], ["+", "1"], ["10.", ".5"]]) {
+      expect(pointFrom(lat, lon), `${String(lat)}, ${String(lon)}`).toBeNull();
+    }
+    expect(pointFrom(" 51.5", "-0.12 ")).toEqual({ latitude: 51.5, longitude: -0.12 });
+    expect(pointFrom("-33.86880", "+151.2093")).toEqual({ latitude: -33.8688, longitude: 151.2093 });
+    expect(pointFrom(51.5, -0.12)).toEqual({ latitude: 51.5, longitude: -0.12 });
+    const cfless = null as unknown as object;
+    expect(localityTarget({ mode: "proximity", minHealthyFraction: 0.5 }, cfless)).toBeNull();
+    expect(localityTarget({ mode: "zone", key: "colo", minHealthyFraction: 0.5 }, cfless)).toBeNull();
+  });
+
   it("reads the configured cf field for zone mode", () => {
     const config = { mode: "zone", key: "colo", minHealthyFraction: 0.5 } as const;
     expect(localityTarget(config, { colo: "LHR", country: "GB" })).toEqual({ mode: "zone", zone: "LHR", minHealthyFraction: 0.5 });

@@ -1,6 +1,6 @@
 import { candidatesOf, pinnedInstance, requestGroup, trafficView, type PolicyRequest } from "../policy/traffic-view.js";
-import type { LocalityTarget } from "../policy/locality.js";
-import { buildPolicyIndex, choosePool } from "../policy/priority-pools.js";
+import { preferredGroup, type LocalityTarget } from "../policy/locality.js";
+import { buildPolicyIndex, drawLevel } from "../policy/priority-pools.js";
 import type { SnapshotInstance } from "../snapshot.js";
 import type { LocalServiceState } from "./local-service-state.js";
 import { excludedFromPick } from "../flow/concurrency.js";
@@ -68,10 +68,12 @@ export function pickLocal(
 }
 
 /**
- * The narrowing step: the instances priority levels and locality leave this
- * request (core/policy/priority-pools.ts), and a pick among those not avoided
- * nor tried. Undefined sends the caller to the whole snapshot, so a retry
- * whose pool is used up still reaches every other routable instance.
+ * The narrowing step: the priority level this request draws and, within it,
+ * the locality group it prefers (core/policy/priority-pools.ts), and a pick
+ * among those not avoided nor tried. A retry that has used up the group goes
+ * on to the rest of its level; undefined sends the caller to the whole
+ * snapshot, so a retry whose level is used up still reaches every other
+ * routable instance.
  */
 function pickInPolicyPool(
   state: LocalServiceState,
@@ -83,8 +85,27 @@ function pickInPolicyPool(
   target: LocalityTarget | null,
   random: () => number,
 ): SnapshotInstance | undefined {
-  let pool = choosePool((state.policy ??= buildPolicyIndex(state.snapshot)), target, avoid, random());
-  if (pool === null || pool === all) return undefined;
+  const level = drawLevel((state.policy ??= buildPolicyIndex(state.snapshot)), avoid, random());
+  if (level === undefined) return undefined;
+  if (target !== null) {
+    const group = preferredGroup(target, level.zones, level.places, avoid);
+    const picked = group === null ? undefined : pickInPool(state, group.instances, all, outside, avoid, tried, key);
+    if (picked !== undefined) return picked;
+  }
+  return pickInPool(state, level.all.instances, all, outside, avoid, tried, key);
+}
+
+/** A pick within `pool` (instances of the policy index), narrowed to the entries of `all`; undefined when none is left. */
+function pickInPool(
+  state: LocalServiceState,
+  pool: readonly SnapshotInstance[],
+  all: readonly SnapshotInstance[],
+  outside: ReadonlySet<string> | null,
+  avoid: Set<string> | null,
+  tried: ReadonlySet<string> | undefined,
+  key: string | undefined,
+): SnapshotInstance | undefined {
+  if (pool === all) return undefined;
   if (all !== state.snapshot.instances) {
     // A split group or slow start replaced the list: the pool takes the list's own entries (the group's members,
     // with their ramped weights), not the snapshot's, which the policy index was built from.

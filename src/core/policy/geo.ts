@@ -41,13 +41,24 @@ export function greatCircleKm(a: GeoPoint, b: GeoPoint): number {
 }
 
 /**
- * `request.cf.latitude` / `longitude` arrive as strings ("51.50740"); a
+ * `request.cf.latitude` / `longitude` arrive as decimal strings ("51.50740"); a
  * request without them (a test client, a Worker-to-Worker call) or with
- * anything unparsable has no position, and proximity then prefers nothing.
+ * anything else has no position, and proximity then prefers nothing. Only a
+ * plain decimal is read: `Number` would take " " (or "") as 0, a client at
+ * 0°, 0°, and "0x10" or "1e1" as numbers no position is written as.
  */
+const DECIMAL = /^[+-]?\d+(?:\.\d+)?$/;
+
+function coordinate(v: unknown): number {
+  if (typeof v === "number") return v;
+  if (typeof v !== "string") return NaN;
+  const t = v.trim();
+  return DECIMAL.test(t) ? Number(t) : NaN;
+}
+
 export function pointFrom(latitude: unknown, longitude: unknown): GeoPoint | null {
-  const lat = typeof latitude === "number" ? latitude : typeof latitude === "string" && latitude !== "" ? Number(latitude) : NaN;
-  const lon = typeof longitude === "number" ? longitude : typeof longitude === "string" && longitude !== "" ? Number(longitude) : NaN;
+  const lat = coordinate(latitude);
+  const lon = coordinate(longitude);
   if (!Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat) > 90 || Math.abs(lon) > 180) return null;
   return { latitude: lat, longitude: lon };
 }

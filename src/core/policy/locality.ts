@@ -39,7 +39,8 @@ const field = (cf: CfFacts, key: string): unknown => Reflect.get(cf, key);
 
 /** Null when the request does not carry the fact (no `cf`, or not that field): it then prefers nothing. */
 export function localityTarget(config: LocalityConfig, cf: CfFacts | undefined): LocalityTarget | null {
-  if (cf === undefined) return null;
+  // The runtime's cf is an object or absent; anything else (a caller's own init) says nothing either.
+  if (typeof cf !== "object" || cf === null) return null;
   if (config.mode === "proximity") {
     const point = pointFrom(field(cf, "latitude"), field(cf, "longitude"));
     return point === null ? null : { mode: "proximity", point, at: toRadians(point), minHealthyFraction: config.minHealthyFraction };
@@ -69,7 +70,9 @@ export function healthyIn<I extends { id: string }>(group: LocalityGroup<I>, avo
 
 export function qualifies<I extends { id: string }>(group: LocalityGroup<I>, avoid: ReadonlySet<string> | null, minHealthyFraction: number): boolean {
   const healthy = healthyIn(group, avoid);
-  return healthy > 0 && group.total > 0 && healthy >= minHealthyFraction * group.total;
+  // A quotient, not fraction × total: 0.28 × 25 rounds to 7.000000000000001 and would refuse 7 of 25, while
+  // 7 / 25 rounds to the same double as 0.28 (each is the nearest double to the exact value).
+  return healthy > 0 && group.total > 0 && healthy / group.total >= minHealthyFraction;
 }
 
 /**

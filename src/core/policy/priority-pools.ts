@@ -66,11 +66,13 @@ function add(levels: Map<number, Building>, g: Omit<SnapshotGroup, "total">, cou
 export function buildPolicyIndex(snapshot: Snapshot): PolicyIndex {
   const levels = new Map<number, Building>();
   const counted = snapshot.groups !== undefined;
+  // Panic routes to every member regardless of level (docs/api.md): one level, so locality may still narrow it.
+  const levelOfMember = (priority: number | undefined) => (snapshot.panic ? 0 : (priority ?? 0));
   for (const i of snapshot.instances) {
     // With groups, totals come from them (they include the unroutable members); without, each routable instance counts once.
-    add(levels, { priority: i.priority ?? 0, zone: i.zone, location: i.location ?? null }, counted ? 0 : 1, i);
+    add(levels, { priority: levelOfMember(i.priority), zone: i.zone, location: i.location ?? null }, counted ? 0 : 1, i);
   }
-  for (const g of snapshot.groups ?? []) add(levels, g, g.total, null);
+  for (const g of snapshot.groups ?? []) add(levels, { ...g, priority: levelOfMember(g.priority) }, g.total, null);
   const sorted = [...levels.values()]
     .sort((a, b) => a.priority - b.priority)
     .map((l) => ({ priority: l.priority, all: l.all, zones: l.zones, places: [...l.places.values()] }));
@@ -91,11 +93,21 @@ export function hasPriorityLevels(snapshot: Snapshot): boolean {
 }
 
 /**
- * The instances one request may be balanced over: the level Envoy's priority
- * load draws (`draw` in [0, 1)), then the locality group it prefers within
- * that level. `avoid` holds what this isolate has marked down or sees stalled:
- * they count as unhealthy here. Null when no level has a healthy member
- * (then the caller balances over everything, as without priorities).
+ * The priority level one request draws (Envoy's priority load; `draw` in
+ * [0, 1)). `avoid` holds what this isolate has marked down or sees stalled:
+ * they count as unhealthy here. Undefined when no level has a healthy member.
+ */
+export function drawLevel(index: PolicyIndex, avoid: ReadonlySet<string> | null, draw: number): PriorityLevel | undefined {
+  if (index.loads === null) return index.levels[0];
+  // Marks and stalls change by the request, so only then are the loads counted again.
+  return index.levels[chooseLevel(avoid === null ? index.loads : levelLoads(index.levels, avoid), draw)];
+}
+
+/**
+ * The instances one request may be balanced over: the level drawLevel
+ * chooses, then the locality group it prefers within that level. Null when
+ * no level has a healthy member (then the caller balances over everything,
+ * as without priorities).
  */
 export function choosePool(
   index: PolicyIndex,
@@ -103,11 +115,7 @@ export function choosePool(
   avoid: ReadonlySet<string> | null,
   draw: number,
 ): readonly SnapshotInstance[] | null {
-  let level = index.levels[0];
-  if (index.loads !== null) {
-    // Marks and stalls change by the request, so only then are the loads counted again.
-    level = index.levels[chooseLevel(avoid === null ? index.loads : levelLoads(index.levels, avoid), draw)];
-  }
+  const level = drawLevel(index, avoid, draw);
   if (level === undefined) return null;
   if (target !== null) {
     const group = preferredGroup(target, level.zones, level.places, avoid);

@@ -91,10 +91,17 @@ const splitRuleSchema = z
     }),
   );
 
+/**
+ * Shares written in decimals add up in doubles with rounding: 0.2 + 83.9 + 15.9
+ * is 100.00000000000001. A billionth of a percent of slack accepts every such
+ * sum and no real excess; the bands then end a hair past 100, beyond any draw.
+ */
+const PERCENT_SUM_SLACK = 1e-9;
+
 export const splitSchema = z.array(splitRuleSchema).check(
   z.minLength(1),
   z.maxLength(MAX_SPLIT_RULES),
-  z.refine((rules) => rules.reduce((sum, r) => sum + (r.percent ?? 0), 0) <= 100, "the percent rules add up to more than 100"),
+  z.refine((rules) => rules.reduce((sum, r) => sum + (r.percent ?? 0), 0) <= 100 + PERCENT_SUM_SLACK, "the percent rules add up to more than 100"),
 );
 
 export const slowStartSecondsSchema = z.number().check(z.int(), z.gte(0), z.lte(MAX_SLOW_START_SECONDS));

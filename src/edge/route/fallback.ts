@@ -7,6 +7,7 @@ import type { LoadedRoutes } from "../cache/route-cache.js";
 import { recordHandedOnMetrics } from "../report/metrics-sink.js";
 import { recordOutcomes } from "../report/outcome-reporter.js";
 import type { RequestState } from "../request-state.js";
+import { UNDECIDED } from "../../core/policy/traffic-view.js";
 
 /**
  * The fallback hop (`fallbackService`, docs/api.md "Priority pools and
@@ -86,7 +87,7 @@ export async function admitFallback(state: RequestState, request: Request, env: 
  * primary's coordinator now, and its tries into its metrics (the record stage
  * reports the fallback's and counts the request once, under the fallback), and
  * every per-service field of the request state starts over. The first
- * service's traffic policies do not follow the request; pick sets the fallback's.
+ * service's traffic policies, split group and pin do not follow the request; pick sets the fallback's.
  */
 export function hopTo(state: RequestState, next: RoutedService, env: Env, ctx: ExecutionContext): void {
   const from = state.service;
@@ -109,4 +110,9 @@ export function hopTo(state: RequestState, next: RoutedService, env: Env, ctx: E
   state.hashKey = undefined;
   state.near = null;
   state.traffic = null;
+  // The first service's split group and pin name its own rules and instances: a group index kept here
+  // would pick the fallback's rule of the same number (its 1 % canary would take every hopped request).
+  state.splitGroup = UNDECIDED;
+  state.pinned = null;
+  state.pinHeader = null;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it as test } from "vitest";
 import type { Balancer, Candidate, HostLoad } from "../../../src/core/balance/balancer.js";
 import { defined } from "../defined.js";
+import { seededRandom } from "../seeded-random.js";
 
 /**
  * The one case suite every balancer must pass (STYLE.md habits 2 and 14).
@@ -278,6 +279,22 @@ export function runBalancerCases({ name, newBalancer, weighted, hashed, skip = {
         expect(window).toContain(picked);
         if (exclude !== undefined) expect(exclude.has(picked.id)).toBe(false);
       }
+    });
+
+    it("keeps a list fair while picks from another, smaller list come in between (a zone, split group or priority level)", () => {
+      // The edge hands one balancer the pool a request's policies leave it: two zones' clients, a canary
+      // group and the rest, or two priority levels interleave picks over different lists of one service.
+      const balancer = newBalancer();
+      const small = [host("s")];
+      const big = Array.from({ length: 11 }, (_, i) => host(`b${i}`));
+      const coin = seededRandom(29);
+      const ids: string[] = [];
+      for (let i = 0; i < 22_000; i++) {
+        if (coin() < 0.5) pickOrThrow(balancer, small);
+        else ids.push(pickOrThrow(balancer, big).id);
+      }
+      const counts = countBy(ids);
+      for (const h of big) expectNear(counts, h.id, ids.length, 1 / big.length);
     });
 
     it("keeps its own state: two instances do not share counters", () => {

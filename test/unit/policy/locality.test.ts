@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { greatCircleKm, pointFrom, toRadians } from "../../../src/core/policy/geo.js";
-import { localityTarget, type LocalityTarget } from "../../../src/core/policy/locality.js";
+import { localityTarget, qualifies, type LocalityTarget } from "../../../src/core/policy/locality.js";
 import { buildPolicyIndex, choosePool } from "../../../src/core/policy/priority-pools.js";
 import { snapshotOf, specOf, type MemberSpec } from "./pool-fixtures.js";
 
@@ -41,6 +41,19 @@ describe("localityTarget (what request.cf says)", () => {
     expect(localityTarget({ mode: "proximity", minHealthyFraction: 0.5 }, { colo: "LHR" })).toBeNull();
     expect(pointFrom("91", "0")).toBeNull();
     expect(pointFrom("north", "0")).toBeNull();
+  });
+
+  it("takes no position from a blank, hex, exponent or otherwise non-decimal string, nor from a cf that is not an object", () => {
+    // Number(" ") is 0: a blank pair once read as a client at 0°, 0° (off West Africa) and steered it there.
+    for (const [lat, lon] of [[" ", " "], ["", "0"], ["0x10", "10"], ["1e1", "10"], ["10", "Infinity"], ["+", "1"], ["10.", ".5"]]) {
+      expect(pointFrom(lat, lon), `${String(lat)}, ${String(lon)}`).toBeNull();
+    }
+    expect(pointFrom(" 51.5", "-0.12 ")).toEqual({ latitude: 51.5, longitude: -0.12 });
+    expect(pointFrom("-33.86880", "+151.2093")).toEqual({ latitude: -33.8688, longitude: 151.2093 });
+    expect(pointFrom(51.5, -0.12)).toEqual({ latitude: 51.5, longitude: -0.12 });
+    const cfless = null as unknown as object;
+    expect(localityTarget({ mode: "proximity", minHealthyFraction: 0.5 }, cfless)).toBeNull();
+    expect(localityTarget({ mode: "zone", key: "colo", minHealthyFraction: 0.5 }, cfless)).toBeNull();
   });
 
   it("reads the configured cf field for zone mode", () => {
@@ -99,6 +112,20 @@ describe("properties", () => {
     location: pointArb,
     healthy: fc.integer({ min: 0, max: 4 }),
     unhealthy: fc.integer({ min: 0, max: 4 }),
+  });
+
+  it("a group whose healthy share is exactly minHealthyFraction qualifies, and one member fewer does not", () => {
+    // 7 of 25 healthy against 0.28: 0.28 × 25 is 7.000000000000001 in doubles, which once failed "at least".
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 40 }), (percent, k) => {
+        const total = 100 * k;
+        const healthy = percent * k;
+        const instances = Array.from({ length: healthy }, (_, n) => ({ id: `i${n}` }));
+        expect(qualifies({ instances, total }, null, percent / 100)).toBe(true);
+        if (healthy > 1) expect(qualifies({ instances: instances.slice(1), total }, null, percent / 100)).toBe(false);
+      }),
+    );
+    expect(qualifies({ instances: Array.from({ length: 7 }, (_, n) => ({ id: `i${n}` })), total: 25 }, null, 0.28)).toBe(true);
   });
 
   it("proximity takes the nearest group whose healthy share ≥ minHealthyFraction, else the whole level; never an unhealthy instance", () => {

@@ -5,7 +5,8 @@ import { markDown, pickLocal } from "../../../src/core/local-health/local-pick.j
 import { adoptSnapshot, newLocalServiceState } from "../../../src/core/local-health/local-service-state.js";
 import { levelHealth, priorityLoads } from "../../../src/core/policy/priority.js";
 import { seededRandom } from "../seeded-random.js";
-import { snapshotOf, specOf, T0, type MemberSpec } from "./pool-fixtures.js";
+import { membersOf, snapshotOf, specOf, T0, type MemberSpec } from "./pool-fixtures.js";
+import { buildSnapshot } from "../../../src/core/membership/snapshot-rules.js";
 
 /**
  * The narrowing step as the edge runs it: pickLocal over a snapshot built by
@@ -46,6 +47,32 @@ describe("priority levels at the edge", () => {
   it("a retry whose level is used up goes on to the next level", () => {
     const s = stateOf([{ priority: 0, healthy: 1 }, { priority: 1, healthy: 1 }]);
     expect(pickLocal(s, new Set(["0-0"]), NOW, STALL_MS, undefined, undefined, undefined, null, () => 0)?.id).toBe("1-0");
+  });
+
+  for (const kind of BALANCER_KINDS) {
+    it(`${kind}: a retry that used up the request's zone stays in its level while the level has an untried instance`, () => {
+      // Level 0: zone a (one instance), zone b (three); level 1: a standby of three. Both levels fully healthy.
+      const s = stateOf([{ priority: 0, zone: "a", healthy: 1 }, { priority: 0, zone: "b", healthy: 3 }, { priority: 1, zone: "b", healthy: 3 }], kind);
+      const target = { mode: "zone", zone: "a", minHealthyFraction: 0.5 } as const;
+      const random = seededRandom(13);
+      for (let i = 0; i < 200; i++) {
+        // The first try (zone a's only instance) answered 503: tried, not marked down.
+        const retry = pickLocal(s, new Set(["0-0"]), NOW, STALL_MS, `k${i}`, undefined, undefined, target, random);
+        expect(retry?.id).toMatch(/^1-/);
+      }
+    });
+  }
+
+  it("panic routes to every member regardless of level, with locality too", () => {
+    // Nothing healthy and panic on: the snapshot holds every active member. The levels must not narrow it.
+    const members = membersOf([{ priority: 0, zone: "a", healthy: 0, unhealthy: 2 }, { priority: 1, zone: "a", healthy: 0, unhealthy: 2 }]);
+    const s = newLocalServiceState(buildSnapshot(members, "svc", 1, true, T0), "coordinator", "random", T0, seededRandom(3));
+    expect(s.snapshot.panic).toBe(true);
+    const target = { mode: "zone", zone: "a", minHealthyFraction: 0.5 } as const;
+    const random = seededRandom(17);
+    const levels = new Set<number>();
+    for (let i = 0; i < 100; i++) levels.add(specOf(pickLocal(s, undefined, NOW, STALL_MS, undefined, undefined, undefined, target, random)?.id ?? ""));
+    expect(levels).toEqual(new Set([0, 1]));
   });
 
   it("a new snapshot version rebuilds the grouping", () => {

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { serviceConfigSchema, type ServiceConfigInput } from "../../../src/core/schema/service.js";
 
@@ -50,6 +51,19 @@ describe("affinity, split and slowStartSeconds in the service schema", () => {
       { match: { header: { "x-canary": "1" } }, to: { version: "v2" } },
       { percent: 5, to: { version: "v2" } },
     ]);
+  });
+
+  it("accepts percent rules that add up to exactly 100 in decimals, and refuses 100.01 (fast-check)", () => {
+    // 0.2 + 83.9 + 15.9 is 100.00000000000001 in doubles, which the sum check once refused.
+    const rules = (shares: number[]) => shares.map((percent, k) => ({ percent, to: { v: String(k) } }));
+    expect(parse({ split: rules([0.2, 83.9, 15.9]) }).split).toHaveLength(3);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9_998 }), fc.integer({ min: 1, max: 9_998 }), (a, b) => {
+        fc.pre(a + b < 10_000);
+        expect(parse({ split: rules([a / 100, b / 100, (10_000 - a - b) / 100]) }).split).toHaveLength(3);
+        expect(firstIssue({ split: rules([a / 100, b / 100, (10_001 - a - b) / 100]) })).toMatch(/^split: the percent rules add up to more than 100/);
+      }),
+    );
   });
 
   it("refuses bad split rules by name", () => {

@@ -97,6 +97,24 @@ describe("priority levels and fallbackService at the router", { timeout: 30_000 
     expect((await res.json<{ error: string; message: string }>()).message).toContain(b);
   });
 
+  it("a hopped request is split by the fallback's own rules, not by the group the first service put it in", async () => {
+    // The fallback's canary takes 1 %; the primary's one rule takes every request into its group 0, whose
+    // only instance refuses connections. Group 0 must not carry over to the fallback's rule 0.
+    const standby = uniqueName("fb-split");
+    const { token } = await createService(standby, { routes: { pathPrefixes: [`/${standby}`] }, split: [{ percent: 1, to: { track: "canary" } }] });
+    const [canary, stable] = originUrls();
+    if (canary === undefined || stable === undefined) throw new Error("two loopback origins needed");
+    await register(standby, token, canary, { metadata: { track: "canary" } });
+    await register(standby, token, stable, { metadata: { track: "stable" } });
+    const primary = uniqueName("pri-split");
+    const created = await createService(primary, { routes: { pathPrefixes: [`/${primary}`] }, fallbackService: standby, split: [{ percent: 100, to: { v: "x" } }] });
+    await register(primary, created.token, "http://127.0.0.1:9", { metadata: { v: "x" } });
+    const origins: string[] = [];
+    for (let i = 0; i < 12; i++) origins.push(await originOf(`/${primary}/x`));
+    // At 1 %, twelve requests all on the canary has a chance of 10⁻²⁴; most must reach the rest.
+    expect(origins.filter((o) => o === "wt-2").length).toBeGreaterThanOrEqual(10);
+  });
+
   it("a fallbackService that does not exist yet: the 503 of today", async () => {
     const name = uniqueName("nofb");
     await createService(name, { routes: { pathPrefixes: [`/${name}`] }, fallbackService: "not-created-yet" });

@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import { MeshError } from "../core/errors.js";
 import { mapPool } from "../core/map-pool.js";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus, type ServiceMetrics } from "../core/metrics/prometheus.js";
+import { MAX_SCRAPE_SHARDS, scrapeShardOf } from "../core/metrics/scrape-shard.js";
 import { STATS_WINDOWS } from "../core/metrics/stats.js";
 import * as z from "../core/schema/zod.js";
 import { coordinator } from "../coordinator/stub.js";
@@ -20,7 +21,9 @@ type AppEnv = { Bindings: Env };
  * each, the whole scrape inside 10 s (Prometheus' default scrape_timeout).
  * A service that fails or is not reached in time is skipped and shows as
  * switchyard_service_up 0; the scrape itself never fails for it. Beyond
- * MAX_SCRAPED_SERVICES (each call is a subrequest) services are skipped too.
+ * MAX_SCRAPED_SERVICES (each call is a subrequest) services are skipped too:
+ * past that, scrape with `?shard=i&shards=n`, n jobs each taking the services
+ * whose name hashes to its shard (core/metrics/scrape-shard.ts).
  */
 const SCRAPE_CONCURRENCY = 6;
 const SCRAPE_CALL_TIMEOUT_MS = 2_000;
@@ -54,10 +57,28 @@ export const metricsReader = createMiddleware<AppEnv>(async (c, next) => {
 
 const statsQuery = z.object({ window: z.optional(z.enum(STATS_WINDOWS)) });
 
+const shardNumber = z.string().check(z.regex(/^\d{1,3}$/, "must be a whole number"));
+/** `shard` and `shards` together, or neither (core/metrics/scrape-shard.ts). */
+const metricsQuery = z.object({ shard: z.optional(shardNumber), shards: z.optional(shardNumber) }).check(
+  z.refine((q) => (q.shard === undefined) === (q.shards === undefined), { message: "shard and shards go together", path: ["shards"] }),
+  z.refine((q) => q.shards === undefined || (Number(q.shards) >= 1 && Number(q.shards) <= MAX_SCRAPE_SHARDS), {
+    message: `must be from 1 to ${MAX_SCRAPE_SHARDS}`,
+    path: ["shards"],
+  }),
+  z.refine((q) => q.shard === undefined || q.shards === undefined || Number(q.shard) < Number(q.shards), {
+    message: "must be below shards (they count from 0)",
+    path: ["shard"],
+  }),
+);
+
 export const metrics = new Hono<AppEnv>();
 
-metrics.get("/metrics", metricsReader, async (c) => {
-  const names = await listServiceNames(c.env.REGISTRY);
+metrics.get("/metrics", metricsReader, validate("query", metricsQuery), async (c) => {
+  const query = c.req.valid("query");
+  const listed = await listServiceNames(c.env.REGISTRY);
+  const shards = query.shards === undefined ? 1 : Number(query.shards);
+  const shard = query.shard === undefined ? 0 : Number(query.shard);
+  const names = shards === 1 ? listed : listed.filter((name) => scrapeShardOf(name, shards) === shard);
   const scraped: ServiceMetrics[] = [];
   const failed: string[] = names.slice(MAX_SCRAPED_SERVICES);
   const deadline = Date.now() + SCRAPE_DEADLINE_MS;

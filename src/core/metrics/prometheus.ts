@@ -119,7 +119,7 @@ export function renderPrometheus(services: readonly ServiceMetrics[], failed: re
   out.family("switchyard_service_up", "gauge", "1 when this scrape read the service's coordinator, 0 when it was skipped.");
   for (const s of services) out.sample("switchyard_service_up", [["service", s.service]], 1);
   for (const name of failed) out.sample("switchyard_service_up", [["service", name]], 0);
-  out.family("switchyard_scrape_errors", "gauge", "Services this scrape skipped because their coordinator failed or timed out.");
+  out.family("switchyard_scrape_errors", "gauge", "Services this scrape skipped: their coordinator failed or timed out, or the scrape had reached its 500 services (scrape in shards past that).");
   out.sample("switchyard_scrape_errors", [], failed.length);
   return `${out.lines.join("\n")}\n`;
 }

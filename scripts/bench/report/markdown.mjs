@@ -25,7 +25,7 @@ export function markdownReport(r, files) {
   out.push("");
   out.push(`Tools: ${Object.entries(m.tools).map(([k, v]) => `${k} ${v === null ? "**not installed**" : `\`${v}\``}`).join(", ")}. CPU pinning: ${m.pinning === null ? "off (taskset missing or fewer than 2 CPUs)" : `system under test on CPU ${m.pinning.sut}, load generator and origins on CPU ${m.pinning.load}`}.`);
   out.push("");
-  out.push("Reproduce: `npm run bench` (about 7 minutes) or `npm run bench:quick` (about 2 minutes). Everything runs on 127.0.0.1.");
+  out.push("Reproduce: `npm run bench` (about 16 minutes) or `npm run bench:quick` (about 2 minutes). Everything runs on 127.0.0.1.");
   out.push("");
   out.push("## Targets");
   out.push("");

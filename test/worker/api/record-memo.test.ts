@@ -45,8 +45,9 @@ describe("the service record parse memo", () => {
     const held = parsedRecordChars();
     await write(name, recordText(name, "/after", 0));
     const [second] = await readServices(env.REGISTRY, [name]);
-    expect(first !== null && !(first instanceof Error) && first.config.routes.pathPrefixes).toEqual(["/before"]);
-    expect(second !== null && !(second instanceof Error) && second.config.routes.pathPrefixes).toEqual(["/after"]);
+    const prefixes = (r: (typeof first) | undefined) => (r === undefined || r === null || r instanceof Error ? null : r.config.routes.pathPrefixes);
+    expect(prefixes(first)).toEqual(["/before"]);
+    expect(prefixes(second)).toEqual(["/after"]);
     // The replaced text no longer counts: "/after" is one character shorter than "/before".
     expect(parsedRecordChars()).toBe(held - 1);
     // Kept records are frozen: a caller cannot change the next caller's copy.

@@ -118,10 +118,21 @@ async function readChunk(kv: KVNamespace, chunk: readonly string[]): Promise<(Se
  * same. The full schema check is what makes this worth it: it runs on every
  * heartbeat and registration, the hottest calls of the control plane. Kept
  * records are frozen, so a caller that tried to change one in place would
- * throw instead of changing the next caller's copy. Bounded by clearing.
+ * throw instead of changing the next caller's copy. Bounded by clearing, by
+ * count and by size: a config may be up to 256 KiB (MAX_CONFIG_BODY_BYTES),
+ * so 512 of the largest held 128 Mi characters of text alone, with their
+ * parses on top, past an isolate's 128 MB.
  */
 const PARSED_MAX = 512;
+/** Characters of record text kept at most (about 8 MB as UTF-16, with the parses about as much again). */
+export const PARSED_MAX_CHARS = 4 * 1024 * 1024;
 const parsed = new Map<string, { text: string; record: ServiceRecord }>();
+let parsedChars = 0;
+
+/** Characters of record text the memo holds now (for tests). */
+export function parsedRecordChars(): number {
+  return parsedChars;
+}
 
 function parseRecord(name: string, text: string | null): ServiceRecord | RecordUnreadable | null {
   if (text === null) return null;
@@ -129,9 +140,19 @@ function parseRecord(name: string, text: string | null): ServiceRecord | RecordU
   if (kept !== undefined && kept.text === text) return kept.record;
   const read = parseText(name, text);
   if (!(read instanceof RecordUnreadable)) {
-    if (parsed.size >= PARSED_MAX) parsed.clear();
+    if (kept !== undefined) {
+      parsed.delete(name);
+      parsedChars -= kept.text.length;
+    }
+    if (parsed.size >= PARSED_MAX || parsedChars + text.length > PARSED_MAX_CHARS) {
+      parsed.clear();
+      parsedChars = 0;
+    }
     Object.freeze(read.config);
-    parsed.set(name, { text, record: Object.freeze(read) });
+    if (text.length <= PARSED_MAX_CHARS) {
+      parsed.set(name, { text, record: Object.freeze(read) });
+      parsedChars += text.length;
+    }
   }
   return read;
 }

@@ -36,8 +36,16 @@ const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
  * typo must not silently thin the analytics event, or drop it (the same rule
  * as CONTROL_PLANE_RATE_LIMITS, src/core/rate-limit/settings.ts).
  */
-export function parseLogSample(raw: string | undefined): ParsedLogSample {
+export function parseLogSample(raw: unknown): ParsedLogSample {
   if (raw === undefined) return { rate: 1, warning: null };
+  // wrangler passes an unquoted [vars] value (`= 0.01`, `= false`) through as that JSON value, though the
+  // generated Env says string: refused like any bad value (every line), not a TypeError on every request.
+  if (typeof raw !== "string") {
+    return {
+      rate: 1,
+      warning: `REQUEST_LOG_SAMPLE ignored, every request line is written: it is a ${raw === null ? "null" : typeof raw}, not a string (quote it: "0.01")`,
+    };
+  }
   const value = raw.trim();
   const rate = DECIMAL.test(value) ? Number(value) : Number.NaN;
   if (rate >= MIN_LOG_SAMPLE && rate <= 1) return { rate, warning: null };

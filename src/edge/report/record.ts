@@ -26,10 +26,10 @@ export function record(state: RequestState, url: URL, env: Env, ctx: ExecutionCo
  * value last found to mean every line (unset, to start with), so that case
  * costs record() one string comparison; any other value takes sampleLine.
  */
-let everyLine: string | undefined = undefined;
-let sampled: { raw: string | undefined; rate: number } | null = null;
+let everyLine: unknown = undefined;
+let sampled: { raw: unknown; rate: number } | null = null;
 
-function sampleRate(raw: string | undefined): number {
+function sampleRate(raw: unknown): number {
   if (sampled === null || sampled.raw !== raw) {
     const { rate, warning } = parseLogSample(raw);
     // Said once per isolate and value (a refused value then takes record's every-line path), not per request.
@@ -40,7 +40,7 @@ function sampleRate(raw: string | undefined): number {
   return sampled.rate;
 }
 
-function sampleLine(state: RequestState, url: URL, raw: string | undefined): void {
+function sampleLine(state: RequestState, url: URL, raw: unknown): void {
   // Math.random, not a 1-in-N counter: a counter's period can line up with the traffic's (core/events/log-sample.ts).
   const weight = lineWeight(sampleRate(raw), state, Math.random);
   if (weight !== 0) writeLine(requestEvent(state, url, Date.now(), weight));

@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 /** The worker's env with REQUEST_LOG on and REQUEST_LOG_SAMPLE as given (undefined: the var is not set at all). */
-function envWith(sample: string | undefined): Env {
+function envWith(sample: unknown): Env {
   const e: Record<string, unknown> = { ...env, REQUEST_LOG: "json" };
   if (sample === undefined) delete e.REQUEST_LOG_SAMPLE;
   else e.REQUEST_LOG_SAMPLE = sample;
@@ -32,7 +32,7 @@ interface Sent {
 }
 
 /** Sends the paths in order, each to its end, and returns the answers, the request lines (schema-checked) and the warnings. */
-async function send(paths: readonly string[], sample: string | undefined): Promise<Sent> {
+async function send(paths: readonly string[], sample: unknown): Promise<Sent> {
   const logs: string[] = [];
   const warns: string[] = [];
   const log = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
@@ -136,5 +136,18 @@ describe("REQUEST_LOG_SAMPLE", () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ event: "config_warning", name: "REQUEST_LOG_SAMPLE" });
     expect(String(warnings[0]?.message)).toContain(JSON.stringify(sample));
+  }, 20_000);
+
+  // wrangler passes an unquoted [vars] value through as that JSON value (`REQUEST_LOG_SAMPLE = 0.01`, as the
+  // docs write p): it threw in the record stage, after handle's catch, so every request failed.
+  it.each([0.01, 0, false])("not a string (%j): answers, writes every line, weight 1, and says so once", async (sample) => {
+    const { name } = await serviceWith(2);
+    const { responses, events, warnings } = await send(times(20, `/${name}/ok`), sample);
+    expect(responses.map((r) => r.status)).toEqual(times(20, "").map(() => 200));
+    expect(events).toHaveLength(20);
+    expect(events.every((e) => e.weight === 1)).toBe(true);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ event: "config_warning", name: "REQUEST_LOG_SAMPLE" });
+    expect(String(warnings[0]?.message)).toContain("not a string");
   }, 20_000);
 });

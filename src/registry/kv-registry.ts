@@ -165,7 +165,10 @@ function parseText(name: string, text: string): ServiceRecord | RecordUnreadable
     return new RecordUnreadable(name, "is not JSON");
   }
   const record = asServiceRecord(value);
-  return typeof record === "string" ? new RecordUnreadable(name, record) : record;
+  if (typeof record === "string") return new RecordUnreadable(name, record);
+  // A value copied under another key: the sweep's rebuild would route it under the name it carries.
+  if (record.name !== name) return new RecordUnreadable(name, `names another service (${JSON.stringify(record.name.slice(0, 64))})`);
+  return record;
 }
 
 /** The service's record, or null; a damaged one is thrown (a typed 500 record_unreadable). */

@@ -84,6 +84,17 @@ describe("a damaged service record", () => {
     expect((await broken.json<{ error: string }>()).error).toBe("record_unreadable");
   });
 
+  it("is a record copied under another service's key: refused, not served as the service it names", async () => {
+    const original = uniqueName("orig");
+    await createService(original, { routes: { pathPrefixes: [`/${original}`] } });
+    const copied = await damage((await env.REGISTRY.get(KEY.service(original), "text")) ?? "");
+    const res = await mesh(`/_mesh/v1/services/${copied}`, { headers: ADMIN });
+    expect(res.status).toBe(500);
+    const body = await res.json<{ error: string; message: string }>();
+    expect(body.error).toBe("record_unreadable");
+    expect(body.message).toContain(`names another service ("${original}")`);
+  });
+
   it("is replaced by a PUT, with a new registration token that then works", async () => {
     const name = await damage("{not json");
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);

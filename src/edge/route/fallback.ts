@@ -113,6 +113,8 @@ export function hopTo(state: RequestState, next: RoutedService, env: Env, ctx: E
   // The first service's split group and pin name its own rules and instances: a group index kept here
   // would pick the fallback's rule of the same number (its 1 % canary would take every hopped request).
   state.splitGroup = UNDECIDED;
+  // The first service's instances were at their cap, not the fallback's: respond must not answer for it as overloaded.
+  state.overloaded = false;
   state.pinned = null;
   state.pinHeader = null;
 }

@@ -80,6 +80,22 @@ describe("maxConcurrentRequestsPerInstance and maxPendingRequests", { timeout: 3
     expect((await mesh(`/${name}/third`)).status).toBe(200);
   });
 
+  it("a primary at its cap that hands the request to a fallback with nothing healthy answers the fallback's 503, not overloaded", async () => {
+    const { name: fallback } = await serviceWith(0);
+    const { name } = await serviceWith(1, { maxConcurrentRequestsPerInstance: 1, fallbackService: fallback });
+    await mesh(`/${name}/warm`).then((r) => r.text());
+    await control(first(), { delayMs: 400 });
+    const slow = mesh(`/${name}/slow`);
+    await new Promise((r) => setTimeout(r, 100));
+    const answered = await mesh(`/${name}/second`);
+    expect(answered.status).toBe(503);
+    const body = await answered.json<{ error: string; message: string }>();
+    // The answer is the fallback's: it has no instance at all, which its own at-cap message would misstate.
+    expect(body.error).toBe("no_healthy_instance");
+    expect(body.message).toContain(`service '${fallback}'`);
+    expect((await slow).status).toBe(200);
+  });
+
   it("lets maxPendingRequests requests wait for a slot, and refuses the rest at once", async () => {
     const { name } = await serviceWith(1, { maxConcurrentRequestsPerInstance: 1, maxPendingRequests: 1 });
     await mesh(`/${name}/warm`).then((r) => r.text());

@@ -12,6 +12,21 @@ import {
 const T0 = 1_700_000_000_000;
 const DEFAULT = { percent: 20, minPerSecond: 10 };
 
+/** Whether, in every window of WINDOW_SECONDS whole seconds ending from `first` to `last`, the logged retries stay within what its requests allow. */
+function withinBudget(config: Parameters<typeof retryAllowanceCents>[0], log: readonly { sec: number; retry: boolean }[], first: number, last: number): boolean {
+  for (let end = first; end <= last; end++) {
+    let requests = 0;
+    let retries = 0;
+    for (const e of log) {
+      if (e.sec <= end - WINDOW_SECONDS || e.sec > end) continue;
+      if (e.retry) retries++;
+      else requests++;
+    }
+    if (retries * 100 > retryAllowanceCents(config, requests)) return false;
+  }
+  return true;
+}
+
 describe("retry budget", () => {
   it("allows the floor of minPerSecond × window with no requests at all, then refuses", () => {
     const w = newRetryBudgetWindow();
@@ -111,19 +126,7 @@ describe("retry budget", () => {
             }
           }
           // Every window of WINDOW_SECONDS whole seconds that the run touched.
-          const first = Math.floor(T0 / 1000) - WINDOW_SECONDS;
-          const last = Math.floor(now / 1000);
-          for (let end = first; end <= last; end++) {
-            let requests = 0;
-            let retries = 0;
-            for (const e of log) {
-              if (e.sec <= end - WINDOW_SECONDS || e.sec > end) continue;
-              if (e.retry) retries++;
-              else requests++;
-            }
-            if (retries * 100 > retryAllowanceCents(config, requests)) return false;
-          }
-          return true;
+          return withinBudget(config, log, Math.floor(T0 / 1000) - WINDOW_SECONDS, Math.floor(now / 1000));
         },
       ),
       { numRuns: 1000 },
@@ -157,17 +160,7 @@ describe("retry budget", () => {
               log.push({ sec: Math.floor(now / 1000), retry: true });
             }
           }
-          for (let end = Math.floor(T0 / 1000); end <= Math.floor(now / 1000); end++) {
-            let requests = 0;
-            let retries = 0;
-            for (const e of log) {
-              if (e.sec <= end - WINDOW_SECONDS || e.sec > end) continue;
-              if (e.retry) retries++;
-              else requests++;
-            }
-            if (retries * 100 > retryAllowanceCents(config, requests)) return false;
-          }
-          return true;
+          return withinBudget(config, log, Math.floor(T0 / 1000), Math.floor(now / 1000));
         },
       ),
       { numRuns: 500 },

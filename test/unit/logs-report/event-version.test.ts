@@ -6,7 +6,7 @@ import { extract, extractParsed } from "../../../scripts/logs-report/read/extrac
 import { renderHtml } from "../../../scripts/logs-report/render-html.mjs";
 import { renderText } from "../../../scripts/logs-report/render-text.mjs";
 import { buildReport } from "../../../scripts/logs-report/report.mjs";
-import { EVENT_VERSION, type RequestEvent } from "../../../src/core/events/request-event.js";
+import { line, record } from "./request-lines.js";
 import { requestEventLine } from "../../../src/core/events/request-line.js";
 
 /**
@@ -15,16 +15,7 @@ import { requestEventLine } from "../../../src/core/events/request-line.js";
  * `weight` with another meaning, would be miscounted without a word. They are counted and named.
  */
 
-function line(over: Partial<RequestEvent> = {}): RequestEvent {
-  return {
-    v: EVENT_VERSION, event: "request", ts: "2026-11-30T10:00:00.000Z", requestId: "r", traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
-    spanId: "00f067aa0ba902b7", service: "shop", fallbackFrom: null, method: "GET", host: "h", path: "/shop/x", status: 200, outcome: "ok",
-    instance: "a", attempts: 1, tried: ["a"], failures: [], latencyMs: 5, upstreamLatencyMs: 4, bytesIn: 0, bytesOut: 0, colo: null,
-    country: null, mode: "snapshot", snapshotVersion: 1, retryBudgetExhausted: false, weight: 1, ...over,
-  };
-}
 
-const record = (message: string) => JSON.stringify({ Outcome: "ok", Logs: [{ Level: "log", Message: [message], TimestampMs: 1 }] });
 const ejection = (v: unknown) => JSON.stringify({ v, event: "ejection", ts: "2026-11-30T10:00:01.000Z", service: "shop", instance: "a", ejectedUntil: "x", durationMs: 1, ejections: 1 });
 
 let dir = "";

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildReport } from "../../../scripts/logs-report/report.mjs";
 import { renderText } from "../../../scripts/logs-report/render-text.mjs";
-import { EVENT_VERSION, type RequestEvent } from "../../../src/core/events/request-event.js";
+import { line, record } from "./request-lines.js";
 import { requestEventLine } from "../../../src/core/events/request-line.js";
 
 /**
@@ -12,17 +12,7 @@ import { requestEventLine } from "../../../src/core/events/request-line.js";
  * `weight` requests in every figure, and a line without the field counts 1.
  */
 
-function line(over: Partial<RequestEvent> = {}): RequestEvent {
-  return {
-    v: EVENT_VERSION, event: "request", ts: "2026-11-30T10:00:00.000Z", requestId: "r", traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
-    spanId: "00f067aa0ba902b7", service: "shop", fallbackFrom: null, method: "GET", host: "h", path: "/shop/x", status: 200, outcome: "ok",
-    instance: "a", attempts: 1, tried: ["a"], failures: [], latencyMs: 5, upstreamLatencyMs: 4, bytesIn: 0, bytesOut: 0, colo: null,
-    country: null, mode: "snapshot", snapshotVersion: 1, retryBudgetExhausted: false, weight: 1, ...over,
-  };
-}
 
-/** A Logpush record around one message, as the quick path reads it. */
-const record = (message: string) => JSON.stringify({ Outcome: "ok", Logs: [{ Level: "log", Message: [message], TimestampMs: 1 }] });
 
 let dir = "";
 beforeAll(async () => {

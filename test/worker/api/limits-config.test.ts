@@ -64,15 +64,16 @@ describe("CONTROL_PLANE_RATE_LIMITS", () => {
     expect(limited.slice(RATE_LIMITS.admin.burst).every((s) => s === 429)).toBe(true);
   });
 
-  it("a value that does not parse keeps the defaults (not an open control plane) and warns once", async () => {
+  /** With CONTROL_PLANE_RATE_LIMITS = `value`, `count` admin calls at one instant: the defaults hold, and one warning says why. */
+  async function keepsDefaultsWithOneWarning(value: unknown, count: number, laterMs: number): Promise<void> {
     vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now() + 10_800_000);
+    vi.setSystemTime(Date.now() + laterMs);
     const warnings: string[] = [];
     const spy = vi.spyOn(console, "warn").mockImplementation((line: unknown) => {
       warnings.push(String(line));
     });
     try {
-      const got = await statuses("admin=lots", ADMIN, 60);
+      const got = await statuses(value, ADMIN, count);
       expect(got.slice(0, RATE_LIMITS.admin.burst).every((s) => s === 200)).toBe(true);
       expect(got.slice(RATE_LIMITS.admin.burst).every((s) => s === 429)).toBe(true);
     } finally {
@@ -80,23 +81,13 @@ describe("CONTROL_PLANE_RATE_LIMITS", () => {
     }
     expect(warnings).toHaveLength(1);
     expect(JSON.parse(warnings[0] ?? "{}")).toMatchObject({ event: "config_warning", name: "CONTROL_PLANE_RATE_LIMITS" });
+  }
+
+  it("a value that does not parse keeps the defaults (not an open control plane) and warns once", async () => {
+    await keepsDefaultsWithOneWarning("admin=lots", 60, 10_800_000);
   });
 
   it("a value that is not a string (an unquoted 0 in [vars]) keeps the defaults and warns, rather than failing every call", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now() + 14_400_000);
-    const warnings: string[] = [];
-    const spy = vi.spyOn(console, "warn").mockImplementation((line: unknown) => {
-      warnings.push(String(line));
-    });
-    try {
-      const got = await statuses(0, ADMIN, RATE_LIMITS.admin.burst + 5);
-      expect(got.slice(0, RATE_LIMITS.admin.burst).every((s) => s === 200)).toBe(true);
-      expect(got.slice(RATE_LIMITS.admin.burst).every((s) => s === 429)).toBe(true);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(warnings).toHaveLength(1);
-    expect(JSON.parse(warnings[0] ?? "{}")).toMatchObject({ event: "config_warning", name: "CONTROL_PLANE_RATE_LIMITS" });
+    await keepsDefaultsWithOneWarning(0, RATE_LIMITS.admin.burst + 5, 14_400_000);
   });
 });

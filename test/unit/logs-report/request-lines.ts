@@ -1,0 +1,14 @@
+import { EVENT_VERSION, type RequestEvent } from "../../../src/core/events/request-event.js";
+
+/** A version-1 request event for logs:report tests: a plain success, with `over` on top. */
+export function line(over: Partial<RequestEvent> = {}): RequestEvent {
+  return {
+    v: EVENT_VERSION, event: "request", ts: "2026-11-30T10:00:00.000Z", requestId: "r", traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
+    spanId: "00f067aa0ba902b7", service: "shop", fallbackFrom: null, method: "GET", host: "h", path: "/shop/x", status: 200, outcome: "ok",
+    instance: "a", attempts: 1, tried: ["a"], failures: [], latencyMs: 5, upstreamLatencyMs: 4, bytesIn: 0, bytesOut: 0, colo: null,
+    country: null, mode: "snapshot", snapshotVersion: 1, retryBudgetExhausted: false, weight: 1, ...over,
+  };
+}
+
+/** A Logpush record around one message, as the quick path reads it. */
+export const record = (message: string) => JSON.stringify({ Outcome: "ok", Logs: [{ Level: "log", Message: [message], TimestampMs: 1 }] });

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { MeshError } from "../core/errors.js";
 import * as z from "../core/schema/zod.js";
-import { serviceConfigSchema, type ServiceRecord } from "../core/schema/service.js";
+import { credentialsOf, serviceConfigSchema, type ServiceCredentials, type ServiceRecord } from "../core/schema/service.js";
 import { noteRouteChange } from "../edge/cache/route-cache.js";
 import { deleteService, getService, listServiceNames, putService, readService, readServices, RecordUnreadable } from "../registry/kv-registry.js";
 import { routedService } from "../registry/route-index.js";
@@ -10,6 +10,7 @@ import { sha256Hex } from "../core/sha256.js";
 import { checkSecurityConfig } from "../security/wiring/config-check.js";
 import { adminOnly, newRegistrationToken } from "./auth.js";
 import { viaCoordinator } from "./coordinator-call.js";
+import type { ServiceCoordinator } from "../coordinator/service-coordinator.js";
 import { nameParam, parseOptionalJson, validate } from "./validate.js";
 
 type AppEnv = { Bindings: Env };
@@ -23,6 +24,10 @@ function publicService(r: ServiceRecord) {
     updatedAt: new Date(r.updatedAt).toISOString(),
   };
 }
+
+/** Why a PUT that found no record answers 200 without a token (docs/api.md, "PUT"). */
+const EXISTED_MESSAGE =
+  "the service already existed (created by another PUT that KV had not shown here yet): this PUT updated its config, and its registration token is the one that PUT was given; rotate it if that one is lost";
 
 export const services = new Hono<AppEnv>();
 
@@ -71,21 +76,22 @@ services.put("/:name", validate("param", nameParam), validate("json", serviceCon
   }
   // A damaged record is what this PUT replaces (its error message says so): the service is written afresh, with a new token.
   if (read.value instanceof RecordUnreadable) console.warn(JSON.stringify({ event: "service_record_replaced", service: name, message: read.value.message }));
+  const replacing = read.value instanceof RecordUnreadable;
   const existing = read.value instanceof RecordUnreadable ? null : read.value;
-  let token: string | null = null;
-  let record: ServiceRecord;
-  if (existing === null) {
-    token = newRegistrationToken();
-    record = { name, config, tokenHash: await sha256Hex(token), createdAt: now, updatedAt: now };
-  } else {
-    record = { ...existing, config, updatedAt: now };
-  }
+  // A create mints a token, but the coordinator decides whether this is one: it orders every PUT
+  // and rotation of the service and answers with the credentials in force, which the record carries.
+  const token = existing === null ? newRegistrationToken() : null;
+  const offered: ServiceCredentials = existing === null ? { tokenHash: await sha256Hex(token ?? ""), createdAt: now } : credentialsOf(existing);
+  let configured: { accepted: boolean; credentials: ServiceCredentials | null };
+  let record: ServiceRecord | null = null;
   // The coordinator first: if it fails, nothing was written and the client can simply retry
   // (writing KV first could strand a registration token that was never shown).
-  let configured: { accepted: boolean };
   try {
-    configured = await viaCoordinator(c.env, name, (s) => s.configure(name, config, record.updatedAt, existing?.updatedAt));
-    if (configured.accepted) await putService(kv, record);
+    configured = await viaCoordinator(c.env, name, (s) => s.configure(name, config, now, existing?.updatedAt, offered, replacing));
+    if (configured.accepted) {
+      record = { name, config, ...(configured.credentials ?? offered), updatedAt: now };
+      await putService(kv, record);
+    }
   } catch (err) {
     await releaseRoutes(c.env, name, claim.previous);
     throw err;
@@ -97,7 +103,14 @@ services.put("/:name", validate("param", nameParam), validate("json", serviceCon
     throw new MeshError(409, "conflict", `service '${name}' was deleted while this PUT ran; PUT it again to create it`);
   }
   noteRouteChange(name, routed, claim.shard, claim.shardVersion, now);
-  if (token !== null) return c.json({ service: publicService(record), registrationToken: token, ...warnings }, 201);
+  if (record === null) throw new Error("accepted PUT without a record");
+  if (token !== null && record.tokenHash === offered.tokenHash) return c.json({ service: publicService(record), registrationToken: token, ...warnings }, 201);
+  if (token !== null) {
+    // Read as missing here, yet the coordinator holds the service: another PUT created it (at the same
+    // moment, or recently elsewhere and KV has not shown it here yet). This PUT updated it; that PUT's token stands.
+    console.warn(JSON.stringify({ event: "service_existed", service: name }));
+    return c.json({ service: publicService(record), warnings: [...security.warnings, `registrationToken: ${EXISTED_MESSAGE}`] }, 200);
+  }
   return c.json({ service: publicService(record), ...warnings }, 200);
 });
 
@@ -151,14 +164,30 @@ services.post("/:name/:action{registration-token:rotate}", adminOnly, validate("
   const record = await getService(kv, name);
   if (record === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
   const token = newRegistrationToken();
+  const hash = await sha256Hex(token);
   const validUntil = Date.now() + (body.graceSeconds ?? DEFAULT_GRACE_SECONDS) * 1000;
   // Only hashes are stored. The token rotated out before this one is dropped: at most two work at once.
+  // The coordinator orders the rotation with every PUT (which writes the credentials it answers with),
+  // and rotates from the token it holds: KV's copy here may be a stale read.
+  const base = credentialsOf(record);
+  const rotate = (s: DurableObjectStub<ServiceCoordinator>) => s.rotateToken(name, hash, validUntil, base);
+  let rotation = await viaCoordinator(c.env, name, rotate);
+  if (rotation === null) {
+    // The coordinator lost its config (it is refilled by the next PUT or sweep): give it KV's, unless a DELETE came since.
+    await viaCoordinator(c.env, name, (s) => s.configure(name, record.config, record.updatedAt, record.updatedAt, base));
+    rotation = await viaCoordinator(c.env, name, rotate);
+  }
+  if (rotation === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
   // updatedAt is the config's version (the coordinator orders configs by it), so a rotation leaves it.
-  const rotated: ServiceRecord = { ...record, tokenHash: await sha256Hex(token), previousToken: { hash: record.tokenHash, validUntil } };
+  const rotated: ServiceRecord = { name, config: record.config, ...rotation.after, updatedAt: record.updatedAt };
   try {
     await putService(kv, rotated);
   } catch (err) {
     console.error(JSON.stringify({ event: "token_rotation_write_failed", service: name, message: String(err) }));
+    const before = rotation.before;
+    await viaCoordinator(c.env, name, (s) => s.unrotateToken(name, hash, before)).catch((undo: unknown) => {
+      console.error(JSON.stringify({ event: "token_rotation_undo_failed", service: name, message: String(undo) }));
+    });
     throw new MeshError(503, "registry_unavailable", "the service registry (KV) could not be written; the token was not rotated, retry shortly", {
       headers: { "retry-after": "1" },
     });

@@ -3,7 +3,7 @@ import type { RegisterRequest } from "../core/membership/member.js";
 import { removalRule } from "../core/lease/lease.js";
 import { nextAlarmAt } from "../core/membership/schedule.js";
 import { buildPolicyIndex, choosePool, hasPriorityLevels, type PolicyIndex } from "../core/policy/priority-pools.js";
-import type { ServiceConfig } from "../core/schema/service.js";
+import type { ServiceConfig, ServiceCredentials } from "../core/schema/service.js";
 import { grantFromPicks, MAX_LEASE_SLOTS, type SlotGrant } from "../core/strict/slot-pool.js";
 import { MAX_PICKS_PER_BATCH, type InstanceReport, type Snapshot, type SnapshotInstance } from "../core/snapshot.js";
 import type { MetricsDelta } from "../core/metrics/accumulator.js";
@@ -86,13 +86,56 @@ export class ServiceCoordinator extends DurableObject<Env> {
    * DELETE of the service; once it holds a tombstone at or past that record, the record is gone and
    * the PUT is refused (accepted: false) instead of configuring a service KV no longer has.
    */
-  async configure(name: string, config: ServiceConfig, configVersion: number, readVersion?: number): Promise<{ accepted: boolean; version: number }> {
+  /**
+   * `offered`: the credentials the caller would write (a create's new token, or
+   * the KV record's). The answer's `credentials` are the ones in force, to be
+   * written to KV: this object's when it holds some, so a second create of the
+   * same service, or one that read KV before a create's write reached it, gets
+   * the first one's token digest back rather than replacing it. `replace` (a
+   * PUT over a damaged record) takes `offered` whatever is held.
+   */
+  async configure(
+    name: string,
+    config: ServiceConfig,
+    configVersion: number,
+    readVersion?: number,
+    offered?: ServiceCredentials,
+    replace = false,
+  ): Promise<{ accepted: boolean; version: number; credentials: ServiceCredentials | null }> {
     const now = Date.now();
     const deletedSinceRead = readVersion !== undefined && readVersion <= this.#state.deletedVersion;
     const accepted = !deletedSinceRead && this.#state.applyConfig(name, config, configVersion, now);
+    const credentials = !accepted || this.#state.config === null ? null : offered === undefined ? this.#state.credentials : this.#state.adoptCredentials(offered, replace);
     const { version } = this.#state.snapshot(now);
     await this.#arm();
-    return { accepted, version };
+    return { accepted, version, credentials };
+  }
+
+  /**
+   * A token rotation, ordered here with every PUT of the service: the answer
+   * is what KV's record must carry. `base` (KV's record) counts only for an
+   * object holding no credentials yet. Null when the service is not configured
+   * here (deleted, or never created).
+   */
+  async rotateToken(name: string, hash: string, validUntil: number, base: ServiceCredentials): Promise<{ before: ServiceCredentials; after: ServiceCredentials } | null> {
+    if (this.#state.config === null || this.#state.name !== name) return null;
+    const held = this.#state.credentials;
+    // The same rotation again (the platform retried the call): rotating twice would drop the replaced token's grace.
+    if (held !== null && held.tokenHash === hash) {
+      const replaced = held.previousToken?.hash ?? hash;
+      return { before: { tokenHash: replaced, createdAt: held.createdAt }, after: held };
+    }
+    return { before: held ?? base, after: this.#state.rotateCredentials(hash, validUntil, base) };
+  }
+
+  /**
+   * Takes a rotation back when its KV write failed (its token was never
+   * shown), unless another rotation or a replacing PUT has come since.
+   */
+  async unrotateToken(name: string, rotatedHash: string, before: ServiceCredentials): Promise<boolean> {
+    if (this.#state.name !== name || this.#state.credentials?.tokenHash !== rotatedHash) return false;
+    this.#state.adoptCredentials(before, true);
+    return true;
   }
 
   async register(name: string, config: ServiceConfig, configVersion: number, req: RegisterRequest): Promise<RegisterResult> {

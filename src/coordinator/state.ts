@@ -1,8 +1,8 @@
 import { createBalancer, type Balancer } from "../core/balance/index.js";
 import type { HealthState } from "../core/health/health-machine.js";
 import type { Member } from "../core/membership/member.js";
-import { decodeMemberRow, parseStoredConfig } from "../core/membership/stored.js";
-import type { ServiceConfig } from "../core/schema/service.js";
+import { decodeMemberRow, parseStoredConfig, parseStoredCredentials } from "../core/membership/stored.js";
+import type { ServiceConfig, ServiceCredentials } from "../core/schema/service.js";
 import type { InstanceReport, Snapshot } from "../core/snapshot.js";
 import { logHealthChange } from "./events.js";
 import { SnapshotKeeper } from "./snapshots.js";
@@ -33,6 +33,12 @@ export class CoordinatorState {
   deletedVersion: number;
   nextCheckAt: number;
   balancer: Balancer;
+  /**
+   * The service's token digests and creation time, which decide over KV's copy
+   * (schema/service.ts, ServiceCredentials). Null until the first PUT, rotation
+   * or sweep reaching an object from before they were kept here.
+   */
+  credentials: ServiceCredentials | null;
 
   constructor(storage: DurableObjectStorage) {
     migrate(storage);
@@ -48,6 +54,7 @@ export class CoordinatorState {
     this.configVersion = Number(table.getMeta("config_version") ?? "0");
     this.deletedVersion = Number(table.getMeta("deleted_version") ?? "-1");
     this.nextCheckAt = Number(table.getMeta("next_check_at") ?? "0");
+    this.credentials = this.#loadCredentials();
     this.balancer = createBalancer(this.config?.balancer ?? "round_robin");
     this.snapshots = new SnapshotKeeper(Number(table.getMeta("snapshot_version") ?? "0"), (v) =>
       table.setMeta("snapshot_version", String(v)),
@@ -62,6 +69,39 @@ export class CoordinatorState {
     if (parsed.ok) return parsed.value;
     console.error(JSON.stringify({ event: "corrupt_config", service: this.name, reason: parsed.reason }));
     return null;
+  }
+
+  /** Bad credentials are dropped (and logged): the next PUT or sweep offers KV's again, and this object adopts them. */
+  #loadCredentials(): ServiceCredentials | null {
+    const text = this.table.getMeta("credentials");
+    if (text === null) return null;
+    const parsed = parseStoredCredentials(text);
+    if (parsed.ok) return parsed.value;
+    console.error(JSON.stringify({ event: "corrupt_credentials", service: this.name, reason: parsed.reason }));
+    return null;
+  }
+
+  /**
+   * The credentials in force: the ones held, or else `offered` (a create's new
+   * token, or KV's record for an object that holds none yet). `replace` takes
+   * `offered` whatever is held: a PUT over a damaged record issues a new token.
+   */
+  adoptCredentials(offered: ServiceCredentials, replace: boolean): ServiceCredentials {
+    if (this.credentials === null || replace) this.#setCredentials(offered);
+    return this.credentials ?? offered;
+  }
+
+  /** A rotation: `hash` becomes the token, the one it replaces stays accepted until `validUntil`. */
+  rotateCredentials(hash: string, validUntil: number, base: ServiceCredentials): ServiceCredentials {
+    const current = this.credentials ?? base;
+    const rotated: ServiceCredentials = { tokenHash: hash, previousToken: { hash: current.tokenHash, validUntil }, createdAt: current.createdAt };
+    this.#setCredentials(rotated);
+    return rotated;
+  }
+
+  #setCredentials(c: ServiceCredentials): void {
+    this.table.setMeta("credentials", JSON.stringify(c));
+    this.credentials = c;
   }
 
   #reportCorrupt(id: string, reason: string): void {
@@ -155,6 +195,7 @@ export class CoordinatorState {
     this.name = null;
     this.config = null;
     this.configVersion = 0;
+    this.credentials = null;
     this.deletedVersion = Math.max(this.deletedVersion, deletedVersion);
     this.nextCheckAt = 0;
     this.table.setMeta("deleted_version", String(this.deletedVersion));

@@ -3,7 +3,7 @@ import { KEY } from "../registry/keys.js";
 import { mapPool } from "../core/map-pool.js";
 import { listServiceNames, readServicesSettled } from "../registry/kv-registry.js";
 import { routeRegistry } from "../registry/route-registry.js";
-import type { ServiceRecord } from "../core/schema/service.js";
+import { credentialsOf, type ServiceRecord } from "../core/schema/service.js";
 import { sliceSize, sweepSlice } from "../core/sweep/slice.js";
 
 /**
@@ -127,7 +127,8 @@ async function lastCursor(kv: KVNamespace): Promise<string | null> {
 /** One coordinator: its config back first if it lost it (or it failed validation) and the record is at hand, then its sweep; totals into `record`. */
 async function sweepOne(env: Env, name: string, service: ServiceRecord | null, record: SweepRecord): Promise<void> {
   try {
-    if (service !== null) await callCoordinator(env, name, (s) => s.configure(name, service.config, service.updatedAt));
+    // The record's credentials too: an object from before coordinators kept them adopts KV's (it keeps its own otherwise).
+    if (service !== null) await callCoordinator(env, name, (s) => s.configure(name, service.config, service.updatedAt, undefined, credentialsOf(service)));
     const result = await callCoordinator(env, name, (s) => s.sweep());
     record.expired += result.expired;
     record.removed += result.removed;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { initialHealth } from "../../../src/core/health/health-machine.js";
-import { decodeMemberRow, parseHealth, parseMetadata, parseStoredConfig, type StoredRow } from "../../../src/core/membership/stored.js";
-import { serviceConfigSchema } from "../../../src/core/schema/service.js";
+import { decodeMemberRow, parseHealth, parseMetadata, parseStoredConfig, parseStoredCredentials, type StoredRow } from "../../../src/core/membership/stored.js";
+import { credentialsOf, serviceConfigSchema } from "../../../src/core/schema/service.js";
 import { member, T0 } from "./fixtures.js";
 
 function row(overrides: StoredRow = {}): StoredRow {
@@ -88,6 +88,38 @@ describe("decodeMemberRow", () => {
     for (const bad of [{ membership: "gone" }, { url: null }, { weight: "heavy" }, { requests: null }, { zone: 3 }]) {
       const decoded = decodeMemberRow(row(bad));
       expect(decoded, JSON.stringify(bad)).toMatchObject({ ok: false, id: "c268f781ab94296e", repaired: null });
+    }
+  });
+});
+
+describe("parseStoredCredentials and credentialsOf", () => {
+  const hash = "a".repeat(64);
+  const previous = { hash: "b".repeat(64), validUntil: T0 + 1000 };
+
+  it("reads back what the coordinator writes, with and without a replaced token", () => {
+    for (const c of [{ tokenHash: hash, createdAt: T0 }, { tokenHash: hash, previousToken: previous, createdAt: T0 }]) {
+      expect(parseStoredCredentials(JSON.stringify(c))).toEqual({ ok: true, value: c });
+    }
+  });
+
+  it("names what is wrong instead of throwing", () => {
+    expect(parseStoredCredentials("{oops")).toEqual({ ok: false, reason: "credentials: not JSON" });
+    for (const bad of [null, [], { tokenHash: "short", createdAt: T0 }, { tokenHash: hash }, { tokenHash: hash, createdAt: "now" }]) {
+      expect(parseStoredCredentials(JSON.stringify(bad)), JSON.stringify(bad)).toEqual({ ok: false, reason: "credentials: no token hash or creation time" });
+    }
+    for (const p of [null, "x", { hash: "nope", validUntil: T0 }, { hash, validUntil: null }]) {
+      expect(parseStoredCredentials(JSON.stringify({ tokenHash: hash, createdAt: T0, previousToken: p })), JSON.stringify(p)).toEqual({
+        ok: false,
+        reason: "credentials: previousToken is not a digest and a time",
+      });
+    }
+  });
+
+  it("credentialsOf takes a record's token fields and leaves out a previousToken that is not one", () => {
+    expect(credentialsOf({ tokenHash: hash, previousToken: previous, createdAt: T0 })).toEqual({ tokenHash: hash, previousToken: previous, createdAt: T0 });
+    for (const p of [null, "x", { hash: 1, validUntil: T0 }, { hash, validUntil: "later" }]) {
+      const record = { tokenHash: hash, createdAt: T0, previousToken: p } as unknown as Parameters<typeof credentialsOf>[0];
+      expect(credentialsOf(record), JSON.stringify(p)).toEqual({ tokenHash: hash, createdAt: T0 });
     }
   });
 });

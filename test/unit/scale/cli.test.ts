@@ -112,6 +112,17 @@ describe("scale-model CLI", () => {
     expect(cli(...largest).stdout).not.toMatch(/∞|NaN|Infinity/);
   });
 
+  it("gives only finite numbers for a trickle of traffic over the most isolates", () => {
+    // 1e-14 requests/s per isolate and service: the shared refresh's integral printed NaN here.
+    const r = cli("--json", "--locations", "10000", "--isolates", "100000", "--services", "1", "--rps", "0.00001");
+    expect(r.status).toBe(0);
+    const body = JSON.parse(r.stdout) as { load: { byDesign: Record<"snapshot" | "sharedRefresh", { snapshotRefresh: number }> } };
+    expect(numbersIn(body).filter(([, v]) => typeof v !== "number" || !Number.isFinite(v))).toEqual([]);
+    // So rare a request finds every copy stale: shared or not, each one asks.
+    const { snapshot, sharedRefresh } = body.load.byDesign;
+    expect(sharedRefresh.snapshotRefresh / snapshot.snapshotRefresh).toBeCloseTo(1, 2);
+  });
+
   it("prints a table by default and JSON with --json", () => {
     const table = cli("--services", "1", "--rps", "100000");
     expect(table.status).toBe(0);

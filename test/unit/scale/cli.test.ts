@@ -17,6 +17,14 @@ describe("scale-model arguments", () => {
     expect(parseArgs([])).toEqual({ help: false, json: false, inputs: { ...DEFAULT_INPUTS }, cpuMsPerRequest: DEFAULT_CPU_MS });
   });
 
+  it("takes no traffic at all, or from one request in 32 years", () => {
+    for (const rps of ["0", "1e-9"]) {
+      const parsed = parseArgs(["--rps", rps]);
+      if (parsed.help) throw new Error("expected a model run");
+      expect(parsed.inputs.rps).toBe(Number(rps));
+    }
+  });
+
   it("reads --flag value and --flag=value", () => {
     const parsed = parseArgs(["--services", "1", "--rps=100000", "--json", "--failure-rate", "0.01"]);
     if (parsed.help) throw new Error("expected a model run");
@@ -53,7 +61,7 @@ describe("scale-model arguments", () => {
   });
 
   it.each([
-    [["--rps", "-5"], /--rps must be at least 0/],
+    [["--rps", "-5"], /--rps must be 0 or at least 1e-9, got -5/],
     [["--rps", "abc"], /--rps must be a number/],
     [["--rps", ""], /--rps must be a number/],
     [["--locations", "1.5"], /--locations must be a whole number/],
@@ -61,6 +69,10 @@ describe("scale-model arguments", () => {
     [["--services"], /--services needs a value/],
     [["--bogus", "1"], /unknown argument '--bogus'/],
     [["--rps", "1e999"], /--rps must be a finite number/],
+    // Below one request in 32 years the per-isolate rate reaches subnormal doubles (5e-324 over 10^15 isolate-services
+    // is 0): 1 / rate overflows and the shared refresh printed NaN.
+    [["--rps", "1e-12"], /--rps must be 0 or at least 1e-9, got 1e-12/],
+    [["--rps=2.7e-309"], /--rps must be 0 or at least 1e-9, got 2.7e-309/],
     // Finite but past what the model's arithmetic holds: Infinity and "$∞" in the report, or a
     // loop of 1e300 turns (attempts). Bounded by the service schema where the flag is a config field.
     [["--rps", "1e308"], /--rps must be at most 1000000000, got 1e308/],
@@ -121,6 +133,10 @@ describe("scale-model CLI", () => {
     // So rare a request finds every copy stale: shared or not, each one asks.
     const { snapshot, sharedRefresh } = body.load.byDesign;
     expect(sharedRefresh.snapshotRefresh / snapshot.snapshotRefresh).toBeCloseTo(1, 2);
+    // The least traffic accepted over the most services and isolates: 1e-24 requests/s per isolate and service.
+    const least = cli("--json", "--locations", "10000", "--isolates", "100000", "--services", "1000000", "--rps", "1e-9");
+    expect(least.status).toBe(0);
+    expect(numbersIn(JSON.parse(least.stdout)).filter(([, v]) => typeof v !== "number" || !Number.isFinite(v))).toEqual([]);
   });
 
   it("prints a table by default and JSON with --json", () => {

@@ -3,7 +3,8 @@
 // `npm run logs:report -- [--json] [--html <file>] <dir|file|- ...>`, also the
 // `switchyard-logs-report` bin: a report over Logpush output (Workers Trace
 // Events NDJSON, gzipped or not) or the mesh's own event lines (docs/analytics.md).
-import { writeFile } from "node:fs/promises";
+import { stat, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import { renderHtml } from "./render-html.mjs";
 import { buildReport } from "./report.mjs";
@@ -32,6 +33,20 @@ function parse(argv) {
   }
 }
 
+/**
+ * Why the --html file cannot be written, or null when it looks writable. Asked before any input is read, so a
+ * mistyped folder does not cost a read of gigabytes first; errors other than these surface at the write itself.
+ * @param {string} file
+ * @returns {Promise<string | null>}
+ */
+async function htmlTargetProblem(file) {
+  const found = await stat(file).catch((/** @type {NodeJS.ErrnoException} */ err) => err);
+  if (!(found instanceof Error)) return found.isDirectory() ? "is a folder" : null;
+  if (found.code !== "ENOENT") return null;
+  const folder = await stat(path.dirname(file)).catch(() => null);
+  return folder === null || !folder.isDirectory() ? "its folder does not exist" : null;
+}
+
 async function main() {
   const args = parse(process.argv.slice(2));
   if (args === null) return 2;
@@ -43,6 +58,16 @@ async function main() {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
+  const html = args.values.html;
+  if (html === "") {
+    process.stderr.write(`logs-report: --html needs a file name\n${USAGE}\n`);
+    return 2;
+  }
+  const htmlProblem = html === undefined ? null : await htmlTargetProblem(html);
+  if (htmlProblem !== null) {
+    process.stderr.write(`logs-report: --html ${html}: ${htmlProblem}\n`);
+    return 1;
+  }
   let report;
   try {
     report = await buildReport(args.positionals, args.values.quiet === true ? { progress: { threshold: Infinity } } : {});
@@ -52,7 +77,14 @@ async function main() {
     return 1;
   }
   for (const u of report.input.unreadable) process.stderr.write(`logs-report: ${u.file}: read up to an error (${u.error})\n`);
-  if (args.values.html !== undefined) await writeFile(args.values.html, renderHtml(report));
+  if (html !== undefined) {
+    try {
+      await writeFile(html, renderHtml(report));
+    } catch (err) {
+      process.stderr.write(`logs-report: --html ${html}: could not be written (${err instanceof Error ? err.message : String(err)})\n`);
+      return 1;
+    }
+  }
   process.stdout.write(args.values.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
   return 0;
 }

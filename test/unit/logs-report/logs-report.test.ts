@@ -176,6 +176,36 @@ describe("the CLI", () => {
     });
   });
 
+  it("--html: no file name exits 2; a place it cannot write exits 1 naming --html in one line, before any input is read", async () => {
+    // The input does not exist either: the --html line comes first, so a bad target costs no read of a large input.
+    const missing = path.join(dir, "missing");
+    const cases: [string[], number, RegExp][] = [
+      [["--html=", missing], 2, /^logs-report: --html needs a file name\n/],
+      [["--html", path.join(dir, "no-such-folder", "r.html"), missing], 1, /^logs-report: --html .*no-such-folder.*r\.html: its folder does not exist\n$/],
+      [["--html", dir, missing], 1, /^logs-report: --html .*: is a folder\n$/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = run(process.execPath, [CLI, "--quiet", ...args]);
+      await expect(r).rejects.toMatchObject({ code });
+      await r.catch((err: { stderr: string; stdout: string }) => {
+        expect(err.stderr).toMatch(message);
+        expect(err.stderr).not.toContain("    at ");
+        expect(err.stdout).toBe("");
+      });
+    }
+  });
+
+  it("--html: a write that fails after the report was built exits 1 in one line, no stack", async () => {
+    // A name too long for any file system (NAME_MAX is 255 bytes): its folder exists, the write still fails.
+    const r = run(process.execPath, [CLI, "--quiet", "--html", path.join(dir, `${"x".repeat(300)}.html`), path.join(dir, "plain.ndjson")]);
+    await expect(r).rejects.toMatchObject({ code: 1 });
+    await r.catch((err: { stderr: string }) => {
+      expect(err.stderr).toMatch(/^logs-report: --html .*x{300}\.html: could not be written \(ENAMETOOLONG/);
+      expect(err.stderr.trim().split("\n")).toHaveLength(1);
+      expect(err.stderr).not.toContain("    at ");
+    });
+  });
+
   it("shows progress for a large input, at most once a second, and nothing for a small one", () => {
     const lines: string[] = [];
     const stream = { isTTY: false, write: (s: string) => lines.push(s) };

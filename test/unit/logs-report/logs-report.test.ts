@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from "node:fs/promises";
+import { execFile, spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm, stat, symlink, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -112,6 +112,30 @@ describe("buildReport", () => {
     expect(report.services.find((s) => s.service === "(none)")?.requests).toBe(1);
     // The cut gzip gave what it had before the cut.
     expect(report.services.find((s) => s.service === "cut")?.requests).toBeGreaterThan(0);
+  });
+});
+
+describe("buildReport, the same file reached twice", () => {
+  it("reads a file once however many arguments reach it: twice by name, through its folder, or by a link", async () => {
+    const quiet = { progress: { threshold: Infinity } };
+    const link = path.join(dir, "..", `${path.basename(dir)}-link.ndjson`);
+    await symlink(path.join(dir, "plain.ndjson"), link);
+    try {
+      const once = await buildReport([dir], quiet);
+      const again = [dir, path.join(dir, "plain.ndjson"), path.join(dir, ".", "plain.ndjson"), path.join(dir, "20261130"), link];
+      expect(await buildReport(again, quiet)).toEqual(once);
+      expect(await buildReport(again, { ...quiet, threads: 2 })).toEqual(once);
+    } finally {
+      await rm(link, { force: true });
+    }
+  });
+
+  it("reads standard input once when '-' is given twice", () => {
+    const r = spawnSync(process.execPath, [CLI, "--json", "--quiet", "-", "-"], { input: `${JSON.stringify(requestLine())}\n`, encoding: "utf8", timeout: 20_000 });
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout) as { input: { files: number }; services: { requests: number }[] };
+    expect(report.input.files).toBe(1);
+    expect(report.services.map((s) => s.requests)).toEqual([1]);
   });
 });
 

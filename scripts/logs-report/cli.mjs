@@ -70,7 +70,14 @@ async function main() {
   }
   let report;
   try {
-    report = await buildReport(args.positionals, args.values.quiet === true ? { progress: { threshold: Infinity } } : {});
+    report = await buildReport(args.positionals, {
+      ...(args.values.quiet === true ? { progress: { threshold: Infinity } } : {}),
+      // Said even with --quiet: an input that adds nothing to the report is not progress.
+      onNoLogFile: (folder, otherFiles) =>
+        process.stderr.write(
+          `logs-report: ${folder}: no log file in this folder (${otherFiles} other file(s) left alone; a folder's files are read when named *.log, *.ndjson, *.jsonl, *.json, *.txt, or *.gz)\n`,
+        ),
+    });
   } catch (err) {
     // A missing path or an unreadable file is the caller's to fix: say which, no stack.
     process.stderr.write(`logs-report: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -17,9 +17,11 @@ const LOG_FILE = /\.(log|ndjson|jsonl|json|txt)(\.gz)?$|\.gz$/i;
  * link) is read once, where it first came: read twice, each of its requests
  * counted twice. Known by device and inode, from the stat each file gets anyway.
  * @param {string[]} args
+ * @param {(folder: string, otherFiles: number) => void} [onNoLogFile]  told of each named folder that held no
+ *   log file (say, only rotated `mesh.log.1` files), which would otherwise add nothing to the report without a word
  * @returns {Promise<{ path: string, bytes: number }[]>}
  */
-export async function findInputs(args) {
+export async function findInputs(args, onNoLogFile) {
   /** @type {{ path: string, bytes: number }[]} */
   const out = [];
   /** `dev:ino` of every file taken, and "-" once standard input is. @type {Set<string>} */
@@ -39,8 +41,10 @@ export async function findInputs(args) {
       continue;
     }
     const s = await stat(arg);
-    if (s.isDirectory()) await walk(arg, take);
-    else take(arg, s);
+    if (s.isDirectory()) {
+      const found = await walk(arg, take);
+      if (found.logFiles === 0) onNoLogFile?.(arg, found.otherFiles);
+    } else take(arg, s);
   }
   return out;
 }
@@ -48,15 +52,25 @@ export async function findInputs(args) {
 /**
  * @param {string} dir
  * @param {(p: string, s: { dev: number, ino: number, size: number }) => void} take
+ * @returns {Promise<{ logFiles: number, otherFiles: number }>} found below `dir`: log files, and the other entries
+ *   that are not folders (links are not followed, as `grep -r` does not)
  */
 async function walk(dir, take) {
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const found = { logFiles: 0, otherFiles: 0 };
   for (const e of entries) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) await walk(p, take);
-    else if (e.isFile() && LOG_FILE.test(e.name)) take(p, await stat(p));
+    if (e.isDirectory()) {
+      const below = await walk(p, take);
+      found.logFiles += below.logFiles;
+      found.otherFiles += below.otherFiles;
+    } else if (e.isFile() && LOG_FILE.test(e.name)) {
+      found.logFiles++;
+      take(p, await stat(p));
+    } else found.otherFiles++;
   }
+  return found;
 }
 
 /**

@@ -230,6 +230,25 @@ describe("the CLI", () => {
     });
   });
 
+  it("says on stderr which named folder held no log file, and how many other files it left alone", async () => {
+    const rotated = path.join(dir, "..", `${path.basename(dir)}-rotated`);
+    await mkdir(path.join(rotated, "empty"), { recursive: true });
+    // Names the reader does not take from a folder: a rotated log and a compression it does not read.
+    await writeFile(path.join(rotated, "mesh.log.1"), `${JSON.stringify(requestLine())}\n`);
+    await writeFile(path.join(rotated, "mesh.log.zst"), "");
+    try {
+      const r = await run(process.execPath, [CLI, "--quiet", path.join(dir, "plain.ndjson"), rotated, path.join(rotated, "empty")]);
+      expect(r.stderr).toBe(
+        `logs-report: ${rotated}: no log file in this folder (2 other file(s) left alone; a folder's files are read when named *.log, *.ndjson, *.jsonl, *.json, *.txt, or *.gz)\n` +
+          `logs-report: ${path.join(rotated, "empty")}: no log file in this folder (0 other file(s) left alone; a folder's files are read when named *.log, *.ndjson, *.jsonl, *.json, *.txt, or *.gz)\n`,
+      );
+      // The files it did find are reported as before.
+      expect(r.stdout).toContain("service search");
+    } finally {
+      await rm(rotated, { recursive: true, force: true });
+    }
+  });
+
   it("shows progress for a large input, at most once a second, and nothing for a small one", () => {
     const lines: string[] = [];
     const stream = { isTTY: false, write: (s: string) => lines.push(s) };

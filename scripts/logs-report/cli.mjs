@@ -96,4 +96,15 @@ async function main() {
   return 0;
 }
 
-process.exitCode = await main();
+// `… | head` closes the pipe before the report is out: a reader that went away wants no more, nor a stack trace.
+// Any other failure to write the report (a full disk) is one line and exit 1, whether it comes before main() ends or after.
+let writeFailed = false;
+process.stdout.on("error", (/** @type {NodeJS.ErrnoException} */ err) => {
+  if (err.code === "EPIPE") return;
+  process.stderr.write(`logs-report: could not write the report (${err.message})\n`);
+  writeFailed = true;
+  process.exitCode = 1;
+});
+
+const code = await main();
+process.exitCode = writeFailed ? 1 : code;

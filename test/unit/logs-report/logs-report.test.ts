@@ -1,5 +1,7 @@
-import { execFile, spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, symlink, writeFile, mkdir } from "node:fs/promises";
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { mkdtemp, open, readFile, rm, stat, symlink, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -246,6 +248,37 @@ describe("the CLI", () => {
       expect(r.stdout).toContain("service search");
     } finally {
       await rm(rotated, { recursive: true, force: true });
+    }
+  });
+
+  it("ends quietly when its reader goes away (`| head`), without an EPIPE stack", async () => {
+    // A report of 2,000 services, far more than a pipe holds, so the write meets the closed pipe.
+    const many = path.join(dir, "..", `${path.basename(dir)}-many.ndjson`);
+    await writeFile(many, Array.from({ length: 2000 }, (_, i) => JSON.stringify(requestLine({ service: `s${i}` }))).join("\n"));
+    try {
+      const child = spawn(process.execPath, [CLI, "--json", "--quiet", many], { stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout.destroy();
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const [code] = (await once(child, "close")) as [number | null];
+      expect(stderr).toBe("");
+      expect(code).toBe(0);
+    } finally {
+      await rm(many, { force: true });
+    }
+  });
+
+  it.skipIf(!existsSync("/dev/full"))("says in one line, exit 1, when the report cannot be written (a full disk: /dev/full, Linux only)", async () => {
+    const full = await open("/dev/full", "w");
+    try {
+      const child = spawn(process.execPath, [CLI, "--quiet", path.join(dir, "plain.ndjson")], { stdio: ["ignore", full.fd, "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const [code] = (await once(child, "close")) as [number | null];
+      expect(stderr).toMatch(/^logs-report: could not write the report \(ENOSPC[^\n]*\)\n$/);
+      expect(code).toBe(1);
+    } finally {
+      await full.close();
     }
   });
 

@@ -6,6 +6,7 @@
 import { stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { watchStdout } from "../lib/stdout-errors.mjs";
 import { renderHtml } from "./render-html.mjs";
 import { buildReport } from "./report.mjs";
 import { renderText } from "./render-text.mjs";
@@ -96,15 +97,7 @@ async function main() {
   return 0;
 }
 
-// `… | head` closes the pipe before the report is out: a reader that went away wants no more, nor a stack trace.
-// Any other failure to write the report (a full disk) is one line and exit 1, whether it comes before main() ends or after.
-let writeFailed = false;
-process.stdout.on("error", (/** @type {NodeJS.ErrnoException} */ err) => {
-  if (err.code === "EPIPE") return;
-  process.stderr.write(`logs-report: could not write the report (${err.message})\n`);
-  writeFailed = true;
-  process.exitCode = 1;
-});
-
+// A failed write may be reported before main() ends or after: either way its exit code 1 stands.
+const stdout = watchStdout("logs-report");
 const code = await main();
-process.exitCode = writeFailed ? 1 : code;
+process.exitCode = stdout.failed ? 1 : code;

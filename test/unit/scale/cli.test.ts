@@ -1,4 +1,6 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { closeSync, existsSync, openSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CPU_MS, FLAGS, parseArgs, UsageError } from "../../../scripts/scale/cli/args.mjs";
@@ -152,6 +154,29 @@ describe("scale-model CLI", () => {
     const body = JSON.parse(json.stdout) as { inputs: { rps: number }; flags: { limit: string }[] };
     expect(body.inputs.rps).toBe(100_000);
     expect(body.flags.some((f) => f.limit === "do-requests")).toBe(true);
+  });
+
+  it("ends quietly when its reader is gone before it writes (`| true`), without an EPIPE stack", async () => {
+    const child = spawn(process.execPath, [RUN, "--json"], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, "close")) as [number | null];
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+
+  it.skipIf(!existsSync("/dev/full"))("says in one line, exit 1, when its output cannot be written (a full disk: /dev/full, Linux only)", () => {
+    const full = openSync("/dev/full", "w");
+    try {
+      for (const args of [[], ["--help"]]) {
+        const r = spawnSync(process.execPath, [RUN, ...args], { stdio: ["ignore", full, "pipe"], encoding: "utf8", timeout: 20_000 });
+        expect(r.stderr).toMatch(/^scale-model: could not write the report \(ENOSPC[^\n]*\)\n$/);
+        expect(r.status).toBe(1);
+      }
+    } finally {
+      closeSync(full);
+    }
   });
 
   it("exits 2 with one clear line, no stack trace, on bad input", () => {

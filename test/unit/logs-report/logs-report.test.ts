@@ -271,12 +271,9 @@ describe("the CLI", () => {
   it.skipIf(!existsSync("/dev/full"))("says in one line, exit 1, when the report cannot be written (a full disk: /dev/full, Linux only)", async () => {
     const full = await open("/dev/full", "w");
     try {
-      const child = spawn(process.execPath, [CLI, "--quiet", path.join(dir, "plain.ndjson")], { stdio: ["ignore", full.fd, "pipe"] });
-      let stderr = "";
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      const [code] = (await once(child, "close")) as [number | null];
-      expect(stderr).toMatch(/^logs-report: could not write the report \(ENOSPC[^\n]*\)\n$/);
-      expect(code).toBe(1);
+      const r = spawnSync(process.execPath, [CLI, "--quiet", path.join(dir, "plain.ndjson")], { stdio: ["ignore", full.fd, "pipe"], encoding: "utf8", timeout: 20_000 });
+      expect(r.stderr).toMatch(/^logs-report: could not write the report \(ENOSPC[^\n]*\)\n$/);
+      expect(r.status).toBe(1);
     } finally {
       await full.close();
     }

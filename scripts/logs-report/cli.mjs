@@ -3,9 +3,9 @@
 // `npm run logs:report -- [--json] [--html <file>] <dir|file|- ...>`, also the
 // `switchyard-logs-report` bin: a report over Logpush output (Workers Trace
 // Events NDJSON, gzipped or not) or the mesh's own event lines (docs/analytics.md).
-import { stat, writeFile } from "node:fs/promises";
-import path from "node:path";
+import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { outFileProblem } from "../lib/out-file.mjs";
 import { watchStdout } from "../lib/stdout-errors.mjs";
 import { renderHtml } from "./render-html.mjs";
 import { buildReport } from "./report.mjs";
@@ -34,20 +34,6 @@ function parse(argv) {
   }
 }
 
-/**
- * Why the --html file cannot be written, or null when it looks writable. Asked before any input is read, so a
- * mistyped folder does not cost a read of gigabytes first; errors other than these surface at the write itself.
- * @param {string} file
- * @returns {Promise<string | null>}
- */
-async function htmlTargetProblem(file) {
-  const found = await stat(file).catch((/** @type {NodeJS.ErrnoException} */ err) => err);
-  if (!(found instanceof Error)) return found.isDirectory() ? "is a folder" : null;
-  if (found.code !== "ENOENT") return null;
-  const folder = await stat(path.dirname(file)).catch(() => null);
-  return folder === null || !folder.isDirectory() ? "its folder does not exist" : null;
-}
-
 async function main() {
   const args = parse(process.argv.slice(2));
   if (args === null) return 2;
@@ -64,7 +50,8 @@ async function main() {
     process.stderr.write(`logs-report: --html needs a file name\n${USAGE}\n`);
     return 2;
   }
-  const htmlProblem = html === undefined ? null : await htmlTargetProblem(html);
+  // Before any input is read: a mistyped folder should not cost a read of gigabytes first.
+  const htmlProblem = html === undefined ? null : await outFileProblem(html);
   if (htmlProblem !== null) {
     process.stderr.write(`logs-report: --html ${html}: ${htmlProblem}\n`);
     return 1;

@@ -8,6 +8,8 @@
 // DEMO_ORIGIN_PORTS ("9101,9102,9103"), DEMO_INSPECTOR_PORT (wrangler's 9229),
 // DEMO_SKIP_WALKTHROUGH=1 (no guided run: register, print the curl lines, wait)
 // and DEMO_EXIT_AFTER_WALKTHROUGH=1 (shut down as if Ctrl-C had been pressed).
+// A port that is not a plain number, named twice, or an origin list that is not
+// three ports exits 2 before anything starts; a port in use, 1.
 import { spawn } from "node:child_process";
 import http from "node:http";
 import path from "node:path";
@@ -16,11 +18,17 @@ import { createOrigin } from "./lib/origin.mjs";
 import { readJson } from "./lib/read-json.mjs";
 import { registration } from "./lib/registration-client.mjs";
 import { ROOT } from "./lib/mesh-runtime.mjs";
-import { takenPorts } from "./lib/ports.mjs";
+import { demoPorts, takenPorts } from "./lib/ports.mjs";
 import { devVar } from "./lib/dev-vars.mjs";
 
-const MESH_PORT = Number(process.env.MESH_PORT ?? 8787);
-const CONTROL_PORT = Number(process.env.DEMO_CONTROL_PORT ?? 8790);
+// Before anything else, .dev.vars included: a bad setting is the caller's to fix, exit 2 (scripts/lib/ports.mjs).
+const { ports, problems } = demoPorts(process.env);
+if (problems.length > 0) {
+  process.stderr.write(`npm start: cannot start, bad port settings:\n${problems.map((l) => `  ${l}\n`).join("")}`);
+  process.exit(2);
+}
+const MESH_PORT = ports.mesh;
+const CONTROL_PORT = ports.control;
 const MESH = `http://127.0.0.1:${MESH_PORT}`;
 const SERVICE = "shop";
 const devVars = readFileSync(path.join(ROOT, ".dev.vars"), "utf8");
@@ -29,13 +37,13 @@ const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "applica
 const say = (line = "") => process.stdout.write(`${line}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const ORIGIN_PORTS = (process.env.DEMO_ORIGIN_PORTS ?? "9101,9102,9103").split(",").map(Number);
+const ORIGIN_PORTS = ports.origins;
 // Before anything starts: a taken port would otherwise route the demo to whatever holds it (scripts/lib/ports.mjs).
 const taken = await takenPorts([
   { name: "MESH_PORT", port: MESH_PORT },
   { name: "DEMO_CONTROL_PORT", port: CONTROL_PORT },
   ...ORIGIN_PORTS.map((port) => ({ name: "DEMO_ORIGIN_PORTS", port })),
-  ...(process.env.DEMO_INSPECTOR_PORT === undefined ? [] : [{ name: "DEMO_INSPECTOR_PORT", port: Number(process.env.DEMO_INSPECTOR_PORT) }]),
+  ...(ports.inspector === undefined ? [] : [{ name: "DEMO_INSPECTOR_PORT", port: ports.inspector }]),
 ]);
 if (taken.length > 0) {
   process.stderr.write(`npm start: cannot start, ${taken.length === 1 ? "a port is" : "ports are"} not available:\n${taken.map((l) => `  ${l}\n`).join("")}Stop what holds ${taken.length === 1 ? "it" : "them"}, or choose others with MESH_PORT, DEMO_CONTROL_PORT, DEMO_ORIGIN_PORTS.\n`);
@@ -51,7 +59,7 @@ let regs = [];
 /** @type {http.Server | null} */
 let control = null;
 
-const inspector = process.env.DEMO_INSPECTOR_PORT === undefined ? [] : ["--inspector-port", process.env.DEMO_INSPECTOR_PORT];
+const inspector = ports.inspector === undefined ? [] : ["--inspector-port", String(ports.inspector)];
 // detached: wrangler and workerd get a process group of their own. Ctrl-C in a
 // terminal signals the whole foreground group, and wrangler would stop the mesh
 // at once, before the origins could deregister through it. Here only this

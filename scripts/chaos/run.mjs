@@ -8,31 +8,21 @@
 // measurement; a feature this build lacks is reported as not available.
 //
 //   node scripts/chaos/run.mjs [--out docs/reliability.md] [--only faults,abuse,registrations,auth]
+//
+// A bad argument, or an --out file that is a folder or in a folder that does not
+// exist, is one line on stderr and exit 2, before anything runs.
 import { execFileSync } from "node:child_process";
 import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { bundleWorker, ROOT } from "../lib/mesh-runtime.mjs";
+import { outFileProblem } from "../lib/out-file.mjs";
+import { parseArgs, USAGE, UsageError } from "./args.mjs";
 import { runAuth, SIGNING_BINDING, SIGNING_SECRET } from "./cases/auth.mjs";
 import { runClientAbuse } from "./cases/client-abuse.mjs";
 import { runOriginFaults } from "./cases/origin-faults.mjs";
 import { runRegistrations } from "./cases/registrations.mjs";
 import { renderReport, tally } from "./model/report.mjs";
 import { startMesh } from "./mesh.mjs";
-
-const GROUPS = ["faults", "abuse", "registrations", "auth"];
-
-/** @param {string[]} argv */
-function parseArgs(argv) {
-  let out = path.join(ROOT, "docs/reliability.md");
-  let only = GROUPS;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--out") out = path.resolve(argv[++i] ?? out);
-    else if (a === "--only") only = (argv[++i] ?? "").split(",").filter((g) => GROUPS.includes(g));
-    else throw new Error(`unknown argument ${a}; usage: run.mjs [--out file] [--only ${GROUPS.join(",")}]`);
-  }
-  return { out, only };
-}
 
 /** @param {string[]} args */
 function git(args) {
@@ -43,8 +33,29 @@ function git(args) {
   }
 }
 
-async function main() {
-  const { out, only } = parseArgs(process.argv.slice(2));
+/**
+ * The checked arguments, or the exit code when there is nothing to run.
+ * @returns {Promise<{ out: string, only: string[] } | number>}
+ */
+async function readArgs() {
+  try {
+    const args = parseArgs(process.argv.slice(2), ROOT);
+    if (args.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    const problem = await outFileProblem(args.out);
+    if (problem !== null) throw new UsageError(`--out ${args.out}: ${problem}`);
+    return args;
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`chaos: ${err.message}\n`);
+    return 2;
+  }
+}
+
+/** @param {{ out: string, only: string[] }} args */
+async function main({ out, only }) {
   const started = Date.now();
   /** @param {string} line */
   const log = (line) => console.log(line);
@@ -95,11 +106,15 @@ async function main() {
   log(`wrote ${path.relative(process.cwd(), out)}: ${t.met} met, ${t.missed} missed, ${t["not available in this build"]} not available, ${t["not measured"]} not measured (${(durationMs / 1000).toFixed(0)} s)`);
 }
 
-main().then(
-  // Miniflare and undici keep handles open for a while after dispose; the run is over.
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+const args = await readArgs();
+if (typeof args === "number") process.exitCode = args;
+else {
+  main(args).then(
+    // Miniflare and undici keep handles open for a while after dispose; the run is over.
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

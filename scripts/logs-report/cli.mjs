@@ -5,6 +5,8 @@
 // Events NDJSON, gzipped or not) or the mesh's own event lines (docs/analytics.md).
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { outFileProblem } from "../lib/out-file.mjs";
+import { watchStdout } from "../lib/stdout-errors.mjs";
 import { renderHtml } from "./render-html.mjs";
 import { buildReport } from "./report.mjs";
 import { renderText } from "./render-text.mjs";
@@ -43,18 +45,46 @@ async function main() {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
+  const html = args.values.html;
+  if (html === "") {
+    process.stderr.write(`logs-report: --html needs a file name\n${USAGE}\n`);
+    return 2;
+  }
+  // Before any input is read: a mistyped folder should not cost a read of gigabytes first.
+  const htmlProblem = html === undefined ? null : await outFileProblem(html);
+  if (htmlProblem !== null) {
+    process.stderr.write(`logs-report: --html ${html}: ${htmlProblem}\n`);
+    return 1;
+  }
   let report;
   try {
-    report = await buildReport(args.positionals, args.values.quiet === true ? { progress: { threshold: Infinity } } : {});
+    report = await buildReport(args.positionals, {
+      ...(args.values.quiet === true ? { progress: { threshold: Infinity } } : {}),
+      // Said even with --quiet: an input that adds nothing to the report is not progress.
+      onNoLogFile: (folder, otherFiles) =>
+        process.stderr.write(
+          `logs-report: ${folder}: no log file in this folder (${otherFiles} other file(s) left alone; a folder's files are read when named *.log, *.ndjson, *.jsonl, *.json, *.txt, or *.gz)\n`,
+        ),
+    });
   } catch (err) {
     // A missing path or an unreadable file is the caller's to fix: say which, no stack.
     process.stderr.write(`logs-report: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
   for (const u of report.input.unreadable) process.stderr.write(`logs-report: ${u.file}: read up to an error (${u.error})\n`);
-  if (args.values.html !== undefined) await writeFile(args.values.html, renderHtml(report));
+  if (html !== undefined) {
+    try {
+      await writeFile(html, renderHtml(report));
+    } catch (err) {
+      process.stderr.write(`logs-report: --html ${html}: could not be written (${err instanceof Error ? err.message : String(err)})\n`);
+      return 1;
+    }
+  }
   process.stdout.write(args.values.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
   return 0;
 }
 
-process.exitCode = await main();
+// A failed write may be reported before main() ends or after: either way its exit code 1 stands.
+const stdout = watchStdout("logs-report");
+const code = await main();
+process.exitCode = stdout.failed ? 1 : code;

@@ -43,13 +43,14 @@ async function readHere(files, progress) {
 
 /**
  * @param {string[]} paths files, folders, or `-` for standard input
- * @param {{ progress?: Parameters<typeof progressMeter>[1], threads?: number }} [opts]
+ * @param {{ progress?: Parameters<typeof progressMeter>[1], threads?: number, onNoLogFile?: Parameters<typeof findInputs>[1] }} [opts]
  *   threads: how many worker threads read the files (1: none, all on this thread);
  *   by default one per core for inputs over PARALLEL_MIN_BYTES in two files or more.
+ *   onNoLogFile: told of each named folder that held no log file.
  * @returns {Promise<import("./aggregate.mjs").Report>}
  */
 export async function buildReport(paths, opts = {}) {
-  const files = await findInputs(paths);
+  const files = await findInputs(paths, opts.onNoLogFile);
   const totalBytes = files.reduce((n, f) => n + f.bytes, 0);
   const progress = progressMeter(totalBytes, opts.progress);
   const threads = threadsFor(files, opts.threads);

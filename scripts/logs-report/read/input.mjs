@@ -13,36 +13,64 @@ const LOG_FILE = /\.(log|ndjson|jsonl|json|txt)(\.gz)?$|\.gz$/i;
  * Every file the arguments name: a file as is (whatever its name), a folder
  * recursively (its log files only, in name order, which for Logpush's
  * `YYYYMMDD/<start>_<end>_…` names is time order). `-` is standard input.
+ * A file reached twice (named twice, named and inside a named folder, or by a
+ * link) is read once, where it first came: read twice, each of its requests
+ * counted twice. Known by device and inode, from the stat each file gets anyway.
  * @param {string[]} args
+ * @param {(folder: string, otherFiles: number) => void} [onNoLogFile]  told of each named folder that held no
+ *   log file (say, only rotated `mesh.log.1` files), which would otherwise add nothing to the report without a word
  * @returns {Promise<{ path: string, bytes: number }[]>}
  */
-export async function findInputs(args) {
+export async function findInputs(args, onNoLogFile) {
   /** @type {{ path: string, bytes: number }[]} */
   const out = [];
+  /** `dev:ino` of every file taken, and "-" once standard input is. @type {Set<string>} */
+  const seen = new Set();
+  /** @param {string} p @param {{ dev: number, ino: number, size: number }} s */
+  const take = (p, s) => {
+    const id = `${s.dev}:${s.ino}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    out.push({ path: p, bytes: s.size });
+  };
   for (const arg of args) {
     if (arg === "-") {
-      out.push({ path: "-", bytes: 0 });
+      // Standard input ends after its first read: a second '-' would only count one more empty file.
+      if (!seen.has("-")) out.push({ path: "-", bytes: 0 });
+      seen.add("-");
       continue;
     }
     const s = await stat(arg);
-    if (s.isDirectory()) await walk(arg, out);
-    else out.push({ path: arg, bytes: s.size });
+    if (s.isDirectory()) {
+      const found = await walk(arg, take);
+      if (found.logFiles === 0) onNoLogFile?.(arg, found.otherFiles);
+    } else take(arg, s);
   }
   return out;
 }
 
 /**
  * @param {string} dir
- * @param {{ path: string, bytes: number }[]} out
+ * @param {(p: string, s: { dev: number, ino: number, size: number }) => void} take
+ * @returns {Promise<{ logFiles: number, otherFiles: number }>} found below `dir`: log files, and the other entries
+ *   that are not folders (links are not followed, as `grep -r` does not)
  */
-async function walk(dir, out) {
+async function walk(dir, take) {
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const found = { logFiles: 0, otherFiles: 0 };
   for (const e of entries) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) await walk(p, out);
-    else if (e.isFile() && LOG_FILE.test(e.name)) out.push({ path: p, bytes: (await stat(p)).size });
+    if (e.isDirectory()) {
+      const below = await walk(p, take);
+      found.logFiles += below.logFiles;
+      found.otherFiles += below.otherFiles;
+    } else if (e.isFile() && LOG_FILE.test(e.name)) {
+      found.logFiles++;
+      take(p, await stat(p));
+    } else found.otherFiles++;
   }
+  return found;
 }
 
 /**

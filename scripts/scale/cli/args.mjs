@@ -6,13 +6,13 @@ import { DEFAULT_INPUTS } from "../model/model.mjs";
 /**
  * @typedef {import("../model/model.mjs").ScaleInputs} ScaleInputs
  * @typedef {{ flag: string, key: keyof ScaleInputs | "cpuMsPerRequest", min: number, max: number, integer?: boolean,
- *             below?: number, help: string }} FlagSpec
+ *             below?: number, orZero?: boolean, help: string }} FlagSpec
  * @typedef {{ help: true } | { help: false, json: boolean, inputs: ScaleInputs, cpuMsPerRequest: number }} ParsedArgs
  */
 
 /**
  * Every input flag: the model field it sets, what it means, and the smallest and largest values that make sense.
- * `integer` flags are counts; `below` bounds a fraction. `max` is the service schema's bound where the flag is a
+ * `integer` flags are counts; `below` bounds a fraction; `orZero` takes 0 as well as `min` and up. `max` is the service schema's bound where the flag is a
  * config field (src/core/schema/service.ts), else far past any deployment: a finite but huge value (1e308) made
  * the report print Infinity and "$∞", and --attempts 1e300 looped 1e300 times in triesPerRequest.
  * @type {readonly FlagSpec[]}
@@ -20,7 +20,9 @@ import { DEFAULT_INPUTS } from "../model/model.mjs";
 export const FLAGS = Object.freeze([
   { flag: "locations", key: "locations", min: 1, max: 10_000, integer: true, help: "Cloudflare locations serving traffic" },
   { flag: "isolates", key: "isolatesPerLocation", min: 1, max: 100_000, integer: true, help: "busy isolates per location" },
-  { flag: "rps", key: "rps", min: 0, max: 1_000_000_000, help: "client requests per second, whole mesh" },
+  // Not between 0 and 1e-9 (one request in 32 years): spread over 10^15 isolate-services such a rate reaches subnormal
+  // doubles, where 1 / rate overflows (the shared refresh printed NaN for --rps 2.7e-309). 1e-9 leaves 1e-24 per isolate.
+  { flag: "rps", key: "rps", min: 1e-9, orZero: true, max: 1_000_000_000, help: "client requests per second, whole mesh (0, or 1e-9 and up)" },
   { flag: "services", key: "services", min: 1, max: 1_000_000, integer: true, help: "services (traffic is split evenly)" },
   { flag: "instances", key: "instancesPerService", min: 1, max: 100_000, integer: true, help: "instances per service" },
   { flag: "health-interval", key: "healthIntervalS", min: 1, max: 3_600, help: "health-check interval, seconds" },
@@ -102,7 +104,9 @@ function checkValue(spec, raw) {
   }
   const n = Number(raw);
   if (!Number.isFinite(n)) throw new UsageError(`--${spec.flag} must be a finite number, got '${raw}'`);
-  if (n < spec.min) throw new UsageError(`--${spec.flag} must be at least ${spec.min}, got ${raw}`);
+  if (n < spec.min && !(spec.orZero === true && n === 0)) {
+    throw new UsageError(`--${spec.flag} must be ${spec.orZero === true ? "0 or " : ""}at least ${spec.min}, got ${raw}`);
+  }
   if (n > spec.max) throw new UsageError(`--${spec.flag} must be at most ${spec.max}, got ${raw}`);
   if (spec.below !== undefined && n >= spec.below) throw new UsageError(`--${spec.flag} must be below ${spec.below}, got ${raw}`);
   if (spec.integer === true && !Number.isInteger(n)) throw new UsageError(`--${spec.flag} must be a whole number, got ${raw}`);

@@ -33,15 +33,32 @@ const STEPS = 2_000;
  * @typedef {{ rpcsPerS: number, askersPerCycle: number, cycleS: number }} SharedRefresh
  */
 
+// A trickle of traffic makes λx tiny, and 1 − e^(−λx) written as a subtraction rounds to 0 or to a multiple of
+// 2^-53 below λx ≈ 1e-16: the CDF then passed 1 and (1 − G)^n overflowed to NaN at 100,000 isolates of 1e-14
+// requests/s each (`npm run scale-model` printed NaN). Hence Math.expm1, and a series where even that cancels.
+
+/** 1 − e^(−u), exact to rounding for small u too. @param {number} u */
+const oneMinusExp = (u) => -Math.expm1(-u);
+
+/**
+ * 1 − (1 − e^(−u)) / u, the share of a lead interval already waited out; its terms cancel for small u,
+ * so there the series u/2 − u²/6 + u³/24 − u⁴/120 (the next term is below 2e-15 of the sum at u < 1e-3).
+ * @param {number} u
+ */
+function waitedShare(u) {
+  if (u < 1e-3) return u * (1 / 2 - u * (1 / 6 - u * (1 / 24 - u / 120)));
+  return 1 - oneMinusExp(u) / u;
+}
+
 /**
  * Distribution of X = W − L, W ~ Exp(λ), L ~ U(0, S): P(X ≤ x).
  * @param {number} x @param {number} lambda @param {number} s
  */
 export function leadWaitCdf(x, lambda, s) {
-  if (s === 0) return x <= 0 ? 0 : 1 - Math.exp(-lambda * x);
+  if (s === 0) return x <= 0 ? 0 : oneMinusExp(lambda * x);
   if (x <= -s) return 0;
-  if (x < 0) return (s + x - (1 - Math.exp(-lambda * (s + x))) / lambda) / s;
-  return 1 - (Math.exp(-lambda * x) * (1 - Math.exp(-lambda * s))) / (lambda * s);
+  if (x < 0) return ((s + x) * waitedShare(lambda * (s + x))) / s;
+  return 1 - (Math.exp(-lambda * x) * oneMinusExp(lambda * s)) / (lambda * s);
 }
 
 /**
@@ -51,7 +68,8 @@ export function leadWaitCdf(x, lambda, s) {
 export function leadWaitDensity(x, lambda, s) {
   if (s === 0) return x < 0 ? 0 : lambda * Math.exp(-lambda * x);
   if (x <= -s) return 0;
-  return (Math.exp(-lambda * Math.max(x, 0)) - Math.exp(-lambda * (x + s))) / s;
+  // e^(−λ·max(x,0)) − e^(−λ(x+s)) = e^(−λ·max(x,0)) (1 − e^(−λ(x + s − max(x,0)))), so the two near-equal terms do not cancel.
+  return (Math.exp(-lambda * Math.max(x, 0)) * oneMinusExp(lambda * (x < 0 ? x + s : s))) / s;
 }
 
 /**

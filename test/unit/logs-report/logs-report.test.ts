@@ -1,5 +1,7 @@
-import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from "node:fs/promises";
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { mkdtemp, open, readFile, rm, stat, symlink, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -115,6 +117,30 @@ describe("buildReport", () => {
   });
 });
 
+describe("buildReport, the same file reached twice", () => {
+  it("reads a file once however many arguments reach it: twice by name, through its folder, or by a link", async () => {
+    const quiet = { progress: { threshold: Infinity } };
+    const link = path.join(dir, "..", `${path.basename(dir)}-link.ndjson`);
+    await symlink(path.join(dir, "plain.ndjson"), link);
+    try {
+      const once = await buildReport([dir], quiet);
+      const again = [dir, path.join(dir, "plain.ndjson"), path.join(dir, ".", "plain.ndjson"), path.join(dir, "20261130"), link];
+      expect(await buildReport(again, quiet)).toEqual(once);
+      expect(await buildReport(again, { ...quiet, threads: 2 })).toEqual(once);
+    } finally {
+      await rm(link, { force: true });
+    }
+  });
+
+  it("reads standard input once when '-' is given twice", () => {
+    const r = spawnSync(process.execPath, [CLI, "--json", "--quiet", "-", "-"], { input: `${JSON.stringify(requestLine())}\n`, encoding: "utf8", timeout: 20_000 });
+    expect(r.status).toBe(0);
+    const report = JSON.parse(r.stdout) as { input: { files: number }; services: { requests: number }[] };
+    expect(report.input.files).toBe(1);
+    expect(report.services.map((s) => s.requests)).toEqual([1]);
+  });
+});
+
 describe("buildReport on worker threads", () => {
   it("builds the same report from files read in parallel as from one thread, cut gzip and progress included", async () => {
     // More files than threads, so a thread reads several and replies arrive out of file order.
@@ -174,6 +200,83 @@ describe("the CLI", () => {
       expect(err.stderr).toContain("missing");
       expect(err.stderr).not.toContain("    at ");
     });
+  });
+
+  it("--html: no file name exits 2; a place it cannot write exits 1 naming --html in one line, before any input is read", async () => {
+    // The input does not exist either: the --html line comes first, so a bad target costs no read of a large input.
+    const missing = path.join(dir, "missing");
+    const cases: [string[], number, RegExp][] = [
+      [["--html=", missing], 2, /^logs-report: --html needs a file name\n/],
+      [["--html", path.join(dir, "no-such-folder", "r.html"), missing], 1, /^logs-report: --html .*no-such-folder.*r\.html: its folder does not exist\n$/],
+      [["--html", dir, missing], 1, /^logs-report: --html .*: is a folder\n$/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = run(process.execPath, [CLI, "--quiet", ...args]);
+      await expect(r).rejects.toMatchObject({ code });
+      await r.catch((err: { stderr: string; stdout: string }) => {
+        expect(err.stderr).toMatch(message);
+        expect(err.stderr).not.toContain("    at ");
+        expect(err.stdout).toBe("");
+      });
+    }
+  });
+
+  it("--html: a write that fails after the report was built exits 1 in one line, no stack", async () => {
+    // A name too long for any file system (NAME_MAX is 255 bytes): its folder exists, the write still fails.
+    const r = run(process.execPath, [CLI, "--quiet", "--html", path.join(dir, `${"x".repeat(300)}.html`), path.join(dir, "plain.ndjson")]);
+    await expect(r).rejects.toMatchObject({ code: 1 });
+    await r.catch((err: { stderr: string }) => {
+      expect(err.stderr).toMatch(/^logs-report: --html .*x{300}\.html: could not be written \(ENAMETOOLONG/);
+      expect(err.stderr.trim().split("\n")).toHaveLength(1);
+      expect(err.stderr).not.toContain("    at ");
+    });
+  });
+
+  it("says on stderr which named folder held no log file, and how many other files it left alone", async () => {
+    const rotated = path.join(dir, "..", `${path.basename(dir)}-rotated`);
+    await mkdir(path.join(rotated, "empty"), { recursive: true });
+    // Names the reader does not take from a folder: a rotated log and a compression it does not read.
+    await writeFile(path.join(rotated, "mesh.log.1"), `${JSON.stringify(requestLine())}\n`);
+    await writeFile(path.join(rotated, "mesh.log.zst"), "");
+    try {
+      const r = await run(process.execPath, [CLI, "--quiet", path.join(dir, "plain.ndjson"), rotated, path.join(rotated, "empty")]);
+      expect(r.stderr).toBe(
+        `logs-report: ${rotated}: no log file in this folder (2 other file(s) left alone; a folder's files are read when named *.log, *.ndjson, *.jsonl, *.json, *.txt, or *.gz)\n` +
+          `logs-report: ${path.join(rotated, "empty")}: no log file in this folder (0 other file(s) left alone; a folder's files are read when named *.log, *.ndjson, *.jsonl, *.json, *.txt, or *.gz)\n`,
+      );
+      // The files it did find are reported as before.
+      expect(r.stdout).toContain("service search");
+    } finally {
+      await rm(rotated, { recursive: true, force: true });
+    }
+  });
+
+  it("ends quietly when its reader goes away (`| head`), without an EPIPE stack", async () => {
+    // A report of 2,000 services, far more than a pipe holds, so the write meets the closed pipe.
+    const many = path.join(dir, "..", `${path.basename(dir)}-many.ndjson`);
+    await writeFile(many, Array.from({ length: 2000 }, (_, i) => JSON.stringify(requestLine({ service: `s${i}` }))).join("\n"));
+    try {
+      const child = spawn(process.execPath, [CLI, "--json", "--quiet", many], { stdio: ["ignore", "pipe", "pipe"] });
+      child.stdout.destroy();
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const [code] = (await once(child, "close")) as [number | null];
+      expect(stderr).toBe("");
+      expect(code).toBe(0);
+    } finally {
+      await rm(many, { force: true });
+    }
+  });
+
+  it.skipIf(!existsSync("/dev/full"))("says in one line, exit 1, when the report cannot be written (a full disk: /dev/full, Linux only)", async () => {
+    const full = await open("/dev/full", "w");
+    try {
+      const r = spawnSync(process.execPath, [CLI, "--quiet", path.join(dir, "plain.ndjson")], { stdio: ["ignore", full.fd, "pipe"], encoding: "utf8", timeout: 20_000 });
+      expect(r.stderr).toMatch(/^logs-report: could not write the report \(ENOSPC[^\n]*\)\n$/);
+      expect(r.status).toBe(1);
+    } finally {
+      await full.close();
+    }
   });
 
   it("shows progress for a large input, at most once a second, and nothing for a small one", () => {

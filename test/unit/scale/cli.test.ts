@@ -1,4 +1,6 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { closeSync, existsSync, openSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CPU_MS, FLAGS, parseArgs, UsageError } from "../../../scripts/scale/cli/args.mjs";
@@ -15,6 +17,14 @@ function cli(...args: string[]) {
 describe("scale-model arguments", () => {
   it("defaults every input", () => {
     expect(parseArgs([])).toEqual({ help: false, json: false, inputs: { ...DEFAULT_INPUTS }, cpuMsPerRequest: DEFAULT_CPU_MS });
+  });
+
+  it("takes no traffic at all, or from one request in 32 years", () => {
+    for (const rps of ["0", "1e-9"]) {
+      const parsed = parseArgs(["--rps", rps]);
+      if (parsed.help) throw new Error("expected a model run");
+      expect(parsed.inputs.rps).toBe(Number(rps));
+    }
   });
 
   it("reads --flag value and --flag=value", () => {
@@ -53,7 +63,7 @@ describe("scale-model arguments", () => {
   });
 
   it.each([
-    [["--rps", "-5"], /--rps must be at least 0/],
+    [["--rps", "-5"], /--rps must be 0 or at least 1e-9, got -5/],
     [["--rps", "abc"], /--rps must be a number/],
     [["--rps", ""], /--rps must be a number/],
     [["--locations", "1.5"], /--locations must be a whole number/],
@@ -61,6 +71,10 @@ describe("scale-model arguments", () => {
     [["--services"], /--services needs a value/],
     [["--bogus", "1"], /unknown argument '--bogus'/],
     [["--rps", "1e999"], /--rps must be a finite number/],
+    // Below one request in 32 years the per-isolate rate reaches subnormal doubles (5e-324 over 10^15 isolate-services
+    // is 0): 1 / rate overflows and the shared refresh printed NaN.
+    [["--rps", "1e-12"], /--rps must be 0 or at least 1e-9, got 1e-12/],
+    [["--rps=2.7e-309"], /--rps must be 0 or at least 1e-9, got 2.7e-309/],
     // Finite but past what the model's arithmetic holds: Infinity and "$∞" in the report, or a
     // loop of 1e300 turns (attempts). Bounded by the service schema where the flag is a config field.
     [["--rps", "1e308"], /--rps must be at most 1000000000, got 1e308/],
@@ -112,6 +126,21 @@ describe("scale-model CLI", () => {
     expect(cli(...largest).stdout).not.toMatch(/∞|NaN|Infinity/);
   });
 
+  it("gives only finite numbers for a trickle of traffic over the most isolates", () => {
+    // 1e-14 requests/s per isolate and service: the shared refresh's integral printed NaN here.
+    const r = cli("--json", "--locations", "10000", "--isolates", "100000", "--services", "1", "--rps", "0.00001");
+    expect(r.status).toBe(0);
+    const body = JSON.parse(r.stdout) as { load: { byDesign: Record<"snapshot" | "sharedRefresh", { snapshotRefresh: number }> } };
+    expect(numbersIn(body).filter(([, v]) => typeof v !== "number" || !Number.isFinite(v))).toEqual([]);
+    // So rare a request finds every copy stale: shared or not, each one asks.
+    const { snapshot, sharedRefresh } = body.load.byDesign;
+    expect(sharedRefresh.snapshotRefresh / snapshot.snapshotRefresh).toBeCloseTo(1, 2);
+    // The least traffic accepted over the most services and isolates: 1e-24 requests/s per isolate and service.
+    const least = cli("--json", "--locations", "10000", "--isolates", "100000", "--services", "1000000", "--rps", "1e-9");
+    expect(least.status).toBe(0);
+    expect(numbersIn(JSON.parse(least.stdout)).filter(([, v]) => typeof v !== "number" || !Number.isFinite(v))).toEqual([]);
+  });
+
   it("prints a table by default and JSON with --json", () => {
     const table = cli("--services", "1", "--rps", "100000");
     expect(table.status).toBe(0);
@@ -125,6 +154,29 @@ describe("scale-model CLI", () => {
     const body = JSON.parse(json.stdout) as { inputs: { rps: number }; flags: { limit: string }[] };
     expect(body.inputs.rps).toBe(100_000);
     expect(body.flags.some((f) => f.limit === "do-requests")).toBe(true);
+  });
+
+  it("ends quietly when its reader is gone before it writes (`| true`), without an EPIPE stack", async () => {
+    const child = spawn(process.execPath, [RUN, "--json"], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, "close")) as [number | null];
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+
+  it.skipIf(!existsSync("/dev/full"))("says in one line, exit 1, when its output cannot be written (a full disk: /dev/full, Linux only)", () => {
+    const full = openSync("/dev/full", "w");
+    try {
+      for (const args of [[], ["--help"]]) {
+        const r = spawnSync(process.execPath, [RUN, ...args], { stdio: ["ignore", full, "pipe"], encoding: "utf8", timeout: 20_000 });
+        expect(r.stderr).toMatch(/^scale-model: could not write the report \(ENOSPC[^\n]*\)\n$/);
+        expect(r.status).toBe(1);
+      }
+    } finally {
+      closeSync(full);
+    }
   });
 
   it("exits 2 with one clear line, no stack trace, on bad input", () => {

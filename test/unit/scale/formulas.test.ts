@@ -88,6 +88,20 @@ describe("rate formulas, against hand computations", () => {
     expect(busy.rpcsPerS).toBeCloseTo(1.19 / 0.83, 3);
   });
 
+  it("shared refresh, a trickle of traffic: every request finds the copy stale and asks, never NaN", () => {
+    // With n·λ far below one request per TTL, each request comes long after the last copy's fetch: n·λ asks a second.
+    // 1 − e^(−λx) written as a plain subtraction rounded to 0 (or to a multiple of 2^-53) below λx ≈ 1e-16, which made
+    // this NaN at 100,000 isolates and 1e-14 requests/s each, and 0.25 asks a second for 1e-16 requests a second.
+    for (const isolates of [1, 50, 100_000]) {
+      for (let e = -8; e >= -20; e--) {
+        const rate = 10 ** e / isolates;
+        const r = sharedRefreshRate({ isolates, rate, ttlS: 1, spreadS: 0.3, windowS: 0.021 });
+        expect(r.rpcsPerS / (isolates * rate), `${isolates} isolates at ${rate}/s`).toBeCloseTo(1, 2);
+        expect(r.askersPerCycle, `${isolates} isolates at ${rate}/s`).toBeCloseTo(1, 2);
+      }
+    }
+  });
+
   it("shared refresh: the integral agrees with the rule played out cycle by cycle (Poisson, 300 lead draws)", () => {
     const random = seededRandom(7);
     for (const isolates of [1, 4, 12, 50]) {

@@ -3,9 +3,9 @@ import { MeshError } from "../core/errors.js";
 import * as z from "../core/schema/zod.js";
 import { serviceConfigSchema, type ServiceRecord } from "../core/schema/service.js";
 import { noteRouteChange } from "../edge/cache/route-cache.js";
-import { deleteService, getService, listServiceNames, putService, readService, readServices, RecordUnreadable } from "../registry/kv-registry.js";
+import { getService, listServiceNames, readServices, RecordUnreadable } from "../registry/kv-registry.js";
 import { routedService } from "../registry/route-index.js";
-import { claimRoutes, releaseRoutes } from "./route-claims.js";
+import type { AdminRefusal, DeleteOutcome, PutOutcome, RotateOutcome } from "../coordinator/service-coordinator.js";
 import { sha256Hex } from "../core/sha256.js";
 import { checkSecurityConfig } from "../security/wiring/config-check.js";
 import { adminOnly, newRegistrationToken } from "./auth.js";
@@ -14,6 +14,23 @@ import { nameParam, parseOptionalJson, validate } from "./validate.js";
 
 type AppEnv = { Bindings: Env };
 
+/** The answer to an admin write the service's coordinator refused or could not finish (coordinator/admin-writes.ts). */
+function adminRefused(name: string, r: AdminRefusal): MeshError {
+  switch (r.error) {
+    case "conflict":
+      return new MeshError(409, "conflict", r.message);
+    case "not_found":
+      return new MeshError(404, "not_found", `service '${name}' does not exist`);
+    case "record_unreadable":
+      return new MeshError(500, "record_unreadable", r.message);
+    case "routes_unavailable":
+      return new MeshError(503, "registry_unavailable", "the route registry could not be reached; the service record was left as it was, retry shortly", {
+        headers: { "retry-after": "1" },
+      });
+    case "record_unavailable":
+      return new MeshError(503, "registry_unavailable", r.message, { headers: { "retry-after": "1" } });
+  }
+}
 
 function publicService(r: ServiceRecord) {
   return {
@@ -42,7 +59,6 @@ services.get("/", async (c) => {
 services.put("/:name", validate("param", nameParam), validate("json", serviceConfigSchema), async (c) => {
   const { name } = c.req.valid("param");
   const config = c.req.valid("json");
-  const kv = c.env.REGISTRY;
   const now = Date.now();
   // A fallback hop is never followed by another (edge/route/fallback.ts), so a service naming itself could only 503 twice.
   if (config.fallbackService === name) {
@@ -59,46 +75,17 @@ services.put("/:name", validate("param", nameParam), validate("json", serviceCon
   if (security.warnings.length > 0) console.warn(JSON.stringify({ event: "service_config_warnings", service: name, warnings: security.warnings }));
   const warnings = security.warnings.length > 0 ? { warnings: security.warnings } : {};
 
-  // Claims the routes first, so two services can never both own one (the registry is the one writer).
-  // The record read does not depend on the claim, so both go out at once: one round trip less per PUT.
-  const routed = routedService(name, config);
-  const [claimed, read] = await Promise.allSettled([claimRoutes(c.env, name, routed), readService(kv, name)]);
-  if (claimed.status === "rejected") throw claimed.reason;
-  const claim = claimed.value;
-  if (read.status === "rejected") {
-    await releaseRoutes(c.env, name, claim.previous);
-    throw read.reason;
-  }
-  // A damaged record is what this PUT replaces (its error message says so): the service is written afresh, with a new token.
-  if (read.value instanceof RecordUnreadable) console.warn(JSON.stringify({ event: "service_record_replaced", service: name, message: read.value.message }));
-  const existing = read.value instanceof RecordUnreadable ? null : read.value;
-  let token: string | null = null;
-  let record: ServiceRecord;
-  if (existing === null) {
-    token = newRegistrationToken();
-    record = { name, config, tokenHash: await sha256Hex(token), createdAt: now, updatedAt: now };
-  } else {
-    record = { ...existing, config, updatedAt: now };
-  }
-  // The coordinator first: if it fails, nothing was written and the client can simply retry
-  // (writing KV first could strand a registration token that was never shown).
-  let configured: { accepted: boolean };
-  try {
-    configured = await viaCoordinator(c.env, name, (s) => s.configure(name, config, record.updatedAt, existing?.updatedAt));
-    if (configured.accepted) await putService(kv, record);
-  } catch (err) {
-    await releaseRoutes(c.env, name, claim.previous);
-    throw err;
-  }
-  if (!configured.accepted) {
-    // A DELETE reached the coordinator after this PUT read the record: the service is gone, and so
-    // are its routes (this claim may have landed after the DELETE's release, so it is dropped, not put back).
-    await releaseRoutes(c.env, name, null);
-    throw new MeshError(409, "conflict", `service '${name}' was deleted while this PUT ran; PUT it again to create it`);
-  }
-  noteRouteChange(name, routed, claim.shard, claim.shardVersion, now);
-  if (token !== null) return c.json({ service: publicService(record), registrationToken: token, ...warnings }, 201);
-  return c.json({ service: publicService(record), ...warnings }, 200);
+  // The claim, the record and the coordinator's config are written by the service's coordinator, one
+  // admin write of the service at a time (coordinator/admin-writes.ts). The token is used only if
+  // this PUT creates the service; its hash is all that leaves this isolate.
+  const token = newRegistrationToken();
+  const tokenHash = await sha256Hex(token);
+  const result = await viaCoordinator<PutOutcome>(c.env, name, (s) => s.putService(name, config, now, tokenHash));
+  if (!result.ok) throw adminRefused(name, result);
+  noteRouteChange(name, routedService(name, config), result.shard, result.shardVersion, now);
+  const service = publicService(result.record);
+  if (result.created) return c.json({ service, registrationToken: token, ...warnings }, 201);
+  return c.json({ service, ...warnings }, 200);
 });
 
 services.get("/:name", validate("param", nameParam), async (c) => {
@@ -111,19 +98,10 @@ services.get("/:name", validate("param", nameParam), async (c) => {
 
 services.delete("/:name", validate("param", nameParam), async (c) => {
   const { name } = c.req.valid("param");
-  const kv = c.env.REGISTRY;
-  const read = await readService(kv, name);
-  // A damaged record can still be deleted (its error message says so); the tombstone is then versioned now, later than any config it held.
-  const record = read instanceof RecordUnreadable ? { updatedAt: Date.now() } : read;
-  if (record === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
-  // The coordinator first: once it holds the tombstone, a stale register or sweep cannot bring the
-  // service back, and it starts removing the instance mirror in batches from its alarm (a service can
-  // have more mirror keys than one invocation may delete). If a KV write below then fails, the record
-  // is still there and a retried DELETE finishes the job.
-  await viaCoordinator(c.env, name, (s) => s.destroy(record.updatedAt, name));
-  const removed = await claimRoutes(c.env, name, null);
-  noteRouteChange(name, null, removed.shard, removed.shardVersion, Date.now());
-  await deleteService(kv, name);
+  // In turn with the service's other admin writes, in its coordinator (coordinator/admin-writes.ts).
+  const result = await viaCoordinator<DeleteOutcome>(c.env, name, (s) => s.deleteService(name, Date.now()));
+  if (!result.ok) throw adminRefused(name, result);
+  noteRouteChange(name, null, result.shard, result.shardVersion, Date.now());
   return c.json({ deleted: name });
 });
 
@@ -147,21 +125,12 @@ const rotateBodySchema = z.strictObject({
 services.post("/:name/:action{registration-token:rotate}", adminOnly, validate("param", nameParam), async (c) => {
   const { name } = c.req.valid("param");
   const body = parseOptionalJson(rotateBodySchema, c.req.header("content-type"), await c.req.text());
-  const kv = c.env.REGISTRY;
-  const record = await getService(kv, name);
-  if (record === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
   const token = newRegistrationToken();
   const validUntil = Date.now() + (body.graceSeconds ?? DEFAULT_GRACE_SECONDS) * 1000;
-  // Only hashes are stored. The token rotated out before this one is dropped: at most two work at once.
-  // updatedAt is the config's version (the coordinator orders configs by it), so a rotation leaves it.
-  const rotated: ServiceRecord = { ...record, tokenHash: await sha256Hex(token), previousToken: { hash: record.tokenHash, validUntil } };
-  try {
-    await putService(kv, rotated);
-  } catch (err) {
-    console.error(JSON.stringify({ event: "token_rotation_write_failed", service: name, message: String(err) }));
-    throw new MeshError(503, "registry_unavailable", "the service registry (KV) could not be written; the token was not rotated, retry shortly", {
-      headers: { "retry-after": "1" },
-    });
-  }
+  // A read-modify-write of the record, so in turn with the service's other admin writes: a PUT
+  // under way must not write the old token back (coordinator/admin-writes.ts).
+  const tokenHash = await sha256Hex(token);
+  const result = await viaCoordinator<RotateOutcome>(c.env, name, (s) => s.rotateToken(name, tokenHash, validUntil));
+  if (!result.ok) throw adminRefused(name, result);
   return c.json({ registrationToken: token, previousTokenValidUntil: new Date(validUntil).toISOString() });
 });

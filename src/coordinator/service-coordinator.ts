@@ -9,6 +9,7 @@ import { MAX_PICKS_PER_BATCH, type InstanceReport, type Snapshot, type SnapshotI
 import type { MetricsDelta } from "../core/metrics/accumulator.js";
 import type { ServiceMetrics } from "../core/metrics/prometheus.js";
 import type { ServiceStats, StatsWindow } from "../core/metrics/stats.js";
+import { AdminQueue, writeServiceDelete, writeServicePut, writeTokenRotation, type AdminHost, type DeleteOutcome, type PutOutcome, type RotateOutcome } from "./admin-writes.js";
 import { HealthRounds } from "./health-rounds.js";
 import { MetricsStore } from "./metrics/metrics-store.js";
 import { STATS_FLUSH_MS, WriteBehind } from "./storage/write-behind.js";
@@ -22,6 +23,7 @@ import { instanceView, type ServiceDescription } from "./views.js";
 
 export { MAX_ACTIVE_INSTANCES, MAX_MEMBERS } from "../core/membership/admission.js";
 export type { RegisterResult } from "./membership.js";
+export type { AdminRefusal, DeleteOutcome, PutOutcome, RotateOutcome } from "./admin-writes.js";
 export type { RegisterRequest };
 export type { ServiceDescription };
 /** One answer per requested pick, in the order asked; null where every allowed instance was excluded. */
@@ -56,6 +58,9 @@ export class ServiceCoordinator extends DurableObject<Env> {
   readonly #health: HealthRounds;
   readonly #metrics: MetricsStore;
   readonly #registrations = new Registrations();
+  /** PUT, DELETE and token rotation of this service, one at a time (admin-writes.ts). */
+  readonly #admin = new AdminQueue();
+  readonly #adminHost: AdminHost;
   readonly #purge: MirrorPurge;
   /** Passive counters and metrics records, written at most once per STATS_FLUSH_MS (storage/write-behind.ts). */
   readonly #statsWrites: WriteBehind;
@@ -79,20 +84,51 @@ export class ServiceCoordinator extends DurableObject<Env> {
       this.#state.flushCounters();
       this.#metrics.flush();
     });
+    this.#adminHost = {
+      env,
+      state: this.#state,
+      adopt: (name, config, version) => this.#adopt(name, config, version),
+      forget: (deletedVersion, name) => this.destroy(deletedVersion, name),
+    };
   }
 
   /**
-   * `readVersion`: the updatedAt of the record a replacing PUT read. This object orders a PUT and a
-   * DELETE of the service; once it holds a tombstone at or past that record, the record is gone and
-   * the PUT is refused (accepted: false) instead of configuring a service KV no longer has.
+   * Takes up a config read from the service's KV record (the cron sweep's net under a lost
+   * config). Ignored when not newer than the one held, and refused (accepted: false) when not newer
+   * than the service's deletion: a stale record must not bring a deleted service back.
    */
-  async configure(name: string, config: ServiceConfig, configVersion: number, readVersion?: number): Promise<{ accepted: boolean; version: number }> {
+  async configure(name: string, config: ServiceConfig, configVersion: number): Promise<{ accepted: boolean; version: number }> {
     const now = Date.now();
-    const deletedSinceRead = readVersion !== undefined && readVersion <= this.#state.deletedVersion;
-    const accepted = !deletedSinceRead && this.#state.applyConfig(name, config, configVersion, now);
+    const accepted = this.#state.applyConfig(name, config, configVersion, now);
     const { version } = this.#state.snapshot(now);
     await this.#arm();
     return { accepted, version };
+  }
+
+  /**
+   * `PUT /services/{name}`: the route claim, the KV record and this coordinator's config, after
+   * every admin write of the service that arrived before it (admin-writes.ts). `now` is the
+   * Worker's clock; `tokenHash` is used only if the service is created.
+   */
+  async putService(name: string, config: ServiceConfig, now: number, tokenHash: string): Promise<PutOutcome> {
+    return this.#admin.run(() => writeServicePut(this.#adminHost, name, config, now, tokenHash));
+  }
+
+  /** `DELETE /services/{name}`, in turn with the other admin writes (admin-writes.ts). */
+  async deleteService(name: string, now: number): Promise<DeleteOutcome> {
+    return this.#admin.run(() => writeServiceDelete(this.#adminHost, name, now));
+  }
+
+  /** `POST …/registration-token:rotate`, in turn with the other admin writes (admin-writes.ts). */
+  async rotateToken(name: string, tokenHash: string, validUntil: number): Promise<RotateOutcome> {
+    return this.#admin.run(() => writeTokenRotation(this.#adminHost, name, tokenHash, validUntil));
+  }
+
+  async #adopt(name: string, config: ServiceConfig, version: number): Promise<void> {
+    const now = Date.now();
+    this.#state.applyConfig(name, config, version, now);
+    this.#state.snapshot(now);
+    await this.#arm();
   }
 
   async register(name: string, config: ServiceConfig, configVersion: number, req: RegisterRequest): Promise<RegisterResult> {

@@ -24,13 +24,20 @@ export async function claimRoutes(env: Env, name: string, routed: RoutedService 
 
 /**
  * Puts back what a claim replaced, after a later write of the same change
- * failed. Best effort: if it fails too, the cron sweep rebuilds the registry
- * from the service records once the claim is past ROUTE_CHANGE_HOLD_MS
- * (2 min), within a minute after.
+ * failed. The claim let the old routes go, and another service may have
+ * claimed them meanwhile: then the claim is dropped instead. Keeping it left
+ * the service holding routes no record of it names, which no other service
+ * could claim, for good (the sweep's rebuild keeps the entry of a service
+ * whose record conflicts). Best effort: if the registry cannot be reached, the
+ * cron sweep rebuilds it from the service records once the claim is past
+ * ROUTE_CHANGE_HOLD_MS (2 min), within a minute after.
  */
 export async function releaseRoutes(env: Env, name: string, previous: RoutedService | null): Promise<void> {
   try {
-    await claimRoutes(env, name, previous);
+    const restored = await claimRoutes(env, name, previous);
+    if (restored.conflict === null) return;
+    console.error(JSON.stringify({ event: "route_claim_rollback_conflict", service: name, owner: restored.conflict.owner, prefix: restored.conflict.prefix }));
+    await claimRoutes(env, name, null);
   } catch (err) {
     console.error(JSON.stringify({ event: "route_claim_rollback_failed", service: name, message: String(err) }));
   }

@@ -102,6 +102,23 @@ describe("overlapping admin writes of one service", { timeout: 60_000 }, () => {
     }
   });
 
+  it("concurrent PUTs creating one service: one creates it (201), and the token it answered is the one that works", async () => {
+    const name = uniqueName("creates");
+    const hold = await holdRegistry(100);
+    const replies = await Promise.all(["1", "2", "3"].map((tag) => put(name, tag)));
+    await hold.released;
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 201]);
+    const created = replies.find((r) => r.status === 201);
+    const { registrationToken } = (await created?.json<{ registrationToken: string }>()) ?? { registrationToken: "" };
+    const reg = await call(`/_mesh/v1/services/${name}/instances`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${registrationToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ url: originUrls()[0] }),
+    });
+    expect(reg.status).toBe(201);
+  });
+
   it("PUTs, DELETEs and rotations at once leave the service whole in every store, or gone from every store", async () => {
     for (let round = 0; round < 4; round++) {
       const name = uniqueName("mix");

@@ -1,20 +1,36 @@
 import { Hono } from "hono";
 import { MeshError } from "../core/errors.js";
 import * as z from "../core/schema/zod.js";
-import { credentialsOf, serviceConfigSchema, type ServiceCredentials, type ServiceRecord } from "../core/schema/service.js";
+import { serviceConfigSchema, type ServiceRecord } from "../core/schema/service.js";
 import { noteRouteChange } from "../edge/cache/route-cache.js";
-import { deleteService, getService, listServiceNames, putService, readService, readServices, RecordUnreadable } from "../registry/kv-registry.js";
+import { getService, listServiceNames, readServices, RecordUnreadable } from "../registry/kv-registry.js";
 import { routedService } from "../registry/route-index.js";
-import { claimRoutes, releaseRoutes } from "./route-claims.js";
+import type { AdminRefusal, DeleteOutcome, PutOutcome, RotateOutcome } from "../coordinator/service-coordinator.js";
 import { sha256Hex } from "../core/sha256.js";
 import { checkSecurityConfig } from "../security/wiring/config-check.js";
 import { adminOnly, newRegistrationToken } from "./auth.js";
 import { viaCoordinator } from "./coordinator-call.js";
-import type { ServiceCoordinator } from "../coordinator/service-coordinator.js";
 import { nameParam, parseOptionalJson, validate } from "./validate.js";
 
 type AppEnv = { Bindings: Env };
 
+/** The answer to an admin write the service's coordinator refused or could not finish (coordinator/admin-writes.ts). */
+function adminRefused(name: string, r: AdminRefusal): MeshError {
+  switch (r.error) {
+    case "conflict":
+      return new MeshError(409, "conflict", r.message);
+    case "not_found":
+      return new MeshError(404, "not_found", `service '${name}' does not exist`);
+    case "record_unreadable":
+      return new MeshError(500, "record_unreadable", r.message);
+    case "routes_unavailable":
+      return new MeshError(503, "registry_unavailable", "the route registry could not be reached; the service record was left as it was, retry shortly", {
+        headers: { "retry-after": "1" },
+      });
+    case "record_unavailable":
+      return new MeshError(503, "registry_unavailable", r.message, { headers: { "retry-after": "1" } });
+  }
+}
 
 function publicService(r: ServiceRecord) {
   return {
@@ -24,10 +40,6 @@ function publicService(r: ServiceRecord) {
     updatedAt: new Date(r.updatedAt).toISOString(),
   };
 }
-
-/** Why a PUT that found no record answers 200 without a token (docs/api.md, "PUT"). */
-const EXISTED_MESSAGE =
-  "the service already existed (created by another PUT that KV had not shown here yet): this PUT updated its config, and its registration token is the one that PUT was given; rotate it if that one is lost";
 
 export const services = new Hono<AppEnv>();
 
@@ -47,7 +59,6 @@ services.get("/", async (c) => {
 services.put("/:name", validate("param", nameParam), validate("json", serviceConfigSchema), async (c) => {
   const { name } = c.req.valid("param");
   const config = c.req.valid("json");
-  const kv = c.env.REGISTRY;
   const now = Date.now();
   // A fallback hop is never followed by another (edge/route/fallback.ts), so a service naming itself could only 503 twice.
   if (config.fallbackService === name) {
@@ -64,54 +75,17 @@ services.put("/:name", validate("param", nameParam), validate("json", serviceCon
   if (security.warnings.length > 0) console.warn(JSON.stringify({ event: "service_config_warnings", service: name, warnings: security.warnings }));
   const warnings = security.warnings.length > 0 ? { warnings: security.warnings } : {};
 
-  // Claims the routes first, so two services can never both own one (the registry is the one writer).
-  // The record read does not depend on the claim, so both go out at once: one round trip less per PUT.
-  const routed = routedService(name, config);
-  const [claimed, read] = await Promise.allSettled([claimRoutes(c.env, name, routed), readService(kv, name)]);
-  if (claimed.status === "rejected") throw claimed.reason;
-  const claim = claimed.value;
-  if (read.status === "rejected") {
-    await releaseRoutes(c.env, name, claim.previous);
-    throw read.reason;
-  }
-  // A damaged record is what this PUT replaces (its error message says so): the service is written afresh, with a new token.
-  if (read.value instanceof RecordUnreadable) console.warn(JSON.stringify({ event: "service_record_replaced", service: name, message: read.value.message }));
-  const replacing = read.value instanceof RecordUnreadable;
-  const existing = read.value instanceof RecordUnreadable ? null : read.value;
-  // A create mints a token, but the coordinator decides whether this is one: it orders every PUT
-  // and rotation of the service and answers with the credentials in force, which the record carries.
-  const token = existing === null ? newRegistrationToken() : null;
-  const offered: ServiceCredentials = existing === null ? { tokenHash: await sha256Hex(token ?? ""), createdAt: now } : credentialsOf(existing);
-  let configured: { accepted: boolean; credentials: ServiceCredentials | null };
-  let record: ServiceRecord | null = null;
-  // The coordinator first: if it fails, nothing was written and the client can simply retry
-  // (writing KV first could strand a registration token that was never shown).
-  try {
-    configured = await viaCoordinator(c.env, name, (s) => s.configure(name, config, now, existing?.updatedAt, offered, replacing));
-    if (configured.accepted) {
-      record = { name, config, ...(configured.credentials ?? offered), updatedAt: now };
-      await putService(kv, record);
-    }
-  } catch (err) {
-    await releaseRoutes(c.env, name, claim.previous);
-    throw err;
-  }
-  if (!configured.accepted) {
-    // A DELETE reached the coordinator after this PUT read the record: the service is gone, and so
-    // are its routes (this claim may have landed after the DELETE's release, so it is dropped, not put back).
-    await releaseRoutes(c.env, name, null);
-    throw new MeshError(409, "conflict", `service '${name}' was deleted while this PUT ran; PUT it again to create it`);
-  }
-  noteRouteChange(name, routed, claim.shard, claim.shardVersion, now);
-  if (record === null) throw new Error("accepted PUT without a record");
-  if (token !== null && record.tokenHash === offered.tokenHash) return c.json({ service: publicService(record), registrationToken: token, ...warnings }, 201);
-  if (token !== null) {
-    // Read as missing here, yet the coordinator holds the service: another PUT created it (at the same
-    // moment, or recently elsewhere and KV has not shown it here yet). This PUT updated it; that PUT's token stands.
-    console.warn(JSON.stringify({ event: "service_existed", service: name }));
-    return c.json({ service: publicService(record), warnings: [...security.warnings, `registrationToken: ${EXISTED_MESSAGE}`] }, 200);
-  }
-  return c.json({ service: publicService(record), ...warnings }, 200);
+  // The claim, the record and the coordinator's config are written by the service's coordinator, one
+  // admin write of the service at a time (coordinator/admin-writes.ts). The token is used only if
+  // this PUT creates the service; its hash is all that leaves this isolate.
+  const token = newRegistrationToken();
+  const tokenHash = await sha256Hex(token);
+  const result = await viaCoordinator<PutOutcome>(c.env, name, (s) => s.putService(name, config, now, tokenHash));
+  if (!result.ok) throw adminRefused(name, result);
+  noteRouteChange(name, routedService(name, config), result.shard, result.shardVersion, now);
+  const service = publicService(result.record);
+  if (result.created) return c.json({ service, registrationToken: token, ...warnings }, 201);
+  return c.json({ service, ...warnings }, 200);
 });
 
 services.get("/:name", validate("param", nameParam), async (c) => {
@@ -124,19 +98,10 @@ services.get("/:name", validate("param", nameParam), async (c) => {
 
 services.delete("/:name", validate("param", nameParam), async (c) => {
   const { name } = c.req.valid("param");
-  const kv = c.env.REGISTRY;
-  const read = await readService(kv, name);
-  // A damaged record can still be deleted (its error message says so); the tombstone is then versioned now, later than any config it held.
-  const record = read instanceof RecordUnreadable ? { updatedAt: Date.now() } : read;
-  if (record === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
-  // The coordinator first: once it holds the tombstone, a stale register or sweep cannot bring the
-  // service back, and it starts removing the instance mirror in batches from its alarm (a service can
-  // have more mirror keys than one invocation may delete). If a KV write below then fails, the record
-  // is still there and a retried DELETE finishes the job.
-  await viaCoordinator(c.env, name, (s) => s.destroy(record.updatedAt, name));
-  const removed = await claimRoutes(c.env, name, null);
-  noteRouteChange(name, null, removed.shard, removed.shardVersion, Date.now());
-  await deleteService(kv, name);
+  // In turn with the service's other admin writes, in its coordinator (coordinator/admin-writes.ts).
+  const result = await viaCoordinator<DeleteOutcome>(c.env, name, (s) => s.deleteService(name, Date.now()));
+  if (!result.ok) throw adminRefused(name, result);
+  noteRouteChange(name, null, result.shard, result.shardVersion, Date.now());
   return c.json({ deleted: name });
 });
 
@@ -160,37 +125,12 @@ const rotateBodySchema = z.strictObject({
 services.post("/:name/:action{registration-token:rotate}", adminOnly, validate("param", nameParam), async (c) => {
   const { name } = c.req.valid("param");
   const body = parseOptionalJson(rotateBodySchema, c.req.header("content-type"), await c.req.text());
-  const kv = c.env.REGISTRY;
-  const record = await getService(kv, name);
-  if (record === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
   const token = newRegistrationToken();
-  const hash = await sha256Hex(token);
   const validUntil = Date.now() + (body.graceSeconds ?? DEFAULT_GRACE_SECONDS) * 1000;
-  // Only hashes are stored. The token rotated out before this one is dropped: at most two work at once.
-  // The coordinator orders the rotation with every PUT (which writes the credentials it answers with),
-  // and rotates from the token it holds: KV's copy here may be a stale read.
-  const base = credentialsOf(record);
-  const rotate = (s: DurableObjectStub<ServiceCoordinator>) => s.rotateToken(name, hash, validUntil, base);
-  let rotation = await viaCoordinator(c.env, name, rotate);
-  if (rotation === null) {
-    // The coordinator lost its config (it is refilled by the next PUT or sweep): give it KV's, unless a DELETE came since.
-    await viaCoordinator(c.env, name, (s) => s.configure(name, record.config, record.updatedAt, record.updatedAt, base));
-    rotation = await viaCoordinator(c.env, name, rotate);
-  }
-  if (rotation === null) throw new MeshError(404, "not_found", `service '${name}' does not exist`);
-  // updatedAt is the config's version (the coordinator orders configs by it), so a rotation leaves it.
-  const rotated: ServiceRecord = { name, config: record.config, ...rotation.after, updatedAt: record.updatedAt };
-  try {
-    await putService(kv, rotated);
-  } catch (err) {
-    console.error(JSON.stringify({ event: "token_rotation_write_failed", service: name, message: String(err) }));
-    const before = rotation.before;
-    await viaCoordinator(c.env, name, (s) => s.unrotateToken(name, hash, before)).catch((undo: unknown) => {
-      console.error(JSON.stringify({ event: "token_rotation_undo_failed", service: name, message: String(undo) }));
-    });
-    throw new MeshError(503, "registry_unavailable", "the service registry (KV) could not be written; the token was not rotated, retry shortly", {
-      headers: { "retry-after": "1" },
-    });
-  }
+  // A read-modify-write of the record, so in turn with the service's other admin writes: a PUT
+  // under way must not write the old token back (coordinator/admin-writes.ts).
+  const tokenHash = await sha256Hex(token);
+  const result = await viaCoordinator<RotateOutcome>(c.env, name, (s) => s.rotateToken(name, tokenHash, validUntil));
+  if (!result.ok) throw adminRefused(name, result);
   return c.json({ registrationToken: token, previousTokenValidUntil: new Date(validUntil).toISOString() });
 });

@@ -3,12 +3,14 @@ import type { RegisterRequest } from "../core/membership/member.js";
 import { removalRule } from "../core/lease/lease.js";
 import { nextAlarmAt } from "../core/membership/schedule.js";
 import { buildPolicyIndex, choosePool, hasPriorityLevels, type PolicyIndex } from "../core/policy/priority-pools.js";
-import type { ServiceConfig, ServiceCredentials } from "../core/schema/service.js";
+import type { ServiceCredentials } from "../core/schema/credentials.js";
+import type { ServiceConfig } from "../core/schema/service.js";
 import { grantFromPicks, MAX_LEASE_SLOTS, type SlotGrant } from "../core/strict/slot-pool.js";
 import { MAX_PICKS_PER_BATCH, type InstanceReport, type Snapshot, type SnapshotInstance } from "../core/snapshot.js";
 import type { MetricsDelta } from "../core/metrics/accumulator.js";
 import type { ServiceMetrics } from "../core/metrics/prometheus.js";
 import type { ServiceStats, StatsWindow } from "../core/metrics/stats.js";
+import { AdminQueue, writeServiceDelete, writeServicePut, writeTokenRotation, type AdminHost, type DeleteOutcome, type PutOutcome, type RotateOutcome } from "./admin-writes.js";
 import { HealthRounds } from "./health-rounds.js";
 import { MetricsStore } from "./metrics/metrics-store.js";
 import { STATS_FLUSH_MS, WriteBehind } from "./storage/write-behind.js";
@@ -22,6 +24,7 @@ import { instanceView, type ServiceDescription } from "./views.js";
 
 export { MAX_ACTIVE_INSTANCES, MAX_MEMBERS } from "../core/membership/admission.js";
 export type { RegisterResult } from "./membership.js";
+export type { AdminRefusal, DeleteOutcome, PutOutcome, RotateOutcome } from "./admin-writes.js";
 export type { RegisterRequest };
 export type { ServiceDescription };
 /** One answer per requested pick, in the order asked; null where every allowed instance was excluded. */
@@ -56,6 +59,9 @@ export class ServiceCoordinator extends DurableObject<Env> {
   readonly #health: HealthRounds;
   readonly #metrics: MetricsStore;
   readonly #registrations = new Registrations();
+  /** PUT, DELETE and token rotation of this service, one at a time (admin-writes.ts). */
+  readonly #admin = new AdminQueue();
+  readonly #adminHost: AdminHost;
   readonly #purge: MirrorPurge;
   /** Passive counters and metrics records, written at most once per STATS_FLUSH_MS (storage/write-behind.ts). */
   readonly #statsWrites: WriteBehind;
@@ -79,63 +85,53 @@ export class ServiceCoordinator extends DurableObject<Env> {
       this.#state.flushCounters();
       this.#metrics.flush();
     });
+    this.#adminHost = {
+      env,
+      state: this.#state,
+      adopt: (name, config, version) => this.#adopt(name, config, version),
+      forget: (deletedVersion, name) => this.destroy(deletedVersion, name),
+    };
   }
 
   /**
-   * `readVersion`: the updatedAt of the record a replacing PUT read. This object orders a PUT and a
-   * DELETE of the service; once it holds a tombstone at or past that record, the record is gone and
-   * the PUT is refused (accepted: false) instead of configuring a service KV no longer has.
+   * Takes up a config read from the service's KV record (the cron sweep's net under a lost
+   * config). Ignored when not newer than the one held, and refused (accepted: false) when not newer
+   * than the service's deletion: a stale record must not bring a deleted service back.
    */
-  /**
-   * `offered`: the credentials the caller would write (a create's new token, or
-   * the KV record's). The answer's `credentials` are the ones in force, to be
-   * written to KV: this object's when it holds some, so a second create of the
-   * same service, or one that read KV before a create's write reached it, gets
-   * the first one's token digest back rather than replacing it. `replace` (a
-   * PUT over a damaged record) takes `offered` whatever is held.
-   */
-  async configure(
-    name: string,
-    config: ServiceConfig,
-    configVersion: number,
-    readVersion?: number,
-    offered?: ServiceCredentials,
-    replace = false,
-  ): Promise<{ accepted: boolean; version: number; credentials: ServiceCredentials | null }> {
+  async configure(name: string, config: ServiceConfig, configVersion: number, credentials?: ServiceCredentials): Promise<{ accepted: boolean; version: number }> {
     const now = Date.now();
-    const deletedSinceRead = readVersion !== undefined && readVersion <= this.#state.deletedVersion;
-    const accepted = !deletedSinceRead && this.#state.applyConfig(name, config, configVersion, now);
-    const credentials = !accepted || this.#state.config === null ? null : offered === undefined ? this.#state.credentials : this.#state.adoptCredentials(offered, replace);
+    const accepted = this.#state.applyConfig(name, config, configVersion, now);
+    // An object from before coordinators kept the token digests takes the record's (it keeps its own otherwise).
+    if (accepted && credentials !== undefined && this.#state.config !== null && this.#state.credentials === null) this.#state.keepCredentials(credentials);
     const { version } = this.#state.snapshot(now);
     await this.#arm();
-    return { accepted, version, credentials };
+    return { accepted, version };
   }
 
   /**
-   * A token rotation, ordered here with every PUT of the service: the answer
-   * is what KV's record must carry. `base` (KV's record) counts only for an
-   * object holding no credentials yet. Null when the service is not configured
-   * here (deleted, or never created).
+   * `PUT /services/{name}`: the route claim, the KV record and this coordinator's config, after
+   * every admin write of the service that arrived before it (admin-writes.ts). `now` is the
+   * Worker's clock; `tokenHash` is used only if the service is created.
    */
-  async rotateToken(name: string, hash: string, validUntil: number, base: ServiceCredentials): Promise<{ before: ServiceCredentials; after: ServiceCredentials } | null> {
-    if (this.#state.config === null || this.#state.name !== name) return null;
-    const held = this.#state.credentials;
-    // The same rotation again (the platform retried the call): rotating twice would drop the replaced token's grace.
-    if (held !== null && held.tokenHash === hash) {
-      const replaced = held.previousToken?.hash ?? hash;
-      return { before: { tokenHash: replaced, createdAt: held.createdAt }, after: held };
-    }
-    return { before: held ?? base, after: this.#state.rotateCredentials(hash, validUntil, base) };
+  async putService(name: string, config: ServiceConfig, now: number, tokenHash: string): Promise<PutOutcome> {
+    return this.#admin.run(() => writeServicePut(this.#adminHost, name, config, now, tokenHash));
   }
 
-  /**
-   * Takes a rotation back when its KV write failed (its token was never
-   * shown), unless another rotation or a replacing PUT has come since.
-   */
-  async unrotateToken(name: string, rotatedHash: string, before: ServiceCredentials): Promise<boolean> {
-    if (this.#state.name !== name || this.#state.credentials?.tokenHash !== rotatedHash) return false;
-    this.#state.adoptCredentials(before, true);
-    return true;
+  /** `DELETE /services/{name}`, in turn with the other admin writes (admin-writes.ts). */
+  async deleteService(name: string, now: number): Promise<DeleteOutcome> {
+    return this.#admin.run(() => writeServiceDelete(this.#adminHost, name, now));
+  }
+
+  /** `POST …/registration-token:rotate`, in turn with the other admin writes (admin-writes.ts). */
+  async rotateToken(name: string, tokenHash: string, validUntil: number): Promise<RotateOutcome> {
+    return this.#admin.run(() => writeTokenRotation(this.#adminHost, name, tokenHash, validUntil));
+  }
+
+  async #adopt(name: string, config: ServiceConfig, version: number): Promise<void> {
+    const now = Date.now();
+    this.#state.applyConfig(name, config, version, now);
+    this.#state.snapshot(now);
+    await this.#arm();
   }
 
   async register(name: string, config: ServiceConfig, configVersion: number, req: RegisterRequest): Promise<RegisterResult> {

@@ -2,7 +2,8 @@ import { createBalancer, type Balancer } from "../core/balance/index.js";
 import type { HealthState } from "../core/health/health-machine.js";
 import type { Member } from "../core/membership/member.js";
 import { decodeMemberRow, parseStoredConfig, parseStoredCredentials } from "../core/membership/stored.js";
-import type { ServiceConfig, ServiceCredentials } from "../core/schema/service.js";
+import type { ServiceCredentials } from "../core/schema/credentials.js";
+import type { ServiceConfig } from "../core/schema/service.js";
 import type { InstanceReport, Snapshot } from "../core/snapshot.js";
 import { logHealthChange } from "./events.js";
 import { SnapshotKeeper } from "./snapshots.js";
@@ -82,24 +83,13 @@ export class CoordinatorState {
   }
 
   /**
-   * The credentials in force: the ones held, or else `offered` (a create's new
-   * token, or KV's record for an object that holds none yet). `replace` takes
-   * `offered` whatever is held: a PUT over a damaged record issues a new token.
+   * Keeps `c` as the credentials in force. Called once the KV record carrying
+   * them is written (coordinator/admin-writes.ts): had this object kept them
+   * first and then been reset before that write, its next PUT would write a
+   * token nobody was shown. A write of what is already held is skipped.
    */
-  adoptCredentials(offered: ServiceCredentials, replace: boolean): ServiceCredentials {
-    if (this.credentials === null || replace) this.#setCredentials(offered);
-    return this.credentials ?? offered;
-  }
-
-  /** A rotation: `hash` becomes the token, the one it replaces stays accepted until `validUntil`. */
-  rotateCredentials(hash: string, validUntil: number, base: ServiceCredentials): ServiceCredentials {
-    const current = this.credentials ?? base;
-    const rotated: ServiceCredentials = { tokenHash: hash, previousToken: { hash: current.tokenHash, validUntil }, createdAt: current.createdAt };
-    this.#setCredentials(rotated);
-    return rotated;
-  }
-
-  #setCredentials(c: ServiceCredentials): void {
+  keepCredentials(c: ServiceCredentials): void {
+    if (this.credentials !== null && sameCredentials(this.credentials, c)) return;
     this.table.setMeta("credentials", JSON.stringify(c));
     this.credentials = c;
   }
@@ -233,4 +223,13 @@ export class CoordinatorState {
     for (const m of this.members.values()) if (m.membership === "active") n++;
     return n;
   }
+}
+
+function sameCredentials(a: ServiceCredentials, b: ServiceCredentials): boolean {
+  return (
+    a.tokenHash === b.tokenHash &&
+    a.createdAt === b.createdAt &&
+    a.previousToken?.hash === b.previousToken?.hash &&
+    a.previousToken?.validUntil === b.previousToken?.validUntil
+  );
 }

@@ -3,7 +3,8 @@ import { KEY } from "../registry/keys.js";
 import { mapPool } from "../core/map-pool.js";
 import { listServiceNames, readServicesSettled } from "../registry/kv-registry.js";
 import { routeRegistry } from "../registry/route-registry.js";
-import { credentialsOf, type ServiceRecord } from "../core/schema/service.js";
+import { credentialsOf } from "../core/schema/credentials.js";
+import type { ServiceRecord } from "../core/schema/service.js";
 import { sliceSize, sweepSlice } from "../core/sweep/slice.js";
 
 /**
@@ -128,7 +129,7 @@ async function lastCursor(kv: KVNamespace): Promise<string | null> {
 async function sweepOne(env: Env, name: string, service: ServiceRecord | null, record: SweepRecord): Promise<void> {
   try {
     // The record's credentials too: an object from before coordinators kept them adopts KV's (it keeps its own otherwise).
-    if (service !== null) await callCoordinator(env, name, (s) => s.configure(name, service.config, service.updatedAt, undefined, credentialsOf(service)));
+    if (service !== null) await callCoordinator(env, name, (s) => s.configure(name, service.config, service.updatedAt, credentialsOf(service)));
     const result = await callCoordinator(env, name, (s) => s.sweep());
     record.expired += result.expired;
     record.removed += result.removed;

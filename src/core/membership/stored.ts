@@ -1,7 +1,8 @@
 import { initialHealth, type HealthState } from "../health/health-machine.js";
 import type { GeoPoint } from "../policy/geo.js";
 import type { Membership } from "../schema/instance.js";
-import { serviceConfigSchema, type ServiceConfig, type ServiceCredentials } from "../schema/service.js";
+import type { ServiceCredentials } from "../schema/credentials.js";
+import { serviceConfigSchema, type ServiceConfig } from "../schema/service.js";
 import type { Member } from "./member.js";
 
 /**
@@ -93,7 +94,7 @@ export function parseStoredConfig(text: string): Parsed<ServiceConfig> {
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, reason: "config: does not match the service schema" };
 }
 
-/** `meta.credentials`: the service's token digests and creation time (schema/service.ts, ServiceCredentials). */
+/** `meta.credentials`: the service's token digests and creation time (schema/credentials.ts). */
 export function parseStoredCredentials(text: string): Parsed<ServiceCredentials> {
   const json = parseJson(text);
   if (!json.ok) return { ok: false, reason: `credentials: ${json.reason}` };

@@ -216,25 +216,3 @@ export interface ServiceRecord {
   createdAt: number;
   updatedAt: number;
 }
-
-/**
- * Who may register instances, and since when the service exists: the record's
- * fields that only a create or a rotation may change. The service's
- * coordinator holds them as well as KV, and its copy decides: KV has no
- * compare-and-swap, and a read of a just-written key elsewhere can still say
- * the key is missing, so a `PUT` taken for a create there would otherwise mint
- * a second token and overwrite the first (docs/api.md, "PUT").
- */
-export type ServiceCredentials = Pick<ServiceRecord, "tokenHash" | "previousToken" | "createdAt">;
-
-/** The credentials a record carries; a `previousToken` that is not one (a hand edit) is left out. */
-export function credentialsOf(record: Pick<ServiceRecord, "tokenHash" | "previousToken" | "createdAt">): ServiceCredentials {
-  const p = record.previousToken as unknown;
-  const previous =
-    typeof p === "object" && p !== null && typeof (p as { hash?: unknown }).hash === "string" && Number.isFinite((p as { validUntil?: unknown }).validUntil)
-      ? (p as { hash: string; validUntil: number })
-      : undefined;
-  return previous === undefined
-    ? { tokenHash: record.tokenHash, createdAt: record.createdAt }
-    : { tokenHash: record.tokenHash, previousToken: { hash: previous.hash, validUntil: previous.validUntil }, createdAt: record.createdAt };
-}

@@ -51,6 +51,9 @@ export function invalidateRouteCache(): void {
  * it as `shardVersion` of `shard`): routed here at once, before KV has it.
  */
 export function noteRouteChange(name: string, routed: RoutedService | null, shard: number, shardVersion: number, now: number): void {
+  // Two API calls' replies can reach this isolate in either order: the registry's shard version says which change came last.
+  const held = localChanges.get(name);
+  if (held !== undefined && held.shardVersion > shardVersion && now < held.until) return;
   localChanges.set(name, { name, routed, shard, shardVersion, until: now + LOCAL_CHANGE_TTL_MS });
   if (current !== null) current = build(current.shards, current.version, current.loadedAt, now);
 }

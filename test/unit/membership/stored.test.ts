@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { initialHealth } from "../../../src/core/health/health-machine.js";
 import { decodeMemberRow, parseHealth, parseMetadata, parseStoredConfig, parseStoredCredentials, type StoredRow } from "../../../src/core/membership/stored.js";
-import { credentialsOf, serviceConfigSchema } from "../../../src/core/schema/service.js";
+import { credentialsOf } from "../../../src/core/schema/credentials.js";
+import { serviceConfigSchema } from "../../../src/core/schema/service.js";
 import { member, T0 } from "./fixtures.js";
 
 function row(overrides: StoredRow = {}): StoredRow {

@@ -6,10 +6,11 @@ import type { ServiceRecord } from "../../../src/core/schema/service.js";
 import { ADMIN, flushRouteIndex, originUrls, stubFor, uniqueName } from "../helpers.js";
 
 /**
- * A PUT that replaces a service and a DELETE of it, at once. Whichever goes first, the
- * service must end whole or gone: never a coordinator that holds a config (and keeps its
- * health alarm armed, unseen by the sweep, which walks KV's records) for a service KV no
- * longer has. Rate limits are off here: the calls are many and at once.
+ * A PUT that replaces a service and a DELETE of it, at once. They take turns in the service's
+ * coordinator (coordinator/admin-writes.ts), and whichever goes first, the service must end
+ * whole or gone: never a coordinator that holds a config (and keeps its health alarm armed,
+ * unseen by the sweep, which walks KV's records) for a service KV no longer has. Rate limits
+ * are off here: the calls are many and at once.
  */
 async function mesh(path: string, init: RequestInit<IncomingRequestCfProperties> = {}): Promise<Response> {
   const ctx = createExecutionContext();
@@ -44,20 +45,28 @@ async function expectWholeOrGone(name: string): Promise<"whole" | "gone"> {
 }
 
 describe("PUT and DELETE of one service at once", () => {
-  it("refuses a PUT whose record was deleted after it was read (409), and leaves the service gone", async () => {
+  it("a PUT that finds the record of a service its coordinator has deleted creates it anew, with a new token", async () => {
     const name = await created();
     const record = await env.REGISTRY.get<ServiceRecord>(`service:${name}`, "json");
     if (record === null) throw new Error("no record");
-    // DELETE's first step has run (the coordinator holds the tombstone); its KV delete has not yet.
+    // The coordinator holds the tombstone, and the record is still in KV: a DELETE whose route or
+    // KV step failed (its caller told to DELETE again), or a KV read that lags the delete.
     await stubFor(name).destroy(record.updatedAt, name);
     const res = await put(name, `/${name}-v2`);
-    expect(res.status).toBe(409);
-    expect(await res.json()).toMatchObject({ error: "conflict" });
-    expect((await stubFor(name).describe()).service).toBeNull();
-    // The DELETE finishes.
+    expect(res.status).toBe(201);
+    const body = await res.json<{ registrationToken: string; service: { createdAt: string } }>();
+    expect(body.registrationToken).toMatch(/^sy_/);
+    expect(Date.parse(body.service.createdAt)).toBeGreaterThanOrEqual(record.createdAt);
+    const stored = await env.REGISTRY.get<ServiceRecord>(`service:${name}`, "json");
+    expect(stored?.tokenHash).not.toBe(record.tokenHash);
+    expect(await expectWholeOrGone(name)).toBe("whole");
+    // The new routes are served, the deleted service's are not.
+    await flushRouteIndex();
+    expect(await (await mesh(`/${name}/x`)).json()).toMatchObject({ error: "no_route" });
+    expect(await (await mesh(`/${name}-v2/x`)).json()).toMatchObject({ error: "no_healthy_instance" });
+    // A DELETE then removes it whole.
     expect((await mesh(`/_mesh/v1/services/${name}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
     expect(await expectWholeOrGone(name)).toBe("gone");
-    // Neither the old routes nor the refused PUT's are served.
     await flushRouteIndex();
     for (const path of [`/${name}/x`, `/${name}-v2/x`]) expect(await (await mesh(path)).json()).toMatchObject({ error: "no_route" });
   });
@@ -66,7 +75,8 @@ describe("PUT and DELETE of one service at once", () => {
     for (let i = 0; i < 8; i++) {
       const name = await created();
       const [p, d] = await Promise.all([put(name, `/${name}-v2`), mesh(`/_mesh/v1/services/${name}`, { method: "DELETE", headers: ADMIN })]);
-      expect([200, 409]).toContain(p.status);
+      // 200: the PUT went first, and the DELETE removed what it wrote; 201: the DELETE went first, and the PUT created the service anew.
+      expect([200, 201]).toContain(p.status);
       expect(d.status).toBe(200);
       await expectWholeOrGone(name);
     }

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { invalidateRouteCache } from "../../../src/edge/cache/route-cache.js";
+import { invalidateRouteCache, noteRouteChange } from "../../../src/edge/cache/route-cache.js";
 import { KEY } from "../../../src/registry/keys.js";
 import { FLUSH_SPACING_MS, routeRegistry } from "../../../src/registry/route-registry.js";
 import { ROUTE_SHARDS, ROUTE_VERSION_KEY, routeShardKey, shardOf, type RouteShard, type RouteVersions } from "../../../src/registry/route-shards.js";
@@ -73,6 +73,18 @@ describe("route index in KV (sharded, one writer)", () => {
     await flushed();
     const shard = await env.REGISTRY.get<RouteShard>(routeShardKey(shardOf(name)), "json");
     expect(shard?.services.map((s) => s.name)).not.toContain(name);
+  });
+
+  it("a change whose reply reaches this isolate after a later change of the same service does not undo it", async () => {
+    const name = uniqueName("late");
+    await createService(name, { routes: { pathPrefixes: [`/${name}`] } });
+    const created = (await registry().state()).shards[shardOf(name)] ?? 0;
+    expect((await mesh(`/_mesh/v1/services/${name}`, { method: "DELETE", headers: ADMIN })).status).toBe(200);
+    expect((await mesh(`/${name}/x`)).status).toBe(404);
+    // The PUT's reply, as if its RPC had returned after the DELETE's (replies can cross): its shard version is the older.
+    const config = serviceConfigSchema.parse({ routes: { pathPrefixes: [`/${name}`] } });
+    noteRouteChange(name, routedService(name, config), shardOf(name), created, Date.now());
+    expect((await mesh(`/${name}/x`)).status).toBe(404);
   });
 
   it("refuses a route another service owns with 409, and writes nothing for the refused service", async () => {

@@ -212,9 +212,26 @@ export interface ServiceRecord {
   /** Hex SHA-256 of the registration token; the token itself is never stored. */
   tokenHash: string;
   /** The token the last rotation replaced: its hash, and until when (ms) it is still accepted. */
-  previousToken?: { hash: string; validUntil: number };
+  previousToken?: PreviousToken;
   createdAt: number;
   updatedAt: number;
+}
+
+export interface PreviousToken {
+  hash: string;
+  validUntil: number;
+}
+
+/**
+ * A stored `previousToken` as a rotation writes it. Anything else (null from
+ * an older writer, a hand edit) is no grace token: read as one, a null crashed
+ * every token check, and a validUntil stored as a string compared as a number
+ * and kept a replaced token working.
+ */
+export function isPreviousToken(value: unknown): value is PreviousToken {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.hash === "string" && typeof v.validUntil === "number" && Number.isFinite(v.validUntil);
 }
 
 /**
@@ -229,12 +246,8 @@ export type ServiceCredentials = Pick<ServiceRecord, "tokenHash" | "previousToke
 
 /** The credentials a record carries; a `previousToken` that is not one (a hand edit) is left out. */
 export function credentialsOf(record: Pick<ServiceRecord, "tokenHash" | "previousToken" | "createdAt">): ServiceCredentials {
-  const p = record.previousToken as unknown;
-  const previous =
-    typeof p === "object" && p !== null && typeof (p as { hash?: unknown }).hash === "string" && Number.isFinite((p as { validUntil?: unknown }).validUntil)
-      ? (p as { hash: string; validUntil: number })
-      : undefined;
-  return previous === undefined
-    ? { tokenHash: record.tokenHash, createdAt: record.createdAt }
-    : { tokenHash: record.tokenHash, previousToken: { hash: previous.hash, validUntil: previous.validUntil }, createdAt: record.createdAt };
+  const previous: unknown = record.previousToken;
+  return isPreviousToken(previous)
+    ? { tokenHash: record.tokenHash, previousToken: { hash: previous.hash, validUntil: previous.validUntil }, createdAt: record.createdAt }
+    : { tokenHash: record.tokenHash, createdAt: record.createdAt };
 }

@@ -91,8 +91,10 @@ export function registration(opts) {
       // Not JSON: shown as the text it is.
     }
     if (res.status !== 201 && res.status !== 200) {
-      const what = `register ${opts.url}: ${res.status} ${JSON.stringify(body)}`;
-      if (transientStatus(res.status)) throw new RegistrationError(what, true, retryAfterMs(res.headers.get("retry-after"), Date.now()));
+      const header = res.headers.get("retry-after");
+      // The header as sent (its start), so a wait it did or did not cause can be traced to it.
+      const what = `register ${opts.url}: ${res.status} ${JSON.stringify(body)}${header === null ? "" : ` (Retry-After: ${JSON.stringify(header.slice(0, 64))})`}`;
+      if (transientStatus(res.status)) throw new RegistrationError(what, true, retryAfterMs(header, Date.now()));
       throw new RegistrationError(`${what}; not retried: ${HINTS[res.status] ?? "the mesh refused the registration"}`, false);
     }
     // The registration answer's contract (docs/api.md): an object with the instance id.

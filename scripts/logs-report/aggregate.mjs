@@ -255,7 +255,7 @@ export class Aggregator {
   /**
    * The report as plain data (what `--json` prints, and what the text and HTML views render).
    * @param {{ files: number, bytes: number, lines: number, malformed: number, unknownVersion: number, other: number,
-   *           unreadable: { file: string, error: string }[] }} input
+   *           unreadable: Unreadable[] }} input
    */
   report(input) {
     const bucket = this.bucketSeconds();
@@ -310,4 +310,9 @@ export class Aggregator {
 }
 
 /** @typedef {ReturnType<Aggregator["report"]>} Report */
+/**
+ * A file not read whole: the first error, and for gzip the damaged members (a stretch of bytes
+ * between members that is none counts as one) and their compressed bytes; the rest was read.
+ * @typedef {{ file: string } & import("./read/gzip-members.mjs").Damage} Unreadable
+ */
 /** @typedef {ReturnType<Aggregator["partial"]>} Partial */

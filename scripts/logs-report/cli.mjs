@@ -71,7 +71,13 @@ async function main() {
     process.stderr.write(`logs-report: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  for (const u of report.input.unreadable) process.stderr.write(`logs-report: ${u.file}: read up to an error (${u.error})\n`);
+  for (const u of report.input.unreadable) {
+    const what =
+      u.damagedMembers === 0
+        ? `read up to an error (${u.error})`
+        : `${u.damagedMembers} damaged gzip member(s), ${u.damagedBytes} compressed byte(s) unreadable (first: ${u.error}); every line before and after the damage was read`;
+    process.stderr.write(`logs-report: ${u.file}: ${what}\n`);
+  }
   if (html !== undefined) {
     try {
       await writeFile(html, renderHtml(report));

@@ -43,11 +43,22 @@ function sparkline(values) {
   return values.map((v) => BARS[Math.min(BARS.length - 1, Math.floor((v / max) * (BARS.length - 1)))] ?? "").join("");
 }
 
+/**
+ * The header's word on files not read whole.
+ * @param {Report["input"]["unreadable"]} files
+ */
+function unreadable(files) {
+  if (files.length === 0) return "";
+  const members = files.reduce((n, f) => n + f.damagedMembers, 0);
+  const bytes = files.reduce((n, f) => n + f.damagedBytes, 0);
+  return members === 0 ? `; ${files.length} file(s) cut short` : `; ${files.length} file(s) damaged: ${members} gzip member(s) and ${bytes} compressed byte(s) unreadable, every other line read`;
+}
+
 /** @param {Report} report */
 export function renderText(report) {
   const out = [];
   const i = report.input;
-  out.push(`${i.events} events from ${i.lines} lines in ${i.files} file(s); ${i.malformed} malformed line(s) skipped${i.unknownVersion === 0 ? "" : `; ${i.unknownVersion} event(s) of a version other than 1 skipped (this report reads version 1)`}${i.unreadable.length === 0 ? "" : `; ${i.unreadable.length} file(s) cut short`}${i.sampledLines === 0 ? "" : `; ${i.sampledLines} sampled request line(s), each counted as its weight in requests`}; ${report.from ?? "-"} .. ${report.to ?? "-"}`);
+  out.push(`${i.events} events from ${i.lines} lines in ${i.files} file(s); ${i.malformed} malformed line(s) skipped${i.unknownVersion === 0 ? "" : `; ${i.unknownVersion} event(s) of a version other than 1 skipped (this report reads version 1)`}${unreadable(i.unreadable)}${i.sampledLines === 0 ? "" : `; ${i.sampledLines} sampled request line(s), each counted as its weight in requests`}; ${report.from ?? "-"} .. ${report.to ?? "-"}`);
   for (const s of report.services) {
     out.push("");
     out.push(`service ${shown(s.service)}`);

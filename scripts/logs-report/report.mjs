@@ -32,11 +32,11 @@ export function threadsFor(files, threads) {
 async function readHere(files, progress) {
   const agg = new Aggregator();
   const tally = newTally();
-  /** @type {{ file: string, error: string }[]} */
+  /** @type {import("./aggregate.mjs").Unreadable[]} */
   const unreadable = [];
   for (const f of files) {
-    const error = await readInto(f.path, agg, tally, (n) => progress.addBytes(n), () => progress.tick(agg.events));
-    if (error !== null) unreadable.push({ file: f.path, error });
+    const damage = await readInto(f.path, agg, tally, (n) => progress.addBytes(n), () => progress.tick(agg.events));
+    if (damage !== null) unreadable.push({ file: f.path, ...damage });
   }
   return { agg, tally, unreadable };
 }

@@ -36,7 +36,7 @@ export class CoordinatorState {
   balancer: Balancer;
   /**
    * The service's token digests and creation time, which decide over KV's copy
-   * (schema/service.ts, ServiceCredentials). Null until the first PUT, rotation
+   * (schema/credentials.ts). Null until the first PUT, rotation
    * or sweep reaching an object from before they were kept here.
    */
   credentials: ServiceCredentials | null;

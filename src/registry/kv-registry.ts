@@ -1,6 +1,6 @@
 import { MeshError } from "../core/errors.js";
 import { KV_METADATA_LIMIT_BYTES, MAX_PRIORITY, MAX_WEIGHT } from "../core/schema/instance.js";
-import { serviceConfigSchema, type ServiceRecord } from "../core/schema/service.js";
+import { isPreviousToken, serviceConfigSchema, type ServiceRecord } from "../core/schema/service.js";
 import type { SnapshotInstance } from "../core/snapshot.js";
 import { KEY } from "./keys.js";
 
@@ -60,7 +60,10 @@ function asServiceRecord(value: unknown): ServiceRecord | string {
     const issue = config.error.issues[0];
     return `has a config that fails the service schema (${issue === undefined ? "invalid" : `${issue.path.join(".") || "config"}: ${issue.message}`})`;
   }
-  return { ...(value as ServiceRecord), config: config.data };
+  // A previousToken of another shape is dropped, not refused: the current token must keep working,
+  // and a later PUT or rotation then writes the record without it.
+  const { previousToken, ...rest } = value as ServiceRecord;
+  return isPreviousToken(previousToken) ? { ...rest, config: config.data, previousToken } : { ...rest, config: config.data };
 }
 
 /** The service's record, null when there is none, or the damage as a value: for the calls that go on past it (list, PUT, DELETE). */

@@ -21,7 +21,7 @@ export const PROGRESS_LINES = 8192;
  * @param {Tally} tally  counted into in place
  * @param {(bytes: number) => void} onBytes  raw (compressed) bytes as they are read
  * @param {() => void} onLines  every PROGRESS_LINES lines
- * @returns {Promise<string | null>} null, or why the file could not be read to its end
+ * @returns {Promise<import("./gzip-members.mjs").Damage | null>} null, or why the file could not be read whole
  */
 export function readInto(file, agg, tally, onBytes, onLines) {
   return readLines(

@@ -4,6 +4,7 @@ import { createReadStream } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { createGunzip } from "node:zlib";
+import { readMembers } from "./gzip-members.mjs";
 import { lineSplitter } from "./lines.mjs";
 
 /** File names read from a folder: Logpush's `.log.gz`, plain or gzipped NDJSON. Other files in a folder are left alone. */
@@ -77,14 +78,14 @@ async function walk(dir, take) {
  * Gzip is recognised by its magic bytes, not the name: an R2 export or a
  * renamed file may say `.log` and hold gzip, or the reverse.
  * @param {string} file
- * @returns {Promise<boolean>}
+ * @returns {Promise<number | null>} the file's size when it is gzip, else null
  */
-async function isGzip(file) {
+async function gzipSize(file) {
   const fh = await open(file, "r");
   try {
     const head = Buffer.alloc(2);
     const { bytesRead } = await fh.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b ? (await fh.stat()).size : null;
   } finally {
     await fh.close();
   }
@@ -99,31 +100,65 @@ async function isGzip(file) {
  */
 const GUNZIP_CHUNK = 1024 * 1024;
 
+/** @typedef {import("./gzip-members.mjs").Damage} Damage */
+
 /**
  * Calls `onLine` for every line of `file` (without its newline), and
  * `onBytes` with the raw (compressed) bytes as they are read, for progress.
  * Lines are cut from the bytes (lines.mjs), not through readline or a string
  * decoder, which cost about as much again per line at the rates the bench asks for.
+ * A gzip file that gunzip cannot read to its end (a damaged or cut member, bytes
+ * after a member that are none) is read again member by member (gzip-members.mjs),
+ * for the lines gunzip lost, each still delivered once.
  * @param {string} file
  * @param {(line: string) => void} onLine
  * @param {(n: number) => void} onBytes
- * @returns {Promise<string | null>} null, or why the file could not be read to its end
- *   (a truncated or corrupt gzip): the lines before that point were delivered.
+ * @returns {Promise<Damage | null>} null, or why the file could not be read whole and how much of it
+ *   (damaged gzip members and their bytes; 0 and 0 for a plain file that failed to read)
  */
 export async function readLines(file, onLine, onBytes) {
   // Sniffed before the stream exists: a data listener starts the flow, and chunks read during an await would be lost.
-  const gz = file !== "-" && (await isGzip(file));
+  const size = file === "-" ? null : await gzipSize(file);
   const raw = file === "-" ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 });
-  raw.on("data", (/** @type {Buffer} */ chunk) => onBytes(chunk.length));
-  const bytes = gz ? raw.pipe(createGunzip({ chunkSize: GUNZIP_CHUNK })) : raw;
-  if (gz) raw.on("error", (/** @type {Error} */ err) => bytes.destroy(err));
-  const splitter = lineSplitter(onLine);
+  let read = 0;
+  raw.on("data", (/** @type {Buffer} */ chunk) => {
+    read += chunk.length;
+    onBytes(chunk.length);
+  });
+  const gunzip = size === null ? null : raw.pipe(createGunzip({ chunkSize: GUNZIP_CHUNK }));
+  if (gunzip !== null) raw.on("error", (/** @type {Error} */ err) => gunzip.destroy(err));
+  // Counted for a gzip file only: the member-by-member reading after a failure delivers from there on.
+  let delivered = 0;
+  const splitter = lineSplitter(
+    gunzip === null
+      ? onLine
+      : (line) => {
+          delivered++;
+          onLine(line);
+        },
+  );
+  /** @type {string | null} */
+  let error = null;
   try {
-    for await (const chunk of bytes) splitter.push(/** @type {Buffer} */ (chunk));
+    for await (const chunk of gunzip ?? raw) splitter.push(/** @type {Buffer} */ (chunk));
   } catch (err) {
+    error = err instanceof Error ? err.message : String(err);
+  }
+  if (gunzip !== null && size !== null && (error !== null || gunzip.bytesWritten < size)) {
+    raw.destroy();
+    // The partial last line gunzip gave is not delivered here: read on, its member completes it or drops it.
+    const damage = await readMembers(file, delivered, onLine).catch((/** @type {unknown} */ err) => ({
+      error: `${error ?? "gzip stopped early"}; reading it member by member failed too: ${err instanceof Error ? err.message : String(err)}`,
+      damagedMembers: 0,
+      damagedBytes: 0,
+    }));
+    if (size > read) onBytes(size - read);
+    return damage;
+  }
+  if (error !== null) {
     // The partial last line of a cut stream is dropped, not parsed as a malformed one.
     raw.destroy();
-    return err instanceof Error ? err.message : String(err);
+    return { error, damagedMembers: 0, damagedBytes: 0 };
   }
   splitter.end();
   return null;

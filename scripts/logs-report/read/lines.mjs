@@ -11,7 +11,8 @@ const DECODE_BYTES = 64 * 1024;
 
 /**
  * @param {(line: string) => void} onLine  every line, without its `\n` (or `\r\n`)
- * @returns {{ push(chunk: Buffer): void, end(): void }}
+ * @returns {{ push(chunk: Buffer): void, end(): void, pending(): Buffer }}
+ *   pending: the bytes of a line whose end has not arrived yet (gzip-members.mjs starts a member over from them)
  */
 export function lineSplitter(onLine) {
   /** The start of a line whose end has not arrived yet. @type {Buffer[]} */
@@ -70,6 +71,9 @@ export function lineSplitter(onLine) {
     end() {
       if (pending.length > 0) lines(Buffer.concat(pending).toString("utf8"));
       pending = [];
+    },
+    pending() {
+      return Buffer.concat(pending);
     },
   };
 }

@@ -17,12 +17,12 @@ import { newTally } from "./file.mjs";
  * @param {{ path: string }[]} files
  * @param {number} threads  at least 1; no more are started than there are files
  * @param {{ addBytes(n: number): void, tick(events: number): void }} progress
- * @returns {Promise<{ agg: Aggregator, tally: Tally, unreadable: { file: string, error: string }[] }>}
+ * @returns {Promise<{ agg: Aggregator, tally: Tally, unreadable: import("../aggregate.mjs").Unreadable[] }>}
  */
 export function readInParallel(files, threads, progress) {
   const agg = new Aggregator();
   const tally = newTally();
-  /** @type {{ file: string, error: string }[]} */
+  /** @type {import("../aggregate.mjs").Unreadable[]} */
   const unreadable = [];
   /** Replies that came back before an earlier file's, held until that one is merged. @type {Map<number, FileReply>} */
   const waiting = new Map();
@@ -39,7 +39,7 @@ export function readInParallel(files, threads, progress) {
     tally.unknownVersion += r.tally.unknownVersion;
     tally.other += r.tally.other;
     tally.bytes += r.tally.bytes;
-    if (r.error !== null) unreadable.push({ file: files[r.index]?.path ?? "", error: r.error });
+    if (r.damage !== null) unreadable.push({ file: files[r.index]?.path ?? "", ...r.damage });
   };
 
   return new Promise((resolve, reject) => {

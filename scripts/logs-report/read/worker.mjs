@@ -9,7 +9,7 @@ import { newTally, readInto } from "./file.mjs";
  * @typedef {{ index: number, path: string }} Job
  * @typedef {{ type: "progress", bytes: number, events: number }
  *   | { type: "file", index: number, partial: import("../aggregate.mjs").Partial["data"],
- *       tally: import("./file.mjs").Tally, error: string | null }
+ *       tally: import("./file.mjs").Tally, damage: import("./gzip-members.mjs").Damage | null }
  *   | { type: "failed", message: string }} Reply
  */
 
@@ -31,10 +31,10 @@ async function read(job) {
     bytes = 0;
     events = agg.events;
   };
-  const error = await readInto(job.path, agg, tally, (n) => (bytes += n), report);
+  const damage = await readInto(job.path, agg, tally, (n) => (bytes += n), report);
   report();
   const { data, transfer } = agg.partial();
-  post({ type: "file", index: job.index, partial: data, tally, error }, transfer);
+  post({ type: "file", index: job.index, partial: data, tally, damage }, transfer);
 }
 
 port.on("message", (/** @type {Job} */ job) => {

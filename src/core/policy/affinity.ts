@@ -67,6 +67,21 @@ export async function verifyPin(key: AffinityKey, service: string, value: string
   return sameToken(await signPin(key, service, id), value) ? id : null;
 }
 
+/**
+ * The affinity a fallback service pins a hopped request with: its own, under
+ * `<name>.<fallback service>`. The pin travels on the path the client used,
+ * the first service's, since that is where the client sends the next such
+ * request; under the fallback's own name it was the same cookie as the first
+ * service's pin whenever the two names matched (both the default, say), so
+ * every hop replaced the client's pin to the first service, and every answer
+ * of the first service the fallback's: neither session held across an outage.
+ * In header mode a client that echoes the header it was given keeps its value
+ * for the first service the same way.
+ */
+export function fallbackAffinity(affinity: AffinityConfig, fallbackService: string): AffinityConfig {
+  return { ...affinity, name: `${affinity.name}.${fallbackService}` };
+}
+
 /** The value the client sent back, or null. */
 export function readPin(affinity: AffinityConfig, headers: HeaderReader): string | null {
   const value = affinity.mode === "cookie" ? cookieValue(headers.get("cookie"), affinity.name) : headers.get(affinity.name);

@@ -1,4 +1,4 @@
-import type { ServiceRecord } from "./service.js";
+import { isPreviousToken, type ServiceRecord } from "./service.js";
 
 /**
  * Who may register instances, and since when the service exists: the record's
@@ -11,14 +11,10 @@ export type ServiceCredentials = Pick<ServiceRecord, "tokenHash" | "previousToke
 
 /** The credentials a record carries; a `previousToken` that is not one (a hand edit) is left out. */
 export function credentialsOf(record: Pick<ServiceRecord, "tokenHash" | "previousToken" | "createdAt">): ServiceCredentials {
-  const p = record.previousToken as unknown;
-  const previous =
-    typeof p === "object" && p !== null && typeof (p as { hash?: unknown }).hash === "string" && Number.isFinite((p as { validUntil?: unknown }).validUntil)
-      ? (p as { hash: string; validUntil: number })
-      : undefined;
-  return previous === undefined
-    ? { tokenHash: record.tokenHash, createdAt: record.createdAt }
-    : { tokenHash: record.tokenHash, previousToken: { hash: previous.hash, validUntil: previous.validUntil }, createdAt: record.createdAt };
+  const previous: unknown = record.previousToken;
+  return isPreviousToken(previous)
+    ? { tokenHash: record.tokenHash, previousToken: { hash: previous.hash, validUntil: previous.validUntil }, createdAt: record.createdAt }
+    : { tokenHash: record.tokenHash, createdAt: record.createdAt };
 }
 
 /**

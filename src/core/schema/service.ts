@@ -212,7 +212,24 @@ export interface ServiceRecord {
   /** Hex SHA-256 of the registration token; the token itself is never stored. */
   tokenHash: string;
   /** The token the last rotation replaced: its hash, and until when (ms) it is still accepted. */
-  previousToken?: { hash: string; validUntil: number };
+  previousToken?: PreviousToken;
   createdAt: number;
   updatedAt: number;
+}
+
+export interface PreviousToken {
+  hash: string;
+  validUntil: number;
+}
+
+/**
+ * A stored `previousToken` as a rotation writes it. Anything else (null from
+ * an older writer, a hand edit) is no grace token: read as one, a null crashed
+ * every token check, and a validUntil stored as a string compared as a number
+ * and kept a replaced token working.
+ */
+export function isPreviousToken(value: unknown): value is PreviousToken {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.hash === "string" && typeof v.validUntil === "number" && Number.isFinite(v.validUntil);
 }

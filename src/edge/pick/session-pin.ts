@@ -1,4 +1,4 @@
-import { affinityKey, type AffinityKey, claimedId, pinCookie, readPin, sameToken, signPin } from "../../core/policy/affinity.js";
+import { affinityKey, type AffinityKey, claimedId, fallbackAffinity, pinCookie, readPin, sameToken, signPin } from "../../core/policy/affinity.js";
 import type { AffinityConfig } from "../../core/schema/traffic-policy.js";
 import type { RequestState } from "../request-state.js";
 
@@ -34,6 +34,11 @@ function affinityKeyFor(env: Env): Promise<AffinityKey> {
   return key.key;
 }
 
+/** The affinity this request's pin is read and sent with: the service's own, or after a fallback hop the name the fallback pins hopped requests under. */
+function pinAffinity(state: RequestState, affinity: AffinityConfig, service: string): AffinityConfig {
+  return state.fallbackFrom === null ? affinity : fallbackAffinity(affinity, service);
+}
+
 function remember(at: string, value: string): void {
   if (genuine.size >= MAX_VALUES) genuine.clear();
   genuine.set(at, value);
@@ -46,7 +51,9 @@ function remember(at: string, value: string): void {
  * request is picked as a new session and its answer re-pins.
  */
 export function preparePin(state: RequestState, env: Env, service: string, affinity: AffinityConfig): Promise<void> | undefined {
-  const value = readPin(affinity, state.headers);
+  // The client's own headers: after a fallback hop `state.headers` is the upstream set, which has
+  // lost every x-mesh-* header, the default affinity header among them.
+  const value = readPin(pinAffinity(state, affinity, service), state.request.headers);
   if (value === null) return undefined;
   const id = claimedId(value);
   if (id === null) return undefined;
@@ -77,10 +84,11 @@ export function preparePin(state: RequestState, env: Env, service: string, affin
  * can simply echo what it last got. Only an origin's successful answer pins.
  */
 export function preparePinAnswer(state: RequestState, env: Env, secure: boolean): Promise<void> | undefined {
-  const affinity = state.traffic?.affinity;
+  const configured = state.traffic?.affinity;
   const id = state.lastInstance;
   const svc = state.service;
-  if (affinity === undefined || svc === null || id === null || state.last?.ok !== true) return undefined;
+  if (configured === undefined || svc === null || id === null || state.last?.ok !== true) return undefined;
+  const affinity = pinAffinity(state, configured, svc.name);
   if (affinity.mode === "cookie" && id === state.pinned) return undefined;
   const signing = affinityKeyFor(env);
   const at = `${svc.name}\n${id}`;
@@ -107,7 +115,7 @@ export function preparePinAnswer(state: RequestState, env: Env, secure: boolean)
 /** Adds the value made ready by preparePinAnswer to the client's answer. */
 export function addPin(headers: Headers, state: RequestState): void {
   const affinity = state.traffic?.affinity;
-  if (affinity === undefined || state.pinHeader === null) return;
+  if (affinity === undefined || state.pinHeader === null || state.service === null) return;
   if (affinity.mode === "cookie") headers.append("set-cookie", state.pinHeader);
-  else headers.set(affinity.name, state.pinHeader);
+  else headers.set(pinAffinity(state, affinity, state.service.name).name, state.pinHeader);
 }

@@ -167,3 +167,74 @@ describe("registration client: start() before the mesh is there", () => {
     expect(reg.id).toBeNull();
   });
 });
+
+/** The IMF-fixdate (RFC 9110 §5.6.7) of `ms`, to the second. */
+const httpDate = (ms: number) => new Date(ms).toUTCString();
+
+describe("registration client: a Retry-After it cannot use", () => {
+  /** A mesh that answers the first registration 503 with `retryAfter`, then accepts. */
+  async function onceUnavailable(retryAfter: string) {
+    let n = 0;
+    return mesh((req, res) => {
+      if (req.method === "POST" && ++n === 1) res.writeHead(503, { "retry-after": retryAfter, "content-type": "application/json" }).end('{"error":"registry_unavailable"}');
+      else if (req.method === "POST") registered(res);
+      else res.writeHead(200).end("{}");
+    });
+  }
+
+  it.each([
+    ["a word", "soon"],
+    ["an HTTP-date with no such day or month", "Wed, 99 Foo 2026"],
+    // The three below are not HTTP-dates, but Date.parse reads each as a date years ahead: start() gave up at once.
+    ["a word and a year", "Soon 2099"],
+    ["a date without its time", "Thu, 01 Jan 2099"],
+    ["a 31 February", "Tue, 31 Feb 2099 10:00:00 GMT"],
+    ["a negative number", "-5"],
+    ["a fraction", "1.5"],
+    ["an empty value", ""],
+  ])("is ignored (%s): the client's own backoff decides, and it registers", { timeout: 10_000 }, async (_why, retryAfter) => {
+    const m = await onceUnavailable(retryAfter);
+    const lines: string[] = [];
+    const reg = registration({ mesh: m.url, service: "shop", token: "sy_t", url: "http://127.0.0.1:1", retry: FAST, log: (l) => lines.push(l) });
+    const started = Date.now();
+    await expect(reg.start()).resolves.toMatchObject({ id: "0123456789abcdef" });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(posts(m.log)).toBe(2);
+    const waits = lines.flatMap((l) => /trying again in (\S+) ms/.exec(l)?.[1] ?? []);
+    expect(waits).toHaveLength(1);
+    expect(Number(waits[0])).toBeGreaterThanOrEqual(0);
+    expect(Number(waits[0])).toBeLessThanOrEqual(FAST.maxDelayMs);
+    await reg.stop();
+  });
+
+  it("honours an HTTP-date a moment ahead", { timeout: 10_000 }, async () => {
+    // Whole seconds: two ahead is at least one second's wait.
+    const m = await onceUnavailable(httpDate(Date.now() + 2_000));
+    const reg = registration({ mesh: m.url, service: "shop", token: "sy_t", url: "http://127.0.0.1:1", retry: FAST });
+    const started = Date.now();
+    await reg.start();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(posts(m.log)).toBe(2);
+    await reg.stop();
+  });
+
+  it("caps a wait past what a timer can hold (30 days) at five minutes, instead of asking again at once", { timeout: 10_000 }, async () => {
+    const m = await onceUnavailable(String(30 * 86_400));
+    const lines: string[] = [];
+    const reg = registration({ mesh: m.url, service: "shop", token: "sy_t", url: "http://127.0.0.1:1", retry: { ...FAST, deadlineMs: 40 * 86_400_000 }, log: (l) => lines.push(l) });
+    const starting = reg.start().catch((err: unknown) => err);
+    await sleep(500);
+    // A Node timer longer than 2^31-1 ms fires after 1 ms: the second attempt came at once.
+    expect(posts(m.log)).toBe(1);
+    expect(lines.some((l) => l.endsWith("trying again in 300000 ms"))).toBe(true);
+    await reg.stop();
+    expect(String(await starting)).toMatch(/stopped before the mesh accepted the registration/);
+  });
+
+  it("still gives up at once when the capped wait is past the deadline, naming the header it got", { timeout: 10_000 }, async () => {
+    const m = await onceUnavailable("99999999999999999999");
+    const reg = registration({ mesh: m.url, service: "shop", token: "sy_t", url: "http://127.0.0.1:1", retry: FAST });
+    await expect(reg.start()).rejects.toThrow(/503 .*\(Retry-After: "99999999999999999999"\); it asked to wait 300000 ms/);
+    expect(posts(m.log)).toBe(1);
+  });
+});

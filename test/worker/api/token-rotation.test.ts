@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ServiceRecord } from "../../../src/core/schema/service.js";
+import { sha256Hex } from "../../../src/core/sha256.js";
 import { ADMIN, createService, json, mesh, originUrls, uniqueName } from "../helpers.js";
 
 const rotatePath = (name: string) => `/_mesh/v1/services/${name}/registration-token:rotate`;
@@ -89,5 +90,65 @@ describe("POST /services/{name}/registration-token:rotate", { timeout: 30_000 },
     }
     // None of the refused calls rotated anything.
     expect(await registerWith(name, token)).toBe(200);
+  });
+});
+
+/**
+ * A stored `previousToken` the mesh did not write (a hand edit, a damaged
+ * value, an older writer that stored null): it is no grace token, so it is
+ * read as absent. Every token check crashed on a null one (a 500 for the
+ * right token as well as for a wrong one).
+ */
+describe("a stored previousToken that is not {hash, validUntil}", { timeout: 30_000 }, () => {
+  async function storeWith(previousToken: unknown): Promise<{ name: string; token: string }> {
+    const { name, token } = await newService();
+    const record = await env.REGISTRY.get<ServiceRecord>(`service:${name}`, "json");
+    if (record === null) throw new Error("record missing");
+    await env.REGISTRY.put(`service:${name}`, JSON.stringify({ ...record, previousToken }));
+    return { name, token };
+  }
+
+  it.each([
+    ["null", null],
+    ["a string", "0d4c2a1b"],
+    ["an array", []],
+    ["an object without validUntil", { hash: "0d4c2a1b" }],
+    ["a hash that is not a string", { hash: 5, validUntil: Date.now() + 3_600_000 }],
+  ])("is absent (%s): the current token and the admin are accepted, a wrong token is a 401", async (_why, previousToken) => {
+    const { name, token } = await storeWith(previousToken);
+    expect(await registerWith(name, token)).toBe(201);
+    expect(await registerWith(name, "test-admin-token")).toBe(200);
+    const wrong = await mesh(`/_mesh/v1/services/${name}/instances`, json("POST", { url: originUrls()[0] ?? "" }, { authorization: "Bearer sy_wrong" }));
+    expect(wrong.status).toBe(401);
+    expect((await wrong.json<{ error: string }>()).error).toBe("unauthorized");
+    const view = await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN });
+    expect(view.status).toBe(200);
+    await view.arrayBuffer();
+  });
+
+  it("grants no grace through a validUntil that is not a number, even one that compares as a far future", async () => {
+    const stale = "sy_stale-token-from-a-hand-edit";
+    const { name, token } = await storeWith({ hash: await sha256Hex(stale), validUntil: "99999999999999" });
+    expect(await registerWith(name, stale)).toBe(401);
+    expect(await registerWith(name, token)).toBe(201);
+  });
+
+  it("is replaced by a rotation: the token it replaced gets its grace, the new one works, the record is whole again", async () => {
+    const { name, token: old } = await storeWith(null);
+    const { registrationToken, previousTokenValidUntil } = await rotate(name, { graceSeconds: 3600 });
+    expect(await registerWith(name, registrationToken)).toBe(201);
+    expect(await registerWith(name, old)).toBe(200);
+    const stored = await env.REGISTRY.get<ServiceRecord>(`service:${name}`, "json");
+    expect(stored?.previousToken).toEqual({ hash: await sha256Hex(old), validUntil: Date.parse(previousTokenValidUntil) });
+  });
+
+  it("is not written back by a config PUT", async () => {
+    const { name, token } = await storeWith(null);
+    const res = await mesh(`/_mesh/v1/services/${name}`, json("PUT", { routes: { pathPrefixes: [`/${name}`] }, balancer: "random" }));
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const stored = await env.REGISTRY.get<Record<string, unknown>>(`service:${name}`, "json");
+    expect(stored !== null && "previousToken" in stored).toBe(false);
+    expect(await registerWith(name, token)).toBe(201);
   });
 });

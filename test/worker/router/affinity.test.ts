@@ -132,6 +132,30 @@ describe("session affinity at the router", { timeout: 30_000 }, () => {
   });
 });
 
+describe("affinity after a fallback hop", { timeout: 30_000 }, () => {
+  it("header mode: the fallback's value comes under <name>.<fallback>, so a client echoing the header it was given keeps the first service's", async () => {
+    const fallback = await service({ affinity: { mode: "header" } });
+    // No instance: every request to the primary is handed to the fallback.
+    const primary = uniqueName("pin-pri");
+    await createService(primary, { routes: { pathPrefixes: [`/${primary}`] }, affinity: { mode: "header" }, fallbackService: fallback.name });
+    const hopName = `x-mesh-affinity.${fallback.name}`;
+    const first = await mesh(`/${primary}/x`);
+    expect(first.status).toBe(200);
+    const origin = (await first.json<{ origin: string }>()).origin;
+    expect(first.headers.get("x-mesh-affinity")).toBeNull();
+    const value = first.headers.get(hopName) ?? "";
+    expect(value).toMatch(/^[0-9a-f]{16}\./);
+    for (let i = 0; i < 6; i++) {
+      const next = await mesh(`/${primary}/x`, { headers: { [hopName]: value } });
+      expect([(await next.json<{ origin: string }>()).origin, next.headers.get(hopName)]).toEqual([origin, value]);
+    }
+    // The fallback's pin under the configured name, as a hop sent it before: not read for a hopped request.
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) seen.add((await (await mesh(`/${primary}/x`, { headers: { "x-mesh-affinity": value } })).json<{ origin: string }>()).origin);
+    expect(seen.size).toBeGreaterThan(1);
+  });
+});
+
 describe("canary split at the router", { timeout: 30_000 }, () => {
   it("sends requests with the header rule's header to the labelled canary only", async () => {
     const name = uniqueName("can");

@@ -144,8 +144,12 @@ export async function writeTokenRotation(host: AdminHost, name: string, tokenHas
   if (read === null || read.updatedAt <= host.state.deletedVersion) return { ok: false, error: "not_found" };
   // From the token in force, which this object holds: the record read may predate the last rotation.
   const credentials = credentialsForRotation(host.state.credentials, credentialsOf(read), tokenHash, validUntil);
+  // The config likewise: the one held here when it is not older than the record read (which may predate the last PUT,
+  // whose config it would put back in KV, routes included, which the sweep rebuilds the route index from).
+  const state = host.state;
+  const current = state.config !== null && state.name === name && state.configVersion >= read.updatedAt ? { config: state.config, updatedAt: state.configVersion } : read;
   try {
-    await putService(kv, { name, config: read.config, ...credentials, updatedAt: read.updatedAt });
+    await putService(kv, { name, config: current.config, ...credentials, updatedAt: current.updatedAt });
   } catch (err) {
     console.error(JSON.stringify({ event: "token_rotation_write_failed", service: name, message: String(err) }));
     return { ok: false, error: "record_unavailable", message: "the service registry (KV) could not be written; the token was not rotated, retry shortly" };

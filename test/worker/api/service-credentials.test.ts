@@ -111,6 +111,36 @@ describe("the registration token, ordered by the service's coordinator", { timeo
     expect(await registerWith(name, second)).toBe(200);
   });
 
+  it("a rotation that read the record from before a PUT writes the config the coordinator holds, not the old one back", async () => {
+    const name = uniqueName("cred");
+    await put(name);
+    const before = await stored(name);
+    expect((await put(name, { routes: { pathPrefixes: [`/${name}`, `/${name}-v2`] }, balancer: "random" })).status).toBe(200);
+    const updated = await stored(name);
+    // The rotation's read is stale: it still sees the record from before the PUT.
+    if (before === null || updated === null) throw new Error("no record");
+    await putService(env.REGISTRY, before);
+    const fresh = await rotate(name);
+    const record = await stored(name);
+    expect(record?.config).toEqual(updated.config);
+    expect(record?.updatedAt).toBe(updated.updatedAt);
+    expect(record?.tokenHash).toBe(await sha256Hex(fresh));
+    expect(await registerWith(name, fresh)).toBe(201);
+  });
+
+  it("four PUTs over one damaged record at once: exactly one 201 with a new token, and that token is the one that works", async () => {
+    const name = uniqueName("cred");
+    await put(name);
+    await env.REGISTRY.put(`service:${name}`, "{not json");
+    const answers = await Promise.all(Array.from({ length: 4 }, () => put(name)));
+    const replaced = answers.filter((a) => a.status === 201);
+    expect(replaced).toHaveLength(1);
+    for (const a of answers.filter((x) => x.status !== 201)) expect(a.status).toBe(200);
+    const token = replaced[0]?.body.registrationToken ?? "";
+    expect((await stored(name))?.tokenHash).toBe(await sha256Hex(token));
+    expect(await registerWith(name, token)).toBe(201);
+  });
+
   it("a coordinator holding no credentials yet (a record from an older build) adopts KV's on the next PUT", async () => {
     const name = uniqueName("cred");
     const token = "sy_from-an-older-build";

@@ -2,7 +2,7 @@ import { initialHealth, type HealthState } from "../health/health-machine.js";
 import type { GeoPoint } from "../policy/geo.js";
 import type { Membership } from "../schema/instance.js";
 import type { ServiceCredentials } from "../schema/credentials.js";
-import { serviceConfigSchema, type ServiceConfig } from "../schema/service.js";
+import { isTokenDigest, serviceConfigSchema, type ServiceConfig } from "../schema/service.js";
 import type { Member } from "./member.js";
 
 /**
@@ -99,11 +99,10 @@ export function parseStoredCredentials(text: string): Parsed<ServiceCredentials>
   const json = parseJson(text);
   if (!json.ok) return { ok: false, reason: `credentials: ${json.reason}` };
   const c = json.value;
-  const hex = (v: unknown): v is string => typeof v === "string" && /^[0-9a-f]{64}$/.test(v);
-  if (!isObject(c) || !hex(c.tokenHash) || !isNum(c.createdAt)) return { ok: false, reason: "credentials: no token hash or creation time" };
+  if (!isObject(c) || !isTokenDigest(c.tokenHash) || !isNum(c.createdAt)) return { ok: false, reason: "credentials: no token hash or creation time" };
   const p = c.previousToken;
   if (p === undefined) return { ok: true, value: { tokenHash: c.tokenHash, createdAt: c.createdAt } };
-  if (!isObject(p) || !hex(p.hash) || !isNum(p.validUntil)) return { ok: false, reason: "credentials: previousToken is not a digest and a time" };
+  if (!isObject(p) || !isTokenDigest(p.hash) || !isNum(p.validUntil)) return { ok: false, reason: "credentials: previousToken is not a digest and a time" };
   return { ok: true, value: { tokenHash: c.tokenHash, previousToken: { hash: p.hash, validUntil: p.validUntil }, createdAt: c.createdAt } };
 }
 

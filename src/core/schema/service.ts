@@ -231,5 +231,15 @@ export interface PreviousToken {
 export function isPreviousToken(value: unknown): value is PreviousToken {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v.hash === "string" && typeof v.validUntil === "number" && Number.isFinite(v.validUntil);
+  return isTokenDigest(v.hash) && typeof v.validUntil === "number" && Number.isFinite(v.validUntil);
+}
+
+/**
+ * A token digest as sha256Hex writes it (64 lowercase hex): no other string can match a presented
+ * token. The coordinator checks its stored copy so (core/membership/stored.ts); a previousToken whose
+ * hash was anything else, taken from a hand-edited record, was stored there and then dropped as
+ * corrupt at the next load, with the token in force.
+ */
+export function isTokenDigest(value: unknown): value is string {
+  return typeof value === "string" && /^[0-9a-f]{64}$/.test(value);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { credentialsForPut, credentialsForRotation, type ServiceCredentials } from "../../../src/core/schema/credentials.js";
+import { parseStoredCredentials } from "../../../src/core/membership/stored.js";
+import { credentialsForPut, credentialsForRotation, credentialsOf, type ServiceCredentials } from "../../../src/core/schema/credentials.js";
 import { serviceConfigSchema, type ServiceRecord } from "../../../src/core/schema/service.js";
 
 const T0 = 1_795_399_200_000;
@@ -52,5 +53,15 @@ describe("credentialsForRotation", () => {
   it("changes nothing when the token is already the one in force (a retried call)", () => {
     const rotated = credentialsForRotation(held, held, mine, T0 + 5);
     expect(credentialsForRotation(rotated, held, mine, T0 + 9)).toBe(rotated);
+  });
+});
+
+describe("credentialsOf", () => {
+  it("takes from a record only what the coordinator reads back after a reload (a hand-edited previousToken hash is left out, not stored and then dropped as corrupt with the token)", () => {
+    const previous = { hash: "e".repeat(64), validUntil: T0 + 1 };
+    for (const p of [previous, { hash: "nope", validUntil: T0 }, { hash: "E".repeat(64), validUntil: T0 }, { hash: `${"e".repeat(64)}0`, validUntil: T0 }]) {
+      const taken = credentialsOf({ ...record, previousToken: p });
+      expect(parseStoredCredentials(JSON.stringify(taken)), JSON.stringify(p)).toEqual({ ok: true, value: taken });
+    }
   });
 });

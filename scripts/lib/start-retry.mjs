@@ -3,6 +3,8 @@
 // again (scripts/lib/registration-client.mjs). Plain functions: time and
 // randomness come in as arguments, so the unit tests fix them.
 
+import { parseHttpDate } from "./http-date.mjs";
+
 /**
  * @typedef {{ deadlineMs: number, baseDelayMs: number, maxDelayMs: number }} StartRetry
  * deadlineMs: how long start() keeps trying, from its first attempt (0: one attempt, no retry);
@@ -49,54 +51,14 @@ export function transientStatus(status) {
  */
 export const MAX_RETRY_AFTER_MS = 300_000;
 
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const MONTH = MONTHS.join("|");
-const DAY = "Mon|Tue|Wed|Thu|Fri|Sat|Sun";
-const TIME = String.raw`(\d{2}):(\d{2}):(\d{2})`;
-// The three HTTP-date forms (RFC 9110 §5.6.7), case-sensitive; each captures its fields in its own order.
-const IMF_FIXDATE = new RegExp(String.raw`^(?:${DAY}), (\d{2}) (${MONTH}) (\d{4}) ${TIME} GMT$`);
-const RFC850_DATE = new RegExp(String.raw`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-(${MONTH})-(\d{2}) ${TIME} GMT$`);
-const ASCTIME_DATE = new RegExp(String.raw`^(?:${DAY}) (${MONTH}) ( \d|\d{2}) ${TIME} (\d{4})$`);
-
-/**
- * An HTTP-date in ms since the epoch, or null when `text` is not one. Not
- * Date.parse: it reads "Soon 2099" or "Tue, 31 Feb 2099" as dates years
- * ahead, and start() then gave up at once on a header that means nothing.
- * @param {string} text
- * @param {number} now
- */
-function httpDateMs(text, now) {
-  let m = IMF_FIXDATE.exec(text);
-  if (m !== null) return utc(m[1], m[2], Number(m[3]), m[4], m[5], m[6]);
-  if ((m = RFC850_DATE.exec(text)) !== null) {
-    // A two-digit year more than 50 years ahead is the latest past year with those digits (RFC 9110 §5.6.7).
-    let year = Math.floor(new Date(now).getUTCFullYear() / 100) * 100 + Number(m[3]);
-    if (Date.UTC(year, 0) > now + 50 * 365.25 * 86_400_000) year -= 100;
-    return utc(m[1], m[2], year, m[4], m[5], m[6]);
-  }
-  if ((m = ASCTIME_DATE.exec(text)) !== null) return utc(m[2], m[1], Number(m[6]), m[3], m[4], m[5]);
-  return null;
-}
-
-/**
- * The instant, or null for a date or time that does not exist (31 February, 24:00).
- * Second 60 is a leap second (RFC 5322 §3.3), which Date.UTC carries into the next minute.
- * @param {string | undefined} day @param {string | undefined} month @param {number} year
- * @param {string | undefined} hour @param {string | undefined} minute @param {string | undefined} second
- */
-function utc(day, month, year, hour, minute, second) {
-  const [d, h, mi, sec] = [day, hour, minute, second].map(Number);
-  if (d === undefined || h === undefined || mi === undefined || sec === undefined) return null;
-  if (h > 23 || mi > 59 || sec > 60) return null;
-  const at = Date.UTC(year, MONTHS.indexOf(month ?? ""), d, h, mi, sec);
-  return new Date(at).getUTCDate() === d ? at : null;
-}
-
 /**
  * A Retry-After header's wait in ms (RFC 9110 §10.2.3: delay-seconds or an
  * HTTP-date), at most MAX_RETRY_AFTER_MS; 0 for a date already past; null when
  * absent or unreadable (a negative or fractional number, a word, a date in no
- * HTTP-date form), so the client's own backoff decides.
+ * HTTP-date form, 31 February, a weekday the date is not), so the client's own
+ * backoff decides. Not Date.parse: it reads "Soon 2099" or "Tue, 31 Feb 2099"
+ * as dates years ahead, and start() then gave up at once on a header that
+ * means nothing.
  * @param {string | null} value
  * @param {number} now
  */
@@ -104,6 +66,6 @@ export function retryAfterMs(value, now) {
   if (value === null) return null;
   const text = value.trim();
   // A number of any length: past 308 digits it is Infinity, which the cap still bounds.
-  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : (httpDateMs(text, now) ?? Number.NaN) - now;
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : (parseHttpDate(text, now) ?? Number.NaN) - now;
   return Number.isNaN(ms) ? null : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
 }

@@ -3,7 +3,7 @@
 // polls GET /_mesh/v1/services, then each service's view and stats, every
 // POLL_MS while the tab is visible (a hidden tab spends none of the admin
 // token's rate budget, docs/api.md "Limits").
-import { observeInstances } from "./model.client.js";
+import { observeInstances, retryWaitMs } from "./model.client.js";
 import { renderService } from "./render.client.js";
 
 /** @typedef {import("./model.client.js").ServiceDetail} ServiceDetail */
@@ -57,7 +57,7 @@ let session = new AbortController();
 let pollingFor = null;
 
 class ApiError extends Error {
-  /** @param {number} status @param {string} code @param {string} message @param {number} retryAfter */
+  /** @param {number} status @param {string} code @param {string} message @param {string | null} retryAfter the header, as sent */
   constructor(status, code, message, retryAfter) {
     super(message);
     this.status = status;
@@ -85,7 +85,7 @@ async function call(path, signal) {
   }
   if (res.ok) return body;
   const err = /** @type {{ error?: string, message?: string } | null} */ (body);
-  throw new ApiError(res.status, err?.error ?? `http_${res.status}`, err?.message ?? res.statusText, Number(res.headers.get("retry-after") ?? "0"));
+  throw new ApiError(res.status, err?.error ?? `http_${res.status}`, err?.message ?? res.statusText, res.headers.get("retry-after"));
 }
 
 /** @param {string} message */
@@ -234,7 +234,7 @@ async function poll() {
       showLogin("The mesh refused that token (401). Enter the admin token again.");
       return;
     }
-    if (err instanceof ApiError && err.status === 429) next = Math.max(POLL_MS, err.retryAfter * 1000);
+    if (err instanceof ApiError && err.status === 429) next = retryWaitMs(err.retryAfter, POLL_MS);
     statusEl.textContent = `Update failed at ${new Date().toLocaleTimeString()}: ${err instanceof ApiError ? `${err.status} ${err.code}: ${err.message}` : String(err)}. Retrying in ${next / 1000} s.`;
     statusEl.dataset["state"] = "error";
   } finally {

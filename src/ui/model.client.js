@@ -150,6 +150,31 @@ export function relTime(at, now) {
 export const agoTime = (at, now) => relTime(Math.min(at, now), now);
 
 /**
+ * The longest a 429's Retry-After holds the next poll back: 5 minutes, the cap
+ * the mesh puts on every Retry-After it reads (src/core/flow/retry-after.ts).
+ * It also keeps the timer far below 2^31-1 ms, past which setTimeout wraps to
+ * a negative delay and fires at once.
+ */
+export const MAX_RETRY_WAIT_MS = 300_000;
+
+/**
+ * When to poll again after a 429, from its Retry-After: its delay-seconds,
+ * at least `pollMs` and at most MAX_RETRY_WAIT_MS. The mesh's own 429s say
+ * whole seconds (docs/api.md, *Limits*); anything else, which only a proxy in
+ * front of it can have written (a word, an HTTP-date), is read as no
+ * Retry-After at all, so the page keeps its usual pace. Number() read those as
+ * NaN, and setTimeout fires a NaN delay at once: the page asked again as fast
+ * as the 429s came back.
+ * @param {string | null} header
+ * @param {number} pollMs
+ */
+export function retryWaitMs(header, pollMs) {
+  const text = header?.trim() ?? "";
+  const seconds = /^\d+$/.test(text) ? Number(text) : 0;
+  return Math.min(MAX_RETRY_WAIT_MS, Math.max(pollMs, seconds * 1000));
+}
+
+/**
  * One line for screen readers and captions: what a chart shows, latest and peak.
  * @param {string} what
  * @param {Point[]} points

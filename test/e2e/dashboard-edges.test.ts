@@ -275,6 +275,38 @@ describe("dashboard edges, in headless Chromium", () => {
     expect(lists).toBe(1);
   });
 
+  // What a proxy in front of the mesh might put in a 429 (the mesh itself sends whole seconds): Number()
+  // read the first two as NaN and the last as 30 days, and setTimeout fires at once on NaN and on a delay
+  // that wraps past 2^31-1 ms to a negative one, so the page asked again as fast as the answers came,
+  // each one refused again.
+  it.each([
+    ["Soon 2099", "Retrying in 5 s"],
+    ["Tue, 01 Dec 2099 00:00:00 GMT", "Retrying in 5 s"],
+    ["2592000", "Retrying in 300 s"],
+  ])("a 429 with Retry-After %j: no burst of polls, and a wait it can say (%s)", async (value, says) => {
+    resetting = true;
+    try {
+      await page.goto(`${h.mesh.url}/_mesh/v1/services`);
+      await page.evaluate(() => sessionStorage.clear());
+    } finally {
+      resetting = false;
+    }
+    expectedFailures = /\/_mesh\/v1\/services$/;
+    let lists = 0;
+    intercept = (r) => {
+      if (!r.url().endsWith("/_mesh/v1/services")) return false;
+      lists++;
+      void r.respond({ status: 429, contentType: "application/json", headers: { "retry-after": value }, body: JSON.stringify({ error: "rate_limited", message: "too many requests" }) });
+      return true;
+    };
+    await signIn();
+    await page.waitForFunction(() => document.getElementById("status")?.textContent?.includes("Retrying in") === true, { timeout: 10_000 });
+    // Well under the 5 s poll: a page that waits has asked once; one that does not, dozens of times.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(lists).toBe(1);
+    expect(await statusText()).toContain(says);
+  });
+
   it("a token that cannot be sent in a header (a pasted non-Latin-1 character): asked again, clearly", async () => {
     await signIn(`${ADMIN_TOKEN}\u200b`);
     await page.waitForFunction(() => document.getElementById("login-error")?.textContent?.includes("character") === true, { timeout: 5000 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  MAX_RETRY_WAIT_MS,
   MAX_SAMPLES,
   MAX_TRANSITIONS,
   agoTime,
@@ -7,6 +8,7 @@ import {
   observeInstances,
   pathData,
   relTime,
+  retryWaitMs,
   seriesPoints,
   summarize,
   type InstanceTrack,
@@ -113,5 +115,31 @@ describe("pathData", () => {
   it("breaks the line at a null and draws a lone point as a dot", () => {
     expect(pathData([{ x: 0, y: 1 }, { x: 1, y: 2 }, { x: 2, y: null }, { x: 3, y: 4 }], id, id)).toBe("M0.0 1.0L1.0 2.0M3.0 4.0h0.01");
     expect(pathData([], id, id)).toBe("");
+  });
+});
+
+describe("the wait after a 429 (retryWaitMs)", () => {
+  const POLL = 5_000;
+  it.each([
+    ["30", 30_000],
+    [" 30 ", 30_000],
+    ["1", POLL],
+    ["0", POLL],
+    ["300", MAX_RETRY_WAIT_MS],
+    ["2592000", MAX_RETRY_WAIT_MS],
+    ["9".repeat(400), MAX_RETRY_WAIT_MS],
+    [null, POLL],
+    ["", POLL],
+    ["Soon 2099", POLL],
+    ["Tue, 01 Dec 2099 00:00:00 GMT", POLL],
+    ["-30", POLL],
+    ["1.5", POLL],
+    ["1e9", POLL],
+    ["Infinity", POLL],
+    ["30, 30", POLL],
+  ])("Retry-After %j: %d ms, a delay setTimeout keeps", (header, ms) => {
+    const wait = retryWaitMs(header, POLL);
+    expect(wait).toBe(ms);
+    expect(wait).toBeLessThanOrEqual(2 ** 31 - 1);
   });
 });

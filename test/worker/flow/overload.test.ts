@@ -202,6 +202,31 @@ describe("a lone instance held back by its Retry-After", { timeout: 30_000 }, ()
   });
 });
 
+describe("a 503 whose Retry-After is no delay-seconds and no HTTP-date", { timeout: 30_000 }, () => {
+  it("holds nothing: a lone instance takes the next request at once, whatever Date.parse would make of the value", async () => {
+    const { name } = await serviceWith(1, { retry: { attempts: 1 }, outlier: { consecutiveFailures: 100 } });
+    await mesh(`/${name}/warm`).then((r) => r.text());
+    // Date.parse reads each as a date in 2099 (a weekday that is not the date's, a zone other than GMT, no
+    // time, 31 February as 3 March): the instance was held out for the full 5 minutes.
+    for (const value of ["Soon 2099", "Thu, 01 Jan 2099", "Tue, 31 Feb 2099 00:00:00 GMT", "Mon, 01 Dec 2099 00:00:00 GMT", "Tue, 01 Dec 2099 00:00:00 PST", "2099-01-01T00:00:00Z"]) {
+      const refused = await mesh(`/${name}/x`, { headers: { "x-origin-retry-after": value } });
+      expect(refused.status, value).toBe(503);
+      expect(refused.headers.get("x-origin"), value).not.toBeNull();
+      await refused.arrayBuffer();
+      const next = await mesh(`/${name}/y`);
+      expect(next.status, `after Retry-After: ${value}`).toBe(200);
+      await next.arrayBuffer();
+    }
+    // The same origin's real HTTP-date still holds it (Fri, 31 Dec 9999 is one): the test can see a hold.
+    const held = await mesh(`/${name}/x`, { headers: { "x-origin-retry-after": "Fri, 31 Dec 9999 23:59:59 GMT" } });
+    expect(held.status).toBe(503);
+    await held.arrayBuffer();
+    const none = await mesh(`/${name}/y`);
+    expect(none.status).toBe(503);
+    expect((await none.json<{ error: string; message: string }>()).message).toMatch(/Retry-After/);
+  });
+});
+
 describe("retry.budget", { timeout: 30_000 }, () => {
   /** Total tries (x-mesh-attempts) for `n` GETs to a service whose two origins both answer 503. */
   async function triesFor(budget: unknown, n: number): Promise<number> {

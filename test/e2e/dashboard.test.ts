@@ -4,7 +4,7 @@ import path from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../scripts/lib/mesh-runtime.mjs";
-import { ADMIN_TOKEN, createService, load, startHarness, type Harness } from "./harness.js";
+import { ADMIN_TOKEN, createService, load, startHarness, until, type Harness } from "./harness.js";
 
 /**
  * Issue 12: the dashboard at /_mesh/ui in a real browser (Debian's headless
@@ -109,6 +109,16 @@ describe("the dashboard at /_mesh/ui, in headless Chromium", () => {
   });
 
   it("shows every service with its instances: state, last check, lease expiry", async () => {
+    // The page may have drawn its rows before the first health round had probed every instance (1 s
+    // rounds from registration, on a loaded machine; CI saw a row without a last check): poll until each has one.
+    const rowsWanted = SERVICES.length * h.origins.length;
+    await until("every instance row to show a last check", 15_000, async () => {
+      const checked = await page.$$eval('section[data-service] tbody [data-label="Last check"] time', (t) => t.length);
+      if (checked >= rowsWanted) return true;
+      await refresh();
+      await new Promise((r) => setTimeout(r, 400));
+      return false;
+    });
     expect(await page.$$eval("section[data-service]", (s) => s.map((e) => e.dataset["service"]))).toEqual(SERVICES);
     for (const name of SERVICES) {
       const rows = await page.$$eval(`section[data-service="${name}"] tbody tr`, (trs) =>

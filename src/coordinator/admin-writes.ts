@@ -19,13 +19,36 @@ import type { CoordinatorState } from "./state.js";
  * write that comes last is the one every store keeps.
  */
 
-/** Runs one operation at a time, in the order `run` was called; one failing does not stop the next. */
+/**
+ * How many recent calls a queue knows by their key. The API retries a coordinator call once, at most
+ * 100 ms after the first failed (core/rpc/stub-retry.ts), so only the last few can come again.
+ */
+const REMEMBERED_CALLS = 64;
+
+/**
+ * Runs one operation at a time, in the order `run` was called; one failing does not stop the next.
+ * A call whose key it has seen is not run again: it gets the first one's answer, waiting for it if
+ * need be. The platform's retry of an RPC (coordinator/stub.ts) is such a call: an error it marks
+ * retryable does not say the first delivery did not run (its answer may have been lost on the way
+ * back, or it may still be waiting its turn here), and run again after the writes that came in
+ * between it would undo them: a DELETE answered 404 after deleting, a creating PUT brought back
+ * the service a DELETE had just removed, a rotation took back the rotation after it.
+ */
 export class AdminQueue {
   #tail: Promise<unknown> = Promise.resolve();
+  readonly #calls = new Map<string, Promise<unknown>>();
 
-  run<T>(op: () => Promise<T>): Promise<T> {
+  run<T>(key: string, op: () => Promise<T>): Promise<T> {
+    const known = this.#calls.get(key);
+    // The key names the call, and with it the operation and its answer's type.
+    if (known !== undefined) return known as Promise<T>;
     const result = this.#tail.then(op);
     this.#tail = result.catch(() => undefined);
+    this.#calls.set(key, result);
+    if (this.#calls.size > REMEMBERED_CALLS) {
+      const oldest = this.#calls.keys().next();
+      if (oldest.done !== true) this.#calls.delete(oldest.value);
+    }
     return result;
   }
 }

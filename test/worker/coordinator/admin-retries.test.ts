@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { serviceConfigSchema, type ServiceRecord } from "../../../src/core/schema/service.js";
 import { sha256Hex } from "../../../src/core/sha256.js";
 import { routeRegistry } from "../../../src/registry/route-registry.js";
-import { ADMIN, createService, mesh, originUrls, stubFor, uniqueName } from "../helpers.js";
+import { ADMIN, createService, mesh, originUrls, register, stubFor, uniqueName } from "../helpers.js";
 
 /**
  * One admin call delivered twice. The API retries a coordinator RPC once when the
@@ -19,15 +19,6 @@ import { ADMIN, createService, mesh, originUrls, stubFor, uniqueName } from "../
 const stored = (name: string) => env.REGISTRY.get<ServiceRecord>(`service:${name}`, "json");
 const config = (name: string, prefix = name) => serviceConfigSchema.parse({ routes: { pathPrefixes: [`/${prefix}`] } });
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function registerWith(name: string, token: string): Promise<number> {
-  const res = await mesh(`/_mesh/v1/services/${name}/instances`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ url: originUrls()[0] }),
-  });
-  return res.status;
-}
 
 describe("an admin call the platform delivers twice runs once", { timeout: 30_000 }, () => {
   it("a DELETE: the second delivery answers as the first did (deleted), not 404", async () => {
@@ -66,7 +57,7 @@ describe("an admin call the platform delivers twice runs once", { timeout: 30_00
     const { registrationToken } = await later.json<{ registrationToken: string }>();
     expect(await stub.rotateToken(name, first, until)).toEqual({ ok: true });
     expect((await stored(name))?.tokenHash).toBe(await sha256Hex(registrationToken));
-    expect(await registerWith(name, registrationToken)).toBe(201);
+    expect((await register(name, registrationToken, originUrls()[0] ?? "")).id).toMatch(/./);
   });
 
   it("a PUT delivered again while its first delivery still waits its turn: one write, one answer", async () => {

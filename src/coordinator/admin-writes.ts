@@ -20,9 +20,13 @@ import type { CoordinatorState } from "./state.js";
  */
 
 /**
- * How many recent calls a queue knows by their key. The API retries a coordinator call once, at most
- * 100 ms after the first failed (core/rpc/stub-retry.ts), so only the last few can come again.
+ * How long a queue knows a call by its key once it has answered. The API retries a coordinator call
+ * once, at most 100 ms after it saw the first fail (core/rpc/stub-retry.ts): while the first is still
+ * running, or just after it answered. Kept no longer, since an answer can hold a whole config (up to
+ * a 256 KiB body), and DOs sharing an isolate share its 128 MB.
  */
+const REMEMBER_MS = 10_000;
+/** And at most this many, however fast the calls come. */
 const REMEMBERED_CALLS = 64;
 
 /**
@@ -36,20 +40,39 @@ const REMEMBERED_CALLS = 64;
  */
 export class AdminQueue {
   #tail: Promise<unknown> = Promise.resolve();
-  readonly #calls = new Map<string, Promise<unknown>>();
+  /** By key, oldest first: each call's answer, and when it came (null: still running or waiting). */
+  readonly #calls = new Map<string, { answer: Promise<unknown>; at: number | null }>();
+
+  readonly #now: () => number;
+
+  constructor(now: () => number = () => Date.now()) {
+    this.#now = now;
+  }
 
   run<T>(key: string, op: () => Promise<T>): Promise<T> {
+    this.#forgetAnswered();
     const known = this.#calls.get(key);
     // The key names the call, and with it the operation and its answer's type.
-    if (known !== undefined) return known as Promise<T>;
-    const result = this.#tail.then(op);
-    this.#tail = result.catch(() => undefined);
-    this.#calls.set(key, result);
-    if (this.#calls.size > REMEMBERED_CALLS) {
-      const oldest = this.#calls.keys().next();
-      if (oldest.done !== true) this.#calls.delete(oldest.value);
+    if (known !== undefined) return known.answer as Promise<T>;
+    const oldest = this.#calls.keys().next();
+    if (this.#calls.size >= REMEMBERED_CALLS && oldest.done !== true) this.#calls.delete(oldest.value);
+    const answer = this.#tail.then(op);
+    const call: { answer: Promise<unknown>; at: number | null } = { answer, at: null };
+    const answered = (): void => {
+      call.at = this.#now();
+    };
+    this.#tail = answer.then(answered, answered);
+    this.#calls.set(key, call);
+    return answer;
+  }
+
+  /** Calls answered more than REMEMBER_MS ago, oldest first: they answer in the order they came. */
+  #forgetAnswered(): void {
+    const before = this.#now() - REMEMBER_MS;
+    for (const [key, call] of this.#calls) {
+      if (call.at === null || call.at > before) break;
+      this.#calls.delete(key);
     }
-    return result;
   }
 }
 

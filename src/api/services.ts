@@ -99,7 +99,9 @@ services.get("/:name", validate("param", nameParam), async (c) => {
 services.delete("/:name", validate("param", nameParam), async (c) => {
   const { name } = c.req.valid("param");
   // In turn with the service's other admin writes, in its coordinator (coordinator/admin-writes.ts).
-  const result = await viaCoordinator<DeleteOutcome>(c.env, name, (s) => s.deleteService(name, Date.now()));
+  // One id for both tries of the call: a retried delivery gets the first one's answer, not a 404.
+  const callId = crypto.randomUUID();
+  const result = await viaCoordinator<DeleteOutcome>(c.env, name, (s) => s.deleteService(name, Date.now(), callId));
   if (!result.ok) throw adminRefused(name, result);
   noteRouteChange(name, null, result.shard, result.shardVersion, Date.now());
   return c.json({ deleted: name });

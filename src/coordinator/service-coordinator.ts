@@ -114,17 +114,18 @@ export class ServiceCoordinator extends DurableObject<Env> {
    * Worker's clock; `tokenHash` is used only if the service is created.
    */
   async putService(name: string, config: ServiceConfig, now: number, tokenHash: string): Promise<PutOutcome> {
-    return this.#admin.run(() => writeServicePut(this.#adminHost, name, config, now, tokenHash));
+    // The token is new for each API call, so its hash names the call: a retried delivery runs once.
+    return this.#admin.run(`put ${tokenHash}`, () => writeServicePut(this.#adminHost, name, config, now, tokenHash));
   }
 
-  /** `DELETE /services/{name}`, in turn with the other admin writes (admin-writes.ts). */
-  async deleteService(name: string, now: number): Promise<DeleteOutcome> {
-    return this.#admin.run(() => writeServiceDelete(this.#adminHost, name, now));
+  /** `DELETE /services/{name}`, in turn with the other admin writes (admin-writes.ts); `callId` is new for each API call. */
+  async deleteService(name: string, now: number, callId: string): Promise<DeleteOutcome> {
+    return this.#admin.run(`delete ${callId}`, () => writeServiceDelete(this.#adminHost, name, now));
   }
 
   /** `POST …/registration-token:rotate`, in turn with the other admin writes (admin-writes.ts). */
   async rotateToken(name: string, tokenHash: string, validUntil: number): Promise<RotateOutcome> {
-    return this.#admin.run(() => writeTokenRotation(this.#adminHost, name, tokenHash, validUntil));
+    return this.#admin.run(`rotate ${tokenHash}`, () => writeTokenRotation(this.#adminHost, name, tokenHash, validUntil));
   }
 
   async #adopt(name: string, config: ServiceConfig, version: number): Promise<void> {

@@ -29,6 +29,8 @@ export type ErrorCode =
   | "mesh_error"
   /** Flow control turned the request away before any origin: every instance at its concurrency cap, or the client is shed. */
   | "overloaded"
+  /** The client went away before any origin was tried; the answer (499) reaches no one, but the request log and metrics say so. */
+  | "client_closed"
   | SecurityErrorCode;
 
 /** Codes of the security features (docs/security.md), raised as SecurityError in src/security/. */

@@ -29,7 +29,9 @@ export type RequestOutcome =
   /** 503: every instance was at maxConcurrentRequestsPerInstance and no pending slot was free (flow control). */
   | "overloaded"
   /** 503: the client is in the service's shedPercent share (flow control). */
-  | "shed";
+  | "shed"
+  /** 499: the client went away before the request's first try (or while it waited for a slot): no origin was tried. */
+  | "client_closed";
 
 export type RoutingMode = "snapshot" | "strict" | "kv-fallback";
 
@@ -88,6 +90,8 @@ export interface RequestState {
   lastInstance: string | null;
   /** Set by the try stage when every instance was at its concurrency cap: respond answers 503 overloaded. */
   overloaded: boolean;
+  /** Set by the try stage when the client had gone before the request's first try (proxy/client-gone.ts): no try was made. */
+  clientClosed: boolean;
   /** Set by the try stage when the retry budget refused a retry the policy allowed (for the request log). */
   budgetExhausted: boolean;
   /** Set by pick for services with affinity, split or slow start (src/core/policy/); null otherwise. */
@@ -133,6 +137,7 @@ export function newRequestState(request: Request, started: number): RequestState
     relayBody: null,
     lastInstance: null,
     overloaded: false,
+    clientClosed: false,
     budgetExhausted: false,
     traffic: null,
     pinned: null,

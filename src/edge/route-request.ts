@@ -59,11 +59,13 @@ async function proxy(state: RequestState, request: Request, url: URL, env: Env, 
     // The fallback's admission: "stay" keeps the first service's answer; a refusal is the fallback's, after the hop.
     const verdict = await admitFallback(state, request, env, fallback);
     if (verdict !== "stay") {
+      // Read before the hop, which starts the tries over for the fallback.
+      const untried = state.outcomes.length === 0;
       hopTo(state, fallback, env, ctx);
       if (verdict !== "hop") return refused(state, verdict);
       const reloading = preparePick(state, env, ctx, url);
       if (reloading !== undefined) await reloading;
-      await tryFallback(state, url, env, ctx);
+      await tryFallback(state, url, env, ctx, untried);
     }
   }
   if (state.traffic !== null) {

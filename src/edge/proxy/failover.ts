@@ -11,6 +11,7 @@ import { budgetFor, honourRetryAfter, pickWhenSaturated, retryAllowed } from "./
 import { propagateTrace } from "./trace-context.js";
 import { tryOrigin, type TryResult } from "./try-origin.js";
 import { BodyFailed, logBodyFailed } from "./body-watch.js";
+import { clientGone } from "./client-gone.js";
 import { secureAttempt, upstreamSecurity, type UpstreamSecurity } from "./upstream-security.js";
 
 /**
@@ -35,7 +36,7 @@ export async function tryInstances(state: RequestState, url: URL, env: Env, ctx:
   // A streamed body goes to one try only (never replayed), so one watcher serves the request.
   // Route indexes written before bodyIdleTimeoutMs existed lack it.
   if (state.body instanceof ReadableStream) state.body = watchClientBody(state, state.body, svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS);
-  await failOver(state, svc, upstreamPath(url.pathname, match) + upstreamQuery(url), upstreamSecurity(state, env), env, ctx);
+  await failOver(state, svc, upstreamPath(url.pathname, match) + upstreamQuery(url), upstreamSecurity(state, env), env, ctx, true);
   watchRelayedBody(state, env, ctx);
 }
 
@@ -43,12 +44,13 @@ export async function tryInstances(state: RequestState, url: URL, env: Env, ctx:
  * The try stage again, for the service a fallback hop moved the request to
  * (route/fallback.ts): the upstream headers and the client-body watcher are
  * already in place; the fallback service's own upstream security applies.
+ * `untried`: the first service made no try, so the fallback's first is the request's.
  */
-export async function tryFallback(state: RequestState, url: URL, env: Env, ctx: ExecutionContext): Promise<void> {
+export async function tryFallback(state: RequestState, url: URL, env: Env, ctx: ExecutionContext, untried: boolean): Promise<void> {
   const svc = state.service;
   const match = state.match;
   if (svc === null || match === null) throw new Error("fallback try reached without a routed service");
-  await failOver(state, svc, upstreamPath(url.pathname, match) + upstreamQuery(url), upstreamSecurity(state, env), env, ctx);
+  await failOver(state, svc, upstreamPath(url.pathname, match) + upstreamQuery(url), upstreamSecurity(state, env), env, ctx, untried);
   watchRelayedBody(state, env, ctx);
 }
 
@@ -59,6 +61,8 @@ async function failOver(
   security: UpstreamSecurity | null,
   env: Env,
   ctx: ExecutionContext,
+  /** No try of this request has started yet (on another service either). */
+  untried: boolean,
 ): Promise<void> {
   // Route indexes written before the field existed lack it.
   const bodyIdleMs = svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS;
@@ -73,6 +77,8 @@ async function failOver(
     if (previous !== null && previous.response !== null) ctx.waitUntil(previous.response.body?.cancel() ?? Promise.resolve());
     // Last header change of the try: signing must see the final headers and URL.
     if (security !== null) await secureAttempt(security, state, instance.url + target);
+    // A client gone before the request's first try (in admission, the wait for a slot, a token fetch) gets none.
+    if (attempt === 1 && untried && clientGone(state)) return;
     state.lastInstance = instance.id;
     const token = tryBegan(state, instance.id);
     try {

@@ -5,6 +5,7 @@ import type { RoutedService } from "../../registry/route-index.js";
 import { pickFromLocal } from "../pick/pick.js";
 import type { SnapshotInstance } from "../../core/snapshot.js";
 import type { TryResult } from "./try-origin.js";
+import { clientGone } from "./client-gone.js";
 import type { RequestState } from "../request-state.js";
 
 /**
@@ -80,22 +81,42 @@ export const SLOT_POLL_MS = 5;
  * shorter), picking again every SLOT_POLL_MS; the rest, and those that time
  * out, are answered 503 overloaded. Anything else (no instance at all, all
  * held back) takes the usual 503 path.
+ *
+ * A waiter whose client goes away leaves at once, as Envoy removes a pending
+ * request whose downstream disconnects: its place is free for the next
+ * client, and it takes no slot and tries no origin (client-gone.ts). Only a
+ * request that waits pays for the abort listener and the wake-up closure.
  */
 export async function pickWhenSaturated(state: RequestState, svc: RoutedService): Promise<SnapshotInstance | undefined> {
   const cap = svc.maxConcurrentRequestsPerInstance;
   const local = state.local;
   if (cap === undefined || local === null || state.strict || !anyAtCapacity(local, cap)) return undefined;
   if (local.slotWaiters < (svc.maxPendingRequests ?? 0)) {
+    // A client already gone takes no place.
+    if (clientGone(state)) return undefined;
+    const signal = state.request.signal;
+    let poll: ReturnType<typeof setTimeout> | null = null;
+    let wake: (() => void) | null = null;
+    const leave = (): void => {
+      if (poll !== null) clearTimeout(poll);
+      wake?.();
+    };
+    signal.addEventListener("abort", leave, { once: true });
     local.slotWaiters++;
     try {
       const deadline = Date.now() + Math.min(SLOT_WAIT_MS, svc.retry.perTryTimeoutMs);
       while (Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, SLOT_POLL_MS));
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          poll = setTimeout(resolve, SLOT_POLL_MS);
+        });
+        if (clientGone(state)) return undefined;
         const instance = pickFromLocal(state);
         if (instance !== undefined) return instance;
       }
     } finally {
       local.slotWaiters--;
+      signal.removeEventListener("abort", leave);
     }
   }
   state.overloaded = true;

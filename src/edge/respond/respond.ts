@@ -36,13 +36,15 @@ function relayPlain(response: Response, body: ArrayBuffer | ReadableStream | nul
  * own answer is relayed, even a failed one (the client sees the origin's 5xx);
  * a try that got no answer becomes 504 (timeout) or 502, or 400 client_error
  * when the client's own body broke it; no try at all is 503
- * no_healthy_instance with Retry-After.
+ * no_healthy_instance with Retry-After (or overloaded), or 499 client_closed
+ * when the client had gone before it.
  */
 export function respond(state: RequestState): Response {
   const last = state.last;
   const name = state.service?.name ?? "";
   const attempts = state.outcomes.length;
   if (last === null) {
+    if (state.clientClosed) return clientClosed(state);
     if (state.overloaded) return overloaded(state, name);
     const why = allUnhealthy(state)
       ? "every instance is unhealthy"
@@ -76,6 +78,17 @@ function overloaded(state: RequestState, name: string): Response {
     headers: { "retry-after": String(OVERLOADED_RETRY_AFTER_SECONDS) },
   });
   return answered(state, error.toResponse(), "overloaded");
+}
+
+/**
+ * The client went away before the request's first try, which was then not
+ * made (proxy/client-gone.ts). Nobody reads this answer; it is what the
+ * request log and metrics record: 499, nginx's "client closed request", a
+ * 4xx because the request ended on the client's side, not an origin's.
+ */
+function clientClosed(state: RequestState): Response {
+  const error = new MeshError(499, "client_closed", "the client went away before an origin was tried");
+  return answered(state, error.toResponse(), "client_closed");
 }
 
 /**

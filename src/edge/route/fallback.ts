@@ -35,7 +35,8 @@ import { UNDECIDED } from "../../core/policy/traffic-view.js";
  */
 export function fallbackFor(state: RequestState, routes: LoadedRoutes): RoutedService | null {
   const svc = state.service;
-  if (svc?.fallbackService === undefined || state.fallbackFrom !== null || state.clientFailed) return null;
+  // A client gone before any try (proxy/client-gone.ts) is not handed on either: no origin is tried for it.
+  if (svc?.fallbackService === undefined || state.fallbackFrom !== null || state.clientFailed || state.clientClosed) return null;
   const last = state.last;
   if (last !== null) {
     if (last.response !== null || last.ok || !state.replayable) return null;

@@ -39,6 +39,9 @@ export default defineConfig({
                 MESH_METRICS_TOKEN: "test-metrics-token",
                 ALLOW_PRIVATE_ORIGINS: "true",
                 REQUEST_LOG: "off",
+                // Tests that turn the line on check one line per request; wrangler.toml ships "0.1"
+                // (test/worker/router/log-sample.test.ts sets its own values).
+                REQUEST_LOG_SAMPLE: "1",
                 ORIGIN_PORTS: inject("originPorts"),
                 HOSTILE_IDP_PORT: inject("hostileIdpPort"),
               },

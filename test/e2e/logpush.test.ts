@@ -28,7 +28,9 @@ describe("end to end: events, trace context and the local Logpush", () => {
   beforeAll(async () => {
     mesh = await startMeshWithLogpush({
       meshBundleDir: inject("meshBundleDir"),
-      bindings: { MESH_ADMIN_TOKEN: ADMIN_TOKEN, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "json" },
+      // Every line (wrangler.toml ships REQUEST_LOG_SAMPLE = "0.1"), so that each request below can be found and
+      // checked field by field; the sampled lines' weights are test/worker/router/log-sample.test.ts's.
+      bindings: { MESH_ADMIN_TOKEN: ADMIN_TOKEN, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "json", REQUEST_LOG_SAMPLE: "1" },
       // The lines are read back from R2, the point of the test; on the test's own output they would only be noise.
       miniflare: {
         handleRuntimeStdio(stdout: Readable, stderr: Readable) {
@@ -107,7 +109,7 @@ describe("end to end: events, trace context and the local Logpush", () => {
     const items = requests.filter((e) => e.path.startsWith(`/${SERVICE}/items/`));
     expect(items).toHaveLength(20);
     for (const e of items) {
-      // As shipped (REQUEST_LOG_SAMPLE = "1"), every line is written and stands for one request.
+      // With REQUEST_LOG_SAMPLE = "1", every line is written and stands for one request.
       expect(e).toMatchObject({ v: 1, service: SERVICE, status: 200, outcome: "ok", method: "GET", bytesIn: 0, weight: 1 });
       expect(e.upstreamLatencyMs).not.toBeNull();
       expect(e.upstreamLatencyMs ?? Infinity).toBeLessThanOrEqual(e.latencyMs);

@@ -58,8 +58,8 @@ export const DEFAULT_INPUTS = Object.freeze({
   // As wrangler.toml ships: REQUEST_LOG = "json" (one line per proxied request), [observability] enabled with
   // head_sampling_rate unset (1), and logpush = true, which the analytics path (docs/analytics.md) assumes a job for.
   requestLogLines: 1,
-  // REQUEST_LOG_SAMPLE = "1": every request line written (requestLinesPerRequest below).
-  requestLogSample: 1,
+  // REQUEST_LOG_SAMPLE = "0.1": a plain success's line with probability 0.1, every other line (requestLinesPerRequest below).
+  requestLogSample: 0.1,
   workersLogs: 1,
   // [observability.logs] invocation_logs = false: the request line already says what an invocation log would.
   invocationLogs: 0,

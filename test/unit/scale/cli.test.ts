@@ -59,7 +59,7 @@ describe("scale-model arguments", () => {
     expect([tuned.inputs.requestLogLines, tuned.inputs.workersLogs, tuned.inputs.invocationLogs, tuned.inputs.logSampling, tuned.inputs.logpush]).toEqual([0, 1, 1, 0.01, 0]);
     const sampled = parseArgs(["--request-log-sample", "0.01"]);
     if (sampled.help) throw new Error("expected a model run");
-    expect([shipped.inputs.requestLogSample, sampled.inputs.requestLogSample]).toEqual([1, 0.01]);
+    expect([shipped.inputs.requestLogSample, sampled.inputs.requestLogSample]).toEqual([0.1, 0.01]);
   });
 
   it.each([

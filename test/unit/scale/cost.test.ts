@@ -54,8 +54,10 @@ describe("monthly cost", () => {
   });
 
   it("bills Workers Logs per event (the request line; with invocation logs on, one per invocation, coordinators' too), and Logpush per request", () => {
-    const m = (over: Partial<typeof DEFAULT_INPUTS>) => scaleModel({ ...DEFAULT_INPUTS, locations: 1, isolatesPerLocation: 1, rps: 100, services: 1, ...over });
-    // 100 req/s for 30 days: 259.2M requests, so 259.2M events as shipped (REQUEST_LOG=json, invocation logs off, sampling 1).
+    // Every request line written (REQUEST_LOG_SAMPLE = "1"; wrangler.toml ships "0.1": the next test).
+    const m = (over: Partial<typeof DEFAULT_INPUTS>) =>
+      scaleModel({ ...DEFAULT_INPUTS, locations: 1, isolatesPerLocation: 1, rps: 100, services: 1, requestLogSample: 1, ...over });
+    // 100 req/s for 30 days: 259.2M requests, so 259.2M events (REQUEST_LOG=json, invocation logs off, every line).
     const shipped = monthlyCost(m({}), "snapshot", 0.55);
     expect(shipped.usage.logEvents).toBeCloseTo(259.2e6, 0);
     expect(shipped.workersLogs).toBeCloseTo((259.2 - 20) * 0.6, 6);
@@ -85,8 +87,10 @@ describe("monthly cost", () => {
     expect(requestLinesPerRequest({ requestLogLines: 1, requestLogSample: 1, failureRate: 0.2 })).toBe(1);
     expect(requestLinesPerRequest({ requestLogLines: 1, requestLogSample: 0.000001, failureRate: 0.2 })).toBeCloseTo(0.2, 5);
     expect(requestLinesPerRequest({ requestLogLines: 0, requestLogSample: 0.5, failureRate: 0.2 })).toBe(0);
-    // A sampled-out request is still an invocation with a trace event: Logpush bills the same records.
+    // As shipped (0.1): 10 % + 90 % × 0.1 % = 10.09 % of the requests have a line.
     const shipped = monthlyCost(m({}), "snapshot", 0.55);
+    expect(shipped.usage.logEvents).toBeCloseTo(259.2e6 * (0.1 + 0.9 * 0.001), 0);
+    // A sampled-out request is still an invocation with a trace event: Logpush bills the same records.
     expect(sampled.usage.logpushRecords).toBe(shipped.usage.logpushRecords);
     expect(sampled.logpush).toBe(shipped.logpush);
     // Both samplings multiply: head sampling keeps 1 % of the invocations, each with its (sampled) line.

@@ -79,6 +79,17 @@ describe("REQUEST_LOG_SAMPLE", () => {
     expect(warnings).toEqual([]);
   }, 60_000);
 
+  it("at 0.1, as wrangler.toml ships, writes about a tenth of 400 successes, each with weight 10", async () => {
+    const { name } = await serviceWith(2);
+    const { responses, events, warnings } = await send(times(400, `/${name}/ok`), "0.1");
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(events.every((e) => e.outcome === "ok" && e.weight === 10)).toBe(true);
+    // Binomial(400, 0.1): mean 40, sd 6. Outside 10..76 (5 and 6 sd) has probability below 1e-6.
+    expect(events.length).toBeGreaterThanOrEqual(10);
+    expect(events.length).toBeLessThanOrEqual(76);
+    expect(warnings).toEqual([]);
+  }, 60_000);
+
   it("at 0.001, still writes every failover, 5xx, 429 and no-route, with weight 1", async () => {
     // Failover: one instance that refuses connections and one that answers; round-robin starts half the requests on each.
     const fo = uniqueName("ls");
@@ -119,7 +130,7 @@ describe("REQUEST_LOG_SAMPLE", () => {
 
   it.each([
     ["unset", undefined],
-    ["as shipped, 1", "1"],
+    ["\"1\"", "1"],
   ])("%s: writes every line with weight 1", async (_, sample) => {
     const { name } = await serviceWith(2);
     const { events, warnings } = await send(times(20, `/${name}/ok`), sample);

@@ -75,7 +75,7 @@ function summarizeRow(row, s) {
       errors: s.throughput.reduce((a, x) => a + x.errors, 0),
       foreignCpuPercent: round(Math.max(0, ...s.throughput.map((x) => x.foreignCpuPercent ?? 0)), 0),
       stealPercent: round(Math.max(0, ...s.throughput.map((x) => x.stealPercent ?? 0)), 0),
-      logLinesPerRequest: row.id === "snapshot" ? round(pick(s.throughput, "logLinesPerRequest"), 3) : undefined,
+      logLinesPerRequest: row.id === "snapshot" || row.id === "snapshot-every-line" ? round(pick(s.throughput, "logLinesPerRequest"), 3) : undefined,
       rpcsPer1000: row.id === "strict" ? round(pick(s.throughput, "rpcsPer1000"), 2) : undefined,
     },
     latency: {

@@ -56,9 +56,9 @@ export function markdownReport(r, files) {
           x.rpsVsHandRolled === undefined ? "—" : f(x.rpsVsHandRolled, 3),
           `${f(x.throughput.p50, 3)} / ${f(x.throughput.p99, 3)}`,
           `${f(x.latency.p50, 3)} / ${f(x.latency.p99, 3)}`,
-          ["handrolled", "handrolled-guard", "snapshot", "strict", "snapshot-log-off"].includes(x.id) ? f(x.p50AddedMs, 3) : "—",
+          ["handrolled", "handrolled-guard", "snapshot", "strict", "snapshot-every-line"].includes(x.id) ? f(x.p50AddedMs, 3) : "—",
           f(x.throughput.cpuUsPerRequest, 1),
-          ["handrolled", "handrolled-guard", "snapshot", "strict", "snapshot-log-off"].includes(x.id) ? f(x.cpuAddedUsPerRequest, 1) : "—",
+          ["handrolled", "handrolled-guard", "snapshot", "strict", "snapshot-every-line"].includes(x.id) ? f(x.cpuAddedUsPerRequest, 1) : "—",
           f(x.throughput.sutCpuPercent),
           String(x.throughput.errors + x.latency.errors),
         ]),
@@ -74,7 +74,7 @@ export function markdownReport(r, files) {
     if (noisy.length > 0) {
       out.push(`\n⚠️ Interference during: ${noisy.map((x) => `${x.label} (other processes up to ${x.throughput.foreignCpuPercent}% of a core, hypervisor steal up to ${x.throughput.stealPercent ?? "?"}%)`).join(", ")}; those rows are noisier.`);
     }
-    const logOff = s.rows.find((x) => x.id === "snapshot-log-off");
+    const everyLine = s.rows.find((x) => x.id === "snapshot-every-line");
     const strict = s.rows.find((x) => x.id === "strict");
     if (strict?.throughput.rpcsPer1000 !== undefined) {
       out.push(
@@ -100,8 +100,9 @@ Hand-rolled + body guard: the same Worker, also reading each small sized answer 
     }
     if (snapshot) {
       out.push(
-        `\nThe mesh rows run the shipped wrangler.toml (REQUEST_LOG="json"): ${f(snapshot.throughput.logLinesPerRequest, 2)} log lines per request reached the host. Under Miniflare each line is piped from workerd to Node, which is not how production ships logs (Workers Logs / Logpush), so read the gap to the REQUEST_LOG=off row` +
-          `${logOff ? ` (${f(logOff.rpsVsPassthrough, 3)}× the pass-through, ${f(logOff.rpsVsHandRolled, 3)}× the hand-rolled Worker)` : ""} as an upper bound on the log line's Worker-side cost.`,
+        `\nThe mesh rows run the shipped wrangler.toml (REQUEST_LOG="json", REQUEST_LOG_SAMPLE="0.1": a line for 1 plain success in 10 and for every other request): ${f(snapshot.throughput.logLinesPerRequest, 2)} log lines per request reached the host.` +
+          `${everyLine ? ` With every line written (REQUEST_LOG_SAMPLE="1", ${f(everyLine.throughput.logLinesPerRequest, 2)} per request) the mesh ran at ${f(everyLine.rpsVsPassthrough, 3)}× the pass-through and ${f(everyLine.rpsVsHandRolled, 3)}× the hand-rolled Worker, adding ${f(everyLine.cpuAddedUsPerRequest, 1)} µs of CPU per request.` : ""}` +
+          " Under Miniflare each line is piped from workerd to Node, which is not how production ships logs (Workers Logs / Logpush), so read that gap as an upper bound on the line's Worker-side cost.",
       );
     }
     out.push("");

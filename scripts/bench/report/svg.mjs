@@ -74,7 +74,7 @@ function hbars({ x, y, width, title, unit, rows, targetLines = [], digits = 0 })
 export function throughputChart(steady, meta) {
   const width = 900;
   /** @param {string} id @returns {string} */
-  const rowColor = (id) => ({ origin: "#6b7280", passthrough: "#16a34a", handrolled: "#65a30d", snapshot: "#2563eb", strict: "#7c3aed", "snapshot-log-off": "#0891b2", nginx: "#d97706", haproxy: "#be185d" })[id] ?? color(0);
+  const rowColor = (id) => ({ origin: "#6b7280", passthrough: "#16a34a", handrolled: "#65a30d", snapshot: "#2563eb", strict: "#7c3aed", "snapshot-every-line": "#0891b2", nginx: "#d97706", haproxy: "#be185d" })[id] ?? color(0);
   let y = 30;
   let body = text(20, y, `Switchyard steady state — 3 origins, GET, small body (${meta.date}, ${meta.mode})`, { size: 16, weight: "bold" });
   y += 18;
@@ -83,7 +83,7 @@ export function throughputChart(steady, meta) {
   const a = hbars({ x: 20, y, width, title: "Throughput (req/s)", unit: "", rows: steady.rows.map((r) => ({ label: r.label, value: r.throughput.rps, color: rowColor(r.id) })) });
   body += a.svg;
   y += a.height + 20;
-  const workerRows = steady.rows.filter((r) => ["passthrough", "handrolled", "handrolled-guard", "snapshot", "strict", "snapshot-log-off"].includes(r.id));
+  const workerRows = steady.rows.filter((r) => ["passthrough", "handrolled", "handrolled-guard", "snapshot", "strict", "snapshot-every-line"].includes(r.id));
   const b = hbars({
     x: 20,
     y,
@@ -107,7 +107,7 @@ export function throughputChart(steady, meta) {
     title: "Latency at 1 connection (nothing queued): p50, ms (in brackets: added over the pass-through)",
     unit: " ms",
     digits: 3,
-    rows: steady.rows.map((r) => ({ label: r.label, value: r.latency.p50, color: rowColor(r.id), note: ["snapshot", "strict", "snapshot-log-off"].includes(r.id) && r.p50AddedMs !== null ? `(${r.p50AddedMs >= 0 ? "+" : ""}${r.p50AddedMs.toFixed(3)} ms)` : "" })),
+    rows: steady.rows.map((r) => ({ label: r.label, value: r.latency.p50, color: rowColor(r.id), note: ["snapshot", "strict", "snapshot-every-line"].includes(r.id) && r.p50AddedMs !== null ? `(${r.p50AddedMs >= 0 ? "+" : ""}${r.p50AddedMs.toFixed(3)} ms)` : "" })),
   });
   body += c.svg;
   y += c.height + 20;

@@ -1,5 +1,6 @@
 import type { HealthState } from "../health/health-machine.js";
 import * as z from "../schema/zod.js";
+import { isoTimeSchema } from "./iso-time.js";
 import { EVENT_VERSION } from "./request-event.js";
 
 /*
@@ -11,12 +12,11 @@ import { EVENT_VERSION } from "./request-event.js";
  */
 
 const name = z.string().check(z.minLength(1), z.maxLength(128));
-const isoTime = z.string().check(z.maxLength(40), z.refine((s) => !Number.isNaN(Date.parse(s)), "must be an ISO 8601 time"));
 const health = z.enum(["healthy", "unhealthy"]);
 
 const base = {
   v: z.literal(EVENT_VERSION),
-  ts: isoTime,
+  ts: isoTimeSchema,
   service: name,
   instance: name,
 };
@@ -35,7 +35,7 @@ export const healthTransitionEventSchema = z.object({
 export const ejectionEventSchema = z.object({
   ...base,
   event: z.literal("ejection"),
-  ejectedUntil: isoTime,
+  ejectedUntil: isoTimeSchema,
   durationMs: z.number().check(z.int(), z.gte(0)),
   /** Ejections so far, this one included: each lasts twice as long as the last, up to the cap. */
   ejections: z.number().check(z.int(), z.gte(1)),
@@ -45,7 +45,7 @@ export const ejectionEventSchema = z.object({
 export const leaseExpiredEventSchema = z.object({
   ...base,
   event: z.literal("lease_expired"),
-  leaseExpiredAt: isoTime,
+  leaseExpiredAt: isoTimeSchema,
 });
 
 export type HealthTransitionEvent = z.infer<typeof healthTransitionEventSchema>;

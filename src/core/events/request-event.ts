@@ -1,4 +1,5 @@
 import * as z from "../schema/zod.js";
+import { isoTimeSchema } from "./iso-time.js";
 import { MIN_LOG_SAMPLE } from "./log-sample.js";
 
 /**
@@ -22,7 +23,6 @@ const str = (max: number) => z.string().check(z.maxLength(max));
 const nullableStr = (max: number) => z.nullable(str(max));
 const count = z.number().check(z.int(), z.gte(0));
 const nullableCount = z.nullable(count);
-const isoTime = z.string().check(z.maxLength(40), z.refine((s) => !Number.isNaN(Date.parse(s)), "must be an ISO 8601 time"));
 /** W3C trace context ids, lowercase hex (core/proxy/trace.ts). */
 export const traceIdSchema = z.string().check(z.regex(/^[0-9a-f]{32}$/, "must be 32 lowercase hex digits"));
 export const spanIdSchema = z.string().check(z.regex(/^[0-9a-f]{16}$/, "must be 16 lowercase hex digits"));
@@ -41,7 +41,7 @@ const outcomeSchema = z.string().check(z.regex(/^[a-z][a-z_]{0,39}$/, "must be a
 export const requestEventSchema = z.object({
   v: z.literal(EVENT_VERSION),
   event: z.literal("request"),
-  ts: isoTime,
+  ts: isoTimeSchema,
   /** `cf-ray` when the request came through Cloudflare's edge, else a generated id (the mesh's span id). */
   requestId: str(MAX_ID).check(z.minLength(1)),
   traceId: traceIdSchema,

@@ -64,6 +64,22 @@ describe("leaseExpiredEvent", () => {
     valid([e]);
   });
 
+  it.each([
+    ["ts", { ts: "1" }],
+    ["leaseExpiredAt", { leaseExpiredAt: "Dec 1 2026" }],
+    ["leaseExpiredAt", { leaseExpiredAt: "2026-11-30T24:00:00.000Z" }],
+  ])("the union refuses a lease expiry whose %s is no RFC 3339 time, naming it", (field, over) => {
+    const e = { ...leaseExpiredEvent("shop", "i1", T0, T0 + 2500), ...over };
+    const r = meshEventSchema.safeParse(e);
+    expect(r.error?.issues.map((i) => i.path.join("."))).toEqual([field]);
+  });
+
+  it("the union refuses an ejection whose end is no real time, saying why", () => {
+    const e = { v: 1, event: "ejection", ts: "2026-11-30T10:00:00.000Z", service: "shop", instance: "i1", ejectedUntil: "2026-02-29T10:00:30.000Z", durationMs: 30_000, ejections: 1 };
+    const r = meshEventSchema.safeParse(e);
+    expect(r.error?.issues.map((i) => [i.path.join("."), i.message])).toEqual([["ejectedUntil", "must name a real date and time: 2026-02 has no day 29"]]);
+  });
+
   it("the union refuses a coordinator event with a field missing, naming it", () => {
     const r = meshEventSchema.safeParse({ v: 1, event: "lease_expired", ts: "2026-11-30T10:00:00.000Z", service: "shop", instance: "i1" });
     expect(r.success).toBe(false);

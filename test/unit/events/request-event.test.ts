@@ -81,6 +81,11 @@ describe("the request event, version 1", () => {
     ["outcome", { outcome: "Not An Outcome" }],
     ["mode", { mode: "fast" }],
     ["ts", { ts: "yesterday" }],
+    // Date.parse reads each of these as a time: the schema must not.
+    ["ts", { ts: "2026" }],
+    ["ts", { ts: "Tue, 01 Dec 2026 10:00:00 GMT" }],
+    ["ts", { ts: "2026-12-01 10:00" }],
+    ["ts", { ts: "2026-02-30T10:00:00.000Z" }],
   ])("names the bad field: %s", (field, over) => {
     expect(failingPath(event(over))).toBe(field);
   });

@@ -246,5 +246,43 @@ Hand-rolled + body guard: the same Worker, also reading each small sized answer 
     out.push(`Every origin answers 503; ${rb.concurrency} closed-loop clients for ${f(rb.durationMs / 1000)} s per row (scripts/bench/scenarios/retry-budget.mjs, \`--only budget\`). Upstream tries are the origins' own counts. The bound with the budget is 1 + percent + the floor (10 retries/s per 10 s window the run touches) ÷ client requests; without it, \`attempts\`.`);
   } else out.push("not measured");
   out.push("");
+  out.push(...routersSection(r.scenarios.routers), ...flowSection(r.scenarios.flow));
   return `${out.join("\n")}\n`;
+}
+
+/** @param {import("./result.mjs").RoutersScenario | undefined} rs @returns {string[]} */
+function routersSection(rs) {
+  const out = ["## 8. Coordinator load as routers grow (issue 13 §3)", ""];
+  if (!rs?.rows) return [...out, "not measured", ""];
+  const counts = [...new Set(rs.rows.map((x) => x.routers))];
+  /** @param {number} n @param {string} sharing */
+  const at = (n, sharing) => rs.rows.find((x) => x.routers === n && x.sharing === sharing);
+  out.push(table(["routers", "req/s", "snapshot RPCs/s, copy off", "snapshot RPCs/s, location copy", "report RPCs/s (off / copy)", "client errors"], counts.map((n) => {
+    const off = at(n, "off");
+    const on = at(n, "cache");
+    return [String(n), f(on?.requestsPerSecond ?? off?.requestsPerSecond, 1), f(off?.snapshotRpcsPerSecond, 2), f(on?.snapshotRpcsPerSecond, 2), `${f(off?.reportRpcsPerSecond, 2)} / ${f(on?.reportRpcsPerSecond, 2)}`, String((off?.clientErrors ?? 0) + (on?.clientErrors ?? 0))];
+  })));
+  out.push("");
+  const fo = (/** @type {string} */ k) => rs.failover[k];
+  const last = counts.at(-1);
+  out.push(`Each router is its own Worker (${rs.note}), ${rs.perRouterRps} req/s each for ${rs.seconds} s per row; RPC rates are the coordinator's own counters. SNAPSHOT_SHARING "off": every router refreshes its snapshot from the coordinator; "cache": one refresh per location writes a short-lived copy through the Cache API that the others read.`);
+  out.push("");
+  if (fo("off") && fo("cache")) {
+    out.push(`Failover at ${last} routers, one of 3 origins killed: the last request that needed a retry came ${f(fo("cache")?.lastRetryAfterKillMs)} ms after the kill with the location copy (${fo("cache")?.clientErrors} client errors) and ${f(fo("off")?.lastRetryAfterKillMs)} ms without it (${fo("off")?.clientErrors} client errors).`);
+    out.push("");
+  }
+  return out;
+}
+
+/** @param {import("./result.mjs").FlowScenario | undefined} fl @returns {string[]} */
+function flowSection(fl) {
+  const out = ["## 9. Flow control (rate limits)", ""];
+  if (!fl?.rateLimit) return [...out, "not measured", ""];
+  out.push(table(["scope", "offered", "admitted", "error", "tolerance", "refused", "other", "limiter RPCs per 1,000 requests"], fl.rateLimit.map((x) => [
+    x.scope, `${x.factor}× (${f(x.offeredPerSecond)}/s)`, `${f(x.admittedPerSecond, 1)}/s`, `${f(x.errorPercent, 1)} %`, `±${f(x.tolerancePercent)} %`, String(x.refused), String(x.other), x.rpcsPer1000 === null ? "—" : f(x.rpcsPer1000, 1),
+  ])));
+  out.push("");
+  out.push(`A limit of ${fl.rate}/s (burst ${fl.burst}) on one service, offered 2× and 4× its rate for ${f(fl.durationMs / 1000)} s; "admitted" counts the origin's own arrivals over the span of the run.${fl.cpu ? ` One isolate-scoped limit adds ${f(fl.cpu.usAddedPerRequest, 2)} µs of CPU per request (${fl.cpu.method}).` : ""}`);
+  out.push("");
+  return out;
 }

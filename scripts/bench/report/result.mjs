@@ -56,6 +56,14 @@
  * @typedef {{ config: { rounds: number, seconds: number, connections: number, slowMs: number, origins: number, generator: string }, rows: SlowOriginRow[] }} SlowOriginScenario
  * @typedef {{ budget: string, attempts: number, seconds: number, clientRequests: number, upstreamTries: number, amplification: number, bound: number, non503: number }} RetryBudgetRow
  * @typedef {{ concurrency: number, durationMs: number, rows: RetryBudgetRow[] }} RetryBudgetScenario
+ * @typedef {{ routers: number, sharing: string, requestsPerSecond: number, clientErrors: number, snapshotRpcsPerSecond: number | null, reportRpcsPerSecond: number | null }} RoutersRow
+ * @typedef {{ lastRetryAfterKillMs: number | null, clientErrors: number, errorStatuses?: Record<string, number> }} RoutersFailover
+ * @typedef {{ perRouterRps: number, seconds: number, rows: RoutersRow[], failover: Record<string, RoutersFailover | undefined>, note: string }} RoutersScenario
+ * @typedef {{
+ *   scope: string, factor: number, offeredPerSecond: number, requests: number, ok: number, refused: number, other: number,
+ *   spanSeconds: number, admittedPerSecond: number | null, errorPercent: number | null, tolerancePercent: number, withinTarget: boolean, rpcsPer1000: number | null,
+ * }} RateLimitRow
+ * @typedef {{ rate: number, burst: number, durationMs: number, rateLimit: RateLimitRow[], cpu?: { method: string, calls: number, usPerCallWithout: number, usPerCallWithLimit: number, usAddedPerRequest: number } }} FlowScenario
  * @typedef {{
  *   date: string, mode: string, durationSeconds: number, git: { commit: string, dirty: boolean },
  *   node: string, miniflare: string, wrangler: string,
@@ -67,6 +75,7 @@
  *   scenarios: {
  *     steady?: SteadyScenario, failover?: FailoverScenario, health?: HealthScenario,
  *     registry?: RegistryScenario, controlPlane?: ControlPlaneScenario, bundle?: BundleScenario, slow?: SlowOriginScenario, retryBudget?: RetryBudgetScenario,
+ *     routers?: RoutersScenario, flow?: FlowScenario,
  *   },
  *   targets: import("./targets.mjs").TargetCheck[],
  *   errors: { scenario: string, message: string }[],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { evaluateTargets, MIN_ROUNDS_FOR_VERDICT } from "../../../scripts/bench/report/targets.mjs";
+import { evaluateTargets, FAILOVER_SLACK_MS, MIN_ROUNDS_FOR_VERDICT, MIN_ROUTERS_FOR_VERDICT, SHARED_REFRESHES_PER_SECOND } from "../../../scripts/bench/report/targets.mjs";
 
 const steadyRow = (id: string, rps: number, ratio: number, p50Added: number | null = null) => ({
   id,
@@ -141,4 +141,52 @@ describe("evaluateTargets", () => {
     });
     expect(checks.filter((c) => c.scenario === "2 failover").map((c) => c.pass)).toEqual([true, true, false]);
   });
+
+  describe("issue 13 §3: coordinator load as routers grow", () => {
+    const rows = (counts: number[], shared: (n: number) => number) =>
+      counts.flatMap((n) => [
+        { routers: n, sharing: "off", snapshotRpcsPerSecond: n, reportRpcsPerSecond: 0.9 * n },
+        { routers: n, sharing: "cache", snapshotRpcsPerSecond: shared(n), reportRpcsPerSecond: 0.9 * n },
+      ]);
+    const failover = (cacheMs: number, offMs: number, cacheErrors = 0) => ({ cache: { lastRetryAfterKillMs: cacheMs, clientErrors: cacheErrors }, off: { lastRetryAfterKillMs: offMs, clientErrors: 0 } });
+    const checks = (routers: Parameters<typeof evaluateTargets>[0]["scenarios"]["routers"]) => evaluateTargets({ scenarios: { routers } }).filter((c) => c.scenario.startsWith("8 routers"));
+    const verdict = (list: ReturnType<typeof checks>, prefix: string) => list.find((c) => c.target.startsWith(prefix));
+
+    it("passes when the shared refreshes stay at the bound for every router count, and fails when any count exceeds it", () => {
+      const met = checks({ rows: rows([1, 2, 4, 8, 12], () => SHARED_REFRESHES_PER_SECOND), failover: failover(75, 72) });
+      expect(verdict(met, "snapshot RPCs/s")).toMatchObject({ pass: true, measured: "2.00 at most, over 1, 2, 4, 8, 12 routers (without it: 12.00 at 12)" });
+      // Flat in N: one router count over the bound is a miss, even when the largest is under it.
+      const missed = checks({ rows: rows([1, 2, 4, 8, 12], (n) => (n === 4 ? SHARED_REFRESHES_PER_SECOND + 0.01 : 1)), failover: failover(75, 72) });
+      expect(verdict(missed, "snapshot RPCs/s")?.pass).toBe(false);
+      // Refreshes growing with N (no sharing at all) miss.
+      expect(verdict(checks({ rows: rows([1, 8], (n) => n) }), "snapshot RPCs/s")?.pass).toBe(false);
+    });
+
+    it("gives no verdict below the issue's N and reports outcome reports per router without one", () => {
+      const few = checks({ rows: rows([1, MIN_ROUTERS_FOR_VERDICT - 1], () => 1) });
+      expect(verdict(few, "snapshot RPCs/s")).toMatchObject({ pass: null });
+      expect(verdict(few, "snapshot RPCs/s")?.measured).toContain("no verdict");
+      expect(verdict(few, "(reported) outcome report")).toMatchObject({ pass: null, measured: "6.30 (0.90 per router)" });
+    });
+
+    it("judges failover with the location copy against without it, errors included", () => {
+      expect(verdict(checks({ rows: rows([8], () => 1), failover: failover(72 + FAILOVER_SLACK_MS, 72) }), "failover")?.pass).toBe(true);
+      expect(verdict(checks({ rows: rows([8], () => 1), failover: failover(73 + FAILOVER_SLACK_MS, 72) }), "failover")?.pass).toBe(false);
+      expect(verdict(checks({ rows: rows([8], () => 1), failover: failover(10, 72, 1) }), "failover")?.pass).toBe(false);
+      expect(verdict(checks({ rows: rows([8], () => 1) }), "failover")).toMatchObject({ measured: "not measured", pass: null });
+    });
+  });
+
+  it("judges each rate-limit row at its own tolerance, and the limit's CPU at 10 µs", () => {
+    const row = (scope: string, factor: number, errorPercent: number, tolerancePercent: number) => ({
+      scope, factor, admittedPerSecond: 100 * (1 + errorPercent / 100), errorPercent, tolerancePercent, withinTarget: Math.abs(errorPercent) <= tolerancePercent,
+    });
+    const flow = evaluateTargets({ scenarios: { flow: { rate: 100, rateLimit: [row("isolate", 2, 0, 5), row("global", 4, -10.5, 10)], cpu: { usAddedPerRequest: 10.01 } } } }).filter((c) => c.scenario === "9 flow");
+    expect(flow.map((c) => [c.measured, c.pass])).toEqual([
+      ["100.0/s (+0.0 %)", true],
+      ["89.5/s (-10.5 %)", false],
+      ["10.01 µs", false],
+    ]);
+  });
 });
+

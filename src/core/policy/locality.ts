@@ -8,7 +8,7 @@ import { haversine, pointFrom, toRadians, type GeoPoint, type GeoRadians } from 
  *   Balancing's proximity steering. A group that is too unhealthy is passed
  *   over for the next nearest one.
  * - zone: the instances whose `zone` equals one `request.cf` field (colo,
- *   country, continent or region).
+ *   country, continent or region), ignoring ASCII case (zoneKey below).
  *
  * A group is preferred only while its healthy share (routable and not avoided
  * by this isolate, over its active members) is at least minHealthyFraction and
@@ -25,7 +25,8 @@ export type LocalityConfig =
 /** What one request prefers, read from its `cf` object only for a service with `locality`. */
 export type LocalityTarget =
   | { mode: "proximity"; point: GeoPoint; at: GeoRadians; minHealthyFraction: number }
-  | { mode: "zone"; zone: string; minHealthyFraction: number };
+  /** `zone` is the cf value as a match key, made once per request; it is only compared, never shown. */
+  | { mode: "zone"; zone: ZoneKey; minHealthyFraction: number };
 
 /**
  * `request.cf` as the router holds it: Cloudflare sets latitude/longitude and
@@ -37,6 +38,29 @@ export type CfFacts = object;
 
 const field = (cf: CfFacts, key: string): unknown => Reflect.get(cf, key);
 
+declare const zoneKeyBrand: unique symbol;
+/** A zone in the form zones are compared in. Only zoneKey makes one, so a raw zone cannot be looked up by mistake. */
+export type ZoneKey = string & { readonly [zoneKeyBrand]: true };
+
+/**
+ * The form in which zones are compared: a–z upper-cased, every other code
+ * unit kept. Cloudflare's cf values are upper-case ("SJC", "US", "NA") while
+ * operators often register "sjc" or "us"; exact equality silently turned
+ * locality off for them. Only ASCII is folded, not String#toUpperCase: full
+ * Unicode case mapping changes lengths ("ß" → "SS") and maps non-ASCII letters
+ * onto ASCII ones ("ı" → "I", "ſ" → "S"), so zones an operator wrote as
+ * different would match. A string with no a–z is returned as it is, so the
+ * per-request call on an upper-case cf value allocates nothing.
+ */
+export function zoneKey(zone: string): ZoneKey {
+  for (let i = 0; i < zone.length; i++) {
+    const c = zone.charCodeAt(i);
+    // toUpperCase on a run of a–z alone maps each to A–Z, one for one.
+    if (c >= 0x61 && c <= 0x7a) return zone.replace(/[a-z]+/g, (run) => run.toUpperCase()) as ZoneKey;
+  }
+  return zone as ZoneKey;
+}
+
 /** Null when the request does not carry the fact (no `cf`, or not that field): it then prefers nothing. */
 export function localityTarget(config: LocalityConfig, cf: CfFacts | undefined): LocalityTarget | null {
   // The runtime's cf is an object or absent; anything else (a caller's own init) says nothing either.
@@ -46,7 +70,7 @@ export function localityTarget(config: LocalityConfig, cf: CfFacts | undefined):
     return point === null ? null : { mode: "proximity", point, at: toRadians(point), minHealthyFraction: config.minHealthyFraction };
   }
   const zone = field(cf, config.key);
-  return typeof zone === "string" && zone !== "" ? { mode: "zone", zone, minHealthyFraction: config.minHealthyFraction } : null;
+  return typeof zone === "string" && zone !== "" ? { mode: "zone", zone: zoneKey(zone), minHealthyFraction: config.minHealthyFraction } : null;
 }
 
 /** A group of instances: the routable ones, and how many active members it has in all. */
@@ -82,7 +106,7 @@ export function qualifies<I extends { id: string }>(group: LocalityGroup<I>, avo
  */
 export function preferredGroup<I extends { id: string }>(
   target: LocalityTarget,
-  zones: ReadonlyMap<string, LocalityGroup<I>>,
+  zones: ReadonlyMap<ZoneKey, LocalityGroup<I>>,
   places: readonly PlacedGroup<I>[],
   avoid: ReadonlySet<string> | null,
 ): LocalityGroup<I> | null {

@@ -1,6 +1,6 @@
 import type { Snapshot, SnapshotGroup, SnapshotInstance } from "../snapshot.js";
 import { toRadians, type GeoPoint } from "./geo.js";
-import { healthyIn, preferredGroup, type LocalityGroup, type LocalityTarget, type PlacedGroup } from "./locality.js";
+import { healthyIn, preferredGroup, zoneKey, type LocalityGroup, type LocalityTarget, type PlacedGroup, type ZoneKey } from "./locality.js";
 import { chooseLevel, priorityLoads } from "./priority.js";
 
 /**
@@ -13,7 +13,8 @@ import { chooseLevel, priorityLoads } from "./priority.js";
 export interface PriorityLevel {
   priority: number;
   all: LocalityGroup<SnapshotInstance>;
-  zones: Map<string, LocalityGroup<SnapshotInstance>>;
+  /** Keyed by zoneKey(zone): "sjc" and "SJC" are one group. The instances keep the zone they registered. */
+  zones: Map<ZoneKey, LocalityGroup<SnapshotInstance>>;
   places: PlacedGroup<SnapshotInstance>[];
 }
 
@@ -26,7 +27,7 @@ export interface PolicyIndex {
 interface Building {
   priority: number;
   all: { instances: SnapshotInstance[]; total: number };
-  zones: Map<string, { instances: SnapshotInstance[]; total: number }>;
+  zones: Map<ZoneKey, { instances: SnapshotInstance[]; total: number }>;
   places: Map<string, PlacedGroup<SnapshotInstance> & { instances: SnapshotInstance[] }>;
 }
 
@@ -41,7 +42,7 @@ function levelOf(levels: Map<number, Building>, priority: number): Building {
   return level;
 }
 
-function groupIn<G extends { instances: SnapshotInstance[]; total: number }>(map: Map<string, G>, key: string, make: () => G): G {
+function groupIn<K, G extends { instances: SnapshotInstance[]; total: number }>(map: Map<K, G>, key: K, make: () => G): G {
   let g = map.get(key);
   if (g === undefined) {
     g = make();
@@ -54,7 +55,7 @@ function groupIn<G extends { instances: SnapshotInstance[]; total: number }>(map
 function add(levels: Map<number, Building>, g: Omit<SnapshotGroup, "total">, count: number, instance: SnapshotInstance | null): void {
   const level = levelOf(levels, g.priority);
   const targets: { instances: SnapshotInstance[]; total: number }[] = [level.all];
-  if (g.zone !== null) targets.push(groupIn(level.zones, g.zone, () => ({ instances: [], total: 0 })));
+  if (g.zone !== null) targets.push(groupIn(level.zones, zoneKey(g.zone), () => ({ instances: [], total: 0 })));
   const point = g.location;
   if (point !== null) targets.push(groupIn(level.places, placeKey(point), () => ({ instances: [], total: 0, point, at: toRadians(point) })));
   for (const t of targets) {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { greatCircleKm, pointFrom, toRadians } from "../../../src/core/policy/geo.js";
-import { localityTarget, qualifies, type LocalityTarget } from "../../../src/core/policy/locality.js";
+import { localityTarget, qualifies, zoneKey, type LocalityTarget } from "../../../src/core/policy/locality.js";
 import { buildPolicyIndex, choosePool } from "../../../src/core/policy/priority-pools.js";
 import { snapshotOf, specOf, type MemberSpec } from "./pool-fixtures.js";
 
@@ -89,7 +89,7 @@ describe("proximity", () => {
 });
 
 describe("zone", () => {
-  const target = (zone: string, minHealthyFraction = 0.5): LocalityTarget => ({ mode: "zone", zone, minHealthyFraction });
+  const target = (zone: string, minHealthyFraction = 0.5): LocalityTarget => ({ mode: "zone", zone: zoneKey(zone), minHealthyFraction });
   const specs: MemberSpec[] = [{ zone: "weur", healthy: 2 }, { zone: "enam", healthy: 1, unhealthy: 2 }, { zone: null, healthy: 1 }];
 
   it("prefers the request's zone while it is healthy enough", () => {
@@ -100,6 +100,118 @@ describe("zone", () => {
     expect(poolSpecs(specs, target("enam"))).toEqual([0, 1, 2]);
     expect(poolSpecs(specs, target("enam", 0.3))).toEqual([1]);
     expect(poolSpecs(specs, target("apac"))).toEqual([0, 1, 2]);
+  });
+});
+
+describe("zone matching ignores ASCII case", () => {
+  const colo = { mode: "zone", key: "colo", minHealthyFraction: 0.5 } as const;
+  const fromCf = (value: string, minHealthyFraction = 0.5) => localityTarget({ ...colo, minHealthyFraction }, { colo: value });
+
+  it("zoneKey upper-cases a–z and nothing else", () => {
+    expect(zoneKey("sjc")).toBe("SJC");
+    expect(zoneKey("eu-West-1")).toBe("EU-WEST-1");
+    expect(zoneKey("SJC")).toBe("SJC");
+    // Full Unicode upper-casing would give "STRASSE", "PIT", "SFO" and "KÉ": each would then match another zone.
+    expect(zoneKey("straße")).toBe("STRAßE");
+    expect(zoneKey("pıt")).toBe("PıT");
+    expect(zoneKey("ſfo")).toBe("ſFO");
+    expect(zoneKey("ké")).toBe("Ké");
+  });
+
+  it("the request's cf value is made a key once, when the target is read", () => {
+    expect(fromCf("sjc")).toEqual({ mode: "zone", zone: "SJC", minHealthyFraction: 0.5 });
+  });
+
+  it("an instance registered as \"sjc\" takes requests whose cf.colo is \"SJC\", and keeps its own spelling", () => {
+    const specs: MemberSpec[] = [{ zone: "sjc", healthy: 2 }, { zone: "LHR", healthy: 1 }, { zone: null, healthy: 1 }];
+    const index = buildPolicyIndex(snapshotOf(specs));
+    const pool = choosePool(index, fromCf("SJC"), null, 0.5) ?? [];
+    expect(pool.map((i) => specOf(i.id))).toEqual([0, 0]);
+    expect(pool.map((i) => i.zone)).toEqual(["sjc", "sjc"]);
+    // Either side may be the lower-case one.
+    expect(poolSpecs(specs, fromCf("lhr"))).toEqual([1]);
+    expect(poolSpecs(specs, fromCf("Sjc"))).toEqual([0]);
+  });
+
+  it("registrations that differ only in ASCII case are one group: their members add up against minHealthyFraction", () => {
+    // 1 healthy of 4 once both spellings are one group; "SJC" alone would have no routable member at all.
+    const specs: MemberSpec[] = [{ zone: "sjc", healthy: 1, unhealthy: 1 }, { zone: "SJC", healthy: 0, unhealthy: 2 }, { zone: null, healthy: 1 }];
+    expect(poolSpecs(specs, fromCf("SJC", 0.25))).toEqual([0]);
+    expect(poolSpecs(specs, fromCf("SJC", 0.3))).toEqual([0, 2]);
+  });
+
+  it("non-ASCII letters are compared as they are", () => {
+    const specs: MemberSpec[] = [{ zone: "straße", healthy: 1 }, { zone: "pıt", healthy: 1 }, { zone: null, healthy: 1 }];
+    expect(poolSpecs(specs, fromCf("STRASSE"))).toEqual([0, 1, 2]);
+    expect(poolSpecs(specs, fromCf("PIT"))).toEqual([0, 1, 2]);
+    expect(poolSpecs(specs, fromCf("STRAßE"))).toEqual([0]);
+    expect(poolSpecs(specs, fromCf("PıT"))).toEqual([1]);
+  });
+});
+
+/** Toggles the case of the ASCII letters at the positions `flips` marks (cyclically), and of nothing else. */
+function flipAsciiCase(s: string, flips: readonly boolean[]): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+    out += String.fromCharCode(letter && flips.length > 0 && flips[i % flips.length] === true ? c ^ 0x20 : c);
+  }
+  return out;
+}
+
+/** The reference: same length, and each code unit equal or the same ASCII letter in the other case. */
+function sameIgnoringAsciiCase(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  const lower = (c: number) => (c >= 0x41 && c <= 0x5a ? c + 0x20 : c);
+  for (let i = 0; i < a.length; i++) if (lower(a.charCodeAt(i)) !== lower(b.charCodeAt(i))) return false;
+  return true;
+}
+
+describe("zone matching properties", () => {
+  // Letters whose full Unicode case mapping lands on ASCII or changes length (ı, İ, ſ, ß, the Kelvin sign, ﬀ),
+  // next to the ASCII letters they would be confused with, so near misses are common.
+  const tricky = fc.constantFrom("a", "A", "s", "S", "i", "I", "k", "K", "f", "F", "ı", "İ", "ſ", "ß", "\u212A", "ﬀ", "é", "É", "-", "1");
+  const zoneArb = fc.oneof(fc.string({ unit: tricky, minLength: 1, maxLength: 6 }), fc.string({ unit: "binary", minLength: 1, maxLength: 6 }));
+  const flipsArb = fc.array(fc.boolean(), { maxLength: 6 });
+  const config = { mode: "zone", key: "colo", minHealthyFraction: 0.5 } as const;
+  /** The specs a request lands on: [0] when it matches the instance registered as `registered`, [0, 1] when it spills over. */
+  const landsOn = (registered: string, cfValue: string) =>
+    poolSpecs([{ zone: registered, healthy: 1 }, { zone: null, healthy: 1 }], localityTarget(config, { colo: cfValue }));
+
+  it("matching is unchanged by ASCII case changes on either side", () => {
+    fc.assert(
+      fc.property(zoneArb, flipsArb, flipsArb, (zone, onInstance, onRequest) => {
+        const registered = flipAsciiCase(zone, onInstance);
+        const requested = flipAsciiCase(zone, onRequest);
+        expect(zoneKey(registered)).toBe(zoneKey(requested));
+        expect(landsOn(registered, requested)).toEqual([0]);
+      }),
+    );
+  });
+
+  it("zones that differ other than in ASCII case never match", () => {
+    const pairArb = zoneArb.chain((a) =>
+      fc.tuple(
+        fc.constant(a),
+        fc.oneof(
+          zoneArb,
+          // A near miss: a case variant of `a` with one code unit swapped for a tricky one.
+          fc.tuple(flipsArb, fc.nat(), tricky).map(([flips, at, c]) => {
+            const b = flipAsciiCase(a, flips);
+            const i = at % b.length;
+            return b.slice(0, i) + c + b.slice(i + 1);
+          }),
+        ),
+      ),
+    );
+    fc.assert(
+      fc.property(pairArb, ([registered, requested]) => {
+        fc.pre(!sameIgnoringAsciiCase(registered, requested));
+        expect(zoneKey(registered)).not.toBe(zoneKey(requested));
+        expect(landsOn(registered, requested)).toEqual([0, 1]);
+      }),
+    );
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { BalancerConfig } from "../../../src/core/balance/index.js";
 import { pickLocal } from "../../../src/core/local-health/local-pick.js";
 import { newLocalServiceState } from "../../../src/core/local-health/local-service-state.js";
-import type { LocalityTarget } from "../../../src/core/policy/locality.js";
+import { zoneKey, type LocalityTarget } from "../../../src/core/policy/locality.js";
 import type { TrafficPolicy } from "../../../src/core/policy/traffic-view.js";
 import { seededRandom } from "../seeded-random.js";
 import { inst, request, snap, T0 } from "./fixtures.js";
@@ -43,7 +43,7 @@ describe("split with priority levels", () => {
 
 describe("slow start with priority levels or locality", () => {
   const ramping: TrafficPolicy = { slowStartSeconds: 60 };
-  const near: LocalityTarget = { mode: "zone", zone: "eu", minHealthyFraction: 0.5 };
+  const near: LocalityTarget = { mode: "zone", zone: zoneKey("eu"), minHealthyFraction: 0.5 };
 
   it("ramps a new primary instance as it would without a standby level", () => {
     const hosts = [

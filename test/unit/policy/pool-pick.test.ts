@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { BALANCER_KINDS } from "../../../src/core/balance/index.js";
 import { markDown, pickLocal } from "../../../src/core/local-health/local-pick.js";
 import { adoptSnapshot, newLocalServiceState } from "../../../src/core/local-health/local-service-state.js";
+import { zoneKey } from "../../../src/core/policy/locality.js";
 import { levelHealth, priorityLoads } from "../../../src/core/policy/priority.js";
 import { seededRandom } from "../seeded-random.js";
 import { membersOf, snapshotOf, specOf, T0, type MemberSpec } from "./pool-fixtures.js";
@@ -53,7 +54,7 @@ describe("priority levels at the edge", () => {
     it(`${kind}: a retry that used up the request's zone stays in its level while the level has an untried instance`, () => {
       // Level 0: zone a (one instance), zone b (three); level 1: a standby of three. Both levels fully healthy.
       const s = stateOf([{ priority: 0, zone: "a", healthy: 1 }, { priority: 0, zone: "b", healthy: 3 }, { priority: 1, zone: "b", healthy: 3 }], kind);
-      const target = { mode: "zone", zone: "a", minHealthyFraction: 0.5 } as const;
+      const target = { mode: "zone", zone: zoneKey("a"), minHealthyFraction: 0.5 } as const;
       const random = seededRandom(13);
       for (let i = 0; i < 200; i++) {
         // The first try (zone a's only instance) answered 503: tried, not marked down.
@@ -68,7 +69,7 @@ describe("priority levels at the edge", () => {
     const members = membersOf([{ priority: 0, zone: "a", healthy: 0, unhealthy: 2 }, { priority: 1, zone: "a", healthy: 0, unhealthy: 2 }]);
     const s = newLocalServiceState(buildSnapshot(members, "svc", 1, true, T0), "coordinator", "random", T0, seededRandom(3));
     expect(s.snapshot.panic).toBe(true);
-    const target = { mode: "zone", zone: "a", minHealthyFraction: 0.5 } as const;
+    const target = { mode: "zone", zone: zoneKey("a"), minHealthyFraction: 0.5 } as const;
     const random = seededRandom(17);
     const levels = new Set<number>();
     for (let i = 0; i < 100; i++) levels.add(specOf(pickLocal(s, undefined, NOW, STALL_MS, undefined, undefined, undefined, target, random)?.id ?? ""));
@@ -107,7 +108,7 @@ describe("properties (every balancer kind)", () => {
           const routable = s.snapshot.instances.map((i) => i.id);
           const marked = new Set(markAt.map((k) => routable[k % Math.max(1, routable.length)] ?? ""));
           for (const id of marked) markDown(s, id, NOW);
-          const target = zone === null ? null : ({ mode: "zone", zone, minHealthyFraction: 0.5 } as const);
+          const target = zone === null ? null : ({ mode: "zone", zone: zoneKey(zone), minHealthyFraction: 0.5 } as const);
           const random = seededRandom(seed);
           for (let i = 0; i < 30; i++) {
             const picked = pickLocal(s, undefined, NOW + 1, STALL_MS, `k${i}`, undefined, undefined, target, random);

@@ -49,6 +49,21 @@ describe("locality at the router", { timeout: 60_000 }, () => {
     for (let i = 0; i < 6; i++) expect(await originOf(`/${name}/x`, { colo: "EWR" })).toBe("wt-2");
   });
 
+  it("zone: an instance registered as \"sjc\" takes requests whose cf colo is \"SJC\", and is still listed as \"sjc\"", async () => {
+    const name = uniqueName("zone-case");
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, locality: { mode: "zone", key: "colo" } });
+    const [sjc, ewr] = originUrls();
+    if (sjc === undefined || ewr === undefined) throw new Error("two loopback origins needed");
+    const inSjc = await register(name, token, sjc, { zone: "sjc" });
+    const inEwr = await register(name, token, ewr, { zone: "ewr" });
+    // Compared exactly, "sjc" never equals "SJC": every request would spill over and half would reach wt-2.
+    for (let i = 0; i < 6; i++) expect(await originOf(`/${name}/x`, { colo: "SJC" })).toBe("wt-1");
+    for (let i = 0; i < 6; i++) expect(await originOf(`/${name}/x`, { colo: "EWR" })).toBe("wt-2");
+    const res = await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN });
+    const body = await res.json<{ instances: { id: string; zone: string | null }[] }>();
+    expect(new Map(body.instances.map((i) => [i.id, i.zone]))).toEqual(new Map([[inSjc.id, "sjc"], [inEwr.id, "ewr"]]));
+  });
+
   it("shows priority and location in the instance listing, and locality in the config", async () => {
     const name = uniqueName("show");
     const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, locality: { mode: "proximity" }, fallbackService: "other-svc" });

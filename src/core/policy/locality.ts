@@ -16,7 +16,13 @@ import { haversine, pointFrom, toRadians, type GeoPoint, type GeoRadians } from 
  * level. Only routable instances are ever candidates, so locality can narrow
  * the choice but never adds an unhealthy instance to it.
  */
-export type LocalityKey = "colo" | "country" | "continent" | "region";
+/**
+ * The `request.cf` field a zone is compared with. `region` is the region's
+ * name ("Texas", "England"), `regionCode` its ISO 3166-2 code ("TX", "ENG"):
+ * both are offered, since a name differs by spelling and language where a
+ * code does not.
+ */
+export type LocalityKey = "colo" | "country" | "continent" | "region" | "regionCode";
 
 export type LocalityConfig =
   | { mode: "proximity"; minHealthyFraction: number }

@@ -135,7 +135,7 @@ const minHealthyFraction = withDefault(z.number().check(z.gte(0), z.lte(1)), 0.5
 /** `locality` (docs/api.md, "Locality"): which instances a request prefers; the rules are in core/policy/locality.ts. */
 export const localitySchema = z.discriminatedUnion("mode", [
   z.strictObject({ mode: z.literal("proximity"), minHealthyFraction }),
-  z.strictObject({ mode: z.literal("zone"), key: z.enum(["colo", "country", "continent", "region"]), minHealthyFraction }),
+  z.strictObject({ mode: z.literal("zone"), key: z.enum(["colo", "country", "continent", "region", "regionCode"]), minHealthyFraction }),
 ]);
 
 /** Said in the 400, at `locality`, when a strict-mode service asks for it. */

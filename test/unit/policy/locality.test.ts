@@ -61,6 +61,12 @@ describe("localityTarget (what request.cf says)", () => {
     expect(localityTarget(config, { colo: "LHR", country: "GB" })).toEqual({ mode: "zone", zone: "LHR", minHealthyFraction: 0.5 });
     expect(localityTarget({ ...config, key: "continent" }, { colo: "LHR" })).toBeNull();
   });
+
+  it("reads a region by its name under region and by its ISO 3166-2 code under regionCode", () => {
+    const cf = { region: "Texas", regionCode: "TX" };
+    expect(localityTarget({ mode: "zone", key: "region", minHealthyFraction: 0.5 }, cf)).toMatchObject({ zone: "TEXAS" });
+    expect(localityTarget({ mode: "zone", key: "regionCode", minHealthyFraction: 0.5 }, cf)).toMatchObject({ zone: "TX" });
+  });
 });
 
 describe("proximity", () => {

@@ -49,6 +49,18 @@ describe("locality at the router", { timeout: 60_000 }, () => {
     for (let i = 0; i < 6; i++) expect(await originOf(`/${name}/x`, { colo: "EWR" })).toBe("wt-2");
   });
 
+  it("zone by regionCode: an instance registered as \"TX\" takes the requests whose cf.regionCode is \"TX\"", async () => {
+    const name = uniqueName("region");
+    const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, locality: { mode: "zone", key: "regionCode" } });
+    const [tx, ca] = originUrls();
+    if (tx === undefined || ca === undefined) throw new Error("two loopback origins needed");
+    await register(name, token, tx, { zone: "TX" });
+    await register(name, token, ca, { zone: "CA" });
+    // cf.region is the name ("Texas"): only regionCode carries the code.
+    for (let i = 0; i < 6; i++) expect(await originOf(`/${name}/x`, { region: "Texas", regionCode: "TX" })).toBe("wt-1");
+    for (let i = 0; i < 6; i++) expect(await originOf(`/${name}/x`, { region: "California", regionCode: "CA" })).toBe("wt-2");
+  });
+
   it("zone: an instance registered as \"sjc\" takes requests whose cf colo is \"SJC\", and is still listed as \"sjc\"", async () => {
     const name = uniqueName("zone-case");
     const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, locality: { mode: "zone", key: "colo" } });
@@ -83,6 +95,8 @@ describe("locality at the router", { timeout: 60_000 }, () => {
       return (await res.json<{ issues: { path: string }[] }>()).issues.map((i) => i.path);
     };
     expect(await issues(await put({ locality: { mode: "zone", key: "city" } }))).toEqual(["locality.key"]);
+    // The cf field's own spelling only.
+    expect(await issues(await put({ locality: { mode: "zone", key: "regioncode" } }))).toEqual(["locality.key"]);
     expect(await issues(await put({ locality: { mode: "proximity" }, routing: { mode: "strict" } }))).toEqual(["locality"]);
     expect(await issues(await put({ fallbackService: name }))).toEqual(["fallbackService"]);
   });

@@ -10,7 +10,8 @@ import { MAX_PICKS_PER_BATCH, type InstanceReport, type Snapshot, type SnapshotI
 import type { MetricsDelta } from "../core/metrics/accumulator.js";
 import type { ServiceMetrics } from "../core/metrics/prometheus.js";
 import type { ServiceStats, StatsWindow } from "../core/metrics/stats.js";
-import { AdminQueue, writeServiceDelete, writeServicePut, writeTokenRotation, type AdminHost, type DeleteOutcome, type PutOutcome, type RotateOutcome } from "./admin-writes.js";
+import { AdminQueue } from "../core/admin/admin-queue.js";
+import { writeServiceDelete, writeServicePut, writeTokenRotation, type AdminHost, type DeleteOutcome, type PutOutcome, type RotateOutcome } from "./admin-writes.js";
 import { HealthRounds } from "./health-rounds.js";
 import { MetricsStore } from "./metrics/metrics-store.js";
 import { STATS_FLUSH_MS, WriteBehind } from "./storage/write-behind.js";
@@ -59,7 +60,7 @@ export class ServiceCoordinator extends DurableObject<Env> {
   readonly #health: HealthRounds;
   readonly #metrics: MetricsStore;
   readonly #registrations = new Registrations();
-  /** PUT, DELETE and token rotation of this service, one at a time (admin-writes.ts). */
+  /** PUT, DELETE and token rotation of this service, one at a time (core/admin/admin-queue.ts, admin-writes.ts). */
   readonly #admin = new AdminQueue();
   readonly #adminHost: AdminHost;
   readonly #purge: MirrorPurge;

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { ADMIN_WRITE_WAIT_MS } from "../core/admin/admin-queue.js";
 import { MeshError } from "../core/errors.js";
 import * as z from "../core/schema/zod.js";
 import { serviceConfigSchema, type ServiceRecord } from "../core/schema/service.js";
@@ -13,6 +14,8 @@ import { viaCoordinator } from "./coordinator-call.js";
 import { nameParam, parseOptionalJson, validate } from "./validate.js";
 
 type AppEnv = { Bindings: Env };
+
+const WAIT_SECONDS = ADMIN_WRITE_WAIT_MS / 1000;
 
 /** The answer to an admin write the service's coordinator refused or could not finish (coordinator/admin-writes.ts). */
 function adminRefused(name: string, r: AdminRefusal): MeshError {
@@ -29,6 +32,21 @@ function adminRefused(name: string, r: AdminRefusal): MeshError {
       });
     case "record_unavailable":
       return new MeshError(503, "registry_unavailable", r.message, { headers: { "retry-after": "1" } });
+    // The service's admin writes take turns, each answered within ADMIN_WRITE_WAIT_MS (core/admin/admin-queue.ts).
+    case "write_not_started":
+      return new MeshError(
+        503,
+        "registry_unavailable",
+        `this write of service '${name}' waited ${WAIT_SECONDS} s behind earlier ones without starting; it was not made, retry shortly`,
+        { headers: { "retry-after": "1" } },
+      );
+    case "write_overran":
+      return new MeshError(
+        503,
+        "registry_unavailable",
+        `the write of service '${name}' did not finish within ${WAIT_SECONDS} s and may still complete; GET /_mesh/v1/services/${name} shows the outcome`,
+        { headers: { "retry-after": "1" } },
+      );
   }
 }
 

@@ -1,3 +1,4 @@
+import { ADMIN_WRITE_WAIT_MS, WRITE_OVERRAN, type QueueClock, type QueueEvent, type QueueRefusal, type Turn } from "../core/admin/admin-queue.js";
 import { credentialsForPut, credentialsForRotation, credentialsOf } from "../core/schema/credentials.js";
 import type { ServiceConfig, ServiceRecord } from "../core/schema/service.js";
 import { deleteService, putService, readService, RecordUnreadable } from "../registry/kv-registry.js";
@@ -17,63 +18,42 @@ import type { CoordinatorState } from "./state.js";
  * run here, in the service's coordinator, one at a time in the order they
  * arrive: each reads the record after the one before it wrote it, and the
  * write that comes last is the one every store keeps.
+ *
+ * The turns are kept by core/admin/admin-queue.ts, and they are bounded: a
+ * caller is answered within ADMIN_WRITE_WAIT_MS (10 s) whatever the write
+ * ahead of it does, and the queue moves on past a write that has run that
+ * long. That is the one exception to the order above: such a write was
+ * answered 503 ("may still complete"), and each write below checks its Turn
+ * after every await and starts no further step once passed, so all that can
+ * still land after a later write is the one KV write or route claim it had
+ * under way. A route claim left so is the case the cron sweep already mends
+ * (route-claims.ts); a record left so stays until the service's next write.
+ * Held in turn instead, one call that never answers would refuse every later
+ * write of the service for good, its DELETE included.
  */
+
+/** The coordinator's clock for its AdminQueue: the Worker's time and timers. */
+export const ADMIN_CLOCK: QueueClock = {
+  now: () => Date.now(),
+  after: (ms, fn) => {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
+};
+
+/** One log line per call the queue gave up waiting for (core/admin/admin-queue.ts); the key's first word is the kind of write. */
+export function logQueueEvent(service: string | null, key: string, event: QueueEvent): void {
+  const write = key.split(" ")[0];
+  console.warn(JSON.stringify({ event: `admin_write_${event}`, service, write, boundMs: ADMIN_WRITE_WAIT_MS }));
+}
 
 /**
- * How long a queue knows a call by its key once it has answered. The API retries a coordinator call
- * once, at most 100 ms after it saw the first fail (core/rpc/stub-retry.ts): while the first is still
- * running, or just after it answered. Kept no longer, since an answer can hold a whole config (up to
- * a 256 KiB body), and DOs sharing an isolate share its 128 MB.
+ * The answer of a write the queue has moved on past (its caller was already answered
+ * WRITE_OVERRAN): it stops before its next step, which could undo a later write's.
  */
-const REMEMBER_MS = 10_000;
-/** And at most this many, however fast the calls come. */
-const REMEMBERED_CALLS = 64;
-
-/**
- * Runs one operation at a time, in the order `run` was called; one failing does not stop the next.
- * A call whose key it has seen is not run again: it gets the first one's answer, waiting for it if
- * need be. The platform's retry of an RPC (coordinator/stub.ts) is such a call: an error it marks
- * retryable does not say the first delivery did not run (its answer may have been lost on the way
- * back, or it may still be waiting its turn here), and run again after the writes that came in
- * between it would undo them: a DELETE answered 404 after deleting, a creating PUT brought back
- * the service a DELETE had just removed, a rotation took back the rotation after it.
- */
-export class AdminQueue {
-  #tail: Promise<unknown> = Promise.resolve();
-  /** By key, oldest first: each call's answer, and when it came (null: still running or waiting). */
-  readonly #calls = new Map<string, { answer: Promise<unknown>; at: number | null }>();
-
-  readonly #now: () => number;
-
-  constructor(now: () => number = () => Date.now()) {
-    this.#now = now;
-  }
-
-  run<T>(key: string, op: () => Promise<T>): Promise<T> {
-    this.#forgetAnswered();
-    const known = this.#calls.get(key);
-    // The key names the call, and with it the operation and its answer's type.
-    if (known !== undefined) return known.answer as Promise<T>;
-    const oldest = this.#calls.keys().next();
-    if (this.#calls.size >= REMEMBERED_CALLS && oldest.done !== true) this.#calls.delete(oldest.value);
-    const answer = this.#tail.then(op);
-    const call: { answer: Promise<unknown>; at: number | null } = { answer, at: null };
-    const answered = (): void => {
-      call.at = this.#now();
-    };
-    this.#tail = answer.then(answered, answered);
-    this.#calls.set(key, call);
-    return answer;
-  }
-
-  /** Calls answered more than REMEMBER_MS ago, oldest first: they answer in the order they came. */
-  #forgetAnswered(): void {
-    const before = this.#now() - REMEMBER_MS;
-    for (const [key, call] of this.#calls) {
-      if (call.at === null || call.at > before) break;
-      this.#calls.delete(key);
-    }
-  }
+function stopped(name: string, write: "put" | "delete" | "rotate", after: string): QueueRefusal {
+  console.warn(JSON.stringify({ event: "admin_write_stopped", service: name, write, after }));
+  return WRITE_OVERRAN;
 }
 
 /** What the admin writes need of the coordinator they run in. */
@@ -88,6 +68,8 @@ export interface AdminHost {
 
 /** Refusals and failures, as plain values (they cross RPC; the API turns them into its answer). */
 export type AdminRefusal =
+  /** The queue's: not started within the bound (never made), or not ended within it (may still take effect). */
+  | QueueRefusal
   | { ok: false; error: "conflict"; message: string }
   | { ok: false; error: "not_found" }
   | { ok: false; error: "record_unreadable"; message: string }
@@ -108,9 +90,11 @@ export type RotateOutcome = { ok: true } | AdminRefusal;
  * agree and the sweep (or the next registration) brings the config here, as it is newer.
  * `tokenHash` is used only when the service is created.
  */
-export async function writeServicePut(host: AdminHost, name: string, config: ServiceConfig, now: number, tokenHash: string): Promise<PutOutcome> {
+export async function writeServicePut(host: AdminHost, turn: Turn, name: string, config: ServiceConfig, now: number, tokenHash: string): Promise<PutOutcome> {
   const kv = host.env.REGISTRY;
   const [claimed, read] = await Promise.allSettled([claimRoutes(host.env, name, routedService(name, config)), readService(kv, name)]);
+  // Not even the claim put back: a later write's claim may have come since (the sweep mends the route index).
+  if (turn.passed) return stopped(name, "put", "route claim");
   if (claimed.status === "rejected") return routesUnavailable(name, claimed.reason);
   const claim = claimed.value;
   const clash = claim.conflict;
@@ -129,9 +113,12 @@ export async function writeServicePut(host: AdminHost, name: string, config: Ser
   try {
     await putService(kv, record);
   } catch (err) {
+    if (turn.passed) return stopped(name, "put", "record write failed");
     await releaseRoutes(host.env, name, claim.previous);
     return recordUnavailable(name, "write", err, "the service registry (KV) could not be written; nothing was written, retry shortly");
   }
+  // Its token digests and config would overwrite those a later write left here (a rotation's, a newer PUT's).
+  if (turn.passed) return stopped(name, "put", "record write");
   // Kept only once KV has them: reset before this line, the object takes the record's again from the next write.
   host.state.keepCredentials(credentials);
   await host.adopt(name, config, version);
@@ -145,7 +132,7 @@ export async function writeServicePut(host: AdminHost, name: string, config: Ser
  * alarm. Then the route and the record; if either fails, the record is still there and a retried
  * DELETE finishes the job.
  */
-export async function writeServiceDelete(host: AdminHost, name: string, now: number): Promise<DeleteOutcome> {
+export async function writeServiceDelete(host: AdminHost, turn: Turn, name: string, now: number): Promise<DeleteOutcome> {
   const kv = host.env.REGISTRY;
   let read: ServiceRecord | RecordUnreadable | null;
   try {
@@ -153,17 +140,21 @@ export async function writeServiceDelete(host: AdminHost, name: string, now: num
   } catch (err) {
     return recordUnavailable(name, "read", err, "the service registry (KV) could not be read; nothing was deleted, retry shortly");
   }
+  if (turn.passed) return stopped(name, "delete", "record read");
   if (read === null) return { ok: false, error: "not_found" };
   // A damaged record can still be deleted; the tombstone is then versioned now, later than any config it held.
   const recordVersion = read instanceof RecordUnreadable ? now : read.updatedAt;
   // The tombstone covers the config held here too, should the record have been read before a write reached KV.
   await host.forget(Math.max(recordVersion, host.state.configVersion), name);
+  if (turn.passed) return stopped(name, "delete", "coordinator forget");
   let removed: { shard: number; shardVersion: number };
   try {
     removed = await claimRoutes(host.env, name, null);
   } catch (err) {
     return routesUnavailable(name, err);
   }
+  // A PUT since may have created the service anew: its record must stay.
+  if (turn.passed) return stopped(name, "delete", "route removal");
   try {
     await deleteService(kv, name);
   } catch (err) {
@@ -177,7 +168,7 @@ export async function writeServiceDelete(host: AdminHost, name: string, now: num
  * before this one is dropped: at most two work at once. updatedAt is the config's version (the
  * coordinator orders configs by it), so a rotation leaves it.
  */
-export async function writeTokenRotation(host: AdminHost, name: string, tokenHash: string, validUntil: number): Promise<RotateOutcome> {
+export async function writeTokenRotation(host: AdminHost, turn: Turn, name: string, tokenHash: string, validUntil: number): Promise<RotateOutcome> {
   const kv = host.env.REGISTRY;
   let read: ServiceRecord | RecordUnreadable | null;
   try {
@@ -185,6 +176,7 @@ export async function writeTokenRotation(host: AdminHost, name: string, tokenHas
   } catch (err) {
     return recordUnavailable(name, "read", err, "the service registry (KV) could not be read; the token was not rotated, retry shortly");
   }
+  if (turn.passed) return stopped(name, "rotate", "record read");
   if (read instanceof RecordUnreadable) return { ok: false, error: "record_unreadable", message: read.message };
   // A record this coordinator deleted (a KV read can lag its own delete) must not be written back.
   if (read === null || read.updatedAt <= host.state.deletedVersion) return { ok: false, error: "not_found" };
@@ -200,6 +192,8 @@ export async function writeTokenRotation(host: AdminHost, name: string, tokenHas
     console.error(JSON.stringify({ event: "token_rotation_write_failed", service: name, message: String(err) }));
     return { ok: false, error: "record_unavailable", message: "the service registry (KV) could not be written; the token was not rotated, retry shortly" };
   }
+  // A later rotation's digests, kept here meanwhile, decide over this one's, which no caller was given.
+  if (turn.passed) return stopped(name, "rotate", "record write");
   // After the write, as for a PUT: a reset in between leaves this object on the old token, which the caller still has.
   host.state.keepCredentials(credentials);
   return { ok: true };

@@ -10,7 +10,8 @@ import { MAX_PICKS_PER_BATCH, type InstanceReport, type Snapshot, type SnapshotI
 import type { MetricsDelta } from "../core/metrics/accumulator.js";
 import type { ServiceMetrics } from "../core/metrics/prometheus.js";
 import type { ServiceStats, StatsWindow } from "../core/metrics/stats.js";
-import { AdminQueue, writeServiceDelete, writeServicePut, writeTokenRotation, type AdminHost, type DeleteOutcome, type PutOutcome, type RotateOutcome } from "./admin-writes.js";
+import { AdminQueue } from "../core/admin/admin-queue.js";
+import { ADMIN_CLOCK, logQueueEvent, writeServiceDelete, writeServicePut, writeTokenRotation, type AdminHost, type DeleteOutcome, type PutOutcome, type RotateOutcome } from "./admin-writes.js";
 import { HealthRounds } from "./health-rounds.js";
 import { MetricsStore } from "./metrics/metrics-store.js";
 import { STATS_FLUSH_MS, WriteBehind } from "./storage/write-behind.js";
@@ -59,8 +60,8 @@ export class ServiceCoordinator extends DurableObject<Env> {
   readonly #health: HealthRounds;
   readonly #metrics: MetricsStore;
   readonly #registrations = new Registrations();
-  /** PUT, DELETE and token rotation of this service, one at a time (admin-writes.ts). */
-  readonly #admin = new AdminQueue();
+  /** PUT, DELETE and token rotation of this service, one at a time, each answered within 10 s (core/admin/admin-queue.ts, admin-writes.ts). */
+  readonly #admin = new AdminQueue(ADMIN_CLOCK, (key, event) => logQueueEvent(this.#state.name, key, event));
   readonly #adminHost: AdminHost;
   readonly #purge: MirrorPurge;
   /** Passive counters and metrics records, written at most once per STATS_FLUSH_MS (storage/write-behind.ts). */
@@ -115,17 +116,17 @@ export class ServiceCoordinator extends DurableObject<Env> {
    */
   async putService(name: string, config: ServiceConfig, now: number, tokenHash: string): Promise<PutOutcome> {
     // The token is new for each API call, so its hash names the call: a retried delivery runs once.
-    return this.#admin.run(`put ${tokenHash}`, () => writeServicePut(this.#adminHost, name, config, now, tokenHash));
+    return this.#admin.run(`put ${tokenHash}`, (turn) => writeServicePut(this.#adminHost, turn, name, config, now, tokenHash));
   }
 
   /** `DELETE /services/{name}`, in turn with the other admin writes (admin-writes.ts); `callId` is new for each API call. */
   async deleteService(name: string, now: number, callId: string): Promise<DeleteOutcome> {
-    return this.#admin.run(`delete ${callId}`, () => writeServiceDelete(this.#adminHost, name, now));
+    return this.#admin.run(`delete ${callId}`, (turn) => writeServiceDelete(this.#adminHost, turn, name, now));
   }
 
   /** `POST …/registration-token:rotate`, in turn with the other admin writes (admin-writes.ts). */
   async rotateToken(name: string, tokenHash: string, validUntil: number): Promise<RotateOutcome> {
-    return this.#admin.run(`rotate ${tokenHash}`, () => writeTokenRotation(this.#adminHost, name, tokenHash, validUntil));
+    return this.#admin.run(`rotate ${tokenHash}`, (turn) => writeTokenRotation(this.#adminHost, turn, name, tokenHash, validUntil));
   }
 
   async #adopt(name: string, config: ServiceConfig, version: number): Promise<void> {

@@ -14,7 +14,11 @@ export type ErrorCode =
   | "origin_not_allowed"
   | "not_configured"
   | "coordinator_unavailable"
-  /** KV (the service registry or the instance mirror) refused or failed a write; nothing was half-written. */
+  /**
+   * KV (the service registry or the instance mirror) refused or failed a write; nothing was half-written.
+   * Also an admin write of a service not answered in its turn within 10 s (core/admin/admin-queue.ts): not
+   * made, or (the message says so) started and still able to complete.
+   */
   | "registry_unavailable"
   /** A service's member table (active + draining + expired) is full; Retry-After says when a drain ends. */
   | "too_many_members"

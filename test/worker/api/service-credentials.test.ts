@@ -181,7 +181,7 @@ describe("the registration token, ordered by the service's coordinator", { timeo
 
 /**
  * A live object answers a call it has seen with its first answer, without running it again
- * (coordinator/admin-writes.ts, AdminQueue; test/worker/coordinator/admin-retries.test.ts). One reset
+ * (core/admin/admin-queue.ts; test/worker/coordinator/admin-retries.test.ts). One reset
  * in between has forgotten the first delivery, and runs the second: the token digests it keeps must
  * make that come out the same.
  */

@@ -1,7 +1,6 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { AdminQueue } from "../../../src/coordinator/admin-writes.js";
 import { serviceConfigSchema, type ServiceRecord } from "../../../src/core/schema/service.js";
 import { sha256Hex } from "../../../src/core/sha256.js";
 import { routeRegistry } from "../../../src/registry/route-registry.js";
@@ -84,39 +83,5 @@ describe("an admin call the platform delivers twice runs once", { timeout: 30_00
     expect(first.ok).toBe(true);
     expect(again).toEqual(first);
     expect((await stored(name))?.updatedAt).toBe(first.ok ? first.record.updatedAt : null);
-  });
-});
-
-describe("what the admin queue remembers of its calls", () => {
-  it("a call still waiting its turn, however long, and an answered one for 10 s: past that it runs again", async () => {
-    let now = 0;
-    const queue = new AdminQueue(() => now);
-    let runs = 0;
-    const op = async () => ++runs;
-    let release = (): void => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const held = queue.run("held", async () => {
-      await gate;
-      return ++runs;
-    });
-    const behind = queue.run("a", op);
-    now = 60_000;
-    expect(queue.run("a", op)).toBe(behind);
-    release();
-    expect([await held, await behind]).toEqual([1, 2]);
-    now = 69_000;
-    expect(await queue.run("a", op)).toBe(2);
-    now = 70_001;
-    expect(await queue.run("a", op)).toBe(3);
-  });
-
-  it("at most 64 calls, the oldest forgotten first", async () => {
-    const queue = new AdminQueue(() => 0);
-    let runs = 0;
-    const op = async () => ++runs;
-    for (let i = 0; i < 65; i++) await queue.run(`k${i}`, op);
-    expect(await queue.run("k64", op)).toBe(65);
-    expect(await queue.run("k1", op)).toBe(2);
-    expect(await queue.run("k0", op)).toBe(66);
   });
 });

@@ -116,9 +116,14 @@ export class Registrations {
 export function heartbeat(state: CoordinatorState, id: string, now: number): { leaseExpiresAt: number } | null {
   const m = state.members.get(id);
   if (m === undefined || m.membership !== "active" || leaseLapsed(m, now) || state.config === null) return null;
-  // A renewal cannot change the routable set, so it leaves the snapshot clean: the kept one ends at
-  // the old lease end (snapshotValidUntil) and the build then gives the same signature and version.
-  m.leaseExpiresAt = now + (m.ttlSeconds ?? state.config.lease.ttlSeconds) * 1000;
+  const lease = now + (m.ttlSeconds ?? state.config.lease.ttlSeconds) * 1000;
+  // A renewal that extends the lease cannot change the routable set, so it leaves the snapshot clean:
+  // the kept one ends at the old lease end (snapshotValidUntil) and the build then gives the same
+  // signature and version. One that shortens it (the service's lease TTL was lowered since) can end
+  // the lease before the kept snapshot ends: without a rebuild, the member stayed routable after it
+  // lapsed, until the old lease end.
+  if (lease < m.leaseExpiresAt) state.snapshots.markDirty();
+  m.leaseExpiresAt = lease;
   state.table.saveLease(id, m.leaseExpiresAt);
   return { leaseExpiresAt: m.leaseExpiresAt };
 }

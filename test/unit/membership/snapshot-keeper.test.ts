@@ -42,7 +42,8 @@ describe("SnapshotKeeper", () => {
       priority: fc.constantFrom(0, 1),
     });
     // A step moves the clock; `renew` is a heartbeat first (as coordinator/membership.ts heartbeat does it:
-    // only for an active member whose lease still runs, and without marking the snapshot dirty).
+    // only for an active member whose lease still runs, marking the snapshot dirty only when the renewal
+    // shortens the lease, as a lowered TTL does).
     const arbStep = fc.record({ ms: fc.integer({ min: 0, max: 90_000 }), renew: fc.option(fc.nat({ max: 5 })), ttl: fc.integer({ min: 5_000, max: 60_000 }) });
     fc.assert(
       fc.property(fc.array(arbMember, { maxLength: 6 }), fc.integer({ min: 0, max: 1 }), fc.boolean(), fc.array(arbStep, { minLength: 1, maxLength: 5 }), (specs, c, panic, steps) => {
@@ -57,7 +58,10 @@ describe("SnapshotKeeper", () => {
         for (const step of steps) {
           now += step.ms;
           const renewed = step.renew === null ? undefined : members.get(`m${step.renew}`);
-          if (renewed !== undefined && renewed.membership === "active" && renewed.leaseExpiresAt > now) renewed.leaseExpiresAt = now + step.ttl;
+          if (renewed !== undefined && renewed.membership === "active" && renewed.leaseExpiresAt > now) {
+            if (now + step.ttl < renewed.leaseExpiresAt) keeper.markDirty();
+            renewed.leaseExpiresAt = now + step.ttl;
+          }
           const kept = keeper.current(members, "svc", panic, now, config);
           const fresh = buildSnapshot(members.values(), "svc", kept.version, panic, now, snapshotPolicy(config));
           expect(snapshotSignature(kept)).toBe(snapshotSignature(fresh));

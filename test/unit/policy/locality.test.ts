@@ -63,9 +63,9 @@ describe("localityTarget (what request.cf says)", () => {
   });
 
   it("reads a region by its name under region and by its ISO 3166-2 code under regionCode", () => {
-    const cf = { region: "Texas", regionCode: "TX" };
+    const cf = { country: "US", region: "Texas", regionCode: "TX" };
     expect(localityTarget({ mode: "zone", key: "region", minHealthyFraction: 0.5 }, cf)).toMatchObject({ zone: "TEXAS" });
-    expect(localityTarget({ mode: "zone", key: "regionCode", minHealthyFraction: 0.5 }, cf)).toMatchObject({ zone: "TX" });
+    expect(localityTarget({ mode: "zone", key: "regionCode", minHealthyFraction: 0.5 }, cf)).toMatchObject({ zone: "US-TX" });
   });
 
   it("takes a region code with its country: \"WA\" is Washington in the US and Western Australia in AU", () => {

@@ -92,7 +92,7 @@ export type RotateOutcome = { ok: true } | AdminRefusal;
  */
 export async function writeServicePut(host: AdminHost, turn: Turn, name: string, config: ServiceConfig, now: number, tokenHash: string): Promise<PutOutcome> {
   const kv = host.env.REGISTRY;
-  const [claimed, read] = await Promise.allSettled([claimRoutes(host.env, name, routedService(name, config)), readService(kv, name)]);
+  const [claimed, read] = await Promise.allSettled([claimRoutes(host.env, name, routedService(name, config), turn), readService(kv, name)]);
   // Not even the claim put back: a later write's claim may have come since (the sweep mends the route index).
   if (turn.passed) return stopped(name, "put", "route claim");
   if (claimed.status === "rejected") return routesUnavailable(name, claimed.reason);
@@ -102,7 +102,7 @@ export async function writeServicePut(host: AdminHost, turn: Turn, name: string,
     return { ok: false, error: "conflict", message: `route ${clash.host ?? "any host"} ${clash.prefix} is already served by service '${clash.owner}'` };
   }
   if (read.status === "rejected") {
-    await releaseRoutes(host.env, name, claim.previous);
+    await releaseRoutes(host.env, name, claim.previous, turn);
     return recordUnavailable(name, "read", read.reason, "the service registry (KV) could not be read; nothing was written, retry shortly");
   }
   const existing = replacedRecord(host.state, name, read.value);
@@ -114,7 +114,7 @@ export async function writeServicePut(host: AdminHost, turn: Turn, name: string,
     await putService(kv, record);
   } catch (err) {
     if (turn.passed) return stopped(name, "put", "record write failed");
-    await releaseRoutes(host.env, name, claim.previous);
+    await releaseRoutes(host.env, name, claim.previous, turn);
     return recordUnavailable(name, "write", err, "the service registry (KV) could not be written; nothing was written, retry shortly");
   }
   // Its token digests and config would overwrite those a later write left here (a rotation's, a newer PUT's).
@@ -149,8 +149,10 @@ export async function writeServiceDelete(host: AdminHost, turn: Turn, name: stri
   if (turn.passed) return stopped(name, "delete", "coordinator forget");
   let removed: { shard: number; shardVersion: number };
   try {
-    removed = await claimRoutes(host.env, name, null);
+    removed = await claimRoutes(host.env, name, null, turn);
   } catch (err) {
+    // Not retried once passed (route-claims.ts): the failure is the queue's doing, not the registry's alone.
+    if (turn.passed) return stopped(name, "delete", "route removal failed");
     return routesUnavailable(name, err);
   }
   // A PUT since may have created the service anew: its record must stay.

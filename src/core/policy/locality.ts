@@ -18,9 +18,12 @@ import { haversine, pointFrom, toRadians, type GeoPoint, type GeoRadians } from 
  */
 /**
  * The `request.cf` field a zone is compared with. `region` is the region's
- * name ("Texas", "England"), `regionCode` its ISO 3166-2 code ("TX", "ENG"):
- * both are offered, since a name differs by spelling and language where a
- * code does not.
+ * name ("Texas", "England"), `regionCode` its ISO 3166-2 code ("US-TX",
+ * "GB-ENG"): both are offered, since a name differs by spelling and language
+ * where a code does not. cf.regionCode holds only the part after the country
+ * ("TX"), and that part names regions of other countries too ("WA" is
+ * Washington and Western Australia, "TN" Tennessee and Tamil Nadu), so under
+ * `regionCode` the zone is compared with cf.country, "-", cf.regionCode.
  */
 export type LocalityKey = "colo" | "country" | "continent" | "region" | "regionCode";
 
@@ -75,8 +78,15 @@ export function localityTarget(config: LocalityConfig, cf: CfFacts | undefined):
     const point = pointFrom(field(cf, "latitude"), field(cf, "longitude"));
     return point === null ? null : { mode: "proximity", point, at: toRadians(point), minHealthyFraction: config.minHealthyFraction };
   }
-  const zone = field(cf, config.key);
+  const zone = config.key === "regionCode" ? isoRegionCode(cf) : field(cf, config.key);
   return typeof zone === "string" && zone !== "" ? { mode: "zone", zone: zoneKey(zone), minHealthyFraction: config.minHealthyFraction } : null;
+}
+
+/** The request's region as ISO 3166-2 writes it ("US-TX"), or null when cf lacks the country or the region. */
+function isoRegionCode(cf: CfFacts): string | null {
+  const country = field(cf, "country");
+  const region = field(cf, "regionCode");
+  return typeof country === "string" && country !== "" && typeof region === "string" && region !== "" ? `${country}-${region}` : null;
 }
 
 /** A group of instances: the routable ones, and how many active members it has in all. */

@@ -16,6 +16,12 @@ export interface StubRetryOptions {
   /** Uniform in [0, 1). */
   random: () => number;
   sleep: (ms: number) => Promise<void>;
+  /**
+   * Asked after the backoff, before each retry: true gives up with the last error. A retry is a new
+   * call, sent after the first failed: a write the admin queue has moved on past (core/admin/admin-queue.ts)
+   * must send none, since a later write's call may have landed since and the retry would undo it.
+   */
+  stop?: () => boolean;
 }
 
 /** One retry after at most 100 ms: an API caller is waiting, and a second failure is answered 503. */
@@ -41,6 +47,7 @@ export async function withStubRetry<T>(call: (attempt: number) => Promise<T>, op
     } catch (err) {
       if (attempt + 1 >= opts.attempts || !isRetryableStubError(err)) throw err;
       await opts.sleep(fullJitterDelayMs(attempt, opts));
+      if (opts.stop?.() === true) throw err;
     }
   }
 }

@@ -63,9 +63,18 @@ describe("localityTarget (what request.cf says)", () => {
   });
 
   it("reads a region by its name under region and by its ISO 3166-2 code under regionCode", () => {
-    const cf = { region: "Texas", regionCode: "TX" };
+    const cf = { country: "US", region: "Texas", regionCode: "TX" };
     expect(localityTarget({ mode: "zone", key: "region", minHealthyFraction: 0.5 }, cf)).toMatchObject({ zone: "TEXAS" });
-    expect(localityTarget({ mode: "zone", key: "regionCode", minHealthyFraction: 0.5 }, cf)).toMatchObject({ zone: "TX" });
+    expect(localityTarget({ mode: "zone", key: "regionCode", minHealthyFraction: 0.5 }, cf)).toMatchObject({ zone: "US-TX" });
+  });
+
+  it("takes a region code with its country: \"WA\" is Washington in the US and Western Australia in AU", () => {
+    const regionCode = { mode: "zone", key: "regionCode", minHealthyFraction: 0.5 } as const;
+    const specs: MemberSpec[] = [{ zone: "US-WA", healthy: 2 }, { zone: "AU-WA", healthy: 2 }];
+    expect(poolSpecs(specs, localityTarget(regionCode, { country: "US", regionCode: "WA" }))).toEqual([0]);
+    expect(poolSpecs(specs, localityTarget(regionCode, { country: "AU", regionCode: "WA" }))).toEqual([1]);
+    // Without its country a code names no one region.
+    expect(localityTarget(regionCode, { regionCode: "WA" })).toBeNull();
   });
 });
 

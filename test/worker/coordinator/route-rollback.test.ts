@@ -8,6 +8,9 @@ import { ROUTE_CHANGE_HOLD_MS, routeRegistry } from "../../../src/registry/route
 import { sweepAll } from "../../../src/sweep/sweep.js";
 import { createService, json, mesh, uniqueName } from "../helpers.js";
 
+/** A write the admin queue has not moved on past: here the release runs on its own, outside any queue. */
+const NOT_PASSED = { passed: false };
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -32,7 +35,7 @@ describe("putting a route claim back after a PUT's later write failed", () => {
     const taker = uniqueName("taker");
     await createService(taker, { routes: { pathPrefixes: [`/${mover}-a`] } });
     // The write fails, and the claim is put back: /a is no longer the mover's to take.
-    await releaseRoutes(env, mover, claim.previous);
+    await releaseRoutes(env, mover, claim.previous, NOT_PASSED);
 
     // The mover's record still names /a, which the taker owns: it holds no route at all, not /b.
     expect(await held(mover)).toBeNull();
@@ -53,7 +56,7 @@ describe("putting a route claim back after a PUT's later write failed", () => {
     const mover = uniqueName("mover");
     await createService(mover, { routes: { pathPrefixes: [`/${mover}-a`] } });
     const claim = await routeRegistry(env).put(mover, routedService(mover, serviceConfigSchema.parse({ routes: { pathPrefixes: [`/${mover}-b`] } })));
-    await releaseRoutes(env, mover, claim.previous);
+    await releaseRoutes(env, mover, claim.previous, NOT_PASSED);
     expect(await held(mover)).toEqual([`/${mover}-a`]);
   });
 });

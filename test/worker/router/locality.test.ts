@@ -49,16 +49,16 @@ describe("locality at the router", { timeout: 60_000 }, () => {
     for (let i = 0; i < 6; i++) expect(await originOf(`/${name}/x`, { colo: "EWR" })).toBe("wt-2");
   });
 
-  it("zone by regionCode: an instance registered as \"TX\" takes the requests whose cf.regionCode is \"TX\"", async () => {
+  it("zone by regionCode: an instance registered as \"US-TX\" takes the requests whose cf.country is \"US\" and cf.regionCode \"TX\"", async () => {
     const name = uniqueName("region");
     const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] }, locality: { mode: "zone", key: "regionCode" } });
     const [tx, ca] = originUrls();
     if (tx === undefined || ca === undefined) throw new Error("two loopback origins needed");
-    await register(name, token, tx, { zone: "TX" });
-    await register(name, token, ca, { zone: "CA" });
-    // cf.region is the name ("Texas"): only regionCode carries the code.
-    for (let i = 0; i < 6; i++) expect(await originOf(`/${name}/x`, { region: "Texas", regionCode: "TX" })).toBe("wt-1");
-    for (let i = 0; i < 6; i++) expect(await originOf(`/${name}/x`, { region: "California", regionCode: "CA" })).toBe("wt-2");
+    await register(name, token, tx, { zone: "US-TX" });
+    await register(name, token, ca, { zone: "US-CA" });
+    // cf.region is the name ("Texas"): only regionCode carries the code, and only with the country is it one region's.
+    for (let i = 0; i < 6; i++) expect(await originOf(`/${name}/x`, { country: "US", region: "Texas", regionCode: "TX" })).toBe("wt-1");
+    for (let i = 0; i < 6; i++) expect(await originOf(`/${name}/x`, { country: "US", region: "California", regionCode: "CA" })).toBe("wt-2");
   });
 
   it("zone: an instance registered as \"sjc\" takes requests whose cf colo is \"SJC\", and is still listed as \"sjc\"", async () => {

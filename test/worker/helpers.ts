@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import worker from "../../workers/mesh/index.js";
 import { routeRegistry } from "../../src/registry/route-registry.js";
 import type { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
 import { serviceConfigSchema, type ServiceConfigInput } from "../../src/core/schema/service.js";
@@ -35,6 +36,18 @@ export function originUrls(): string[] {
 export function mesh(path: string, init: RequestInit = {}): Promise<Response> {
   const url = path.startsWith("http") ? path : `http://mesh.test${path}`;
   return exports.default.fetch(new Request(url, init));
+}
+
+/**
+ * The mesh's own fetch handler, called directly with rate limits off, for tests whose calls are
+ * many and at once (or are not about limits); the body is read and waitUntil work done before it returns.
+ */
+export async function meshUnlimited(path: string, init: RequestInit<IncomingRequestCfProperties> = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(`http://mesh.test${path}`, init), { ...env, CONTROL_PLANE_RATE_LIMITS: "off" }, ctx);
+  const body = await res.text();
+  await waitOnExecutionContext(ctx);
+  return new Response(body, res);
 }
 
 export function json(method: string, body: unknown, headers: Record<string, string> = ADMIN): RequestInit {

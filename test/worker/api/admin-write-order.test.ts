@@ -1,11 +1,10 @@
 import { env } from "cloudflare:workers";
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../../../workers/mesh/index.js";
 import type { ServiceRecord } from "../../../src/core/schema/service.js";
 import { invalidateRouteCache } from "../../../src/edge/cache/route-cache.js";
 import { routeRegistry } from "../../../src/registry/route-registry.js";
-import { ADMIN, flushRouteIndex, originUrls, stubFor, uniqueName } from "../helpers.js";
+import { ADMIN, flushRouteIndex, originUrls, stubFor, uniqueName, meshUnlimited } from "../helpers.js";
 
 /**
  * Admin writes of one service (PUT, DELETE, token rotation) that overlap. The
@@ -15,13 +14,7 @@ import { ADMIN, flushRouteIndex, originUrls, stubFor, uniqueName } from "../help
  * by a write that started before it. Rate limits are off: the calls are many
  * and at once.
  */
-async function call(path: string, init: RequestInit<IncomingRequestCfProperties> = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://mesh.test${path}`, init), { ...env, CONTROL_PLANE_RATE_LIMITS: "off" }, ctx);
-  const body = await res.text();
-  await waitOnExecutionContext(ctx);
-  return new Response(body, res);
-}
+const call = meshUnlimited;
 
 /** A config told apart from the others by its path prefix and its health-check path. */
 const put = (name: string, tag: string) =>

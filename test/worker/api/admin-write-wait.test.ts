@@ -1,11 +1,10 @@
 import { env } from "cloudflare:workers";
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import worker from "../../../workers/mesh/index.js";
 import { ADMIN_WRITE_WAIT_MS } from "../../../src/core/admin/admin-queue.js";
 import type { ServiceRecord } from "../../../src/core/schema/service.js";
 import { routeRegistry } from "../../../src/registry/route-registry.js";
-import { ADMIN, stubFor, uniqueName } from "../helpers.js";
+import { ADMIN, stubFor, uniqueName, meshUnlimited } from "../helpers.js";
 
 /**
  * A service's admin writes take turns in its coordinator (core/admin/admin-queue.ts). Here one of
@@ -16,13 +15,7 @@ import { ADMIN, stubFor, uniqueName } from "../helpers.js";
  * through as before, while the write the queue moved on past stops where it was rather than write
  * over the ones after it. Rate limits are off: nothing here is about them.
  */
-async function call(path: string, init: RequestInit<IncomingRequestCfProperties> = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://mesh.test${path}`, init), { ...env, CONTROL_PLANE_RATE_LIMITS: "off" }, ctx);
-  const body = await res.text();
-  await waitOnExecutionContext(ctx);
-  return new Response(body, res);
-}
+const call = meshUnlimited;
 
 const put = (name: string, tag: string) =>
   call(`/_mesh/v1/services/${name}`, {

@@ -1,9 +1,7 @@
 import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../../workers/mesh/index.js";
 import type { ServiceRecord } from "../../../src/core/schema/service.js";
-import { ADMIN, flushRouteIndex, originUrls, stubFor, uniqueName } from "../helpers.js";
+import { ADMIN, flushRouteIndex, originUrls, stubFor, uniqueName, meshUnlimited } from "../helpers.js";
 
 /**
  * A PUT that replaces a service and a DELETE of it, at once. They take turns in the service's
@@ -12,13 +10,7 @@ import { ADMIN, flushRouteIndex, originUrls, stubFor, uniqueName } from "../help
  * unseen by the sweep, which walks KV's records) for a service KV no longer has. Rate limits
  * are off here: the calls are many and at once.
  */
-async function mesh(path: string, init: RequestInit<IncomingRequestCfProperties> = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://mesh.test${path}`, init), { ...env, CONTROL_PLANE_RATE_LIMITS: "off" }, ctx);
-  const body = await res.text();
-  await waitOnExecutionContext(ctx);
-  return new Response(body, res);
-}
+const mesh = meshUnlimited;
 
 const put = (name: string, prefix: string) =>
   mesh(`/_mesh/v1/services/${name}`, { method: "PUT", headers: { ...ADMIN, "content-type": "application/json" }, body: JSON.stringify({ routes: { pathPrefixes: [prefix] } }) });

@@ -1,12 +1,11 @@
 import { env } from "cloudflare:workers";
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../../workers/mesh/index.js";
 import { serviceConfigSchema, type ServiceRecord } from "../../../src/core/schema/service.js";
 import { sha256Hex } from "../../../src/core/sha256.js";
 import { putService } from "../../../src/registry/kv-registry.js";
 import type { ServiceCoordinator } from "../../../src/coordinator/service-coordinator.js";
-import { ADMIN, originUrls, stubFor, uniqueName } from "../helpers.js";
+import { ADMIN, originUrls, stubFor, uniqueName, meshUnlimited } from "../helpers.js";
 
 /**
  * The registration token against KV's lack of compare-and-swap: the service's
@@ -14,13 +13,7 @@ import { ADMIN, originUrls, stubFor, uniqueName } from "../helpers.js";
  * credentials in force, which is what the KV record carries. Rate limits are
  * off here: some calls are many and at once.
  */
-async function mesh(path: string, init: RequestInit<IncomingRequestCfProperties> = {}): Promise<Response> {
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(`http://mesh.test${path}`, init), { ...env, CONTROL_PLANE_RATE_LIMITS: "off" }, ctx);
-  const body = await res.text();
-  await waitOnExecutionContext(ctx);
-  return new Response(body, res);
-}
+const mesh = meshUnlimited;
 
 interface PutAnswer {
   registrationToken?: string;

@@ -59,13 +59,13 @@ const selectorSchema = refusingPrototypeKeys(
     ),
 );
 
+/** Leading and trailing space and tab: the whitespace a header value never keeps (RFC 9110 §5.5). */
+const HTTP_WHITESPACE_AROUND = /^[ \t]+|[ \t]+$/g;
+
 /**
  * Request headers a match rule compares. Matched as the origin would receive
  * them, so the mesh's own `x-mesh-*` (which clients may not set) cannot be used.
  */
-/** Leading and trailing space and tab: the whitespace a header value never keeps (RFC 9110 §5.5). */
-const HTTP_WHITESPACE_AROUND = /^[ \t]+|[ \t]+$/g;
-
 const headerMatchSchema = z.pipe(
   refusingPrototypeKeys(
     z.record(z.string().check(z.minLength(1), z.maxLength(128), z.regex(TOKEN, "must be a valid header name")), z.string().check(z.maxLength(MAX_METADATA_VALUE_LENGTH)))

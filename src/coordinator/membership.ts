@@ -32,12 +32,44 @@ export type RegisterResult =
 export class Registrations {
   /** Per id, the registration in progress: two registers of one URL run one after the other. */
   readonly #inFlight = new Map<string, Promise<RegisterResult>>();
+  /** Every registration under way, from its first line (before its id is known): what a deregistration waits for. */
+  readonly #running = new Set<Promise<RegisterResult>>();
   /** New ids whose mirror write is in flight; they count towards the bounds. */
   #pendingNew = 0;
   /** Draining or expired ids coming back whose mirror write is in flight: each will be one more active member. */
   #pendingReturning = 0;
 
   async register(
+    state: CoordinatorState,
+    kv: KVNamespace,
+    name: string,
+    config: ServiceConfig,
+    configVersion: number,
+    req: RegisterRequest,
+  ): Promise<RegisterResult> {
+    // Tracked from the call on (an async function runs to its first await before returning its promise).
+    const run = this.#register(state, kv, name, config, configVersion, req);
+    this.#running.add(run);
+    try {
+      return await run;
+    } finally {
+      this.#running.delete(run);
+    }
+  }
+
+  /**
+   * Resolves once every registration under way now has ended, however it ended. A deregistration
+   * waits for it, so it takes effect after a registration that reached the coordinator before it:
+   * run in between (the registration awaits its id's digest and its mirror write), it marked the
+   * member draining and deleted its mirror key, and the registration then made it active again on
+   * top, without the key, while the DELETE answered "draining". All of them, not those of its id:
+   * a registration still hashing its URL does not know its id yet. Each is one KV write at most.
+   */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#running]);
+  }
+
+  async #register(
     state: CoordinatorState,
     kv: KVNamespace,
     name: string,

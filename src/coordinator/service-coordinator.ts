@@ -149,6 +149,8 @@ export class ServiceCoordinator extends DurableObject<Env> {
 
   /** Starts draining: no new requests; the record is removed once nothing can be in flight to it. */
   async deregister(id: string): Promise<boolean> {
+    // After the registrations that arrived before it, so none of them makes the member active again (membership.ts).
+    await this.#registrations.settled();
     const found = await deregister(this.#state, this.env.REGISTRY, id);
     if (found) await this.#arm();
     return found;

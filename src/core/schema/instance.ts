@@ -22,6 +22,8 @@ export const MAX_METADATA_KEY_LENGTH = 64;
 export const MAX_METADATA_VALUE_LENGTH = 256;
 
 const utf8 = new TextEncoder();
+/** With the `u` flag a surrogate pair is one code point, so this matches only a surrogate without its pair. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
 /** Bytes of a string once JSON-encoded (escapes included), without the two quotes. */
 export function jsonStringBytes(s: string): number {
   return utf8.encode(JSON.stringify(s)).length - 2;
@@ -66,6 +68,9 @@ export const registerInstanceSchema = z.strictObject({
         z.minLength(1),
         z.maxLength(MAX_ZONE_BYTES),
         z.refine((s: string) => s.length > MAX_ZONE_BYTES || jsonStringBytes(s) <= MAX_ZONE_BYTES, `must be at most ${MAX_ZONE_BYTES} bytes JSON-encoded`),
+        // The coordinator keeps the zone in a SQLite text column, which is UTF-8: a lone surrogate has no
+        // form there and came back as replacement characters after a reload, another zone than the one mirrored.
+        z.refine((s: string) => !LONE_SURROGATE.test(s), "must be well-formed Unicode (no lone surrogate)"),
       ),
   ),
   // Traffic goes to the lowest level with healthy instances (docs/api.md, "Priority pools and fallback").

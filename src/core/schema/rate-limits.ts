@@ -1,3 +1,4 @@
+import { pathPrefixSchema } from "./path-prefix.js";
 import * as z from "./zod.js";
 
 /**
@@ -40,9 +41,8 @@ export const rateLimitKeySchema = z.union([
 const METHOD = /^[A-Za-z]{1,16}$/;
 
 const matchSchema = z.strictObject({
-  pathPrefix: z.optional(
-    z.string().check(z.maxLength(1024), z.regex(/^\/[^\s?#]*$/, "must start with '/' and contain no spaces, '?' or '#'")),
-  ),
+  // Compared with the request's path as its URL carries it, so stored in that form (path-prefix.ts).
+  pathPrefix: z.optional(pathPrefixSchema(false)),
   methods: z.optional(
     z.array(z.pipe(z.string().check(z.regex(METHOD, "must be an HTTP method such as GET")), z.transform((m: string) => m.toUpperCase()))).check(
       z.minLength(1),

@@ -3,6 +3,7 @@ import { balancerSchema, strictModeRefusal } from "./balancer.js";
 import { rateLimitAuthIssues, rateLimitsSchema } from "./rate-limits.js";
 import { flowFields, flowRefusals, retryBudgetField } from "./flow.js";
 import { affinitySchema, slowStartSecondsSchema, splitSchema, strictPolicyRefusal } from "./traffic-policy.js";
+import { MAX_PATH_LENGTH, pathPrefixSchema } from "./path-prefix.js";
 import * as z from "./zod.js";
 
 /**
@@ -25,7 +26,7 @@ export const serviceNameSchema = z
 /** Upper bounds that keep a service record well inside its stores (KV value, DO SQLite row, route index). */
 export const MAX_HOSTS = 100;
 export const MAX_PATH_PREFIXES = 100;
-export const MAX_PATH_LENGTH = 1024;
+export { MAX_PATH_LENGTH };
 export const MAX_RETRY_CONDITIONS = 20;
 export const MAX_EXPECTED_STATUSES = 50;
 
@@ -58,18 +59,13 @@ const hostSchema = z.pipe(
 );
 
 // "/" alone is allowed: a host-less "/" rule is the default service, matched last (docs/api.md).
-const pathPrefixSchema = z
-  .string()
-  .check(
-    z.maxLength(MAX_PATH_LENGTH),
-    z.regex(/^\/[^\s?#]*$/, "must start with '/' and contain no spaces, '?' or '#'"),
-    z.refine((p: string) => !p.startsWith("/_mesh/") && p !== "/_mesh", "'/_mesh' is reserved for the control plane"),
-  );
+// Stored as a request's path carries it (path-prefix.ts): a prefix kept as sent could never match.
+const routePrefixSchema = pathPrefixSchema(true);
 
 export const routesSchema = z
   .strictObject({
     hosts: withDefault(z.array(hostSchema).check(z.maxLength(MAX_HOSTS)), []),
-    pathPrefixes: withDefault(z.array(pathPrefixSchema).check(z.maxLength(MAX_PATH_PREFIXES)), []),
+    pathPrefixes: withDefault(z.array(routePrefixSchema).check(z.maxLength(MAX_PATH_PREFIXES)), []),
     stripPrefix: withDefault(z.boolean(), false),
   })
   .check(

@@ -59,6 +59,9 @@ const selectorSchema = refusingPrototypeKeys(
     ),
 );
 
+/** Leading and trailing space and tab: the whitespace a header value never keeps (RFC 9110 §5.5). */
+const HTTP_WHITESPACE_AROUND = /^[ \t]+|[ \t]+$/g;
+
 /**
  * Request headers a match rule compares. Matched as the origin would receive
  * them, so the mesh's own `x-mesh-*` (which clients may not set) cannot be used.
@@ -74,8 +77,10 @@ const headerMatchSchema = z.pipe(
       z.refine((m: Record<string, string>) => !Object.keys(m).some((k) => k.toLowerCase().startsWith(MESH_PREFIX)), "x-mesh-* headers are the mesh's own; clients cannot set them"),
     ),
   ),
-  // Lowercased names, in a plain list: a header name cannot then collide with an Object slot.
-  z.transform((m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v]))),
+  // Lowercased names, in a plain list: a header name cannot then collide with an Object slot. Values without the
+  // whitespace around them, which HTTP strips from every header value (RFC 9110 §5.5, as Headers does): kept, a
+  // rule for " 1" was compared with a request's "1" and took nothing.
+  z.transform((m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v.replace(HTTP_WHITESPACE_AROUND, "")]))),
 );
 
 const splitRuleSchema = z

@@ -158,6 +158,23 @@ describe("serviceConfigSchema validation", () => {
     expect(parseOk({ routes: { pathPrefixes: ["/"] } }).routes.pathPrefixes).toEqual(["/"]);
   });
 
+  it("stores a path prefix as a request's URL carries it, and a stored config parses to itself", () => {
+    const config = parseOk({
+      routes: { pathPrefixes: ["/café", "/a/./b/../c", "/x\\y", "//z"] },
+      rateLimits: [{ name: "l", key: "service", ratePerSecond: 1, match: { pathPrefix: "/{t}" } }],
+    });
+    expect(config.routes.pathPrefixes).toEqual(["/caf%C3%A9", "/a/c", "/x/y", "//z"]);
+    expect(config.rateLimits?.[0]?.match?.pathPrefix).toBe("/%7Bt%7D");
+    expect(parseOk(JSON.parse(JSON.stringify(config)) as ServiceConfigInput)).toEqual(config);
+  });
+
+  it("bounds a path prefix once percent-encoded, as it is stored", () => {
+    // 200 characters sent, 1,200 stored.
+    expect(issuesOf(serviceConfigSchema.safeParse({ routes: { pathPrefixes: [`/${"é".repeat(200)}`] } })).map((i) => i.path)).toEqual([
+      "routes.pathPrefixes.0",
+    ]);
+  });
+
   // Issue 9 #4: every string, array and record is bounded; oversize input is refused naming the field.
   const big = (n: number) => `/${"p".repeat(n - 1)}`;
   it.each<[string, ServiceConfigInput, string]>([

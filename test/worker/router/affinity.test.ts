@@ -172,4 +172,20 @@ describe("canary split at the router", { timeout: 30_000 }, () => {
     for (let i = 0; i < 9; i++) rest.add((await get(`/${name}/k`)).instance ?? "");
     expect(rest.size).toBe(3);
   });
+
+  // HTTP strips whitespace around every header value (RFC 9110 §5.5; Fetch's Headers do too), so a rule
+  // kept with it compared "1 " with a request's "1" and took no request at all.
+  it("a header rule whose value has whitespace around it takes the requests carrying that header, and shows the value trimmed", async () => {
+    const name = uniqueName("can");
+    const { token } = await createService(name, {
+      routes: { pathPrefixes: [`/${name}`] },
+      split: [{ match: { header: { "x-canary": " 1\t" } }, to: { version: "v2" } }],
+    });
+    const [a, b] = originUrls();
+    await register(name, token, a ?? "", { metadata: { version: "v1" } });
+    const canary = await register(name, token, b ?? "", { metadata: { version: "v2" } });
+    for (let i = 0; i < 6; i++) expect((await get(`/${name}/k`, { "x-canary": "1" })).instance).toBe(canary.id);
+    const shown = await (await mesh(`/_mesh/v1/services/${name}`, { headers: ADMIN })).json<{ service: { config: { split: unknown } } }>();
+    expect(shown.service.config.split).toEqual([{ match: { header: { "x-canary": "1" } }, to: { version: "v2" } }]);
+  });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   RouteTable,
   hostWithoutPort,
@@ -100,6 +100,50 @@ describe("RouteTable.match", () => {
   it("keeps paths case-sensitive", () => {
     const table = new RouteTable([svc("api", [], ["/api"])]);
     expect(serviceFor(table, "h", "/API/x")).toBeUndefined();
+  });
+
+  describe("a request path of thousands of segments", () => {
+    /**
+     * What a lookup costs is the string keys it hashes: one Map probe per
+     * candidate prefix, each hashing its whole key. Counted over the real Maps
+     * (a spy that calls through), so the bound is on the work done, not on a
+     * clock shared with other tests.
+     */
+    function charsProbed(table: RouteTable, host: string, path: string): { service: string | undefined; chars: number } {
+      const get = vi.spyOn(Map.prototype, "get");
+      try {
+        const service = serviceFor(table, host, path);
+        const chars = get.mock.calls.reduce((n, [key]) => n + (typeof key === "string" ? key.length : 0), 0);
+        return { service, chars };
+      } finally {
+        get.mockRestore();
+      }
+    }
+
+    // 16 KB, the URL length Cloudflare accepts: 8,000 one-letter segments, or one long run of slashes.
+    const manySegments = `/api/v1${"/a".repeat(8_000)}`;
+    const manySlashes = `/api/v1/x${"/".repeat(16_000)}y`;
+
+    it("probes only prefixes no longer than the table's longest, not one per segment of the path", () => {
+      const table = new RouteTable([svc("v1", [], ["/api/v1"]), svc("root", [], ["/"]), svc("wild", ["*.example.com"], ["/api"])]);
+      for (const path of [manySegments, manySlashes]) {
+        for (const host of ["h", "a.b.example.com"]) {
+          const { service, chars } = charsProbed(table, host, path);
+          expect(service).toBe(host === "h" ? "v1" : "wild");
+          // Was the sum of every prefix of the path: about 64 million characters for 8,000 segments (100 ms and more).
+          expect(chars, `${host} ${path.slice(0, 12)}…`).toBeLessThan(1_000);
+        }
+      }
+    });
+
+    it("still matches a prefix that ends exactly at the bound, or a path that is only the prefix plus slashes", () => {
+      const table = new RouteTable([svc("short", [], ["/a"]), svc("long", [], ["/a/bcd"])]);
+      expect(serviceFor(table, "h", `/a/bcd${"/x".repeat(100)}`)).toBe("long");
+      expect(serviceFor(table, "h", `/a/bcde${"/x".repeat(100)}`)).toBe("short");
+      expect(serviceFor(table, "h", `/a/bc${"/x".repeat(100)}`)).toBe("short");
+      expect(serviceFor(table, "h", `/a/bcd${"/".repeat(100)}`)).toBe("long");
+      expect(serviceFor(table, "h", `/b${"/x".repeat(100)}`)).toBeUndefined();
+    });
   });
 
   describe("wildcard hosts", () => {

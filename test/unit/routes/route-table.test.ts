@@ -28,6 +28,25 @@ describe("normalizePrefix", () => {
   ])("%j -> %j", (input, expected) => {
     expect(normalizePrefix(input)).toBe(expected);
   });
+
+  // A request path reaches the table as the URL parser writes it (percent-encoded, backslashes as
+  // slashes, dot segments resolved); a rule kept as written could never equal one, so never matched.
+  it.each([
+    ["/café", "/caf%C3%A9"],
+    ['/a"b/', "/a%22b"],
+    ["/{tenant}", "/%7Btenant%7D"],
+    ["/a<b>`c", "/a%3Cb%3E%60c"],
+    ["/x\\y", "/x/y"],
+    ["/d/./e", "/d/e"],
+    ["/d/%2e/e", "/d/e"],
+    ["/caf%C3%A9", "/caf%C3%A9"],
+    ["//twice", "//twice"],
+    ["/a:b@c!$&'()*+,;=~-_.", "/a:b@c!$&'()*+,;=~-_."],
+  ])("%j matches the request path the URL parser makes of it: %j", (input, expected) => {
+    expect(normalizePrefix(input)).toBe(expected);
+    const table = new RouteTable([svc("s", [], [input])]);
+    expect(serviceFor(table, "h", new URL(`http://h${input}/more`).pathname)).toBe("s");
+  });
 });
 
 describe("RouteTable.match", () => {

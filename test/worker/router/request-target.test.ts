@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Echo, mesh, serviceWith } from "../helpers.js";
+import { createService, type Echo, mesh, originUrls, register, serviceWith, uniqueName } from "../helpers.js";
 
 /** The request target an origin receives, as the loopback origin saw it on the wire (`target`). */
 async function targetFor(path: string): Promise<string> {
@@ -23,5 +23,20 @@ describe("the request target sent upstream", () => {
     expect(await targetFor(`/${name}/a%2Fb//c`)).toBe(`/${name}/a%2Fb//c`);
     // Dot segments, encoded or not, are resolved before routing, so the route matched is the path sent.
     expect(await targetFor(`/${name}/a/%2e%2e/b/./c`)).toBe(`/${name}/b/c`);
+  });
+
+  it("routes a prefix the request path carries percent-encoded (non-ASCII, quotes, braces), or with a backslash or a dot segment", async () => {
+    const name = uniqueName("enc");
+    const { token } = await createService(name, {
+      routes: { pathPrefixes: [`/${name}/café`, `/${name}/{tenant}`, `/${name}/a"b`, `/${name}/x\\y`, `/${name}/d/./e`], stripPrefix: true },
+    });
+    await register(name, token, originUrls()[0] ?? "");
+    // Accepted with 201, each was a 404 no_route for every request a client could send it.
+    expect(await targetFor(`/${name}/café/menu?q=1`)).toBe("/menu?q=1");
+    expect(await targetFor(`/${name}/caf%C3%A9/menu`)).toBe("/menu");
+    expect(await targetFor(`/${name}/{tenant}/x`)).toBe("/x");
+    expect(await targetFor(`/${name}/a"b/x`)).toBe("/x");
+    expect(await targetFor(`/${name}/x\\y/x`)).toBe("/x");
+    expect(await targetFor(`/${name}/d/e/x`)).toBe("/x");
   });
 });

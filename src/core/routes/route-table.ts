@@ -45,15 +45,34 @@ function newIndex(): PrefixIndex {
   return { byPrefix: new Map(), longest: 1 };
 }
 
-export function normalizePrefix(prefix: string): string {
-  let p = prefix;
+function trimTrailingSlashes(path: string): string {
+  let p = path;
   while (p.length > 1 && p.endsWith("/")) p = p.slice(0, -1);
   return p === "" ? "/" : p;
 }
 
+/** RFC 3986 path characters the URL parser leaves as they are, when no segment is a dot segment. */
+const PARSED_AS_WRITTEN = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
+const MAY_BE_DOT_SEGMENT = /\/\.|%2e/i;
+
+/**
+ * A rule's prefix in the form a request path takes: the router matches
+ * `url.pathname`, which the URL parser has percent-encoded (non-ASCII, `"`,
+ * `<`, `>`, `` ` ``, `{`, `}`, controls), with `\` read as `/` and dot
+ * segments resolved. A rule kept as written (`/café`) could never equal such a
+ * path (`/caf%C3%A9`), so it matched no request at all; and the claims would
+ * give the two spellings of one route to two services. Trailing slashes go.
+ * Prefixes start with "/" (the service schema), so the authority stays the
+ * placeholder's even for `//x`.
+ */
+export function normalizePrefix(prefix: string): string {
+  const parsed = prefix.startsWith("/") && (!PARSED_AS_WRITTEN.test(prefix) || MAY_BE_DOT_SEGMENT.test(prefix)) ? new URL(`http://h${prefix}`).pathname : prefix;
+  return trimTrailingSlashes(parsed);
+}
+
 function lookupPrefix(index: PrefixIndex | undefined, path: string): RouteMatch | undefined {
   if (index === undefined) return undefined;
-  let p = path.length > 1 && path.endsWith("/") ? normalizePrefix(path) : path;
+  let p = path.length > 1 && path.endsWith("/") ? trimTrailingSlashes(path) : path;
   // No rule is longer than `longest`, so the walk starts at the last segment boundary within it. Each
   // probe hashes its whole key: walking down from the full path cost the sum of every prefix's length,
   // about 64 million characters (over 100 ms) for a 16 KB path of 8,000 segments, which any client can send.

@@ -40,6 +40,8 @@ describe("normalizePrefix", () => {
     ["/d/./e", "/d/e"],
     ["/d/%2e/e", "/d/e"],
     ["/caf%C3%A9", "/caf%C3%A9"],
+    ["/caf%c3%a9", "/caf%C3%A9"],
+    ["/%61dmin", "/admin"],
     ["//twice", "//twice"],
     ["/a:b@c!$&'()*+,;=~-_.", "/a:b@c!$&'()*+,;=~-_."],
   ])("%j matches the request path the URL parser makes of it: %j", (input, expected) => {
@@ -114,6 +116,17 @@ describe("RouteTable.match", () => {
     expect(serviceFor(table, "www.example.com.", "/")).toBe("web");
     expect(serviceFor(table, "a.example.net.", "/")).toBe("wild");
     expect(serviceFor(table, "www.example.com..", "/")).toBeUndefined();
+  });
+
+  it("compares percent-encodings normalized: an unreserved character's decoded, hex digits in either case (RFC 3986 §6.2.2)", () => {
+    const table = new RouteTable([svc("admin", [], ["/admin"]), svc("menu", [], ["/caf%c3%a9"]), svc("root", [], ["/"])]);
+    expect(serviceFor(table, "h", "/%61dmin/users")).toBe("admin");
+    expect(serviceFor(table, "h", "/%61%64%6D%69%6E")).toBe("admin");
+    expect(serviceFor(table, "h", "/caf%C3%A9/x")).toBe("menu");
+    // Reserved characters stay encoded: %2F is not a segment boundary.
+    expect(serviceFor(table, "h", "/admin%2Fx")).toBe("root");
+    expect(serviceFor(table, "h", "/%41dmin")).toBe("root");
+    expect(table.match("h", "/%61dmin")?.prefix).toBe("/admin");
   });
 
   it("keeps paths case-sensitive", () => {
@@ -282,6 +295,14 @@ describe("upstreamPath", () => {
   it("sends '/' when the path is exactly the prefix", () => {
     expect(upstreamPath("/api", match("/api", true))).toBe("/");
     expect(upstreamPath("/api/", match("/api", true))).toBe("/");
+  });
+
+  it("strips the prefix from the path it matched, with its escapes normalized, and leaves an unstripped path as it came", () => {
+    const table = new RouteTable([svc("strip", [], ["/api"], true), svc("keep", [], ["/keep"])]);
+    const stripped = defined(table.match("h", "/%61pi/x%2fy%7e"), "match");
+    expect(upstreamPath("/%61pi/x%2fy%7e", stripped)).toBe("/x%2Fy~");
+    const kept = defined(table.match("h", "/k%65ep/x%2fy"), "match");
+    expect(upstreamPath("/k%65ep/x%2fy", kept)).toBe("/k%65ep/x%2fy");
   });
 
   it("leaves the path alone for a root prefix", () => {

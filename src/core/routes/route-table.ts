@@ -1,3 +1,5 @@
+import { canonicalPath } from "./canonical-path.js";
+
 /**
  * The data plane's route table: (host?, path prefix) -> service.
  *
@@ -67,7 +69,8 @@ const MAY_BE_DOT_SEGMENT = /\/\.|%2e/i;
  */
 export function normalizePrefix(prefix: string): string {
   const parsed = prefix.startsWith("/") && (!PARSED_AS_WRITTEN.test(prefix) || MAY_BE_DOT_SEGMENT.test(prefix)) ? new URL(`http://h${prefix}`).pathname : prefix;
-  return trimTrailingSlashes(parsed);
+  // Escapes as match() compares them (canonical-path.ts): `/%61dmin` is the rule `/admin`.
+  return trimTrailingSlashes(canonicalPath(parsed));
 }
 
 function lookupPrefix(index: PrefixIndex | undefined, path: string): RouteMatch | undefined {
@@ -130,8 +133,12 @@ export class RouteTable {
     return index;
   }
 
-  /** `host` is the Host header without port, any case; a fully qualified name's one trailing dot is the same host. */
-  match(host: string, path: string): RouteMatch | undefined {
+  /**
+   * `host` is the Host header without port, any case; a fully qualified name's one trailing dot is the same host.
+   * `path` as the URL parser gives it; its percent-encodings are compared normalized (canonical-path.ts).
+   */
+  match(host: string, requestPath: string): RouteMatch | undefined {
+    const path = canonicalPath(requestPath);
     const lower = host.toLowerCase();
     const h = lower.charCodeAt(lower.length - 1) === 46 /* . */ ? lower.slice(0, -1) : lower;
     const exact = lookupPrefix(this.#byHost.get(h), path);
@@ -148,10 +155,15 @@ export class RouteTable {
   }
 }
 
-/** The path to send upstream: the request path, minus the matched prefix when asked. */
+/**
+ * The path to send upstream: the request path as it came, or, when the prefix
+ * is stripped, what follows the prefix in the path the prefix matched, with
+ * its percent-encodings normalized (canonical-path.ts; as nginx sends the
+ * normalized URI when it replaces a location's prefix).
+ */
 export function upstreamPath(path: string, match: RouteMatch): string {
   if (!match.stripPrefix || match.prefix === "/") return path;
-  const rest = path.slice(match.prefix.length);
+  const rest = canonicalPath(path).slice(match.prefix.length);
   return rest.startsWith("/") ? rest : `/${rest}`;
 }
 

@@ -11,8 +11,9 @@ import { canonicalPath } from "./canonical-path.js";
  * never `/apix`.
  *
  * Lookup cost is one Map probe per path segment within the table's longest
- * prefix (plus one per domain label for wildcards), independent of how many
- * routes exist and of how long the request path is. A linear scan of compiled
+ * prefix (plus one per domain label within its longest wildcard domain),
+ * independent of how many routes exist and of how long the request's path or
+ * Host is. A linear scan of compiled
  * patterns, which is how general-purpose routers (itty-router among them) match,
  * costs O(routes) and misses the 5 µs budget at 10k routes; see docs/architecture.md.
  */
@@ -96,6 +97,14 @@ export class RouteTable {
   readonly #byHost = new Map<string, PrefixIndex>();
   readonly #wildcard = new Map<string, PrefixIndex>();
   readonly #anyHost: PrefixIndex = newIndex();
+  /**
+   * The longest exact host and wildcard parent domain: a Host no rule can name
+   * is not probed. Each probe hashes its whole key, and the URL parser takes a
+   * Host of any length: one of 8,000 labels under a table with a wildcard cost
+   * 64 million hashed characters (243 ms in workerd) as one probe per label.
+   */
+  #longestHost = 0;
+  #longestWildcard = 0;
   readonly conflicts: RouteConflict[] = [];
   readonly size: number;
 
@@ -123,8 +132,11 @@ export class RouteTable {
 
   #indexFor(host: string | null): PrefixIndex {
     if (host === null) return this.#anyHost;
-    const map = host.startsWith("*.") ? this.#wildcard : this.#byHost;
-    const key = host.startsWith("*.") ? host.slice(2) : host;
+    const wildcard = host.startsWith("*.");
+    const map = wildcard ? this.#wildcard : this.#byHost;
+    const key = wildcard ? host.slice(2) : host;
+    if (wildcard) this.#longestWildcard = Math.max(this.#longestWildcard, key.length);
+    else this.#longestHost = Math.max(this.#longestHost, key.length);
     let index = map.get(key);
     if (index === undefined) {
       index = newIndex();
@@ -141,10 +153,11 @@ export class RouteTable {
     const path = canonicalPath(requestPath);
     const lower = host.toLowerCase();
     const h = lower.charCodeAt(lower.length - 1) === 46 /* . */ ? lower.slice(0, -1) : lower;
-    const exact = lookupPrefix(this.#byHost.get(h), path);
+    const exact = h.length <= this.#longestHost ? lookupPrefix(this.#byHost.get(h), path) : undefined;
     if (exact !== undefined) return exact;
     if (this.#wildcard.size > 0) {
-      let dot = h.indexOf(".");
+      // Nearest parent first, starting at the longest parent domain a wildcard names.
+      let dot = h.indexOf(".", Math.max(0, h.length - this.#longestWildcard - 1));
       while (dot !== -1) {
         const hit = lookupPrefix(this.#wildcard.get(h.slice(dot + 1)), path);
         if (hit !== undefined) return hit;

@@ -13,9 +13,9 @@ import { canonicalPath } from "./canonical-path.js";
  * Lookup cost is one Map probe per path segment within the table's longest
  * prefix (plus one per domain label within its longest wildcard domain),
  * independent of how many routes exist and of how long the request's path or
- * Host is. A linear scan of compiled
- * patterns, which is how general-purpose routers (itty-router among them) match,
- * costs O(routes) and misses the 5 µs budget at 10k routes; see docs/architecture.md.
+ * Host is. A linear scan of compiled patterns, which is how general-purpose
+ * routers (itty-router among them) match, costs O(routes) and misses the 5 µs
+ * budget at 10k routes; see docs/architecture.md.
  */
 
 export interface ServiceRoutes {
@@ -57,6 +57,7 @@ function trimTrailingSlashes(path: string): string {
 /** RFC 3986 path characters the URL parser leaves as they are, when no segment is a dot segment. */
 const PARSED_AS_WRITTEN = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
 const MAY_BE_DOT_SEGMENT = /\/\.|%2e/i;
+const DOUBLE_DOT_SEGMENT = /\/(?:\.|%2e){2}(?:\/|$)/i;
 
 /**
  * A rule's prefix in the form a request path takes: the router matches
@@ -66,10 +67,14 @@ const MAY_BE_DOT_SEGMENT = /\/\.|%2e/i;
  * path (`/caf%C3%A9`), so it matched no request at all; and the claims would
  * give the two spellings of one route to two services. Trailing slashes go.
  * Prefixes start with "/" (the service schema), so the authority stays the
- * placeholder's even for `//x`.
+ * placeholder's even for `//x`. A `..` segment is left as written, matching
+ * nothing as it always has: resolved, `/x/..` would become `/`, and a rule no
+ * request ever reached would claim every path.
  */
 export function normalizePrefix(prefix: string): string {
-  const parsed = prefix.startsWith("/") && (!PARSED_AS_WRITTEN.test(prefix) || MAY_BE_DOT_SEGMENT.test(prefix)) ? new URL(`http://h${prefix}`).pathname : prefix;
+  if (DOUBLE_DOT_SEGMENT.test(prefix)) return trimTrailingSlashes(prefix);
+  const reparse = prefix.startsWith("/") && (!PARSED_AS_WRITTEN.test(prefix) || MAY_BE_DOT_SEGMENT.test(prefix));
+  const parsed = reparse ? new URL(`http://h${prefix}`).pathname : prefix;
   // Escapes as match() compares them (canonical-path.ts): `/%61dmin` is the rule `/admin`.
   return trimTrailingSlashes(canonicalPath(parsed));
 }

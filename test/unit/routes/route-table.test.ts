@@ -49,6 +49,13 @@ describe("normalizePrefix", () => {
     const table = new RouteTable([svc("s", [], [input])]);
     expect(serviceFor(table, "h", new URL(`http://h${input}/more`).pathname)).toBe("s");
   });
+
+  it("leaves a prefix with a '..' segment as written: it matches nothing, as before, rather than claiming its parent", () => {
+    for (const input of ["/x/..", "/x/%2E%2e/y", "/x/.%2e"]) expect(normalizePrefix(input)).toBe(input);
+    const table = new RouteTable([svc("dots", [], ["/x/.."]), svc("root", [], ["/"])]);
+    expect(table.conflicts).toEqual([]);
+    expect(serviceFor(table, "h", "/anything")).toBe("root");
+  });
 });
 
 describe("RouteTable.match", () => {

@@ -58,6 +58,10 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
   // for a 100 Continue; forwarded, `Expect` makes the origin send one, which
   // fetch hands back as the response (status 100, not relayable).
   headers.delete("expect");
+  // The forwarding facts are the mesh's X-Forwarded-*, which override a client's. A client's RFC 7239
+  // Forwarded would contradict them, and origins that read it first (Spring's ForwardedHeaderFilter)
+  // took its host and proto: the spoof the override exists to stop.
+  headers.delete("forwarded");
   if (ctx.clientIp !== null) {
     const prior = incoming.get("x-forwarded-for");
     headers.set("x-forwarded-for", prior !== null && prior.trim() !== "" ? `${prior}, ${ctx.clientIp}` : ctx.clientIp);

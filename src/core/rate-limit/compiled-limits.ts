@@ -1,4 +1,6 @@
 import { hashString } from "../balance/hash/hash.js";
+import { canonicalPath } from "../routes/canonical-path.js";
+import { normalizePrefix } from "../routes/route-table.js";
 import type { RateLimitConfig } from "../schema/rate-limits.js";
 import type { RateRule } from "./gcra.js";
 
@@ -43,12 +45,6 @@ export function policyWindow(ratePerSecond: number): { q: number; w: number } {
   return { q: Math.max(1, Math.round(ratePerSecond * 1000)), w: 1000 };
 }
 
-function normalPrefix(prefix: string): string {
-  let p = prefix;
-  while (p.length > 1 && p.endsWith("/")) p = p.slice(0, -1);
-  return p;
-}
-
 export function compileLimit(service: string, l: RateLimitConfig): CompiledLimit {
   const { q, w } = policyWindow(l.ratePerSecond);
   const prefix = l.match?.pathPrefix;
@@ -59,7 +55,8 @@ export function compileLimit(service: string, l: RateLimitConfig): CompiledLimit
     global: l.scope === "global",
     prefix: `${service}\u0000${l.name}\u0000`,
     key: l.key,
-    pathPrefix: prefix === undefined || prefix === "/" ? null : normalPrefix(prefix),
+    // In the form routes compare (core/routes): as a request path is parsed, escapes normalized.
+    pathPrefix: prefix === undefined ? null : nullIfRoot(normalizePrefix(prefix)),
     methods: methods === undefined ? null : new Set(methods),
     policy: `"${l.name}";q=${q};w=${w}`,
   };
@@ -78,12 +75,19 @@ export function pathOf(url: string): string {
   return query === -1 ? url.slice(start) : url.slice(start, query);
 }
 
-/** Whether the limit counts this request: its methods, and its path prefix on segment boundaries as routes match. */
+function nullIfRoot(prefix: string): string | null {
+  return prefix === "/" ? null : prefix;
+}
+
+/**
+ * Whether the limit counts this request: its methods, and its path prefix on segment boundaries as routes match,
+ * escapes normalized (core/routes/canonical-path.ts): `/%6Cogin` is `/login` to the origin, so it is to the limit.
+ */
 export function limitApplies(limit: CompiledLimit, method: string, url: string): boolean {
   if (limit.methods !== null && !limit.methods.has(method)) return false;
   const prefix = limit.pathPrefix;
   if (prefix === null) return true;
-  const path = pathOf(url);
+  const path = canonicalPath(pathOf(url));
   return path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47 /* "/" */);
 }
 

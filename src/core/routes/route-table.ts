@@ -1,3 +1,5 @@
+import { canonicalPath } from "./canonical-path.js";
+
 /**
  * The data plane's route table: (host?, path prefix) -> service.
  *
@@ -8,10 +10,12 @@
  * A prefix matches on segment boundaries: `/api` matches `/api` and `/api/x`,
  * never `/apix`.
  *
- * Lookup cost is one Map probe per path segment (plus one per domain label for
- * wildcards), independent of how many routes exist. A linear scan of compiled
- * patterns, which is how general-purpose routers (itty-router among them) match,
- * costs O(routes) and misses the 5 µs budget at 10k routes; see docs/architecture.md.
+ * Lookup cost is one Map probe per path segment within the table's longest
+ * prefix (plus one per domain label within its longest wildcard domain),
+ * independent of how many routes exist and of how long the request's path or
+ * Host is. A linear scan of compiled patterns, which is how general-purpose
+ * routers (itty-router among them) match, costs O(routes) and misses the 5 µs
+ * budget at 10k routes; see docs/architecture.md.
  */
 
 export interface ServiceRoutes {
@@ -34,19 +38,59 @@ export interface RouteConflict {
   services: [string, string];
 }
 
-type PrefixIndex = Map<string, RouteMatch>;
+/** One host's (or the host-less) rules, and the length of its longest prefix, which bounds a lookup. */
+interface PrefixIndex {
+  readonly byPrefix: Map<string, RouteMatch>;
+  longest: number;
+}
 
-export function normalizePrefix(prefix: string): string {
-  let p = prefix;
+function newIndex(): PrefixIndex {
+  return { byPrefix: new Map(), longest: 1 };
+}
+
+function trimTrailingSlashes(path: string): string {
+  let p = path;
   while (p.length > 1 && p.endsWith("/")) p = p.slice(0, -1);
   return p === "" ? "/" : p;
 }
 
+/** RFC 3986 path characters the URL parser leaves as they are, when no segment is a dot segment. */
+const PARSED_AS_WRITTEN = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
+const MAY_BE_DOT_SEGMENT = /\/\.|%2e/i;
+const DOUBLE_DOT_SEGMENT = /\/(?:\.|%2e){2}(?:\/|$)/i;
+
+/**
+ * A rule's prefix in the form a request path takes: the router matches
+ * `url.pathname`, which the URL parser has percent-encoded (non-ASCII, `"`,
+ * `<`, `>`, `` ` ``, `{`, `}`, controls), with `\` read as `/` and dot
+ * segments resolved. A rule kept as written (`/café`) could never equal such a
+ * path (`/caf%C3%A9`), so it matched no request at all; and the claims would
+ * give the two spellings of one route to two services. Trailing slashes go.
+ * Prefixes start with "/" (the service schema), so the authority stays the
+ * placeholder's even for `//x`. A `..` segment is left as written, matching
+ * nothing as it always has: resolved, `/x/..` would become `/`, and a rule no
+ * request ever reached would claim every path.
+ */
+export function normalizePrefix(prefix: string): string {
+  if (DOUBLE_DOT_SEGMENT.test(prefix)) return trimTrailingSlashes(prefix);
+  const reparse = prefix.startsWith("/") && (!PARSED_AS_WRITTEN.test(prefix) || MAY_BE_DOT_SEGMENT.test(prefix));
+  const parsed = reparse ? new URL(`http://h${prefix}`).pathname : prefix;
+  // Escapes as match() compares them (canonical-path.ts): `/%61dmin` is the rule `/admin`.
+  return trimTrailingSlashes(canonicalPath(parsed));
+}
+
 function lookupPrefix(index: PrefixIndex | undefined, path: string): RouteMatch | undefined {
   if (index === undefined) return undefined;
-  let p = path.length > 1 && path.endsWith("/") ? normalizePrefix(path) : path;
+  let p = path.length > 1 && path.endsWith("/") ? trimTrailingSlashes(path) : path;
+  // No rule is longer than `longest`, so the walk starts at the last segment boundary within it. Each
+  // probe hashes its whole key: walking down from the full path cost the sum of every prefix's length,
+  // about 64 million characters (over 100 ms) for a 16 KB path of 8,000 segments, which any client can send.
+  if (p.length > index.longest) {
+    const cut = p.lastIndexOf("/", index.longest);
+    p = cut <= 0 ? "/" : p.slice(0, cut);
+  }
   for (;;) {
-    const hit = index.get(p);
+    const hit = index.byPrefix.get(p);
     if (hit !== undefined) return hit;
     if (p === "/") return undefined;
     const cut = p.lastIndexOf("/");
@@ -57,7 +101,15 @@ function lookupPrefix(index: PrefixIndex | undefined, path: string): RouteMatch 
 export class RouteTable {
   readonly #byHost = new Map<string, PrefixIndex>();
   readonly #wildcard = new Map<string, PrefixIndex>();
-  readonly #anyHost: PrefixIndex = new Map();
+  readonly #anyHost: PrefixIndex = newIndex();
+  /**
+   * The longest exact host and wildcard parent domain: a Host no rule can name
+   * is not probed. Each probe hashes its whole key, and the URL parser takes a
+   * Host of any length: one of 8,000 labels under a table with a wildcard cost
+   * 64 million hashed characters (243 ms in workerd) as one probe per label.
+   */
+  #longestHost = 0;
+  #longestWildcard = 0;
   readonly conflicts: RouteConflict[] = [];
   readonly size: number;
 
@@ -69,12 +121,13 @@ export class RouteTable {
       for (const host of hosts) {
         for (const prefix of prefixes) {
           const index = this.#indexFor(host);
-          const existing = index.get(prefix);
+          const existing = index.byPrefix.get(prefix);
           if (existing !== undefined && existing.service !== svc.service) {
             this.conflicts.push({ host, prefix, services: [existing.service, svc.service] });
             continue;
           }
-          index.set(prefix, { service: svc.service, prefix, stripPrefix: svc.stripPrefix });
+          index.byPrefix.set(prefix, { service: svc.service, prefix, stripPrefix: svc.stripPrefix });
+          index.longest = Math.max(index.longest, prefix.length);
           size++;
         }
       }
@@ -84,24 +137,32 @@ export class RouteTable {
 
   #indexFor(host: string | null): PrefixIndex {
     if (host === null) return this.#anyHost;
-    const map = host.startsWith("*.") ? this.#wildcard : this.#byHost;
-    const key = host.startsWith("*.") ? host.slice(2) : host;
+    const wildcard = host.startsWith("*.");
+    const map = wildcard ? this.#wildcard : this.#byHost;
+    const key = wildcard ? host.slice(2) : host;
+    if (wildcard) this.#longestWildcard = Math.max(this.#longestWildcard, key.length);
+    else this.#longestHost = Math.max(this.#longestHost, key.length);
     let index = map.get(key);
     if (index === undefined) {
-      index = new Map();
+      index = newIndex();
       map.set(key, index);
     }
     return index;
   }
 
-  /** `host` is the Host header without port, any case; a fully qualified name's one trailing dot is the same host. */
-  match(host: string, path: string): RouteMatch | undefined {
+  /**
+   * `host` is the Host header without port, any case; a fully qualified name's one trailing dot is the same host.
+   * `path` as the URL parser gives it; its percent-encodings are compared normalized (canonical-path.ts).
+   */
+  match(host: string, requestPath: string): RouteMatch | undefined {
+    const path = canonicalPath(requestPath);
     const lower = host.toLowerCase();
     const h = lower.charCodeAt(lower.length - 1) === 46 /* . */ ? lower.slice(0, -1) : lower;
-    const exact = lookupPrefix(this.#byHost.get(h), path);
+    const exact = h.length <= this.#longestHost ? lookupPrefix(this.#byHost.get(h), path) : undefined;
     if (exact !== undefined) return exact;
     if (this.#wildcard.size > 0) {
-      let dot = h.indexOf(".");
+      // Nearest parent first, starting at the longest parent domain a wildcard names.
+      let dot = h.indexOf(".", Math.max(0, h.length - this.#longestWildcard - 1));
       while (dot !== -1) {
         const hit = lookupPrefix(this.#wildcard.get(h.slice(dot + 1)), path);
         if (hit !== undefined) return hit;
@@ -112,10 +173,15 @@ export class RouteTable {
   }
 }
 
-/** The path to send upstream: the request path, minus the matched prefix when asked. */
+/**
+ * The path to send upstream: the request path as it came, or, when the prefix
+ * is stripped, what follows the prefix in the path the prefix matched, with
+ * its percent-encodings normalized (canonical-path.ts; as nginx sends the
+ * normalized URI when it replaces a location's prefix).
+ */
 export function upstreamPath(path: string, match: RouteMatch): string {
   if (!match.stripPrefix || match.prefix === "/") return path;
-  const rest = path.slice(match.prefix.length);
+  const rest = canonicalPath(path).slice(match.prefix.length);
   return rest.startsWith("/") ? rest : `/${rest}`;
 }
 

@@ -86,6 +86,13 @@ describe("upstreamHeaders", () => {
     expect(out.get("x-forwarded-host")).toBe("api.example.com");
   });
 
+  it("drops a client's Forwarded (RFC 7239), whose host and proto would contradict the X-Forwarded-* it overrides", () => {
+    // Origins that prefer Forwarded (Spring's ForwardedHeaderFilter reads it first) took the client's host.
+    const out = upstreamHeaders(new Headers({ forwarded: 'for=198.51.100.9;host="evil.example";proto=https', "x-forwarded-host": "evil.example" }), ctx);
+    expect(out.has("forwarded")).toBe(false);
+    expect(out.get("x-forwarded-host")).toBe("api.example.com");
+  });
+
   it("removes Host so fetch sets it from the upstream URL", () => {
     expect(upstreamHeaders(new Headers({ host: "api.example.com" }), ctx).has("host")).toBe(false);
   });

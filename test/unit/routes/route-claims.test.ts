@@ -32,6 +32,14 @@ describe("RouteClaims", () => {
     expect(claims.conflictFor("b", paths("/"))).toBeNull();
   });
 
+  it("refuses a rule that is another service's in the form a request path takes (percent-encoded, dot segments resolved)", () => {
+    const claims = new RouteClaims();
+    claims.set("menu", paths("/café"));
+    expect(claims.conflictFor("other", paths("/caf%C3%A9/"))).toEqual({ host: null, prefix: "/caf%C3%A9", services: ["menu", "other"] });
+    claims.set("docs", paths("/d/e"));
+    expect(claims.conflictFor("other", paths("/d/./e"))).toEqual({ host: null, prefix: "/d/e", services: ["docs", "other"] });
+  });
+
   it("agrees with RouteTable: a set of services it accepts one by one builds a table with no conflict", () => {
     const prefix = fc.constantFrom("/", "/a", "/a/", "/b", "/a/b", "/c");
     const host = fc.constantFrom("x.example.com", "X.example.com", "*.example.com", "y.example.com");

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   RouteTable,
   hostWithoutPort,
@@ -27,6 +27,34 @@ describe("normalizePrefix", () => {
     ["", "/"],
   ])("%j -> %j", (input, expected) => {
     expect(normalizePrefix(input)).toBe(expected);
+  });
+
+  // A request path reaches the table as the URL parser writes it (percent-encoded, backslashes as
+  // slashes, dot segments resolved); a rule kept as written could never equal one, so never matched.
+  it.each([
+    ["/café", "/caf%C3%A9"],
+    ['/a"b/', "/a%22b"],
+    ["/{tenant}", "/%7Btenant%7D"],
+    ["/a<b>`c", "/a%3Cb%3E%60c"],
+    ["/x\\y", "/x/y"],
+    ["/d/./e", "/d/e"],
+    ["/d/%2e/e", "/d/e"],
+    ["/caf%C3%A9", "/caf%C3%A9"],
+    ["/caf%c3%a9", "/caf%C3%A9"],
+    ["/%61dmin", "/admin"],
+    ["//twice", "//twice"],
+    ["/a:b@c!$&'()*+,;=~-_.", "/a:b@c!$&'()*+,;=~-_."],
+  ])("%j matches the request path the URL parser makes of it: %j", (input, expected) => {
+    expect(normalizePrefix(input)).toBe(expected);
+    const table = new RouteTable([svc("s", [], [input])]);
+    expect(serviceFor(table, "h", new URL(`http://h${input}/more`).pathname)).toBe("s");
+  });
+
+  it("leaves a prefix with a '..' segment as written: it matches nothing, as before, rather than claiming its parent", () => {
+    for (const input of ["/x/..", "/x/%2E%2e/y", "/x/.%2e"]) expect(normalizePrefix(input)).toBe(input);
+    const table = new RouteTable([svc("dots", [], ["/x/.."]), svc("root", [], ["/"])]);
+    expect(table.conflicts).toEqual([]);
+    expect(serviceFor(table, "h", "/anything")).toBe("root");
   });
 });
 
@@ -97,9 +125,80 @@ describe("RouteTable.match", () => {
     expect(serviceFor(table, "www.example.com..", "/")).toBeUndefined();
   });
 
+  it("compares percent-encodings normalized: an unreserved character's decoded, hex digits in either case (RFC 3986 §6.2.2)", () => {
+    const table = new RouteTable([svc("admin", [], ["/admin"]), svc("menu", [], ["/caf%c3%a9"]), svc("root", [], ["/"])]);
+    expect(serviceFor(table, "h", "/%61dmin/users")).toBe("admin");
+    expect(serviceFor(table, "h", "/%61%64%6D%69%6E")).toBe("admin");
+    expect(serviceFor(table, "h", "/caf%C3%A9/x")).toBe("menu");
+    // Reserved characters stay encoded: %2F is not a segment boundary.
+    expect(serviceFor(table, "h", "/admin%2Fx")).toBe("root");
+    expect(serviceFor(table, "h", "/%41dmin")).toBe("root");
+    expect(table.match("h", "/%61dmin")?.prefix).toBe("/admin");
+  });
+
   it("keeps paths case-sensitive", () => {
     const table = new RouteTable([svc("api", [], ["/api"])]);
     expect(serviceFor(table, "h", "/API/x")).toBeUndefined();
+  });
+
+  describe("a request path of thousands of segments, or a Host of thousands of labels", () => {
+    /**
+     * What a lookup costs is the string keys it hashes: one Map probe per
+     * candidate prefix, each hashing its whole key. Counted over the real Maps
+     * (a spy that calls through), so the bound is on the work done, not on a
+     * clock shared with other tests.
+     */
+    function charsProbed(table: RouteTable, host: string, path: string): { service: string | undefined; chars: number } {
+      const get = vi.spyOn(Map.prototype, "get");
+      try {
+        const service = serviceFor(table, host, path);
+        const chars = get.mock.calls.reduce((n, [key]) => n + (typeof key === "string" ? key.length : 0), 0);
+        return { service, chars };
+      } finally {
+        get.mockRestore();
+      }
+    }
+
+    // 16 KB, the URL length Cloudflare accepts: 8,000 one-letter segments, or one long run of slashes.
+    const manySegments = `/api/v1${"/a".repeat(8_000)}`;
+    const manySlashes = `/api/v1/x${"/".repeat(16_000)}y`;
+
+    it("probes only prefixes no longer than the table's longest, not one per segment of the path", () => {
+      const table = new RouteTable([svc("v1", [], ["/api/v1"]), svc("root", [], ["/"]), svc("wild", ["*.example.com"], ["/api"])]);
+      for (const path of [manySegments, manySlashes]) {
+        for (const host of ["h", "a.b.example.com"]) {
+          const { service, chars } = charsProbed(table, host, path);
+          expect(service).toBe(host === "h" ? "v1" : "wild");
+          // Was the sum of every prefix of the path: about 64 million characters for 8,000 segments (100 ms and more).
+          expect(chars, `${host} ${path.slice(0, 12)}…`).toBeLessThan(1_000);
+        }
+      }
+    });
+
+    it("probes only host suffixes no longer than the table's longest host, for a Host of thousands of labels", () => {
+      const table = new RouteTable([svc("exact", ["api.example.com"], []), svc("wild", ["*.example.com"], ["/"]), svc("v1", [], ["/api/v1"])]);
+      // A Host header the URL parser accepts: 8,000 labels, 16 KB.
+      for (const [host, expected] of [
+        [`${"a.".repeat(8_000)}example.com`, "wild"],
+        [`${"a.".repeat(8_000)}example.org`, "v1"],
+      ] as const) {
+        const { service, chars } = charsProbed(table, host, "/api/v1/x");
+        expect(service).toBe(expected);
+        // Was one probe per label, each hashing the rest of the host: about 64 million characters (174 ms in Node, 243 ms in workerd).
+        expect(chars, host.slice(-12)).toBeLessThan(1_000);
+      }
+      expect(serviceFor(table, "b.api.example.com", "/")).toBe("wild");
+      expect(serviceFor(table, "api.example.com", "/")).toBe("exact");
+    });
+
+    it("still matches a prefix that ends exactly at the bound, or a path that is only the prefix plus slashes", () => {
+      const table = new RouteTable([svc("short", [], ["/a"]), svc("long", [], ["/a/bcd"])]);
+      expect(serviceFor(table, "h", `/a/bcd${"/x".repeat(100)}`)).toBe("long");
+      expect(serviceFor(table, "h", `/a/bcde${"/x".repeat(100)}`)).toBe("short");
+      expect(serviceFor(table, "h", `/a/bc${"/x".repeat(100)}`)).toBe("short");
+      expect(serviceFor(table, "h", `/a/bcd${"/".repeat(100)}`)).toBe("long");
+      expect(serviceFor(table, "h", `/b${"/x".repeat(100)}`)).toBeUndefined();
+    });
   });
 
   describe("wildcard hosts", () => {
@@ -219,6 +318,14 @@ describe("upstreamPath", () => {
   it("sends '/' when the path is exactly the prefix", () => {
     expect(upstreamPath("/api", match("/api", true))).toBe("/");
     expect(upstreamPath("/api/", match("/api", true))).toBe("/");
+  });
+
+  it("strips the prefix from the path it matched, with its escapes normalized, and leaves an unstripped path as it came", () => {
+    const table = new RouteTable([svc("strip", [], ["/api"], true), svc("keep", [], ["/keep"])]);
+    const stripped = defined(table.match("h", "/%61pi/x%2fy%7e"), "match");
+    expect(upstreamPath("/%61pi/x%2fy%7e", stripped)).toBe("/x%2Fy~");
+    const kept = defined(table.match("h", "/k%65ep/x%2fy"), "match");
+    expect(upstreamPath("/k%65ep/x%2fy", kept)).toBe("/k%65ep/x%2fy");
   });
 
   it("leaves the path alone for a root prefix", () => {

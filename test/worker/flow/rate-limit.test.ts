@@ -72,6 +72,25 @@ describe("rate limits: isolate scope", () => {
     expect((await post("/ordersx")).status).toBe(200);
   });
 
+  it("counts a request whose path escapes the limit's prefix with percent-encodings, and matches a prefix the URL parser encodes", async () => {
+    const name = uniqueName("rl");
+    const { token } = await createService(name, {
+      routes: { pathPrefixes: [`/${name}`] },
+      rateLimits: [
+        { name: "login", key: "service", ratePerSecond: 0.01, burst: 1, match: { pathPrefix: `/${name}/login` } },
+        { name: "menu", key: "service", ratePerSecond: 0.01, burst: 1, match: { pathPrefix: `/${name}/café` } },
+      ],
+    });
+    await register(name, token, originUrls()[0] ?? "");
+    expect(await statuses(`/${name}/login`, 1, {})).toEqual([200]);
+    // The origin decodes %6C to "l" and serves /login: an escape was a way around the limit.
+    expect(await statuses(`/${name}/%6Cogin`, 1, {})).toEqual([429]);
+    expect(await statuses(`/${name}/log%69n/x`, 1, {})).toEqual([429]);
+    // /café reaches the Worker as /caf%C3%A9; the limit as written never applied.
+    expect(await statuses(`/${name}/café/1`, 2, {})).toEqual([200, 429]);
+    expect(await statuses(`/${name}/caf%c3%a9`, 1, {})).toEqual([429]);
+  });
+
   it("keys a header limit by client IP when the header is missing, so leaving it out does not escape the limit", async () => {
     const { name } = await serviceWith(1, { rateLimits: [{ name: "tenant", key: { header: "x-tenant" }, ratePerSecond: 0.01, burst: 1 }] });
     expect(await statuses(`/${name}/a`, 2, from("198.51.100.1", { "x-tenant": "acme" }))).toEqual([200, 429]);

@@ -53,6 +53,8 @@ describe("edge router", () => {
         "x-drop-me": "gone",
         "x-mesh-instance": "forged",
         "x-forwarded-for": "203.0.113.9",
+        "x-forwarded-host": "evil.example",
+        forwarded: 'for=203.0.113.9;host="evil.example";proto=https',
         "cf-connecting-ip": "198.51.100.7",
       },
       body: "hello",
@@ -65,6 +67,8 @@ describe("edge router", () => {
     expect(echo.headers["x-forwarded-for"]).toBe("203.0.113.9, 198.51.100.7");
     expect(echo.headers["x-forwarded-proto"]).toBe("http");
     expect(echo.headers["x-forwarded-host"]).toBe("mesh.test");
+    // The client's RFC 7239 header would tell an origin that reads it first another host and scheme.
+    expect(echo.headers.forwarded).toBeUndefined();
   });
 
   it("strips the prefix when asked and routes by host before prefix", async () => {

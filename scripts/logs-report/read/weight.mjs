@@ -20,11 +20,12 @@ export const MAX_WEIGHT = 1 / 0.000001;
 export const isWeight = (v) => typeof v === "number" && v >= 1 && v <= MAX_WEIGHT;
 
 /**
- * A latency as the mesh writes it can be (the schema's `latencyMs` and
- * `upstreamLatencyMs` are whole milliseconds from 0): a negative one, or one
- * JSON reads as Infinity (`1e999`), is no latency, and would drag a
- * percentile below zero or to a value `--json` prints as null. Fractions are
- * let through: they are no one's attack, and the reader has always taken them.
+ * Whether `v` is a latency the mesh could have written: a number from 0 up
+ * (the schema's `latencyMs` and `upstreamLatencyMs` are whole milliseconds).
+ * A negative one, or one JSON reads as Infinity (`1e999`), is no latency, and
+ * would drag a percentile below zero or to a value `--json` prints as null.
+ * Fractions are let through: they are no one's attack, and the reader has
+ * always taken them.
  * @param {unknown} v
  * @returns {v is number}
  */

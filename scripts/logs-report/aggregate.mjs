@@ -119,17 +119,22 @@ export class Aggregator {
     return s;
   }
 
-  /** @param {EventLine} e */
+  /**
+   * @param {EventLine} e
+   * @returns {boolean} false, adding nothing, when `e.ts` is no time: the event is malformed (the schema refuses it),
+   *   and counting it would put a request in the totals that the series and the report's range leave out
+   */
   add(e) {
-    this.events++;
     const t = this.clock.epochMs(e.ts);
+    if (Number.isNaN(t)) return false;
+    this.events++;
     if (t < this.first) this.first = t;
     if (t > this.last) this.last = t;
     if (e.event !== "request") {
       const s = this.service(e.service);
       bump(s.coordinator, e.event);
       bump(s.instance(e.instance).coordinator, e.event);
-      return;
+      return true;
     }
     // Requests that matched no service (404 no_route) are reported under "(none)".
     const s = this.service(e.service ?? "(none)");
@@ -142,14 +147,12 @@ export class Aggregator {
     s.latency.push(e.latencyMs, w);
     if (e.upstreamLatencyMs !== null) s.upstream.push(e.upstreamLatencyMs, w);
     bump(s.outcomes, e.outcome, w);
-    if (!Number.isNaN(t)) {
-      const sec = Math.floor(t / 1000);
-      const point = s.perSecond.get(sec);
-      if (point === undefined) s.perSecond.set(sec, [w, error ? w : 0]);
-      else {
-        point[0] += w;
-        if (error) point[1] += w;
-      }
+    const sec = Math.floor(t / 1000);
+    const point = s.perSecond.get(sec);
+    if (point === undefined) s.perSecond.set(sec, [w, error ? w : 0]);
+    else {
+      point[0] += w;
+      if (error) point[1] += w;
     }
     // A failed try is always followed by the next one, so failures[i] is tried[i]'s.
     for (let i = 0; i < e.tried.length; i++) {
@@ -169,6 +172,7 @@ export class Aggregator {
       if (error) inst.errors += w;
       inst.latency.push(e.latencyMs, w);
     }
+    return true;
   }
 
   /**

@@ -2,12 +2,14 @@
 // `--html <file>`: one self-contained page (inline CSS and SVG, no scripts,
 // no external assets) with a requests/errors chart per service and the tables.
 
+import { pct as textPct } from "./render-text.mjs";
+
 /** @typedef {import("./aggregate.mjs").Report} Report */
 
 /** @param {string} s */
 const esc = (s) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-/** @param {number} r */
-const pct = (r) => `${(100 * r).toFixed(1)}%`;
+/** As the text report writes it ("<0.1%" for a rate too small for a decimal), escaped. @param {number} r */
+const pct = (r) => esc(textPct(r));
 /** @param {{ p50: number, p95: number, p99: number } | null} p */
 const lat = (p) => (p === null ? "-" : `${p.p50} / ${p.p95} / ${p.p99}`);
 

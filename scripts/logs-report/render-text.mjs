@@ -20,8 +20,8 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
  */
 const shown = (s) => s.replace(CONTROL, (c) => (c === "\r" ? "\\r" : c === "\n" ? "\\n" : c === "\t" ? "\\t" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
 
-/** @param {number} r */
-const pct = (r) => `${(100 * r).toFixed(1)}%`;
+/** A rate as a percentage; one too small for a decimal is "<0.1%", never "0.0%", which the table keeps for none. @param {number} r */
+export const pct = (r) => (r > 0 && r < 0.0005 ? "<0.1%" : `${(100 * r).toFixed(1)}%`);
 /** @param {{ p50: number, p95: number, p99: number } | null} p */
 const lat = (p) => (p === null ? "-" : `${p.p50}/${p.p95}/${p.p99}`);
 /** @param {{ kind: string, count: number }[]} f */

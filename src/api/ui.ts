@@ -1,4 +1,5 @@
 import { MeshError } from "../core/errors.js";
+import { ifNoneMatchMatches } from "../core/net/if-none-match.js";
 import { sha256Hex } from "../core/sha256.js";
 import chartScript from "../ui/chart.client.js?raw";
 import script from "../ui/dashboard.client.js?raw";
@@ -74,6 +75,6 @@ export async function serveUi(request: Request, url: URL): Promise<Response> {
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",
   });
-  if (request.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
+  if (ifNoneMatchMatches(request.headers.get("if-none-match"), etag)) return new Response(null, { status: 304, headers });
   return new Response(request.method === "HEAD" ? null : asset.body, { headers });
 }

@@ -256,8 +256,11 @@ export class ServiceCoordinator extends DurableObject<Env> {
     // What a scrape shows must already be stored: a reset before the written-behind flush would
     // otherwise take these counters backwards, which Prometheus reads as a reset to zero and
     // rate() counts the whole total again. One flush per scrape (every 15 s or so) costs little.
+    const now = Date.now();
+    // Deltas prune departed instances' totals, but a quiet service gets none: the scrape does it too.
+    if (this.#state.config !== null) this.#metrics.prune(now, (id) => this.#state.members.has(id));
     this.#statsWrites.flushNow();
-    return serviceMetrics(this.#state, this.#metrics, Date.now());
+    return serviceMetrics(this.#state, this.#metrics, now);
   }
 
   /** GET /_mesh/v1/services/{name}/stats for one window; null when the service does not exist here. */

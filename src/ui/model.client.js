@@ -118,10 +118,20 @@ export function livePoints(samples) {
   };
 }
 
-/** @param {number | null | undefined} v */
-export const fmtRate = (v) => (v === null || v === undefined || !Number.isFinite(v) ? "–" : v >= 100 ? v.toFixed(0) : v.toFixed(1));
-/** A fraction (0–1) as a percentage. @param {number | null | undefined} v */
-export const fmtPct = (v) => (v === null || v === undefined || !Number.isFinite(v) ? "–" : `${(100 * v).toFixed(v < 0.1 ? 2 : 1)} %`);
+/**
+ * Per second. Below 1, two significant digits: a quiet service's rate (one
+ * request in a 5-minute window is about 0.003/s) must not read as 0.0.
+ * @param {number | null | undefined} v
+ */
+export const fmtRate = (v) =>
+  v === null || v === undefined || !Number.isFinite(v) ? "–" : v >= 100 ? v.toFixed(0) : v >= 1 || v <= 0 ? v.toFixed(1) : v.toPrecision(2);
+/**
+ * A fraction (0–1) as a percentage. A share too small for two decimals is
+ * "< 0.01 %", not "0.00 %": a rare error is still an error.
+ * @param {number | null | undefined} v
+ */
+export const fmtPct = (v) =>
+  v === null || v === undefined || !Number.isFinite(v) ? "–" : v > 0 && v < 0.00005 ? "< 0.01 %" : `${(100 * v).toFixed(v < 0.1 ? 2 : 1)} %`;
 /** @param {number | null | undefined} v */
 export const fmtMs = (v) => (v === null || v === undefined || !Number.isFinite(v) ? "–" : `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ms`);
 

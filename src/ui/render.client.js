@@ -157,7 +157,8 @@ export function renderService(section, { name, detail, detailProblem, stats, sta
     const charts = el("div", "charts");
     charts.append(
       lineChart({ title: "Requests per second", lines: [{ name: "req/s", points: pts.rate, className: "rate" }], fmt: fmtRate, ...range }),
-      lineChart({ title: "Error rate", lines: [{ name: "errors", points: pts.errors, className: "err" }], fmt: (v) => `${v.toFixed(1)} %`, ...range }),
+      // The points are percentages; fmtPct takes a fraction, and keeps a rare error from reading 0.0 %.
+      lineChart({ title: "Error rate", lines: [{ name: "errors", points: pts.errors, className: "err" }], fmt: (v) => fmtPct(v / 100), ...range }),
       lineChart({
         title: "Latency",
         lines: [

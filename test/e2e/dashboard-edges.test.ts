@@ -171,6 +171,32 @@ describe("dashboard edges, in headless Chromium", () => {
     for (const name of ["alpha", "beta"]) await api(h, "DELETE", `/_mesh/v1/services/${name}`);
   });
 
+  it("a quiet service and a rare error: numbers and chart captions that are not zero never read as zero", async () => {
+    expect((await api(h, "PUT", "/_mesh/v1/services/rare", { routes: { pathPrefixes: ["/rare"] } })).status).toBe(201);
+    // One error in 5,000 requests in one minute of the window, and a rate of one request in five minutes elsewhere.
+    const to = Date.now();
+    const first = Math.floor(to / 60_000) * 60_000 - 5 * 60_000;
+    const series = Array.from({ length: 6 }, (_, i) => ({ at: new Date(first + i * 60_000).toISOString(), requests: i === 2 ? 5000 : 0, errors: i === 2 ? 1 : 0, p50: i === 2 ? 10 : null, p99: i === 2 ? 20 : null }));
+    const stats = {
+      service: "rare", window: "5m", from: new Date(first).toISOString(), to: new Date(to).toISOString(), requests: 5000,
+      throughputPerSecond: 0.0031, errorRate: 0.0002, failoverRate: 0.00001, latencyMs: { p50: 10, p90: 15, p99: 20 },
+      upstreamLatencyMs: { p50: 8, p90: 12, p99: 18 }, instances: [], series,
+    };
+    intercept = (r) => {
+      if (!r.url().includes("/rare/stats")) return false;
+      void r.respond({ status: 200, contentType: "application/json", body: JSON.stringify(stats) });
+      return true;
+    };
+    await signIn();
+    await page.waitForSelector('section[data-service="rare"] dl.kpis');
+    const kpis = await page.$$eval('section[data-service="rare"] dl.kpis > div', (divs) => divs.map((d) => [d.querySelector("dt")?.textContent, d.querySelector("dd")?.textContent]));
+    expect(kpis.slice(0, 3)).toEqual([["Req/s (5m)", "0.0031"], ["Errors", "0.02 %"], ["Failovers", "< 0.01 %"]]);
+    const errorChart = await page.$eval('section[data-service="rare"] figure.chart:nth-of-type(2) svg', (svg) => svg.getAttribute("aria-label") ?? "");
+    expect(errorChart).toContain("Error rate");
+    expect(errorChart).toContain("peak 0.02 %");
+    await api(h, "DELETE", "/_mesh/v1/services/rare");
+  });
+
   it("a stats call that errors: an honest note, the instance table still there", async () => {
     expect((await api(h, "PUT", "/_mesh/v1/services/alpha", { routes: { pathPrefixes: ["/alpha"] } })).status).toBe(201);
     expectedFailures = /\/stats\?window=/;

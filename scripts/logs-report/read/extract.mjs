@@ -9,7 +9,7 @@
 // A request line in the shape the mesh writes it is read without JSON.parse
 // (request-shape.mjs); every other message is parsed.
 import { requestAt } from "./request-shape.mjs";
-import { isWeight } from "./weight.mjs";
+import { isLatency, isWeight } from "./weight.mjs";
 
 /**
  * @typedef {{ event: "request", ts: string, service: string | null, instance: string | null, status: number,
@@ -51,10 +51,11 @@ function asEvent(o) {
   if (typeof o.ts !== "string") return null;
   if (event === "request") {
     if (!isNullableString(o.service) || !isNullableString(o.instance)) return null;
-    if (typeof o.status !== "number" || typeof o.outcome !== "string" || typeof o.latencyMs !== "number") return null;
+    if (typeof o.status !== "number" || typeof o.outcome !== "string" || !isLatency(o.latencyMs)) return null;
     if (typeof o.attempts !== "number" || !isStringArray(o.tried) || !isStringArray(o.failures)) return null;
     // Set on the parsed object itself: a copy of every field per event would cost more than the checks.
     if (typeof o.upstreamLatencyMs !== "number") o.upstreamLatencyMs = null;
+    else if (!isLatency(o.upstreamLatencyMs)) return null;
     // A line from before `weight` stands for one request; one that carries it must carry a real one.
     if (o.weight === undefined) o.weight = 1;
     else if (!isWeight(o.weight)) return null;

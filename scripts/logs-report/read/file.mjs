@@ -29,10 +29,10 @@ export function readInto(file, agg, tally, onBytes, onLines) {
     (line) => {
       tally.lines++;
       const x = extract(line);
-      tally.malformed += x.malformed;
       tally.unknownVersion += x.unknownVersion;
       if (x.other) tally.other++;
-      for (const e of x.events) agg.add(e);
+      tally.malformed += x.malformed;
+      for (const e of x.events) if (!agg.add(e)) tally.malformed++;
       if (tally.lines % PROGRESS_LINES === 0) onLines();
     },
     (n) => {

@@ -19,7 +19,7 @@
 // Anything else (another field order, an escape in any string, a second
 // string in the array, a coordinator event) does not match, and the caller
 // reads the array with JSON.parse as before.
-import { isWeight } from "./weight.mjs";
+import { isLatency, isWeight } from "./weight.mjs";
 
 /** A JSON-escaped quote inside the Message string. */
 const Q = String.raw`\\"`;
@@ -97,9 +97,11 @@ export function requestAt(line, at, events) {
   const m = REQUEST.exec(line);
   if (m === null) return -1;
   const weight = m[13] === undefined ? 1 : Number(m[13]);
-  // A weight out of bounds makes the line malformed: the full path says so.
-  if (!isWeight(weight)) return -1;
+  const latencyMs = Number(m[11]);
   const upstream = m[12] ?? "null";
+  const upstreamLatencyMs = upstream === "null" ? null : Number(upstream);
+  // A weight or a latency out of bounds makes the line malformed: the full path says so.
+  if (!isWeight(weight) || !isLatency(latencyMs) || (upstreamLatencyMs !== null && !isLatency(upstreamLatencyMs))) return -1;
   events.push({
     event: "request",
     ts: m[1] ?? "",
@@ -110,8 +112,8 @@ export function requestAt(line, at, events) {
     attempts: Number(m[6]),
     tried: list(m[7], m[8]),
     failures: list(m[9], m[10]),
-    latencyMs: Number(m[11]),
-    upstreamLatencyMs: upstream === "null" ? null : Number(upstream),
+    latencyMs,
+    upstreamLatencyMs,
     weight,
   });
   return REQUEST.lastIndex;

@@ -18,3 +18,15 @@ export const MAX_WEIGHT = 1 / 0.000001;
  * @returns {v is number}
  */
 export const isWeight = (v) => typeof v === "number" && v >= 1 && v <= MAX_WEIGHT;
+
+/**
+ * Whether `v` is a latency the mesh could have written: a number from 0 up
+ * (the schema's `latencyMs` and `upstreamLatencyMs` are whole milliseconds).
+ * A negative one, or one JSON reads as Infinity (`1e999`), is no latency, and
+ * would drag a percentile below zero or to a value `--json` prints as null.
+ * Fractions are let through: they are no one's attack, and the reader has
+ * always taken them.
+ * @param {unknown} v
+ * @returns {v is number}
+ */
+export const isLatency = (v) => typeof v === "number" && v >= 0 && v !== Infinity;

@@ -98,7 +98,7 @@ export class MetricsStore {
       if (waiting === undefined) this.#minutesWaiting.set(minute, (waiting = new Set()));
       waiting.add(instance);
     }
-    this.#prune(now, isMember);
+    this.prune(now, isMember);
   }
 
   /** Writes the records changed since the last flush, each once, as memory holds them now. */
@@ -123,8 +123,11 @@ export class MetricsStore {
    * At most once a minute: minutes past the retained hour go, and so do the totals of instances no
    * longer members. A pruned instance's retries and failovers move to the retired counters (in the
    * same synchronous turn, so SQLite commits both or neither): the service-wide sums stay monotonic.
+   * Run by every delta and by every scrape: a service whose traffic stopped sends no delta, and its
+   * departed instances' series would otherwise stay in the scrape until traffic came back.
    */
-  #prune(now: number, isMember: (id: string) => boolean): void {
+  prune(now: number, isMember: (id: string) => boolean): void {
+    this.#load();
     const minute = minuteOf(now);
     if (minute === this.#prunedMinute) return;
     this.#prunedMinute = minute;

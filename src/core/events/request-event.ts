@@ -15,7 +15,13 @@ export const EVENT_VERSION = 1;
  */
 const MAX_ID = 128;
 const MAX_HOST = 253;
-const MAX_PATH = 8192;
+/**
+ * The longest path a line carries. A Worker takes URLs up to 16 KB
+ * (developers.cloudflare.com/workers/platform/limits, "Request limits"), so
+ * the router cuts a longer path to this (edge/report/request-log.ts) rather
+ * than write a line its own schema refuses.
+ */
+export const MAX_LOGGED_PATH = 8192;
 /** Tries per request are bounded by `retry.attempts` (schema/service.ts), far below this. */
 const MAX_TRIES = 64;
 
@@ -52,7 +58,7 @@ export const requestEventSchema = z.object({
   fallbackFrom: nullableStr(MAX_ID),
   method: str(32),
   host: str(MAX_HOST + 6),
-  path: str(MAX_PATH),
+  path: str(MAX_LOGGED_PATH),
   status: z.number().check(z.int(), z.gte(100), z.lte(599)),
   outcome: outcomeSchema,
   instance: nullableStr(MAX_ID),

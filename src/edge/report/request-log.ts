@@ -1,4 +1,4 @@
-import { EVENT_VERSION, type RequestEvent } from "../../core/events/request-event.js";
+import { EVENT_VERSION, MAX_LOGGED_PATH, type RequestEvent } from "../../core/events/request-event.js";
 import { requestEventLine } from "../../core/events/request-line.js";
 import type { TryOutcome } from "../../core/snapshot.js";
 import { snapshotVersion } from "../pick/pick.js";
@@ -97,7 +97,8 @@ export function requestEvent(state: RequestState, url: URL, now: number, weight:
     fallbackFrom: state.fallbackFrom,
     method: state.method,
     host: url.host,
-    path: url.pathname,
+    // A pathname is percent-encoded ASCII, so the cut never splits a character; the start is what tells paths apart.
+    path: url.pathname.length > MAX_LOGGED_PATH ? url.pathname.slice(0, MAX_LOGGED_PATH) : url.pathname,
     status: state.status,
     outcome: state.outcome,
     instance: state.lastInstance,

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { extract, extractParsed } from "../../../scripts/logs-report/read/extract.mjs";
 import { requestAt } from "../../../scripts/logs-report/read/request-shape.mjs";
-import { isWeight, MAX_WEIGHT } from "../../../scripts/logs-report/read/weight.mjs";
+import { isLatency, isWeight, MAX_WEIGHT } from "../../../scripts/logs-report/read/weight.mjs";
 import { MIN_LOG_SAMPLE } from "../../../src/core/events/log-sample.js";
 import type { RequestEvent } from "../../../src/core/events/request-event.js";
 import { requestEventLine } from "../../../src/core/events/request-line.js";
@@ -184,9 +184,10 @@ describe("requestAt", () => {
         const { line, at } = inRecord(message);
         const events: Event[] = [];
         const end = requestAt(line, at, events);
-        // As it stands in the record: an escape other than a quote's is left to JSON.parse, and so is a weight out of bounds.
+        // As it stands in the record: an escape other than a quote's is left to JSON.parse, and so is a weight or a latency out of bounds.
         const escaped = JSON.stringify(message);
-        if (escaped.slice(1, -1).replaceAll('\\"', "").includes("\\") || (when === "now" && !isWeight(e.weight))) {
+        const badLatency = !isLatency(e.latencyMs) || (e.upstreamLatencyMs !== null && !isLatency(e.upstreamLatencyMs));
+        if (escaped.slice(1, -1).replaceAll('\\"', "").includes("\\") || (when === "now" && !isWeight(e.weight)) || badLatency) {
           expect([end, events]).toEqual([-1, []]);
           return;
         }

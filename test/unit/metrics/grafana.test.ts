@@ -101,4 +101,48 @@ describe("docs/grafana/switchyard.json", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("shows a service that answered no 5xx at an error rate of 0, not as no data (PromQL evaluated by promtool)", (ctx) => {
+    if (spawnSync("promtool", ["--version"]).error !== undefined) {
+      console.log("skipped: promtool is not installed (Debian: apt-get install prometheus)");
+      ctx.skip();
+      return;
+    }
+    const panel = dashboard.panels.find((p) => p.title.toLowerCase().includes("error rate"));
+    const expr = panel?.targets[0]?.expr.replaceAll("$__rate_interval", "5m").replaceAll("$service", ".*");
+    expect(expr).toBeDefined();
+    const dir = mkdtempSync(path.join(tmpdir(), "grafana-eval-"));
+    try {
+      writeFileSync(path.join(dir, "rules.yml"), `groups:\n  - name: dashboard\n    rules:\n      - record: error_rate\n        expr: ${JSON.stringify(expr)}\n`);
+      // Scraped every 30 s for 10 minutes: shop answers 1 request/s, all 2xx; cart 1/s of 2xx and 0.1/s of 5xx.
+      const series = (labels: string, perScrape: number) => `      - series: 'switchyard_requests_total{${labels}}'\n        values: '0+${String(perScrape)}x20'`;
+      writeFileSync(
+        path.join(dir, "test.yml"),
+        [
+          "rule_files: [rules.yml]",
+          "evaluation_interval: 30s",
+          "tests:",
+          "  - interval: 30s",
+          "    input_series:",
+          series('service="shop",instance="a",outcome="ok",code_class="2xx"', 30),
+          series('service="cart",instance="b",outcome="ok",code_class="2xx"', 30),
+          series('service="cart",instance="b",outcome="upstream_error",code_class="5xx"', 3),
+          "    promql_expr_test:",
+          "      - expr: error_rate",
+          "        eval_time: 10m",
+          "        exp_samples:",
+          "          - labels: 'error_rate{service=\"cart\"}'",
+          `            value: ${String(3 / 33)}`,
+          "          - labels: 'error_rate{service=\"shop\"}'",
+          "            value: 0",
+          "",
+        ].join("\n"),
+      );
+      const run = spawnSync("promtool", ["test", "rules", "test.yml"], { cwd: dir, encoding: "utf8" });
+      expect(run.stdout + run.stderr).toContain("SUCCESS");
+      expect(run.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

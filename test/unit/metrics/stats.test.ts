@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MetricsAccumulator } from "../../../src/core/metrics/accumulator.js";
-import type { MetricsRecord } from "../../../src/core/metrics/record.js";
+import { emptyRecord, type MetricsRecord } from "../../../src/core/metrics/record.js";
 import { computeStats, MINUTE_MS, minuteOf } from "../../../src/core/metrics/stats.js";
 
 /** Per-minute records built the way a coordinator builds them: one accumulator take per minute. */
@@ -64,5 +64,17 @@ describe("computeStats", () => {
     expect(s.latencyMs).toEqual({ p50: null, p90: null, p99: null });
     expect(s.series).toHaveLength(6);
     expect(s.instances.map((i) => i.requests)).toEqual([0, 0]);
+  });
+
+  it("never rounds a rate that is not zero to zero: 3 errors and 2 failovers in 10 million requests still show", () => {
+    // About 2,800 requests a second over the hour: a busy service, and a 5xx rate an operator must see.
+    const busy = emptyRecord();
+    busy.requests = { "ok 2xx": 9_999_997, "upstream_error 5xx": 3 };
+    busy.failovers = 2;
+    const s = computeStats("shop", "1h", NOW, new Map([[CURRENT - 10, new Map([["a", busy]])]]), instances);
+    expect(s.requests).toBe(10_000_000);
+    expect(s.errorRate).toBeCloseTo(3e-7, 12);
+    expect(s.failoverRate).toBeCloseTo(2e-7, 12);
+    expect(s.instances[0]?.errorRate).toBeCloseTo(3e-7, 12);
   });
 });

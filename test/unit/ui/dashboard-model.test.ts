@@ -5,6 +5,7 @@ import {
   MAX_TRANSITIONS,
   agoTime,
   fmtPct,
+  fmtRate,
   observeInstances,
   pathData,
   relTime,
@@ -101,6 +102,20 @@ describe("times and numbers", () => {
     expect(agoTime(T0 + 4000, T0)).toBe("now");
     expect(fmtPct(0.025)).toBe("2.50 %");
     expect(fmtPct(null)).toBe("–");
+  });
+
+  it("never shows a rate or a share that is not zero as zero: a quiet service's traffic and a rare error still show", () => {
+    // One request in a 5m window (300 to 360 s) is about 0.003 req/s; one error in 100,000 requests is 0.001 %.
+    expect(fmtRate(1 / 330)).toBe("0.0030");
+    expect(fmtRate(0.033)).toBe("0.033");
+    expect(fmtRate(0.5)).toBe("0.50");
+    expect(fmtRate(0)).toBe("0.0");
+    expect(fmtRate(2.25)).toBe("2.3");
+    expect(fmtRate(150.4)).toBe("150");
+    expect(fmtPct(0.00001)).toBe("< 0.01 %");
+    expect(fmtPct(0)).toBe("0.00 %");
+    expect(fmtPct(0.0001)).toBe("0.01 %");
+    expect(fmtPct(0.5)).toBe("50.0 %");
   });
 
   it("summarizes a line for its text alternative", () => {

@@ -1,3 +1,4 @@
+import { isControlPlanePath } from "../routes/control-plane-path.js";
 import * as z from "./zod.js";
 
 /** The longest path prefix (and health-check path), in characters of its stored form. */
@@ -24,7 +25,7 @@ const MESH_RESERVED = "'/_mesh' is reserved for the control plane";
  * A path prefix, stored in its request form (asRequestPath). The length bound
  * applies to what is sent and again to what is stored, which percent-encoding
  * can make longer. `reserveMesh`: refuse `/_mesh` and below, also when only the
- * resolved form names it (`/x/../_mesh`); requests there never reach a service.
+ * resolved form names it (`/x/../_mesh`, `/%5Fmesh`); requests there never reach a service.
  */
 export function pathPrefixSchema(reserveMesh: boolean) {
   const sent = z
@@ -34,7 +35,7 @@ export function pathPrefixSchema(reserveMesh: boolean) {
     .string()
     .check(
       z.maxLength(MAX_PATH_LENGTH, `must be at most ${MAX_PATH_LENGTH} characters once percent-encoded as a request path`),
-      z.refine((p: string) => !reserveMesh || (!p.startsWith("/_mesh/") && p !== "/_mesh"), MESH_RESERVED),
+      z.refine((p: string) => !reserveMesh || !isControlPlanePath(p), MESH_RESERVED),
     );
   return z.pipe(z.pipe(sent, z.transform(asRequestPath)), stored);
 }

@@ -15,10 +15,17 @@ describe("the control plane's reserved path", () => {
     // The catch-all takes everything else on its host.
     expect((await mesh(`http://${host}/_meshx`)).status).toBe(200);
     // The route stage compares paths with their escapes normalized (canonical-path.ts): `%5F` is `_`.
-    for (const path of ["/_mesh", "/_mesh?x=1", "/%5Fmesh", "/%5fmesh/v1/services"]) {
+    const answers: [string, number, string][] = [
+      ["/_mesh", 404, "not_found"],
+      ["/_mesh?x=1", 404, "not_found"],
+      ["/%5Fmesh", 404, "not_found"],
+      // The control plane's own answer to its API without the admin token.
+      ["/%5fmesh/v1/services", 401, "unauthorized"],
+    ];
+    for (const [path, status, error] of answers) {
       const res = await mesh(`http://${host}${path}`);
-      expect(res.status, path).toBe(404);
-      expect(await res.json(), path).toMatchObject({ error: "not_found" });
+      expect(res.status, path).toBe(status);
+      expect(await res.json(), path).toMatchObject({ error });
       expect(res.headers.get("x-mesh-instance"), path).toBeNull();
     }
   });

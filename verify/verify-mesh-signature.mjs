@@ -28,7 +28,8 @@ const DEFAULT_TOLERANCE_SECONDS = 60;
  *   Accept bodies the mesh streamed unsigned (x-mesh-content-sha256: UNSIGNED-PAYLOAD). Default false.
  * @property {(key: string, expiresAtMs: number) => boolean | Promise<boolean>} [replayGuard]
  *   Replay protection within the window, the origin's job: called only for an
- *   otherwise valid request with a key unique to it and the time (Unix ms) after
+ *   otherwise valid request with a key unique to it (the hex SHA-256 of the signed
+ *   canonical string, the same however the header is rewritten) and the time (Unix ms) after
  *   which the window has closed and the key may be forgotten. Return true if the
  *   key was not seen before (and remember it), false for a replay.
  */
@@ -130,7 +131,10 @@ export async function verifyMeshSignature(input) {
   }
 
   if (input.replayGuard !== undefined) {
-    const first = await input.replayGuard(parsed.signatures.join(","), (parsed.timestamp + tolerance) * 1000);
+    // The key is what the signature covers, never the header's text: only one v1= has to match, so a
+    // replay with another v1= added, repeated or reordered would otherwise bring a key never seen.
+    const key = createHash("sha256").update(canonical, "utf8").digest("hex");
+    const first = await input.replayGuard(key, (parsed.timestamp + tolerance) * 1000);
     if (!first) return { ok: false, reason: "replayed" };
   }
   return { ok: true, timestamp: parsed.timestamp, unsignedPayload };

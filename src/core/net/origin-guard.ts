@@ -46,7 +46,7 @@ function ipv4Octets(host: string): number[] | null {
   return octets.every((o) => o <= 255) ? octets : null;
 }
 
-function isPrivateIpv4([a = 0, b = 0]: number[]): boolean {
+function isPrivateIpv4([a = 0, b = 0, c = 0]: number[]): boolean {
   return (
     a === 0 || // "this network"
     a === 10 ||
@@ -55,6 +55,7 @@ function isPrivateIpv4([a = 0, b = 0]: number[]): boolean {
     (a === 169 && b === 254) || // link-local, cloud metadata
     (a === 172 && b >= 16 && b <= 31) ||
     (a === 192 && b === 168) ||
+    (a === 192 && b === 0 && c === 0) || // IETF protocol assignments: DS-Lite's AFTR and B4, NAT64 discovery
     (a === 198 && (b === 18 || b === 19)) || // benchmarking
     a >= 224 // multicast and reserved
   );
@@ -71,9 +72,11 @@ function isPrivateIpv6(host: string): boolean {
   // URL() normalises ::ffff:a.b.c.d to ::ffff:XXXX:XXXX; treat every mapped address as private.
   if (h.startsWith("::ffff:")) return true;
   // Forms that embed an IPv4 address and can reach it: IPv4-compatible (::a.b.c.d, which
-  // URL() writes as ::XXXX:XXXX), NAT64 (64:ff9b::/96, 64:ff9b:1::/48) and 6to4 (2002::/16).
+  // URL() writes as ::XXXX:XXXX), NAT64 (64:ff9b::/96, 64:ff9b:1::/48), 6to4 (2002::/16) and
+  // Teredo (2001::/32, the client's address inverted in the last 32 bits; URL() writes its
+  // zero second group as `2001:0:` or, followed by more zeros, `2001::`).
   if (/^::[0-9a-f]{1,4}(:[0-9a-f]{1,4})?$/.test(h)) return true;
-  if (h.startsWith("64:ff9b:") || h.startsWith("2002:")) return true;
+  if (h.startsWith("64:ff9b:") || h.startsWith("2002:") || /^2001:0?:/.test(h)) return true;
   // Unique-local fc00::/7, link-local fe80::/10, deprecated site-local fec0::/10, multicast ff00::/8.
   return /^f[cd]/.test(h) || /^fe[89a-f]/.test(h) || h.startsWith("ff");
 }

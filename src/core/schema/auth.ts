@@ -31,7 +31,7 @@ export const secretRefSchema = z
     z.refine((ref: string) => !MESH_OWN_BINDINGS.includes(ref), "must not name one of the mesh's own bindings"),
   );
 
-/** Token endpoints and JWKS URLs; http:// is allowed for loopback tests and private networks behind the origin guard. */
+/** Token endpoints and JWKS URLs; http:// passes the PUT check only with ALLOW_PRIVATE_ORIGINS (security/wiring/config-check.ts). */
 const httpUrlSchema = z
   .string()
   .check(

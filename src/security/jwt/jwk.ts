@@ -1,4 +1,5 @@
 import type { WebCryptoKey } from "../crypto-key.js";
+import { fromBase64Url } from "../encoding.js";
 
 /**
  * Which key may verify which algorithm, and importing it with WebCrypto.
@@ -79,10 +80,28 @@ export interface VerifyingKey {
   params: VerifyParams;
 }
 
+/**
+ * RFC 7518 §3.3: RS256 keys MUST be at least 2048 bits. WebCrypto imports and
+ * verifies with a 512-bit modulus, which can be factored for little money,
+ * and then anyone can mint tokens the key accepts.
+ */
+export const MIN_RSA_MODULUS_BITS = 2048;
+
+/** Bits in a JWK's big-endian `n` (RFC 7518 §6.3.1.1), leading zero bytes ignored; 0 if it is not base64url. */
+export function modulusBits(n: string | undefined): number {
+  const bytes = n === undefined ? undefined : fromBase64Url(n);
+  if (bytes === undefined) return 0;
+  const first = bytes.findIndex((b) => b !== 0);
+  if (first < 0) return 0;
+  return (bytes.length - first - 1) * 8 + (32 - Math.clz32(bytes[first] ?? 0));
+}
+
 export async function importVerifyingKey(jwk: PublicJwk, alg: JwtAlg): Promise<VerifyingKey> {
   const data = publicMembers(jwk);
   switch (alg) {
     case "RS256":
+      // Thrown like an import failure: the key is logged once (jwk_import_failed) and matches no token.
+      if (modulusBits(jwk.n) < MIN_RSA_MODULUS_BITS) throw new Error(`RSA modulus is shorter than ${MIN_RSA_MODULUS_BITS} bits (RFC 7518 §3.3)`);
       return {
         key: await crypto.subtle.importKey("jwk", data, { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, false, ["verify"]),
         params: VERIFY_PARAMS.RS256,

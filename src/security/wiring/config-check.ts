@@ -8,8 +8,8 @@ import type { ServiceConfig } from "../../core/schema/service.js";
  * lookup over `env`, so this runs in Node tests too.
  *
  * - `tokenUrl` and `jwksUrl` are fetched by the mesh itself, so they pass the
- *   same SSRF guard as instance URLs (ALLOW_PRIVATE_ORIGINS opts out): an
- *   error, the config is refused.
+ *   same SSRF guard as instance URLs, and must use https (ALLOW_PRIVATE_ORIGINS
+ *   opts out of both): an error, the config is refused.
  * - A named secret or certificate binding the Worker lacks is a warning, not
  *   an error: secrets are often put after the config (`wrangler secret put`
  *   and a config PUT are separate steps), and until then the service answers
@@ -29,6 +29,9 @@ function guardUrl(path: string, raw: string, allowPrivate: boolean, issues: Fiel
   }
   const check = checkOrigin(`${url.protocol}//${url.host}`, allowPrivate);
   if (!check.ok) issues.push({ path, message: check.reason });
+  // The guard leaves http:// only for public hosts here, where it is worst: the client secret would cross
+  // the Internet in clear (RFC 6749 §2.3.1 requires TLS), and whoever is on the path could swap the key set.
+  else if (url.protocol === "http:" && !allowPrivate) issues.push({ path, message: "url must use https (http is only for private origins, with ALLOW_PRIVATE_ORIGINS)" });
 }
 
 export function checkSecurityConfig(

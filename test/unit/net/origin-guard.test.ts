@@ -79,6 +79,30 @@ describe("checkOrigin", () => {
     expect(refusal(raw)).toMatch(/loopback or private/);
   });
 
+  it.each([
+    // Teredo (RFC 4380): the last 32 bits are a client IPv4 address, inverted, that a relay forwards to,
+    // the same kind of IPv4-embedding form as 6to4 and NAT64. Here 127.0.0.1 and 10.0.0.1.
+    "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]",
+    "http://[2001:0:0:0:0:ffff:f5ff:fffe]",
+    "http://[2001::1]",
+  ])("refuses Teredo IPv6, which embeds an IPv4 address: %s", (raw) => {
+    expect(refusal(raw)).toMatch(/loopback or private/);
+  });
+
+  it.each(["http://192.0.0.1", "http://192.0.0.2", "http://192.0.0.170"])(
+    "refuses the IETF protocol assignments 192.0.0.0/24 (DS-Lite's AFTR and B4, NAT64 discovery), carrier equipment like 100.64.0.0/10: %s",
+    (raw) => {
+      expect(refusal(raw)).toMatch(/loopback or private/);
+    },
+  );
+
+  it.each(["http://[2001:4860:4860::8888]", "http://[2001:1:0:1::1]", "http://[2001:db8::1]", "http://192.0.1.1", "http://192.0.2.10"])(
+    "allows the neighbours of those ranges, documentation addresses included: %s",
+    (raw) => {
+      expect(accepted(raw).href).toBe(new URL(raw).href);
+    },
+  );
+
   it("refuses credentials in the URL", () => {
     expect(refusal("https://user:pass@origin.example.com")).toMatch(/credentials/);
     expect(refusal("https://user@origin.example.com")).toMatch(/credentials/);

@@ -129,6 +129,18 @@ export function jwtSuite(runtime: string): void {
       for (const [token, why] of cases) expect(await check(token), why).toBe(`401 invalid_token: ${why}`);
     });
 
+    it("refuses RS256 tokens from a key under 2048 bits (RFC 7518 §3.3), whoever published it", async () => {
+      const weak = await generateTestKey("RS256", "RS256-1024", 1024);
+      const token = await mint(weak, CLAIMS);
+      expect(await reason(verifyJwt(token, POLICY, { keys: new StaticJwks([weak.jwk]), now: NOW, realm: REALM }))).toBe(
+        "401 invalid_token: no key matches the token's kid and algorithm",
+      );
+      const strong = await generateTestKey("RS256", "RS256-2048", 2048);
+      expect(await reason(verifyJwt(await mint(strong, CLAIMS), POLICY, { keys: new StaticJwks([weak.jwk, strong.jwk]), now: NOW, realm: REALM }))).toBe(
+        "accepted",
+      );
+    });
+
     it("picks the only key of the right type when the token has no kid, and refuses a guess between several", async () => {
       const rsa = key("RS256");
       const noKid = await mint(rsa, CLAIMS, { alg: "RS256" });

@@ -22,10 +22,10 @@ function pairOf(value: unknown): { privateKey: WebCryptoKey; publicKey: WebCrypt
   return value as { privateKey: WebCryptoKey; publicKey: WebCryptoKey };
 }
 
-async function generatePair(alg: JwtAlg): Promise<{ pair: { privateKey: WebCryptoKey; publicKey: WebCryptoKey }; signParams: { name: string; hash?: string } }> {
+async function generatePair(alg: JwtAlg, modulusLength: number): Promise<{ pair: { privateKey: WebCryptoKey; publicKey: WebCryptoKey }; signParams: { name: string; hash?: string } }> {
   switch (alg) {
     case "RS256": {
-      const params = { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" };
+      const params = { name: "RSASSA-PKCS1-v1_5", modulusLength, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" };
       return { pair: pairOf(await crypto.subtle.generateKey(params, true, ["sign", "verify"])), signParams: { name: "RSASSA-PKCS1-v1_5" } };
     }
     case "ES256":
@@ -43,8 +43,9 @@ async function generatePair(alg: JwtAlg): Promise<{ pair: { privateKey: WebCrypt
   }
 }
 
-export async function generateTestKey(alg: JwtAlg, kid: string): Promise<TestKey> {
-  const { pair, signParams } = await generatePair(alg);
+/** `modulusLength` is for RS256 only: tests of keys too short to trust pass 1024. */
+export async function generateTestKey(alg: JwtAlg, kid: string, modulusLength = 2048): Promise<TestKey> {
+  const { pair, signParams } = await generatePair(alg, modulusLength);
   // The Workers typings give exportKey one return type for every format, hence the runtime narrowing.
   const exported: unknown = await crypto.subtle.exportKey("jwk", pair.publicKey);
   if (typeof exported !== "object" || exported === null || exported instanceof ArrayBuffer) throw new Error("no JWK exported");

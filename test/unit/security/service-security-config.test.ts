@@ -141,6 +141,21 @@ describe("checkSecurityConfig (PUT time)", () => {
     expect(checkSecurityConfig(local, (n) => fullEnv[n], true).issues).toEqual([]);
   });
 
+  it("refuses plain http:// token and JWKS URLs unless private origins are allowed", () => {
+    // Over http an on-path attacker reads the client secret (RFC 6749 §2.3.1 requires TLS) or swaps the
+    // key set and then mints any token the edge accepts.
+    const plain = parse({
+      ...secured,
+      upstreamAuth: { type: "oauth2_client_credentials", tokenUrl: "http://auth.example.com/token", clientId: "c", clientSecretRef: "ORDERS_CLIENT_SECRET" },
+      auth: { jwt: { issuer: "i", audiences: ["a"], jwksUrl: "HTTP://auth.example.com/jwks" } },
+    });
+    expect(checkSecurityConfig(plain, (n) => fullEnv[n], false).issues).toEqual([
+      { path: "auth.jwt.jwksUrl", message: "url must use https (http is only for private origins, with ALLOW_PRIVATE_ORIGINS)" },
+      { path: "upstreamAuth.tokenUrl", message: "url must use https (http is only for private origins, with ALLOW_PRIVATE_ORIGINS)" },
+    ]);
+    expect(checkSecurityConfig(plain, (n) => fullEnv[n], true).issues).toEqual([]);
+  });
+
   it("refuses credentials in a token URL even where private origins are allowed", () => {
     const withUser = parse({
       ...secured,

@@ -145,6 +145,27 @@ describe("Node verifier", () => {
   });
 });
 
+describe("Node verifier replay guard against a rewritten header", () => {
+  it("refuses a replay whose x-mesh-signature gained an extra, repeated or reordered v1= (only one v1 needs to match)", async () => {
+    const seen = new Set<string>();
+    const replayGuard = (key: string) => {
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    };
+    const input = { ...(await signed(VECTOR.body)), replayGuard };
+    expect((await verifyMeshSignature(input)).ok).toBe(true);
+    const sent = await signatureHeaders(SECRET, { method: "POST", url: VECTOR.url, body: new TextEncoder().encode(VECTOR.body), now: NOW });
+    const original = sent["x-mesh-signature"] ?? "";
+    const [t = "", v1 = ""] = original.split(",");
+    const junk = `v1=${"0".repeat(64)}`;
+    for (const rewritten of [`${original},${junk}`, `${t},${junk},${v1}`, `${original},${v1}`, `${original},v2=x`, ` ${t} , ${v1} `]) {
+      const replay = { ...input, headers: { ...sent, "x-mesh-signature": rewritten } };
+      expect(await verifyMeshSignature(replay), rewritten).toEqual({ ok: false, reason: "replayed" });
+    }
+  });
+});
+
 describe("Node verifier behind a real origin", () => {
   it("verifies a signed request sent over HTTP, reading req.url, req.headers and the raw body", async () => {
     const { createServer } = await import("node:http");

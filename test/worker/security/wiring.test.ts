@@ -73,6 +73,20 @@ describe("security config through the API", () => {
   });
 });
 
+describe("security URLs over plain http", () => {
+  it("refuses a public http:// jwksUrl at PUT unless ALLOW_PRIVATE_ORIGINS is true", async () => {
+    const name = uniqueName("sec");
+    const config = {
+      routes: { pathPrefixes: [`/${name}`] },
+      auth: { jwt: { issuer: "https://issuer.test", audiences: ["a"], jwksUrl: "http://auth.example.com/.well-known/jwks.json" } },
+    };
+    const res = await call(`/_mesh/v1/services/${name}`, json("PUT", config), { ALLOW_PRIVATE_ORIGINS: "false" });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: "origin_not_allowed", issues: [{ path: "auth.jwt.jwksUrl" }] });
+    expect((await call(`/_mesh/v1/services/${name}`, json("PUT", config))).status).toBe(201);
+  });
+});
+
 describe("JWT at the admit stage (inline keys)", () => {
   let key: TestKey;
   let name: string;

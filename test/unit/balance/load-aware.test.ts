@@ -105,3 +105,38 @@ describe("peak_ewma", () => {
     expect(pe.pick(two, undefined, loadOf({ a: 2 }))?.id).toBe("b");
   });
 });
+
+describe("peak_ewma: an estimate of 0", () => {
+  // Latency is measured in whole milliseconds, so an origin that answers in under 1 ms is observed at 0;
+  // an estimate left alone long enough also decays to exactly 0 (e^-x underflows past x ≈ 745).
+  const DECAY = 10_000;
+  const two = abc.slice(0, 2);
+
+  it("does not hide tries in flight: a 0 ms host with 50 in flight loses to an idle 5 ms host", () => {
+    const pe = new PeakEwmaBalancer(seededRandom(7), () => 0, DECAY, 30);
+    pe.observe("a", 0, 0);
+    pe.observe("b", 5, 0);
+    // Two hosts: both are drawn every time, so the cost alone decides.
+    for (let i = 0; i < 20; i++) expect(pe.pick(two, undefined, loadOf({ a: 50 }))?.id).toBe("b");
+  });
+
+  it("between hosts all at 0 ms, the one with fewer tries in flight wins", () => {
+    const pe = new PeakEwmaBalancer(seededRandom(8), () => 0, DECAY, 30);
+    pe.observe("a", 0, 0);
+    pe.observe("b", 0, 0);
+    for (let i = 0; i < 20; i++) expect(pe.pick(two, undefined, loadOf({ a: 3, b: 1 }))?.id).toBe("b");
+    for (let i = 0; i < 20; i++) expect(pe.pick(two, undefined, loadOf({ a: 1, b: 3 }))?.id).toBe("a");
+  });
+
+  it("a host whose estimate decayed to 0 while its tries hang is not preferred over an idle host", () => {
+    let now = 0;
+    const pe = new PeakEwmaBalancer(seededRandom(9), () => now, DECAY, 30);
+    pe.observe("a", 40, 0);
+    now = 1_000 * DECAY;
+    pe.observe("b", 40, now);
+    expect(pe.estimateMs("a", now)).toBe(0);
+    for (let i = 0; i < 20; i++) expect(pe.pick(two, undefined, loadOf({ a: 10 }))?.id).toBe("b");
+    // With nothing in flight it is as cheap as its estimate says, and is tried again.
+    expect(pe.pick(two, undefined, loadOf({}))?.id).toBe("a");
+  });
+});

@@ -1,6 +1,15 @@
 import type { Balancer, Candidate, HostLoad } from "../balancer.js";
 import { eligibleCount, nthEligible } from "../draw.js";
 
+/**
+ * The cost of a host whose estimate is 0 while tries to it are in flight,
+ * before adding those tries (Finagle's `Penalty`): more than any real cost (an
+ * estimate is a time to response headers, which the per-try timeout keeps
+ * under 60 s, so even a million tries in flight cost under 6e10), and still an
+ * exact integer with any count of tries added.
+ */
+const ZERO_ESTIMATE_PENALTY = 2 ** 48;
+
 interface Estimate {
   /** Milliseconds, as of `at`. */
   rtt: number;
@@ -19,7 +28,8 @@ interface Estimate {
  * slow is tried again after a while instead of starving forever. A host never
  * observed costs `defaultRttMs`.
  *
- * cost = estimate × (tries in flight + 1); two distinct hosts are drawn at
+ * cost = estimate × (tries in flight + 1), except that an estimate of 0 with
+ * tries in flight costs more than any other host (see #cost); two distinct hosts are drawn at
  * random and the cheaper one wins (power of two choices), which avoids every
  * isolate herding onto the single cheapest host. Weights are ignored, as in
  * Linkerd. The estimates are this balancer's own: per isolate at the edge.
@@ -78,7 +88,12 @@ export class PeakEwmaBalancer implements Balancer {
 
   #cost(c: Candidate, now: number, load: HostLoad | undefined): number {
     const pending = load === undefined ? 0 : load.activeTries(c.id);
-    return this.estimateMs(c.id, now) * (pending + 1);
+    const estimate = this.estimateMs(c.id, now);
+    // A product with 0 ignores the tries in flight. Latency is measured in whole ms, so any origin answering in
+    // under 1 ms is observed at 0 (and a long-unobserved estimate decays to exactly 0): such a host kept winning
+    // with its tries hanging. Finagle's rule: it is then dearer than any host with an estimate, fewest tries first.
+    if (estimate === 0 && pending > 0) return ZERO_ESTIMATE_PENALTY + pending;
+    return estimate * (pending + 1);
   }
 
   /** Forgets hosts that left, so the map cannot grow without bound. */

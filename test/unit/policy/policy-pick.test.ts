@@ -92,7 +92,7 @@ describe("split in pickLocal", () => {
         markDown(state, "c", T0);
         const ids = picks(state, traffic, 20, headers);
         expect(ids, JSON.stringify(kind)).not.toContain("c");
-        expect(new Set(ids)).toEqual(new Set(["a", "b"]));
+        expect(ids.filter((id) => id !== "a" && id !== "b"), JSON.stringify(kind)).toEqual([]);
         // Once the mark has run out, the group has its instance back.
         expect(new Set(picks(state, traffic, 10, headers, null, T0 + 60_000))).toEqual(new Set(["c"]));
       }

@@ -140,3 +140,19 @@ describe("peak_ewma: an estimate of 0", () => {
     expect(pe.pick(two, undefined, loadOf({}))?.id).toBe("a");
   });
 });
+
+describe("peak_ewma: picks over part of the service", () => {
+  // The edge hands one balancer the pool a request's policies leave it: a locality zone, a split group or a
+  // priority level. A pick over a few hosts says nothing about whether the others are still members.
+  const hosts = Array.from({ length: 14 }, (_, i) => ({ id: `h${i}`, weight: 1 }));
+
+  it("keeps the estimates of hosts outside the list it picks from", () => {
+    const pe = new PeakEwmaBalancer(seededRandom(11), () => 0, 10_000, 30);
+    pe.observe("h0", 5_000, 0);
+    for (const h of hosts.slice(1)) pe.observe(h.id, 50, 0);
+    pe.pick(hosts.slice(1, 3));
+    expect(pe.estimateMs("h0", 0)).toBe(5_000);
+    // h0 is dearer than any host it can be drawn with, so it never wins a pick over the whole list.
+    for (let i = 0; i < 300; i++) expect(pe.pick(hosts)?.id).not.toBe("h0");
+  });
+});

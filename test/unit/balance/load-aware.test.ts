@@ -155,4 +155,12 @@ describe("peak_ewma: picks over part of the service", () => {
     // h0 is dearer than any host it can be drawn with, so it never wins a pick over the whole list.
     for (let i = 0; i < 300; i++) expect(pe.pick(hosts)?.id).not.toBe("h0");
   });
+
+  it("forgets hosts that left the service when the caller says which hosts are members (prepare)", () => {
+    const pe = new PeakEwmaBalancer(seededRandom(12), () => 0, 10_000, 30);
+    for (const h of hosts) pe.observe(h.id, 80, 0);
+    pe.prepare?.(hosts.slice(1));
+    expect(pe.estimateMs("h0", 0)).toBe(30);
+    expect(pe.estimateMs("h1", 0)).toBe(80);
+  });
 });

@@ -157,7 +157,7 @@ describe("peak_ewma under locality", () => {
     // Seven zones of two: a zone's request hands peak_ewma a list of two. Every instance answers in 50 ms
     // but 0-0, which took 5 s; the default for an instance never seen is 30 ms, cheaper than 50.
     const specs = Array.from({ length: 7 }, (_, k) => ({ zone: `z${k}`, healthy: 2 }));
-    const s = stateOf(specs, "peak_ewma", 21);
+    const s = newLocalServiceState(snapshotOf(specs), "coordinator", "peak_ewma", T0, seededRandom(21), () => NOW);
     for (const i of s.snapshot.instances) recordLatency(s, i.id, i.id === "0-0" ? 5_000 : 50, NOW);
     const random = seededRandom(22);
     for (let i = 0; i < 200; i++) {

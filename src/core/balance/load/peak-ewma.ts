@@ -81,7 +81,6 @@ export class PeakEwmaBalancer implements Balancer {
     const a = nthEligible(candidates, exclude, i);
     const b = nthEligible(candidates, exclude, j);
     if (a === undefined || b === undefined) return a ?? b;
-    if (this.#estimates.size > candidates.length * 2 + 8) this.#prune(candidates);
     const now = this.#now();
     return this.#cost(b, now, load) < this.#cost(a, now, load) ? b : a;
   }
@@ -96,8 +95,15 @@ export class PeakEwmaBalancer implements Balancer {
     return estimate * (pending + 1);
   }
 
-  /** Forgets hosts that left, so the map cannot grow without bound. */
-  #prune(candidates: readonly Candidate[]): void {
+  /**
+   * Forgets hosts that left, so the map cannot grow without bound: called with
+   * the service's whole list when a snapshot arrives. Never from a pick, whose
+   * list may be one zone, split group or priority level: pruning there threw
+   * away the estimates of every other host, and a host seen slow from one zone
+   * was back at `defaultRttMs` after the next pick in another.
+   */
+  prepare(candidates: readonly Candidate[]): void {
+    if (this.#estimates.size === 0) return;
     const live = new Set(candidates.map((c) => c.id));
     for (const id of this.#estimates.keys()) if (!live.has(id)) this.#estimates.delete(id);
   }

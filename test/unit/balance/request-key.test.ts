@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { cookieValue, requestHashKey } from "../../../src/core/balance/hash/request-key.js";
 
@@ -38,5 +39,23 @@ describe("request hash key", () => {
       expect(performance.now() - started).toBeLessThan(500);
       expect(value).toBe(header.endsWith("session=ok") ? "ok" : null);
     }
+  });
+
+  it("reads what splitting the header into pairs reads, for any header (fast-check)", () => {
+    const byPairs = (header: string, name: string): string | null => {
+      for (const pair of header.split(";")) {
+        const eq = pair.indexOf("=");
+        if (eq !== -1 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim();
+      }
+      return null;
+    };
+    const piece = fc.constantFrom(";", "=", " ", "a", "b", "ab", "session", "x");
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), fc.constantFrom("a", "ab", "session", ""), (parts, name) => {
+        const header = parts.join("");
+        expect(cookieValue(header, name)).toBe(byPairs(header, name));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -128,6 +128,13 @@ describe("peak_ewma: an estimate of 0", () => {
     for (let i = 0; i < 20; i++) expect(pe.pick(two, undefined, loadOf({ a: 1, b: 3 }))?.id).toBe("a");
   });
 
+  it("a 0 ms host with a few tries in flight still beats a slow idle host: 0 ms means under the clock's 1 ms step, not unknown", () => {
+    const pe = new PeakEwmaBalancer(seededRandom(10), () => 0, DECAY, 30);
+    pe.observe("a", 0, 0);
+    pe.observe("b", 200, 0);
+    for (let i = 0; i < 20; i++) expect(pe.pick(two, undefined, loadOf({ a: 3 }))?.id).toBe("a");
+  });
+
   it("a host whose estimate decayed to 0 while its tries hang is not preferred over an idle host", () => {
     let now = 0;
     const pe = new PeakEwmaBalancer(seededRandom(9), () => now, DECAY, 30);

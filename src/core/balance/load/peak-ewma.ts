@@ -2,13 +2,12 @@ import type { Balancer, Candidate, HostLoad } from "../balancer.js";
 import { eligibleCount, nthEligible } from "../draw.js";
 
 /**
- * The cost of a host whose estimate is 0 while tries to it are in flight,
- * before adding those tries (Finagle's `Penalty`): more than any real cost (an
- * estimate is a time to response headers, which the per-try timeout keeps
- * under 60 s, so even a million tries in flight cost under 6e10), and still an
- * exact integer with any count of tries added.
+ * The least estimate a cost is computed from: half the 1 ms step latencies
+ * are measured in, since an answer observed at 0 ms took somewhere in [0, 1)
+ * ms. Below it, estimates (observed at 0, or decayed that far) say nothing
+ * more about speed, and a product with 0 would ignore the tries in flight.
  */
-const ZERO_ESTIMATE_PENALTY = 2 ** 48;
+const MIN_COST_ESTIMATE_MS = 0.5;
 
 interface Estimate {
   /** Milliseconds, as of `at`. */
@@ -28,8 +27,7 @@ interface Estimate {
  * slow is tried again after a while instead of starving forever. A host never
  * observed costs `defaultRttMs`.
  *
- * cost = estimate × (tries in flight + 1), except that an estimate of 0 with
- * tries in flight costs more than any other host (see #cost); two distinct hosts are drawn at
+ * cost = max(estimate, MIN_COST_ESTIMATE_MS) × (tries in flight + 1); two distinct hosts are drawn at
  * random and the cheaper one wins (power of two choices), which avoids every
  * isolate herding onto the single cheapest host. Weights are ignored, as in
  * Linkerd. The estimates are this balancer's own: per isolate at the edge.
@@ -87,12 +85,11 @@ export class PeakEwmaBalancer implements Balancer {
 
   #cost(c: Candidate, now: number, load: HostLoad | undefined): number {
     const pending = load === undefined ? 0 : load.activeTries(c.id);
-    const estimate = this.estimateMs(c.id, now);
-    // A product with 0 ignores the tries in flight. Latency is measured in whole ms, so any origin answering in
-    // under 1 ms is observed at 0 (and a long-unobserved estimate decays to exactly 0): such a host kept winning
-    // with its tries hanging. Finagle's rule: it is then dearer than any host with an estimate, fewest tries first.
-    if (estimate === 0 && pending > 0) return ZERO_ESTIMATE_PENALTY + pending;
-    return estimate * (pending + 1);
+    // Latency is measured in whole ms, so an origin answering in under 1 ms is observed at 0 (and a long-unobserved
+    // estimate decays to exactly 0): with the product taken from 0, such a host kept winning with 50 tries in flight,
+    // and hosts all at 0 ms were compared by nothing. Not Finagle's penalty for 0, which stands for "no data" there
+    // (here that is defaultRttMs): it made a 200 ms idle host cheaper than a sub-millisecond one with one try out.
+    return Math.max(this.estimateMs(c.id, now), MIN_COST_ESTIMATE_MS) * (pending + 1);
   }
 
   /**

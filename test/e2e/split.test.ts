@@ -11,12 +11,13 @@ describe("end to end: traffic split", () => {
   let h: Harness;
   let canary = "";
 
-  async function service(name: string, split: unknown[]): Promise<void> {
+  async function service(name: string, split: unknown[], extra: Record<string, unknown> = {}): Promise<void> {
     const created = await api<{ registrationToken: string }>(h, "PUT", `/_mesh/v1/services/${name}`, {
       routes: { pathPrefixes: [`/${name}`] },
       split,
       // 2,000 requests on a loaded machine can outlast the default 30 s lease, and nothing here heartbeats.
       lease: { ttlSeconds: 600 },
+      ...extra,
     });
     expect(created.status).toBe(201);
     for (const [i, o] of h.origins.entries()) {
@@ -31,6 +32,12 @@ describe("end to end: traffic split", () => {
     canary = h.origins[2]?.name ?? "";
     await service("five", [{ percent: 5, to: { version: "v2" } }]);
     await service("tester", [{ match: { header: { "x-canary": "1" } }, to: { version: "v2" } }]);
+    // The coordinator is slow to judge here (one probe a minute, two failures to turn unhealthy, no passive
+    // ejection before 100 failures), so what the router does with its own mark is all that is seen.
+    await service("blue-green", [{ percent: 100, to: { version: "v2" } }], {
+      healthCheck: { intervalSeconds: 60, unhealthyThreshold: 2 },
+      outlier: { consecutiveFailures: 100 },
+    });
   });
 
   afterAll(async () => {
@@ -62,5 +69,29 @@ describe("end to end: traffic split", () => {
     expect(plain.errors).toEqual([]);
     // Header rules do not take their instances out of the rest, so plain requests use all three.
     expect(plain.byOrigin.size).toBe(3);
+  });
+
+  // Last: it stops the canary's origin.
+  it("once the router has marked the group's only instance down, POSTs go to the rest instead of failing", async () => {
+    const post = () => fetch(`${h.mesh.url}/blue-green/orders`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+    const first = await post();
+    expect(first.status).toBe(200);
+    expect((await first.json()) as { origin: string }).toMatchObject({ origin: canary });
+    await h.origins[2]?.stop();
+    // The first POST after the stop meets the refused connection, which workerd reports as a lost connection:
+    // a POST is not resent after that (docs/architecture.md, "Retries and request bodies"). It marks the canary.
+    const refused = await post();
+    expect(refused.status).toBe(502);
+    await refused.text();
+    const after: number[] = [];
+    const origins = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const res = await post();
+      after.push(res.status);
+      if (res.status === 200) origins.add(((await res.json()) as { origin: string }).origin);
+      else await res.text();
+    }
+    expect(after).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(origins.has(canary)).toBe(false);
   });
 });

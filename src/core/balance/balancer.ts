@@ -36,9 +36,12 @@ export interface Balancer {
    */
   pick<C extends Candidate>(candidates: readonly C[], exclude?: ReadonlySet<string>, load?: HostLoad, key?: string): C | undefined;
   /**
-   * Builds now what the kind caches per candidate list (the hash kinds' ring
-   * or table), so the caller can pay for it when a snapshot arrives rather
-   * than on the next request's pick.
+   * Called with the service's whole list when a snapshot arrives. Builds now
+   * what the kind caches per candidate list (the hash kinds' ring or table),
+   * so the caller can pay for it then rather than on the next request's pick,
+   * and lets a kind forget what it holds for hosts that left (peak-EWMA's
+   * estimates), which a pick cannot judge: its list may be one zone, split
+   * group or priority level.
    */
   prepare?(candidates: readonly Candidate[]): void;
   /** A try to `id` got response headers after `latencyMs`, at `now`; only latency-aware kinds implement it. */

@@ -43,19 +43,19 @@ export function pickLocal(
   // Concurrency caps and Retry-After holds (core/flow/): never picked, so they join the tried set.
   const tried = excludedFromPick(state, triedOnly, now, maxPerInstance);
   let all: readonly SnapshotInstance[] = state.snapshot.instances;
-  // Traffic policies: one field check when the service has none.
-  let outside: ReadonlySet<string> | null = null;
-  if (request !== undefined && request.traffic !== null) {
-    const narrowed = narrowByPolicy(state, request, tried, now, random);
-    if (!Array.isArray(narrowed)) return narrowed;
-    [all, outside] = narrowed;
-  }
   let avoid: Set<string> | null = null;
   // Expired marks stay (they remember strikes for the doubling) but are not avoided.
   for (const [id, mark] of state.marks) if (mark.until > now) (avoid ??= new Set()).add(id);
   for (const [id, starts] of state.pending) {
     const oldest = starts[0];
     if (oldest !== undefined && now - oldest > stallMs) (avoid ??= new Set()).add(id);
+  }
+  // Traffic policies: one field check when the service has none.
+  let outside: ReadonlySet<string> | null = null;
+  if (request !== undefined && request.traffic !== null) {
+    const narrowed = narrowByPolicy(state, request, tried, avoid, now, random);
+    if (!Array.isArray(narrowed)) return narrowed;
+    [all, outside] = narrowed;
   }
   // Traffic policies: a service with neither priority levels nor locality pays these two checks and nothing more.
   // They narrow after the split group (and its outsiders, for a hash kind), never instead of it.
@@ -166,13 +166,15 @@ function narrowByPolicy(
   state: LocalServiceState,
   request: PolicyRequest,
   tried: ReadonlySet<string> | undefined,
+  avoid: ReadonlySet<string> | null,
   now: number,
   random: () => number,
 ): SnapshotInstance | [readonly SnapshotInstance[], ReadonlySet<string> | null] {
   const traffic = request.traffic;
   if (traffic === null) return [state.snapshot.instances, null];
   const view = (state.traffic = trafficView(state.traffic, state.snapshot, traffic, state.hashed, now));
-  const group = requestGroup(view, request, tried, random);
+  // A group this router avoids entirely (marked down, stalled) passes its request on as an unhealthy one does.
+  const group = requestGroup(view, request, tried, random, avoid);
   const pinned = pinnedInstance(view, request, (id) => state.marks.get(id)?.until ?? 0, tried, now);
   if (pinned !== undefined) return pinned;
   const { list, outside } = candidatesOf(view, group);

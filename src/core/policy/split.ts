@@ -98,13 +98,34 @@ function hasUntried(g: SplitGroup, tried: ReadonlySet<string> | undefined): bool
   return false;
 }
 
+/** An instance neither tried nor avoided; with nothing avoided, hasUntried. */
+function hasUsable(g: SplitGroup, tried: ReadonlySet<string> | undefined, avoid: ReadonlySet<string> | null): boolean {
+  if (avoid === null) return hasUntried(g, tried);
+  for (const c of g.list) if (!avoid.has(c.id) && (tried === undefined || !tried.has(c.id))) return true;
+  return false;
+}
+
 /**
  * The candidates for a try of a request that `chooseGroup` put in `chosen`.
  * A retry whose group has no untried instance left goes to the rest, and then
  * to every instance: a canary that fails is failed over, not answered 503.
+ * `avoid` holds what this router has marked down or sees stalled: a group
+ * whose every untried instance is avoided is passed over the same way, as
+ * locality and priority levels count those as unhealthy (an instance the
+ * router knows refused its last connection is no place to send a canary's
+ * POST, which is not retried after a refusal). Only when every untried
+ * instance is avoided does the group take its request anyway.
  */
-export function groupForTry<C extends SnapshotInstance>(plan: SplitPlan<C>, chosen: number, tried: ReadonlySet<string> | undefined): SplitGroup<C> {
+export function groupForTry<C extends SnapshotInstance>(
+  plan: SplitPlan<C>,
+  chosen: number,
+  tried: ReadonlySet<string> | undefined,
+  avoid: ReadonlySet<string> | null = null,
+): SplitGroup<C> {
   const g = chosen === REST ? plan.rest : (plan.groups[chosen] ?? plan.rest);
+  if (hasUsable(g, tried, avoid)) return g;
+  if (hasUsable(plan.rest, tried, avoid)) return plan.rest;
+  if (avoid !== null && hasUsable(plan.all, tried, avoid)) return plan.all;
   if (hasUntried(g, tried)) return g;
   return hasUntried(plan.rest, tried) ? plan.rest : plan.all;
 }

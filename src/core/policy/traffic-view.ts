@@ -73,11 +73,18 @@ const EVERYTHING_OUTSIDE: ReadonlySet<string> = new Set();
 /**
  * The request's split group, chosen once at its first pick (a retry stays in
  * the group the request was put in); null when the service has no split.
+ * `avoid`: what this router has marked down or sees stalled (groupForTry).
  */
-export function requestGroup(view: TrafficView, req: PolicyRequest, tried: ReadonlySet<string> | undefined, random: () => number): SplitGroup | null {
+export function requestGroup(
+  view: TrafficView,
+  req: PolicyRequest,
+  tried: ReadonlySet<string> | undefined,
+  random: () => number,
+  avoid: ReadonlySet<string> | null = null,
+): SplitGroup | null {
   if (view.plan === null) return null;
   if (req.splitGroup === UNDECIDED) req.splitGroup = chooseGroup(view.plan, req.headers, random());
-  return groupForTry(view.plan, req.splitGroup, tried);
+  return groupForTry(view.plan, req.splitGroup, tried, avoid);
 }
 
 /** What a pick may choose from when no pin applies: the group's list, or the whole (ramped) list. */

@@ -105,3 +105,70 @@ describe("peak_ewma", () => {
     expect(pe.pick(two, undefined, loadOf({ a: 2 }))?.id).toBe("b");
   });
 });
+
+describe("peak_ewma: an estimate of 0", () => {
+  // Latency is measured in whole milliseconds, so an origin that answers in under 1 ms is observed at 0;
+  // an estimate left alone long enough also decays to exactly 0 (e^-x underflows past x ≈ 745).
+  const DECAY = 10_000;
+  const two = abc.slice(0, 2);
+
+  it("does not hide tries in flight: a 0 ms host with 50 in flight loses to an idle 5 ms host", () => {
+    const pe = new PeakEwmaBalancer(seededRandom(7), () => 0, DECAY, 30);
+    pe.observe("a", 0, 0);
+    pe.observe("b", 5, 0);
+    // Two hosts: both are drawn every time, so the cost alone decides.
+    for (let i = 0; i < 20; i++) expect(pe.pick(two, undefined, loadOf({ a: 50 }))?.id).toBe("b");
+  });
+
+  it("between hosts all at 0 ms, the one with fewer tries in flight wins", () => {
+    const pe = new PeakEwmaBalancer(seededRandom(8), () => 0, DECAY, 30);
+    pe.observe("a", 0, 0);
+    pe.observe("b", 0, 0);
+    for (let i = 0; i < 20; i++) expect(pe.pick(two, undefined, loadOf({ a: 3, b: 1 }))?.id).toBe("b");
+    for (let i = 0; i < 20; i++) expect(pe.pick(two, undefined, loadOf({ a: 1, b: 3 }))?.id).toBe("a");
+  });
+
+  it("a 0 ms host with a few tries in flight still beats a slow idle host: 0 ms means under the clock's 1 ms step, not unknown", () => {
+    const pe = new PeakEwmaBalancer(seededRandom(10), () => 0, DECAY, 30);
+    pe.observe("a", 0, 0);
+    pe.observe("b", 200, 0);
+    for (let i = 0; i < 20; i++) expect(pe.pick(two, undefined, loadOf({ a: 3 }))?.id).toBe("a");
+  });
+
+  it("a host whose estimate decayed to 0 still pays for its tries in flight", () => {
+    let now = 0;
+    const pe = new PeakEwmaBalancer(seededRandom(9), () => now, DECAY, 30);
+    pe.observe("a", 40, 0);
+    now = 1_000 * DECAY;
+    pe.observe("b", 40, now);
+    expect(pe.estimateMs("a", now)).toBe(0);
+    // 0.5 ms × 101 against 40 ms × 1.
+    for (let i = 0; i < 20; i++) expect(pe.pick(two, undefined, loadOf({ a: 100 }))?.id).toBe("b");
+    // With nothing in flight it is as cheap as its estimate says, and is tried again.
+    expect(pe.pick(two, undefined, loadOf({}))?.id).toBe("a");
+  });
+});
+
+describe("peak_ewma: picks over part of the service", () => {
+  // The edge hands one balancer the pool a request's policies leave it: a locality zone, a split group or a
+  // priority level. A pick over a few hosts says nothing about whether the others are still members.
+  const hosts = Array.from({ length: 14 }, (_, i) => ({ id: `h${i}`, weight: 1 }));
+
+  it("keeps the estimates of hosts outside the list it picks from", () => {
+    const pe = new PeakEwmaBalancer(seededRandom(11), () => 0, 10_000, 30);
+    pe.observe("h0", 5_000, 0);
+    for (const h of hosts.slice(1)) pe.observe(h.id, 50, 0);
+    pe.pick(hosts.slice(1, 3));
+    expect(pe.estimateMs("h0", 0)).toBe(5_000);
+    // h0 is dearer than any host it can be drawn with, so it never wins a pick over the whole list.
+    for (let i = 0; i < 300; i++) expect(pe.pick(hosts)?.id).not.toBe("h0");
+  });
+
+  it("forgets hosts that left the service when the caller says which hosts are members (prepare)", () => {
+    const pe = new PeakEwmaBalancer(seededRandom(12), () => 0, 10_000, 30);
+    for (const h of hosts) pe.observe(h.id, 80, 0);
+    pe.prepare?.(hosts.slice(1));
+    expect(pe.estimateMs("h0", 0)).toBe(30);
+    expect(pe.estimateMs("h1", 0)).toBe(80);
+  });
+});

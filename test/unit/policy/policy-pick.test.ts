@@ -78,6 +78,33 @@ describe("split in pickLocal", () => {
     expect(["a", "b"]).toContain(pickLocal(state, new Set(["c"]), T0, STALL_MS, undefined, undefined, req)?.id);
   });
 
+  it("sends a group whose every instance is marked down here to the rest, as it does an unhealthy one", () => {
+    // A refused connection marks the canary down at once; the coordinator learns of it seconds later. Until then
+    // the rule's requests went to the one instance this router knew to be down: a GET paid a failed try, and a
+    // POST, which a refused connection does not retry (it reads as a reset), was answered 502.
+    const all: TrafficPolicy = { split: [{ percent: 100, to: { version: "v2" } }], slowStartSeconds: 0 };
+    for (const [traffic, headers] of [
+      [all, {}],
+      [CANARY, { "x-canary": "1" }],
+    ] as const) {
+      for (const kind of ["round_robin", "weighted_round_robin", "random", "least_request", "peak_ewma", { kind: "maglev", hashOn: "path" }] as const) {
+        const state = local(snap([...v1, ...v2]), kind);
+        markDown(state, "c", T0);
+        const ids = picks(state, traffic, 20, headers);
+        expect(ids, JSON.stringify(kind)).not.toContain("c");
+        expect(ids.filter((id) => id !== "a" && id !== "b"), JSON.stringify(kind)).toEqual([]);
+        // Once the mark has run out, the group has its instance back.
+        expect(new Set(picks(state, traffic, 10, headers, null, T0 + 60_000))).toEqual(new Set(["c"]));
+      }
+    }
+  });
+
+  it("still picks a marked instance when every instance is marked: a degraded answer beats none", () => {
+    const state = local(snap([...v1, ...v2]));
+    for (const id of ["a", "b", "c"]) markDown(state, id, T0);
+    expect(new Set(picks(state, CANARY, 10, { "x-canary": "1" }))).toEqual(new Set(["c"]));
+  });
+
   it("a hash kind keeps one table for the snapshot and maps keys within the group", () => {
     const five: TrafficPolicy = { split: [{ percent: 50, to: { version: "v2" } }], slowStartSeconds: 0 };
     const state = local(snap([...v1, ...v2, inst("e", { version: "v2" })]), { kind: "maglev", hashOn: { header: "x-user" } });

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BALANCER_KINDS } from "../../../src/core/balance/index.js";
-import { markDown, pickLocal } from "../../../src/core/local-health/local-pick.js";
+import { markDown, pickLocal, recordLatency } from "../../../src/core/local-health/local-pick.js";
 import { adoptSnapshot, newLocalServiceState } from "../../../src/core/local-health/local-service-state.js";
 import { zoneKey } from "../../../src/core/policy/locality.js";
 import { levelHealth, priorityLoads } from "../../../src/core/policy/priority.js";
@@ -149,5 +149,23 @@ describe("properties (every balancer kind)", () => {
       ),
       { numRuns: 40 },
     );
+  });
+});
+
+describe("peak_ewma under locality", () => {
+  it("a slow instance seen from one zone stays avoided after picks in other zones", () => {
+    // Seven zones of two: a zone's request hands peak_ewma a list of two. Every instance answers in 50 ms
+    // but 0-0, which took 5 s; the default for an instance never seen is 30 ms, cheaper than 50.
+    const specs = Array.from({ length: 7 }, (_, k) => ({ zone: `z${k}`, healthy: 2 }));
+    const s = newLocalServiceState(snapshotOf(specs), "coordinator", "peak_ewma", T0, seededRandom(21), () => NOW);
+    for (const i of s.snapshot.instances) recordLatency(s, i.id, i.id === "0-0" ? 5_000 : 50, NOW);
+    const random = seededRandom(22);
+    for (let i = 0; i < 200; i++) {
+      const zone = `z${1 + (i % 6)}`;
+      pickLocal(s, undefined, NOW, STALL_MS, undefined, undefined, undefined, { mode: "zone", zone: zoneKey(zone), minHealthyFraction: 0.5 }, random);
+      // A request whose zone has no instance spills over to the whole level.
+      const picked = pickLocal(s, undefined, NOW, STALL_MS, undefined, undefined, undefined, { mode: "zone", zone: zoneKey("elsewhere"), minHealthyFraction: 0.5 }, random);
+      expect(picked?.id).not.toBe("0-0");
+    }
   });
 });

@@ -75,6 +75,19 @@ describe("planSplit and chooseGroup", () => {
     expect(groupForTry(plan, REST, new Set(["a", "b"])).list.map((i) => i.id)).toEqual(["a", "b", "c"]);
   });
 
+  it("a group whose untried instances this router all avoids passes the try on like an unhealthy one, unless everything is avoided", () => {
+    const plan = planSplit([...v1, ...v2], [FIVE]);
+    const ids = (tried: string[], avoid: string[] | null, chosen = 0) =>
+      groupForTry(plan, chosen, new Set(tried), avoid === null ? null : new Set(avoid)).list.map((i) => i.id);
+    expect(ids([], ["c"])).toEqual(["a", "b"]);
+    // The rest avoided too: any instance not avoided, wherever it is.
+    expect(ids([], ["a", "b"], REST)).toEqual(["a", "b", "c"]);
+    expect(ids(["c"], ["a"])).toEqual(["a", "b"]);
+    // Everything untried is avoided: the group keeps its request (a degraded answer beats none).
+    expect(ids([], ["a", "b", "c"])).toEqual(["c"]);
+    expect(ids(["c"], ["a", "b"])).toEqual(["a", "b"]);
+  });
+
   it("a 5 % rule takes a share of 2,000 requests within the binomial 99.9 % interval (fixed seed)", () => {
     const plan = planSplit([...v1, ...v2], [FIVE]);
     const random = seededRandom(20_261_130);

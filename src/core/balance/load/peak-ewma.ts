@@ -1,6 +1,14 @@
 import type { Balancer, Candidate, HostLoad } from "../balancer.js";
 import { eligibleCount, nthEligible } from "../draw.js";
 
+/**
+ * The least estimate a cost is computed from: half the 1 ms step latencies
+ * are measured in, since an answer observed at 0 ms took somewhere in [0, 1)
+ * ms. Below it, estimates (observed at 0, or decayed that far) say nothing
+ * more about speed, and a product with 0 would ignore the tries in flight.
+ */
+const MIN_COST_ESTIMATE_MS = 0.5;
+
 interface Estimate {
   /** Milliseconds, as of `at`. */
   rtt: number;
@@ -19,7 +27,7 @@ interface Estimate {
  * slow is tried again after a while instead of starving forever. A host never
  * observed costs `defaultRttMs`.
  *
- * cost = estimate × (tries in flight + 1); two distinct hosts are drawn at
+ * cost = max(estimate, MIN_COST_ESTIMATE_MS) × (tries in flight + 1); two distinct hosts are drawn at
  * random and the cheaper one wins (power of two choices), which avoids every
  * isolate herding onto the single cheapest host. Weights are ignored, as in
  * Linkerd. The estimates are this balancer's own: per isolate at the edge.
@@ -71,18 +79,28 @@ export class PeakEwmaBalancer implements Balancer {
     const a = nthEligible(candidates, exclude, i);
     const b = nthEligible(candidates, exclude, j);
     if (a === undefined || b === undefined) return a ?? b;
-    if (this.#estimates.size > candidates.length * 2 + 8) this.#prune(candidates);
     const now = this.#now();
     return this.#cost(b, now, load) < this.#cost(a, now, load) ? b : a;
   }
 
   #cost(c: Candidate, now: number, load: HostLoad | undefined): number {
     const pending = load === undefined ? 0 : load.activeTries(c.id);
-    return this.estimateMs(c.id, now) * (pending + 1);
+    // Latency is measured in whole ms, so an origin answering in under 1 ms is observed at 0 (and a long-unobserved
+    // estimate decays to exactly 0): with the product taken from 0, such a host kept winning with 50 tries in flight,
+    // and hosts all at 0 ms were compared by nothing. Not Finagle's penalty for 0, which stands for "no data" there
+    // (here that is defaultRttMs): it made a 200 ms idle host cheaper than a sub-millisecond one with one try out.
+    return Math.max(this.estimateMs(c.id, now), MIN_COST_ESTIMATE_MS) * (pending + 1);
   }
 
-  /** Forgets hosts that left, so the map cannot grow without bound. */
-  #prune(candidates: readonly Candidate[]): void {
+  /**
+   * Forgets hosts that left, so the map cannot grow without bound: called with
+   * the service's whole list when a snapshot arrives. Never from a pick, whose
+   * list may be one zone, split group or priority level: pruning there threw
+   * away the estimates of every other host, and a host seen slow from one zone
+   * was back at `defaultRttMs` after the next pick in another.
+   */
+  prepare(candidates: readonly Candidate[]): void {
+    if (this.#estimates.size === 0) return;
     const live = new Set(candidates.map((c) => c.id));
     for (const id of this.#estimates.keys()) if (!live.has(id)) this.#estimates.delete(id);
   }

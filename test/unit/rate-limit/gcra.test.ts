@@ -161,6 +161,46 @@ describe("gcraTake: properties (fast-check)", () => {
   });
 });
 
+/**
+ * Rates up to the schema's 1,000,000/s (isolate scope): an interval of a microsecond or two, which a
+ * clock reading near 1.7e12 ms cannot hold (its float spacing is 2^-12 ms, a quarter of 1 µs).
+ */
+describe("GcraStore at the highest configurable rates", () => {
+  const fastRuleArb = fc.record({
+    ratePerSecond: fc.oneof(fc.constantFrom(1_000_000, 910_222, 500_000, 123_456), fc.double({ min: 10_000, max: 1_000_000, noNaN: true })),
+    burst: fc.integer({ min: 1, max: 2_000 }),
+  });
+
+  it("admits exactly burst at one instant at 1,000,000/s, not the 1,024 a rounded interval lets through", () => {
+    const s = new GcraStore();
+    const rule = { ratePerSecond: 1_000_000, burst: 1_000 };
+    let admitted = 0;
+    for (let i = 0; i < 2_000; i++) if (s.take("k", rule, T0).allowed) admitted++;
+    expect(admitted).toBe(1_000);
+  });
+
+  it("admits burst + rate × t over 100 ms of overload, neither more nor fewer (fast-check)", () => {
+    fc.assert(
+      fc.property(fastRuleArb, (rule) => {
+        const s = new GcraStore();
+        let admitted = 0;
+        // Overload every ms for 100 ms, starting from a full bucket: the bucket alone decides.
+        for (let t = 0; t <= 100; t++) {
+          for (;;) {
+            if (!s.take("k", rule, T0 + t).allowed) break;
+            admitted++;
+          }
+        }
+        // Each ms refills rate / 1000 tokens, but never past a full bucket.
+        const expected = rule.burst + 100 * Math.min(rule.burst, rule.ratePerSecond / 1000);
+        expect(admitted).toBeLessThanOrEqual(expected + 1e-6);
+        expect(admitted).toBeGreaterThanOrEqual(Math.floor(expected) - 1);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
 describe("DenyCache", () => {
   it("answers over-for until T, then forgets the key", () => {
     const c = new DenyCache();

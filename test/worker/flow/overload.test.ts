@@ -1,4 +1,7 @@
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
+import worker from "../../../workers/mesh/index.js";
 import { isShed } from "../../../src/core/flow/shed.js";
 import { ADMIN, control, type Echo, mesh, originUrls, resetOrigins, serviceWith } from "../helpers.js";
 
@@ -149,6 +152,26 @@ describe("maxConcurrentRequestsPerInstance and maxPendingRequests", { timeout: 3
     const waiter = await mesh(`/${name}/waits`);
     expect(waiter.status).toBe(200);
     expect((await again).status).toBe(200);
+  });
+
+  it("holds the cap when the try waits for upstream signing: concurrent requests do not all take the one slot", async () => {
+    // Signing awaits crypto.subtle between the pick and the try; every request that picked in that gap saw the slot free.
+    const secret = { FLOW_SIGNING_SECRET: "flow-signing-secret" };
+    const signed = async (path: string): Promise<Response> => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(new Request(`http://mesh.test${path}`), { ...env, ...secret }, ctx);
+      const body = await res.arrayBuffer();
+      await waitOnExecutionContext(ctx);
+      return new Response(body, res);
+    };
+    const { name } = await serviceWith(1, { maxConcurrentRequestsPerInstance: 1, signing: { secretRef: "FLOW_SIGNING_SECRET" } });
+    expect((await signed(`/${name}/warm`)).status).toBe(200);
+    await control(first(), { delayMs: 300 });
+    const before = await served(first());
+    const results = await Promise.all([1, 2, 3, 4, 5].map((i) => signed(`/${name}/${i}`)));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 503, 503, 503, 503]);
+    expect(await served(first())).toBe(before + 1);
   });
 
   it("skips a saturated instance while another has room", async () => {

@@ -3,7 +3,7 @@ import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../../core/schema/service.js";
 import { decideRetry } from "../../core/retry/retry-policy.js";
 import { upstreamPath, upstreamQuery } from "../../core/routes/route-table.js";
 import type { RoutedService } from "../../registry/route-index.js";
-import { instanceAnswered, instanceFailed, instancesLeft, pickFromCoordinator, pickFromLocal, tryBegan, tryEnded } from "../pick/pick.js";
+import { instanceAnswered, instanceFailed, instancesLeft, pickFromCoordinator, pickFromLocal, tryBegan, tryEnded, tryRestarted } from "../pick/pick.js";
 import type { RequestState } from "../request-state.js";
 import { watchRelayedBody } from "./relayed-body.js";
 import { watchClientBody } from "./client-body.js";
@@ -75,13 +75,18 @@ async function failOver(
     // Only now that another try will happen is the previous failed answer thrown away.
     const previous = state.last;
     if (previous !== null && previous.response !== null) ctx.waitUntil(previous.response.body?.cancel() ?? Promise.resolve());
-    // Last header change of the try: signing must see the final headers and URL.
-    if (security !== null) await secureAttempt(security, state, instance.url + target);
-    // A client gone before the request's first try (in admission, the wait for a slot, a token fetch) gets none.
-    if (attempt === 1 && untried && clientGone(state)) return;
-    state.lastInstance = instance.id;
-    const token = tryBegan(state, instance.id);
+    // The slot is taken as the instance is picked: signing and a token fetch wait, and a request picking
+    // meanwhile must see it taken (maxConcurrentRequestsPerInstance). Every way out below gives it back.
+    let token = tryBegan(state, instance.id);
     try {
+      if (security !== null) {
+        // Last header change of the try: signing must see the final headers and URL.
+        await secureAttempt(security, state, instance.url + target);
+        token = tryRestarted(state, instance.id, token);
+      }
+      // A client gone before the request's first try (in admission, the wait for a slot, a token fetch) gets none.
+      if (attempt === 1 && untried && clientGone(state)) return;
+      state.lastInstance = instance.id;
       // The state is the try's { method, headers, body } init: no object per try.
       state.last = await tryOrigin(instance.url + target, state, svc.retry.perTryTimeoutMs, security?.send, bodyIdleMs);
     } finally {

@@ -172,6 +172,13 @@ describe("maxConcurrentRequestsPerInstance and maxPendingRequests", { timeout: 3
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 503, 503, 503, 503]);
     expect(await served(first())).toBe(before + 1);
+    // A try whose signing fails (the Worker lacks the secret) gives its slot back: the next request is served.
+    const ctx = createExecutionContext();
+    const unsigned = await worker.fetch(new Request(`http://mesh.test/${name}/no-secret`), env, ctx);
+    const refusal = await unsigned.json<{ error: string }>();
+    await waitOnExecutionContext(ctx);
+    expect([unsigned.status, refusal.error]).toEqual([503, "not_configured"]);
+    expect((await signed(`/${name}/after`)).status).toBe(200);
   });
 
   it("skips a saturated instance while another has room", async () => {

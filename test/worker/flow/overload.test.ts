@@ -193,6 +193,40 @@ describe("maxConcurrentRequestsPerInstance and maxPendingRequests", { timeout: 3
   });
 });
 
+describe("the retry budget with instances at their cap", { timeout: 30_000 }, () => {
+  it("spends no retry on a request left with nowhere to retry: the budget is there when an instance frees", async () => {
+    const [a = "", b = ""] = originUrls();
+    // A floor of 10 retries per 10 s and no share of requests: ten wasted retries would empty it.
+    const { name } = await serviceWith(2, {
+      maxConcurrentRequestsPerInstance: 1,
+      retry: { attempts: 2, budget: { percent: 0, minPerSecond: 1 } },
+      outlier: { consecutiveFailures: 100 },
+    });
+    for (let i = 0; i < 2; i++) await mesh(`/${name}/warm`).then((r) => r.text());
+    await control(a, { delayMs: 2_500 });
+    await control(b, { status: 503 });
+    // Holds a's one slot (reached directly, or as the retry of b's 503).
+    const slow = mesh(`/${name}/slow`);
+    await new Promise((r) => setTimeout(r, 200));
+    // Each gets b's 503, and would retry on a, which is at its cap: no retry can be made.
+    for (let i = 0; i < 12; i++) {
+      const res = await mesh(`/${name}/busy`);
+      expect(res.status).toBe(503);
+      await res.arrayBuffer();
+    }
+    expect((await slow).status).toBe(200);
+    await control(a, { delayMs: 0 });
+    // a has room again: a request that meets b's 503 first is retried there, within the budget.
+    const after = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await mesh(`/${name}/after`);
+      await res.arrayBuffer();
+      after.push(res.status);
+    }
+    expect(after).toEqual([200, 200, 200, 200]);
+  });
+});
+
 describe("an origin's Retry-After on 503", { timeout: 30_000 }, () => {
   it("holds that instance back in this isolate until then, as one failed try", async () => {
     const { name } = await serviceWith(2, { retry: { attempts: 1 }, outlier: { consecutiveFailures: 100 } });

@@ -3,6 +3,7 @@ import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../../core/schema/service.js";
 import { decideRetry } from "../../core/retry/retry-policy.js";
 import { upstreamPath, upstreamQuery } from "../../core/routes/route-table.js";
 import type { RoutedService } from "../../registry/route-index.js";
+import type { SnapshotInstance } from "../../core/snapshot.js";
 import { instanceAnswered, instanceFailed, instancesLeft, pickFromCoordinator, pickFromLocal, tryBegan, tryEnded, tryRestarted } from "../pick/pick.js";
 import type { RequestState } from "../request-state.js";
 import { watchRelayedBody } from "./relayed-body.js";
@@ -67,8 +68,11 @@ async function failOver(
   // Route indexes written before the field existed lack it.
   const bodyIdleMs = svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS;
   const budget = budgetFor(svc, state.started);
+  // Snapshot mode: a retry's instance, picked before the retry is paid for (below).
+  let ahead: SnapshotInstance | undefined;
   for (let attempt = 1; attempt <= svc.retry.attempts; attempt++) {
-    let instance = state.strict ? await pickFromCoordinator(state, env, ctx) : pickFromLocal(state);
+    let instance = ahead ?? (state.strict ? await pickFromCoordinator(state, env, ctx) : pickFromLocal(state));
+    ahead = undefined;
     // Every instance at its concurrency cap: wait for a slot (bounded), or answer 503 overloaded.
     if (instance === undefined && attempt === 1 && svc.maxConcurrentRequestsPerInstance !== undefined) instance = await pickWhenSaturated(state, svc);
     if (instance === undefined) break;
@@ -124,7 +128,14 @@ async function failOver(
       bodyReplayable: state.replayable,
       instancesLeft: instancesLeft(state),
     });
-    if (!decision.retry || !retryAllowed(state, svc, budget)) return;
+    if (!decision.retry) return;
+    // An untried instance may be one no pick can choose now (at its concurrency cap, held back by its
+    // Retry-After): the retry budget pays only for a retry that has somewhere to go.
+    if (!state.strict) {
+      ahead = pickFromLocal(state);
+      if (ahead === undefined) return;
+    }
+    if (!retryAllowed(state, svc, budget)) return;
   }
 }
 

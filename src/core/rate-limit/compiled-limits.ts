@@ -34,15 +34,18 @@ export interface CompiledLimits {
  * The draft's policy is a quota `q` per window of `w` seconds, both integers.
  * A token bucket's long-run quota is `ratePerSecond` per second, so the window
  * is the shortest whole number of seconds holding a whole number of requests
- * (5/s → q=5;w=1, 0.5/s → q=1;w=2). The burst is not part of the draft's
- * vocabulary; docs/api.md says so.
+ * (5/s → q=5;w=1, 0.5/s → q=1;w=2). A rate no window up to 1000 s holds a
+ * whole number of (0.0015/s) is rounded down over 1000 s: a quota is a
+ * promise, and a client pacing itself to one above the rate would be refused.
+ * The burst is not part of the draft's vocabulary; docs/api.md says so.
  */
 export function policyWindow(ratePerSecond: number): { q: number; w: number } {
   for (let w = 1; w <= 1000; w++) {
     const q = ratePerSecond * w;
     if (Math.abs(q - Math.round(q)) < 1e-9 && Math.round(q) >= 1) return { q: Math.round(q), w };
   }
-  return { q: Math.max(1, Math.round(ratePerSecond * 1000)), w: 1000 };
+  // The schema's least rate, 0.001/s, is q=1 here: rounding down never reaches 0.
+  return { q: Math.max(1, Math.floor(ratePerSecond * 1000)), w: 1000 };
 }
 
 export function compileLimit(service: string, l: RateLimitConfig): CompiledLimit {

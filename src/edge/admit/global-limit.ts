@@ -24,8 +24,10 @@ export const GLOBAL_SHARDS = 16;
  * The longest a request waits for the limiter. Past it (or on any error) the
  * request is admitted: a limiter outage must not become a service outage. The
  * fail-open is logged, and for FAIL_OPEN_MS after it requests do not ask at
- * all, so an unreachable object costs one bounded wait per isolate, not one
- * per request.
+ * all, so an unreachable object costs one bounded wait per isolate and limit,
+ * not one per request. Per limit, not per isolate: one limit's objects
+ * failing (overloaded by its own hot keys, say) must not switch off every
+ * other limit of every service for that second.
  */
 export const GLOBAL_TAKE_TIMEOUT_MS = 500;
 export const FAIL_OPEN_MS = 1_000;
@@ -33,7 +35,8 @@ const FAIL_LOG_EVERY_MS = 10_000;
 
 /** "Over until T" per `service \0 limit \0 key`, from the objects' own answers. */
 const denied = new DenyCache();
-let failOpenUntil = 0;
+/** Until when this isolate admits a limit's requests without asking, by the limit's `service \0 limit \0` prefix. */
+const failOpenUntil = new Map<string, number>();
 let lastFailLogAt = -Infinity;
 let failuresSinceLog = 0;
 
@@ -68,9 +71,15 @@ export function knownOverFor(limit: CompiledLimit, key: string, now: number): nu
   return denied.overFor(limit.prefix + key, now);
 }
 
-/** True while a recent limiter failure has the edge failing open without asking. */
-export function failingOpen(now: number): boolean {
-  return now < failOpenUntil;
+/** True while a recent failure of this limit's limiter has the edge failing open without asking. */
+export function failingOpen(limit: CompiledLimit, now: number): boolean {
+  // No failure in this isolate's recent past: one size check.
+  if (failOpenUntil.size === 0) return false;
+  const until = failOpenUntil.get(limit.prefix);
+  if (until === undefined) return false;
+  if (now < until) return true;
+  failOpenUntil.delete(limit.prefix);
+  return false;
 }
 
 /**
@@ -116,7 +125,9 @@ async function ask(env: Env, service: string, limit: CompiledLimit, key: string,
 }
 
 function failOpen(service: string, limit: CompiledLimit, err: unknown, now: number): void {
-  failOpenUntil = now + FAIL_OPEN_MS;
+  // Bounded like `ids`: a limit's entry is dropped when read past its time, and this only guards the rest.
+  if (failOpenUntil.size >= MAX_IDS) failOpenUntil.clear();
+  failOpenUntil.set(limit.prefix, now + FAIL_OPEN_MS);
   failuresSinceLog++;
   if (now - lastFailLogAt < FAIL_LOG_EVERY_MS) return;
   console.error(

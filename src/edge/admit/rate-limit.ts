@@ -79,7 +79,7 @@ export function checkRateLimits(
     const key = limitKey(limit, source);
     const over = knownOverFor(limit, key, now);
     if (over > 0) return { outcome: "rate_limited", limit, retryAfterMs: over };
-    if (failingOpen(now)) continue;
+    if (failingOpen(limit, now)) continue;
     return askFrom(i, key, limits.global, service.name, state.method, source, env);
   }
   return null;
@@ -103,7 +103,7 @@ async function askFrom(
     const now = Date.now();
     const over = knownOverFor(limit, key, now);
     if (over > 0) return { outcome: "rate_limited", limit, retryAfterMs: over };
-    if (failingOpen(now)) continue;
+    if (failingOpen(limit, now)) continue;
     const wait = await takeGlobal(env, service, limit, key);
     if (wait !== null) return { outcome: "rate_limited", limit, retryAfterMs: wait };
   }

@@ -125,6 +125,20 @@ export function tryBegan(state: RequestState, id: string): number {
 }
 
 /**
+ * A try taken at its pick (tryBegan) and only now sent, after upstream
+ * security waited: its stall clock starts now, so a slow token fetch does not
+ * make the instance look stalled. Returns the new token for tryEnded.
+ */
+export function tryRestarted(state: RequestState, id: string, token: number): number {
+  if (state.strict || state.local === null) return token;
+  const now = Date.now();
+  if (now === token) return token;
+  tryFinished(state.local, id, token);
+  tryStarted(state.local, id, now);
+  return now;
+}
+
+/**
  * Ends a try begun with tryBegan. Its header latency (state.last, the result
  * of this try: tryOrigin never throws) is recorded for the latency-aware
  * balancers when it says something about the origin's speed: an answer, or a

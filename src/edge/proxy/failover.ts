@@ -3,7 +3,8 @@ import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../../core/schema/service.js";
 import { decideRetry } from "../../core/retry/retry-policy.js";
 import { upstreamPath, upstreamQuery } from "../../core/routes/route-table.js";
 import type { RoutedService } from "../../registry/route-index.js";
-import { instanceAnswered, instanceFailed, instancesLeft, pickFromCoordinator, pickFromLocal, tryBegan, tryEnded } from "../pick/pick.js";
+import type { SnapshotInstance } from "../../core/snapshot.js";
+import { instanceAnswered, instanceFailed, instancesLeft, pickFromCoordinator, pickFromLocal, tryBegan, tryEnded, tryRestarted } from "../pick/pick.js";
 import type { RequestState } from "../request-state.js";
 import { watchRelayedBody } from "./relayed-body.js";
 import { watchClientBody } from "./client-body.js";
@@ -67,21 +68,29 @@ async function failOver(
   // Route indexes written before the field existed lack it.
   const bodyIdleMs = svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS;
   const budget = budgetFor(svc, state.started);
+  // Snapshot mode: a retry's instance, picked before the retry is paid for (below).
+  let ahead: SnapshotInstance | undefined;
   for (let attempt = 1; attempt <= svc.retry.attempts; attempt++) {
-    let instance = state.strict ? await pickFromCoordinator(state, env, ctx) : pickFromLocal(state);
+    let instance = ahead ?? (state.strict ? await pickFromCoordinator(state, env, ctx) : pickFromLocal(state));
+    ahead = undefined;
     // Every instance at its concurrency cap: wait for a slot (bounded), or answer 503 overloaded.
     if (instance === undefined && attempt === 1 && svc.maxConcurrentRequestsPerInstance !== undefined) instance = await pickWhenSaturated(state, svc);
     if (instance === undefined) break;
     // Only now that another try will happen is the previous failed answer thrown away.
     const previous = state.last;
     if (previous !== null && previous.response !== null) ctx.waitUntil(previous.response.body?.cancel() ?? Promise.resolve());
-    // Last header change of the try: signing must see the final headers and URL.
-    if (security !== null) await secureAttempt(security, state, instance.url + target);
-    // A client gone before the request's first try (in admission, the wait for a slot, a token fetch) gets none.
-    if (attempt === 1 && untried && clientGone(state)) return;
-    state.lastInstance = instance.id;
-    const token = tryBegan(state, instance.id);
+    // The slot is taken as the instance is picked: signing and a token fetch wait, and a request picking
+    // meanwhile must see it taken (maxConcurrentRequestsPerInstance). Every way out below gives it back.
+    let token = tryBegan(state, instance.id);
     try {
+      if (security !== null) {
+        // Last header change of the try: signing must see the final headers and URL.
+        await secureAttempt(security, state, instance.url + target);
+        token = tryRestarted(state, instance.id, token);
+      }
+      // A client gone before the request's first try (in admission, the wait for a slot, a token fetch) gets none.
+      if (attempt === 1 && untried && clientGone(state)) return;
+      state.lastInstance = instance.id;
       // The state is the try's { method, headers, body } init: no object per try.
       state.last = await tryOrigin(instance.url + target, state, svc.retry.perTryTimeoutMs, security?.send, bodyIdleMs);
     } finally {
@@ -119,7 +128,14 @@ async function failOver(
       bodyReplayable: state.replayable,
       instancesLeft: instancesLeft(state),
     });
-    if (!decision.retry || !retryAllowed(state, svc, budget)) return;
+    if (!decision.retry) return;
+    // An untried instance may be one no pick can choose now (at its concurrency cap, held back by its
+    // Retry-After): the retry budget pays only for a retry that has somewhere to go.
+    if (!state.strict) {
+      ahead = pickFromLocal(state);
+      if (ahead === undefined) return;
+    }
+    if (!retryAllowed(state, svc, budget)) return;
   }
 }
 

@@ -142,21 +142,67 @@ describe("gcraTake: properties (fast-check)", () => {
     );
   });
 
-  it("a refused answer's retryAfterMs is exactly when the next request is admitted", () => {
+  it("a refused answer's retryAfterMs is when the next request is admitted (to the clock's float resolution)", () => {
+    // The same arrivals replayed into a fresh store, so each probe meets the state the refusal saw.
+    const replay = (rule: RateRule, gaps: readonly number[]): { s: GcraStore; now: number } => {
+      const s = new GcraStore();
+      let now = T0;
+      for (const g of gaps) {
+        now += g;
+        s.take("k", rule, now);
+      }
+      return { s, now };
+    };
     fc.assert(
       fc.property(ruleArb, gapsArb, (rule, gaps) => {
-        const s = new GcraStore();
-        let now = T0;
-        for (const g of gaps) {
-          now += g;
-          s.take("k", rule, now);
-        }
+        const { s, now } = replay(rule, gaps);
         const d = s.take("k", rule, now);
         if (d.allowed) return;
-        expect(gcraTake(d.tat, rule, now + d.retryAfterMs).allowed).toBe(true);
-        expect(gcraTake(d.tat, rule, now + d.retryAfterMs - 0.5).allowed).toBe(false);
+        // Near 1.7e12 ms a float time is only good to 2^-12 ms; 1 µs covers the sum now + retryAfterMs.
+        expect(replay(rule, gaps).s.take("k", rule, now + d.retryAfterMs + 0.001).allowed).toBe(true);
+        expect(replay(rule, gaps).s.take("k", rule, now + d.retryAfterMs - 0.5).allowed).toBe(false);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+/**
+ * Rates up to the schema's 1,000,000/s (isolate scope): an interval of a microsecond or two, which a
+ * clock reading near 1.7e12 ms cannot hold (its float spacing is 2^-12 ms, a quarter of 1 µs).
+ */
+describe("GcraStore at the highest configurable rates", () => {
+  const fastRuleArb = fc.record({
+    ratePerSecond: fc.oneof(fc.constantFrom(1_000_000, 910_222, 500_000, 123_456), fc.double({ min: 10_000, max: 1_000_000, noNaN: true })),
+    burst: fc.integer({ min: 1, max: 2_000 }),
+  });
+
+  it("admits exactly burst at one instant at 1,000,000/s, not the 1,024 a rounded interval lets through", () => {
+    const s = new GcraStore();
+    const rule = { ratePerSecond: 1_000_000, burst: 1_000 };
+    let admitted = 0;
+    for (let i = 0; i < 2_000; i++) if (s.take("k", rule, T0).allowed) admitted++;
+    expect(admitted).toBe(1_000);
+  });
+
+  it("admits burst + rate × t over 100 ms of overload, neither more nor fewer (fast-check)", () => {
+    fc.assert(
+      fc.property(fastRuleArb, (rule) => {
+        const s = new GcraStore();
+        let admitted = 0;
+        // Overload every ms for 100 ms, starting from a full bucket: the bucket alone decides.
+        for (let t = 0; t <= 100; t++) {
+          for (;;) {
+            if (!s.take("k", rule, T0 + t).allowed) break;
+            admitted++;
+          }
+        }
+        // Each ms refills rate / 1000 tokens, but never past a full bucket.
+        const expected = rule.burst + 100 * Math.min(rule.burst, rule.ratePerSecond / 1000);
+        expect(admitted).toBeLessThanOrEqual(expected + 1e-6);
+        expect(admitted).toBeGreaterThanOrEqual(Math.floor(expected) - 1);
+      }),
+      { numRuns: 40 },
     );
   });
 });

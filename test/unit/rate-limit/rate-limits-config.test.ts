@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   compileLimit,
@@ -86,6 +87,19 @@ describe("policyWindow: the draft's integer q per w seconds", () => {
     [0.001, 1, 1000],
   ])("%d/s is q=%d;w=%d", (rate, q, w) => {
     expect(policyWindow(rate)).toEqual({ q, w });
+  });
+
+  it("never promises more than the rate when no w up to 1000 holds a whole q (fast-check)", () => {
+    // 0.0015/s was q=2;w=1000: a client pacing itself to that is refused every other request.
+    expect(policyWindow(0.0015)).toEqual({ q: 1, w: 1000 });
+    fc.assert(
+      fc.property(fc.double({ min: 0.001, max: 1_000_000, noNaN: true }), (rate) => {
+        const { q, w } = policyWindow(rate);
+        expect(q).toBeGreaterThanOrEqual(1);
+        expect(q / w).toBeLessThanOrEqual(rate * (1 + 1e-9));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -1,4 +1,7 @@
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
+import worker from "../../../workers/mesh/index.js";
 import { isShed } from "../../../src/core/flow/shed.js";
 import { ADMIN, control, type Echo, mesh, originUrls, resetOrigins, serviceWith } from "../helpers.js";
 
@@ -151,6 +154,33 @@ describe("maxConcurrentRequestsPerInstance and maxPendingRequests", { timeout: 3
     expect((await again).status).toBe(200);
   });
 
+  it("holds the cap when the try waits for upstream signing: concurrent requests do not all take the one slot", async () => {
+    // Signing awaits crypto.subtle between the pick and the try; every request that picked in that gap saw the slot free.
+    const secret = { FLOW_SIGNING_SECRET: "flow-signing-secret" };
+    const signed = async (path: string): Promise<Response> => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(new Request(`http://mesh.test${path}`), { ...env, ...secret }, ctx);
+      const body = await res.arrayBuffer();
+      await waitOnExecutionContext(ctx);
+      return new Response(body, res);
+    };
+    const { name } = await serviceWith(1, { maxConcurrentRequestsPerInstance: 1, signing: { secretRef: "FLOW_SIGNING_SECRET" } });
+    expect((await signed(`/${name}/warm`)).status).toBe(200);
+    await control(first(), { delayMs: 300 });
+    const before = await served(first());
+    const results = await Promise.all([1, 2, 3, 4, 5].map((i) => signed(`/${name}/${i}`)));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 503, 503, 503, 503]);
+    expect(await served(first())).toBe(before + 1);
+    // A try whose signing fails (the Worker lacks the secret) gives its slot back: the next request is served.
+    const ctx = createExecutionContext();
+    const unsigned = await worker.fetch(new Request(`http://mesh.test/${name}/no-secret`), env, ctx);
+    const refusal = await unsigned.json<{ error: string }>();
+    await waitOnExecutionContext(ctx);
+    expect([unsigned.status, refusal.error]).toEqual([503, "not_configured"]);
+    expect((await signed(`/${name}/after`)).status).toBe(200);
+  });
+
   it("skips a saturated instance while another has room", async () => {
     const { name } = await serviceWith(2, { maxConcurrentRequestsPerInstance: 1 });
     await mesh(`/${name}/warm`).then((r) => r.text());
@@ -160,6 +190,40 @@ describe("maxConcurrentRequestsPerInstance and maxPendingRequests", { timeout: 3
     const origins = await Promise.all(results.map(async (r) => (await r.json<Echo>()).origin));
     expect(results.map((r) => r.status)).toEqual([200, 200]);
     expect(new Set(origins).size).toBe(2);
+  });
+});
+
+describe("the retry budget with instances at their cap", { timeout: 30_000 }, () => {
+  it("spends no retry on a request left with nowhere to retry: the budget is there when an instance frees", async () => {
+    const [a = "", b = ""] = originUrls();
+    // A floor of 10 retries per 10 s and no share of requests: ten wasted retries would empty it.
+    const { name } = await serviceWith(2, {
+      maxConcurrentRequestsPerInstance: 1,
+      retry: { attempts: 2, budget: { percent: 0, minPerSecond: 1 } },
+      outlier: { consecutiveFailures: 100 },
+    });
+    for (let i = 0; i < 2; i++) await mesh(`/${name}/warm`).then((r) => r.text());
+    await control(a, { delayMs: 2_500 });
+    await control(b, { status: 503 });
+    // Holds a's one slot (reached directly, or as the retry of b's 503).
+    const slow = mesh(`/${name}/slow`);
+    await new Promise((r) => setTimeout(r, 200));
+    // Each gets b's 503, and would retry on a, which is at its cap: no retry can be made.
+    for (let i = 0; i < 12; i++) {
+      const res = await mesh(`/${name}/busy`);
+      expect(res.status).toBe(503);
+      await res.arrayBuffer();
+    }
+    expect((await slow).status).toBe(200);
+    await control(a, { delayMs: 0 });
+    // a has room again: a request that meets b's 503 first is retried there, within the budget.
+    const after = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await mesh(`/${name}/after`);
+      await res.arrayBuffer();
+      after.push(res.status);
+    }
+    expect(after).toEqual([200, 200, 200, 200]);
   });
 });
 

@@ -224,4 +224,33 @@ describe("rate limits: global scope", () => {
     expect(lines.length).toBeGreaterThanOrEqual(1);
     expect(JSON.parse(lines[0] ?? "{}")).toMatchObject({ event: "rate_limiter_unavailable", service: name, limit: "down" });
   });
+
+  it("fails open only the limit whose limiter failed: another service's global limit still refuses", { timeout: 20_000 }, async () => {
+    const { name: failing } = await serviceWith(1, {
+      rateLimits: [{ name: "down", key: "service", ratePerSecond: 0.01, burst: 1, scope: "global" }],
+    });
+    const { name: healthy } = await serviceWith(1, {
+      rateLimits: [{ name: "up", key: { header: "x-tenant" }, ratePerSecond: 0.01, burst: 1, scope: "global" }],
+    });
+    vi.spyOn(console, "error").mockImplementation(() => undefined);
+    // Both through this module's handler, so they share one isolate's limiter state. Each call's
+    // background work is waited for at the end: it outlasts the second of failing open.
+    const contexts: ExecutionContext[] = [];
+    const call = async (path: string, bindings: Env, init: RequestInit = {}): Promise<number> => {
+      const ctx = createExecutionContext();
+      contexts.push(ctx);
+      const res = await worker.fetch(new Request(`http://mesh.test${path}`, init) as Request<unknown, IncomingRequestCfProperties>, bindings, ctx);
+      await res.arrayBuffer();
+      return res.status;
+    };
+    // Routes and snapshots loaded first, so the calls below fit in the second of failing open.
+    expect(await call(`/${healthy}/warm`, env, from("192.0.2.3", { "x-tenant": "warm" }))).toBe(200);
+    const broken = { ...env, RATE_LIMITER: env.SERVICES as unknown as Env["RATE_LIMITER"] };
+    expect(await call(`/${failing}/a`, broken)).toBe(200);
+    // Within the failed limit's second of failing open: the other service's limiter answers, and is obeyed.
+    const tenant = from("192.0.2.3", { "x-tenant": "t3" });
+    const got = [await call(`/${healthy}/a`, env, tenant), await call(`/${healthy}/a`, env, tenant), await call(`/${healthy}/a`, env, tenant)];
+    for (const ctx of contexts) await waitOnExecutionContext(ctx);
+    expect(got).toEqual([200, 429, 429]);
+  });
 });

@@ -164,8 +164,12 @@ export async function steadyState({ tools, quick, log, bundles, adminToken }) {
 
     const samples = Object.fromEntries(rows.map((r) => [r.id, { throughput: [], latency: [] }]));
     for (let round_ = 1; round_ <= cfg.rounds; round_++) {
+      // Each round starts one row later than the one before, so no row is always measured in the same
+      // place in the round (last, after every other row has loaded the machine): ab.mjs, which
+      // rotates the same way, explains why.
+      const order = rows.map((_, k) => rows[(k + round_ - 1) % rows.length]).filter((row) => row !== undefined);
       for (const pass of /** @type {const} */ (["throughput", "latency"])) {
-        for (const row of rows) {
+        for (const row of order) {
           // Each process of the row in turn; the row's sample is their mean (CPU: summed over summed requests).
           const parts = [];
           for (const copy of row.copies) {

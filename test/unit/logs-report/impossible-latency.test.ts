@@ -1,10 +1,6 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { requestEventLine } from "../../../src/core/events/request-line.js";
-import { buildReport } from "../../../scripts/logs-report/report.mjs";
-import { line, record } from "./request-lines.js";
+import { line, record, reportInTempDir } from "./request-lines.js";
 
 /**
  * The mesh writes latencies as whole milliseconds from 0 up (the event
@@ -16,19 +12,7 @@ import { line, record } from "./request-lines.js";
  * counted, on the quick path (a Logpush record) and the parsed one alike.
  */
 
-let dir = "";
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "impossible-latency-"));
-});
-afterAll(async () => {
-  if (dir !== "") await rm(dir, { recursive: true, force: true });
-});
-
-async function report(name: string, lines: string[]) {
-  const file = path.join(dir, name);
-  await writeFile(file, lines.join("\n") + "\n");
-  return buildReport([file], { threads: 1, progress: { threshold: Infinity } });
-}
+const report = reportInTempDir("impossible-latency-");
 
 /** A request line as the mesh writes it, with one latency's JSON text replaced. */
 const withText = (field: "latencyMs" | "upstreamLatencyMs", text: string, requestId: string) =>

@@ -1,10 +1,6 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildReport } from "../../../scripts/logs-report/report.mjs";
+import { describe, expect, it } from "vitest";
 import { renderText } from "../../../scripts/logs-report/render-text.mjs";
-import { line, record } from "./request-lines.js";
+import { line, record, reportInTempDir } from "./request-lines.js";
 import { requestEventLine } from "../../../src/core/events/request-line.js";
 
 /**
@@ -14,19 +10,7 @@ import { requestEventLine } from "../../../src/core/events/request-line.js";
 
 
 
-let dir = "";
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "weighted-report-"));
-});
-afterAll(async () => {
-  if (dir !== "") await rm(dir, { recursive: true, force: true });
-});
-
-async function report(name: string, lines: string[]) {
-  const file = path.join(dir, name);
-  await writeFile(file, lines.join("\n") + "\n");
-  return buildReport([file], { threads: 1, progress: { threshold: Infinity } });
-}
+const report = reportInTempDir("weighted-report-");
 
 describe("logs:report with sampled lines", () => {
   it("counts each line as its weight: requests, error and failover rates, outcomes, instances, series and latency", async () => {

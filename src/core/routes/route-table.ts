@@ -1,3 +1,4 @@
+import { asRequestPath } from "../schema/path-prefix.js";
 import { canonicalPath } from "./canonical-path.js";
 
 /**
@@ -74,7 +75,7 @@ const DOUBLE_DOT_SEGMENT = /\/(?:\.|%2e){2}(?:\/|$)/i;
 export function normalizePrefix(prefix: string): string {
   if (DOUBLE_DOT_SEGMENT.test(prefix)) return trimTrailingSlashes(prefix);
   const reparse = prefix.startsWith("/") && (!PARSED_AS_WRITTEN.test(prefix) || MAY_BE_DOT_SEGMENT.test(prefix));
-  const parsed = reparse ? new URL(`http://h${prefix}`).pathname : prefix;
+  const parsed = reparse ? asRequestPath(prefix) : prefix;
   // Escapes as match() compares them (canonical-path.ts): `/%61dmin` is the rule `/admin`.
   return trimTrailingSlashes(canonicalPath(parsed));
 }

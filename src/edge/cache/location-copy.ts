@@ -1,3 +1,4 @@
+import type { RefreshClaim } from "../../core/location-share/refresh-claim.js";
 import type { Snapshot } from "../../core/snapshot.js";
 import { withTimeout } from "./with-timeout.js";
 
@@ -14,11 +15,15 @@ import { withTimeout } from "./with-timeout.js";
  * SNAPSHOT_TTL_MS, as without sharing. A local mark (a failed try) skips the
  * copy and asks the coordinator, so failover timing is unchanged too.
  *
+ * Isolates that fall due together settle who asks through a claim, a second
+ * key beside the copy (src/core/location-share/refresh-claim.ts): one asks,
+ * the others wait for its copy.
+ *
  * Limits: the Cache API does nothing on *.workers.dev and in the dashboard
  * preview (Cloudflare's docs: only custom domains have a working cache), so
- * there every isolate asks the coordinator as before. Concurrent misses in one
- * location can each ask once (there is no lock); that is bounded by isolates
- * whose refresh falls in the same few milliseconds.
+ * there every isolate asks the coordinator as before. The claim is no lock: if
+ * a put is not visible to the others within the claim's settle wait, more than
+ * one isolate asks.
  */
 
 /** A cache key only; nothing is ever fetched from it. */
@@ -36,6 +41,17 @@ export interface LocationCopy {
 
 function keyFor(service: string): string {
   return `${KEY_ORIGIN}${encodeURIComponent(service)}`;
+}
+
+/** A service name is encoded whole (its "/" too), so no copy key starts with this. */
+function claimKeyFor(service: string): string {
+  return `${KEY_ORIGIN}claim/${encodeURIComponent(service)}`;
+}
+
+function isClaim(v: unknown): v is RefreshClaim {
+  if (typeof v !== "object" || v === null) return false;
+  const c = v as { id?: unknown; at?: unknown };
+  return typeof c.id === "string" && typeof c.at === "number" && Number.isFinite(c.at);
 }
 
 function isCopy(v: unknown): v is LocationCopy {
@@ -68,6 +84,22 @@ export async function writeLocationCopy(service: string, copy: LocationCopy): Pr
   } catch (err) {
     console.error(JSON.stringify({ event: "location_copy_failed", service, message: String(err) }));
   }
+}
+
+/** The refresh claim, or null: none, or unreadable. Throws when the cache does (the caller then asks the coordinator). */
+export async function readRefreshClaim(service: string): Promise<RefreshClaim | null> {
+  const res = await withTimeout(caches.default.match(claimKeyFor(service)), READ_TIMEOUT_MS, "refresh claim");
+  if (res === undefined) return null;
+  const body: unknown = await res.json().catch(() => null);
+  return isClaim(body) ? body : null;
+}
+
+/** Puts this isolate's claim; the cache keeps it as long as a copy, the claim's own clock says when it lapses. */
+export async function writeRefreshClaim(service: string, claim: RefreshClaim): Promise<void> {
+  const res = new Response(JSON.stringify(claim), {
+    headers: { "content-type": "application/json", "cache-control": `max-age=${COPY_MAX_AGE_S}` },
+  });
+  await caches.default.put(claimKeyFor(service), res);
 }
 
 /** Drops the copy, after a membership change this isolate made. Best effort, like the put. */

@@ -1,9 +1,17 @@
 import type { BalancerConfig } from "../../core/balance/index.js";
 import { adoptSnapshot, newLocalServiceState, useBalancerKind, type LocalServiceState } from "../../core/local-health/local-service-state.js";
 import type { Snapshot, SnapshotInstance } from "../../core/snapshot.js";
+import { claimOrFollow, type ClaimOutcome } from "../../core/location-share/refresh-claim.js";
 import { coordinator } from "../../coordinator/stub.js";
 import { listInstances } from "../../registry/kv-registry.js";
-import { deleteLocationCopy, readLocationCopy, writeLocationCopy } from "./location-copy.js";
+import {
+  deleteLocationCopy,
+  readLocationCopy,
+  readRefreshClaim,
+  writeLocationCopy,
+  writeRefreshClaim,
+  type LocationCopy,
+} from "./location-copy.js";
 import { refreshIdle } from "./refresh-gate.js";
 import { withTimeout } from "./with-timeout.js";
 
@@ -27,7 +35,9 @@ import { withTimeout } from "./with-timeout.js";
  * - A refresh that is merely due (not asked for by a local mark) first reads
  *   the location's shared copy (location-copy.ts) and asks the coordinator only
  *   when that copy is missing, older than the TTL or older than what is held;
- *   an answer from the coordinator is left as the location's new copy. Set
+ *   of the isolates that find it so together, one asks (a claim beside the
+ *   copy, core/location-share/refresh-claim.ts) and the others wait for its
+ *   answer, which is left as the location's new copy. Set
  *   SNAPSHOT_SHARING = "off" to have every isolate ask the coordinator.
  * - A refresh that fails keeps the coordinator's last snapshot for up to
  *   KEEP_STALE_MS (a blip should not swap health data for the all-healthy KV
@@ -94,21 +104,49 @@ function holdsActiveMark(state: LocalServiceState, now: number): boolean {
   return false;
 }
 
-/** The location's copy when it is fresh and not older than what `state` holds; null otherwise. */
-async function freshLocationCopy(state: LocalServiceState, service: string) {
-  const copy = await readLocationCopy(service);
-  if (copy === null || Date.now() - copy.fetchedAt >= shareTtl()) return null;
-  if (state.source === "coordinator" && copy.snapshot.version < state.snapshot.version) return null;
-  return copy;
+/** A copy this isolate may adopt: fresh, and not older than what `state` holds. */
+function usableCopy(state: LocalServiceState, copy: LocationCopy): boolean {
+  if (Date.now() - copy.fetchedAt >= shareTtl()) return false;
+  return !(state.source === "coordinator" && copy.snapshot.version < state.snapshot.version);
 }
 
-async function refresh(env: Env, state: LocalServiceState, service: string, shared: boolean): Promise<void> {
+/**
+ * How a due refresh uses the location's copy: "claim" settles with the other
+ * isolates falling due which one asks; "read" only looks for a fresh copy (a
+ * request is waiting on this refresh, and the claim's waits would hold it);
+ * "off" asks the coordinator straight away.
+ */
+type Share = "claim" | "read" | "off";
+
+async function fromLocation(state: LocalServiceState, service: string, share: Share): Promise<ClaimOutcome<LocationCopy>> {
+  if (share === "off") return { kind: "ask", led: false };
+  const usable = (copy: LocationCopy) => usableCopy(state, copy);
+  if (share === "read") {
+    const copy = await readLocationCopy(service);
+    return copy !== null && usable(copy) ? { kind: "adopt", copy } : { kind: "ask", led: false };
+  }
+  const store = {
+    readCopy: () => readLocationCopy(service),
+    readClaim: () => readRefreshClaim(service),
+    putClaim: (claim: { id: string; at: number }) => writeRefreshClaim(service, claim),
+    sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+    now: () => Date.now(),
+  };
+  try {
+    return await claimOrFollow(store, crypto.randomUUID(), usable);
+  } catch {
+    // A cache that fails its claim calls costs this isolate its own RPC, as without sharing.
+    return { kind: "ask", led: false };
+  }
+}
+
+async function refresh(env: Env, state: LocalServiceState, service: string, share: Share): Promise<void> {
   const haveVersion = state.source === "coordinator" ? state.snapshot.version : undefined;
   try {
-    const copy = shared ? await freshLocationCopy(state, service) : null;
-    if (copy !== null) {
+    const shared = await fromLocation(state, service, share);
+    if (shared.kind === "adopt") {
       // Aged from when the coordinator answered, so the next refresh falls due as if this isolate had asked.
-      adoptSnapshot(state, copy.snapshot, "coordinator", copy.fetchedAt);
+      adoptSnapshot(state, shared.copy.snapshot, "coordinator", shared.copy.fetchedAt);
       return;
     }
     const snap = await withTimeout(coordinator(env, service).snapshot(haveVersion), DO_TIMEOUT_MS, "snapshot");
@@ -186,9 +224,11 @@ function startRefreshIfDue(
   state.refreshStartedAt = now;
   // A refresh a local mark asked for, or any while a mark holds, goes to the coordinator: the copy may predate the failure.
   const shared = sharing(env) && !state.refreshDue && !holdsActiveMark(state, now);
+  // After an idle spell the request waits for this refresh (currentLocalState), so it skips the claim's waits.
+  const share: Share = !shared ? "off" : state.source === "coordinator" && now - state.fetchedAt >= STALE_AFTER_MS ? "read" : "claim";
   // A mark made while this refresh runs asks for the next one.
   state.refreshDue = false;
-  const refreshing = refresh(env, state, service, shared);
+  const refreshing = refresh(env, state, service, share);
   ctx.waitUntil(refreshing);
   return refreshing;
 }

@@ -3,6 +3,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../../../workers/mesh/index.js";
 import type { Snapshot } from "../../../src/core/snapshot.js";
+import { CLAIM_MS } from "../../../src/core/location-share/refresh-claim.js";
 import { SNAPSHOT_TTL_MS } from "../../../src/edge/cache/snapshot-cache.js";
 import { createService, originUrls, register, serviceWith, stubFor, uniqueName } from "../helpers.js";
 
@@ -33,6 +34,29 @@ async function putCopy(snapshot: Snapshot, fetchedAt: number): Promise<void> {
     new Response(JSON.stringify({ snapshot, fetchedAt }), { headers: { "cache-control": "max-age=5" } }),
   );
 }
+
+const claimKey = (service: string) => `https://snapshots.switchyard.invalid/claim/${service}`;
+
+async function putClaim(service: string, claim: { id: string; at: number }): Promise<void> {
+  await caches.default.put(claimKey(service), new Response(JSON.stringify(claim), { headers: { "cache-control": "max-age=5" } }));
+}
+
+async function copyFetchedAt(service: string): Promise<number> {
+  const copy = await (await caches.default.match(copyKey(service)))?.json<{ fetchedAt: number }>();
+  if (copy === undefined) throw new Error("no copy after the first request");
+  return copy.fetchedAt;
+}
+
+/**
+ * Past the TTL of the snapshot fetched at `fetchedAt`, short of the stale
+ * bound, where a request waits for the refresh and so skips the claim.
+ */
+function dueNotStale(fetchedAt: number): void {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(fetchedAt + SNAPSHOT_TTL_MS + 300);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const snapshotRpcs = async (service: string) => (await stubFor(service).describe()).routerRpcs.snapshots;
 
@@ -83,6 +107,52 @@ describe("snapshots shared per location (Cache API)", () => {
     rpcs = await snapshotRpcs(name);
     await get(`http://mesh.test/${name}/old-version`);
     expect(await snapshotRpcs(name)).toBe(rpcs + 1);
+  }, 20_000);
+
+  it("a due refresh that finds another isolate's live claim waits for that isolate's copy instead of asking the coordinator", async () => {
+    const { name, ids } = await serviceWith(2);
+    const [keep = ""] = ids;
+    await get(`http://mesh.test/${name}/warm`);
+    const held = await (await caches.default.match(copyKey(name)))?.json<{ snapshot: Snapshot; fetchedAt: number }>();
+    if (held === undefined) throw new Error("no copy after the first request");
+    const rpcs = await snapshotRpcs(name);
+
+    dueNotStale(held.fetchedAt);
+    // Another isolate fell due first and is asking the coordinator; its answer lands 80 ms later.
+    await putClaim(name, { id: "other-isolate", at: Date.now() });
+    const due = get(`http://mesh.test/${name}/due`);
+    await sleep(80);
+    const other: Snapshot = { ...held.snapshot, version: held.snapshot.version + 1, instances: held.snapshot.instances.filter((i) => i.id === keep) };
+    await putCopy(other, Date.now());
+    await due;
+
+    expect(await snapshotRpcs(name)).toBe(rpcs);
+    const seen = new Set<string | null>();
+    for (let i = 0; i < 6; i++) seen.add(await get(`http://mesh.test/${name}/after`));
+    expect([...seen]).toEqual([keep]);
+    expect(await snapshotRpcs(name)).toBe(rpcs);
+  }, 20_000);
+
+  it("a claim that lapses with no copy: the isolate asks the coordinator itself", async () => {
+    const { name } = await serviceWith(2);
+    await get(`http://mesh.test/${name}/warm`);
+    const rpcs = await snapshotRpcs(name);
+    dueNotStale(await copyFetchedAt(name));
+    await putClaim(name, { id: "lost-isolate", at: Date.now() - CLAIM_MS + 60 });
+    await get(`http://mesh.test/${name}/due`);
+    expect(await snapshotRpcs(name)).toBe(rpcs + 1);
+  }, 20_000);
+
+  it("a due refresh that asks leaves its claim, so isolates falling due after it wait for its copy", async () => {
+    const { name } = await serviceWith(2);
+    await get(`http://mesh.test/${name}/warm`);
+    dueNotStale(await copyFetchedAt(name));
+    const rpcs = await snapshotRpcs(name);
+    await get(`http://mesh.test/${name}/due`);
+    expect(await snapshotRpcs(name)).toBe(rpcs + 1);
+    const claim = await (await caches.default.match(claimKey(name)))?.json<{ id: string; at: number }>();
+    expect(claim?.at).toBe(Date.now());
+    expect(claim?.id).toMatch(/^[0-9a-f-]{36}$/);
   }, 20_000);
 
   it("with SNAPSHOT_SHARING=off, reads and leaves no copy", async () => {

@@ -4,7 +4,7 @@
 // says what the model expects for the same arrivals and what the ratio is.
 import { MESH } from "../model/constants.mjs";
 import { requestDrivenRefreshRate } from "../model/model.mjs";
-import { seededRandom, sharedRefreshRate, simulateSharedRefresh } from "../model/shared-refresh.mjs";
+import { claimWindowS, seededRandom, sharedRefreshRate, simulateSharedRefresh } from "../model/shared-refresh.mjs";
 
 /** A snapshot() RPC to a Durable Object in the same workerd process: about a millisecond or two. */
 export const LOCAL_RPC_MS = 2;
@@ -43,7 +43,7 @@ export function predictRoutersRun(run, seed = 1) {
     const poisson = run.routers * requestDrivenRefreshRate(ttlS, latencyS, lambda);
     return result(run.arrivals === "lockstep" ? model : poisson, model, model);
   }
-  const p = { isolates: run.routers, rate: lambda, ttlS, spreadS: MESH.shareSpreadMs / 1000, windowS: latencyS + MESH.cacheOpMs / 1000 };
+  const p = { isolates: run.routers, rate: lambda, ttlS, spreadS: MESH.shareSpreadMs / 1000, windowS: claimWindowS({ rttS: latencyS, cacheOpS: MESH.cacheOpMs / 1000, settleS: MESH.claimSettleMs / 1000 }) };
   const random = seededRandom(seed);
   const draws = Array.from({ length: DRAWS }, () => simulateSharedRefresh({ ...p, arrivals: run.arrivals, cycles: CYCLES, random })).sort((a, b) => a - b);
   const p10 = draws[Math.floor(DRAWS * 0.1)] ?? 0;

@@ -23,7 +23,7 @@ import { startFleet } from "../../bench/lib/fleet.mjs";
 import { startOrigins } from "../../lib/origin.mjs";
 import { bundleWorker } from "../../lib/mesh-runtime.mjs";
 import { MESH } from "../model/constants.mjs";
-import { sharedRefreshRate } from "../model/shared-refresh.mjs";
+import { claimWindowS, sharedRefreshRate } from "../model/shared-refresh.mjs";
 import { leaseBlockSize, leasedSlotRate } from "../model/strict.mjs";
 import { LOCAL_RPC_MS, predictRoutersRun } from "./compare.mjs";
 
@@ -192,7 +192,7 @@ try {
       rate: r.ratePerRouter,
       ttlS: MESH.snapshotTtlMs / 1000,
       spreadS: MESH.shareSpreadMs / 1000,
-      windowS: (LOCAL_RPC_MS + MESH.cacheOpMs) / 1000,
+      windowS: claimWindowS({ rttS: LOCAL_RPC_MS / 1000, cacheOpS: MESH.cacheOpMs / 1000, settleS: MESH.claimSettleMs / 1000 }),
     }).rpcsPerS;
     results.push({ kind: "strict", ...r, model: { leases, blockSize: leaseBlockSize(r.ratePerRouter), snapshots: refresh } });
     if (!json) {

@@ -3,7 +3,7 @@
 // a configuration. No I/O, no clock; run.mjs prints it, docs/scale.md explains it.
 import { LIMITS, MESH } from "./constants.mjs";
 import { isolateMemoryBytes, limitFlags, shardsNeeded } from "./limits.mjs";
-import { sharedRefreshRate } from "./shared-refresh.mjs";
+import { claimWindowS, sharedRefreshRate } from "./shared-refresh.mjs";
 import { leasedSlotRate, pickBatchRate } from "./strict.mjs";
 
 export { leaseBlockSize, leasedSlotRate, pickBatchRate } from "./strict.mjs";
@@ -175,9 +175,8 @@ export function coordinatorLoad(c) {
   // Past one run's slice, each coordinator is swept every ⌈services / slice⌉ runs (src/sweep/sweep.ts).
   const sweep = MESH.sweepRpcsPerService / (MESH.sweepPeriodS * Math.ceil(c.services / sweepSliceFor(c.services)));
   const snapshotRefresh = isolates * requestDrivenRefreshRate(ttlS, rttS, perIsolate);
-  // Mostly one isolate per location asks and leaves a Cache API copy; the others adopt it (shared-refresh.mjs).
-  // The copy is readable a round trip and a cache put after the asker's refresh started.
-  const windowS = rttS + MESH.cacheOpMs / 1000;
+  // One isolate per location claims the refresh, asks and leaves a Cache API copy; the others adopt it (shared-refresh.mjs).
+  const windowS = claimWindowS({ rttS, cacheOpS: MESH.cacheOpMs / 1000, settleS: MESH.claimSettleMs / 1000 });
   const sharedRefresh =
     c.locations *
     sharedRefreshRate({ isolates: c.isolatesPerLocation, rate: perIsolate, ttlS, spreadS: MESH.shareSpreadMs / 1000, windowS }).rpcsPerS;

@@ -11,17 +11,19 @@
 // last copy's fetch. Relative to F + TTL, isolate j starts its refresh at
 // X_j = W_j − lead_j, W_j its wait for the next request (Poisson: Exp(λ),
 // memoryless, so this holds whatever copy j holds). The first to start finds
-// the copy stale and asks the coordinator; its answer lands in the cache
-// `window` later (the RPC and a cache put). Any isolate that starts before that
-// finds the old copy stale too and asks as well; the rest adopt the new copy.
-// The next cycle hangs off the new fetch. So, per location:
+// the copy stale and claims the refresh (src/core/location-share/
+// refresh-claim.ts): it puts a claim, waits the settle time, reads it back and
+// asks the coordinator; every isolate that starts meanwhile follows the claim
+// and adopts the copy once it lands. So one isolate asks per cycle (exactly
+// one while a cache call takes less than the settle wait), and the next cycle
+// hangs off the new fetch, `window` after the first start (the claim's cache
+// calls, the settle wait and the RPC):
 //
-//   RPCs/s = E[askers] / (TTL + E[min_j X_j] + window)
-//   E[askers] = n ∫ f(x) (1 − G(x − window))^(n−1) dx   (j asks iff no other started more than `window` before it)
-//   E[min X]  = −spread + ∫_{−spread}^∞ (1 − G(x))^n dx
+//   RPCs/s = 1 / (TTL + E[min_j X_j] + window)
+//   E[min X] = −spread + ∫_{−spread}^∞ (1 − G(x))^n dx
 //
-// with G and f the distribution and density of W − lead. Evaluated by the
-// trapezoidal rule on a fixed grid, so the answer is deterministic.
+// with G the distribution of W − lead. Evaluated by the trapezoidal rule on a
+// fixed grid, so the answer is deterministic.
 
 /** Grid points per piece of the integration range (the pieces split at the integrands' kinks). */
 const STEPS = 2_000;
@@ -29,7 +31,8 @@ const STEPS = 2_000;
 /**
  * @typedef {{ isolates: number, rate: number, ttlS: number, spreadS: number, windowS: number }} SharedRefreshInputs
  *   isolates: the location's isolates serving the service; rate: requests/s each gets for it (Poisson);
- *   ttlS: SNAPSHOT_TTL_MS; spreadS: SHARE_SPREAD_MS; windowS: from one isolate's refresh start until its copy is readable.
+ *   ttlS: SNAPSHOT_TTL_MS; spreadS: SHARE_SPREAD_MS; windowS: from the first isolate's refresh start until the
+ *   coordinator answers it (claimWindowS).
  * @typedef {{ rpcsPerS: number, askersPerCycle: number, cycleS: number }} SharedRefresh
  */
 
@@ -62,17 +65,6 @@ export function leadWaitCdf(x, lambda, s) {
 }
 
 /**
- * Density of X = W − L (see leadWaitCdf); for s = 0, the exponential density.
- * @param {number} x @param {number} lambda @param {number} s
- */
-export function leadWaitDensity(x, lambda, s) {
-  if (s === 0) return x < 0 ? 0 : lambda * Math.exp(-lambda * x);
-  if (x <= -s) return 0;
-  // e^(−λ·max(x,0)) − e^(−λ(x+s)) = e^(−λ·max(x,0)) (1 − e^(−λ(x + s − max(x,0)))), so the two near-equal terms do not cancel.
-  return (Math.exp(-lambda * Math.max(x, 0)) * oneMinusExp(lambda * (x < 0 ? x + s : s))) / s;
-}
-
-/**
  * ∫ g over [a, b], trapezoidal rule on STEPS intervals per piece, the pieces split at `kinks`.
  * @param {(x: number) => number} g @param {number} a @param {number} b @param {number[]} kinks
  */
@@ -96,13 +88,20 @@ function integrate(g, a, b, kinks) {
  */
 export function sharedRefreshRate({ isolates: n, rate: lambda, ttlS, spreadS: s, windowS: w }) {
   if (lambda <= 0 || n <= 0) return { rpcsPerS: 0, askersPerCycle: 0, cycleS: Number.POSITIVE_INFINITY };
-  // (1 − G)^n falls as e^(−nλx) past 0: 40 / (nλ) leaves less than e^-40 of it, plus the window for the shifted G.
-  const end = 40 / (n * lambda) + w;
-  const kinks = [-s + w, 0, w];
-  const minX = -s + integrate((x) => (1 - leadWaitCdf(x, lambda, s)) ** n, -s, end, kinks);
-  const askers = n * integrate((x) => leadWaitDensity(x, lambda, s) * (1 - leadWaitCdf(x - w, lambda, s)) ** (n - 1), -s, end, kinks);
+  // (1 − G)^n falls as e^(−nλx) past 0: 40 / (nλ) leaves less than e^-40 of it.
+  const end = 40 / (n * lambda);
+  const minX = -s + integrate((x) => (1 - leadWaitCdf(x, lambda, s)) ** n, -s, end, [0]);
   const cycleS = ttlS + minX + w;
-  return { rpcsPerS: askers / cycleS, askersPerCycle: askers, cycleS };
+  return { rpcsPerS: 1 / cycleS, askersPerCycle: 1, cycleS };
+}
+
+/**
+ * The shared refresh's window: the first isolate's claim (a read of the copy and the claim together, a put, the
+ * settle wait, a read back), then its RPC. The copy lands one put later, but is stamped with the RPC's answer.
+ * @param {{ rttS: number, cacheOpS: number, settleS: number }} p
+ */
+export function claimWindowS({ rttS, cacheOpS, settleS }) {
+  return 3 * cacheOpS + settleS + rttS;
 }
 
 /**
@@ -129,7 +128,8 @@ export function simulateSharedRefresh({ isolates, rate, ttlS, spreadS, windowS, 
       return due - Math.log(1 - random()) / rate;
     });
     const first = Math.min(...starts);
-    asks += starts.filter((t) => t < first + windowS).length;
+    // The first claims; every other isolate starts after its claim is visible, or adopts its copy.
+    asks += 1;
     fetchedAt = first + windowS;
   }
   return asks / fetchedAt;

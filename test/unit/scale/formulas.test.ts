@@ -15,7 +15,7 @@ import {
   triesPerRequest,
   type ScaleInputs,
 } from "../../../scripts/scale/model/model.mjs";
-import { seededRandom, simulateSharedRefresh } from "../../../scripts/scale/model/shared-refresh.mjs";
+import { claimWindowS, seededRandom, simulateSharedRefresh } from "../../../scripts/scale/model/shared-refresh.mjs";
 
 /** A small configuration whose numbers are easy to follow by hand. */
 const SMALL: ScaleInputs = {
@@ -79,13 +79,24 @@ describe("rate formulas, against hand computations", () => {
     expect(sharedRefreshRate({ isolates: 50, rate: 0, ttlS: 1, spreadS: 0.3, windowS: 0.02 }).rpcsPerS).toBe(0);
   });
 
-  it("shared refresh, two busy isolates: the longer lead asks; the other too when their leads are within the window", () => {
-    // Waits ~0: the first asks at TTL − max(lead) (mean max of two U(0, 0.3) is 0.2); the second asks too when
-    // |lead1 − lead2| < 0.03, probability 2(0.1) − 0.1² = 0.19. 1.19 / (1 − 0.2 + 0.03).
+  it("shared refresh, two busy isolates: the longer lead claims and asks, the other adopts its copy", () => {
+    // Waits ~0: the first asks at TTL − max(lead) (mean max of two U(0, 0.3) is 0.2); however close the other's
+    // lead, it follows the claim. 1 / (1 − 0.2 + 0.03).
     const busy = sharedRefreshRate({ isolates: 2, rate: 1e6, ttlS: 1, spreadS: 0.3, windowS: 0.03 });
-    expect(busy.askersPerCycle).toBeCloseTo(1.19, 3);
+    expect(busy.askersPerCycle).toBe(1);
     expect(busy.cycleS).toBeCloseTo(0.83, 3);
-    expect(busy.rpcsPerS).toBeCloseTo(1.19 / 0.83, 3);
+    expect(busy.rpcsPerS).toBeCloseTo(1 / 0.83, 3);
+  });
+
+  it("shared refresh: more busy isolates only lengthen the longest lead (n / (n + 1) of the spread), never add askers", () => {
+    for (const isolates of [2, 8, 50, 1_000]) {
+      const r = sharedRefreshRate({ isolates, rate: 1e6, ttlS: 1, spreadS: 0.3, windowS: 0.03 });
+      expect(r.cycleS, `${isolates} isolates`).toBeCloseTo(1 - (0.3 * isolates) / (isolates + 1) + 0.03, 3);
+    }
+  });
+
+  it("shared refresh's window: the claim's three cache calls and settle wait, then the round trip", () => {
+    expect(claimWindowS({ rttS: 0.02, cacheOpS: 0.001, settleS: 0.02 })).toBeCloseTo(0.043, 12);
   });
 
   it("shared refresh, a trickle of traffic: every request finds the copy stale and asks, never NaN", () => {
@@ -113,14 +124,14 @@ describe("rate formulas, against hand computations", () => {
     }
   });
 
-  it("shared refresh: lockstep arrivals (every isolate's request at the same instants) make more isolates ask at once", () => {
+  it("shared refresh: lockstep arrivals (every isolate's request at the same instants) only delay the first start to a tick", () => {
     const random = seededRandom(11);
-    const mean = (arrivals: "poisson" | "lockstep") => {
-      let sum = 0;
-      for (let i = 0; i < 200; i++) sum += simulateSharedRefresh({ isolates: 8, rate: 25, ttlS: 1, spreadS: 0.3, windowS: 0.003, arrivals, cycles: 100, random });
-      return sum / 200;
-    };
-    expect(mean("lockstep")).toBeGreaterThan(1.2 * mean("poisson"));
+    for (let i = 0; i < 50; i++) {
+      const rate = simulateSharedRefresh({ isolates: 8, rate: 25, ttlS: 1, spreadS: 0.3, windowS: 0.023, arrivals: "lockstep", cycles: 100, random });
+      // One asker a cycle; a cycle lasts TTL − the longest lead + at most one tick + the window.
+      expect(rate).toBeGreaterThan(1 / (1 + 0.04 + 0.023));
+      expect(rate).toBeLessThan(1 / (1 - 0.3 + 0.023));
+    }
   });
 
   it("reports: one per flush window per service, whatever the isolate's rate (outcomes are folded per instance)", () => {
@@ -155,8 +166,9 @@ describe("coordinator load per service", () => {
     // Registrations + deregistrations: 2 × 3 per hour.
     expect(load.byDesign.snapshot.registrations).toBeCloseTo(6 / 3600, 12);
     expect(load.byDesign.snapshot.sweep).toBeCloseTo(2 / 60, 12);
-    // Shared refresh: 2 locations of 5 isolates at 10 req/s; the copy is readable 20 ms + a 1 ms cache put later.
-    const perLocation = sharedRefreshRate({ isolates: 5, rate: 10, ttlS: 1, spreadS: 0.3, windowS: 0.021 }).rpcsPerS;
+    // Shared refresh: 2 locations of 5 isolates at 10 req/s; the coordinator answers the claimer 3 cache calls of 1 ms,
+    // a 20 ms settle wait and a 20 ms round trip after its refresh started.
+    const perLocation = sharedRefreshRate({ isolates: 5, rate: 10, ttlS: 1, spreadS: 0.3, windowS: 0.043 }).rpcsPerS;
     expect(load.byDesign.sharedRefresh.snapshotRefresh).toBeCloseTo(2 * perLocation, 9);
     // Five isolates at 10 req/s each: well under five unshared refreshes, more than one.
     expect(perLocation).toBeGreaterThan(1);

@@ -24,8 +24,12 @@ export const MESH = Object.freeze({
   shareSpreadMs: 300,
   /** src/edge/cache/location-copy.ts: a Cache API read or put is local to the data center, "about a millisecond". */
   cacheOpMs: 1,
-  /** src/core/location-share/refresh-claim.ts CLAIM_SETTLE_MS: the claimer's wait between its put and its read back. */
+  /**
+   * src/core/location-share/refresh-claim.ts CLAIM_SETTLE_MS, CLAIM_POLL_MS: the claimer's wait between its put and
+   * its read back, and a follower's between reads of the copy.
+   */
   claimSettleMs: 20,
+  claimPollMs: 25,
   /** src/core/strict/slot-pool.ts LEASE_TARGET_MS, MAX_LEASE_SLOTS, LEASE_MAX_AGE_MS (STRICT_LEASES = "on", the default). */
   leaseTargetMs: 250,
   maxLeaseSlots: 256,

@@ -27,9 +27,9 @@ export { sharedRefreshRate } from "./shared-refresh.mjs";
  *             readsByKind: { routeIndex: number, auth: number, sweep: number } }} KvPerDay
  * @typedef {{ mean: number, servicesPerFlush: number, worst: number }} Subrequests
  * @typedef {{ subrequests: number, kvOps: number }} SweepCalls
- * @typedef {{ busyMs: number, slowCoordinatorMs: number, unreachableMs: number }} Staleness
+ * @typedef {{ busyMs: number, busySharedMs: number, slowCoordinatorMs: number, unreachableMs: number }} Staleness
  * @typedef {{ localKillMs: number, localHangMs: number, passiveEjection: boolean, everywhereKillMs: number,
- *             everywhereHangMs: number, idleServiceMs: number }} DeadOriginTimes
+ *             everywhereHangMs: number, sharedExtraMs: number, idleServiceMs: number }} DeadOriginTimes
  * @typedef {{ inputs: ScaleInputs, load: CoordinatorLoad, kv: KvPerDay, subrequests: Record<Design, Subrequests>,
  *             staleness: Staleness, deadOrigin: DeadOriginTimes, isolateMemoryBytes: number, sweep: SweepCalls, flags: LimitFlag[],
  *             shards: Record<Design, number> }} ScaleModel
@@ -268,6 +268,8 @@ export function staleness(c) {
   return {
     // A busy isolate asks once the copy is TTL old and adopts the answer a round trip later.
     busyMs: ttl + c.doRttMs,
+    // With the shared refresh the asker first claims, and the others adopt its copy at their next read of it.
+    busySharedMs: ttl + c.doRttMs + sharedRefreshDelayMs(),
     // The refresh is given up after DO_TIMEOUT; the old copy is kept meanwhile.
     slowCoordinatorMs: ttl + MESH.doTimeoutMs,
     // Coordinator unreachable: the last answer is kept for KEEP_STALE, then the KV mirror takes over.
@@ -309,8 +311,15 @@ export function deadOriginTimes(c) {
     // The same with the shared refresh: the first isolate of a location to fall due after the decision asks,
     // no later than TTL after the last copy's fetch, and the rest adopt its copy (snapshot-cache.ts).
     everywhereHangMs: decideHang + ttl + rtt,
+    // What the shared refresh adds to both: the claim before the RPC, the copy's put and a follower's poll after it.
+    sharedExtraMs: sharedRefreshDelayMs(),
     idleServiceMs: idle + ttl + rtt,
   };
+}
+
+/** The shared refresh's delay over an isolate asking alone: the claim's three cache calls and settle wait, the copy's put, one poll gap. */
+function sharedRefreshDelayMs() {
+  return 3 * MESH.cacheOpMs + MESH.claimSettleMs + MESH.cacheOpMs + MESH.claimPollMs;
 }
 
 /**

@@ -209,7 +209,8 @@ describe("KV, subrequests, staleness, dead origins", () => {
   });
 
   it("bounds snapshot staleness", () => {
-    expect(staleness(SMALL)).toEqual({ busyMs: 1_020, slowCoordinatorMs: 2_500, unreachableMs: 30_000 });
+    // Shared: + the claim (three 1 ms cache calls, 20 ms settle), the copy's put (1 ms) and a follower's poll gap (25 ms).
+    expect(staleness(SMALL)).toEqual({ busyMs: 1_020, busySharedMs: 1_020 + 49, slowCoordinatorMs: 2_500, unreachableMs: 30_000 });
   });
 
   it("times a dead origin out of rotation, passive when traffic is enough", () => {
@@ -220,6 +221,7 @@ describe("KV, subrequests, staleness, dead origins", () => {
     expect(busy.localHangMs).toBe(250);
     expect(busy.everywhereKillMs).toBe(200 + 20 + 1_000 + 20);
     expect(busy.everywhereHangMs).toBe(1_000 + 200 + 20 + 1_000 + 20);
+    expect(busy.sharedExtraMs).toBe(3 + 20 + 1 + 25);
     // 10 req/s: 0.67 tries in 200 ms; the confirming probe plus one more round decides.
     const quiet = deadOriginTimes({ ...SMALL, rps: 10 });
     expect(quiet.passiveEjection).toBe(false);

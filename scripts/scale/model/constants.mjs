@@ -25,11 +25,11 @@ export const MESH = Object.freeze({
   /** src/edge/cache/location-copy.ts: a Cache API read or put is local to the data center, "about a millisecond". */
   cacheOpMs: 1,
   /**
-   * src/core/location-share/refresh-claim.ts CLAIM_SETTLE_MS, CLAIM_POLL_MS: the claimer's wait between its put and
-   * its read back, and a follower's between reads of the copy.
+   * src/core/location-share/refresh-claim.ts CLAIM_SETTLE_MS, CLAIM_POLLS_MS: the claimer's wait between its put and
+   * its read back, and when a follower reads the copy, in ms after the claim.
    */
   claimSettleMs: 20,
-  claimPollMs: 25,
+  claimPollsMs: Object.freeze([30, 60, 100, 150, 250, 400]),
   /** src/core/strict/slot-pool.ts LEASE_TARGET_MS, MAX_LEASE_SLOTS, LEASE_MAX_AGE_MS (STRICT_LEASES = "on", the default). */
   leaseTargetMs: 250,
   maxLeaseSlots: 256,

@@ -3,7 +3,7 @@
 // a configuration. No I/O, no clock; run.mjs prints it, docs/scale.md explains it.
 import { LIMITS, MESH } from "./constants.mjs";
 import { isolateMemoryBytes, limitFlags, shardsNeeded } from "./limits.mjs";
-import { claimWindowS, sharedRefreshRate } from "./shared-refresh.mjs";
+import { claimWindowS, followerLagMs, sharedRefreshRate } from "./shared-refresh.mjs";
 import { leasedSlotRate, pickBatchRate } from "./strict.mjs";
 
 export { leaseBlockSize, leasedSlotRate, pickBatchRate } from "./strict.mjs";
@@ -269,7 +269,7 @@ export function staleness(c) {
     // A busy isolate asks once the copy is TTL old and adopts the answer a round trip later.
     busyMs: ttl + c.doRttMs,
     // With the shared refresh the asker first claims, and the others adopt its copy at their next read of it.
-    busySharedMs: ttl + c.doRttMs + sharedRefreshDelayMs(),
+    busySharedMs: ttl + sharedFollowerLagMs(c.doRttMs),
     // The refresh is given up after DO_TIMEOUT; the old copy is kept meanwhile.
     slowCoordinatorMs: ttl + MESH.doTimeoutMs,
     // Coordinator unreachable: the last answer is kept for KEEP_STALE, then the KV mirror takes over.
@@ -311,15 +311,15 @@ export function deadOriginTimes(c) {
     // The same with the shared refresh: the first isolate of a location to fall due after the decision asks,
     // no later than TTL after the last copy's fetch, and the rest adopt its copy (snapshot-cache.ts).
     everywhereHangMs: decideHang + ttl + rtt,
-    // What the shared refresh adds to both: the claim before the RPC, the copy's put and a follower's poll after it.
-    sharedExtraMs: sharedRefreshDelayMs(),
+    // What the shared refresh adds to both: a follower adopts the claimer's copy at the claim's next poll point.
+    sharedExtraMs: sharedFollowerLagMs(rtt) - rtt,
     idleServiceMs: idle + ttl + rtt,
   };
 }
 
-/** The shared refresh's delay over an isolate asking alone: the claim's three cache calls and settle wait, the copy's put, one poll gap. */
-function sharedRefreshDelayMs() {
-  return 3 * MESH.cacheOpMs + MESH.claimSettleMs + MESH.cacheOpMs + MESH.claimPollMs;
+/** @param {number} rttMs */
+function sharedFollowerLagMs(rttMs) {
+  return followerLagMs({ rttMs, cacheOpMs: MESH.cacheOpMs, settleMs: MESH.claimSettleMs, pollsMs: MESH.claimPollsMs });
 }
 
 /**

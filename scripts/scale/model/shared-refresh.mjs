@@ -96,12 +96,30 @@ export function sharedRefreshRate({ isolates: n, rate: lambda, ttlS, spreadS: s,
 }
 
 /**
- * The shared refresh's window: the first isolate's claim (a read of the copy and the claim together, a put, the
+ * The shared refresh's window: the first isolate's claim (a read of the copy, a read of the claim, a put, the
  * settle wait, a read back), then its RPC. The copy lands one put later, but is stamped with the RPC's answer.
  * @param {{ rttS: number, cacheOpS: number, settleS: number }} p
  */
 export function claimWindowS({ rttS, cacheOpS, settleS }) {
-  return 3 * cacheOpS + settleS + rttS;
+  return 4 * cacheOpS + settleS + rttS;
+}
+
+/**
+ * How old a follower's snapshot is when it adopts the claimer's copy, past the TTL (the claimer started at most a
+ * TTL after the last fetch): the claimer's two reads, then the first of the claim's poll points at or after its copy
+ * lands (put, settle, read back, round trip, put), then the follower's read. A copy later than the claim's last
+ * point is met by the second round's claimer, whose poll points count from its own claim, just after the lapse.
+ * @param {{ rttMs: number, cacheOpMs: number, settleMs: number, pollsMs: readonly number[] }} p
+ */
+export function followerLagMs({ rttMs, cacheOpMs, settleMs, pollsMs }) {
+  const lands = 3 * cacheOpMs + settleMs + rttMs;
+  const last = pollsMs.at(-1) ?? 0;
+  const first = pollsMs.find((p) => p >= lands);
+  if (first !== undefined) return 2 * cacheOpMs + first + cacheOpMs;
+  // Second round: the new claim is put two reads after the lapse.
+  const second = last + 2 * cacheOpMs;
+  const next = pollsMs.find((p) => second + p >= lands);
+  return 2 * cacheOpMs + (next === undefined ? second + last + claimWindowS({ rttS: rttMs, cacheOpS: cacheOpMs, settleS: settleMs }) : second + next) + cacheOpMs;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { BalancerConfig } from "../../core/balance/index.js";
 import { adoptSnapshot, newLocalServiceState, useBalancerKind, type LocalServiceState } from "../../core/local-health/local-service-state.js";
 import type { Snapshot, SnapshotInstance } from "../../core/snapshot.js";
-import { claimOrFollow, type ClaimOutcome } from "../../core/location-share/refresh-claim.js";
+import { claimOrFollow, type ClaimOutcome, type RefreshClaim } from "../../core/location-share/refresh-claim.js";
 import { coordinator } from "../../coordinator/stub.js";
 import { listInstances } from "../../registry/kv-registry.js";
 import {
@@ -112,31 +112,33 @@ function usableCopy(state: LocalServiceState, copy: LocationCopy): boolean {
 
 /**
  * How a due refresh uses the location's copy: "claim" settles with the other
- * isolates falling due which one asks; "read" only looks for a fresh copy (a
- * request is waiting on this refresh, and the claim's waits would hold it);
- * "off" asks the coordinator straight away.
+ * isolates falling due which one asks; "go" claims too but asks at once,
+ * without the settle wait (a request is waiting on this refresh); "off" asks
+ * the coordinator straight away.
  */
-type Share = "claim" | "read" | "off";
+type Share = "claim" | "go" | "off";
 
 async function fromLocation(state: LocalServiceState, service: string, share: Share): Promise<ClaimOutcome<LocationCopy>> {
-  if (share === "off") return { kind: "ask", led: false };
-  const usable = (copy: LocationCopy) => usableCopy(state, copy);
-  if (share === "read") {
-    const copy = await readLocationCopy(service);
-    return copy !== null && usable(copy) ? { kind: "adopt", copy } : { kind: "ask", led: false };
-  }
+  if (share === "off") return { kind: "ask" };
   const store = {
     readCopy: () => readLocationCopy(service),
     readClaim: () => readRefreshClaim(service),
-    putClaim: (claim: { id: string; at: number }) => writeRefreshClaim(service, claim),
+    putClaim: (claim: RefreshClaim) => writeRefreshClaim(service, claim),
     sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
     now: () => Date.now(),
   };
+  const rules = {
+    usable: (copy: LocationCopy) => usableCopy(state, copy),
+    // A mark made while following: the claimer's copy may predate the failure, so this isolate asks itself.
+    abandon: () => state.refreshDue || holdsActiveMark(state, Date.now()),
+    settle: share === "claim",
+  };
   try {
-    return await claimOrFollow(store, crypto.randomUUID(), usable);
-  } catch {
+    return await claimOrFollow(store, crypto.randomUUID(), rules);
+  } catch (err) {
     // A cache that fails its claim calls costs this isolate its own RPC, as without sharing.
-    return { kind: "ask", led: false };
+    console.error(JSON.stringify({ event: "location_copy_failed", service, message: String(err) }));
+    return { kind: "ask" };
   }
 }
 
@@ -224,8 +226,8 @@ function startRefreshIfDue(
   state.refreshStartedAt = now;
   // A refresh a local mark asked for, or any while a mark holds, goes to the coordinator: the copy may predate the failure.
   const shared = sharing(env) && !state.refreshDue && !holdsActiveMark(state, now);
-  // After an idle spell the request waits for this refresh (currentLocalState), so it skips the claim's waits.
-  const share: Share = !shared ? "off" : state.source === "coordinator" && now - state.fetchedAt >= STALE_AFTER_MS ? "read" : "claim";
+  // After an idle spell the request waits for this refresh (currentLocalState), so it skips the claim's settle wait.
+  const share: Share = !shared ? "off" : state.source === "coordinator" && now - state.fetchedAt >= STALE_AFTER_MS ? "go" : "claim";
   // A mark made while this refresh runs asks for the next one.
   state.refreshDue = false;
   const refreshing = refresh(env, state, service, share);

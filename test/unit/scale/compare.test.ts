@@ -22,8 +22,8 @@ describe("model against a measured N-router run", () => {
   it("sharing on, Poisson: the integral, with the spread of single lead draws around it", () => {
     const run = { routers: 8, sharing: "cache" as const, ratePerRouter: 10, arrivals: "poisson" as const, measuredSnapshotRpcsPerS: 1.4 };
     const p = predictRoutersRun(run);
-    // Window: a 2 ms in-process RPC, three 1 ms cache calls and the claim's 20 ms settle wait.
-    expect(p.model).toBe(sharedRefreshRate({ isolates: 8, rate: 10, ttlS: 1, spreadS: 0.3, windowS: 0.025 }).rpcsPerS);
+    // Window: a 2 ms in-process RPC, four 1 ms cache calls and the claim's 20 ms settle wait.
+    expect(p.model).toBe(sharedRefreshRate({ isolates: 8, rate: 10, ttlS: 1, spreadS: 0.3, windowS: 0.026 }).rpcsPerS);
     expect(p.p10).toBeLessThan(p.model);
     expect(p.p90).toBeGreaterThan(p.model);
     expect(p.inDrawRange).toBe(p.p10 <= 1.4 && 1.4 <= p.p90);
@@ -32,9 +32,9 @@ describe("model against a measured N-router run", () => {
   it("sharing on, lockstep: isolates due in one tick follow one claim, so one asker a cycle whatever the draw", () => {
     const base = { routers: 8, sharing: "cache" as const, ratePerRouter: 25, measuredSnapshotRpcsPerS: 1.38 };
     const lockstep = predictRoutersRun({ ...base, arrivals: "lockstep" });
-    // A cycle: TTL − the longest lead + the wait for a tick (at most 40 ms) + the window (25 ms).
-    expect(lockstep.p10).toBeGreaterThan(1 / (1 + 0.04 + 0.025));
-    expect(lockstep.p90).toBeLessThan(1 / (1 - 0.3 + 0.025));
+    // A cycle: TTL − the longest lead + the wait for a tick (at most 40 ms) + the window (26 ms).
+    expect(lockstep.p10).toBeGreaterThan(1 / (1 + 0.04 + 0.026));
+    expect(lockstep.p90).toBeLessThan(1 / (1 - 0.3 + 0.026));
     expect(lockstep.agrees).toBe(true);
     // Deterministic: the simulation is seeded.
     expect(predictRoutersRun({ ...base, arrivals: "lockstep" })).toEqual(lockstep);

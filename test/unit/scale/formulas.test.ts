@@ -15,7 +15,7 @@ import {
   triesPerRequest,
   type ScaleInputs,
 } from "../../../scripts/scale/model/model.mjs";
-import { claimWindowS, seededRandom, simulateSharedRefresh } from "../../../scripts/scale/model/shared-refresh.mjs";
+import { claimWindowS, followerLagMs, seededRandom, simulateSharedRefresh } from "../../../scripts/scale/model/shared-refresh.mjs";
 
 /** A small configuration whose numbers are easy to follow by hand. */
 const SMALL: ScaleInputs = {
@@ -95,8 +95,18 @@ describe("rate formulas, against hand computations", () => {
     }
   });
 
-  it("shared refresh's window: the claim's three cache calls and settle wait, then the round trip", () => {
-    expect(claimWindowS({ rttS: 0.02, cacheOpS: 0.001, settleS: 0.02 })).toBeCloseTo(0.043, 12);
+  it("shared refresh's window: the claim's four cache calls and settle wait, then the round trip", () => {
+    expect(claimWindowS({ rttS: 0.02, cacheOpS: 0.001, settleS: 0.02 })).toBeCloseTo(0.044, 12);
+  });
+
+  it("shared refresh: a follower adopts at the first poll point after the copy lands, or in the second round", () => {
+    const p = { cacheOpMs: 1, settleMs: 20, pollsMs: [30, 60, 100, 150, 250, 400] };
+    // Lands at 3 + 20 + 5 = 28 ms: the 30 ms point.
+    expect(followerLagMs({ ...p, rttMs: 5 })).toBe(2 + 30 + 1);
+    // Lands at 3 + 20 + 200 = 223 ms: the 250 ms point.
+    expect(followerLagMs({ ...p, rttMs: 200 })).toBe(2 + 250 + 1);
+    // Lands at 423 ms, after the claim's last point: the second claim (at 402 ms) reads at 402 + 30.
+    expect(followerLagMs({ ...p, rttMs: 400 })).toBe(2 + 432 + 1);
   });
 
   it("shared refresh, a trickle of traffic: every request finds the copy stale and asks, never NaN", () => {
@@ -113,10 +123,10 @@ describe("rate formulas, against hand computations", () => {
     }
   });
 
-  it("shared refresh: the integral agrees with the rule played out cycle by cycle (Poisson, 300 lead draws)", () => {
+  it("shared refresh: the integral's cycle length agrees with the rule played out cycle by cycle (Poisson, 300 lead draws)", () => {
     const random = seededRandom(7);
     for (const isolates of [1, 4, 12, 50]) {
-      const p = { isolates, rate: 25, ttlS: 1, spreadS: 0.3, windowS: 0.003 };
+      const p = { isolates, rate: 25, ttlS: 1, spreadS: 0.3, windowS: 0.026 };
       let sum = 0;
       for (let i = 0; i < 300; i++) sum += simulateSharedRefresh({ ...p, arrivals: "poisson", cycles: 100, random });
       expect(sum / 300 / sharedRefreshRate(p).rpcsPerS).toBeGreaterThan(0.97);
@@ -127,10 +137,10 @@ describe("rate formulas, against hand computations", () => {
   it("shared refresh: lockstep arrivals (every isolate's request at the same instants) only delay the first start to a tick", () => {
     const random = seededRandom(11);
     for (let i = 0; i < 50; i++) {
-      const rate = simulateSharedRefresh({ isolates: 8, rate: 25, ttlS: 1, spreadS: 0.3, windowS: 0.023, arrivals: "lockstep", cycles: 100, random });
+      const rate = simulateSharedRefresh({ isolates: 8, rate: 25, ttlS: 1, spreadS: 0.3, windowS: 0.026, arrivals: "lockstep", cycles: 100, random });
       // One asker a cycle; a cycle lasts TTL − the longest lead + at most one tick + the window.
-      expect(rate).toBeGreaterThan(1 / (1 + 0.04 + 0.023));
-      expect(rate).toBeLessThan(1 / (1 - 0.3 + 0.023));
+      expect(rate).toBeGreaterThan(1 / (1 + 0.04 + 0.026));
+      expect(rate).toBeLessThan(1 / (1 - 0.3 + 0.026));
     }
   });
 
@@ -166,9 +176,9 @@ describe("coordinator load per service", () => {
     // Registrations + deregistrations: 2 × 3 per hour.
     expect(load.byDesign.snapshot.registrations).toBeCloseTo(6 / 3600, 12);
     expect(load.byDesign.snapshot.sweep).toBeCloseTo(2 / 60, 12);
-    // Shared refresh: 2 locations of 5 isolates at 10 req/s; the coordinator answers the claimer 3 cache calls of 1 ms,
+    // Shared refresh: 2 locations of 5 isolates at 10 req/s; the coordinator answers the claimer 4 cache calls of 1 ms,
     // a 20 ms settle wait and a 20 ms round trip after its refresh started.
-    const perLocation = sharedRefreshRate({ isolates: 5, rate: 10, ttlS: 1, spreadS: 0.3, windowS: 0.043 }).rpcsPerS;
+    const perLocation = sharedRefreshRate({ isolates: 5, rate: 10, ttlS: 1, spreadS: 0.3, windowS: 0.044 }).rpcsPerS;
     expect(load.byDesign.sharedRefresh.snapshotRefresh).toBeCloseTo(2 * perLocation, 9);
     // Five isolates at 10 req/s each: well under five unshared refreshes, more than one.
     expect(perLocation).toBeGreaterThan(1);
@@ -209,8 +219,9 @@ describe("KV, subrequests, staleness, dead origins", () => {
   });
 
   it("bounds snapshot staleness", () => {
-    // Shared: + the claim (three 1 ms cache calls, 20 ms settle), the copy's put (1 ms) and a follower's poll gap (25 ms).
-    expect(staleness(SMALL)).toEqual({ busyMs: 1_020, busySharedMs: 1_020 + 49, slowCoordinatorMs: 2_500, unreachableMs: 30_000 });
+    // Shared: the claimer's copy lands 3 + 20 + 20 = 43 ms after its claim (2 ms after it started); followers read it
+    // at the claim's 60 ms poll point, 1 ms each.
+    expect(staleness(SMALL)).toEqual({ busyMs: 1_020, busySharedMs: 1_000 + 2 + 60 + 1, slowCoordinatorMs: 2_500, unreachableMs: 30_000 });
   });
 
   it("times a dead origin out of rotation, passive when traffic is enough", () => {
@@ -221,7 +232,7 @@ describe("KV, subrequests, staleness, dead origins", () => {
     expect(busy.localHangMs).toBe(250);
     expect(busy.everywhereKillMs).toBe(200 + 20 + 1_000 + 20);
     expect(busy.everywhereHangMs).toBe(1_000 + 200 + 20 + 1_000 + 20);
-    expect(busy.sharedExtraMs).toBe(3 + 20 + 1 + 25);
+    expect(busy.sharedExtraMs).toBe(2 + 60 + 1 - 20);
     // 10 req/s: 0.67 tries in 200 ms; the confirming probe plus one more round decides.
     const quiet = deadOriginTimes({ ...SMALL, rps: 10 });
     expect(quiet.passiveEjection).toBe(false);

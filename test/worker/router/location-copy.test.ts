@@ -121,6 +121,7 @@ describe("snapshots shared per location (Cache API)", () => {
     // Another isolate fell due first and is asking the coordinator; its answer lands 80 ms later.
     await putClaim(name, { id: "other-isolate", at: Date.now() });
     const due = get(`http://mesh.test/${name}/due`);
+    // The other isolate's round trip: its answer lands after this isolate has begun to follow its claim.
     await sleep(80);
     const other: Snapshot = { ...held.snapshot, version: held.snapshot.version + 1, instances: held.snapshot.instances.filter((i) => i.id === keep) };
     await putCopy(other, Date.now());
@@ -133,7 +134,7 @@ describe("snapshots shared per location (Cache API)", () => {
     expect(await snapshotRpcs(name)).toBe(rpcs);
   }, 20_000);
 
-  it("a claim that lapses with no copy: the isolate asks the coordinator itself", async () => {
+  it("a claim that lapses with no copy: the isolate claims in its place and asks the coordinator", async () => {
     const { name } = await serviceWith(2);
     await get(`http://mesh.test/${name}/warm`);
     const rpcs = await snapshotRpcs(name);
@@ -153,6 +154,19 @@ describe("snapshots shared per location (Cache API)", () => {
     const claim = await (await caches.default.match(claimKey(name)))?.json<{ id: string; at: number }>();
     expect(claim?.at).toBe(Date.now());
     expect(claim?.id).toMatch(/^[0-9a-f-]{36}$/);
+  }, 20_000);
+
+  it("after an idle spell, the refresh the request waits on claims and asks at once", async () => {
+    const { name } = await serviceWith(2);
+    await get(`http://mesh.test/${name}/warm`);
+    const rpcs = await snapshotRpcs(name);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime((await copyFetchedAt(name)) + 3 * SNAPSHOT_TTL_MS);
+    await get(`http://mesh.test/${name}/after-idle`);
+    expect(await snapshotRpcs(name)).toBe(rpcs + 1);
+    // Its claim is there for isolates falling due after it: they follow it instead of asking too.
+    const claim = await (await caches.default.match(claimKey(name)))?.json<{ id: string; at: number }>();
+    expect(claim?.at).toBe(Date.now());
   }, 20_000);
 
   it("with SNAPSHOT_SHARING=off, reads and leaves no copy", async () => {

@@ -6,6 +6,7 @@ import type { Span } from "../core/proxy/trace.js";
 import type { TryOutcome } from "../core/snapshot.js";
 import type { RoutedService } from "../registry/route-index.js";
 import type { TryResult } from "./proxy/try-origin.js";
+import type { RelaySlot } from "./proxy/relay-slot.js";
 
 /**
  * How one proxied request ended, as analytics sees it (docs/analytics.md).
@@ -88,6 +89,11 @@ export interface RequestState {
   /** The body respond relays instead of the last answer's own (proxy/relayed-body.ts): read whole, or watched; null when neither. */
   relayBody: ArrayBuffer | ReadableStream<Uint8Array> | null;
   lastInstance: string | null;
+  /**
+   * Services with maxConcurrentRequestsPerInstance: the last answer's hold on its
+   * instance's slot until its body is relayed in full (proxy/relay-slot.ts); null otherwise.
+   */
+  relaySlot: RelaySlot | null;
   /** Set by the try stage when every instance was at its concurrency cap: respond answers 503 overloaded. */
   overloaded: boolean;
   /** Set by the try stage when the client had gone before the request's first try (proxy/client-gone.ts): no try was made. */
@@ -136,6 +142,7 @@ export function newRequestState(request: Request, started: number): RequestState
     last: null,
     relayBody: null,
     lastInstance: null,
+    relaySlot: null,
     overloaded: false,
     clientClosed: false,
     budgetExhausted: false,

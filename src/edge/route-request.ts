@@ -7,6 +7,7 @@ import { isSecurityError } from "../security/errors.js";
 import { meshFailed, noRoute, refused, securityFailed } from "./respond/refuse.js";
 import { respond } from "./respond/respond.js";
 import { newRequestState, type RequestState } from "./request-state.js";
+import { abandonRelay } from "./proxy/relay-slot.js";
 import { getRoutes } from "./cache/route-cache.js";
 import { admitFallback, fallbackFor, hopTo } from "./route/fallback.js";
 import { route } from "./route/route.js";
@@ -37,6 +38,8 @@ async function handle(request: Request, url: URL, env: Env, ctx: ExecutionContex
   } catch (err) {
     // The security wiring's errors (token endpoint, missing secret) are answers; anything else is a bug.
     response = isSecurityError(err) ? securityFailed(state, err) : meshFailed(state, err);
+    // An origin's answer taken before the failure is not sent: its concurrency slot is given back.
+    abandonRelay(state, ctx);
   }
   record(state, url, env, ctx);
   return response;

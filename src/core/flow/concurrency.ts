@@ -3,9 +3,12 @@ import type { LocalServiceState } from "../local-health/local-service-state.js";
 /**
  * Concurrency limits and Retry-After holds, as hard exclusions from a pick
  * (unlike local marks and stalls, which are only avoided while something
- * else is free). Both read this isolate's own bookkeeping: `pending` (tries
- * in flight per instance, as Envoy's circuit breaker counts per worker) and
- * `held` (instances whose 503 said Retry-After).
+ * else is free). Both read this isolate's own bookkeeping: a request counts
+ * against its instance's cap from its pick until its answer's body has been
+ * relayed in full (`pending`, tries waiting for headers, plus `relaying`,
+ * answers still streaming), as Envoy's circuit breaker counts a request per
+ * worker until its response completes; and `held` (instances whose 503 said
+ * Retry-After).
  */
 
 /**
@@ -28,15 +31,42 @@ export function excludedFromPick(
     else (out ??= new Set(tried)).add(id);
   }
   if (maxPerInstance !== undefined) {
-    for (const [id, starts] of state.pending) if (starts.length >= maxPerInstance) (out ??= new Set(tried)).add(id);
+    // An instance at its cap has a try waiting for headers or an answer still streaming, so it is a key of one map or the other.
+    for (const id of state.pending.keys()) if (inFlight(state, id) >= maxPerInstance) (out ??= new Set(tried)).add(id);
+    for (const id of state.relaying.keys()) if (inFlight(state, id) >= maxPerInstance) (out ??= new Set(tried)).add(id);
   }
   return out ?? tried;
 }
 
 /** True when some instance is at its cap: a pick that found nothing found it because of the limit. */
 export function anyAtCapacity(state: LocalServiceState, maxPerInstance: number): boolean {
-  for (const starts of state.pending.values()) if (starts.length >= maxPerInstance) return true;
+  for (const id of state.pending.keys()) if (inFlight(state, id) >= maxPerInstance) return true;
+  for (const id of state.relaying.keys()) if (inFlight(state, id) >= maxPerInstance) return true;
   return false;
+}
+
+/** What counts against an instance's cap: its tries waiting for headers and its answers whose body is still being relayed. */
+export function inFlight(state: LocalServiceState, id: string): number {
+  return (state.pending.get(id)?.length ?? 0) + (state.relaying.get(id) ?? 0);
+}
+
+/**
+ * An answer from `id` whose body is to be relayed keeps its slot until the
+ * body ends (relayEnded): the try's slot passes to it when its headers arrive.
+ * A long download or event stream is what loads an origin most, and a cap
+ * that stopped counting at the headers let any number of them reach one
+ * instance (Envoy, HAProxy's maxconn and nginx's max_conns count a request
+ * until its response is complete).
+ */
+export function relayStarted(state: LocalServiceState, id: string): void {
+  state.relaying.set(id, (state.relaying.get(id) ?? 0) + 1);
+}
+
+/** The relayed body from `id` ended: finished, failed, or cancelled by its client. Call once per relayStarted. */
+export function relayEnded(state: LocalServiceState, id: string): void {
+  const n = (state.relaying.get(id) ?? 0) - 1;
+  if (n > 0) state.relaying.set(id, n);
+  else state.relaying.delete(id);
 }
 
 /**

@@ -38,6 +38,12 @@ export interface LocalServiceState {
   marks: Map<string, LocalMark>;
   /** Start times of tries still waiting for headers, per instance, oldest first. */
   pending: Map<string, number[]>;
+  /**
+   * Answers whose body is still being relayed, per instance: services with
+   * maxConcurrentRequestsPerInstance only, for the cap alone
+   * (core/flow/concurrency.ts). Stall avoidance and the balancers read `pending`.
+   */
+  relaying: Map<string, number>;
   /** The latest header latency seen per instance, ms. */
   latency: Map<string, number>;
   /** Instances held back until a time by their own 503 Retry-After (core/flow/concurrency.ts); survives new snapshots. */
@@ -84,6 +90,7 @@ export function newLocalServiceState(
     hashed: BALANCERS[balancerKind(config)].hashed,
     marks: new Map(),
     pending,
+    relaying: new Map(),
     latency,
     held: new Map(),
     slotWaiters: 0,

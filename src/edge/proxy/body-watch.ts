@@ -49,14 +49,19 @@ export function failedBody(err: BodyFailed, length: number | null): ReadableStre
  * stops pulling) is never blamed on the origin; and a client that goes away
  * cancels the stream, which reports nothing. One timer serves the whole body:
  * it is re-armed when it fires early, not on every chunk.
+ *
+ * `ended`, when given, is called once when the body ends in any of these ways
+ * (done, failed, timed out, cancelled): a capped service's answer gives its
+ * concurrency slot back then (relay-slot.ts).
  */
 export function watchBody(
   body: ReadableStream<Uint8Array>,
   idleMs: number,
   length: number | null,
   failed: (why: BodyFailure, err: unknown) => void,
+  ended?: () => void,
 ): ReadableStream<Uint8Array> {
-  const source = new BodyWatch(body.getReader(), idleMs, failed);
+  const source = new BodyWatch(body.getReader(), idleMs, failed, ended);
   // A sized body stays sized for the client, and a cut one cannot then be ended as if whole.
   if (length !== null) source.expectedLength = length;
   return new ReadableStream<Uint8Array>(source, { highWaterMark: 0 });
@@ -79,6 +84,7 @@ class BodyWatch implements UnderlyingSource<Uint8Array> {
     readonly reader: ReadableStreamDefaultReader<Uint8Array>,
     readonly idleMs: number,
     readonly failed: (why: BodyFailure, err: unknown) => void,
+    readonly ended?: () => void,
   ) {}
 
   start(controller: ReadableStreamDefaultController<Uint8Array>): void {
@@ -127,9 +133,11 @@ class BodyWatch implements UnderlyingSource<Uint8Array> {
   };
 
   #settle(): void {
-    this.#settled = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
+    if (this.#settled) return;
+    this.#settled = true;
+    this.ended?.();
   }
 
   #fail(why: BodyFailure, err: unknown): void {

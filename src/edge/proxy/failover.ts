@@ -13,6 +13,7 @@ import { propagateTrace } from "./trace-context.js";
 import { tryOrigin, type TryResult } from "./try-origin.js";
 import { BodyFailed, logBodyFailed } from "./body-watch.js";
 import { clientGone } from "./client-gone.js";
+import { holdForRelay, releaseRelaySlot } from "./relay-slot.js";
 import { secureAttempt, upstreamSecurity, type UpstreamSecurity } from "./upstream-security.js";
 
 /**
@@ -79,6 +80,8 @@ async function failOver(
     // Only now that another try will happen is the previous failed answer thrown away.
     const previous = state.last;
     if (previous !== null && previous.response !== null) ctx.waitUntil(previous.response.body?.cancel() ?? Promise.resolve());
+    // Its body will not be relayed: its slot (maxConcurrentRequestsPerInstance) is free.
+    releaseRelaySlot(state);
     // The slot is taken as the instance is picked: signing and a token fetch wait, and a request picking
     // meanwhile must see it taken (maxConcurrentRequestsPerInstance). Every way out below gives it back.
     let token = tryBegan(state, instance.id);
@@ -93,6 +96,9 @@ async function failOver(
       state.lastInstance = instance.id;
       // The state is the try's { method, headers, body } init: no object per try.
       state.last = await tryOrigin(instance.url + target, state, svc.retry.perTryTimeoutMs, security?.send, bodyIdleMs);
+      // An answer whose body is still to come keeps the slot until it is relayed (relay-slot.ts): taken before
+      // `finally` gives back the try's, so the instance is not seen free in between.
+      holdForRelay(state, instance.id);
     } finally {
       tryEnded(state, instance.id, token);
     }

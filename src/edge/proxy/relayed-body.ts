@@ -4,6 +4,7 @@ import { instanceFailed } from "../pick/pick.js";
 import { recordOutcomes } from "../report/outcome-reporter.js";
 import type { RequestState } from "../request-state.js";
 import { BodyFailed, failedBody, logBodyFailed, mayHaveBody, watchBody, type BodyFailure } from "./body-watch.js";
+import { releaseRelaySlot } from "./relay-slot.js";
 
 /**
  * Puts the answer respond will relay in `state.relayBody`, watched for a
@@ -18,12 +19,17 @@ import { BodyFailed, failedBody, logBodyFailed, mayHaveBody, watchBody, type Bod
  * turned into a failure at the coordinator (`afterAnswer`: not a second try).
  * A relayed failed answer (a 5xx) was counted already, so only its truncation
  * is made visible. A client that goes away cancels the stream and reports nothing.
+ * A capped service's answer keeps its instance's concurrency slot until the
+ * relayed body ends, or at once when there is none left to relay (relay-slot.ts).
  */
 export function watchRelayedBody(state: RequestState, env: Env, ctx: ExecutionContext): void {
   const last = state.last;
   const svc = state.service;
   const instanceId = state.lastInstance;
-  if (last === null || last.response === null || svc === null || instanceId === null) return;
+  if (last === null || last.response === null || svc === null || instanceId === null) {
+    releaseRelaySlot(state);
+    return;
+  }
   const response = last.response;
   const blame = last.ok;
   const failed = (why: BodyFailure, err: unknown): void => {
@@ -43,10 +49,17 @@ export function watchRelayedBody(state: RequestState, env: Env, ctx: ExecutionCo
     }
     return;
   }
-  if (!mayHaveBody(state.method, response) || response.body === null) return;
+  // Nothing left to relay (HEAD, 204, 304, an empty body): the answer is complete, its slot free.
+  if (!mayHaveBody(state.method, response) || response.body === null) {
+    releaseRelaySlot(state);
+    return;
+  }
   // Route indexes written before the field existed lack it.
   const idleMs = svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS;
   // workers-types declare Response.body as ReadableStream<any>; a fetched body is bytes.
   const body = response.body as ReadableStream<Uint8Array>;
-  state.relayBody = watchBody(body, idleMs, relayedBodyLength(response.headers), failed);
+  const slot = state.relaySlot;
+  state.relayBody = watchBody(body, idleMs, relayedBodyLength(response.headers), failed, slot?.release);
+  // A capped service's answer holds its slot until the body ends (relay-slot.ts).
+  slot?.holdUntilReleased(state.request.signal, ctx);
 }

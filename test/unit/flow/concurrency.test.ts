@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { anyAtCapacity, excludedFromPick, holdInstance } from "../../../src/core/flow/concurrency.js";
+import { anyAtCapacity, excludedFromPick, holdInstance, inFlight, relayEnded, relayStarted } from "../../../src/core/flow/concurrency.js";
 import { markDown, pickLocal, tryFinished, tryStarted } from "../../../src/core/local-health/local-pick.js";
 import { adoptSnapshot, newLocalServiceState, type LocalServiceState } from "../../../src/core/local-health/local-service-state.js";
 import { snapshot, STALL_MS, T0 } from "../local-health/fixtures.js";
@@ -44,6 +44,48 @@ describe("maxConcurrentRequestsPerInstance in the pick", () => {
     expect(excludedFromPick(s, tried, T0, 5)).toBe(tried);
     expect([...(excludedFromPick(s, tried, T0, 1) ?? [])].sort()).toEqual(["a", "b"]);
     expect(tried).toEqual(new Set(["b"]));
+  });
+});
+
+describe("answers still relaying their body, under maxConcurrentRequestsPerInstance", () => {
+  it("count against the cap until the body ends, with the tries waiting for headers", () => {
+    const s = state(["a", "b"]);
+    relayStarted(s, "a");
+    expect(picks(s, 4, T0, 1)).toEqual(["b", "b", "b", "b"]);
+    expect(anyAtCapacity(s, 1)).toBe(true);
+    tryStarted(s, "b", T0);
+    expect(picks(s, 2, T0, 1)).toEqual(["none", "none"]);
+    // One try waiting and one body relaying make two: at a cap of 2, a is full.
+    tryStarted(s, "a", T0);
+    expect(inFlight(s, "a")).toBe(2);
+    expect(picks(s, 4, T0, 2)).toEqual(["b", "b", "b", "b"]);
+    relayEnded(s, "a");
+    tryFinished(s, "a", T0);
+    expect(picks(s, 6, T0, 1)).toContain("a");
+    expect(anyAtCapacity(s, 1)).toBe(true);
+    tryFinished(s, "b", T0);
+    expect(anyAtCapacity(s, 1)).toBe(false);
+  });
+
+  it("leave no entry behind once every body has ended, and cost nothing below the cap", () => {
+    const s = state();
+    relayStarted(s, "a");
+    relayStarted(s, "a");
+    relayEnded(s, "a");
+    expect(inFlight(s, "a")).toBe(1);
+    const tried = new Set(["b"]);
+    expect(excludedFromPick(s, tried, T0, 2)).toBe(tried);
+    relayEnded(s, "a");
+    expect(s.relaying.size).toBe(0);
+    expect(inFlight(s, "a")).toBe(0);
+  });
+
+  it("are not what stall avoidance and the load-aware balancers see: only tries waiting for headers are", () => {
+    const s = state(["a", "b"], "least_request");
+    for (let i = 0; i < 3; i++) relayStarted(s, "a");
+    expect(s.load.activeTries("a")).toBe(0);
+    // Without a cap, a streaming instance is no less picked, and never counted as stalled.
+    expect(picks(s, 6, T0 + 10 * STALL_MS)).toContain("a");
   });
 });
 

@@ -16,6 +16,15 @@ async function served(url: string): Promise<number> {
   return (await res.json<{ served: number }>()).served;
 }
 
+/**
+ * The mesh's answer with its body read as it arrives, as a client reads it: an answer's
+ * concurrency slot is held until its body has been relayed, so a body left unread holds it.
+ */
+async function fetched(path: string, init: RequestInit = {}): Promise<Response> {
+  const res = await mesh(path, init);
+  return new Response(await res.arrayBuffer(), res);
+}
+
 function first(): string {
   return originUrls()[0] ?? "";
 }
@@ -70,7 +79,7 @@ describe("maxConcurrentRequestsPerInstance and maxPendingRequests", { timeout: 3
     await mesh(`/${name}/warm`).then((r) => r.text());
     await control(first(), { delayMs: 400 });
     const before = await served(first());
-    const slow = mesh(`/${name}/slow`);
+    const slow = fetched(`/${name}/slow`);
     // Let the first request's try start before the second arrives.
     await new Promise((r) => setTimeout(r, 100));
     const refused = await mesh(`/${name}/second`);
@@ -103,9 +112,9 @@ describe("maxConcurrentRequestsPerInstance and maxPendingRequests", { timeout: 3
     const { name } = await serviceWith(1, { maxConcurrentRequestsPerInstance: 1, maxPendingRequests: 1 });
     await mesh(`/${name}/warm`).then((r) => r.text());
     await control(first(), { delayMs: 300 });
-    const slow = mesh(`/${name}/a`);
+    const slow = fetched(`/${name}/a`);
     await new Promise((r) => setTimeout(r, 100));
-    const waiting = mesh(`/${name}/b`);
+    const waiting = fetched(`/${name}/b`);
     await new Promise((r) => setTimeout(r, 50));
     const started = Date.now();
     const third = await mesh(`/${name}/c`);
@@ -137,7 +146,7 @@ describe("maxConcurrentRequestsPerInstance and maxPendingRequests", { timeout: 3
     const { name } = await serviceWith(1, { maxConcurrentRequestsPerInstance: 1, maxPendingRequests: 1 });
     await mesh(`/${name}/warm`).then((r) => r.text());
     await control(first(), { delayMs: 400 });
-    const slow = mesh(`/${name}/a`);
+    const slow = fetched(`/${name}/a`);
     await new Promise((r) => setTimeout(r, 100));
     const hangUp = new AbortController();
     const gone = mesh(`/${name}/gone`, { signal: hangUp.signal }).catch(() => null);
@@ -147,9 +156,9 @@ describe("maxConcurrentRequestsPerInstance and maxPendingRequests", { timeout: 3
     expect((await slow).status).toBe(200);
     // The abandoned wait ends within 1 s; then the one waiting place is free again.
     await new Promise((r) => setTimeout(r, 1_100));
-    const again = mesh(`/${name}/again`);
+    const again = fetched(`/${name}/again`);
     await new Promise((r) => setTimeout(r, 100));
-    const waiter = await mesh(`/${name}/waits`);
+    const waiter = await fetched(`/${name}/waits`);
     expect(waiter.status).toBe(200);
     expect((await again).status).toBe(200);
   });
@@ -206,7 +215,7 @@ describe("the retry budget with instances at their cap", { timeout: 30_000 }, ()
     await control(a, { delayMs: 2_500 });
     await control(b, { status: 503 });
     // Holds a's one slot (reached directly, or as the retry of b's 503).
-    const slow = mesh(`/${name}/slow`);
+    const slow = fetched(`/${name}/slow`);
     await new Promise((r) => setTimeout(r, 200));
     // Each gets b's 503, and would retry on a, which is at its cap: no retry can be made.
     for (let i = 0; i < 12; i++) {

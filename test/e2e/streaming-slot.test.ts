@@ -193,9 +193,17 @@ describe("end to end: a streaming answer holds its concurrency slot until its bo
     await warm.arrayBuffer();
   }
 
-  /** The answer to one more request, read whole. */
+  /**
+   * The answer to one more request, read whole. After an answer whose body broke, workerd closes that client
+   * connection, and Node's pool may hand this request the dead socket (ECONNRESET before anything was sent):
+   * that is the client's connection, not the mesh's answer, so it is sent once more on a new one.
+   */
   async function next(path: string): Promise<{ status: number; error: string | null }> {
-    const res = await fetch(`${mesh.url}${path}`);
+    const res = await fetch(`${mesh.url}${path}`).catch((err: unknown) => {
+      const cause = err instanceof Error ? (err.cause as { code?: string } | undefined) : undefined;
+      if (cause?.code !== "ECONNRESET") throw err;
+      return fetch(`${mesh.url}${path}`);
+    });
     const text = await res.text();
     return { status: res.status, error: res.status === 503 ? ((JSON.parse(text) as { error?: string }).error ?? null) : null };
   }

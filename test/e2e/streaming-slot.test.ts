@@ -194,16 +194,25 @@ describe("end to end: a streaming answer holds its concurrency slot until its bo
   }
 
   /**
-   * The answer to one more request, read whole. After an answer whose body broke, workerd closes that client
-   * connection, and Node's pool may hand this request the dead socket (ECONNRESET before anything was sent):
-   * that is the client's connection, not the mesh's answer, so it is sent once more on a new one.
+   * A GET or HEAD to the mesh. After an answer whose body broke, workerd closes that client connection, and
+   * Node's pool may hand the next request the dead socket (ECONNRESET, or "other side closed", before the mesh
+   * read it): that is the client's connection, not the mesh's answer, so the request is sent again, on a new
+   * one. Only idempotent requests go through here: sending one twice cannot change what a test checks.
    */
+  async function send(path: string, init: RequestInit = {}): Promise<Response> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fetch(`${mesh.url}${path}`, init);
+      } catch (err) {
+        const code = err instanceof Error ? (err.cause as { code?: string } | undefined)?.code : undefined;
+        if (attempt >= 3 || (code !== "ECONNRESET" && code !== "UND_ERR_SOCKET")) throw err;
+      }
+    }
+  }
+
+  /** The answer to one more request, read whole. */
   async function next(path: string): Promise<{ status: number; error: string | null }> {
-    const res = await fetch(`${mesh.url}${path}`).catch((err: unknown) => {
-      const cause = err instanceof Error ? (err.cause as { code?: string } | undefined) : undefined;
-      if (cause?.code !== "ECONNRESET") throw err;
-      return fetch(`${mesh.url}${path}`);
-    });
+    const res = await send(path);
     const text = await res.text();
     return { status: res.status, error: res.status === 503 ? ((JSON.parse(text) as { error?: string }).error ?? null) : null };
   }
@@ -229,7 +238,7 @@ describe("end to end: a streaming answer holds its concurrency slot until its bo
   });
 
   it("refuses a second request 503 overloaded while the first answer's body still streams, then takes the next once it has ended", async () => {
-    const first = await fetch(`${mesh.url}/capped/stream`);
+    const first = await send("/capped/stream");
     expect(first.status).toBe(200);
     // The headers are in; the body has 600 ms to go.
     const refused = await next("/capped/second");
@@ -260,7 +269,7 @@ describe("end to end: a streaming answer holds its concurrency slot until its bo
   });
 
   it("gives the slot back when the origin cuts its body short", async () => {
-    const broken = await fetch(`${mesh.url}/capped/cut/reset`);
+    const broken = await send("/capped/cut/reset");
     expect(broken.status).toBe(200);
     // An unsized body that errors may still be ended cleanly by workerd (cloudflare/workerd#6818): what it ends with is not the point.
     await broken.text().catch(() => "");
@@ -268,7 +277,7 @@ describe("end to end: a streaming answer holds its concurrency slot until its bo
   });
 
   it("gives the slot back when the origin's body goes silent for retry.bodyIdleTimeoutMs", async () => {
-    const stalled = await fetch(`${mesh.url}/capped/stall/silent`);
+    const stalled = await send("/capped/stall/silent");
     expect(stalled.status).toBe(200);
     expect(await next("/capped/while-silent")).toEqual({ status: 503, error: "overloaded" });
     await stalled.text().catch(() => "");
@@ -276,21 +285,21 @@ describe("end to end: a streaming answer holds its concurrency slot until its bo
   });
 
   it("holds nothing for an answer with no body: HEAD and 204", async () => {
-    const head = await fetch(`${mesh.url}/capped/h/stream`, { method: "HEAD" });
+    const head = await send("/capped/h/stream", { method: "HEAD" });
     expect(head.status).toBe(200);
     expect(await next("/capped/after-head")).toEqual({ status: 200, error: null });
-    const empty = await fetch(`${mesh.url}/capped/e/empty`);
+    const empty = await send("/capped/e/empty");
     expect(empty.status).toBe(204);
     expect(await next("/capped/after-204")).toEqual({ status: 200, error: null });
   });
 
   it("gives back the slot of a failed answer dropped for a retry: both instances take a stream at once afterwards", async () => {
-    const retried = await fetch(`${mesh.url}/pair/flaky`);
+    const retried = await send("/pair/flaky");
     expect(retried.status).toBe(200);
     expect(retried.headers.get("x-mesh-attempts")).toBe("2");
     await retried.text();
     // One slot per instance: a leaked slot on the instance that answered 503 leaves one stream refused.
-    const both = await Promise.all([fetch(`${mesh.url}/pair/1/stream`), fetch(`${mesh.url}/pair/2/stream`)]);
+    const both = await Promise.all([send("/pair/1/stream"), send("/pair/2/stream")]);
     expect(both.map((r) => r.status)).toEqual([200, 200]);
     await Promise.all(both.map((r) => r.text()));
   });

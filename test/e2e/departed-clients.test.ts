@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { connect, type AddressInfo, type Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startWorker, type RunningWorker } from "../../scripts/lib/mesh-runtime.mjs";
 import { startTokenServer, tokenJson, type TokenServer } from "../unit/security/token-server.js";
-import { until } from "./harness.js";
+import { rawClient, until } from "./harness.js";
 
 /**
  * Clients that hang up before the mesh has tried an origin for them, through
@@ -68,23 +68,6 @@ async function startRecordingOrigin(): Promise<RecordingOrigin> {
         server.close(() => resolve());
       }),
   };
-}
-
-/** A client on a raw socket that sends one GET and can hang up with a reset; `received` is what it got back so far. */
-interface RawClient {
-  received(): string;
-  hangUp(): void;
-}
-
-async function rawClient(base: string, path: string): Promise<RawClient> {
-  const { hostname, port } = new URL(base);
-  let received = "";
-  const socket: Socket = connect(Number(port), hostname);
-  socket.on("data", (chunk: Buffer) => (received += chunk.toString("latin1")));
-  socket.on("error", () => undefined);
-  await new Promise<void>((resolve) => socket.once("connect", resolve));
-  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`);
-  return { received: () => received, hangUp: () => socket.resetAndDestroy() };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

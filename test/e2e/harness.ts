@@ -1,3 +1,4 @@
+import { connect, type Socket } from "node:net";
 import { inject } from "vitest";
 import { startOrigins, type Origin } from "../../scripts/lib/origin.mjs";
 import { startWorker, type RunningWorker } from "../../scripts/lib/mesh-runtime.mjs";
@@ -99,4 +100,21 @@ export async function load(
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
   return result;
+}
+
+/** A client on a raw socket that sends one GET and can hang up with a reset; `received` is what it got back so far. */
+export interface RawClient {
+  received(): string;
+  hangUp(): void;
+}
+
+export async function rawClient(base: string, path: string): Promise<RawClient> {
+  const { hostname, port } = new URL(base);
+  let received = "";
+  const socket: Socket = connect(Number(port), hostname);
+  socket.on("data", (chunk: Buffer) => (received += chunk.toString("latin1")));
+  socket.on("error", () => undefined);
+  await new Promise<void>((resolve) => socket.once("connect", resolve));
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`);
+  return { received: () => received, hangUp: () => socket.resetAndDestroy() };
 }

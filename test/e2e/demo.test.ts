@@ -132,7 +132,7 @@ describe("npm start (scripts/demo.mjs)", () => {
     if (pid === undefined) throw new Error("the demo did not start");
 
     await waitFor("the demo to be ready", () => run.output().includes("Try it") || run.exitCode() !== undefined, 60_000, run.output);
-    expect(run.exitCode()).toBeUndefined();
+    expect(run.exitCode(), run.output()).toBeUndefined();
     seen = descendantsOf(pid);
     // The test only means something if the mesh really runs under the demo.
     expect(seen.map((p) => p.comm)).toContain("workerd");

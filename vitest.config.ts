@@ -20,6 +20,10 @@ export default defineConfig({
           include: ["test/unit/**/*.test.ts"],
           exclude: ["test/unit/bench/**"],
           environment: "node",
+          // Several unit tests start a Node CLI or promtool. Under the full suite, e2e workerd processes
+          // hold both cores, and five sequential spawns took longer than vitest's 5 s default (CI's clean clone);
+          // a test that hangs still fails, 25 s later.
+          testTimeout: 30_000,
         },
       },
       {

@@ -142,11 +142,21 @@ describe("the dashboard at /_mesh/ui, in headless Chromium", () => {
   it("draws the request rate, error rate and p50/p99 charts per service, and live charts per instance", async () => {
     // A second poll after more traffic gives every instance a live rate (counters grow between polls).
     await load(`${h.mesh.url}/shop/items`, 60, 4);
-    await refresh();
-    await page.waitForFunction(
-      () => document.querySelectorAll('section[data-service="shop"] tbody .chart.compact path.line').length >= 3,
-      { timeout: 20_000 },
-    );
+    // The coordinator gets an isolate's request metrics up to a second after them (the outcome
+    // reporter's flush), and a refresh's render replaces the page when its calls answer: the page
+    // read right after one click can still be a render from before any metrics arrived (CI's clean
+    // clone saw latency charts with no line). Poll, as a user waits for the next refresh.
+    await until("the shop's instance charts and its latency lines", 20_000, async () => {
+      const drawn = await page.evaluate(
+        () =>
+          document.querySelectorAll('section[data-service="shop"] tbody .chart.compact path.line').length >= 3 &&
+          document.querySelectorAll('section[data-service="shop"] .charts figure:nth-child(3) path.line').length === 2,
+      );
+      if (drawn) return true;
+      await refresh();
+      await new Promise((r) => setTimeout(r, 400));
+      return false;
+    });
     const charts = await page.$$eval('section[data-service="shop"] .charts figure', (figs) =>
       figs.map((f) => ({
         label: f.querySelector("svg")?.getAttribute("aria-label") ?? "",

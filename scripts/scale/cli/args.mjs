@@ -62,7 +62,11 @@ export const RETIRED_FLAGS = Object.freeze({
   "slot-lease-ms": "slots now void after the built LEASE_MAX_AGE_MS (1 s) or a newer snapshot version",
 });
 
-/** Measured by the bench under Miniflare (proxy CPU 550 µs/request, bench/results/latest.md): an upper bound. */
+/**
+ * The mesh's proxy CPU per request as the bench measured it under Miniflare: 550 µs on 2026-11-30, 352 to
+ * 824 µs in the full runs of 2026-12-02 (bench/results/2026-12-02-ba872c1.md, 2026-12-02-302cd7c.md). An
+ * upper bound for production, which runs neither Miniflare's entry Worker nor its outbound filter.
+ */
 export const DEFAULT_CPU_MS = 0.55;
 
 export class UsageError extends Error {}

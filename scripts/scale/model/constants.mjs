@@ -62,8 +62,9 @@ export const MESH = Object.freeze({
   /** KV list() pages hold at most 1,000 keys (Workers KV docs). */
   kvListPage: 1_000,
   /**
-   * Isolate heap, from bench/results/latest.json (registry scenario): the route index, table and
-   * service map took 1,486,080 B for 1,000 services with 10 routes each; a 10-instance snapshot 1,683 B.
+   * Isolate heap, from bench/results/2026-11-22-c59ca6e.json (registry scenario): the route index, table and
+   * service map took 1,486,080 B for 1,000 services with 10 routes each; a 10-instance snapshot 1,683 B
+   * (1,543,334 and 1,674 B in bench/results/2026-12-02-ba872c1.json).
    */
   heapBytesPerService: 1_486,
   heapBytesPerSnapshotInstance: 168,

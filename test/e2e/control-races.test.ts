@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startOrigins, type Origin } from "../../scripts/lib/origin.mjs";
 import { startWorker, type RunningWorker } from "../../scripts/lib/mesh-runtime.mjs";
-import { ADMIN_TOKEN, until } from "./harness.js";
+import { ADMIN_TOKEN, meshCall, until } from "./harness.js";
 
 /**
  * The control plane's admin writes sent at once over real sockets, to the
@@ -31,14 +31,7 @@ describe("end to end: overlapping admin writes", () => {
     await mesh.dispose();
   });
 
-  async function admin<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const res = await fetch(`${mesh.url}/_mesh/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as T };
-  }
+  const admin = <T>(method: string, path: string, body?: unknown) => meshCall<T>(mesh.url, method, `/_mesh/v1${path}`, body, ADMIN_TOKEN);
 
   /** The data plane's status for a path: 404 no_route, or whatever the routed service answers. */
   const routed = async (path: string) => (await fetch(`${mesh.url}${path}`)).status;

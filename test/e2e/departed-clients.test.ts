@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startWorker, type RunningWorker } from "../../scripts/lib/mesh-runtime.mjs";
 import { startTokenServer, tokenJson, type TokenServer } from "../unit/security/token-server.js";
-import { rawClient, until } from "./harness.js";
+import { meshCall, rawClient, until } from "./harness.js";
 
 /**
  * Clients that hang up before the mesh has tried an origin for them, through
@@ -77,14 +77,7 @@ describe("end to end: clients that leave before their first try", () => {
   let origin: RecordingOrigin;
   let tokens: TokenServer;
 
-  async function admin<T>(method: string, path: string, body: unknown, token = ADMIN): Promise<{ status: number; body: T }> {
-    const res = await fetch(`${mesh.url}/_mesh/v1/services/${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as T };
-  }
+  const admin = <T>(method: string, path: string, body: unknown, token = ADMIN) => meshCall<T>(mesh.url, method, `/_mesh/v1/services/${path}`, body, token);
 
   async function serve(name: string, config: Record<string, unknown>): Promise<void> {
     const created = await admin<{ registrationToken: string }>("PUT", name, { routes: { pathPrefixes: [`/${name}`] }, ...config });

@@ -28,13 +28,18 @@ export async function startHarness(originCount: number): Promise<Harness> {
   };
 }
 
-export async function api<T>(h: Harness, method: string, path: string, body?: unknown, token = ADMIN_TOKEN): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${h.mesh.url}${path}`, {
+/** One JSON call to the mesh at `baseUrl` with a bearer token: for files that start their own mesh instead of a Harness. */
+export async function meshCall<T>(baseUrl: string, method: string, path: string, body?: unknown, token = ADMIN_TOKEN): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${baseUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, body: (await res.json()) as T };
+}
+
+export function api<T>(h: Harness, method: string, path: string, body?: unknown, token = ADMIN_TOKEN): Promise<{ status: number; body: T }> {
+  return meshCall<T>(h.mesh.url, method, path, body, token);
 }
 
 /** Part of `GET /_mesh/v1/services/{name}`: what the e2e tests read back about instances. */

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startWorker, type RunningWorker } from "../../scripts/lib/mesh-runtime.mjs";
-import { rawClient, until } from "./harness.js";
+import { meshCall, rawClient, until } from "./harness.js";
 
 /**
  * maxConcurrentRequestsPerInstance counts a request until its answer's body
@@ -146,14 +146,7 @@ describe("end to end: a streaming answer holds its concurrency slot until its bo
   let second: StreamingOrigin;
   const flakySeen = { count: 0 };
 
-  async function admin<T>(method: string, path: string, body: unknown, token = ADMIN): Promise<{ status: number; body: T }> {
-    const res = await fetch(`${mesh.url}/_mesh/v1/services/${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as T };
-  }
+  const admin = <T>(method: string, path: string, body: unknown, token = ADMIN) => meshCall<T>(mesh.url, method, `/_mesh/v1/services/${path}`, body, token);
 
   /** A service capped at one request per instance, with no waiting place, on `origins`. */
   async function serve(name: string, origins: StreamingOrigin[]): Promise<void> {

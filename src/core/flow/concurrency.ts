@@ -72,8 +72,9 @@ export function relayEnded(state: LocalServiceState, id: string): void {
 /**
  * Holds an instance back until `until` (an origin's Retry-After). A later
  * hold never shortens an earlier one. Kept apart from local marks: a new
- * snapshot version clears marks (the coordinator has judged them), but the
- * coordinator knows nothing of an origin's own request to be left alone.
+ * snapshot drops the mark of an instance the coordinator took out or brought
+ * back (it has judged it), but the coordinator knows nothing of an origin's
+ * own request to be left alone.
  */
 export function holdInstance(state: LocalServiceState, id: string, until: number): void {
   const held = state.held.get(id);

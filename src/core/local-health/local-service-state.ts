@@ -1,7 +1,7 @@
 import { BALANCERS, balancerKey, balancerKind, createBalancer, type Balancer, type BalancerConfig, type HostLoad } from "../balance/index.js";
 import type { TrafficView } from "../policy/traffic-view.js";
 import { hasPriorityLevels, type PolicyIndex } from "../policy/priority-pools.js";
-import type { Snapshot } from "../snapshot.js";
+import type { Snapshot, SnapshotInstance } from "../snapshot.js";
 
 /**
  * One isolate's routing state for one service (snapshot mode): the snapshot it
@@ -123,9 +123,9 @@ export function useBalancerKind(state: LocalServiceState, config: BalancerConfig
 
 /**
  * Takes in a refresh's answer. `snapshot` null means "unchanged since the
- * version you sent". A new snapshot version clears the local marks: by then
- * the coordinator has confirmed or refuted them with its own probes. KV
- * snapshots carry no version, so one from KV always replaces what is held.
+ * version you sent". KV snapshots carry no version, so one from KV always
+ * replaces what is held. A new snapshot keeps the local marks of instances
+ * routable in both (keepStayersMarks).
  */
 export function adoptSnapshot(state: LocalServiceState, snapshot: Snapshot | null, source: LocalServiceState["source"], now: number): void {
   state.fetchedAt = now;
@@ -133,8 +133,8 @@ export function adoptSnapshot(state: LocalServiceState, snapshot: Snapshot | nul
   const switched = state.source !== source;
   state.source = source;
   if (snapshot === null || (!switched && source === "coordinator" && snapshot.version === state.snapshot.version)) return;
+  if (state.marks.size > 0) keepStayersMarks(state.marks, state.snapshot.instances, snapshot.instances);
   state.snapshot = snapshot;
-  state.marks.clear();
   state.levels = hasPriorityLevels(snapshot);
   state.policy = null;
   // A hash kind's table for the new version is built here, in the refresh, not by the next request's pick.
@@ -144,4 +144,20 @@ export function adoptSnapshot(state: LocalServiceState, snapshot: Snapshot | nul
     const live = new Set(snapshot.instances.map((i) => i.id));
     for (const id of state.latency.keys()) if (!live.has(id)) state.latency.delete(id);
   }
+}
+
+/**
+ * A new version says the routable set changed, not that the coordinator has
+ * judged this isolate's marks: its probes may not have run since, and the
+ * failure behind a mark reaches it only with the next outcome report. So a
+ * version bump for another instance, or a KV snapshot (which knows no health
+ * at all), does not bring a marked instance back early; the mark runs out on
+ * its own (2 s, doubling per repeat), as Envoy's outlier ejection outlives
+ * endpoint updates for hosts that stay. An instance that left the routable
+ * set, or came back into it, has been judged: its mark goes.
+ */
+function keepStayersMarks(marks: LocalServiceState["marks"], before: readonly SnapshotInstance[], after: readonly SnapshotInstance[]): void {
+  const was = new Set(before.map((i) => i.id));
+  const is = new Set(after.map((i) => i.id));
+  for (const id of marks.keys()) if (!was.has(id) || !is.has(id)) marks.delete(id);
 }

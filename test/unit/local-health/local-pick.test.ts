@@ -142,7 +142,7 @@ describe("tried instances", () => {
 });
 
 describe("adopting a snapshot", () => {
-  it("clears marks on a new version, keeps them on the same version", () => {
+  it("keeps marks on the same version and across a new one for instances that stay routable", () => {
     const s = state();
     markDown(s, "a", T0);
     adoptSnapshot(s, snapshot(["a", "b", "c"], 1), "coordinator", T0 + 10);
@@ -150,10 +150,31 @@ describe("adopting a snapshot", () => {
     adoptSnapshot(s, null, "coordinator", T0 + 20);
     expect(s.marks.has("a")).toBe(true);
     expect(s.fetchedAt).toBe(T0 + 20);
+    // Version 2 is about c leaving: the coordinator has said nothing about a, so the mark stands.
     adoptSnapshot(s, snapshot(["a", "b"], 2), "coordinator", T0 + 30);
-    expect(s.marks.size).toBe(0);
+    expect(s.marks.get("a")).toEqual({ until: T0 + LOCAL_MARK_BASE_MS, strikes: 1 });
     expect(s.snapshot.version).toBe(2);
     expect(s.confirmedAt).toBe(T0 + 30);
+    expect(picks(s, 4, T0 + 40)).toEqual(["b", "b", "b", "b"]);
+    // ...and runs out on its own.
+    expect(picks(s, 2, T0 + LOCAL_MARK_BASE_MS).sort()).toEqual(["a", "b"]);
+  });
+
+  it("drops the mark of an instance that left the routable set or came back into it: the coordinator has judged it", () => {
+    const s = state();
+    markDown(s, "a", T0);
+    markDown(s, "b", T0);
+    adoptSnapshot(s, snapshot(["b", "c"], 2), "coordinator", T0 + 10);
+    expect(s.marks.has("a")).toBe(false);
+    expect(s.marks.has("b")).toBe(true);
+    // A mark made while a was out (a try that began on the older snapshot failed late)...
+    markDown(s, "a", T0 + 15);
+    markDown(s, "c", T0 + 20);
+    // ...goes when a comes back (recovered at the coordinator): routable at once, with no strike left over.
+    adoptSnapshot(s, snapshot(["a", "b", "c"], 3), "coordinator", T0 + 30);
+    expect(s.marks.has("a")).toBe(false);
+    expect([...s.marks.keys()].sort()).toEqual(["b", "c"]);
+    expect(picks(s, 1, T0 + 40)).toEqual(["a"]);
   });
 
   it("always replaces a KV snapshot (it carries no version) and does not count it as the coordinator answering", () => {
@@ -164,9 +185,10 @@ describe("adopting a snapshot", () => {
     expect(s.snapshot.instances.map((i) => i.id)).toEqual(["x"]);
     expect(s.marks.size).toBe(0);
     expect(s.confirmedAt).toBe(T0);
+    // KV's mirror knows no health: its next copy must not undo what this isolate saw fail.
     markDown(s, "x", T0 + 11);
     adoptSnapshot(s, snapshot(["x"], -1), "kv", T0 + 20);
-    expect(s.marks.size).toBe(0);
+    expect(s.marks.has("x")).toBe(true);
   });
 
   it("replaces the snapshot when the coordinator answers again after KV, even at an equal version", () => {

@@ -14,9 +14,8 @@
 // workerd process's CPU time.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { pairedModeRounds, startCpuProbe } from "./lib/cpu-probe.mjs";
-import { median, round } from "./lib/stats.mjs";
-import { tempDir, removeTempDirs } from "./lib/temp.mjs";
+import { measureModes } from "./lib/cpu-probe.mjs";
+import { tempDir } from "./lib/temp.mjs";
 import { ROOT } from "./lib/worker-runtime.mjs";
 
 const args = process.argv.slice(2);
@@ -60,24 +59,15 @@ export default {
 };
 `,
   );
-  const { cpuFor, dispose } = await startCpuProbe({ name: "bench-headers-micro", dir });
   const n = quick ? 50_000 : 200_000;
   const rounds = quick ? 3 : 7;
-  /** @type {Record<string, number[]>} */
-  let perMode = {};
-  try {
-    perMode = await pairedModeRounds(cpuFor, { base: "base", modes: MODES, n, rounds });
-  } finally {
-    await dispose();
-    await removeTempDirs();
-  }
-  const result = Object.fromEntries(MODES.map((m) => [m, { usPerRequest: round(median(perMode[m]), 2), rounds: perMode[m].map((x) => round(x, 2)) }]));
+  const result = await measureModes({ name: "bench-headers-micro", dir, base: "base", modes: MODES, n, rounds });
   if (asJson) {
     console.log(JSON.stringify({ n, rounds, compare, modes: result }, null, 2));
     return;
   }
   console.log(`upstream headers from 12 client headers, workerd CPU per request over reading one header (median of ${rounds} rounds of ${n.toLocaleString("en")}):`);
-  for (const m of MODES) console.log(`  ${(m === "compared" ? `${compare}` : "current").padEnd(11)} ${result[m].usPerRequest.toFixed(2).padStart(7)} µs   rounds: ${result[m].rounds.join(", ")}`);
+  for (const m of MODES) console.log(`  ${(m === "compared" ? String(compare) : m).padEnd(11)} ${result[m].usPerRequest.toFixed(2).padStart(7)} µs   rounds: ${result[m].rounds.join(", ")}`);
 }
 
 await main();

@@ -15,9 +15,8 @@
 // scripts/bench/pick-micro.mjs does, we charge the workerd process's CPU time.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { pairedModeRounds, startCpuProbe } from "./lib/cpu-probe.mjs";
-import { median, round } from "./lib/stats.mjs";
-import { tempDir, removeTempDirs } from "./lib/temp.mjs";
+import { measureModes } from "./lib/cpu-probe.mjs";
+import { tempDir } from "./lib/temp.mjs";
 import { ROOT } from "./lib/worker-runtime.mjs";
 
 const args = process.argv.slice(2);
@@ -59,18 +58,9 @@ export default {
 };
 `,
   );
-  const { cpuFor, dispose } = await startCpuProbe({ name: "bench-respond-micro", dir });
   const n = quick ? 100_000 : 300_000;
   const rounds = quick ? 3 : 7;
-  /** @type {Record<string, number[]>} */
-  let perMode = {};
-  try {
-    perMode = await pairedModeRounds(cpuFor, { base: "base", modes: MODES, n, rounds });
-  } finally {
-    await dispose();
-    await removeTempDirs();
-  }
-  const result = Object.fromEntries(MODES.map((m) => [m, { usPerRequest: round(median(perMode[m]), 2), rounds: perMode[m].map((x) => round(x, 2)) }]));
+  const result = await measureModes({ name: "bench-respond-micro", dir, base: "base", modes: MODES, n, rounds });
   if (asJson) {
     console.log(JSON.stringify({ n, rounds, modes: result }, null, 2));
     return;

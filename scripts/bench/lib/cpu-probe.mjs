@@ -5,6 +5,8 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { cpuMs } from "./cpu.mjs";
+import { median, round } from "./stats.mjs";
+import { removeTempDirs } from "./temp.mjs";
 import { bundleWorker, ROOT, startWorkerTracked } from "./worker-runtime.mjs";
 
 /**
@@ -62,4 +64,30 @@ export async function pairedModeRounds(cpuFor, { base, modes, n, rounds }) {
     for (const m of modes) perMode[m]?.push(await usPerCall(cpuFor, `mode=${base}&n=${n}`, `mode=${m}&n=${n}`, n));
   }
   return perMode;
+}
+
+/**
+ * A whole mode microbenchmark over the Worker in `dir` (startCpuProbe):
+ * pairedModeRounds, then the Worker stopped and the temp dirs removed
+ * whatever happened; each mode's median µs per call and its rounds,
+ * rounded to `digits`.
+ * @param {{ name: string, dir: string, base: string, modes: string[], n: number, rounds: number, digits?: number }} opts
+ * @returns {Promise<Record<string, { usPerRequest: number, rounds: number[] }>>}
+ */
+export async function measureModes({ name, dir, base, modes, n, rounds, digits = 2 }) {
+  const { cpuFor, dispose } = await startCpuProbe({ name, dir });
+  /** @type {Record<string, number[]>} */
+  let perMode = {};
+  try {
+    perMode = await pairedModeRounds(cpuFor, { base, modes, n, rounds });
+  } finally {
+    await dispose();
+    await removeTempDirs();
+  }
+  return Object.fromEntries(
+    modes.map((m) => {
+      const xs = perMode[m] ?? [];
+      return [m, { usPerRequest: round(median(xs), digits), rounds: xs.map((x) => round(x, digits)) }];
+    }),
+  );
 }

@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { vi } from "vitest";
 import worker from "../../workers/mesh/index.js";
 import { routeRegistry } from "../../src/registry/route-registry.js";
 import type { ServiceCoordinator } from "../../src/coordinator/service-coordinator.js";
@@ -153,4 +154,30 @@ export async function leasedServiceWithLostAlarm(prefix: string): Promise<{ name
   const stub = stubFor(name);
   await runInDurableObject(stub, (_i, state) => state.storage.deleteAlarm());
   return { name, id: reg.id, stub };
+}
+
+/**
+ * One request through the mesh's fetch handler with its own ExecutionContext and the request line on
+ * (REQUEST_LOG "json"; `overrides` go over env): `read` consumes the body before the context is awaited,
+ * and `logs` are the console lines it wrote, parsed.
+ */
+export async function exchange<T>(
+  url: string,
+  init: RequestInit,
+  read: (res: Response) => Promise<T>,
+  overrides: Partial<Env> = {},
+): Promise<{ res: Response; read: T; logs: Record<string, unknown>[] }> {
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
+    lines.push(String(line));
+  });
+  const ctx = createExecutionContext();
+  try {
+    const res = await worker.fetch(new Request(url, init) as Request<unknown, IncomingRequestCfProperties>, { ...env, REQUEST_LOG: "json", ...overrides }, ctx);
+    const value = await read(res);
+    await waitOnExecutionContext(ctx);
+    return { res, read: value, logs: lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+  } finally {
+    spy.mockRestore();
+  }
 }

@@ -1,8 +1,5 @@
-import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../../../workers/mesh/index.js";
-import { createService, originUrls, register, resetOrigins, stubFor, uniqueName } from "../helpers.js";
+import { createService, exchange, originUrls, register, resetOrigins, stubFor, uniqueName } from "../helpers.js";
 
 /**
  * A local mark (src/core/local-health/local-pick.ts) against a new snapshot
@@ -24,21 +21,12 @@ interface Routed {
   snapshotVersion: unknown;
 }
 
+// Location sharing off: with the clock frozen below, the location's Cache API copy would never age, and this
+// test is about one isolate's own marks.
 async function routed(url: string): Promise<Routed> {
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
-    lines.push(String(line));
-  });
-  const ctx = createExecutionContext();
-  try {
-    const res = await worker.fetch(new Request(url), { ...env, REQUEST_LOG: "json", SNAPSHOT_SHARING: "off" }, ctx);
-    await res.arrayBuffer();
-    await waitOnExecutionContext(ctx);
-    const event = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === "request");
-    return { status: res.status, instance: res.headers.get("x-mesh-instance"), attempts: res.headers.get("x-mesh-attempts"), snapshotVersion: event?.snapshotVersion };
-  } finally {
-    spy.mockRestore();
-  }
+  const { res, logs } = await exchange(url, {}, (r) => r.arrayBuffer(), { SNAPSHOT_SHARING: "off" });
+  const event = logs.find((e) => e.event === "request");
+  return { status: res.status, instance: res.headers.get("x-mesh-instance"), attempts: res.headers.get("x-mesh-attempts"), snapshotVersion: event?.snapshotVersion };
 }
 
 describe("local marks across snapshot versions", () => {

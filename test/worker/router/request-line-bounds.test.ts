@@ -1,9 +1,6 @@
-import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../../../workers/mesh/index.js";
+import { afterEach, describe, expect, it } from "vitest";
 import { requestEventSchema } from "../../../src/core/events/request-event.js";
-import { resetOrigins, serviceWith } from "../helpers.js";
+import { exchange, resetOrigins, serviceWith } from "../helpers.js";
 
 /**
  * The request line is versioned and its zod schema is the contract readers
@@ -18,20 +15,8 @@ afterEach(async () => {
 
 /** The request lines one request through the router writes, parsed but not yet checked. */
 async function linesOf(url: string): Promise<{ status: number; lines: Record<string, unknown>[] }> {
-  const logs: string[] = [];
-  const log = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
-    logs.push(String(line));
-  });
-  let res: Response;
-  try {
-    const ctx = createExecutionContext();
-    res = await worker.fetch(new Request(url), { ...env, REQUEST_LOG: "json", REQUEST_LOG_SAMPLE: "1" }, ctx);
-    await res.arrayBuffer();
-    await waitOnExecutionContext(ctx);
-  } finally {
-    log.mockRestore();
-  }
-  return { status: res.status, lines: logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((o) => o.event === "request") };
+  const { res, logs } = await exchange(url, {}, (r) => r.arrayBuffer(), { REQUEST_LOG_SAMPLE: "1" });
+  return { status: res.status, lines: logs.filter((o) => o.event === "request") };
 }
 
 describe("the request line at the edges of what a client may send", () => {

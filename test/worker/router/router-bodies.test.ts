@@ -1,8 +1,5 @@
-import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../../../workers/mesh/index.js";
-import { control, originUrls, resetOrigins, serviceWith, stubFor } from "../helpers.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { control, exchange, originUrls, resetOrigins, serviceWith, stubFor } from "../helpers.js";
 
 /**
  * Bodies in both directions: Expect: 100-continue, uploads the client
@@ -19,28 +16,6 @@ interface Echo {
 afterEach(async () => {
   await resetOrigins();
 });
-
-/** One request with its own ExecutionContext; `read` consumes the body before the context is awaited. */
-async function exchange<T>(
-  url: string,
-  init: RequestInit,
-  read: (res: Response) => Promise<T>,
-  overrides: Partial<Env> = {},
-): Promise<{ res: Response; read: T; logs: Record<string, unknown>[] }> {
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
-    lines.push(String(line));
-  });
-  const ctx = createExecutionContext();
-  try {
-    const res = await worker.fetch(new Request(url, init) as Request<unknown, IncomingRequestCfProperties>, { ...env, REQUEST_LOG: "json", ...overrides }, ctx);
-    const value = await read(res);
-    await waitOnExecutionContext(ctx);
-    return { res, read: value, logs: lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 const readText = (res: Response): Promise<string> => res.text();
 const readError = (res: Response): Promise<string> =>

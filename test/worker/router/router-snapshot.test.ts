@@ -1,8 +1,6 @@
-import { env } from "cloudflare:workers";
-import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../../../workers/mesh/index.js";
-import { control, createService, originUrls, register, resetOrigins, stubFor, uniqueName } from "../helpers.js";
+import { control, createService, exchange, originUrls, register, resetOrigins, stubFor, uniqueName } from "../helpers.js";
 
 /**
  * An isolate that sat idle holds a snapshot taken before the coordinator's
@@ -16,20 +14,8 @@ afterEach(async () => {
 });
 
 async function routed(url: string): Promise<{ instance: string | null; snapshotVersion: unknown }> {
-  const lines: string[] = [];
-  const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => {
-    lines.push(String(line));
-  });
-  const ctx = createExecutionContext();
-  try {
-    const res = await worker.fetch(new Request(url), { ...env, REQUEST_LOG: "json" }, ctx);
-    await res.arrayBuffer();
-    await waitOnExecutionContext(ctx);
-    const event = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === "request");
-    return { instance: res.headers.get("x-mesh-instance"), snapshotVersion: event?.snapshotVersion };
-  } finally {
-    spy.mockRestore();
-  }
+  const { res, logs } = await exchange(url, {}, (r) => r.arrayBuffer());
+  return { instance: res.headers.get("x-mesh-instance"), snapshotVersion: logs.find((e) => e.event === "request")?.snapshotVersion };
 }
 
 describe("snapshot after an idle spell", () => {

@@ -73,9 +73,10 @@ describe("end to end: bodies that break half-way", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-length")).toBe("1000");
     await expect(res.text()).rejects.toThrow();
-    // A chunked answer cut half-way still ends cleanly here: workerd closes an errored
-    // response stream with a last chunk (cloudflare/workerd#6818); the Workers-pool
-    // test (test/worker/router/router-bodies.test.ts) checks the stream the mesh hands it.
+    // A chunked answer cut after its headers are out still ends cleanly here: workerd closes an
+    // errored response stream with a last chunk (cloudflare/workerd#6818). One cut while the mesh
+    // reads it ahead is a failed try instead (the last test here); the Workers-pool tests
+    // (test/worker/router/router-bodies.test.ts) check the stream the mesh hands workerd.
   });
 
   it("answers curl's Expect: 100-continue, for a GET and for a 2 MB --data-binary upload", async () => {
@@ -91,5 +92,22 @@ describe("end to end: bodies that break half-way", () => {
     const echo = JSON.parse(lines.slice(0, -1).join("\n")) as { body: string; headers: Record<string, string> };
     expect(echo.body).toHaveLength(2_000_000);
     expect(echo.headers.expect).toBeUndefined();
+  });
+
+  // Read ahead (retry.readAheadMs), an unsized answer is the mesh's to judge before the client gets
+  // any of it: whole, it goes out with its length; cut, it is a failed try, never a 200 ended cleanly.
+  it("answers a chunked answer cut within retry.readAheadMs with a 502, and relays a whole one sized", async () => {
+    // A hold well past the origin's cut (50 ms after its first chunk), so a slow machine cannot race it.
+    await createService(h, "cuts", { routes: { pathPrefixes: ["/cuts"] }, retry: { readAheadMs: 2_000 } });
+    await until("the cuts route", 10_000, async () => (await fetch(`${h.mesh.url}/cuts/ready`).then((r) => r.arrayBuffer().then(() => r.status))) === 200);
+    const whole = await fetch(`${h.mesh.url}/cuts/items`, { headers: { "accept-encoding": "identity" } });
+    const text = await whole.text();
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get("content-length")).toBe(String(Buffer.byteLength(text)));
+    const cut = await fetch(`${h.mesh.url}/cuts/cut`, { headers: { "x-origin-fault": "reset-mid-body", "accept-encoding": "identity" } });
+    expect(cut.status).toBe(502);
+    expect(((await cut.json()) as { error: string }).error).toBe("upstream_unavailable");
+    // Every origin cut its answer (the fault is the request's): three tries, each counted against its origin.
+    await until("the cut tries' reports", 10_000, async () => totalFailures((await api<ServiceReply>(h, "GET", "/_mesh/v1/services/cuts")).body) === 3);
   });
 });

@@ -148,13 +148,17 @@ describe("end to end: a streaming answer holds its concurrency slot until its bo
 
   const admin = <T>(method: string, path: string, body: unknown, token = ADMIN) => meshCall<T>(mesh.url, method, `/_mesh/v1/services/${path}`, body, token);
 
-  /** A service capped at one request per instance, with no waiting place, on `origins`. */
-  async function serve(name: string, origins: StreamingOrigin[]): Promise<void> {
+  /**
+   * A service capped at one request per instance, with no waiting place, on `origins`. The answers here
+   * are streams on purpose, so by default they are relayed from their first chunk (readAheadMs 0):
+   * read ahead, a short one would be complete before its headers go out.
+   */
+  async function serve(name: string, origins: StreamingOrigin[], readAheadMs = 0): Promise<void> {
     const created = await admin<{ registrationToken: string }>("PUT", name, {
       routes: { pathPrefixes: [`/${name}`] },
       maxConcurrentRequestsPerInstance: 1,
       maxPendingRequests: 0,
-      retry: { bodyIdleTimeoutMs: BODY_IDLE_MS },
+      retry: { bodyIdleTimeoutMs: BODY_IDLE_MS, readAheadMs },
       // The origins' broken bodies here are on purpose: they must not get the instance ejected.
       outlier: { consecutiveFailures: 1000 },
     });
@@ -206,6 +210,7 @@ describe("end to end: a streaming answer holds its concurrency slot until its bo
     });
     await serve("capped", [origin]);
     await serve("pair", [origin, second]);
+    await serve("ahead", [origin], 2_000);
   });
 
   afterAll(async () => {
@@ -223,6 +228,18 @@ describe("end to end: a streaming answer holds its concurrency slot until its bo
     expect(await first.text()).toBe("chunk-0;chunk-1;chunk-2;");
     // The body is done: its slot is free, without waiting for anything else.
     expect(await next("/capped/third")).toEqual({ status: 200, error: null });
+  });
+
+  it("holds the slot while an unsized answer is read ahead, and gives it back once the answer is whole", async () => {
+    const pending = send("/ahead/stream", { headers: { "accept-encoding": "identity" } });
+    await until("the request at the origin", 3_000, () => Promise.resolve(origin.paths.includes("/ahead/stream")));
+    // The body has 600 ms to go, and its headers are held until it is whole: the slot is taken meanwhile.
+    expect(await next("/ahead/second")).toEqual({ status: 503, error: "overloaded" });
+    const first = await pending;
+    expect(first.status).toBe(200);
+    expect(first.headers.get("content-length")).toBe(String("chunk-0;chunk-1;chunk-2;".length));
+    expect(await first.text()).toBe("chunk-0;chunk-1;chunk-2;");
+    expect(await next("/ahead/third")).toEqual({ status: 200, error: null });
   });
 
   it("gives the slot back when the client hangs up mid-body, and lets the origin go", async () => {

@@ -54,8 +54,9 @@ export default {
         const out = downstreamHeaders(result.response.headers);
         out.set("x-served-by", origin);
         // A body read whole (BODY_IDLE_MS) is relayed from memory; one whose read failed, as a stream that errors.
+        // Any other streams as it came: tryOrigin reads nothing else, and this Worker reads no unsized body ahead.
         const read = result.ok ? result.body : null;
-        const body = read === null ? result.response.body : read instanceof BodyFailed ? failedBody(read, relayedBodyLength(result.response.headers)) : read;
+        const body = read instanceof ArrayBuffer ? read : read instanceof BodyFailed ? failedBody(read, relayedBodyLength(result.response.headers)) : result.response.body;
         return new Response(body, { status: result.response.status, statusText: result.response.statusText, headers: out });
       }
       last = result.response;

@@ -11,18 +11,20 @@
 export const NOT_AVAILABLE = "not available in this build";
 
 /**
- * Why the "reset mid-body (chunked)" row misses, measured and traced to
- * workerd's code (issue 13 asked for the native route to be tried first).
- * Rendered after the tables on every run, since a run cannot show it.
+ * Why a chunked answer cut after its headers are out ends cleanly, measured
+ * and traced to workerd's code (issue 13 asked for the native route to be
+ * tried first), and what the mesh does about it: the read-ahead that makes
+ * the "reset mid-body (chunked)" row, whose cut comes 20 ms in, a failover.
+ * Rendered after the tables on every run, since a run cannot show the code.
  */
 export const CHUNKED_TRUNCATION_NOTE = [
-  "## Why a chunked answer cut mid-body still ends cleanly",
+  "## Why a chunked answer cut after its headers still ends cleanly, and the read-ahead",
   "",
   "A Worker cannot make workerd abort an unsized (chunked) response once its headers are out; it can only error the body stream, and workerd then ends the response with a clean last chunk (cloudflare/workerd#6818). Measured with workerd 2026-04-26 (wrangler 4.86), both under Miniflare and as a bare `workerd serve` with no entry Worker in front, by a raw-socket client against an origin that sends a chunked 200, one chunk and then closes: returning fetch's `Response` as is, re-wrapping its native body in a new `Response`, piping it into an `IdentityTransformStream` with `pipeTo` (the pipe rejects with `Network connection lost.`), `pipeThrough` an `IdentityTransformStream`, a `tee()` branch, and a JavaScript `ReadableStream` that errors: all six sent `8\\r\\npartial-\\r\\n0\\r\\n\\r\\n`, the terminating chunk of a complete message.",
   "",
   "The code path: `Response::send` (`src/workerd/api/http.c++`) opens the response with `outer.send(status, text, headers, maybeLength)` and pumps the body into it with `jsBody.pumpTo(js, newSystemStream(...), EndStream::YES)`. Without a length, KJ's HTTP server hands back an `HttpChunkedEntityWriter`. When the pump fails, `EncodedAsyncOutputStream::abort()` (`src/workerd/api/system-streams.c++`) calls `abortWrite()` on that writer and drops it (`inner.init<Ended>()`). Neither `HttpChunkedEntityWriter` nor its base `HttpEntityBodyWriter` overrides `abortWrite()`, and `~HttpChunkedEntityWriter()` (capnproto, `c++/src/kj/compat/http.c++`) writes `0\\r\\n\\r\\n` and finishes the body whenever the connection can still take body data, with no way to tell an error from the end. A sized body is different: `HttpFixedLengthEntityWriter` dropped short of its length runs `~HttpEntityBodyWriter()`, which calls `abortBody()`, so the connection is cut; that is why the Content-Length row is met and why the mesh keeps every answer's Content-Length.",
   "",
-  "So the fix belongs in workerd/KJ (a body writer aborted with an error must abort the connection, not end the message). Until then the mesh does what it can: the origin is blamed for the cut (marked down in the isolate, reported to its coordinator), the `upstream_body_failed` line is logged, and a client that must detect truncation of an unsized answer needs an end-to-end check of its own (a length or digest in the payload). Cloudflare's edge puts its own HTTP proxy in front of workerd; whether it passes the clean end on was not measured here.",
+  "So the fix belongs in workerd/KJ (a body writer aborted with an error must abort the connection, not end the message). Until then the mesh keeps the headers back while it can: it reads every unsized answer ahead for up to `retry.readAheadMs` (100 ms by default) and 64 KiB before relaying it (`src/edge/proxy/read-ahead.ts`). A body cut in that window has sent the client nothing, so a GET fails over to another origin (the chunked row above, cut 20 ms after its first chunk) and a request with no retry left gets `502 upstream_unavailable` instead of a `200` that looks complete. A cut after the window (a long or slow stream, an event stream, an answer with `X-Accel-Buffering: no`) still ends cleanly: the origin is blamed for it (marked down in the isolate, reported to its coordinator), the `upstream_body_failed` line is logged, and a client that must detect truncation of such an answer needs an end-to-end check of its own (a length or digest in the payload). Cloudflare's edge puts its own HTTP proxy in front of workerd; whether it passes the clean end on was not measured here.",
 ];
 
 /**

@@ -98,6 +98,13 @@ export const healthCheckSchema = healthCheckFields.check(
 );
 
 export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 30_000;
+/**
+ * How long the try stage holds an unsized (chunked) answer's headers while it
+ * reads the body ahead (edge/proxy/read-ahead.ts). Long enough for a small
+ * answer written in a few chunks to arrive whole; short enough that a stream's
+ * first byte is late by at most this much.
+ */
+export const DEFAULT_READ_AHEAD_MS = 100;
 
 export const retrySchema = z.strictObject({
   attempts: withDefault(int(1, 10), 3),
@@ -105,6 +112,9 @@ export const retrySchema = z.strictObject({
   // The longest gap between two chunks of an origin's response body before the
   // try is aborted: without it a body that stops half-way holds the client forever.
   bodyIdleTimeoutMs: withDefault(int(100, 600_000), DEFAULT_BODY_IDLE_TIMEOUT_MS),
+  // How long an unsized answer is read ahead before its headers go out, so a body cut in that time
+  // fails over instead of reaching the client as a cleanly ended one (workerd cannot abort it); 0: never.
+  readAheadMs: withDefault(int(0, 5_000), DEFAULT_READ_AHEAD_MS),
   retryOn: withDefault(z.array(retryConditionSchema).check(z.maxLength(MAX_RETRY_CONDITIONS)), [
     "connect-failure",
     "timeout",

@@ -9,14 +9,34 @@ export function logBodyFailed(service: string, instance: string | null, why: Bod
   console.error(JSON.stringify({ event: "upstream_body_failed", service, instance, failure: why, message: String(err) }));
 }
 
-/** A body that failed while the try stage read it whole (try-origin.ts), and why. */
+/** A body that failed while the try stage read it whole (try-origin.ts) or ahead (read-ahead.ts), and why. */
 export class BodyFailed extends Error {
   constructor(
     readonly why: BodyFailure,
     message: string,
+    /**
+     * The body declared its length. Relayed as a stream that errors, a sized
+     * body aborts the client's connection; an unsized one would be ended
+     * cleanly by workerd, as if whole, so it is never relayed (failover.ts).
+     */
+    readonly sized: boolean = true,
   ) {
     super(message);
   }
+}
+
+/**
+ * The start of an unsized body that the try read ahead (read-ahead.ts) but
+ * not to its end (it passed MAX_BUFFERED_BODY_BYTES, or the hold ran out):
+ * the watcher below relays its chunks first, then the rest of `reader`,
+ * starting with the read that was still `pending` when the hold ran out.
+ */
+export class BodyHead {
+  constructor(
+    readonly chunks: Uint8Array[],
+    readonly pending: Promise<ReadableStreamReadResult<Uint8Array>> | null,
+    readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+  ) {}
 }
 
 /**
@@ -55,13 +75,14 @@ export function failedBody(err: BodyFailed, length: number | null): ReadableStre
  * concurrency slot back then (relay-slot.ts).
  */
 export function watchBody(
-  body: ReadableStream<Uint8Array>,
+  body: ReadableStream<Uint8Array> | BodyHead,
   idleMs: number,
   length: number | null,
   failed: (why: BodyFailure, err: unknown) => void,
   ended?: () => void,
 ): ReadableStream<Uint8Array> {
-  const source = new BodyWatch(body.getReader(), idleMs, failed, ended);
+  // A body read ahead (read-ahead.ts) goes on from where the try got to.
+  const source = body instanceof BodyHead ? new BodyWatch(body.reader, idleMs, failed, ended, body.chunks, body.pending) : new BodyWatch(body.getReader(), idleMs, failed, ended);
   // A sized body stays sized for the client, and a cut one cannot then be ended as if whole.
   if (length !== null) source.expectedLength = length;
   return new ReadableStream<Uint8Array>(source, { highWaterMark: 0 });
@@ -85,16 +106,23 @@ class BodyWatch implements UnderlyingSource<Uint8Array> {
     readonly idleMs: number,
     readonly failed: (why: BodyFailure, err: unknown) => void,
     readonly ended?: () => void,
+    /** Chunks read ahead, relayed first. */
+    readonly head: Uint8Array[] = [],
+    /** The read that was pending when the read-ahead stopped: the first pull's. */
+    private pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null,
   ) {}
 
   start(controller: ReadableStreamDefaultController<Uint8Array>): void {
     this.#controller = controller;
+    for (const chunk of this.head) controller.enqueue(chunk);
   }
 
   pull(): Promise<void> {
     this.#waitingSince = Date.now();
     this.#timer ??= setTimeout(this.#check, this.idleMs);
-    return this.reader.read().then(this.#onRead, this.#onError);
+    const read = this.pending ?? this.reader.read();
+    this.pending = null;
+    return read.then(this.#onRead, this.#onError);
   }
 
   // The client went away (or stopped reading): not the origin's fault, nothing is reported.

@@ -1,5 +1,5 @@
 import { upstreamHeaders } from "../../core/proxy/forward-headers.js";
-import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../../core/schema/service.js";
+import { DEFAULT_BODY_IDLE_TIMEOUT_MS, DEFAULT_READ_AHEAD_MS } from "../../core/schema/service.js";
 import { decideRetry } from "../../core/retry/retry-policy.js";
 import { upstreamPath, upstreamQuery } from "../../core/routes/route-table.js";
 import type { RoutedService } from "../../registry/route-index.js";
@@ -11,6 +11,7 @@ import { watchClientBody } from "./client-body.js";
 import { budgetFor, honourRetryAfter, pickWhenSaturated, retryAllowed } from "./flow-control.js";
 import { propagateTrace } from "./trace-context.js";
 import { tryOrigin, type TryResult } from "./try-origin.js";
+import { readAnswerAhead } from "./read-ahead.js";
 import { BodyFailed, logBodyFailed } from "./body-watch.js";
 import { clientGone } from "./client-gone.js";
 import { holdForRelay, releaseRelaySlot } from "./relay-slot.js";
@@ -68,6 +69,7 @@ async function failOver(
 ): Promise<void> {
   // Route indexes written before the field existed lack it.
   const bodyIdleMs = svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS;
+  const readAheadMs = svc.retry.readAheadMs ?? DEFAULT_READ_AHEAD_MS;
   const budget = budgetFor(svc, state.started);
   // Snapshot mode: a retry's instance, picked before the retry is paid for (below).
   let ahead: SnapshotInstance | undefined;
@@ -102,11 +104,15 @@ async function failOver(
     } finally {
       tryEnded(state, instance.id, token);
     }
+    // An unsized answer is read ahead before its headers may go out (read-ahead.ts).
+    await readAnswerAhead(state, readAheadMs);
     const tried = state.last;
     // A small answer whose body broke or stalled while the try read it whole has sent the client
     // nothing yet: where the policy would retry a reset or a timeout before the headers, it is that
-    // failed try and fails over. Otherwise it is relayed as it came, a stream that errors (relayed-body.ts).
-    const result = tried.ok && tried.body instanceof BodyFailed && bodyFailureRetries(state, svc, attempt, tried.body) ? bodyFailedTry(state, svc, tried.body, tried.latencyMs) : tried;
+    // failed try and fails over. Otherwise a sized one is relayed as it came, a stream that errors
+    // (relayed-body.ts), which aborts the client's connection. An unsized one read ahead is always the
+    // failed try (then 502 if not retried): relayed, workerd would end it cleanly, as if whole.
+    const result = tried.ok && tried.body instanceof BodyFailed && (!tried.body.sized || bodyFailureRetries(state, svc, attempt, tried.body)) ? bodyFailedTry(state, svc, tried.body, tried.latencyMs) : tried;
     if (result.ok) {
       // A small body that broke while read whole and is relayed broken (not failed over) makes
       // this a failed try: counted once, as one (relayed-body.ts only makes the break visible).

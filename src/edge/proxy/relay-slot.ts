@@ -1,6 +1,7 @@
 import { relayEnded, relayStarted } from "../../core/flow/concurrency.js";
 import type { LocalServiceState } from "../../core/local-health/local-service-state.js";
 import type { RequestState } from "../request-state.js";
+import { BodyHead } from "./body-watch.js";
 
 /**
  * maxConcurrentRequestsPerInstance counts a request until its answer's body
@@ -69,7 +70,8 @@ export class RelaySlot {
  * Called as a try's answer arrives, before the try's own slot is given back
  * (failover.ts), so the instance is never seen free in between. A body the
  * try read whole (try-origin.ts) is complete, and so is a try with no answer:
- * neither holds anything.
+ * neither holds anything. An unsized body read ahead next (read-ahead.ts)
+ * holds it until it turns out whole, or until it has streamed.
  */
 export function holdForRelay(state: RequestState, id: string): void {
   const local = state.local;
@@ -95,7 +97,10 @@ export function releaseRelaySlot(state: RequestState): void {
 export function abandonRelay(state: RequestState, ctx: ExecutionContext): void {
   const slot = state.relaySlot;
   if (slot === null) return;
-  const body = state.relayBody instanceof ReadableStream ? state.relayBody : (state.last?.response?.body ?? null);
+  const last = state.last;
+  // A body read ahead in part is locked to the read-ahead's reader, which is what cancels it.
+  const head = state.relayBody === null && last?.ok === true && last.body instanceof BodyHead ? last.body.reader : null;
+  const body = state.relayBody instanceof ReadableStream ? state.relayBody : (head ?? last?.response?.body ?? null);
   // A body already handed to a Response is locked, and its cancel rejects: the release below still happens.
   if (body !== null) ctx.waitUntil(body.cancel().catch(() => undefined));
   releaseRelaySlot(state);

@@ -2,14 +2,16 @@ import { bufferedBodyLength } from "../../core/proxy/body-length.js";
 import type { TryFailure } from "../../core/retry/retry-policy.js";
 import { classifyStatus } from "../../core/retry/retry-policy.js";
 import { classifyFetchError } from "../../core/retry/fetch-errors.js";
-import { BodyFailed } from "./body-watch.js";
+import { BodyFailed, type BodyHead } from "./body-watch.js";
 
 export type TryResult =
   /**
    * `body`: for a small sized answer read whole in the try (bufferIdleMs > 0),
-   * its bytes, or why reading them failed; null when the body is left to stream.
+   * its bytes, or why reading them failed; null when the body is left to
+   * stream. The try stage may then read an unsized one ahead (read-ahead.ts),
+   * which puts its bytes, its failure or its start (BodyHead) here.
    */
-  | { ok: true; response: Response; latencyMs: number; body: ArrayBuffer | BodyFailed | null }
+  | { ok: true; response: Response; latencyMs: number; body: ArrayBuffer | BodyFailed | BodyHead | null }
   | { ok: false; failure: TryFailure; response: Response | null; latencyMs: number };
 
 /** What one try sends; the request state is one (failover.ts), so no object is made per try. */

@@ -48,14 +48,17 @@ function bytesIn(state: RequestState): number | null {
 }
 
 /**
- * The relayed answer's Content-Length. No per-chunk counting: that would put
- * a JavaScript stream on every response, so an unsized (chunked) answer and
- * the mesh's own answers report null.
+ * The relayed answer's body length: the bytes the try read (a small body read
+ * whole, or an unsized one read ahead to its end), else its Content-Length.
+ * No per-chunk counting: that would put a JavaScript stream on every
+ * response, so an unsized (chunked) answer that streamed and the mesh's own
+ * answers report null.
  */
 function bytesOut(state: RequestState): number | null {
   const response = state.last?.response ?? null;
   if (response === null || response.status !== state.status) return null;
   if (state.method === "HEAD" || state.status === 204 || state.status === 304) return 0;
+  if (state.relayBody instanceof ArrayBuffer) return state.relayBody.byteLength;
   return declaredLength(response.headers);
 }
 

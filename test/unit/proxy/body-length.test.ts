@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bufferedBodyLength, declaredBodyLength, MAX_BUFFERED_BODY_BYTES, relayedBodyLength } from "../../../src/core/proxy/body-length.js";
+import { bufferedBodyLength, declaredBodyLength, MAX_BUFFERED_BODY_BYTES, readsAhead, relayedBodyLength } from "../../../src/core/proxy/body-length.js";
 
 describe("declaredBodyLength", () => {
   it("reads a plain decimal Content-Length", () => {
@@ -37,5 +37,29 @@ describe("bufferedBodyLength", () => {
     expect(bufferedBodyLength("GET", 200, null, null)).toBeNull();
     expect(bufferedBodyLength("GET", 200, "gzip", "238")).toBeNull();
     expect(bufferedBodyLength("GET", 200, null, String(MAX_BUFFERED_BODY_BYTES + 1))).toBeNull();
+  });
+});
+
+describe("readsAhead", () => {
+  const unsized = (extra: Record<string, string> = {}): Headers => new Headers({ "content-type": "application/json", ...extra });
+
+  it("reads an unsized answer ahead, encoded or not, whatever its method or status", () => {
+    expect(readsAhead("GET", 200, unsized())).toBe(true);
+    expect(readsAhead("POST", 404, unsized({ "content-encoding": "gzip" }))).toBe(true);
+    // A Content-Length that is not a plain decimal leaves the length unknown: unsized.
+    expect(readsAhead("GET", 200, unsized({ "content-length": "5, 5" }))).toBe(true);
+    expect(readsAhead("GET", 200, new Headers())).toBe(true);
+  });
+
+  it("leaves out what has no body, a declared length, an event stream, or X-Accel-Buffering: no", () => {
+    expect(readsAhead("HEAD", 200, unsized())).toBe(false);
+    expect(readsAhead("GET", 204, unsized())).toBe(false);
+    expect(readsAhead("GET", 304, unsized())).toBe(false);
+    expect(readsAhead("GET", 200, unsized({ "content-length": "70000" }))).toBe(false);
+    expect(readsAhead("GET", 200, unsized({ "content-length": "12", "content-encoding": "gzip" }))).toBe(false);
+    expect(readsAhead("GET", 200, new Headers({ "content-type": "text/event-stream; charset=utf-8" }))).toBe(false);
+    expect(readsAhead("GET", 200, new Headers({ "content-type": " Text/Event-Stream" }))).toBe(false);
+    expect(readsAhead("GET", 200, unsized({ "x-accel-buffering": "No" }))).toBe(false);
+    expect(readsAhead("GET", 200, unsized({ "x-accel-buffering": "yes" }))).toBe(true);
   });
 });

@@ -16,7 +16,7 @@ const svc = (name: string, prefix = `/${name}`): RoutedService => ({
   routes: { hosts: [], pathPrefixes: [prefix], stripPrefix: false },
   balancer: "round_robin",
   mode: "snapshot",
-  retry: { attempts: 3, perTryTimeoutMs: 5000, bodyIdleTimeoutMs: 30_000, retryOn: ["connect-failure"], budget: null },
+  retry: { attempts: 3, perTryTimeoutMs: 5000, bodyIdleTimeoutMs: 30_000, readAheadMs: 100, retryOn: ["connect-failure"], budget: null },
   panic: false,
 });
 

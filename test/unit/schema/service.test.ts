@@ -35,7 +35,7 @@ describe("serviceConfigSchema defaults", () => {
         healthyThreshold: 2,
         unhealthyThreshold: 2,
       },
-      retry: { attempts: 3, perTryTimeoutMs: 5000, bodyIdleTimeoutMs: 30000, retryOn: ["connect-failure", "timeout", "502", "503", "504"], budget: { percent: 20, minPerSecond: 10 } },
+      retry: { attempts: 3, perTryTimeoutMs: 5000, bodyIdleTimeoutMs: 30000, readAheadMs: 100, retryOn: ["connect-failure", "timeout", "502", "503", "504"], budget: { percent: 20, minPerSecond: 10 } },
       lease: { ttlSeconds: 30, deregisterAfterSeconds: 300 },
       outlier: { consecutiveFailures: 5, baseEjectionSeconds: 30, maxEjectionSeconds: 300 },
       panic: { routeToAllWhenNoneHealthy: false },
@@ -61,7 +61,7 @@ describe("serviceConfigSchema defaults", () => {
     });
     expect(config.balancer).toBe("weighted_round_robin");
     expect(config.routing.mode).toBe("strict");
-    expect(config.retry).toEqual({ attempts: 1, perTryTimeoutMs: 5000, bodyIdleTimeoutMs: 30000, retryOn: ["5xx"], budget: { percent: 20, minPerSecond: 10 } });
+    expect(config.retry).toEqual({ attempts: 1, perTryTimeoutMs: 5000, bodyIdleTimeoutMs: 30000, readAheadMs: 100, retryOn: ["5xx"], budget: { percent: 20, minPerSecond: 10 } });
     expect(config.routes.stripPrefix).toBe(true);
     expect(config.panic.routeToAllWhenNoneHealthy).toBe(true);
   });

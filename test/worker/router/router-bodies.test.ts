@@ -148,9 +148,16 @@ describe("an upload the client sends slowly", () => {
 });
 
 describe("an origin body that breaks or stalls half-way", () => {
-  for (const fault of ["reset-mid-body", "reset-mid-sized-body"]) {
-    it(`(${fault}) errors the client's stream and counts against the origin`, async () => {
-      const { name } = await serviceWith(1);
+  // Sized: relayed with its length, so the cut aborts the client's connection. Unsized and cut after the
+  // read-ahead's hold (the origin cuts 50 ms after its first chunk): streamed, and errored (workerd then
+  // ends it cleanly over HTTP: cloudflare/workerd#6818); readAheadMs 0 streams it at once.
+  for (const [fault, retry] of [
+    ["reset-mid-sized-body", {}],
+    ["reset-mid-body", { readAheadMs: 0 }],
+    ["reset-mid-body", { readAheadMs: 1 }],
+  ] as const) {
+    it(`(${fault}, readAheadMs ${"readAheadMs" in retry ? retry.readAheadMs : "default"}) errors the client's stream and counts against the origin`, async () => {
+      const { name } = await serviceWith(1, { retry });
       const { res, read } = await exchange(`http://mesh.test/${name}/cut`, { headers: { "x-origin-fault": fault } }, readError);
       expect(res.status).toBe(200);
       expect(read).toMatch(/^error: /);
@@ -180,10 +187,12 @@ describe("an origin body that breaks or stalls half-way", () => {
     expect(await failuresOf(name)).toEqual([1]);
   });
 
-  // Read whole, a small body that fails has sent the client nothing: the try fails over instead.
-  for (const fault of ["reset-mid-sized-body", "hang-mid-sized-body"]) {
+  // Read whole (sized) or ahead (unsized, cut within retry.readAheadMs), a small body that fails has
+  // sent the client nothing: the try fails over instead.
+  for (const fault of ["reset-mid-sized-body", "hang-mid-sized-body", "reset-mid-body"]) {
     it(`(${fault} on one origin of two) fails a GET over to the other origin before the client sees anything`, async () => {
-      const { name } = await serviceWith(2, { retry: { bodyIdleTimeoutMs: 300 } });
+      // A read-ahead hold well past the unsized cut (50 ms after the first chunk), so a slow machine cannot race it.
+      const { name } = await serviceWith(2, { retry: { bodyIdleTimeoutMs: 300, readAheadMs: 2_000 } });
       const [faulty = "", healthy = ""] = originUrls();
       await control(faulty, { fault });
       const healthyName = (JSON.parse(await (await fetch(`${healthy}/who`)).text()) as Echo).origin;
@@ -217,12 +226,70 @@ describe("an origin body that breaks or stalls half-way", () => {
     ["reset-mid-sized-body", "POST"],
   ] as const) {
     it(`(${fault}, ${method}) counts the try once, as a failure`, async () => {
-      const { name } = await serviceWith(1);
+      // Streamed, so the body breaks after the answer was counted (readAheadMs 0; a sized one is read whole).
+      const { name } = await serviceWith(1, { retry: { readAheadMs: 0 } });
       await control(originUrls()[0] ?? "", { fault });
       const { read } = await exchange(`http://mesh.test/${name}/once`, { method, ...(method === "POST" ? { body: "{}" } : {}) }, readError);
       expect(read).toMatch(/^error: /);
       const [instance] = (await stubFor(name).describe()).instances;
       expect([instance?.requests, instance?.failures]).toEqual([1, 1]);
+    });
+  }
+
+  // Unsized and cut while read ahead, a body cannot be relayed as the failure it is: workerd would end it
+  // with a clean last chunk, a complete-looking answer. The try failed, and with no retry left it is a 502.
+  for (const method of ["GET", "POST"] as const) {
+    it(`(reset-mid-body within retry.readAheadMs, ${method}, no retry left) is a 502, counted once, never a cleanly ended 200`, async () => {
+      const { name } = await serviceWith(2, { retry: { readAheadMs: 2_000 } });
+      for (const url of originUrls().slice(0, 2)) await control(url, { fault: "reset-mid-body" });
+      // A GET is tried on both origins; a POST once (a non-idempotent request is not resent after a reset).
+      const { res, read } = await exchange(`http://mesh.test/${name}/once`, { method, ...(method === "POST" ? { body: "{}" } : {}) }, readText);
+      expect(res.status).toBe(502);
+      expect((JSON.parse(read) as { error: string }).error).toBe("upstream_unavailable");
+      const instances = (await stubFor(name).describe()).instances;
+      const tries = method === "GET" ? 2 : 1;
+      expect(instances.reduce((n, i) => n + i.requests, 0)).toBe(tries);
+      expect(instances.reduce((n, i) => n + i.failures, 0)).toBe(tries);
+    });
+  }
+
+  it("holds an unsized answer's headers at most retry.readAheadMs, then streams what came and what follows", async () => {
+    const { name } = await serviceWith(1, { retry: { readAheadMs: 400, bodyIdleTimeoutMs: 300 } });
+    const started = Date.now();
+    let headersAfter = 0;
+    const { res, read } = await exchange(`http://mesh.test/${name}/held`, { headers: { "x-origin-fault": "hang-mid-body" } }, async (res) => {
+      headersAfter = Date.now() - started;
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      const first = await reader.read();
+      const text = new TextDecoder().decode(first.value);
+      // The origin sends nothing more: the watcher's idle limit ends the stream from here.
+      const rest = await reader.read().then(
+        () => "no error",
+        (err: unknown) => `error: ${String(err)}`,
+      );
+      return { text, rest };
+    });
+    expect(res.status).toBe(200);
+    expect(headersAfter).toBeGreaterThanOrEqual(350);
+    expect(headersAfter).toBeLessThan(3_000);
+    expect(read).toEqual({ text: "partial-", rest: "error: Error: origin sent no body data for 300 ms" });
+    expect(await failuresOf(name)).toEqual([1]);
+  });
+
+  // The same cut body, written raw by the origin: a chunk, then the connection closed without the last chunk.
+  const cutRaw = (headers: string): string =>
+    Buffer.from(`HTTP/1.1 200 OK\r\n${headers}transfer-encoding: chunked\r\n\r\n8\r\npartial-\r\n`).toString("base64");
+  for (const [label, headers, status] of [
+    ["text/plain", "content-type: text/plain\r\n", 502],
+    ["text/event-stream", "content-type: text/event-stream\r\n", 200],
+    ["X-Accel-Buffering: no", "content-type: application/x-ndjson\r\nx-accel-buffering: no\r\n", 200],
+  ] as const) {
+    it(`reads a cut unsized ${label} answer ${status === 502 ? "ahead (a 502)" : "not ahead: it streams (a 200 that errors)"}`, async () => {
+      const { name } = await serviceWith(1);
+      const { res, read } = await exchange(`http://mesh.test/${name}/raw`, { headers: { "x-origin-fault": "raw", "x-origin-raw": cutRaw(headers) } }, readError);
+      expect(res.status).toBe(status);
+      if (status === 200) expect(read).toMatch(/^error: /);
+      expect(await failuresOf(name)).toEqual([1]);
     });
   }
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { control, exchange, originUrls, resetOrigins, serviceWith, stubFor } from "../helpers.js";
+import { control, exchange, mesh, originUrls, resetOrigins, serviceWith, stubFor } from "../helpers.js";
 
 /**
  * Bodies in both directions: Expect: 100-continue, uploads the client
@@ -274,6 +274,21 @@ describe("an origin body that breaks or stalls half-way", () => {
     expect(headersAfter).toBeLessThan(3_000);
     expect(read).toEqual({ text: "partial-", rest: "error: Error: origin sent no body data for 300 ms" });
     expect(await failuresOf(name)).toEqual([1]);
+  });
+
+  // The hold is the mesh's wait, after the try's headers came: an origin whose answer is being read ahead is
+  // not "stalled" (stall avoidance skips an instance whose try has waited over perTryTimeoutMs / 4 for headers).
+  it("does not count a read-ahead hold as a stalled try: other requests still reach that origin meanwhile", async () => {
+    const { name } = await serviceWith(2, { retry: { perTryTimeoutMs: 200, readAheadMs: 1_500, bodyIdleTimeoutMs: 5_000 } });
+    const held = mesh(`/${name}/held`, { headers: { "x-origin-fault": "hang-mid-body" } });
+    // Well past the 50 ms stall threshold, well inside the hold.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const origins = new Set<string>();
+    for (let i = 0; i < 4; i++) origins.add((JSON.parse(await (await mesh(`/${name}/during`)).text()) as Echo).origin);
+    expect(origins.size).toBe(2);
+    const res = await held;
+    expect(res.status).toBe(200);
+    await res.body?.cancel();
   });
 
   // The same cut body, written raw by the origin: a chunk, then the connection closed without the last chunk.

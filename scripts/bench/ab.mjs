@@ -10,7 +10,11 @@
 //
 //   node scripts/bench/ab.mjs --mesh head=<bundleDir>[:<wrangler.toml>] [--mesh old=<dir>[:<toml>] ...]
 //     [--handrolled <label>=<bundleDir> ...] [--vars <label>=K=V,K=V ...] [--copies 2]
-//     [--rounds 6] [--seconds 4] [--connections 16] [--log off|json]
+//     [--rounds 6] [--seconds 4] [--connections 16] [--log off|json] [--path /item]
+//
+// --path is the path every row asks for under /bench-snapshot: /item gets the
+// origins' sized answer, /chunked/item the same body unsized (chunked), which
+// the mesh reads ahead (retry.readAheadMs) and the references stream.
 //
 // --copies runs every row in that many workerd processes and averages them per
 // round: on this 2-core VM two processes of the same bundle differed by up to
@@ -45,6 +49,8 @@ const seconds = Number(one("seconds", "4"));
 const connections = Number(one("connections", "16"));
 const requestLog = one("log", "off");
 const copies = Number(one("copies", "1"));
+const askPath = one("path", "/item");
+if (!askPath.startsWith("/")) throw new Error(`--path must start with "/", got "${askPath}"`);
 const variants = values("mesh").map((spec) => {
   const eq = spec.indexOf("=");
   if (eq < 1) throw new Error(`--mesh wants label=bundleDir[:config], got "${spec}"`);
@@ -82,7 +88,7 @@ try {
     for (let c = 0; c < copies; c++) {
       const started = await startWorkerTracked({ bundleDir, config, bindings });
       workers.push(started.worker);
-      addRow(label, { url: `${started.worker.url}/bench-snapshot/item`, pids: started.pids });
+      addRow(label, { url: `${started.worker.url}/bench-snapshot${askPath}`, pids: started.pids });
     }
   };
   await reference("pass-through", PASSTHROUGH_CONFIG, { ORIGIN_URL: originUrls[0] });
@@ -94,7 +100,7 @@ try {
       const bindings = { ORIGIN_URLS: originUrls.join(","), ...extraVars.get(spec.slice(0, eq)) };
       const started = await startWorkerTracked({ bundleDir: spec.slice(eq + 1), config: HANDROLLED_CONFIG, bindings });
       workers.push(started.worker);
-      addRow(spec.slice(0, eq), { url: `${started.worker.url}/bench-snapshot/item`, pids: started.pids });
+      addRow(spec.slice(0, eq), { url: `${started.worker.url}/bench-snapshot${askPath}`, pids: started.pids });
     }
   }
   for (const v of variants) {
@@ -107,7 +113,7 @@ try {
       });
       workers.push(started.worker);
       await setUpService(meshClient(started.worker.url, adminToken), "bench-snapshot", "snapshot", originUrls);
-      addRow(v.label, { url: `${started.worker.url}/bench-snapshot/item`, pids: started.pids });
+      addRow(v.label, { url: `${started.worker.url}/bench-snapshot${askPath}`, pids: started.pids });
     }
   }
   const all = rows.flatMap((row) => row.copies.map((copy) => ({ label: row.label, ...copy })));
@@ -146,7 +152,7 @@ try {
   // The bench's own pairing (analysis/steady.mjs): one pass here, at the connections asked for.
   const byLabel = Object.fromEntries(rows.map((row, i) => [row.label, { throughput: samples[i] }]));
   const paired = (i, ref, f) => pairedMedian(byLabel, rows[i].label, rows[ref].label, "throughput", f) ?? Number.NaN;
-  console.log(`\n${rounds} rounds × ${seconds} s at ${connections} connections, ${copies} process(es) per row, REQUEST_LOG=${requestLog} on the mesh rows; medians (ratios and CPU added paired per round):`);
+  console.log(`\n${rounds} rounds × ${seconds} s at ${connections} connections, ${copies} process(es) per row, REQUEST_LOG=${requestLog} on the mesh rows, path ${askPath}; medians (ratios and CPU added paired per round):`);
   console.log("row              req/s   CPU µs/req  × pass-through  × hand-rolled  CPU added µs  p50 added ms");
   for (const [i, row] of rows.entries()) {
     console.log(

@@ -57,7 +57,8 @@ ${http}
 
 /**
  * One nginx worker serving N origins, one port each, each answering every path
- * with 200 {"origin":"origin-i"} (and x-origin), like scripts/lib/origin.mjs.
+ * with 200 {"origin":"origin-i"} (and x-origin), like scripts/lib/origin.mjs:
+ * sized, except under a path with /chunked/ in it.
  * @param {string} bin @param {{ name: string, port: number }[]} origins
  */
 export async function startNginxOrigins(bin, origins, cpu = null) {
@@ -68,6 +69,9 @@ export async function startNginxOrigins(bin, origins, cpu = null) {
     listen 127.0.0.1:${o.port};
     default_type application/json;
     location / { add_header x-origin ${o.name}; return 200 '${originBody(o.name)}'; }
+    # The same body unsized: a body filter (sub_filter, here replacing a word by itself) drops the
+    # Content-Length, so nginx sends it chunked (ab.mjs --path /chunked/item).
+    location ~ /chunked/ { add_header x-origin ${o.name}; sub_filter_types *; sub_filter_once on; sub_filter 'origin' 'origin'; return 200 '${originBody(o.name)}'; }
   }`,
     )
     .join("\n");

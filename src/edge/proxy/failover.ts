@@ -105,7 +105,8 @@ async function failOver(
       tryEnded(state, instance.id, token);
     }
     // An unsized answer is read ahead before its headers may go out (read-ahead.ts).
-    await readAnswerAhead(state, readAheadMs);
+    const reading = readAnswerAhead(state, readAheadMs);
+    if (reading !== null) await reading;
     const tried = state.last;
     // A small answer whose body broke or stalled while the try read it whole has sent the client
     // nothing yet: where the policy would retry a reset or a timeout before the headers, it is that

@@ -11,14 +11,17 @@ import { releaseRelaySlot } from "./relay-slot.js";
  * through it (the answer's relay slot), and is given back at once when the
  * body turns out whole.
  */
-export async function readAnswerAhead(state: RequestState, holdMs: number): Promise<void> {
+export function readAnswerAhead(state: RequestState, holdMs: number): Promise<void> | null {
   const last = state.last;
-  if (holdMs <= 0 || last === null || !last.ok || last.body !== null || last.response.body === null) return;
-  if (!readsAhead(state.method, last.response.status, last.response.headers)) return;
+  // Null when there is nothing to read ahead, so the try stage awaits nothing (most answers: sized, read whole).
+  if (holdMs <= 0 || last === null || !last.ok || last.body !== null || last.response.body === null) return null;
+  if (!readsAhead(state.method, last.response.status, last.response.headers)) return null;
+  const response = last.response;
   // workers-types declare Response.body as ReadableStream<any>; a fetched body is bytes.
-  const body = await readAhead(last.response.body as ReadableStream<Uint8Array>, holdMs);
-  state.last = { ok: true, response: last.response, latencyMs: last.latencyMs, body };
-  if (body instanceof ArrayBuffer) releaseRelaySlot(state);
+  return readAhead(response.body as ReadableStream<Uint8Array>, holdMs).then((body) => {
+    state.last = { ok: true, response, latencyMs: last.latencyMs, body };
+    if (body instanceof ArrayBuffer) releaseRelaySlot(state);
+  });
 }
 
 /**

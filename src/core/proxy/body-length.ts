@@ -43,16 +43,18 @@ export function bufferedBodyLength(method: string, status: number, contentEncodi
 
 /**
  * Whether the try stage reads an answer's body ahead before relaying it
- * (edge/proxy/read-ahead.ts): an unsized body, the one kind whose cut the
- * client cannot see (workerd ends it with a clean last chunk), so the mesh
- * must see it first. Not when there is no body (HEAD, 204, 304), when it is
- * sized (read whole, or relayed with its length, which makes a cut visible),
- * for an event stream (its events must not wait), or when the origin asks
- * for its answer unbuffered with nginx's `X-Accel-Buffering: no`.
+ * (edge/proxy/read-ahead.ts): a body relayed unsized, the one kind whose cut
+ * the client cannot see (workerd ends it with a clean last chunk), so the
+ * mesh must see it first. That is a chunked one, and an encoded one even with
+ * a Content-Length (fetch decodes it, so the length no longer counts what is
+ * relayed). Not when there is no body (HEAD, 204, 304), when it is relayed
+ * with its length (read whole when small, and a cut aborts the client's
+ * connection), for an event stream (its events must not wait), or when the
+ * origin asks for its answer unbuffered with nginx's `X-Accel-Buffering: no`.
  */
 export function readsAhead(method: string, status: number, headers: Headers): boolean {
   if (method === "HEAD" || status === 204 || status === 304) return false;
-  if (declaredBodyLength(headers.get("content-length")) !== null) return false;
+  if (relayedBodyLength(headers) !== null) return false;
   const type = headers.get("content-type");
   if (type !== null && type.trim().toLowerCase().startsWith("text/event-stream")) return false;
   return headers.get("x-accel-buffering")?.trim().toLowerCase() !== "no";

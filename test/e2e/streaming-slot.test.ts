@@ -77,6 +77,11 @@ async function startStreamingOrigin(flakySeen: { count: number }): Promise<Strea
         res.write("chunk-0;");
         drip(res, 2, CHUNK_GAP_MS);
         return;
+      case "slow-stream":
+        res.writeHead(200, streamed);
+        res.write("chunk-0;");
+        drip(res, 2, 1_000);
+        return;
       case "endless":
         res.writeHead(200, streamed);
         res.write("chunk-0;");
@@ -210,7 +215,7 @@ describe("end to end: a streaming answer holds its concurrency slot until its bo
     });
     await serve("capped", [origin]);
     await serve("pair", [origin, second]);
-    await serve("ahead", [origin], 2_000);
+    await serve("ahead", [origin], 5_000);
   });
 
   afterAll(async () => {
@@ -231,9 +236,9 @@ describe("end to end: a streaming answer holds its concurrency slot until its bo
   });
 
   it("holds the slot while an unsized answer is read ahead, and gives it back once the answer is whole", async () => {
-    const pending = send("/ahead/stream", { headers: { "accept-encoding": "identity" } });
-    await until("the request at the origin", 3_000, () => Promise.resolve(origin.paths.includes("/ahead/stream")));
-    // The body has 600 ms to go, and its headers are held until it is whole: the slot is taken meanwhile.
+    const pending = send("/ahead/slow-stream", { headers: { "accept-encoding": "identity" } });
+    await until("the request at the origin", 3_000, () => Promise.resolve(origin.paths.includes("/ahead/slow-stream")));
+    // The body has 2 s to go, and its headers are held until it is whole: the slot is taken meanwhile.
     expect(await next("/ahead/second")).toEqual({ status: 503, error: "overloaded" });
     const first = await pending;
     expect(first.status).toBe(200);

@@ -75,6 +75,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 describe("end to end: clients that leave before their first try", () => {
   let mesh: RunningWorker;
   let origin: RecordingOrigin;
+  /** The second instance of the retried service only. */
+  let spare: RecordingOrigin;
   let tokens: TokenServer;
 
   const admin = <T>(method: string, path: string, body: unknown, token = ADMIN) => meshCall<T>(mesh.url, method, `/_mesh/v1/services/${path}`, body, token);
@@ -97,7 +99,7 @@ describe("end to end: clients that leave before their first try", () => {
   }
 
   beforeAll(async () => {
-    [origin, tokens] = await Promise.all([startRecordingOrigin(), startTokenServer()]);
+    [origin, spare, tokens] = await Promise.all([startRecordingOrigin(), startRecordingOrigin(), startTokenServer()]);
     mesh = await startWorker({
       bundleDir: inject("meshBundleDir"),
       bindings: { MESH_ADMIN_TOKEN: ADMIN, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off", DEPARTED_CLIENT_SECRET: CLIENT_SECRET },
@@ -109,11 +111,18 @@ describe("end to end: clients that leave before their first try", () => {
     await serve("authed", {
       upstreamAuth: { type: "oauth2_client_credentials", tokenUrl: tokens.url, clientId: "switchyard-departed", clientSecretRef: "DEPARTED_CLIENT_SECRET" },
     });
+    // Two instances, so a timed-out try has somewhere to be retried.
+    const retried = await admin<{ registrationToken: string }>("PUT", "retried", { routes: { pathPrefixes: ["/retried"] }, retry: { attempts: 2, perTryTimeoutMs: 600 } });
+    expect(retried.status).toBe(201);
+    for (const o of [origin, spare]) {
+      const reg = await admin("POST", "retried/instances", { url: o.url, ttlSeconds: 3600 }, retried.body.registrationToken);
+      expect(reg.status).toBe(201);
+    }
   });
 
   afterAll(async () => {
     await mesh.dispose();
-    await Promise.all([origin.close(), tokens.close()]);
+    await Promise.all([origin.close(), spare.close(), tokens.close()]);
   });
 
   it("a waiting client that hangs up leaves the queue at once: its place goes to a live client, and the origin never sees it", async () => {
@@ -176,6 +185,21 @@ describe("end to end: clients that leave before their first try", () => {
     expect(direct.status).toBe(200);
     expect(await direct.json()).toEqual({ path: "/standby/direct" });
     expect(origin.paths.filter((p) => p.startsWith("/front/") || p.startsWith("/standby/"))).toEqual(["/front/warm", "/front/hold", "/standby/direct"]);
+  });
+
+  it("a client that hangs up while its try hangs gets no retry on the other origin, and counts as client_closed", async () => {
+    const warm = await fetch(`${mesh.url}/retried/warm`);
+    expect(warm.status).toBe(200);
+    await warm.arrayBuffer();
+    // Both origins hold this path: the first try waits until its 600 ms timeout, when a retry would go to the other.
+    const client = await rawClient(mesh.url, "/retried/gone/hold");
+    await Promise.race([origin.arrived("/retried/gone/hold"), spare.arrived("/retried/gone/hold")]);
+    client.hangUp();
+    await sleep(1_500);
+    expect([...origin.paths, ...spare.paths].filter((p) => p === "/retried/gone/hold")).toHaveLength(1);
+    await until("the departed request in the metrics", 10_000, async () => (await counted("retried", "client_closed")).total === 1);
+    origin.release();
+    spare.release();
   });
 
   it("counts each such request as client_closed (499), which is not an error", async () => {

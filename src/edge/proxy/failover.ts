@@ -142,6 +142,9 @@ async function failOver(
       instancesLeft: instancesLeft(state),
     });
     if (!decision.retry) return;
+    // A client gone since its request began gets no retry: it would take an origin's capacity for no one
+    // (Envoy likewise stops retrying once the downstream resets). Respond answers 499 client_closed.
+    if (clientGone(state)) return;
     // An untried instance may be one no pick can choose now (at its concurrency cap, held back by its
     // Retry-After): the retry budget pays only for a retry that has somewhere to go.
     if (!state.strict) {

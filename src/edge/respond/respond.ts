@@ -56,6 +56,8 @@ export function respond(state: RequestState): Response {
     });
     return answered(state, error.toResponse(), "no_healthy_instance");
   }
+  // The client left before a retry it would have had (failover.ts): what the log and metrics keep.
+  if (state.clientClosed && !last.ok) return clientClosed(state);
   if (last.response !== null) {
     const outcome = last.ok ? (attempts > 1 ? "failed_over" : "ok") : "upstream_error";
     const body = state.relayBody ?? last.response.body;
@@ -82,9 +84,11 @@ function overloaded(state: RequestState, name: string): Response {
 
 /**
  * The client went away before the request's first try, which was then not
- * made (proxy/client-gone.ts). Nobody reads this answer; it is what the
- * request log and metrics record: 499, nginx's "client closed request", a
- * 4xx because the request ended on the client's side, not an origin's.
+ * made, or before a retry, which was then not made either (proxy/client-gone.ts).
+ * Nobody reads this answer; it is what the request log and metrics record:
+ * 499, nginx's "client closed request", a 4xx because the request ended on
+ * the client's side, not an origin's. A failed try before it still counts
+ * against its instance.
  */
 function clientClosed(state: RequestState): Response {
   const error = new MeshError(499, "client_closed", "the client went away before an origin was tried");

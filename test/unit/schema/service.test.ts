@@ -215,6 +215,11 @@ describe("serviceConfigSchema validation", () => {
     expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, retry: { attempts: 0 } }))[0]?.path).toBe("retry.attempts");
     expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, retry: { attempts: 11 } }))[0]?.path).toBe("retry.attempts");
     expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, lease: { ttlSeconds: 4 } }))[0]?.path).toBe("lease.ttlSeconds");
+    for (const readAheadMs of [-1, 5_001, 1.5, "100", null]) {
+      expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, retry: { readAheadMs } }))[0]?.path).toBe("retry.readAheadMs");
+    }
+    expect(parseOk({ ...minimal, retry: { readAheadMs: 0 } }).retry.readAheadMs).toBe(0);
+    expect(parseOk({ ...minimal, retry: { readAheadMs: 5_000 } }).retry.readAheadMs).toBe(5_000);
     expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, outlier: { consecutiveFailures: 1.5 } }))[0]?.path).toBe(
       "outlier.consecutiveFailures",
     );

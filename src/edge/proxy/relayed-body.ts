@@ -3,7 +3,7 @@ import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../../core/schema/service.js";
 import { instanceFailed } from "../pick/pick.js";
 import { recordOutcomes } from "../report/outcome-reporter.js";
 import type { RequestState } from "../request-state.js";
-import { BodyFailed, BodyHead, failedBody, logBodyFailed, mayHaveBody, watchBody, type BodyFailure } from "./body-watch.js";
+import { BodyFailed, failedBody, logBodyFailed, mayHaveBody, watchBody, type BodyFailure } from "./body-watch.js";
 import { releaseRelaySlot } from "./relay-slot.js";
 
 /**
@@ -41,18 +41,19 @@ export function watchRelayedBody(state: RequestState, env: Env, ctx: ExecutionCo
     instanceFailed(state, instanceId);
     recordOutcomes(env, ctx, svc.name, [{ instanceId, ok: false, failure: why, latencyMs: last.latencyMs, afterAnswer: true }]);
   };
-  if (last.ok && last.body !== null && !(last.body instanceof BodyHead)) {
-    if (last.body instanceof BodyFailed) {
-      // Counted and marked by the try stage (failover.ts); only the line and the client's error are left.
-      logBodyFailed(svc.name, instanceId, last.body.why, last.body);
-      state.relayBody = failedBody(last.body, relayedBodyLength(response.headers));
-    } else {
-      state.relayBody = last.body;
-    }
+  const read = last.ok ? last.body : null;
+  if (read instanceof BodyFailed) {
+    // Counted and marked by the try stage (failover.ts); only the line and the client's error are left.
+    logBodyFailed(svc.name, instanceId, read.why, read);
+    state.relayBody = failedBody(read, relayedBodyLength(response.headers));
+    return;
+  }
+  if (read instanceof ArrayBuffer) {
+    state.relayBody = read;
     return;
   }
   // An unsized body read ahead but not to its end goes on from where the try got to (read-ahead.ts).
-  const head = last.ok && last.body instanceof BodyHead ? last.body : null;
+  const head = read;
   // Nothing left to relay (HEAD, 204, 304, an empty body): the answer is complete, its slot free.
   if (head === null && (!mayHaveBody(state.method, response) || response.body === null)) {
     releaseRelaySlot(state);

@@ -11,7 +11,7 @@
  *   meanLatencyMs: number | null }} InstanceView
  */
 /** @typedef {{ instances: InstanceView[] }} ServiceDetail */
-/** @typedef {{ id: string, url: string, requests: number, throughputPerSecond: number, errorRate: number, latencyMs: Latency }} InstanceStats */
+/** @typedef {{ id: string, url: string, requests: number, throughputPerSecond: number, errorRate: number, failoverRate: number, latencyMs: Latency }} InstanceStats */
 /** @typedef {{ at: string, requests: number, errors: number, p50: number | null, p99: number | null }} SeriesBucket */
 /**
  * GET /_mesh/v1/services/{name}/stats?window=… (docs/analytics.md).

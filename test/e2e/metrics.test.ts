@@ -9,7 +9,7 @@ interface Stats {
   failoverRate: number;
   latencyMs: { p50: number | null; p99: number | null };
   upstreamLatencyMs: { p50: number | null };
-  instances: { id: string; requests: number }[];
+  instances: { id: string; requests: number; failoverRate: number }[];
   series: { requests: number }[];
 }
 
@@ -52,6 +52,9 @@ describe("end to end: metrics", () => {
     expect(s.latencyMs.p50).not.toBeNull();
     expect(s.upstreamLatencyMs.p50).not.toBeNull();
     expect(s.instances.reduce((n, i) => n + i.requests, 0)).toBe(TOTAL);
+    // Per instance, a share of what it answered: the failed-over requests are all answered by the healthy origin.
+    expect(s.instances.reduce((n, i) => n + i.failoverRate * i.requests, 0)).toBeCloseTo(s.failoverRate * s.requests, 2);
+    expect(s.instances.filter((i) => i.failoverRate > 0)).toHaveLength(1);
     expect(s.series.reduce((n, p) => n + p.requests, 0)).toBe(TOTAL);
   });
 

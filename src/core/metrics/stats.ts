@@ -25,6 +25,8 @@ export interface InstanceStats {
   requests: number;
   throughputPerSecond: number;
   errorRate: number;
+  /** Of the requests this instance answered, the share that reached it after another instance's failed try. */
+  failoverRate: number;
   latencyMs: Percentiles;
 }
 
@@ -135,6 +137,7 @@ export function computeStats(
         requests: n,
         throughputPerSecond: round(n / seconds, 4),
         errorRate: r === undefined ? 0 : ratio(errorCount(r), n),
+        failoverRate: r === undefined ? 0 : ratio(r.failovers, n),
         latencyMs: percentiles(r?.client ?? emptyHistogram()),
       };
     }),

@@ -46,8 +46,9 @@ describe("computeStats", () => {
     expect(s.series.map((p) => p.errors)).toEqual([0, 30]);
     expect(s.series[0]?.at).toBe(s.from);
     expect(s.instances).toEqual([
-      expect.objectContaining({ id: "a", url: "https://a.example", requests: 61, errorRate: 0 }),
-      expect.objectContaining({ id: "b", url: "https://b.example", requests: 30, errorRate: 1 }),
+      // a answered the one request that failed over from b.
+      expect.objectContaining({ id: "a", url: "https://a.example", requests: 61, errorRate: 0, failoverRate: Number((1 / 61).toPrecision(6)) }),
+      expect.objectContaining({ id: "b", url: "https://b.example", requests: 30, errorRate: 1, failoverRate: 0 }),
     ]);
     expect(s.upstreamLatencyMs.p50).not.toBeNull();
   });
@@ -63,7 +64,7 @@ describe("computeStats", () => {
     expect(s).toMatchObject({ requests: 0, throughputPerSecond: 0, errorRate: 0, failoverRate: 0 });
     expect(s.latencyMs).toEqual({ p50: null, p90: null, p99: null });
     expect(s.series).toHaveLength(6);
-    expect(s.instances.map((i) => i.requests)).toEqual([0, 0]);
+    expect(s.instances.map((i) => [i.requests, i.failoverRate])).toEqual([[0, 0], [0, 0]]);
   });
 
   it("never rounds a rate that is not zero to zero: 3 errors and 2 failovers in 10 million requests still show", () => {
@@ -76,5 +77,6 @@ describe("computeStats", () => {
     expect(s.errorRate).toBeCloseTo(3e-7, 12);
     expect(s.failoverRate).toBeCloseTo(2e-7, 12);
     expect(s.instances[0]?.errorRate).toBeCloseTo(3e-7, 12);
+    expect(s.instances[0]?.failoverRate).toBeCloseTo(2e-7, 12);
   });
 });

@@ -65,6 +65,8 @@ export interface RequestState {
    */
   clientWaitMs: number;
   clientWaitingSince: number | null;
+  /** Set by the try stage: the request is a WebSocket handshake, whose 101 carries the socket (core/proxy/forward-headers.ts). */
+  webSocket: boolean;
   /** Set by route. */
   service: RoutedService | null;
   match: RouteMatch | null;
@@ -128,6 +130,7 @@ export function newRequestState(request: Request, started: number): RequestState
     clientAbort: null,
     clientWaitMs: 0,
     clientWaitingSince: null,
+    webSocket: false,
     service: null,
     match: null,
     hashKey: undefined,

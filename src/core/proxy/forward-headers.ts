@@ -34,6 +34,25 @@ function stripHopByHop(headers: Headers): void {
   for (const name of HOP_BY_HOP) headers.delete(name);
 }
 
+/** Whether a comma-separated header value lists `token` (compared without case, as RFC 9110 tokens are). */
+function listsToken(value: string | null, token: string): boolean {
+  if (value === null) return false;
+  for (const item of value.split(",")) if (item.trim().toLowerCase() === token) return true;
+  return false;
+}
+
+/**
+ * A WebSocket opening handshake (RFC 6455 §4.1): a GET whose `Connection`
+ * names `upgrade` and whose `Upgrade` names `websocket`. Both headers are
+ * hop-by-hop, so upstreamHeaders strips them like any other and then, for
+ * such a request, asks the origin for the upgrade itself. Any other upgrade
+ * (h2c, TLS) stays stripped: the origin gets a plain request. `Connection` is
+ * read first, so a request without one (most) costs one header lookup.
+ */
+export function isWebSocketHandshake(method: string, headers: Headers): boolean {
+  return method === "GET" && listsToken(headers.get("connection"), "upgrade") && listsToken(headers.get("upgrade"), "websocket");
+}
+
 export interface ForwardContext {
   /** The client's address (CF-Connecting-IP at the edge); null when unknown. */
   clientIp: string | null;
@@ -41,6 +60,8 @@ export interface ForwardContext {
   proto: string;
   /** The Host the client asked for. */
   host: string;
+  /** The request is a WebSocket handshake (isWebSocketHandshake): the upgrade is asked of the origin. */
+  webSocket?: boolean;
 }
 
 /** Headers to send upstream, built from the client's request headers. */
@@ -68,6 +89,11 @@ export function upstreamHeaders(incoming: Headers, ctx: ForwardContext): Headers
   }
   headers.set("x-forwarded-proto", ctx.proto);
   headers.set("x-forwarded-host", ctx.host);
+  if (ctx.webSocket === true) {
+    // The client's own Connection may name other hop-by-hop headers; the origin's connection gets only the upgrade.
+    headers.set("connection", "Upgrade");
+    headers.set("upgrade", "websocket");
+  }
   return headers;
 }
 

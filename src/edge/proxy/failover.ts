@@ -1,4 +1,4 @@
-import { upstreamHeaders } from "../../core/proxy/forward-headers.js";
+import { isWebSocketHandshake, upstreamHeaders } from "../../core/proxy/forward-headers.js";
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS, DEFAULT_READ_AHEAD_MS } from "../../core/schema/service.js";
 import { decideRetry } from "../../core/retry/retry-policy.js";
 import { upstreamPath, upstreamQuery } from "../../core/routes/route-table.js";
@@ -30,10 +30,12 @@ export async function tryInstances(state: RequestState, url: URL, env: Env, ctx:
   const svc = state.service;
   const match = state.match;
   if (svc === null || match === null) throw new Error("try stage reached without a routed service");
+  state.webSocket = isWebSocketHandshake(state.method, state.headers);
   state.headers = upstreamHeaders(state.headers, {
     clientIp: state.headers.get("cf-connecting-ip"),
     proto: url.protocol.slice(0, -1),
     host: url.host,
+    webSocket: state.webSocket,
   });
   propagateTrace(state, state.headers);
   // A streamed body goes to one try only (never replayed), so one watcher serves the request.

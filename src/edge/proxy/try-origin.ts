@@ -23,6 +23,8 @@ export interface TryInit {
   /** Time spent waiting for a streamed body's client (proxy/client-body.ts): not the origin's, so not timed. */
   clientWaitMs?: number;
   clientWaitingSince?: number | null;
+  /** A WebSocket handshake: the origin's 101 with its socket is the answer, not a failed try. */
+  webSocket?: boolean;
 }
 
 /** How long, up to `now`, the try has waited for the client's streamed body so far. */
@@ -108,6 +110,11 @@ export async function tryOrigin(
   headersIn = true;
   const latencyMs = originTime(init, started, waitedBefore);
   const status = response.status;
+  // The origin took the upgrade: the socket is the answer (respond relays it), there is no body to read.
+  if (status === 101 && init.webSocket === true && response.webSocket !== null) {
+    clearTimeout(timer);
+    return { ok: true, response, latencyMs, body: null };
+  }
   if (status < 200 || status > 599) {
     clearTimeout(timer);
     // A 1xx as the final answer (e.g. an unasked-for 100 Continue, or 103 Early

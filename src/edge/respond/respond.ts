@@ -8,6 +8,16 @@ import type { RequestState } from "../request-state.js";
 /** Seconds a client should wait before retrying a 503 no_healthy_instance. */
 const RETRY_AFTER_SECONDS = 5;
 
+/**
+ * A new Response for the origin's answer. A WebSocket's 101 (only a handshake
+ * gets one through the try stage) carries the socket instead of a body:
+ * workerd takes a 101 only with one, and answers the client's handshake itself.
+ */
+function rewrap(response: Response, body: ArrayBuffer | ReadableStream | null, headers: Headers): Response {
+  if (response.status === 101) return new Response(null, { status: 101, headers, webSocket: response.webSocket });
+  return new Response(body, { status: response.status, statusText: response.statusText, headers });
+}
+
 /** The origin's answer, re-wrapped: hop-by-hop headers stripped and, unless `instanceId` is null (`responseHeaders: "none"`), the x-mesh-* headers added. */
 function relay(response: Response, body: ArrayBuffer | ReadableStream | null, instanceId: string | null, attempts: number): Response {
   const headers = downstreamHeaders(response.headers);
@@ -15,7 +25,7 @@ function relay(response: Response, body: ArrayBuffer | ReadableStream | null, in
     headers.set("x-mesh-instance", instanceId);
     headers.set("x-mesh-attempts", String(attempts));
   }
-  return new Response(body, { status: response.status, statusText: response.statusText, headers });
+  return rewrap(response, body, headers);
 }
 
 /**
@@ -28,7 +38,7 @@ function relay(response: Response, body: ArrayBuffer | ReadableStream | null, in
  */
 function relayPlain(response: Response, body: ArrayBuffer | ReadableStream | null): Response {
   if (body === response.body && !hasHopByHop(response.headers)) return response;
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: downstreamHeaders(response.headers) });
+  return rewrap(response, body, downstreamHeaders(response.headers));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { downstreamHeaders, hasHopByHop, upstreamHeaders, type ForwardContext } from "../../../src/core/proxy/forward-headers.js";
+import { downstreamHeaders, hasHopByHop, isWebSocketHandshake, upstreamHeaders, type ForwardContext } from "../../../src/core/proxy/forward-headers.js";
 
 const ctx: ForwardContext = { clientIp: "203.0.113.7", proto: "https", host: "api.example.com" };
 
@@ -114,6 +114,46 @@ describe("upstreamHeaders", () => {
     const incoming = new Headers({ connection: "x-hop", "x-hop": "1", host: "h", "x-mesh-a": "1" });
     upstreamHeaders(incoming, ctx);
     expect([...incoming.keys()].sort()).toEqual(["connection", "host", "x-hop", "x-mesh-a"]);
+  });
+});
+
+describe("isWebSocketHandshake", () => {
+  const handshake = (method: string, headers: Record<string, string>) => isWebSocketHandshake(method, new Headers(headers));
+
+  it("is a GET whose Connection names upgrade and whose Upgrade names websocket, in any case and list position", () => {
+    expect(handshake("GET", { connection: "Upgrade", upgrade: "websocket" })).toBe(true);
+    expect(handshake("GET", { connection: "keep-alive, UPGRADE", upgrade: "WebSocket" })).toBe(true);
+    expect(handshake("GET", { connection: "upgrade", upgrade: "h2c, websocket" })).toBe(true);
+  });
+
+  it("is not any other upgrade, nor one missing either header, nor one with another method", () => {
+    expect(handshake("GET", { connection: "Upgrade", upgrade: "h2c" })).toBe(false);
+    expect(handshake("GET", { upgrade: "websocket" })).toBe(false);
+    expect(handshake("GET", { connection: "Upgrade" })).toBe(false);
+    expect(handshake("GET", { connection: "keep-alive", upgrade: "websocket" })).toBe(false);
+    expect(handshake("GET", { connection: "Upgrade", upgrade: "websocket2" })).toBe(false);
+    expect(handshake("POST", { connection: "Upgrade", upgrade: "websocket" })).toBe(false);
+    expect(handshake("HEAD", { connection: "Upgrade", upgrade: "websocket" })).toBe(false);
+  });
+});
+
+describe("upstreamHeaders for a WebSocket handshake", () => {
+  it("asks the origin for the upgrade alone: headers the client's Connection named are still dropped", () => {
+    const out = upstreamHeaders(
+      new Headers({ connection: "Upgrade, x-named", upgrade: "websocket", "x-named": "hop", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" }),
+      { ...ctx, webSocket: true },
+    );
+    expect(out.get("connection")).toBe("Upgrade");
+    expect(out.get("upgrade")).toBe("websocket");
+    expect(out.has("x-named")).toBe(false);
+    expect(out.get("sec-websocket-key")).toBe("dGhlIHNhbXBsZSBub25jZQ==");
+    expect(out.get("x-forwarded-proto")).toBe("https");
+  });
+
+  it("strips the upgrade as before when the request is not a handshake", () => {
+    const out = upstreamHeaders(new Headers({ connection: "Upgrade", upgrade: "websocket" }), { ...ctx, webSocket: false });
+    expect(out.has("connection")).toBe(false);
+    expect(out.has("upgrade")).toBe(false);
   });
 });
 

@@ -226,11 +226,16 @@ control = http.createServer(async (req, res) => {
     res.writeHead(404).end("try /kill/origin-2, /revive/origin-2, /hang/origin-3, /unhang/origin-3\n");
     return;
   }
-  if (m[1] === "kill") await origin.stop();
-  if (m[1] === "revive") await origin.start();
-  if (m[1] === "hang") origin.hang();
-  if (m[1] === "unhang") origin.unhang();
-  res.end(`${m[1]} ${origin.name}\n`);
+  try {
+    if (m[1] === "kill") await origin.stop();
+    if (m[1] === "revive") await origin.start();
+    if (m[1] === "hang") origin.hang();
+    if (m[1] === "unhang") origin.unhang();
+    res.end(`${m[1]} ${origin.name}\n`);
+  } catch (err) {
+    // A control call that fails (the port taken by another process, say) is answered, not a crash of the demo.
+    res.writeHead(500).end(`${m[1]} ${origin.name} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
 });
 control.listen(CONTROL_PORT, "127.0.0.1");
 
@@ -242,6 +247,7 @@ Try it (Ctrl-C to stop; origins deregister on the way out):
   curl -s -H 'Authorization: Bearer ${ADMIN_TOKEN}' ${MESH}/_mesh/v1/services/${SERVICE}   # origin-2 unhealthy
   curl -s -X POST http://127.0.0.1:${CONTROL_PORT}/revive/origin-2            # back after 2 checks (~4 s)
   curl -s -X POST http://127.0.0.1:${CONTROL_PORT}/hang/origin-3              # accepts, never answers: timeouts fail over
+  curl -s -X POST http://127.0.0.1:${CONTROL_PORT}/unhang/origin-3            # answers again (so does /revive)
   curl -s '${MESH}/__scheduled?cron=*+*+*+*+*'                  # run the cron sweep now
 `);
 if (process.env.DEMO_EXIT_AFTER_WALKTHROUGH === "1") await shutdown();

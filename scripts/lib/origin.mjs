@@ -58,9 +58,15 @@ export function restartableServer(handle, { port = 0, host = "127.0.0.1", keepAl
     unhang() {
       hanging = false;
     },
-    /** @returns {Promise<number>} the bound port */
+    /**
+     * Opens the port, or, when it is open already, only ends a hang: a second
+     * start() used to listen again on the bound port and throw EADDRINUSE,
+     * which took `npm start` down when its "revive" was sent to a live origin.
+     * @returns {Promise<number>} the bound port
+     */
     start() {
       hanging = false;
+      if (server !== null) return Promise.resolve(boundPort);
       return new Promise((resolve, reject) => {
         const s = http.createServer(handle);
         s.keepAliveTimeout = keepAliveTimeoutMs;

@@ -103,7 +103,7 @@ instances.put("/:name/instances/:id/heartbeat", validate("param", instanceParams
   const { name, id } = c.req.valid("param");
   const lease = await viaCoordinator(c.env, name, (s) => s.heartbeat(id));
   if (lease === null) {
-    throw new MeshError(404, "not_found", `instance '${id}' is not registered (or its lease expired); register again`);
+    throw new MeshError(404, "not_found", `instance '${id}' has no lease to renew (never registered, deregistered and draining, or its lease expired); register again`);
   }
   return c.json({ leaseExpiresAt: new Date(lease.leaseExpiresAt).toISOString() });
 });

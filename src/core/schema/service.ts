@@ -75,12 +75,13 @@ export const routesSchema = z
     }),
   );
 
-export const retryConditionSchema = z.union([
-  z.literal("connect-failure"),
-  z.literal("timeout"),
-  z.literal("5xx"),
-  z.string().check(z.regex(/^5\d\d$/, "must be 'connect-failure', 'timeout', '5xx' or a 5xx status such as '503'")),
-]);
+const RETRY_CONDITION = /^(?:connect-failure|timeout|5xx|5\d\d)$/;
+
+export const retryConditionSchema = z.pipe(
+  // A status written as a number (`503`, as status codes usually are) is the same condition, kept as its string.
+  z.pipe(z.union([z.string(), z.number()]), z.transform((v: string | number) => String(v))),
+  z.string().check(z.regex(RETRY_CONDITION, "must be 'connect-failure', 'timeout', '5xx' or a 5xx status such as 503")),
+);
 
 const healthCheckFields = z.strictObject({
   path: withDefault(z.string().check(z.maxLength(MAX_PATH_LENGTH), z.regex(/^\/[^\s#]*$/, "must start with '/'")), "/healthz"),

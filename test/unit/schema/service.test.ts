@@ -105,6 +105,18 @@ describe("serviceConfigSchema validation", () => {
     expect(serviceConfigSchema.safeParse({ ...minimal, retry: { retryOn: [cond] } }).success).toBe(true);
   });
 
+  it("takes a status written as a number as the same condition, kept as its string", () => {
+    const parsed = serviceConfigSchema.safeParse({ ...minimal, retry: { retryOn: ["timeout", 502, 503] } });
+    expect(parsed.success && parsed.data.retry.retryOn).toEqual(["timeout", "502", "503"]);
+  });
+
+  it.each([[404], [600], [503.5], [-503]])("rejects retryOn %j, naming the field, the index and what a status must be", (cond) => {
+    const issues = issuesOf(serviceConfigSchema.safeParse({ ...minimal, retry: { retryOn: ["5xx", cond] } }));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.path).toBe("retry.retryOn.1");
+    expect(issues[0]?.message).toMatch(/5xx/);
+  });
+
   it.each([["4xx"], ["429"], ["600"], ["50"], ["reset"], [""]])("rejects retryOn %j", (cond) => {
     expect(serviceConfigSchema.safeParse({ ...minimal, retry: { retryOn: [cond] } }).success).toBe(false);
   });

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -196,5 +197,28 @@ describe("cutUtf8", () => {
     const s = "shop";
     expect(cutUtf8(s, 96)).toBe(s);
     expect(cutUtf8("x".repeat(96), 96)).toBe("x".repeat(96));
+  });
+});
+
+/**
+ * docs/analytics.md's data point table is written by hand, and saved SQL queries are written from it;
+ * this keeps it and the layout's tables naming the same positions.
+ */
+describe("docs/analytics.md, The data point", () => {
+  it("lists index1, then every blob and double in the layout's order, under the layout's names", () => {
+    const text = readFileSync(new URL("../../../docs/analytics.md", import.meta.url), "utf8");
+    const start = text.indexOf("| position | field | value |");
+    expect(start, "docs/analytics.md has the data point table").toBeGreaterThan(-1);
+    const rows: string[] = [];
+    for (const line of text.slice(start).split("\n").slice(2)) {
+      if (!line.startsWith("|")) break;
+      const [position = "", field = ""] = line.split("|").slice(1, -1).map((c) => c.trim().replaceAll("`", ""));
+      rows.push(`${position} ${field}`);
+    }
+    expect(rows).toEqual([
+      "index1 service",
+      ...ANALYTICS_BLOBS.map((name, i) => `blob${String(i + 1)} ${name}`),
+      ...ANALYTICS_DOUBLES.map((name, i) => `double${String(i + 1)} ${name}`),
+    ]);
   });
 });

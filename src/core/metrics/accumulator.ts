@@ -1,5 +1,5 @@
 import { BUCKET_COUNT, bucketIndex } from "./buckets.js";
-import { CODE_CLASSES, codeClassIndex, emptyRecord, MAX_OUTCOME_LENGTH, NO_INSTANCE, requestKey, type MetricsRecord } from "./record.js";
+import { CODE_CLASSES, codeClassIndex, emptyRecord, failedOver, MAX_OUTCOME_LENGTH, NO_INSTANCE, requestKey, type MetricsRecord } from "./record.js";
 
 /** One try as the accumulator needs it (a TryOutcome fits). */
 export interface TriedInstance {
@@ -102,10 +102,8 @@ export class MetricsAccumulator {
     c.client[b] = (c.client[b] ?? 0) + 1;
     c.clientSum += clientMs > 0 ? clientMs : 0;
     const n = tries.length;
-    if (n > 1) {
-      c.retries += n - 1;
-      if (tries[n - 1]?.ok === true) c.failovers++;
-    }
+    if (n > 1) c.retries += n - 1;
+    if (failedOver(tries)) c.failovers++;
     this.#recordUpstream(service, instance, c, tries);
   }
 

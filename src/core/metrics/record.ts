@@ -67,6 +67,16 @@ export function requestCount(r: MetricsRecord): number {
   return n;
 }
 
+/**
+ * A failover: a request answered by another instance after a failed try, i.e. more than one try and
+ * the last one succeeded. The one rule behind the stats' failoverRate and switchyard_failovers_total
+ * (accumulator.ts) and the Analytics Engine data point's failover double (events/analytics-point.ts).
+ */
+export function failedOver(tries: readonly { readonly ok: boolean }[]): boolean {
+  const n = tries.length;
+  return n > 1 && tries[n - 1]?.ok === true;
+}
+
 /** Errors are requests answered with a 5xx, the mesh's own 502/503/504 included: the server-side failures a client sees. */
 export function errorCount(r: MetricsRecord): number {
   let n = 0;

@@ -1,5 +1,6 @@
 import { lineWeight, parseLogSample } from "../../core/events/log-sample.js";
 import type { RequestState } from "../request-state.js";
+import { recordAnalytics } from "./analytics-sink.js";
 import { recordMetrics } from "./metrics-sink.js";
 import { recordOutcomes } from "./outcome-reporter.js";
 import { logRequest, requestEvent, type RequestEvent } from "./request-log.js";
@@ -7,13 +8,15 @@ import { logRequest, requestEvent, type RequestEvent } from "./request-log.js";
 /**
  * Stage 6, record: hands the finished request to each sink. Every sink reads
  * the request state, none reads another's output, so turning the log off
- * (REQUEST_LOG=off) cannot starve the outcome reports, and a metrics sink
- * is one more line here.
+ * (REQUEST_LOG=off) cannot starve the outcome reports, and a sink (metrics,
+ * Analytics Engine) is one more line here.
  */
 export function record(state: RequestState, url: URL, env: Env, ctx: ExecutionContext): void {
   if (env.METRICS !== "off") recordMetrics(state, Date.now());
   // Try outcomes feed the coordinator's passive health (batched, sent from waitUntil).
   if (state.service !== null) recordOutcomes(env, ctx, state.service.name, state.outcomes);
+  // Analytics Engine, when an ANALYTICS dataset is bound (docs/analytics.md); unbound, one property read.
+  recordAnalytics(state, env);
   if (env.REQUEST_LOG === "off") return;
   // Every line (REQUEST_LOG_SAMPLE unset, "1", or refused): one comparison per request, no draw.
   if (env.REQUEST_LOG_SAMPLE === everyLine) writeLine(requestEvent(state, url, Date.now(), 1));

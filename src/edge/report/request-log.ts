@@ -30,7 +30,7 @@ function declaredLength(headers: Headers): number | null {
 }
 
 /** A `request.cf` field; outside Cloudflare's edge (or in a test's hand-built request) it may be missing or not a string. */
-function cfString(cf: Request["cf"], key: "colo" | "country"): string | null {
+export function cfString(cf: Request["cf"], key: "colo" | "country"): string | null {
   if (cf === undefined || !(key in cf)) return null;
   const value: unknown = key === "colo" ? cf.colo : cf.country;
   return typeof value === "string" ? value.slice(0, 16) : null;

@@ -231,11 +231,15 @@ describe("end to end: WebSockets through the mesh", { timeout: 20_000 }, () => {
     expect(refusal?.body).toBe("refused");
   });
 
-  it("asks the origin for no other upgrade: an h2c Upgrade reaches it as a plain request, its hop-by-hop headers stripped", async () => {
-    const { status, body } = await rawGet(`${mesh.url}/chat/plain`, { connection: "Upgrade, HTTP2-Settings, x-named", upgrade: "h2c", "http2-settings": "AAMAAABkAAQAoAAAAAIAAAAA", "x-named": "hop" });
-    expect(status).toBe(200);
-    expect(body).toBe("a plain");
-    const seen = a.plain.find((p) => p.path === "/chat/plain")?.headers;
+  it.each([
+    ["an h2c upgrade", { connection: "Upgrade, HTTP2-Settings, x-named", upgrade: "h2c", "http2-settings": "AAMAAABkAAQAoAAAAAIAAAAA", "x-named": "hop" }],
+    ["a listed upgrade (workerd takes only Upgrade: websocket alone)", { connection: "Upgrade, x-named", upgrade: "h2c, websocket", "x-named": "hop", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" }],
+    ["a WebSocket upgrade without a key", { connection: "Upgrade, x-named", upgrade: "websocket", "x-named": "hop", "sec-websocket-version": "13" }],
+  ])("asks the origin for no upgrade on %s: it gets a plain request, its hop-by-hop headers stripped", async (what, headers) => {
+    const path = `/chat/plain-${a.plain.length}`;
+    const { status, body } = await rawGet(`${mesh.url}${path}`, headers);
+    expect({ what, status, body }).toEqual({ what, status: 200, body: "a plain" });
+    const seen = a.plain.find((p) => p.path === path)?.headers;
     expect(seen).toBeDefined();
     expect(seen?.upgrade).toBeUndefined();
     expect(seen?.["http2-settings"]).toBeUndefined();

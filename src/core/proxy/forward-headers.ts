@@ -42,15 +42,21 @@ function listsToken(value: string | null, token: string): boolean {
 }
 
 /**
- * A WebSocket opening handshake (RFC 6455 §4.1): a GET whose `Connection`
- * names `upgrade` and whose `Upgrade` names `websocket`. Both headers are
- * hop-by-hop, so upstreamHeaders strips them like any other and then, for
- * such a request, asks the origin for the upgrade itself. Any other upgrade
- * (h2c, TLS) stays stripped: the origin gets a plain request. `Connection` is
- * read first, so a request without one (most) costs one header lookup.
+ * A WebSocket opening handshake the runtime will take (RFC 6455 §4.1, as
+ * workerd's HTTP server checks it): a GET whose `Upgrade` is `websocket`
+ * alone, with `Sec-WebSocket-Version: 13` and a `Sec-WebSocket-Key`, and a
+ * `Connection` naming `upgrade`. Anything looser (`Upgrade: h2c, websocket`, a
+ * missing key) workerd would not hand a socket to, so answering it with the
+ * origin's 101 would fail after the origin had opened one: it goes to the
+ * origin as a plain request instead. Both `Upgrade` and `Connection` are
+ * hop-by-hop, so upstreamHeaders strips them like any other and then asks the
+ * origin for the upgrade itself. `Upgrade` is read first: almost no other
+ * request has one, so they cost one header lookup.
  */
 export function isWebSocketHandshake(method: string, headers: Headers): boolean {
-  return method === "GET" && listsToken(headers.get("connection"), "upgrade") && listsToken(headers.get("upgrade"), "websocket");
+  const upgrade = headers.get("upgrade");
+  if (upgrade === null || method !== "GET" || upgrade.trim().toLowerCase() !== "websocket") return false;
+  return headers.get("sec-websocket-version")?.trim() === "13" && headers.has("sec-websocket-key") && listsToken(headers.get("connection"), "upgrade");
 }
 
 export interface ForwardContext {

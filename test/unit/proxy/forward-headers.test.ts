@@ -118,22 +118,28 @@ describe("upstreamHeaders", () => {
 });
 
 describe("isWebSocketHandshake", () => {
+  const key = { "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" };
   const handshake = (method: string, headers: Record<string, string>) => isWebSocketHandshake(method, new Headers(headers));
 
-  it("is a GET whose Connection names upgrade and whose Upgrade names websocket, in any case and list position", () => {
-    expect(handshake("GET", { connection: "Upgrade", upgrade: "websocket" })).toBe(true);
-    expect(handshake("GET", { connection: "keep-alive, UPGRADE", upgrade: "WebSocket" })).toBe(true);
-    expect(handshake("GET", { connection: "upgrade", upgrade: "h2c, websocket" })).toBe(true);
+  it("is a GET with Upgrade: websocket, Connection naming upgrade, version 13 and a key, in any case and list position", () => {
+    expect(handshake("GET", { connection: "Upgrade", upgrade: "websocket", ...key })).toBe(true);
+    expect(handshake("GET", { connection: "keep-alive, UPGRADE", upgrade: " WebSocket ", ...key })).toBe(true);
   });
 
-  it("is not any other upgrade, nor one missing either header, nor one with another method", () => {
-    expect(handshake("GET", { connection: "Upgrade", upgrade: "h2c" })).toBe(false);
-    expect(handshake("GET", { upgrade: "websocket" })).toBe(false);
-    expect(handshake("GET", { connection: "Upgrade" })).toBe(false);
-    expect(handshake("GET", { connection: "keep-alive", upgrade: "websocket" })).toBe(false);
-    expect(handshake("GET", { connection: "Upgrade", upgrade: "websocket2" })).toBe(false);
-    expect(handshake("POST", { connection: "Upgrade", upgrade: "websocket" })).toBe(false);
-    expect(handshake("HEAD", { connection: "Upgrade", upgrade: "websocket" })).toBe(false);
+  it("is not what workerd would not hand a socket to: another or a listed upgrade, no key, another version", () => {
+    expect(handshake("GET", { connection: "Upgrade", upgrade: "h2c", ...key })).toBe(false);
+    expect(handshake("GET", { connection: "Upgrade", upgrade: "h2c, websocket", ...key })).toBe(false);
+    expect(handshake("GET", { connection: "Upgrade", upgrade: "websocket2", ...key })).toBe(false);
+    expect(handshake("GET", { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13" })).toBe(false);
+    expect(handshake("GET", { connection: "Upgrade", upgrade: "websocket", ...key, "sec-websocket-version": "8" })).toBe(false);
+  });
+
+  it("is not one missing Connection: upgrade, nor one with another method", () => {
+    expect(handshake("GET", { upgrade: "websocket", ...key })).toBe(false);
+    expect(handshake("GET", { connection: "keep-alive", upgrade: "websocket", ...key })).toBe(false);
+    expect(handshake("GET", { connection: "Upgrade", ...key })).toBe(false);
+    expect(handshake("POST", { connection: "Upgrade", upgrade: "websocket", ...key })).toBe(false);
+    expect(handshake("HEAD", { connection: "Upgrade", upgrade: "websocket", ...key })).toBe(false);
   });
 });
 

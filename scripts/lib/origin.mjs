@@ -45,6 +45,8 @@ export function restartableServer(handle, { port = 0, host = "127.0.0.1", keepAl
   let server = null;
   let boundPort = port;
   let hanging = false;
+  /** @type {Promise<number> | null} a start() still listening: another start() waits for it, a stop() too */
+  let starting = null;
   return {
     get port() {
       return boundPort;
@@ -67,7 +69,8 @@ export function restartableServer(handle, { port = 0, host = "127.0.0.1", keepAl
     start() {
       hanging = false;
       if (server !== null) return Promise.resolve(boundPort);
-      return new Promise((resolve, reject) => {
+      if (starting !== null) return starting;
+      starting = new Promise((resolve, reject) => {
         const s = http.createServer(handle);
         s.keepAliveTimeout = keepAliveTimeoutMs;
         s.on("connection", (sock) => {
@@ -82,10 +85,19 @@ export function restartableServer(handle, { port = 0, host = "127.0.0.1", keepAl
           resolve(boundPort);
         });
       });
+      const started = starting;
+      // Cleared however it ends, so a failed listen can be tried again.
+      started.then(
+        () => (starting = null),
+        () => (starting = null),
+      );
+      return started;
     },
-    /** Closes the port and every open connection. */
-    stop() {
-      return new Promise((resolve) => {
+    /** Closes the port and every open connection (after a start() still listening, which it would otherwise miss). */
+    async stop() {
+      if (starting !== null) await starting.catch(() => undefined);
+      /** @type {Promise<void>} */
+      const closed = new Promise((resolve) => {
         const s = server;
         server = null;
         for (const sock of sockets) sock.destroy();
@@ -93,6 +105,7 @@ export function restartableServer(handle, { port = 0, host = "127.0.0.1", keepAl
         if (s === null) return resolve(undefined);
         s.close(() => resolve(undefined));
       });
+      await closed;
     },
   };
 }

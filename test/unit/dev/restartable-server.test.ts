@@ -18,6 +18,17 @@ describe("restartableServer", () => {
     expect(await get(port)).toBe("up");
   });
 
+  it("start() twice at once listens once; a stop() sent while a start() is listening leaves the port closed", async () => {
+    const [first, second] = await Promise.all([server.start(), server.start()]);
+    expect(second).toBe(first);
+    expect(await get(first)).toBe("up");
+    await server.stop();
+    const reopening = server.start();
+    await server.stop();
+    await reopening;
+    expect(await get(first)).toBe("no answer");
+  });
+
   it("start() on a hung server ends the hang; after stop() it opens the same port again", async () => {
     const port = await server.start();
     server.hang();

@@ -22,13 +22,15 @@ interface AnalyticsBinding {
  * developers.cloudflare.com/workers/examples/analytics-engine); one point per
  * request is far under AE's 250 writes per invocation.
  */
+let writeFailureLogged = false;
+
 export function recordAnalytics(state: RequestState, env: Env): void {
   const dataset = (env as Env & AnalyticsBinding).ANALYTICS;
   if (dataset === undefined) return;
   const service = state.service;
   if (service === null) return;
   // A write that throws (a binding that is not a dataset; the point is kept within AE's limits) must not
-  // turn an answered request into a mesh error: said once, instead, as the request line's writeLine does.
+  // turn an answered request into a mesh error: said in the log instead, once per isolate.
   try {
     dataset.writeDataPoint(
       analyticsPoint({
@@ -43,6 +45,9 @@ export function recordAnalytics(state: RequestState, env: Env): void {
       }),
     );
   } catch (err) {
+    // Once per isolate: a binding that is not a dataset fails every write, and a line per request would flood the log.
+    if (writeFailureLogged) return;
+    writeFailureLogged = true;
     console.error(JSON.stringify({ event: "analytics_write_failed", message: String(err) }));
   }
 }

@@ -111,17 +111,17 @@ describe("the Analytics Engine sink", () => {
     expect(sent.errors).toEqual([]);
   });
 
-  it("answers as usual, and logs one error, when the write throws", async () => {
+  it("answers as usual, and logs one error for the isolate, when every write throws", async () => {
     const name = uniqueName("ae-throws");
     const { token } = await createService(name, { routes: { pathPrefixes: [`/${name}`] } });
     await register(name, token, originUrls()[0] ?? "");
-    const sent = await send([{ path: `/${name}/a` }], {
+    const sent = await send([{ path: `/${name}/a` }, { path: `/${name}/b` }, { path: `/${name}/c` }], {
       writeDataPoint: () => {
         throw new Error("dataset broke");
       },
     });
-    expect(sent.statuses).toEqual([200]);
-    expect(sent.events).toMatchObject([{ outcome: "ok", status: 200 }]);
+    expect(sent.statuses).toEqual([200, 200, 200]);
+    expect(sent.events).toMatchObject([{ outcome: "ok", status: 200 }, { outcome: "ok", status: 200 }, { outcome: "ok", status: 200 }]);
     expect(sent.errors).toHaveLength(1);
     expect(sent.errors[0]).toContain('"event":"analytics_write_failed"');
     expect(sent.errors[0]).toContain("dataset broke");

@@ -1,5 +1,6 @@
 import type { RequestState } from "../request-state.js";
 import { requireJwt, type AuthRefusal } from "./authenticate.js";
+import { edgeRateLimit, type EdgeLimitRefusal } from "./edge-limit.js";
 import { enforceRateLimits, type RateLimitRefusal } from "./rate-limit.js";
 import { shedLoad, type ShedRefusal } from "./shed.js";
 
@@ -12,7 +13,7 @@ import { shedLoad, type ShedRefusal } from "./shed.js";
 export const RETRY_BODY_CAP_BYTES = 1024 * 1024;
 
 /** Why admission turned a request away; respond.ts turns it into the answer. */
-export type Refusal = { readonly outcome: "client_error"; readonly message: string } | AuthRefusal | RateLimitRefusal | ShedRefusal;
+export type Refusal = { readonly outcome: "client_error"; readonly message: string } | AuthRefusal | RateLimitRefusal | EdgeLimitRefusal | ShedRefusal;
 
 /**
  * An admission policy looks at a routed request before any origin is tried
@@ -53,10 +54,11 @@ async function readBody(state: RequestState, request: Request): Promise<Verdict>
   }
 }
 
-// Shedding first (it costs one hash, and a shed client's token is not worth checking),
+// The edge binding's coarse per-location guard first (unbound, one property read), then
+// shedding (it costs one hash, and a shed client's token is not worth checking),
 // then authentication: a request that will be refused is not worth reading the body of.
 // Rate limits after it (jwtClaim keys need the verified claims) and before the body.
-const POLICIES: readonly AdmissionPolicy[] = [shedLoad, requireJwt, enforceRateLimits, takeBody];
+const POLICIES: readonly AdmissionPolicy[] = [edgeRateLimit, shedLoad, requireJwt, enforceRateLimits, takeBody];
 
 /**
  * Stage 2, admit: runs the admission policies; null lets the request through.

@@ -2,6 +2,7 @@ import { MeshError } from "../../core/errors.js";
 import { refusalHeaders, retryAfterSeconds } from "../../core/rate-limit/compiled-limits.js";
 import type { SecurityError } from "../../security/errors.js";
 import type { Refusal } from "../admit/admit.js";
+import type { RateLimitRefusal } from "../admit/rate-limit.js";
 import type { RequestState } from "../request-state.js";
 import { answered } from "./respond.js";
 
@@ -13,7 +14,7 @@ export function noRoute(state: RequestState, url: URL): Response {
 
 /** A request admission turned away: the client's doing, so a 4xx that names no origin (or the JWT policy's own answer). */
 export function refused(state: RequestState, refusal: Refusal): Response {
-  if (refusal.outcome === "rate_limited") return rateLimited(state, refusal);
+  if (refusal.outcome === "rate_limited") return "edge" in refusal ? edgeLimited(state) : rateLimited(state, refusal);
   if ("error" in refusal) return answered(state, refusal.error.toResponse(), refusal.outcome);
   return answered(state, new MeshError(400, "client_error", refusal.message).toResponse(), refusal.outcome);
 }
@@ -23,7 +24,7 @@ export function refused(state: RequestState, refusal: Refusal): Response {
  * when to come back (Retry-After, and the IETF draft's RateLimit-Policy and
  * RateLimit). No origin was tried, so none is blamed or reported.
  */
-function rateLimited(state: RequestState, refusal: Extract<Refusal, { outcome: "rate_limited" }>): Response {
+function rateLimited(state: RequestState, refusal: RateLimitRefusal): Response {
   const name = refusal.limit.name;
   const body = {
     error: "rate_limited",
@@ -31,6 +32,24 @@ function rateLimited(state: RequestState, refusal: Extract<Refusal, { outcome: "
     message: `rate limit '${name}' exceeded; retry after ${retryAfterSeconds(refusal.retryAfterMs)} s`,
   };
   const headers = { "content-type": "application/json; charset=utf-8", ...refusalHeaders(refusal.limit, refusal.retryAfterMs) };
+  return answered(state, new Response(JSON.stringify(body), { status: 429, headers }), "rate_limited");
+}
+
+/**
+ * Seconds a client refused by the EDGE_RATE_LIMIT binding is told to wait: the
+ * binding's shorter period (it allows 10 or 60 s). Its own limit and period
+ * live in wrangler.toml, out of the Worker's reach, so no RateLimit header.
+ */
+const EDGE_RETRY_AFTER_SECONDS = 10;
+
+/** 429 from the EDGE_RATE_LIMIT binding (edge-limit.ts): the same body as a service limit's, naming the binding. */
+function edgeLimited(state: RequestState): Response {
+  const body = {
+    error: "rate_limited",
+    limit: "EDGE_RATE_LIMIT",
+    message: `this location's per-client request limit is exceeded; retry after ${EDGE_RETRY_AFTER_SECONDS} s`,
+  };
+  const headers = { "content-type": "application/json; charset=utf-8", "retry-after": String(EDGE_RETRY_AFTER_SECONDS) };
   return answered(state, new Response(JSON.stringify(body), { status: 429, headers }), "rate_limited");
 }
 

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { startOrigins, type Origin } from "../../scripts/lib/origin.mjs";
+import { startWorker, type RunningWorker } from "../../scripts/lib/mesh-runtime.mjs";
+import { meshCall } from "./harness.js";
+
+/**
+ * The EDGE_RATE_LIMIT binding (wrangler.toml ships it commented out), bound
+ * here as Miniflare emulates it, an exact fixed window: the deployable bundle,
+ * a real origin, clients told apart by CF-Connecting-IP. Without the binding
+ * nothing is counted: every other e2e file runs the bundle unbound.
+ */
+
+const ADMIN = "e2e-edge-limit-admin";
+const PERMITS = 3;
+
+describe("end to end: the Workers Rate Limiting binding as a per-location guard", () => {
+  let mesh: RunningWorker;
+  let origin: Origin | undefined;
+
+  beforeAll(async () => {
+    [origin] = await startOrigins(1, "edge");
+    mesh = await startWorker({
+      bundleDir: inject("meshBundleDir"),
+      bindings: { MESH_ADMIN_TOKEN: ADMIN, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off" },
+      miniflare: { ratelimits: { EDGE_RATE_LIMIT: { simple: { limit: PERMITS, period: 60 } } } },
+    });
+    for (const name of ["left", "right"]) {
+      const created = await meshCall<{ registrationToken: string }>(mesh.url, "PUT", `/_mesh/v1/services/${name}`, { routes: { pathPrefixes: [`/${name}`] } }, ADMIN);
+      expect(created.status).toBe(201);
+      const reg = await meshCall(mesh.url, "POST", `/_mesh/v1/services/${name}/instances`, { url: origin?.url }, created.body.registrationToken);
+      expect(reg.status).toBe(201);
+    }
+  });
+
+  afterAll(async () => {
+    await mesh.dispose();
+    await origin?.stop();
+  });
+
+  const get = async (path: string, ip: string) => {
+    const res = await fetch(`${mesh.url}${path}`, { headers: { "cf-connecting-ip": ip } });
+    return { status: res.status, retryAfter: res.headers.get("retry-after"), body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it("spends one permit per request of a client IP across services, then answers 429 naming the binding; another IP is not touched", async () => {
+    const served = origin?.served ?? 0;
+    const answers = [];
+    for (const path of ["/left/a", "/right/b", "/left/c", "/right/d", "/left/e"]) answers.push(await get(path, "198.51.100.7"));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 429, 429]);
+    expect(answers[3]?.retryAfter).toBe("10");
+    expect(answers[3]?.body).toMatchObject({ error: "rate_limited", limit: "EDGE_RATE_LIMIT" });
+    expect(String(answers[3]?.body.message)).toContain("retry after 10 s");
+    // The refused ones never reached the origin.
+    expect((origin?.served ?? 0) - served).toBe(PERMITS);
+    expect((await get("/left/f", "203.0.113.9")).status).toBe(200);
+  });
+
+  it("does not count the control-plane API", async () => {
+    for (let i = 0; i < PERMITS + 2; i++) {
+      const res = await fetch(`${mesh.url}/_mesh/v1/healthz`, { headers: { "cf-connecting-ip": "192.0.2.44" } });
+      expect(res.status).toBe(200);
+    }
+    expect((await get("/left/g", "192.0.2.44")).status).toBe(200);
+  });
+});

@@ -11,7 +11,7 @@
  *   meanLatencyMs: number | null }} InstanceView
  */
 /** @typedef {{ instances: InstanceView[] }} ServiceDetail */
-/** @typedef {{ id: string, url: string, requests: number, throughputPerSecond: number, errorRate: number, failoverRate: number, latencyMs: Latency }} InstanceStats */
+/** @typedef {{ id: string, url: string, requests: number, throughputPerSecond: number, errorRate: number, failoverRate: number, latencyMs: Latency, series?: SeriesBucket[] }} InstanceStats */
 /** @typedef {{ at: string, requests: number, errors: number, p50: number | null, p99: number | null }} SeriesBucket */
 /**
  * GET /_mesh/v1/services/{name}/stats?window=… (docs/analytics.md).
@@ -86,7 +86,7 @@ export function observeInstances(tracks, instances, now) {
  * The stats series as chart points (x in ms). Buckets are whole minutes; the
  * last one is still filling, so its rate divides by the seconds it has run,
  * not by 60 (otherwise every chart would dip at its right edge).
- * @param {ServiceStats} stats
+ * @param {{ series: SeriesBucket[], to: string }} stats a service's stats, or an instance's series with the window's end
  * @returns {{ rate: Point[], errors: Point[], p50: Point[], p99: Point[] }}
  */
 export function seriesPoints(stats) {

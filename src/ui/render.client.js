@@ -70,8 +70,9 @@ function kpis(title, items) {
  * @param {InstanceTrack | undefined} track
  * @param {import("./model.client.js").InstanceStats | undefined} stat
  * @param {number} now
+ * @param {{ from: number, to: number } | null} range the stats window, when there are stats
  */
-function instanceRow(inst, track, stat, now) {
+function instanceRow(inst, track, stat, now, range) {
   const tr = el("tr");
   tr.dataset["instance"] = inst.id;
   const name = el("th");
@@ -105,6 +106,23 @@ function instanceRow(inst, track, stat, now) {
     compact: true,
   });
   const latest = track?.samples.at(-1);
+  // The instance's p50 and p99 per minute of the stats window, from the stats endpoint's per-instance series.
+  const latency = [];
+  if (stat?.series !== undefined && range !== null) {
+    const pts = seriesPoints({ series: stat.series, to: new Date(range.to).toISOString() });
+    latency.push(
+      lineChart({
+        title: `Latency at ${inst.id}, per minute`,
+        lines: [
+          { name: "p50", points: pts.p50, className: "p50" },
+          { name: "p99", points: pts.p99, className: "p99" },
+        ],
+        fmt: fmtMs,
+        ...range,
+        compact: true,
+      }),
+    );
+  }
   tr.append(
     name,
     stateCell,
@@ -114,13 +132,14 @@ function instanceRow(inst, track, stat, now) {
     cell("Tries/s now", spark, el("span", "num", fmtRate(latest?.rate))),
     cell("Req/s", el("span", "num", fmtRate(stat?.throughputPerSecond))),
     cell("Errors", el("span", "num", fmtPct(stat?.errorRate))),
+    cell("Latency", ...latency),
     cell("p50", el("span", "num", fmtMs(stat?.latencyMs.p50))),
     cell("p99", el("span", "num", fmtMs(stat?.latencyMs.p99))),
   );
   return tr;
 }
 
-const COLUMNS = ["Instance", "State", "Last check", "Lease expires", "Recent transitions", "Tries/s now", "Req/s", "Errors", "p50", "p99"];
+const COLUMNS = ["Instance", "State", "Last check", "Lease expires", "Recent transitions", "Tries/s now", "Req/s", "Errors", "Latency", "p50", "p99"];
 
 /**
  * Fills `section` with the service as of this poll.
@@ -186,7 +205,8 @@ export function renderService(section, { name, detail, detailProblem, stats, sta
   head.append(hr);
   const body = el("tbody");
   const byId = new Map((stats?.instances ?? []).map((s) => [s.id, s]));
-  for (const inst of detail.instances) body.append(instanceRow(inst, tracks.get(inst.id), byId.get(inst.id), now));
+  const window = stats === null ? null : { from: Date.parse(stats.from), to: Date.parse(stats.to) };
+  for (const inst of detail.instances) body.append(instanceRow(inst, tracks.get(inst.id), byId.get(inst.id), now, window));
   table.append(caption, head, body);
   const wrap = el("div", "table-wrap");
   wrap.append(table);

@@ -139,7 +139,7 @@ describe("the dashboard at /_mesh/ui, in headless Chromium", () => {
     }
   });
 
-  it("draws the request rate, error rate and p50/p99 charts per service, and live charts per instance", async () => {
+  it("draws the request rate, error rate and p50/p99 charts per service, and live and latency charts per instance", async () => {
     // A second poll after more traffic gives every instance a live rate (counters grow between polls).
     await load(`${h.mesh.url}/shop/items`, 60, 4);
     // The coordinator gets an isolate's request metrics up to a second after them (the outcome
@@ -149,7 +149,8 @@ describe("the dashboard at /_mesh/ui, in headless Chromium", () => {
     await until("the shop's instance charts and its latency lines", 20_000, async () => {
       const drawn = await page.evaluate(
         () =>
-          document.querySelectorAll('section[data-service="shop"] tbody .chart.compact path.line').length >= 3 &&
+          document.querySelectorAll('section[data-service="shop"] tbody [data-label="Tries/s now"] .chart.compact path.line').length >= 3 &&
+          document.querySelectorAll('section[data-service="shop"] tbody [data-label="Latency"] .chart.compact path.line').length === 6 &&
           document.querySelectorAll('section[data-service="shop"] .charts figure:nth-child(3) path.line').length === 2,
       );
       if (drawn) return true;
@@ -168,6 +169,15 @@ describe("the dashboard at /_mesh/ui, in headless Chromium", () => {
     expect(charts[0]?.lines[0]).toMatch(/^M[\d.]+ [\d.]+/);
     expect(charts[0]?.label).toMatch(/req\/s: latest \d/);
     expect(charts[2]?.lines).toHaveLength(2);
+    // Per instance, p50 and p99 per minute: every origin answered some of the load.
+    const instanceLatency = await page.$$eval('section[data-service="shop"] tbody [data-label="Latency"]', (cells) =>
+      cells.map((c) => ({ label: c.querySelector("svg")?.getAttribute("aria-label") ?? "", lines: c.querySelectorAll("path.line").length })),
+    );
+    expect(instanceLatency).toHaveLength(h.origins.length);
+    for (const c of instanceLatency) {
+      expect(c.label).toMatch(/^Latency at [0-9a-f]+, per minute/);
+      expect(c.lines).toBe(2);
+    }
     expect(await page.$eval('section[data-service="shop"] .kpis', (k) => k.textContent)).toMatch(/Req\/s \(5m\)\s*[\d.]+/);
   });
 

@@ -28,6 +28,8 @@ export interface InstanceStats {
   /** Of the requests this instance answered, the share that reached it after another instance's failed try. */
   failoverRate: number;
   latencyMs: Percentiles;
+  /** Per minute, as the service's `series`: what this instance answered (the dashboard's per-instance charts). */
+  series: SeriesPoint[];
 }
 
 export interface SeriesPoint {
@@ -68,6 +70,12 @@ function percentiles(h: Histogram): Percentiles {
   return { p50: ms(percentile(h, 0.5)), p90: ms(percentile(h, 0.9)), p99: ms(percentile(h, 0.99)) };
 }
 
+/** One minute's point; a minute with no record (an instance that answered nothing in it) is all zeros and nulls. */
+function seriesPoint(at: string, r: MetricsRecord | undefined): SeriesPoint {
+  if (r === undefined) return { at, requests: 0, errors: 0, p50: null, p99: null };
+  return { at, requests: requestCount(r), errors: errorCount(r), p50: ms(percentile(r.client, 0.5)), p99: ms(percentile(r.client, 0.99)) };
+}
+
 /**
  * Six significant digits, not six decimals: at a load balancer's volumes a real error rate can be
  * under one in a million (3 errors in an hour at 2,800 req/s), and 0 must mean none.
@@ -95,9 +103,13 @@ export function computeStats(
   const total = emptyRecord();
   const perInstance = new Map<string, MetricsRecord>();
   const series: SeriesPoint[] = [];
+  const instanceSeries = instances.map((): SeriesPoint[] => []);
   for (let m = first; m <= current; m++) {
     const minute = emptyRecord();
-    for (const [id, r] of minutes.get(m) ?? []) {
+    const at = new Date(m * MINUTE_MS).toISOString();
+    const records = minutes.get(m);
+    for (let i = 0; i < instances.length; i++) instanceSeries[i]?.push(seriesPoint(at, records?.get(instances[i]?.id ?? "")));
+    for (const [id, r] of records ?? []) {
       mergeRecord(minute, r);
       let acc = perInstance.get(id);
       if (acc === undefined) {
@@ -107,13 +119,7 @@ export function computeStats(
       mergeRecord(acc, r);
     }
     mergeRecord(total, minute);
-    series.push({
-      at: new Date(m * MINUTE_MS).toISOString(),
-      requests: requestCount(minute),
-      errors: errorCount(minute),
-      p50: ms(percentile(minute.client, 0.5)),
-      p99: ms(percentile(minute.client, 0.99)),
-    });
+    series.push(seriesPoint(at, minute));
   }
   const requests = requestCount(total);
   return {
@@ -128,7 +134,7 @@ export function computeStats(
     latencyMs: percentiles(total.client),
     upstreamLatencyMs: percentiles(total.upstream),
     percentileError: PERCENTILE_ERROR,
-    instances: instances.map(({ id, url }) => {
+    instances: instances.map(({ id, url }, i) => {
       const r = perInstance.get(id);
       const n = r === undefined ? 0 : requestCount(r);
       return {
@@ -139,6 +145,7 @@ export function computeStats(
         errorRate: r === undefined ? 0 : ratio(errorCount(r), n),
         failoverRate: r === undefined ? 0 : ratio(r.failovers, n),
         latencyMs: percentiles(r?.client ?? emptyHistogram()),
+        series: instanceSeries[i] ?? [],
       };
     }),
     series,

@@ -53,6 +53,18 @@ describe("computeStats", () => {
     expect(s.upstreamLatencyMs.p50).not.toBeNull();
   });
 
+  it("gives each instance the service's minutes: what it answered in each, nulls where it answered nothing", () => {
+    const s = computeStats("shop", "1m", NOW, minutes, instances);
+    const [a, b] = s.instances;
+    expect(a?.series.map((p) => p.at)).toEqual(s.series.map((p) => p.at));
+    expect(a?.series.map((p) => [p.requests, p.errors])).toEqual([[60, 0], [1, 0]]);
+    expect(b?.series.map((p) => [p.requests, p.errors])).toEqual([[0, 0], [30, 30]]);
+    expect(b?.series[0]).toMatchObject({ p50: null, p99: null });
+    expect(b?.series[1]?.p50).not.toBeNull();
+    // Every request here reached an instance, so the instances' points add up to the service's.
+    expect(s.series.map((p, i) => (a?.series[i]?.requests ?? 0) + (b?.series[i]?.requests ?? 0) - p.requests)).toEqual([0, 0]);
+  });
+
   it("reaches back an hour for 1h, with 61 points", () => {
     const s = computeStats("shop", "1h", NOW, minutes, instances);
     expect(s.requests).toBe(141);

@@ -3,8 +3,9 @@
 // exact (nearest rank over every latency: latencies.mjs counts each value).
 // A worker thread's aggregate of one file travels as `partial()` and is
 // folded in with `merge()`: every figure is a sum, a min/max or a count per
-// value, so merging the files' partials in file order gives the report one
-// thread would have built, down to the order of equal counts.
+// value (an instance's series is sums at the wider of two bucket widths:
+// series.mjs), so merging the files' partials in file order gives the report
+// one thread would have built, down to the order of equal counts.
 //
 // Every request figure is weighted: a request line counts `weight` requests
 // (1/p for a success written under REQUEST_LOG_SAMPLE = p, 1 otherwise and for
@@ -14,6 +15,7 @@
 // report rounds the counts it shows to whole requests: they are estimates.
 import { EventClock } from "./event-clock.mjs";
 import { Latencies } from "./latencies.mjs";
+import { addPoint, bucketFor, CoarseSeries, fold } from "./series.mjs";
 
 /** @typedef {import("./read/extract.mjs").EventLine} EventLine */
 /** @typedef {import("./read/extract.mjs").RequestLine} RequestLine */
@@ -61,7 +63,11 @@ class InstanceStats {
     this.errors = 0;
     this.tries = 0;
     this.failedTries = 0;
+    /** Answered after a failed try: the service's failover rule, on the requests this instance answered. */
+    this.failovers = 0;
     this.latency = new Latencies();
+    /** Requests and errors this instance answered, in at most about 120 buckets however many instances there are. */
+    this.series = new CoarseSeries();
     /** @type {Map<string, number>} */
     this.failures = new Map();
     /** @type {Map<string, number>} */
@@ -80,7 +86,11 @@ class ServiceStats {
     this.outcomes = new Map();
     /** @type {Map<string, number>} */
     this.failures = new Map();
-    /** Requests and errors per second, keyed by epoch second. @type {Map<number, [number, number]>} */
+    /**
+     * Requests and errors per second, keyed by epoch second: one point per second with traffic (a day is
+     * 86,400 per service), bucketed by the report. Instances keep theirs coarser (series.mjs).
+     * @type {Map<number, import("./series.mjs").Point>}
+     */
     this.perSecond = new Map();
     /** @type {Map<string, InstanceStats>} */
     this.instances = new Map();
@@ -94,10 +104,6 @@ class ServiceStats {
     return s;
   }
 }
-
-/** Bucket widths the series picks from, in seconds: the smallest that keeps it to about 120 points. */
-const BUCKETS = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 21600, 86400];
-const MAX_POINTS = 120;
 
 export class Aggregator {
   constructor() {
@@ -147,13 +153,7 @@ export class Aggregator {
     s.latency.push(e.latencyMs, w);
     if (e.upstreamLatencyMs !== null) s.upstream.push(e.upstreamLatencyMs, w);
     bump(s.outcomes, e.outcome, w);
-    const sec = Math.floor(t / 1000);
-    const point = s.perSecond.get(sec);
-    if (point === undefined) s.perSecond.set(sec, [w, error ? w : 0]);
-    else {
-      point[0] += w;
-      if (error) point[1] += w;
-    }
+    addPoint(s.perSecond, Math.floor(t / 1000), w, error ? w : 0);
     // A failed try is always followed by the next one, so failures[i] is tried[i]'s.
     for (let i = 0; i < e.tried.length; i++) {
       const id = e.tried[i] ?? "";
@@ -170,7 +170,10 @@ export class Aggregator {
       const inst = s.instance(e.instance);
       inst.answered += w;
       if (error) inst.errors += w;
+      // The rule s.failovers counts by, above: more than one try, so this instance answered after another's failed.
+      if (e.attempts > 1) inst.failovers += w;
       inst.latency.push(e.latencyMs, w);
+      inst.series.add(t, w, error ? w : 0);
     }
     return true;
   }
@@ -205,7 +208,9 @@ export class Aggregator {
         errors: i.errors,
         tries: i.tries,
         failedTries: i.failedTries,
+        failovers: i.failovers,
         latency: take(i.latency),
+        series: i.series.counts(),
         failures: i.failures,
         coordinator: i.coordinator,
       })),
@@ -229,21 +234,16 @@ export class Aggregator {
       addCounts(s.outcomes, o.outcomes);
       addCounts(s.failures, o.failures);
       addCounts(s.coordinator, o.coordinator);
-      for (const [sec, [n, err]] of o.perSecond) {
-        const point = s.perSecond.get(sec);
-        if (point === undefined) s.perSecond.set(sec, [n, err]);
-        else {
-          point[0] += n;
-          point[1] += err;
-        }
-      }
+      for (const [sec, [n, err]] of o.perSecond) addPoint(s.perSecond, sec, n, err);
       for (const oi of o.instances) {
         const i = s.instance(oi.id);
         i.answered += oi.answered;
         i.errors += oi.errors;
         i.tries += oi.tries;
         i.failedTries += oi.failedTries;
+        i.failovers += oi.failovers;
         i.latency.merge(oi.latency);
+        i.series.merge(oi.series);
         addCounts(i.failures, oi.failures);
         addCounts(i.coordinator, oi.coordinator);
       }
@@ -252,8 +252,7 @@ export class Aggregator {
 
   /** The series' bucket width for the span seen. */
   bucketSeconds() {
-    const span = this.last > this.first ? (this.last - this.first) / 1000 : 0;
-    return BUCKETS.find((b) => span / b <= MAX_POINTS) ?? (BUCKETS[BUCKETS.length - 1] ?? 86400);
+    return bucketFor(this.last > this.first ? this.last - this.first : 0);
   }
 
   /**
@@ -264,18 +263,10 @@ export class Aggregator {
   report(input) {
     const bucket = this.bucketSeconds();
     const services = [...this.services].sort((a, b) => b[1].requests - a[1].requests || (a[0] < b[0] ? -1 : 1)).map(([name, s]) => {
-      /** @type {Map<number, [number, number]>} */
-      const buckets = new Map();
-      for (const [sec, [n, err]] of s.perSecond) {
-        const at = Math.floor(sec / bucket) * bucket;
-        const b = buckets.get(at);
-        if (b === undefined) buckets.set(at, [n, err]);
-        else {
-          b[0] += n;
-          b[1] += err;
-        }
-      }
-      const series = [...buckets].sort((a, b) => a[0] - b[0]).map(([at, [n, err]]) => ({ t: new Date(at * 1000).toISOString(), requests: whole(n), errors: whole(err) }));
+      const buckets = [...fold(s.perSecond, bucket)].sort((a, b) => a[0] - b[0]);
+      const starts = buckets.map(([at]) => at);
+      /** @param {import("./series.mjs").Point[]} points one per start */
+      const series = (points) => points.map(([n, err], k) => ({ t: new Date((starts[k] ?? 0) * 1000).toISOString(), requests: whole(n), errors: whole(err) }));
       const instances = [...s.instances].sort((a, b) => b[1].tries - a[1].tries || (a[0] < b[0] ? -1 : 1)).map(([id, i]) => ({
         instance: id,
         answered: whole(i.answered),
@@ -283,9 +274,12 @@ export class Aggregator {
         failedTries: whole(i.failedTries),
         errorRate: rate(i.errors, i.answered),
         tryFailureRate: rate(i.failedTries, i.tries),
+        failoverRate: rate(i.failovers, i.answered),
         latencyMs: i.latency.percentiles(),
         topFailures: top(i.failures, 5),
         coordinatorEvents: Object.fromEntries(i.coordinator),
+        // The service's buckets, 0 where this instance answered nothing: its answers are among the service's requests.
+        series: series(i.series.at(bucket, starts)),
       }));
       return {
         service: name,
@@ -299,7 +293,7 @@ export class Aggregator {
         outcomes: Object.fromEntries([...s.outcomes].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, whole(n)])),
         topFailures: top(s.failures, 5),
         coordinatorEvents: Object.fromEntries(s.coordinator),
-        series,
+        series: series(buckets.map(([, p]) => p)),
         instances,
       };
     });

@@ -57,8 +57,8 @@ ${row([String(s.requests), pct(s.errorRate), pct(s.failoverRate), lat(s.latencyM
 ${coordinator === "" ? "" : `<p>Coordinator events: ${coordinator}</p>`}
 <p>Requests (blue) and 5xx errors (red) per ${report.bucketSeconds} s</p>
 ${chart(s.series)}
-<table>${row(["instance", "tries", "failed tries", "answered", "errors", "latency p50 / p95 / p99 ms", "top failures"], "th")}
-${s.instances.map((x) => row([esc(x.instance), String(x.tries), pct(x.tryFailureRate), String(x.answered), pct(x.errorRate), lat(x.latencyMs), kinds(x.topFailures)])).join("\n")}</table>
+<table>${row(["instance", "tries", "failed tries", "answered", "errors", "failed over", "latency p50 / p95 / p99 ms", "top failures"], "th")}
+${s.instances.map((x) => row([esc(x.instance), String(x.tries), pct(x.tryFailureRate), String(x.answered), pct(x.errorRate), pct(x.failoverRate), lat(x.latencyMs), kinds(x.topFailures)])).join("\n")}</table>
 </section>`;
   });
   return `<!doctype html>

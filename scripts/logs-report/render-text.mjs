@@ -73,8 +73,8 @@ export function renderText(report) {
     if (s.instances.length > 0) {
       out.push(
         table([
-          ["  instance", "tries", "failed tries", "answered", "errors", "latency p50/p95/p99 ms", "top failures"],
-          ...s.instances.map((x) => [`  ${shown(x.instance)}`, String(x.tries), pct(x.tryFailureRate), String(x.answered), pct(x.errorRate), lat(x.latencyMs), kinds(x.topFailures)]),
+          ["  instance", "tries", "failed tries", "answered", "errors", "failed over", "latency p50/p95/p99 ms", "top failures"],
+          ...s.instances.map((x) => [`  ${shown(x.instance)}`, String(x.tries), pct(x.tryFailureRate), String(x.answered), pct(x.errorRate), pct(x.failoverRate), lat(x.latencyMs), kinds(x.topFailures)]),
         ]),
       );
     }

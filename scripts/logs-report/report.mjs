@@ -28,14 +28,15 @@ export function threadsFor(files, threads) {
 /**
  * @param {{ path: string, bytes: number }[]} files
  * @param {ReturnType<typeof progressMeter>} progress
+ * @param {import("node:stream").Readable} [stdin]
  */
-async function readHere(files, progress) {
+async function readHere(files, progress, stdin) {
   const agg = new Aggregator();
   const tally = newTally();
   /** @type {import("./aggregate.mjs").Unreadable[]} */
   const unreadable = [];
   for (const f of files) {
-    const damage = await readInto(f.path, agg, tally, (n) => progress.addBytes(n), () => progress.tick(agg.events));
+    const damage = await readInto(f.path, agg, tally, (n) => progress.addBytes(n), () => progress.tick(agg.events), stdin);
     if (damage !== null) unreadable.push({ file: f.path, ...damage });
   }
   return { agg, tally, unreadable };
@@ -43,18 +44,22 @@ async function readHere(files, progress) {
 
 /**
  * @param {string[]} paths files, folders, or `-` for standard input
- * @param {{ progress?: Parameters<typeof progressMeter>[1], threads?: number, onNoLogFile?: Parameters<typeof findInputs>[1] }} [opts]
+ * @param {{ progress?: Parameters<typeof progressMeter>[1], threads?: number, onNoLogFile?: Parameters<typeof findInputs>[1],
+ *           stdin?: import("node:stream").Readable }} [opts]
  *   threads: how many worker threads read the files (1: none, all on this thread);
  *   by default one per core for inputs over PARALLEL_MIN_BYTES in two files or more.
  *   onNoLogFile: told of each named folder that held no log file.
+ *   stdin: what `-` reads, process.stdin by default.
  * @returns {Promise<import("./aggregate.mjs").Report>}
  */
 export async function buildReport(paths, opts = {}) {
   const files = await findInputs(paths, opts.onNoLogFile);
-  const totalBytes = files.reduce((n, f) => n + f.bytes, 0);
+  // Standard input's size is known only once it ends: the meter then counts bytes read instead of a share of a total.
+  const totalBytes = files.some((f) => f.path === "-") ? null : files.reduce((n, f) => n + f.bytes, 0);
   const progress = progressMeter(totalBytes, opts.progress);
   const threads = threadsFor(files, opts.threads);
-  const { agg, tally, unreadable } = threads > 1 ? await readInParallel(files, threads, progress) : await readHere(files, progress);
+  // Standard input is read on this thread (threadsFor), so only readHere is handed it.
+  const { agg, tally, unreadable } = threads > 1 ? await readInParallel(files, threads, progress) : await readHere(files, progress, opts.stdin);
   progress.done();
   return agg.report({ files: files.length, bytes: tally.bytes, lines: tally.lines, malformed: tally.malformed, unknownVersion: tally.unknownVersion, other: tally.other, unreadable });
 }

@@ -21,9 +21,10 @@ export const PROGRESS_LINES = 8192;
  * @param {Tally} tally  counted into in place
  * @param {(bytes: number) => void} onBytes  raw (compressed) bytes as they are read
  * @param {() => void} onLines  every PROGRESS_LINES lines
+ * @param {import("node:stream").Readable} [stdin]  what `-` reads; process.stdin by default
  * @returns {Promise<import("./gzip-members.mjs").Damage | null>} null, or why the file could not be read whole
  */
-export function readInto(file, agg, tally, onBytes, onLines) {
+export function readInto(file, agg, tally, onBytes, onLines, stdin) {
   return readLines(
     file,
     (line) => {
@@ -39,5 +40,6 @@ export function readInto(file, agg, tally, onBytes, onLines) {
       tally.bytes += n;
       onBytes(n);
     },
+    stdin,
   );
 }

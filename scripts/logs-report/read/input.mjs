@@ -37,6 +37,7 @@ export async function findInputs(args, onNoLogFile) {
   for (const arg of args) {
     if (arg === "-") {
       // Standard input ends after its first read: a second '-' would only count one more empty file.
+      // Its size is unknown until it ends: 0 here, and progress counts it as it comes (progressMeter).
       if (!seen.has("-")) out.push({ path: "-", bytes: 0 });
       seen.add("-");
       continue;
@@ -110,16 +111,17 @@ const GUNZIP_CHUNK = 1024 * 1024;
  * A gzip file that gunzip cannot read to its end (a damaged or cut member, bytes
  * after a member that are none) is read again member by member (gzip-members.mjs),
  * for the lines gunzip lost, each still delivered once.
- * @param {string} file
+ * @param {string} file  `-` for standard input
  * @param {(line: string) => void} onLine
  * @param {(n: number) => void} onBytes
+ * @param {import("node:stream").Readable} [stdin]  what `-` reads (tests hand in a stream of their own)
  * @returns {Promise<Damage | null>} null, or why the file could not be read whole and how much of it
  *   (damaged gzip members and their bytes; 0 and 0 for a plain file that failed to read)
  */
-export async function readLines(file, onLine, onBytes) {
+export async function readLines(file, onLine, onBytes, stdin = process.stdin) {
   // Sniffed before the stream exists: a data listener starts the flow, and chunks read during an await would be lost.
   const size = file === "-" ? null : await gzipSize(file);
-  const raw = file === "-" ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 });
+  const raw = file === "-" ? stdin : createReadStream(file, { highWaterMark: 1 << 20 });
   let read = 0;
   raw.on("data", (/** @type {Buffer} */ chunk) => {
     read += chunk.length;
@@ -164,14 +166,23 @@ export async function readLines(file, onLine, onBytes) {
   return null;
 }
 
+/** @param {number} bytes */
+const mib = (bytes) => (bytes / 1048576).toFixed(1);
+
 /**
- * Progress on stderr for inputs over `threshold` bytes, at most once a second:
- * bytes read of the total, events so far and the rate. Nothing for small inputs.
- * @param {number} totalBytes
+ * Progress for inputs over `threshold` bytes, at most once a second: bytes
+ * read, events so far and the rate. Nothing for small inputs. With a known
+ * total (files: their sizes) the line gives the share read of it, and whether
+ * to show any is known up front. Standard input has no size until it ends
+ * (`totalBytes` null, even beside files), so the line gives the bytes read so
+ * far, from the moment they pass the threshold. On stderr: stdout carries the
+ * report, which --json must keep parseable.
+ * @param {number | null} totalBytes  null when not known
  * @param {{ threshold?: number, stream?: { isTTY?: boolean, write(s: string): unknown }, now?: () => number }} [opts]
  */
 export function progressMeter(totalBytes, { threshold = 32 * 1024 * 1024, stream = process.stderr, now = Date.now } = {}) {
-  const on = totalBytes >= threshold;
+  let on = totalBytes !== null && totalBytes >= threshold;
+  let shown = false;
   const started = now();
   let last = started;
   let bytes = 0;
@@ -179,6 +190,7 @@ export function progressMeter(totalBytes, { threshold = 32 * 1024 * 1024, stream
     /** @param {number} n */
     addBytes(n) {
       bytes += n;
+      if (totalBytes === null && bytes >= threshold) on = true;
     },
     /** @param {number} events */
     tick(events) {
@@ -186,13 +198,18 @@ export function progressMeter(totalBytes, { threshold = 32 * 1024 * 1024, stream
       const t = now();
       if (t - last < 1000) return;
       last = t;
-      const pct = totalBytes > 0 ? Math.min(100, (100 * bytes) / totalBytes).toFixed(1) : "?";
       const rate = Math.round(events / Math.max(0.001, (t - started) / 1000));
-      const line = `logs-report: ${pct}% of ${(totalBytes / 1048576).toFixed(1)} MiB, ${events} events, ${rate} events/s`;
+      const read =
+        totalBytes === null
+          ? `${mib(bytes)} MiB read`
+          : `${totalBytes > 0 ? Math.min(100, (100 * bytes) / totalBytes).toFixed(1) : "?"}% of ${mib(totalBytes)} MiB`;
+      const line = `logs-report: ${read}, ${events} events, ${rate} events/s`;
       stream.write(stream.isTTY ? `\r${line}` : `${line}\n`);
+      shown = true;
     },
     done() {
-      if (on && stream.isTTY) stream.write("\n");
+      // Ends the line a terminal's \r kept rewriting; nothing to end if none was written.
+      if (shown && stream.isTTY) stream.write("\n");
     },
   };
 }

@@ -109,7 +109,14 @@ describe("buildReport", () => {
     const b = shop?.instances.find((i) => i.instance === "b");
     expect(b).toMatchObject({ tries: 2, failedTries: 2, answered: 1, errorRate: 1, coordinatorEvents: { ejection: 1 } });
     expect(shop?.instances.find((i) => i.instance === "a")).toMatchObject({ tries: 2, failedTries: 0, answered: 2 });
+    // a answered two requests, one of them after b's reset: half of a's answers failed over, none of b's.
+    expect(shop?.instances.find((i) => i.instance === "a")?.failoverRate).toBe(0.5);
+    expect(b?.failoverRate).toBe(0);
     expect(shop?.series.reduce((n, p) => n + p.requests, 0)).toBe(3);
+    // Each instance's series is in the service's buckets, and holds what it answered.
+    for (const i of shop?.instances ?? []) expect(i.series.map((p) => p.t)).toEqual(shop?.series.map((p) => p.t));
+    expect(b?.series.reduce((n, p) => n + p.requests, 0)).toBe(1);
+    expect(b?.series.reduce((n, p) => n + p.errors, 0)).toBe(1);
     expect(report.services.find((s) => s.service === "search")?.requests).toBe(1);
     expect(report.services.find((s) => s.service === "(none)")?.requests).toBe(1);
     // The cut gzip gave what it had before the cut.
@@ -148,7 +155,14 @@ describe("buildReport on worker threads", () => {
     await mkdir(many);
     for (let f = 0; f < 5; f++) {
       const lines = Array.from({ length: 50 }, (_, i) =>
-        record([requestLine({ ts: `2026-11-30T10:0${f}:${String(i).padStart(2, "0")}.000Z`, service: ["shop", "search"][i % 2], instance: `i${(f + i) % 3}`, tried: [`i${(f + i) % 3}`], outcome: ["ok", "failed_over"][(f * i) % 2], latencyMs: (f * 50 + i) % 17 })]),
+        record([
+          requestLine({
+            ts: `2026-11-30T10:0${f}:${String(i).padStart(2, "0")}.000Z`, service: ["shop", "search"][i % 2], instance: `i${(f + i) % 3}`, latencyMs: (f * 50 + i) % 17,
+            ...((f + i) % 5 !== 0
+              ? { tried: [`i${(f + i) % 3}`] }
+              : { outcome: "failed_over", attempts: 2, tried: [`i${(f + i + 1) % 3}`, `i${(f + i) % 3}`], failures: ["reset"] }),
+          }),
+        ]),
       );
       await writeFile(path.join(many, `${f}.log.gz`), gzipSync(lines.join("\n") + "\n"));
     }
@@ -163,6 +177,16 @@ describe("buildReport on worker threads", () => {
       expect(one.input.files).toBe(8);
       expect(one.input.unreadable).toHaveLength(1);
       expect(one.services.find((s) => s.service === "search")?.requests).toBe(126);
+      // The instances' failover rates and series are merged too. Each file spans under a minute, all of them five:
+      // a thread's per-file series is in 1 s buckets, and the merge widens it to the report's 5 s.
+      expect(one.bucketSeconds).toBe(5);
+      const shop = one.services.find((s) => s.service === "shop");
+      const i1 = shop?.instances.find((i) => i.instance === "i1");
+      expect(i1?.failoverRate).toBeGreaterThan(0);
+      expect(i1?.series.map((p) => p.t)).toEqual(shop?.series.map((p) => p.t));
+      expect(i1?.series.reduce((n, p) => n + p.requests, 0)).toBe(i1?.answered);
+      const answered = shop?.instances.reduce((n, i) => n + i.answered, 0);
+      expect(shop?.series.reduce((n, p) => n + p.requests, 0)).toBe(answered);
       // Every worker's bytes reach the meter: the last line says 100% of the input.
       expect(written.at(-1)).toMatch(/^logs-report: 100\.0% of /);
     } finally {

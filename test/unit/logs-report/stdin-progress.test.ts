@@ -1,0 +1,48 @@
+import { Readable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { buildReport } from "../../../scripts/logs-report/report.mjs";
+import { line } from "./request-lines.js";
+
+/** One request line per event, `count` times over, as chunks of about 1 MiB (a stream of its own standing for standard input). */
+function piped(count: number): { stream: Readable; bytes: number } {
+  const one = Buffer.from(`${JSON.stringify(line())}\n`);
+  const perChunk = Math.floor((1 << 20) / one.length);
+  const chunk = Buffer.concat(Array.from({ length: perChunk }, () => one));
+  const tail = Buffer.concat(Array.from({ length: count % perChunk }, () => one));
+  const chunks = [...Array.from({ length: Math.floor(count / perChunk) }, () => chunk), tail];
+  return { stream: Readable.from(chunks), bytes: one.length * count };
+}
+
+/** A progress sink that keeps what it is given, and a clock that moves 2 s a reading (every tick may print). */
+function sink() {
+  const written: string[] = [];
+  let t = 0;
+  return { written, progress: { stream: { isTTY: false, write: (s: string) => written.push(s) }, now: () => (t += 2000) } };
+}
+
+describe("progress for standard input", () => {
+  it("once past 32 MiB, prints bytes read so far and events, without a percentage, on the progress sink only", async () => {
+    const events = 110_000;
+    const input = piped(events);
+    // Past the default threshold (32 MiB), which the piped input is not known to reach until it does.
+    expect(input.bytes).toBeGreaterThan(36 * 1048576);
+    const { written, progress } = sink();
+    const report = await buildReport(["-"], { stdin: input.stream, progress });
+    expect(report.input).toMatchObject({ files: 1, bytes: input.bytes, events });
+    expect(written.length).toBeGreaterThan(0);
+    for (const l of written) expect(l).toMatch(/^logs-report: \d+\.\d MiB read, \d+ events, \d+ events\/s\n$/);
+    const mib = written.map((l) => Number(/: ([\d.]+) MiB/.exec(l)?.[1]));
+    expect(mib[0]).toBeGreaterThanOrEqual(32);
+    expect(mib).toEqual([...mib].sort((a, b) => a - b));
+    // The report (what --json prints) carries none of it.
+    expect(JSON.stringify(report)).not.toContain("logs-report:");
+  });
+
+  it("prints nothing for piped input under the threshold", async () => {
+    const input = piped(1000);
+    const { written, progress } = sink();
+    const report = await buildReport(["-"], { stdin: input.stream, progress });
+    expect(report.input.events).toBe(1000);
+    expect(written).toEqual([]);
+  });
+});

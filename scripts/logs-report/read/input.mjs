@@ -121,13 +121,15 @@ const GUNZIP_CHUNK = 1024 * 1024;
 export async function readLines(file, onLine, onBytes, stdin = process.stdin) {
   // Sniffed before the stream exists: a data listener starts the flow, and chunks read during an await would be lost.
   const size = file === "-" ? null : await gzipSize(file);
+  // Standard input is sniffed by its first bytes, put back before anything reads on (a Logpush object piped from R2 is gzip).
+  const pipedGzip = file === "-" && (await startsWithGzip(stdin));
   const raw = file === "-" ? stdin : createReadStream(file, { highWaterMark: 1 << 20 });
   let read = 0;
   raw.on("data", (/** @type {Buffer} */ chunk) => {
     read += chunk.length;
     onBytes(chunk.length);
   });
-  const gunzip = size === null ? null : raw.pipe(createGunzip({ chunkSize: GUNZIP_CHUNK }));
+  const gunzip = size === null && !pipedGzip ? null : raw.pipe(createGunzip({ chunkSize: GUNZIP_CHUNK }));
   if (gunzip !== null) raw.on("error", (/** @type {Error} */ err) => gunzip.destroy(err));
   // Counted for a gzip file only: the member-by-member reading after a failure delivers from there on.
   let delivered = 0;
@@ -164,6 +166,41 @@ export async function readLines(file, onLine, onBytes, stdin = process.stdin) {
   }
   splitter.end();
   return null;
+}
+
+/**
+ * Whether a stream starts with gzip's magic bytes (1f 8b). The first chunk is
+ * read in paused mode and put back with unshift, so the reader that follows
+ * gets every byte; an empty stream is not gzip.
+ * @param {import("node:stream").Readable} stream
+ * @returns {Promise<boolean>}
+ */
+function startsWithGzip(stream) {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      stream.off("readable", onReadable);
+      stream.off("end", onEnd);
+      stream.off("error", onError);
+    };
+    const onReadable = () => {
+      const head = /** @type {Buffer | null} */ (stream.read());
+      if (head === null) return;
+      done();
+      stream.unshift(head);
+      resolve(head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b);
+    };
+    const onEnd = () => {
+      done();
+      resolve(false);
+    };
+    const onError = (/** @type {Error} */ err) => {
+      done();
+      reject(err);
+    };
+    stream.on("readable", onReadable);
+    stream.on("end", onEnd);
+    stream.on("error", onError);
+  });
 }
 
 /** @param {number} bytes */

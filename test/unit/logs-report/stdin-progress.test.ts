@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { buildReport } from "../../../scripts/logs-report/report.mjs";
 import { line } from "./request-lines.js";
@@ -19,6 +20,26 @@ function sink() {
   let t = 0;
   return { written, progress: { stream: { isTTY: false, write: (s: string) => written.push(s) }, now: () => (t += 2000) } };
 }
+
+describe("gzip on standard input", () => {
+  const lines = [line(), line({ outcome: "failed_over", attempts: 2, instance: "b" }), line({ status: 503, outcome: "upstream_error" })].map((l) => JSON.stringify(l)).join("\n") + "\n";
+
+  it("is recognised by its bytes, as a file's is: a Logpush object piped from R2 reads like the plain lines", async () => {
+    const quiet = { threshold: Infinity };
+    const plain = await buildReport(["-"], { stdin: Readable.from([Buffer.from(lines)]), progress: quiet });
+    // Split across chunks, the magic bytes alone in the first.
+    const zipped = gzipSync(lines);
+    const gz = await buildReport(["-"], { stdin: Readable.from([zipped.subarray(0, 2), zipped.subarray(2)]), progress: quiet });
+    expect(plain.input).toMatchObject({ events: 3, malformed: 0 });
+    expect(gz.input).toMatchObject({ events: 3, malformed: 0 });
+    expect(gz.services).toEqual(plain.services);
+  });
+
+  it("reads an empty input as no events", async () => {
+    const report = await buildReport(["-"], { stdin: Readable.from([]), progress: { threshold: Infinity } });
+    expect(report.input).toMatchObject({ events: 0 });
+  });
+});
 
 describe("progress for standard input", () => {
   it("once past 32 MiB, prints bytes read so far and events, without a percentage, on the progress sink only", async () => {

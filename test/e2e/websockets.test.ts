@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
@@ -73,6 +73,26 @@ async function startWsOrigin(name: string): Promise<WsOrigin> {
   };
 }
 
+/** A server that takes connections and never answers (a wedged process); close() ends it. */
+async function hungServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 /** A port that was just listened on and closed: connections to it are refused. */
 async function closedPort(): Promise<string> {
   const s = createServer();
@@ -122,6 +142,7 @@ describe("end to end: WebSockets through the mesh", { timeout: 20_000 }, () => {
   let a: WsOrigin;
   let b: WsOrigin;
   let ws: string;
+  let hung: Awaited<ReturnType<typeof hungServer>>;
 
   const admin = <T>(method: string, path: string, body: unknown, token = ADMIN) => meshCall<T>(mesh.url, method, `/_mesh/v1/services/${path}`, body, token);
 
@@ -135,7 +156,7 @@ describe("end to end: WebSockets through the mesh", { timeout: 20_000 }, () => {
   }
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([startWsOrigin("a"), startWsOrigin("b")]);
+    [a, b, hung] = await Promise.all([startWsOrigin("a"), startWsOrigin("b"), hungServer()]);
     mesh = await startWorker({
       bundleDir: inject("meshBundleDir"),
       bindings: { MESH_ADMIN_TOKEN: ADMIN, ALLOW_PRIVATE_ORIGINS: "true", REQUEST_LOG: "off" },
@@ -145,11 +166,12 @@ describe("end to end: WebSockets through the mesh", { timeout: 20_000 }, () => {
     await serve("capped", [a.url], { maxConcurrentRequestsPerInstance: 1 });
     // The dead instance first in rotation or not, every handshake must land on b.
     await serve("spare", [await closedPort(), b.url], { retry: { attempts: 2 } });
+    await serve("wedged", [hung.url, b.url], { retry: { attempts: 2, perTryTimeoutMs: 500 } });
   });
 
   afterAll(async () => {
     await mesh.dispose();
-    await Promise.all([a.close(), b.close()]);
+    await Promise.all([a.close(), b.close(), hung.close()]);
   });
 
   it("fails a handshake over: with one instance refusing connections, every socket opens on the other", async () => {
@@ -165,6 +187,23 @@ describe("end to end: WebSockets through the mesh", { timeout: 20_000 }, () => {
     // Round-robin sends one of the first two to the dead instance (health checks, every 10 s, have not
     // marked it yet): that handshake was tried twice. The failed try marks it, so the rest go straight to b.
     expect(attempts).toContain("2");
+  });
+
+  it("times a handshake out on an origin that never answers, and fails it over: per-try timeout, then the other instance", async () => {
+    const tried: { attempts: string; ms: number }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      const { socket, headers } = await openSocket(`${ws}/wedged/w${i}`);
+      tried.push({ attempts: String(headers["x-mesh-attempts"]), ms: Date.now() - started });
+      const reply = nextMessage(socket);
+      socket.send(`w${i}`);
+      expect(await reply).toBe(`b:w${i}`);
+      socket.close(1000);
+    }
+    // One of the first two went to the wedged instance first: it waited out the 500 ms timeout, then opened on b.
+    const failedOver = tried.filter((t) => t.attempts === "2");
+    expect(failedOver.length).toBeGreaterThanOrEqual(1);
+    for (const t of failedOver) expect(t.ms).toBeGreaterThanOrEqual(450);
   });
 
   it("proxies a WebSocket: messages both ways, the close code and reason to the origin, and the mesh's headers on the 101", async () => {

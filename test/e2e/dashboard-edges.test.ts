@@ -350,11 +350,23 @@ describe("signing out, in headless Chromium", () => {
     // Those 30 PUTs spent most of the admin token's burst (40, refilled at 20/s: wrangler.toml), and the
     // dashboard's pacing assumes a full one; without the refill its third batch can meet 429s (seen: many-09).
     await new Promise((r) => setTimeout(r, 2100));
+    // The third batch's many-08 is held until the click has landed: its batch cannot end, so the fourth (which
+    // follows it at once, inside the burst) cannot start first. Unheld, a loaded CI machine let the fourth batch
+    // go out before the click, and its requests counted as sent after the sign-out.
+    let release = (): void => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    intercept = (r) => {
+      if (!r.url().endsWith("/_mesh/v1/services/many-08")) return false;
+      // Signing out aborts it in the page; continuing an aborted request throws, which is fine.
+      void held.then(() => r.continue()).catch(() => undefined);
+      return true;
+    };
     await signIn();
     // The first poll is under way: its third batch has gone out, five more are to come.
     await page.waitForRequest((r) => r.url().endsWith("/_mesh/v1/services/many-08"), { timeout: 10_000 });
     await page.click("#sign-out");
     const sentBefore = requested.length;
+    release();
     await new Promise((r) => setTimeout(r, 3500));
     expect(requested.slice(sentBefore).filter((u) => u.includes("/_mesh/v1/"))).toEqual([]);
     expect(await page.$eval("#login", (e) => e.hasAttribute("hidden"))).toBe(false);

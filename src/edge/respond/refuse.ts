@@ -26,13 +26,8 @@ export function refused(state: RequestState, refusal: Refusal): Response {
  */
 function rateLimited(state: RequestState, refusal: RateLimitRefusal): Response {
   const name = refusal.limit.name;
-  const body = {
-    error: "rate_limited",
-    limit: name,
-    message: `rate limit '${name}' exceeded; retry after ${retryAfterSeconds(refusal.retryAfterMs)} s`,
-  };
-  const headers = { "content-type": "application/json; charset=utf-8", ...refusalHeaders(refusal.limit, refusal.retryAfterMs) };
-  return answered(state, new Response(JSON.stringify(body), { status: 429, headers }), "rate_limited");
+  const message = `rate limit '${name}' exceeded; retry after ${retryAfterSeconds(refusal.retryAfterMs)} s`;
+  return tooManyRequests(state, name, message, refusalHeaders(refusal.limit, refusal.retryAfterMs));
 }
 
 /**
@@ -44,13 +39,15 @@ const EDGE_RETRY_AFTER_SECONDS = 10;
 
 /** 429 from the EDGE_RATE_LIMIT binding (edge-limit.ts): the same body as a service limit's, naming the binding. */
 function edgeLimited(state: RequestState): Response {
-  const body = {
-    error: "rate_limited",
-    limit: "EDGE_RATE_LIMIT",
-    message: `this location's per-client request limit is exceeded; retry after ${EDGE_RETRY_AFTER_SECONDS} s`,
-  };
-  const headers = { "content-type": "application/json; charset=utf-8", "retry-after": String(EDGE_RETRY_AFTER_SECONDS) };
-  return answered(state, new Response(JSON.stringify(body), { status: 429, headers }), "rate_limited");
+  const message = `this location's per-client request limit is exceeded; retry after ${EDGE_RETRY_AFTER_SECONDS} s`;
+  return tooManyRequests(state, "EDGE_RATE_LIMIT", message, { "retry-after": String(EDGE_RETRY_AFTER_SECONDS) });
+}
+
+/** The one 429 body of the data plane, `{ error: "rate_limited", limit, message }`, with the limit's headers. */
+function tooManyRequests(state: RequestState, limit: string, message: string, limitHeaders: Record<string, string>): Response {
+  const body = JSON.stringify({ error: "rate_limited", limit, message });
+  const headers = { "content-type": "application/json; charset=utf-8", ...limitHeaders };
+  return answered(state, new Response(body, { status: 429, headers }), "rate_limited");
 }
 
 /**

@@ -13,6 +13,9 @@ interface AnalyticsBinding {
   readonly ANALYTICS?: AnalyticsEngineDataset;
 }
 
+/** Once per isolate: a binding that is not a dataset fails every write, and a line per request would flood the log. */
+let writeFailureLogged = false;
+
 /**
  * The Analytics Engine sink of the record stage: one data point per finished
  * request (core/events/analytics-point.ts), for the same requests the metrics
@@ -22,8 +25,6 @@ interface AnalyticsBinding {
  * developers.cloudflare.com/workers/examples/analytics-engine); one point per
  * request is far under AE's 250 writes per invocation.
  */
-let writeFailureLogged = false;
-
 export function recordAnalytics(state: RequestState, env: Env): void {
   const dataset = (env as Env & AnalyticsBinding).ANALYTICS;
   if (dataset === undefined) return;
@@ -45,7 +46,6 @@ export function recordAnalytics(state: RequestState, env: Env): void {
       }),
     );
   } catch (err) {
-    // Once per isolate: a binding that is not a dataset fails every write, and a line per request would flood the log.
     if (writeFailureLogged) return;
     writeFailureLogged = true;
     console.error(JSON.stringify({ event: "analytics_write_failed", message: String(err) }));

@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { bodyLimit } from "hono/body-limit";
 import { MeshError } from "../core/errors.js";
+import { clientNetwork } from "../core/net/client-network.js";
 import { DEFAULT_RATE_LIMITS, parseRateLimits, type RateLimitSettings } from "../core/rate-limit/settings.js";
 import { RateLimiter } from "../core/rate-limit/token-bucket.js";
 import { sha256Hex } from "../core/sha256.js";
@@ -69,7 +70,8 @@ export const rateLimit = createMiddleware<{ Bindings: Env }>(async (c, next) => 
   if (!configured.enabled) return next();
   const limits = configured.limits;
   const now = Date.now();
-  const ipKey = `ip:${c.req.header("cf-connecting-ip") ?? "unknown"}`;
+  // An IPv6 caller by its /64 (core/net/client-network.ts): fresh addresses from one network share one budget.
+  const ipKey = `ip:${clientNetwork(c.req.header("cf-connecting-ip") ?? "unknown")}`;
   const presented = bearerToken(c.req.header("authorization"));
   if (presented === null) {
     const taken = limiter.take(ipKey, limits.clientIp, now);

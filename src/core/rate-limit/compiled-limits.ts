@@ -1,4 +1,5 @@
 import { hashString } from "../balance/hash/hash.js";
+import { clientNetwork } from "../net/client-network.js";
 import { canonicalPath } from "../routes/canonical-path.js";
 import { normalizePrefix } from "../routes/route-table.js";
 import type { RateLimitConfig } from "../schema/rate-limits.js";
@@ -122,8 +123,9 @@ function queryValue(url: string, name: string): string | null {
 /**
  * The request's key for a limit, within that limit. A value is `=value`; a
  * request without the header, claim or query parameter is keyed by its client
- * IP (`@ip`), so leaving the key out does not escape the limit, and header-less
- * clients are not all lumped into one bucket. A missing CF-Connecting-IP
+ * IP (`@ip`; an IPv6 client by its /64, net/client-network.ts), so leaving the
+ * key out does not escape the limit, and header-less clients are not all lumped
+ * into one bucket. A missing CF-Connecting-IP
  * (never on Cloudflare; possible in local tests) is `@`.
  */
 export function limitKey(limit: CompiledLimit, source: KeySource): string {
@@ -136,7 +138,7 @@ export function limitKey(limit: CompiledLimit, source: KeySource): string {
     else value = queryValue(source.url, key.query);
   }
   if (value !== null && value !== "") return `=${bounded(value)}`;
-  return `@${bounded(source.headers.get("cf-connecting-ip") ?? "")}`;
+  return `@${bounded(clientNetwork(source.headers.get("cf-connecting-ip") ?? ""))}`;
 }
 
 /** Whole seconds to wait, at least 1: Retry-After and the draft's `t` are integers, and 0 would invite a retry that is refused again. */

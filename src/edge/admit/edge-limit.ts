@@ -1,3 +1,4 @@
+import { clientNetwork } from "../../core/net/client-network.js";
 import type { RequestState } from "../request-state.js";
 
 /**
@@ -8,18 +9,28 @@ import type { RequestState } from "../request-state.js";
  */
 interface EdgeLimitBinding {
   readonly EDGE_RATE_LIMIT?: RateLimit;
+  /** The block's `period` ("10" or "60"), which the binding does not expose: what Retry-After says. */
+  readonly EDGE_RATE_LIMIT_PERIOD?: string;
 }
 
 /** A request the binding turned away: answered 429 by respond/refuse.ts, with no origin tried. */
 export interface EdgeLimitRefusal {
   readonly outcome: "rate_limited";
   readonly edge: true;
+  /** Retry-After: the binding's period, the longest a client can have to wait for its window to end. */
+  readonly retryAfterSeconds: number;
 }
 
-const REFUSED: EdgeLimitRefusal = { outcome: "rate_limited", edge: true };
+/** The binding allows these periods only; 60 is the shipped example's, and the safe one when unsaid. */
+const PERIODS: Readonly<Record<string, EdgeLimitRefusal>> = {
+  "10": { outcome: "rate_limited", edge: true, retryAfterSeconds: 10 },
+  "60": { outcome: "rate_limited", edge: true, retryAfterSeconds: 60 },
+};
+const DEFAULT_PERIOD = "60";
 
-/** Once per isolate: a binding that throws on every call would otherwise log a line per request. */
+/** Once per isolate each: a binding that throws, or a bad period, would otherwise log a line per request. */
 let failureLogged = false;
+let periodLogged = false;
 
 /**
  * Admission policy, first in line: with EDGE_RATE_LIMIT bound, every routed
@@ -31,15 +42,27 @@ let failureLogged = false;
  * through: a broken guard must not take the mesh down with it.
  */
 export function edgeRateLimit(_state: RequestState, request: Request, env: Env): EdgeLimitRefusal | null | Promise<EdgeLimitRefusal | null> {
-  const limiter = (env as Env & EdgeLimitBinding).EDGE_RATE_LIMIT;
+  const bound = env as Env & EdgeLimitBinding;
+  const limiter = bound.EDGE_RATE_LIMIT;
   if (limiter === undefined) return null;
-  return ask(limiter, request.headers.get("cf-connecting-ip") ?? "unknown");
+  // An IPv6 client by its /64 (core/net/client-network.ts): fresh addresses from one network share its permits.
+  return ask(limiter, clientNetwork(request.headers.get("cf-connecting-ip") ?? "unknown"), refusalFor(bound.EDGE_RATE_LIMIT_PERIOD));
 }
 
-async function ask(limiter: RateLimit, key: string): Promise<EdgeLimitRefusal | null> {
+function refusalFor(period: string | undefined): EdgeLimitRefusal {
+  const refusal = PERIODS[period ?? DEFAULT_PERIOD];
+  if (refusal !== undefined) return refusal;
+  if (!periodLogged) {
+    periodLogged = true;
+    console.error(JSON.stringify({ event: "edge_rate_limit_period_invalid", value: period, message: `EDGE_RATE_LIMIT_PERIOD must be "10" or "60"; answering Retry-After: ${DEFAULT_PERIOD}` }));
+  }
+  return PERIODS[DEFAULT_PERIOD] as EdgeLimitRefusal;
+}
+
+async function ask(limiter: RateLimit, key: string, refusal: EdgeLimitRefusal): Promise<EdgeLimitRefusal | null> {
   try {
     const { success } = await limiter.limit({ key });
-    return success ? null : REFUSED;
+    return success ? null : refusal;
   } catch (err) {
     if (!failureLogged) {
       failureLogged = true;

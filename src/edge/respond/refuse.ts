@@ -2,6 +2,7 @@ import { MeshError } from "../../core/errors.js";
 import { refusalHeaders, retryAfterSeconds } from "../../core/rate-limit/compiled-limits.js";
 import type { SecurityError } from "../../security/errors.js";
 import type { Refusal } from "../admit/admit.js";
+import type { EdgeLimitRefusal } from "../admit/edge-limit.js";
 import type { RateLimitRefusal } from "../admit/rate-limit.js";
 import type { RequestState } from "../request-state.js";
 import { answered } from "./respond.js";
@@ -14,7 +15,7 @@ export function noRoute(state: RequestState, url: URL): Response {
 
 /** A request admission turned away: the client's doing, so a 4xx that names no origin (or the JWT policy's own answer). */
 export function refused(state: RequestState, refusal: Refusal): Response {
-  if (refusal.outcome === "rate_limited") return "edge" in refusal ? edgeLimited(state) : rateLimited(state, refusal);
+  if (refusal.outcome === "rate_limited") return "edge" in refusal ? edgeLimited(state, refusal) : rateLimited(state, refusal);
   if ("error" in refusal) return answered(state, refusal.error.toResponse(), refusal.outcome);
   return answered(state, new MeshError(400, "client_error", refusal.message).toResponse(), refusal.outcome);
 }
@@ -31,16 +32,16 @@ function rateLimited(state: RequestState, refusal: RateLimitRefusal): Response {
 }
 
 /**
- * Seconds a client refused by the EDGE_RATE_LIMIT binding is told to wait: the
- * binding's shorter period (it allows 10 or 60 s). Its own limit and period
- * live in wrangler.toml, out of the Worker's reach, so no RateLimit header.
+ * 429 from the EDGE_RATE_LIMIT binding (edge-limit.ts): the same body as a
+ * service limit's, naming the binding. Retry-After is the binding's period
+ * (EDGE_RATE_LIMIT_PERIOD): the binding tells no caller when its window ends,
+ * and a shorter wait sends an obedient client back into more 429s. Its limit
+ * lives in wrangler.toml, out of the Worker's reach, so no RateLimit header.
  */
-const EDGE_RETRY_AFTER_SECONDS = 10;
-
-/** 429 from the EDGE_RATE_LIMIT binding (edge-limit.ts): the same body as a service limit's, naming the binding. */
-function edgeLimited(state: RequestState): Response {
-  const message = `this location's per-client request limit is exceeded; retry after ${EDGE_RETRY_AFTER_SECONDS} s`;
-  return tooManyRequests(state, "EDGE_RATE_LIMIT", message, { "retry-after": String(EDGE_RETRY_AFTER_SECONDS) });
+function edgeLimited(state: RequestState, refusal: EdgeLimitRefusal): Response {
+  const seconds = refusal.retryAfterSeconds;
+  const message = `this location's per-client request limit is exceeded; retry after ${seconds} s`;
+  return tooManyRequests(state, "EDGE_RATE_LIMIT", message, { "retry-after": String(seconds) });
 }
 
 /** The one 429 body of the data plane, `{ error: "rate_limited", limit, message }`, with the limit's headers. */

@@ -144,6 +144,12 @@ describe("compiled limits", () => {
     expect(key({ query: "team" })).toBe("=red");
     expect(key({ query: "none" })).toBe("@203.0.113.9");
     expect(limitKey(compileLimit(svc, limit({ name: "k", key: "client_ip", ratePerSecond: 1 })), { headers: new Headers(), claims: null, url: "https://h/" })).toBe("@");
+    // An IPv6 client by its /64, so a fresh address per request does not escape the limit; an IPv4-mapped one as IPv4.
+    const v6 = (ip: string) => limitKey(compileLimit(svc, limit({ name: "k", key: "client_ip", ratePerSecond: 1 })), { headers: new Headers({ "cf-connecting-ip": ip }), claims: null, url: "https://h/" });
+    expect(v6("2001:db8:1:2::a")).toBe("@2001:db8:1:2::/64");
+    expect(v6("2001:DB8:1:2:ffff:0:0:9")).toBe("@2001:db8:1:2::/64");
+    expect(v6("2001:db8:1:3::a")).toBe("@2001:db8:1:3::/64");
+    expect(v6("::ffff:203.0.113.9")).toBe("@203.0.113.9");
     const long = limitKey(compileLimit(svc, limit({ name: "k", key: { header: "x-long" }, ratePerSecond: 1 })), {
       headers: new Headers({ "x-long": "v".repeat(5000) }),
       claims: null,

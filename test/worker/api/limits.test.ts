@@ -46,6 +46,21 @@ describe("control-plane rate limits", () => {
     expect((await mesh("/_mesh/v1/healthz", { headers: { "cf-connecting-ip": "203.0.113.8" } })).status).toBe(200);
   });
 
+  it("counts an IPv6 caller by its /64: a fresh address per request from one network is refused like one address", { timeout: 30_000 }, async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 150_000);
+    const statuses: number[] = [];
+    for (let i = 0; i < RATE_LIMITS.clientIp.burst + 3; i++) {
+      const res = await mesh("/_mesh/v1/healthz", { headers: { "cf-connecting-ip": `2001:db8:77:1:${(i + 1).toString(16)}::1` } });
+      statuses.push(res.status);
+      await res.text();
+    }
+    expect(statuses.slice(0, RATE_LIMITS.clientIp.burst).every((s) => s === 200)).toBe(true);
+    expect(statuses.slice(RATE_LIMITS.clientIp.burst).every((s) => s === 429)).toBe(true);
+    // The next /64 is another client.
+    expect((await mesh("/_mesh/v1/healthz", { headers: { "cf-connecting-ip": "2001:db8:77:2::1" } })).status).toBe(200);
+  });
+
   it("charges failed authentications to the client IP, so a new made-up token per request is refused too", { timeout: 30_000 }, async () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + 180_000);

@@ -29,18 +29,25 @@ async function burst(url: string, requests: number, inFlight: number): Promise<v
 const triesSeen = async (name: string) => (await stubFor(name).describe()).instances.reduce((n, i) => n + i.requests, 0);
 
 describe("outcome reports from a busy isolate", () => {
-  it("carry every try of a 600-request burst in one or two reports (one per flush window, not one per 256 tries)", async () => {
+  it("carry every try of a 600-request burst in one report per flush window, however many requests it holds", async () => {
     const { name } = await serviceWith(2);
     // Warm: the snapshot is loaded and the first flush has gone out.
     await burst(`http://mesh.test/${name}/warm`, 1, 1);
     const before = await stubFor(name).describe();
     const triesBefore = await triesSeen(name);
 
+    const started = Date.now();
     await burst(`http://mesh.test/${name}/busy`, 600, 50);
+    const elapsedMs = Date.now() - started;
 
     const after = await stubFor(name).describe();
-    expect(after.routerRpcs.reports - before.routerRpcs.reports).toBeGreaterThanOrEqual(1);
-    expect(after.routerRpcs.reports - before.routerRpcs.reports).toBeLessThanOrEqual(2);
+    const reports = after.routerRpcs.reports - before.routerRpcs.reports;
+    expect(reports).toBeGreaterThanOrEqual(1);
+    // One flush per FLUSH_DELAY_MS (1 s) while the burst runs, plus the one that follows it: two when
+    // the burst takes under a second, as it does on an idle machine; a slow, loaded run may span more
+    // windows, never more reports than windows (a reporter sending per N tries or per request sends
+    // 3 to 600 here however fast the run).
+    expect(reports).toBeLessThanOrEqual(Math.floor(elapsedMs / 1_000) + 2);
     // Folding loses no try: the coordinator counted all 600.
     expect((await triesSeen(name)) - triesBefore).toBe(600);
   }, 30_000);

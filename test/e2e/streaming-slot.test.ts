@@ -17,7 +17,7 @@ import { meshCall, rawClient, until } from "./harness.js";
  */
 
 const ADMIN = "e2e-streaming-slot-admin";
-/** The gap between the chunks of a streamed answer: three chunks take 600 ms. */
+/** The gap between the chunks of a streamed answer: the headers come with the first chunk, the body ends 600 ms later. */
 const CHUNK_GAP_MS = 300;
 /** retry.bodyIdleTimeoutMs of the services: longer than a chunk gap, short enough for the silent origin's test. */
 const BODY_IDLE_MS = 1_000;

@@ -73,6 +73,9 @@ async function failOver(
   const bodyIdleMs = svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS;
   const readAheadMs = svc.retry.readAheadMs ?? DEFAULT_READ_AHEAD_MS;
   const budget = budgetFor(svc, state.started);
+  // retry.requestTimeoutMs: every try of the request ends by this time, counted from its arrival (absent: never).
+  const requestTimeoutMs = svc.retry.requestTimeoutMs;
+  const deadline = requestTimeoutMs === undefined ? null : state.started + requestTimeoutMs;
   // Snapshot mode: a retry's instance, picked before the retry is paid for (below).
   let ahead: SnapshotInstance | undefined;
   for (let attempt = 1; attempt <= svc.retry.attempts; attempt++) {
@@ -81,6 +84,12 @@ async function failOver(
     // Every instance at its concurrency cap: wait for a slot (bounded), or answer 503 overloaded.
     if (instance === undefined && attempt === 1 && svc.maxConcurrentRequestsPerInstance !== undefined) instance = await pickWhenSaturated(state, svc);
     if (instance === undefined) break;
+    // The request's time ran out before this first try (a wait for a slot, a fallback hop after the first service
+    // spent it): no try, whose origin would only be charged a timeout. Respond answers 504 for the request.
+    if (deadline !== null && Date.now() >= deadline) {
+      state.last ??= { ok: false, failure: { kind: "timeout" }, response: null, latencyMs: 0 };
+      return;
+    }
     // Only now that another try will happen is the previous failed answer thrown away.
     const previous = state.last;
     if (previous !== null && previous.response !== null) ctx.waitUntil(previous.response.body?.cancel() ?? Promise.resolve());
@@ -99,7 +108,9 @@ async function failOver(
       if (attempt === 1 && untried && clientGone(state)) return;
       state.lastInstance = instance.id;
       // The state is the try's { method, headers, body } init: no object per try.
-      state.last = await tryOrigin(instance.url + target, state, svc.retry.perTryTimeoutMs, security?.send, bodyIdleMs);
+      // What is left of the request's time caps the try's (at least 1 ms: a try already begun gets a timer).
+      const tryTimeoutMs = deadline === null ? svc.retry.perTryTimeoutMs : Math.max(1, Math.min(svc.retry.perTryTimeoutMs, deadline - Date.now()));
+      state.last = await tryOrigin(instance.url + target, state, tryTimeoutMs, security?.send, bodyIdleMs);
       // An answer whose body is still to come keeps the slot until it is relayed (relay-slot.ts): taken before
       // `finally` gives back the try's, so the instance is not seen free in between.
       holdForRelay(state, instance.id);
@@ -144,6 +155,8 @@ async function failOver(
       instancesLeft: instancesLeft(state),
     });
     if (!decision.retry) return;
+    // The request's time is up (retry.requestTimeoutMs): a retry could only time out. Respond relays the last failure.
+    if (deadline !== null && Date.now() >= deadline) return;
     // A client gone since its request began gets no retry: it would take an origin's capacity for no one
     // (Envoy likewise stops retrying once the downstream resets). Respond answers 499 client_closed.
     if (clientGone(state)) return;

@@ -80,7 +80,9 @@ export function respond(state: RequestState): Response {
   }
   if (state.clientFailed) return clientBodyFailed(state);
   const timedOut = !last.ok && last.failure.kind === "timeout";
-  const error = new MeshError(timedOut ? 504 : 502, "upstream_unavailable", `service '${name}': ${attempts} attempt(s) failed`);
+  // No attempt and a timeout: retry.requestTimeoutMs ran out before a try (failover.ts).
+  const why = attempts === 0 && timedOut ? "its retry.requestTimeoutMs ran out before an origin was tried" : `${attempts} attempt(s) failed`;
+  const error = new MeshError(timedOut ? 504 : 502, "upstream_unavailable", `service '${name}': ${why}`);
   return answered(state, error.toResponse(), "upstream_error");
 }
 

@@ -94,6 +94,15 @@ describe("serviceConfigSchema validation", () => {
     expect(serviceConfigSchema.safeParse({ routes: { pathPrefixes: ["/only-path"] } }).success).toBe(true);
   });
 
+  it("takes retry.requestTimeoutMs from 50 to 600,000 ms, absent unless set, and names the field when it is out of range", () => {
+    const parsed = serviceConfigSchema.safeParse({ ...minimal, retry: { requestTimeoutMs: 2_500 } });
+    expect(parsed.success && parsed.data.retry.requestTimeoutMs).toBe(2_500);
+    expect(serviceConfigSchema.parse(minimal).retry.requestTimeoutMs).toBeUndefined();
+    for (const bad of [49, 600_001, 1.5, "2500", null]) {
+      expect(issuesOf(serviceConfigSchema.safeParse({ ...minimal, retry: { requestTimeoutMs: bad } }))[0]?.path).toBe("retry.requestTimeoutMs");
+    }
+  });
+
   it("rejects a bad retryOn value with a path naming the field and index", () => {
     const issues = issuesOf(serviceConfigSchema.safeParse({ ...minimal, retry: { retryOn: ["5xx", "404"] } }));
     expect(issues).toHaveLength(1);

@@ -97,6 +97,8 @@ export function configCases() {
     svc("cfg/retry-0", "config", { routes: ROUTES, retry: { attempts: 0 } }),
     svc("cfg/retry-1e9", "oversize", { routes: ROUTES, retry: { attempts: 1e9 } }),
     svc("cfg/retry-timeout-negative", "config", { routes: ROUTES, retry: { perTryTimeoutMs: -1 } }),
+    svc("cfg/request-timeout-0", "config", { routes: ROUTES, retry: { requestTimeoutMs: 0 } }),
+    svc("cfg/request-timeout-string", "type-confusion", { routes: ROUTES, retry: { requestTimeoutMs: "2500" } }),
     svc("cfg/retry-on-21", "oversize", { routes: ROUTES, retry: { retryOn: Array.from({ length: 21 }, () => "503") } }),
     svc("cfg/retry-on-unknown", "config", { routes: ROUTES, retry: { retryOn: ["everything"] } }),
     svc("cfg/lease-0", "config", { routes: ROUTES, lease: { ttlSeconds: 0 } }),

@@ -35,15 +35,24 @@ export const ROUTER_SNAPSHOT_MAX_AGE_MS = 1_000 + 30_000;
  * How long a deregistered member may still receive requests: a router may
  * still pick it from a snapshot up to ROUTER_SNAPSHOT_MAX_AGE_MS after the
  * drain, and a request that picked it then may run all its tries, each up to
- * perTryTimeoutMs. After that nothing can be in flight to it, so its row only
+ * perTryTimeoutMs, or all of them within requestTimeoutMs when that is
+ * shorter. After that nothing can be in flight to it, so its row only
  * costs space. Defaults (3 × 5 s + 31 s) give 46 s; the schema's maxima
  * (10 × 60 s + 31 s) give 631 s.
  */
-export function drainMs(retry: { attempts: number; perTryTimeoutMs: number }): number {
-  return retry.attempts * retry.perTryTimeoutMs + ROUTER_SNAPSHOT_MAX_AGE_MS;
+export function drainMs(retry: RetryBounds): number {
+  const tries = retry.attempts * retry.perTryTimeoutMs;
+  return Math.min(tries, retry.requestTimeoutMs ?? tries) + ROUTER_SNAPSHOT_MAX_AGE_MS;
 }
 
-export function removalRule(config: { lease: { deregisterAfterSeconds: number }; retry: { attempts: number; perTryTimeoutMs: number } }): RemovalRule {
+/** What bounds how long a request's tries can run (core/schema/service.ts, `retry`). */
+export interface RetryBounds {
+  attempts: number;
+  perTryTimeoutMs: number;
+  requestTimeoutMs?: number | undefined;
+}
+
+export function removalRule(config: { lease: { deregisterAfterSeconds: number }; retry: RetryBounds }): RemovalRule {
   return { expiredMs: config.lease.deregisterAfterSeconds * 1000, drainingMs: drainMs(config.retry) };
 }
 

@@ -16,6 +16,9 @@ describe("drainMs", () => {
     expect(drainMs({ attempts: 3, perTryTimeoutMs: 5_000 })).toBe(46_000);
     expect(drainMs({ attempts: 10, perTryTimeoutMs: 60_000 })).toBe(631_000);
     expect(drainMs({ attempts: 1, perTryTimeoutMs: 50 })).toBe(31_050);
+    // retry.requestTimeoutMs bounds all the tries together when it is the shorter.
+    expect(drainMs({ attempts: 3, perTryTimeoutMs: 5_000, requestTimeoutMs: 2_000 })).toBe(33_000);
+    expect(drainMs({ attempts: 3, perTryTimeoutMs: 5_000, requestTimeoutMs: 60_000 })).toBe(46_000);
   });
 
   it("comes from a service's retry config; expiry keeps deregisterAfterSeconds", () => {

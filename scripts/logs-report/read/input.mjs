@@ -169,10 +169,12 @@ export async function readLines(file, onLine, onBytes, stdin = process.stdin) {
 }
 
 /**
- * Whether a stream starts with gzip's magic bytes (1f 8b). The first chunk is
- * read in paused mode and put back with unshift, so the reader that follows
- * gets every byte; an empty stream is not gzip.
- * @param {import("node:stream").Readable} stream
+ * Whether a stream starts with gzip's magic bytes (1f 8b). Its first two bytes
+ * are read in paused mode and put back with unshift, so the reader that
+ * follows gets every byte; an empty stream is not gzip. read(2) waits for two
+ * bytes (or the end): a pipe may hand out a first chunk of one byte.
+ * @param {import("node:stream").Readable} stream  a byte stream, as process.stdin is (read(2) in object mode
+ *   would return a whole chunk, however short)
  * @returns {Promise<boolean>}
  */
 function startsWithGzip(stream) {
@@ -183,7 +185,8 @@ function startsWithGzip(stream) {
       stream.off("error", onError);
     };
     const onReadable = () => {
-      const head = /** @type {Buffer | null} */ (stream.read());
+      // Null until two bytes are buffered or the stream ends (then what there is: 0 or 1 bytes, or null and 'end').
+      const head = /** @type {Buffer | null} */ (stream.read(2));
       if (head === null) return;
       done();
       stream.unshift(head);

@@ -11,7 +11,8 @@
 // was read as the damaged member: a member cut short, then another, is inflated
 // as one, the second one's header as data.
 //
-// Only a file the fast pass (input.mjs) could not read to its end comes here.
+// Only a file the fast pass (input.mjs) could not read to its end comes here, or
+// the copy of standard input kept while it was read (spool.mjs).
 import { open } from "node:fs/promises";
 import * as zlib from "node:zlib";
 import { lineSplitter } from "./lines.mjs";

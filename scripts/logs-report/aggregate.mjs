@@ -57,6 +57,13 @@ const rate = (part, whole) => (whole === 0 ? 0 : part / whole);
 /** A 5xx answer is an error; 4xx answers are the client's (no route, bad body, refused token, rate limited). */
 const isError = (/** @type {RequestLine} */ e) => e.status >= 500;
 
+/**
+ * Answered by another instance after a failed try: more than one try and the last one succeeded, which the
+ * mesh writes as outcome `failed_over` (src/edge/respond/respond.ts). The rule of the stats' failoverRate and
+ * the Analytics Engine point (failedOver in src/core/metrics/record.ts); two tries that both failed are not one.
+ */
+const failedOver = (/** @type {RequestLine} */ e) => e.outcome === "failed_over";
+
 class InstanceStats {
   constructor() {
     this.answered = 0;
@@ -149,7 +156,7 @@ export class Aggregator {
     s.requests += w;
     const error = isError(e);
     if (error) s.errors += w;
-    if (e.attempts > 1) s.failovers += w;
+    if (failedOver(e)) s.failovers += w;
     s.latency.push(e.latencyMs, w);
     if (e.upstreamLatencyMs !== null) s.upstream.push(e.upstreamLatencyMs, w);
     bump(s.outcomes, e.outcome, w);
@@ -170,8 +177,8 @@ export class Aggregator {
       const inst = s.instance(e.instance);
       inst.answered += w;
       if (error) inst.errors += w;
-      // The rule s.failovers counts by, above: more than one try, so this instance answered after another's failed.
-      if (e.attempts > 1) inst.failovers += w;
+      // The rule s.failovers counts by, above, on the requests this instance answered.
+      if (failedOver(e)) inst.failovers += w;
       inst.latency.push(e.latencyMs, w);
       inst.series.add(t, w, error ? w : 0);
     }

@@ -11,7 +11,8 @@
 // was read as the damaged member: a member cut short, then another, is inflated
 // as one, the second one's header as data.
 //
-// Only a file the fast pass (input.mjs) could not read to its end comes here.
+// Only a file the fast pass (input.mjs) could not read to its end comes here, or
+// the copy of standard input kept while it was read (spool.mjs).
 import { open } from "node:fs/promises";
 import * as zlib from "node:zlib";
 import { lineSplitter } from "./lines.mjs";
@@ -141,7 +142,7 @@ function lineSink(seen, onLine) {
     onLine(line);
   };
   let splitter = lineSplitter(emit);
-  /** @type {{ index: number, carry: Buffer }} */
+  /** carry: the bytes of the line in progress at the mark, null when it was past the length limit. @type {{ index: number, carry: Buffer | null }} */
   let mark = { index: 0, carry: Buffer.alloc(0) };
   return {
     /** @param {Buffer} chunk */
@@ -154,7 +155,8 @@ function lineSink(seen, onLine) {
     rewind() {
       index = mark.index;
       splitter = lineSplitter(emit);
-      splitter.push(mark.carry);
+      if (mark.carry === null) splitter.dropLine();
+      else splitter.push(mark.carry);
     },
     /** At damage: the line it cut off is dropped. */
     cut() {

@@ -3,9 +3,11 @@
 import { createReadStream } from "node:fs";
 import { open, readdir, stat } from "node:fs/promises";
 import path from "node:path";
+import { finished } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { readMembers } from "./gzip-members.mjs";
 import { lineSplitter } from "./lines.mjs";
+import { spool } from "./spool.mjs";
 
 /** File names read from a folder: Logpush's `.log.gz`, plain or gzipped NDJSON. Other files in a folder are left alone. */
 const LOG_FILE = /\.(log|ndjson|jsonl|json|txt)(\.gz)?$|\.gz$/i;
@@ -109,8 +111,9 @@ const GUNZIP_CHUNK = 1024 * 1024;
  * Lines are cut from the bytes (lines.mjs), not through readline or a string
  * decoder, which cost about as much again per line at the rates the bench asks for.
  * A gzip file that gunzip cannot read to its end (a damaged or cut member, bytes
- * after a member that are none) is read again member by member (gzip-members.mjs),
- * for the lines gunzip lost, each still delivered once.
+ * after a member that are none, zero padding) is read again member by member
+ * (gzip-members.mjs), for the lines gunzip lost, each still delivered once; so is
+ * gzip on standard input, from a copy kept as it is read (spool.mjs).
  * @param {string} file  `-` for standard input
  * @param {(line: string) => void} onLine
  * @param {(n: number) => void} onBytes
@@ -119,19 +122,41 @@ const GUNZIP_CHUNK = 1024 * 1024;
  *   (damaged gzip members and their bytes; 0 and 0 for a plain file that failed to read)
  */
 export async function readLines(file, onLine, onBytes, stdin = process.stdin) {
-  // Sniffed before the stream exists: a data listener starts the flow, and chunks read during an await would be lost.
-  const size = file === "-" ? null : await gzipSize(file);
+  if (file !== "-") {
+    // Sniffed before the stream exists: a data listener starts the flow, and chunks read during an await would be lost.
+    const size = await gzipSize(file);
+    const raw = createReadStream(file, { highWaterMark: 1 << 20 });
+    return readStream(raw, size === null ? null : { file, size }, null, onLine, onBytes);
+  }
   // Standard input is sniffed by its first bytes, put back before anything reads on (a Logpush object piped from R2 is gzip).
-  const pipedGzip = file === "-" && (await startsWithGzip(stdin));
-  const raw = file === "-" ? stdin : createReadStream(file, { highWaterMark: 1 << 20 });
+  if (!(await startsWithGzip(stdin))) return readStream(stdin, null, null, onLine, onBytes);
+  const copy = spool();
+  try {
+    return await readStream(stdin, { file: copy.path, size: null }, copy, onLine, onBytes);
+  } finally {
+    copy.remove();
+  }
+}
+
+/**
+ * @param {import("node:stream").Readable} raw
+ * @param {{ file: string, size: number | null } | null} gzip  null for plain text; else the file to read again
+ *   member by member, and its size (null for standard input's copy: known once the input ends)
+ * @param {ReturnType<typeof spool> | null} copy  where standard input's bytes are kept as they are read
+ * @param {(line: string) => void} onLine
+ * @param {(n: number) => void} onBytes
+ * @returns {Promise<Damage | null>}
+ */
+async function readStream(raw, gzip, copy, onLine, onBytes) {
   let read = 0;
   raw.on("data", (/** @type {Buffer} */ chunk) => {
     read += chunk.length;
+    copy?.write(chunk);
     onBytes(chunk.length);
   });
-  const gunzip = size === null && !pipedGzip ? null : raw.pipe(createGunzip({ chunkSize: GUNZIP_CHUNK }));
+  const gunzip = gzip === null ? null : raw.pipe(createGunzip({ chunkSize: GUNZIP_CHUNK }));
   if (gunzip !== null) raw.on("error", (/** @type {Error} */ err) => gunzip.destroy(err));
-  // Counted for a gzip file only: the member-by-member reading after a failure delivers from there on.
+  // Counted for gzip only: the member-by-member reading after a failure delivers from there on.
   let delivered = 0;
   const splitter = lineSplitter(
     gunzip === null
@@ -146,13 +171,27 @@ export async function readLines(file, onLine, onBytes, stdin = process.stdin) {
   try {
     for await (const chunk of gunzip ?? raw) splitter.push(/** @type {Buffer} */ (chunk));
   } catch (err) {
-    error = err instanceof Error ? err.message : String(err);
+    error = message(err);
   }
-  if (gunzip !== null && size !== null && (error !== null || gunzip.bytesWritten < size)) {
+  if (gunzip !== null && copy !== null) {
+    // Gunzip stops taking a pipe at an error or at zero padding, which it takes for the end: the rest goes
+    // into the copy, so that what gunzip read is measured against the whole input and the rest read from the copy.
+    raw.unpipe(gunzip);
+    raw.resume();
+    await finished(raw).catch((/** @type {unknown} */ err) => {
+      error ??= message(err);
+    });
+  }
+  const size = gzip?.size ?? read;
+  if (gzip !== null && gunzip !== null && (error !== null || gunzip.bytesWritten < size)) {
     raw.destroy();
+    const why = error ?? "gzip stopped early";
+    const copyFailed = copy?.failed() ?? null;
+    // Without its whole copy, standard input cannot be read again: what gunzip gave stands, its cut last line dropped.
+    if (copyFailed !== null) return { error: `${why}; standard input could not be kept to read it member by member: ${copyFailed}`, damagedMembers: 0, damagedBytes: 0 };
     // The partial last line gunzip gave is not delivered here: read on, its member completes it or drops it.
-    const damage = await readMembers(file, delivered, onLine).catch((/** @type {unknown} */ err) => ({
-      error: `${error ?? "gzip stopped early"}; reading it member by member failed too: ${err instanceof Error ? err.message : String(err)}`,
+    const damage = await readMembers(gzip.file, delivered, onLine).catch((/** @type {unknown} */ err) => ({
+      error: `${why}; reading it member by member failed too: ${message(err)}`,
       damagedMembers: 0,
       damagedBytes: 0,
     }));
@@ -168,11 +207,16 @@ export async function readLines(file, onLine, onBytes, stdin = process.stdin) {
   return null;
 }
 
+/** @param {unknown} err */
+const message = (err) => (err instanceof Error ? err.message : String(err));
+
 /**
- * Whether a stream starts with gzip's magic bytes (1f 8b). The first chunk is
- * read in paused mode and put back with unshift, so the reader that follows
- * gets every byte; an empty stream is not gzip.
- * @param {import("node:stream").Readable} stream
+ * Whether a stream starts with gzip's magic bytes (1f 8b). Its first two bytes
+ * are read in paused mode and put back with unshift, so the reader that
+ * follows gets every byte; an empty stream is not gzip. read(2) waits for two
+ * bytes (or the end): a pipe may hand out a first chunk of one byte.
+ * @param {import("node:stream").Readable} stream  a byte stream, as process.stdin is (read(2) in object mode
+ *   would return a whole chunk, however short)
  * @returns {Promise<boolean>}
  */
 function startsWithGzip(stream) {
@@ -183,7 +227,8 @@ function startsWithGzip(stream) {
       stream.off("error", onError);
     };
     const onReadable = () => {
-      const head = /** @type {Buffer | null} */ (stream.read());
+      // Null until two bytes are buffered or the stream ends (then what there is: 0 or 1 bytes, or null and 'end').
+      const head = /** @type {Buffer | null} */ (stream.read(2));
       if (head === null) return;
       done();
       stream.unshift(head);

@@ -35,9 +35,24 @@ describe("gzip on standard input", () => {
     expect(gz.services).toEqual(plain.services);
   });
 
-  it("reads an empty input as no events", async () => {
+  it("is recognised when the first chunk holds one byte of the magic, and the second the other", async () => {
+    const zipped = gzipSync(lines);
+    // A byte stream, as process.stdin is (Readable.from's default object mode hands out whole chunks, whatever is asked),
+    // whose chunks come one at a time, as from a pipe (from an array, all of them would be buffered before the first read).
+    const chunks = async function* () {
+      yield* [zipped.subarray(0, 1), zipped.subarray(1, 3), zipped.subarray(3)];
+    };
+    const stdin = Readable.from(chunks(), { objectMode: false });
+    const gz = await buildReport(["-"], { stdin, progress: { threshold: Infinity } });
+    expect(gz.input).toMatchObject({ events: 3, malformed: 0, bytes: zipped.length });
+  });
+
+  it("reads an empty input as no events, and a one-byte input as one line", async () => {
     const report = await buildReport(["-"], { stdin: Readable.from([]), progress: { threshold: Infinity } });
-    expect(report.input).toMatchObject({ events: 0 });
+    expect(report.input).toMatchObject({ events: 0, lines: 0 });
+    // Half of gzip's magic and nothing after it: not gzip, one (malformed) line.
+    const one = await buildReport(["-"], { stdin: Readable.from([Buffer.from([0x1f])], { objectMode: false }), progress: { threshold: Infinity } });
+    expect(one.input).toMatchObject({ events: 0, lines: 1, malformed: 1, bytes: 1 });
   });
 });
 

@@ -102,6 +102,10 @@ export class TokenSource {
         if (joined instanceof SecurityError) throw joined;
         if (joined !== undefined) return joined.accessToken;
       }
+      // A newer refresh may have come and gone during the wait (a loaded isolate runs timers late): its
+      // token is fresh, and fetching again would make one request per waiter after all.
+      const fresh = entry.token;
+      if (fresh !== undefined && fresh !== token && this.#now() < fresh.refreshAt) return fresh.accessToken;
     }
     try {
       return (await this.#refresh(entry, creds)).accessToken;

@@ -175,6 +175,23 @@ describe("TokenSource", () => {
     expect(await stuck).toBe("late");
   });
 
+  it("takes the token a newer refresh brought in while it waited, even when that refresh has already settled", async () => {
+    server.script("hang", tokenJson("own", 60));
+    const source = new TokenSource({ now, peerWaitMs: 50, requestTimeoutMs: 10_000 });
+    const stuck = source.accessToken(creds);
+    await server.received(1);
+    // The first waiter gives up on the stuck refresh at 50 ms and fetches "own"; the second, 30 ms later,
+    // finds that refresh over (a loaded isolate's timers run late the same way) and must not fetch again.
+    const first = source.accessToken(creds);
+    await new Promise((r) => setTimeout(r, 30));
+    const second = source.accessToken(creds);
+    expect(await first).toBe("own");
+    expect(await second).toBe("own");
+    expect(server.seen).toHaveLength(2);
+    server.release(tokenJson("late", 60));
+    expect(await stuck).toBe("late");
+  });
+
   it("does not hang on a peer's refresh that never settles: it waits a bounded time, then fetches itself", async () => {
     server.script("hang", tokenJson("own", 60));
     const source = new TokenSource({ now, peerWaitMs: 50, requestTimeoutMs: 10_000 });

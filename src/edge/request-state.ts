@@ -98,6 +98,15 @@ export interface RequestState {
   relaySlot: RelaySlot | null;
   /** Set by the try stage when every instance was at its concurrency cap: respond answers 503 overloaded. */
   overloaded: boolean;
+  /**
+   * retry.requestTimeoutMs: when the try stage began, which its time counts from (proxy/request-timeout.ts);
+   * null until then. The request's own deadline is this plus the service's requestTimeoutMs.
+   */
+  tryStageAt: number | null;
+  /** Set by the try stage when the request's time ran out before any try of its service: respond answers 504. */
+  deadlinePassed: boolean;
+  /** The try in flight was given less than its perTryTimeoutMs by the request's deadline (proxy/request-timeout.ts). */
+  tryCut: boolean;
   /** Set by the try stage when the client had gone before the request's first try (proxy/client-gone.ts): no try was made. */
   clientClosed: boolean;
   /** Set by the try stage when the retry budget refused a retry the policy allowed (for the request log). */
@@ -147,6 +156,9 @@ export function newRequestState(request: Request, started: number): RequestState
     lastInstance: null,
     relaySlot: null,
     overloaded: false,
+    tryStageAt: null,
+    deadlinePassed: false,
+    tryCut: false,
     clientClosed: false,
     budgetExhausted: false,
     traffic: null,

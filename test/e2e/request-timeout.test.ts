@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { api, startHarness, type Harness } from "./harness.js";
 
 /**
- * retry.requestTimeoutMs bounds a request's whole wait for an answer, across
- * its tries, from its arrival (Envoy's route timeout): the bundle in workerd
- * against real origins that accept the connection and never answer. Without
- * it, two hung instances cost attempts × perTryTimeoutMs.
+ * retry.requestTimeoutMs bounds how long a request's tries take together,
+ * from the start of its try stage (as Envoy's route timeout): the bundle in
+ * workerd against real origins that accept the connection and never answer.
+ * Without it, two hung instances cost attempts × perTryTimeoutMs.
  */
 describe("end to end: retry.requestTimeoutMs bounds the request across its tries", () => {
   let h: Harness;
@@ -48,7 +48,7 @@ describe("end to end: retry.requestTimeoutMs bounds the request across its tries
     await serve("budget-cut", { attempts: 3, perTryTimeoutMs: 2_000, requestTimeoutMs: 2_500 });
     await serve("budget-spent", { attempts: 3, perTryTimeoutMs: 1_000, requestTimeoutMs: 1_000 });
     await serve("budget-fast", { attempts: 3, perTryTimeoutMs: 1_000, requestTimeoutMs: 200 });
-    // The fallback counts its time from the request's arrival too: the first service has spent it all.
+    // The fallback counts its time from the same start of the try stage: the first service has spent it all.
     await serve("budget-fallback", { attempts: 3, perTryTimeoutMs: 1_000, requestTimeoutMs: 1_000 });
     await serve("budget-primary", { attempts: 1, perTryTimeoutMs: 1_000, requestTimeoutMs: 1_000 }, { fallbackService: "budget-fallback" });
   });

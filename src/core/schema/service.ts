@@ -110,8 +110,9 @@ export const DEFAULT_READ_AHEAD_MS = 100;
 export const retrySchema = z.strictObject({
   attempts: withDefault(int(1, 10), 3),
   perTryTimeoutMs: withDefault(int(50, 60_000), 5_000),
-  // The request's whole wait for an origin's response headers, from its arrival, across every try (Envoy's route
-  // timeout): no try outlives it and no retry starts after it. Absent: attempts × perTryTimeoutMs is the bound.
+  // How long a request's tries may take together, from the start of its try stage to an answer's headers
+  // (edge/proxy/request-timeout.ts): no try outlives it and no retry starts after it. Absent: each try has
+  // perTryTimeoutMs, so attempts × perTryTimeoutMs bounds the tries.
   requestTimeoutMs: z.optional(int(50, 600_000)),
   // The longest gap between two chunks of an origin's response body before the
   // try is aborted: without it a body that stops half-way holds the client forever.

@@ -148,9 +148,10 @@ export function tryEnded(state: RequestState, id: string, token: number): void {
   if (state.strict || state.local === null) return;
   tryFinished(state.local, id, token);
   const last = state.last;
-  // A try the client's own upload broke says nothing about the origin's speed.
+  // A try the client's own upload broke says nothing about the origin's speed, nor does a timeout
+  // retry.requestTimeoutMs cut short (proxy/request-timeout.ts): the time was the request's.
   if (state.clientFailed) return;
-  if (last !== null && state.lastInstance === id && (last.ok || last.failure.kind === "timeout" || last.failure.kind === "status")) {
+  if (last !== null && state.lastInstance === id && (last.ok || (last.failure.kind === "timeout" && !state.tryCut) || last.failure.kind === "status")) {
     recordLatency(state.local, id, last.latencyMs, Date.now());
   }
 }

@@ -12,6 +12,7 @@ import { budgetFor, honourRetryAfter, pickWhenSaturated, retryAllowed } from "./
 import { propagateTrace } from "./trace-context.js";
 import { tryOrigin, type TryResult } from "./try-origin.js";
 import { readAnswerAhead } from "./read-ahead.js";
+import { requestDeadline, timeLeft, tryTimeout } from "./request-timeout.js";
 import { BodyFailed, logBodyFailed } from "./body-watch.js";
 import { clientGone } from "./client-gone.js";
 import { holdForRelay, releaseRelaySlot } from "./relay-slot.js";
@@ -73,23 +74,19 @@ async function failOver(
   const bodyIdleMs = svc.retry.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS;
   const readAheadMs = svc.retry.readAheadMs ?? DEFAULT_READ_AHEAD_MS;
   const budget = budgetFor(svc, state.started);
-  // retry.requestTimeoutMs: every try of the request ends by this time, counted from its arrival (absent: never).
-  const requestTimeoutMs = svc.retry.requestTimeoutMs;
-  const deadline = requestTimeoutMs === undefined ? null : state.started + requestTimeoutMs;
+  // retry.requestTimeoutMs: every try of this service ends by this time (request-timeout.ts); null: no such bound.
+  const deadline = requestDeadline(state, svc);
   // Snapshot mode: a retry's instance, picked before the retry is paid for (below).
   let ahead: SnapshotInstance | undefined;
   for (let attempt = 1; attempt <= svc.retry.attempts; attempt++) {
     let instance = ahead ?? (state.strict ? await pickFromCoordinator(state, env, ctx) : pickFromLocal(state));
     ahead = undefined;
     // Every instance at its concurrency cap: wait for a slot (bounded), or answer 503 overloaded.
-    if (instance === undefined && attempt === 1 && svc.maxConcurrentRequestsPerInstance !== undefined) instance = await pickWhenSaturated(state, svc);
+    if (instance === undefined && attempt === 1 && svc.maxConcurrentRequestsPerInstance !== undefined) instance = await pickWhenSaturated(state, svc, deadline);
     if (instance === undefined) break;
-    // The request's time ran out before this first try (a wait for a slot, a fallback hop after the first service
-    // spent it): no try, whose origin would only be charged a timeout. Respond answers 504 for the request.
-    if (deadline !== null && Date.now() >= deadline) {
-      state.last ??= { ok: false, failure: { kind: "timeout" }, response: null, latencyMs: 0 };
-      return;
-    }
+    // Too little of the request's time is left for a try (a slot wait or a strict pick took it): none starts.
+    // A failed try before it is still the answer; with none, respond answers 504 (or 499 for a client gone).
+    if (!timeLeft(deadline)) return outOfTime(state, attempt === 1 && untried);
     // Only now that another try will happen is the previous failed answer thrown away.
     const previous = state.last;
     if (previous !== null && previous.response !== null) ctx.waitUntil(previous.response.body?.cancel() ?? Promise.resolve());
@@ -106,10 +103,16 @@ async function failOver(
       }
       // A client gone before the request's first try (in admission, the wait for a slot, a token fetch) gets none.
       if (attempt === 1 && untried && clientGone(state)) return;
+      // What is left of the request's time caps the try's; a token fetch or signing may have spent it.
+      const tryTimeoutMs = tryTimeout(state, svc, deadline);
+      if (tryTimeoutMs === 0) {
+        // The previous failed answer was let go above: the request's answer is its timeout now.
+        if (state.last === null) state.deadlinePassed = true;
+        else state.last = { ok: false, failure: { kind: "timeout" }, response: null, latencyMs: 0 };
+        return;
+      }
       state.lastInstance = instance.id;
       // The state is the try's { method, headers, body } init: no object per try.
-      // What is left of the request's time caps the try's (at least 1 ms: a try already begun gets a timer).
-      const tryTimeoutMs = deadline === null ? svc.retry.perTryTimeoutMs : Math.max(1, Math.min(svc.retry.perTryTimeoutMs, deadline - Date.now()));
       state.last = await tryOrigin(instance.url + target, state, tryTimeoutMs, security?.send, bodyIdleMs);
       // An answer whose body is still to come keeps the slot until it is relayed (relay-slot.ts): taken before
       // `finally` gives back the try's, so the instance is not seen free in between.
@@ -126,7 +129,7 @@ async function failOver(
     // failed try and fails over. Otherwise a sized one is relayed as it came, a stream that errors
     // (relayed-body.ts), which aborts the client's connection. An unsized one read ahead is always the
     // failed try (then 502 if not retried): relayed, workerd would end it cleanly, as if whole.
-    const result = tried.ok && tried.body instanceof BodyFailed && (!tried.body.sized || bodyFailureRetries(state, svc, attempt, tried.body)) ? bodyFailedTry(state, svc, tried.body, tried.latencyMs) : tried;
+    const result = tried.ok && tried.body instanceof BodyFailed && (!tried.body.sized || (bodyFailureRetries(state, svc, attempt, tried.body) && timeLeft(deadline))) ? bodyFailedTry(state, svc, tried.body, tried.latencyMs) : tried;
     if (result.ok) {
       // A small body that broke while read whole and is relayed broken (not failed over) makes
       // this a failed try: counted once, as one (relayed-body.ts only makes the break visible).
@@ -142,8 +145,11 @@ async function failOver(
     // The client's body broke the try (it hung up mid-upload): no outcome, no mark, no retry.
     if (state.clientFailed && result.response === null) return;
     state.outcomes.push({ instanceId: instance.id, ok: false, failure: result.failure.kind, status: result.failure.status, latencyMs: result.latencyMs });
-    // A 5xx answer is not marked locally: the origin is up, maybe overloaded; the DO counts it.
-    if (result.failure.kind !== "status") instanceFailed(state, instance.id);
+    // A 5xx answer is not marked locally: the origin is up, maybe overloaded; the DO counts it. Nor is a
+    // timeout of a try the request's deadline cut short: that was the request's time, not the origin's.
+    if (result.failure.kind !== "status") {
+      if (!(state.tryCut && result.failure.kind === "timeout")) instanceFailed(state, instance.id);
+    }
     else honourRetryAfter(state, instance.id, result);
     (state.tried ??= new Set()).add(instance.id);
     const decision = decideRetry({
@@ -156,7 +162,7 @@ async function failOver(
     });
     if (!decision.retry) return;
     // The request's time is up (retry.requestTimeoutMs): a retry could only time out. Respond relays the last failure.
-    if (deadline !== null && Date.now() >= deadline) return;
+    if (!timeLeft(deadline)) return;
     // A client gone since its request began gets no retry: it would take an origin's capacity for no one
     // (Envoy likewise stops retrying once the downstream resets). Respond answers 499 client_closed.
     if (clientGone(state)) return;
@@ -188,4 +194,10 @@ function bodyFailedTry(state: RequestState, svc: RoutedService, body: BodyFailed
   const failed: TryResult = { ok: false, failure: { kind: body.why }, response: null, latencyMs };
   state.last = failed;
   return failed;
+}
+
+/** No time was left for a try (request-timeout.ts): a client already gone is answered 499, as ever. */
+function outOfTime(state: RequestState, firstTry: boolean): void {
+  if (firstTry && clientGone(state)) return;
+  if (state.last === null) state.deadlinePassed = true;
 }

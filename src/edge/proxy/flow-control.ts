@@ -87,7 +87,7 @@ export const SLOT_POLL_MS = 5;
  * client, and it takes no slot and tries no origin (client-gone.ts). Only a
  * request that waits pays for the abort listener and the wake-up closure.
  */
-export async function pickWhenSaturated(state: RequestState, svc: RoutedService): Promise<SnapshotInstance | undefined> {
+export async function pickWhenSaturated(state: RequestState, svc: RoutedService, requestDeadline: number | null = null): Promise<SnapshotInstance | undefined> {
   const cap = svc.maxConcurrentRequestsPerInstance;
   const local = state.local;
   if (cap === undefined || local === null || state.strict || !anyAtCapacity(local, cap)) return undefined;
@@ -104,7 +104,9 @@ export async function pickWhenSaturated(state: RequestState, svc: RoutedService)
     signal.addEventListener("abort", leave, { once: true });
     local.slotWaiters++;
     try {
-      const deadline = Date.now() + Math.min(SLOT_WAIT_MS, svc.retry.perTryTimeoutMs);
+      // Within retry.requestTimeoutMs too (request-timeout.ts): a slot found after it could not be used.
+      const waitEnd = Date.now() + Math.min(SLOT_WAIT_MS, svc.retry.perTryTimeoutMs);
+      const deadline = requestDeadline === null ? waitEnd : Math.min(waitEnd, requestDeadline);
       while (Date.now() < deadline) {
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -113,6 +115,11 @@ export async function pickWhenSaturated(state: RequestState, svc: RoutedService)
         if (clientGone(state)) return undefined;
         const instance = pickFromLocal(state);
         if (instance !== undefined) return instance;
+      }
+      // The request's time ran out before a slot came free: the try stage answers it 504, not overloaded.
+      if (requestDeadline !== null && requestDeadline <= waitEnd) {
+        state.deadlinePassed = true;
+        return undefined;
       }
     } finally {
       local.slotWaiters--;

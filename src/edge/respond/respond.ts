@@ -55,6 +55,7 @@ export function respond(state: RequestState): Response {
   const attempts = state.outcomes.length;
   if (last === null) {
     if (state.clientClosed) return clientClosed(state);
+    if (state.deadlinePassed) return outOfTime(state, name);
     if (state.overloaded) return overloaded(state, name);
     const why = allUnhealthy(state)
       ? "every instance is unhealthy"
@@ -80,9 +81,13 @@ export function respond(state: RequestState): Response {
   }
   if (state.clientFailed) return clientBodyFailed(state);
   const timedOut = !last.ok && last.failure.kind === "timeout";
-  // No attempt and a timeout: retry.requestTimeoutMs ran out before a try (failover.ts).
-  const why = attempts === 0 && timedOut ? "its retry.requestTimeoutMs ran out before an origin was tried" : `${attempts} attempt(s) failed`;
-  const error = new MeshError(timedOut ? 504 : 502, "upstream_unavailable", `service '${name}': ${why}`);
+  const error = new MeshError(timedOut ? 504 : 502, "upstream_unavailable", `service '${name}': ${attempts} attempt(s) failed`);
+  return answered(state, error.toResponse(), "upstream_error");
+}
+
+/** retry.requestTimeoutMs ran out before any try could start (proxy/request-timeout.ts): a gateway timeout, as Envoy's. */
+function outOfTime(state: RequestState, name: string): Response {
+  const error = new MeshError(504, "upstream_unavailable", `service '${name}': its retry.requestTimeoutMs ran out before an origin was tried`);
   return answered(state, error.toResponse(), "upstream_error");
 }
 

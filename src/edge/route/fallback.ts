@@ -116,6 +116,8 @@ export function hopTo(state: RequestState, next: RoutedService, env: Env, ctx: E
   state.splitGroup = UNDECIDED;
   // The first service's instances were at their cap, not the fallback's: respond must not answer for it as overloaded.
   state.overloaded = false;
+  // Its requestTimeoutMs is its own, counted from the same start of the try stage (proxy/request-timeout.ts).
+  state.deadlinePassed = false;
   state.pinned = null;
   state.pinHeader = null;
 }

@@ -127,6 +127,24 @@ describe("maxConcurrentRequestsPerInstance and maxPendingRequests", { timeout: 3
     expect((await waited.json<Echo>()).path).toBe(`/${name}/b`);
   });
 
+  it("ends a wait for a slot at retry.requestTimeoutMs: 504 for the request's time, not a wait of 1 s and then overloaded", async () => {
+    const { name } = await serviceWith(1, { maxConcurrentRequestsPerInstance: 1, maxPendingRequests: 1, retry: { requestTimeoutMs: 300, bodyIdleTimeoutMs: 1_000 } });
+    await mesh(`/${name}/warm`).then((r) => r.text());
+    // The holder's answer sends one chunk and then nothing: its slot stays taken until the body idle limit (1 s).
+    await control(first(), { fault: "hang-mid-body" });
+    const holder = mesh(`/${name}/a`);
+    const held = await holder;
+    expect(held.status).toBe(200);
+    const started = Date.now();
+    const waiter = await mesh(`/${name}/b`);
+    const waitedMs = Date.now() - started;
+    expect(waiter.status).toBe(504);
+    expect(await waiter.json()).toMatchObject({ error: "upstream_unavailable", message: `service '${name}': its retry.requestTimeoutMs ran out before an origin was tried` });
+    // Its 300 ms, not the slot wait's 1 s.
+    expect(waitedMs).toBeLessThan(900);
+    await held.arrayBuffer().catch(() => null);
+  });
+
   it("frees the slot of a client that hung up mid-try, so the instance is not left out for good", async () => {
     const { name } = await serviceWith(1, { maxConcurrentRequestsPerInstance: 1 });
     await mesh(`/${name}/warm`).then((r) => r.text());

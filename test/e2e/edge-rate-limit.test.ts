@@ -81,10 +81,11 @@ describe("end to end: EDGE_RATE_LIMIT_PERIOD sets the binding's Retry-After", ()
     await origin?.stop();
   });
 
-  // "30" is no period the binding allows: the mesh logs it once and keeps the safe 60.
+  // "30" is no period the binding allows, nor "toString" (a name every object has): the mesh logs it and keeps the safe 60.
   it.each([
     ["10", 10, "10"],
     ["30", 60, "60"],
+    ["toString", 60, "60"],
   ])("EDGE_RATE_LIMIT_PERIOD=%s (a %i s block) answers Retry-After: %s", async (period, blockPeriod, expected) => {
     const mesh = await startWorker({
       bundleDir: inject("meshBundleDir"),

@@ -2,12 +2,14 @@
  * The key a per-client limit counts a client IP (`CF-Connecting-IP`) under.
  *
  * An IPv4 address is its own key. An IPv6 client is counted by its /64: a
- * provider hands a subscriber at least a whole /64 (RFC 6177 and common
- * practice), so a limit that counted single IPv6 addresses limited nobody who
- * has one: each request could come from a fresh address of the same network.
- * An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) is an IPv4 client and
- * keyed as one. The key is canonical (lower case, no leading zeros), so the
- * spellings of one network share one budget.
+ * provider usually hands a subscriber at least a whole /64 (RFC 6177), so a
+ * limit that counted single IPv6 addresses limited nobody who has one: each
+ * request could come from a fresh address of the same network. Some hosts do
+ * put many customers in one /64; they share a budget here, the price of not
+ * handing one customer 2^64 of them. An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) is an IPv4 client and
+ * keyed as one. The key has one spelling per network (the /64's four groups
+ * in lower case without leading zeros, then `::/64`), so every way of writing
+ * an address of one network shares one budget.
  *
  * Anything that does not parse as an address is returned as it came: behind
  * Cloudflare the header always holds one, and local tests may send any label.
@@ -25,14 +27,17 @@ export function clientNetwork(ip: string): string {
 }
 
 const HEX_GROUP = /^[0-9a-f]{1,4}$/i;
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+// Octets without leading zeros (RFC 4291 §2.2 writes the dotted tail as IPv4 addresses are written).
+const OCTET = "(0|[1-9]\\d{0,2})";
+const IPV4 = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
 
 /** The eight 16-bit groups of an IPv6 address in text form (RFC 4291 §2.2), or null when it is not one. */
 function ipv6Groups(text: string): number[] | null {
   const halves = text.split("::");
   if (halves.length > 2) return null;
-  const head = parts(halves[0] ?? "");
-  const tail = halves.length === 2 ? parts(halves[1] ?? "") : [];
+  // A dotted IPv4 tail is only the address's low 32 bits: never before "::".
+  const head = parts(halves[0] ?? "", halves.length === 1);
+  const tail = halves.length === 2 ? parts(halves[1] ?? "", true) : [];
   if (head === null || tail === null) return null;
   const written = head.length + tail.length;
   // "::" stands for one group or more; without it, all eight are written.
@@ -41,14 +46,14 @@ function ipv6Groups(text: string): number[] | null {
   return [...head, ...zeros, ...tail];
 }
 
-/** The groups of one side of "::"; a dotted IPv4 address may end the address (two groups). */
-function parts(side: string): number[] | null {
+/** The groups of one side of "::"; a dotted IPv4 address may end the address (two groups) when `endsAddress`. */
+function parts(side: string, endsAddress: boolean): number[] | null {
   if (side === "") return [];
   const fields = side.split(":");
   const groups: number[] = [];
   for (let i = 0; i < fields.length; i++) {
     const field = fields[i] ?? "";
-    const v4 = i === fields.length - 1 ? IPV4.exec(field) : null;
+    const v4 = endsAddress && i === fields.length - 1 ? IPV4.exec(field) : null;
     if (v4 !== null) {
       const octets = v4.slice(1).map(Number);
       if (octets.some((o) => o > 255)) return null;

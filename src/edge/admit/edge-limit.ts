@@ -50,8 +50,9 @@ export function edgeRateLimit(_state: RequestState, request: Request, env: Env):
 }
 
 function refusalFor(period: string | undefined): EdgeLimitRefusal {
-  const refusal = PERIODS[period ?? DEFAULT_PERIOD];
-  if (refusal !== undefined) return refusal;
+  const key = period ?? DEFAULT_PERIOD;
+  // Own keys only: "toString" or "__proto__" would find the object's prototype's members.
+  if (Object.hasOwn(PERIODS, key)) return PERIODS[key] as EdgeLimitRefusal;
   if (!periodLogged) {
     periodLogged = true;
     console.error(JSON.stringify({ event: "edge_rate_limit_period_invalid", value: period, message: `EDGE_RATE_LIMIT_PERIOD must be "10" or "60"; answering Retry-After: ${DEFAULT_PERIOD}` }));

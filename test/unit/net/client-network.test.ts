@@ -15,7 +15,7 @@ const address = fc.array(sparseGroup, { minLength: 8, maxLength: 8 }).filter((g)
 
 describe("clientNetwork", () => {
   it("keeps an IPv4 address, and any text that is not an address, as it came", () => {
-    for (const ip of ["198.51.100.7", "203.0.113.255", "", "unknown", "not:an:address", "1:2:3:4:5:6:7:8:9", "::1::", "12345::", "fe80::1%eth0", "::ffff:300.1.1.1"]) {
+    for (const ip of ["198.51.100.7", "203.0.113.255", "", "unknown", "not:an:address", "1:2:3:4:5:6:7:8:9", "::1::", "12345::", "fe80::1%eth0", "::ffff:300.1.1.1", "1.2.3.4::", "ffff:1.2.3.4::1", "::ffff:01.2.3.4"]) {
       expect(clientNetwork(ip)).toBe(ip);
     }
   });

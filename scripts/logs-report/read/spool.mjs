@@ -9,10 +9,13 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
+/** The signals that end the process with the copy still on disk unless it is removed first. */
+const SIGNALS = /** @type {const} */ (["SIGINT", "SIGTERM", "SIGHUP"]);
+
 /**
  * A new temporary file in its own folder (mkdtemp: mode 0700, since logs may name clients), removed by
- * `remove()`, at exit, or on SIGINT and SIGTERM, which are then raised again so the process still ends
- * by them: a copy of gigabytes of logs must not be left in the temporary folder by a Ctrl-C.
+ * `remove()`, at exit, or on SIGINT, SIGTERM and SIGHUP (a closed terminal), which are then raised again
+ * so the process still ends by them: a copy of gigabytes of logs must not be left in the temporary folder by a Ctrl-C.
  * @returns {{ path: string, write(chunk: Buffer): void, failed(): string | null, remove(): void }}
  *   neither it nor write throws: a copy that could not be made or written (no temporary folder, a full disk)
  *   ends there, and `failed` says why
@@ -29,8 +32,7 @@ export function spool() {
     fd = null;
   };
   const remove = () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    for (const signal of SIGNALS) process.off(signal, onSignal);
     process.off("exit", remove);
     close();
     if (dir !== null) rmSync(dir, { recursive: true, force: true });
@@ -41,8 +43,7 @@ export function spool() {
     process.kill(process.pid, signal);
   };
   // Before the folder exists: a signal that came between the two, with no listener yet, would end the process there.
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  for (const signal of SIGNALS) process.once(signal, onSignal);
   process.once("exit", remove);
   let file = "";
   try {

@@ -25,16 +25,23 @@ export function requestDeadline(state: RequestState, svc: RoutedService): number
 /**
  * The timeout for a try about to start: perTryTimeoutMs, or what is left
  * before `deadline` when less. 0 when too little is left to start one.
- * Marks a try given less than its own timeout (state.tryCut), whose timeout
- * is the request's and not proof of a slow origin (pick/pick.ts, tryEnded).
+ *
+ * Marks a try that earlier tries or waits of the request left short
+ * (state.tryCut): less than the full time a try of the service gets, the
+ * shorter of perTryTimeoutMs and requestTimeoutMs. Its timeout was the
+ * request's, not proof of a slow origin (failover.ts, pick/pick.ts tryEnded).
+ * A first try given all of requestTimeoutMs is not cut: an origin slower
+ * than that is marked down like any other that times out.
  */
 export function tryTimeout(state: RequestState, svc: RoutedService, deadline: number | null): number {
   const perTry = svc.retry.perTryTimeoutMs;
   if (deadline === null) return perTry;
   const left = deadline - Date.now();
   if (left < MIN_TRY_MS) return 0;
-  state.tryCut = left < perTry;
-  return state.tryCut ? left : perTry;
+  const full = Math.min(perTry, svc.retry.requestTimeoutMs ?? perTry);
+  // By more than MIN_TRY_MS: the clock may tick between the start of the try stage and the first try.
+  state.tryCut = left + MIN_TRY_MS < full;
+  return left < perTry ? left : perTry;
 }
 
 /** Whether a retry, or the next try, still has time to start. */

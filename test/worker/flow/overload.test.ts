@@ -145,6 +145,22 @@ describe("maxConcurrentRequestsPerInstance and maxPendingRequests", { timeout: 3
     await held.arrayBuffer().catch(() => null);
   });
 
+  it("marks an instance slower than retry.requestTimeoutMs down like one that times out: its first try had all the time", async () => {
+    const { name } = await serviceWith(2, { retry: { attempts: 1, perTryTimeoutMs: 2_000, requestTimeoutMs: 150 } });
+    await mesh(`/${name}/warm`).then((r) => r.text());
+    await control(first(), { delayMs: 600 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await mesh(`/${name}/r${i}`);
+      statuses.push(res.status);
+      await res.arrayBuffer();
+    }
+    // Round-robin sends it one request, which times out at 150 ms and marks it down in this isolate (2 s):
+    // the rest go to the other instance. Not marked down, it would take every other request.
+    expect(statuses.filter((s) => s === 504)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+  });
+
   it("frees the slot of a client that hung up mid-try, so the instance is not left out for good", async () => {
     const { name } = await serviceWith(1, { maxConcurrentRequestsPerInstance: 1 });
     await mesh(`/${name}/warm`).then((r) => r.text());

@@ -105,7 +105,7 @@ export interface RequestState {
   tryStageAt: number | null;
   /** Set by the try stage when the request's time ran out before any try of its service: respond answers 504. */
   deadlinePassed: boolean;
-  /** The try in flight was given less than its perTryTimeoutMs by the request's deadline (proxy/request-timeout.ts). */
+  /** The try in flight was left less than a try's full time by the request's earlier tries or waits (proxy/request-timeout.ts). */
   tryCut: boolean;
   /** Set by the try stage when the client had gone before the request's first try (proxy/client-gone.ts): no try was made. */
   clientClosed: boolean;

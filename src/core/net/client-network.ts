@@ -6,8 +6,8 @@
  * limit that counted single IPv6 addresses limited nobody who has one: each
  * request could come from a fresh address of the same network. Some hosts do
  * put many customers in one /64; they share a budget here, the price of not
- * handing one customer 2^64 of them. An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) is an IPv4 client and
- * keyed as one. The key has one spelling per network (the /64's four groups
+ * handing one customer 2^64 of them. An IPv4-mapped IPv6 address
+ * (`::ffff:192.0.2.1`) is an IPv4 client and keyed as one. The key has one spelling per network (the /64's four groups
  * in lower case without leading zeros, then `::/64`), so every way of writing
  * an address of one network shares one budget.
  *

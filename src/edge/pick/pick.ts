@@ -9,6 +9,7 @@ import type { LocalServiceState } from "../../core/local-health/local-service-st
 import { strictPick } from "./strict-pick-batcher.js";
 import { leasedPick, leasesOn, dropLeasedInstance } from "./slot-lease.js";
 import { preparePin } from "./session-pin.js";
+import { timedOutOnRequestTime } from "../proxy/request-timeout.js";
 
 /**
  * Stage 3, pick: chooses an instance for each try. Snapshot mode picks from
@@ -151,7 +152,7 @@ export function tryEnded(state: RequestState, id: string, token: number): void {
   // A try the client's own upload broke says nothing about the origin's speed, nor does a timeout
   // retry.requestTimeoutMs cut short (proxy/request-timeout.ts): the time was the request's.
   if (state.clientFailed) return;
-  if (last !== null && state.lastInstance === id && (last.ok || (last.failure.kind === "timeout" && !state.tryCut) || last.failure.kind === "status")) {
+  if (last !== null && state.lastInstance === id && (last.ok || last.failure.kind === "status" || (last.failure.kind === "timeout" && !timedOutOnRequestTime(state, last.failure.kind)))) {
     recordLatency(state.local, id, last.latencyMs, Date.now());
   }
 }

@@ -12,7 +12,7 @@ import { budgetFor, honourRetryAfter, pickWhenSaturated, retryAllowed } from "./
 import { propagateTrace } from "./trace-context.js";
 import { tryOrigin, type TryResult } from "./try-origin.js";
 import { readAnswerAhead } from "./read-ahead.js";
-import { requestDeadline, timeLeft, tryTimeout } from "./request-timeout.js";
+import { requestDeadline, timedOutOnRequestTime, timeLeft, tryTimeout } from "./request-timeout.js";
 import { BodyFailed, logBodyFailed } from "./body-watch.js";
 import { clientGone } from "./client-gone.js";
 import { holdForRelay, releaseRelaySlot } from "./relay-slot.js";
@@ -86,7 +86,7 @@ async function failOver(
     if (instance === undefined) break;
     // Too little of the request's time is left for a try (a slot wait or a strict pick took it): none starts.
     // A failed try before it is still the answer; with none, respond answers 504 (or 499 for a client gone).
-    if (!timeLeft(deadline)) return outOfTime(state, attempt === 1 && untried);
+    if (!timeLeft(deadline)) return outOfTime(state, attempt === 1 && untried, false);
     // Only now that another try will happen is the previous failed answer thrown away.
     const previous = state.last;
     if (previous !== null && previous.response !== null) ctx.waitUntil(previous.response.body?.cancel() ?? Promise.resolve());
@@ -105,12 +105,7 @@ async function failOver(
       if (attempt === 1 && untried && clientGone(state)) return;
       // What is left of the request's time caps the try's; a token fetch or signing may have spent it.
       const tryTimeoutMs = tryTimeout(state, svc, deadline);
-      if (tryTimeoutMs === 0) {
-        // The previous failed answer was let go above: the request's answer is its timeout now.
-        if (state.last === null) state.deadlinePassed = true;
-        else state.last = { ok: false, failure: { kind: "timeout" }, response: null, latencyMs: 0 };
-        return;
-      }
+      if (tryTimeoutMs === 0) return outOfTime(state, attempt === 1 && untried, true);
       state.lastInstance = instance.id;
       // The state is the try's { method, headers, body } init: no object per try.
       state.last = await tryOrigin(instance.url + target, state, tryTimeoutMs, security?.send, bodyIdleMs);
@@ -147,10 +142,8 @@ async function failOver(
     state.outcomes.push({ instanceId: instance.id, ok: false, failure: result.failure.kind, status: result.failure.status, latencyMs: result.latencyMs });
     // A 5xx answer is not marked locally: the origin is up, maybe overloaded; the DO counts it. Nor is a
     // timeout of a try the request's deadline cut short: that was the request's time, not the origin's.
-    if (result.failure.kind !== "status") {
-      if (!(state.tryCut && result.failure.kind === "timeout")) instanceFailed(state, instance.id);
-    }
-    else honourRetryAfter(state, instance.id, result);
+    if (result.failure.kind === "status") honourRetryAfter(state, instance.id, result);
+    else if (!timedOutOnRequestTime(state, result.failure.kind)) instanceFailed(state, instance.id);
     (state.tried ??= new Set()).add(instance.id);
     const decision = decideRetry({
       method: state.method,
@@ -196,8 +189,13 @@ function bodyFailedTry(state: RequestState, svc: RoutedService, body: BodyFailed
   return failed;
 }
 
-/** No time was left for a try (request-timeout.ts): a client already gone is answered 499, as ever. */
-function outOfTime(state: RequestState, firstTry: boolean): void {
+/**
+ * No time was left for a try (request-timeout.ts): a client already gone is answered 499, as ever; a
+ * failed try before it stays the answer, unless `previousDropped` (its answer was let go for this try),
+ * when the request's answer is its timeout; with none, respond answers 504 (deadlinePassed).
+ */
+function outOfTime(state: RequestState, firstTry: boolean, previousDropped: boolean): void {
   if (firstTry && clientGone(state)) return;
   if (state.last === null) state.deadlinePassed = true;
+  else if (previousDropped) state.last = { ok: false, failure: { kind: "timeout" }, response: null, latencyMs: 0 };
 }

@@ -44,6 +44,11 @@ export function tryTimeout(state: RequestState, svc: RoutedService, deadline: nu
   return left < perTry ? left : perTry;
 }
 
+/** Whether a try failed only for want of the request's time: a timeout of a try left short (see tryTimeout). */
+export function timedOutOnRequestTime(state: RequestState, failure: string): boolean {
+  return state.tryCut && failure === "timeout";
+}
+
 /** Whether a retry, or the next try, still has time to start. */
 export function timeLeft(deadline: number | null): boolean {
   return deadline === null || deadline - Date.now() >= MIN_TRY_MS;
